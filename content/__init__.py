@@ -1,0 +1,1 @@
+"""What the library holds: assets, taxonomy, publishing, files and search."""

@@ -1,0 +1,1 @@
+"""What acts on tracking: recommendations, handoff, outbox and webhooks."""

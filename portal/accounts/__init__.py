@@ -1,0 +1,1 @@
+"""Staff accounts, sessions, login throttling and API tokens."""

@@ -1,0 +1,256 @@
+"""Staff users, console sessions, sign-in throttling and API tokens.
+
+Every function takes an open SQLAlchemy session and plain values; the caller
+owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from content.orm import utcnow
+from portal.accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
+
+SESSION_LIFETIME = timedelta(hours=12)
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_IP = 20
+ATTEMPT_RETENTION = timedelta(days=1)
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "lsk_"
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be honoured; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPrincipal:
+    """The signed-in staff member, as the web layer sees it (no ORM object leaks out)."""
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """Sign-in refused for now; ``retry_after`` seconds until the oldest failure ages out."""
+
+    retry_after: int
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_user(
+    session: Session, email: str, role: Role | str, password: str, display_name: str = ""
+) -> StaffUser:
+    """Add a staff user; refuses a malformed or taken email, an unknown role, a short password."""
+    email = normalize_email(email)
+    if not _EMAIL_RE.match(email) or len(email) > 254:
+        raise AccountError(f"{email!r} is not a valid email address")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(
+            f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+    validate_password(password)
+    if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
+        raise AccountError(f"a staff user with email {email} already exists")
+    user = StaffUser(
+        email=email,
+        role=role.value,
+        password_hash=_hasher.hash(password),
+        display_name=display_name.strip() or email.split("@")[0].replace(".", " ").title(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_throttle(session: Session, email: str, ip: str, now: datetime | None = None) -> Throttled | None:
+    """Refuse further attempts after too many recent failures for this email or this address."""
+    now = now or utcnow()
+    since = now - THROTTLE_WINDOW
+    failures = select(LoginAttempt.at).where(LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
+    for column, limit, value in (
+        (LoginAttempt.email, MAX_FAILURES_PER_EMAIL, normalize_email(email)),
+        (LoginAttempt.ip, MAX_FAILURES_PER_IP, ip),
+    ):
+        recent = session.scalars(
+            failures.where(column == value).order_by(LoginAttempt.at.desc()).limit(limit)
+        ).all()
+        if len(recent) >= limit:
+            oldest = min(recent)
+            return Throttled(retry_after=max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds())))
+    return None
+
+
+def authenticate(session: Session, email: str, password: str, ip: str) -> StaffUser | Throttled | None:
+    """Check a sign-in; records the attempt. Returns the user, a ``Throttled``, or None."""
+    email = normalize_email(email)
+    throttled = check_throttle(session, email, ip)
+    if throttled is not None:
+        return throttled
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    ok = _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    if ok and user is not None and not user.is_active:
+        ok = False
+    now = utcnow()
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
+    session.add(LoginAttempt(email=email[:254], ip=ip[:45], succeeded=ok, at=now))
+    if not ok or user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = now
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(session: Session, email: str, password: str) -> StaffUser:
+    """Replace a staff user's password and sign them out everywhere."""
+    validate_password(password)
+    user = session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
+    if user is None:
+        raise AccountError(f"no staff user with email {normalize_email(email)}")
+    user.password_hash = _hasher.hash(password)
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    return user
+
+
+def start_session(
+    session: Session, user: StaffUser, *, replaces: str | None, ip: str, user_agent: str
+) -> str:
+    """Create a console session and return its cookie token; the replaced one stops working."""
+    if replaces:
+        end_session(session, replaces)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+    session.add(
+        StaffSession(
+            id=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+            ip=ip[:45],
+            user_agent=user_agent[:255],
+        )
+    )
+    return token
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.id == hash_token(token)))
+
+
+def principal_for_session(session: Session, token: str) -> StaffPrincipal | None:
+    """The staff member a session cookie belongs to, if the session is live and the user active."""
+    row = session.execute(
+        select(StaffUser, StaffSession.id)
+        .join(StaffSession, StaffSession.user_id == StaffUser.id)
+        .where(
+            StaffSession.id == hash_token(token),
+            StaffSession.expires_at > utcnow(),
+            StaffUser.is_active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    user, session_id = row
+    return StaffPrincipal(user.id, user.email, user.display_name, Role(user.role), session_id)
+
+
+def list_users(session: Session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)))
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(StaffUser)) or 0
+
+
+def create_token(session: Session, name: str) -> str:
+    """Create an API token and return it; only its hash is stored, so it is shown once."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise AccountError("token name must be 1 to 80 characters")
+    if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
+        raise AccountError(f"an API token named {name!r} already exists")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, token_hash=hash_token(token)))
+    session.flush()
+    return token
+
+
+def revoke_token(session: Session, name: str) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
+    if token is None:
+        raise AccountError(f"no active API token named {name!r}")
+    token.revoked_at = utcnow()
+
+
+def token_name_for(session: Session, token: str) -> str | None:
+    """The name of the live API token matching a bearer value, or None."""
+    return session.scalar(
+        select(ApiToken.name).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+
+
+def touch_token(session: Session, name: str, now: datetime | None = None) -> None:
+    """Record use of a token, at most once a minute so reads do not turn into writes."""
+    now = now or utcnow()
+    token = session.scalar(select(ApiToken).where(ApiToken.name == name))
+    if token is not None and (token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)):
+        token.last_used_at = now
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
+
+
+def failures_for(session: Session, email: str) -> int:
+    """Recent failed sign-ins for an email (shown to admins; used in tests)."""
+    return session.scalar(
+        select(func.count()).where(
+            LoginAttempt.email == normalize_email(email),
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at > utcnow() - THROTTLE_WINDOW,
+        )
+    ) or 0

@@ -1,0 +1,149 @@
+"""The application factory: everything is built from the ``Settings`` it is given."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal import __version__, errors
+from portal.accounts.guards import StaffSessionMiddleware
+from portal.db import Database
+from portal.migrate import upgrade_to_head
+from portal.resources import resource_path
+from portal.routes import public
+from portal.routes.api import api_router
+from portal.routes.console import CSRF_COOKIE, ConsoleController
+from portal.settings import Settings
+from portal.signing import Signer, load_secret_keys
+from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
+
+SITE_NAME = "Leadshelf"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+logger = logging.getLogger("leadshelf")
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Litestar:
+    """Build the portal. ``migrate`` brings the database to head at start-up."""
+    settings = settings or Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    signer = Signer(load_secret_keys(settings))
+    database = Database(settings.resolved_database_url)
+
+    def on_startup(app: Litestar) -> None:
+        if migrate and upgrade_to_head(database):
+            logger.info("database migrated to head")
+
+    def on_shutdown(app: Litestar) -> None:
+        database.dispose()
+
+    console = Router(
+        path="/",
+        route_handlers=[ConsoleController],
+        middleware=[DefineMiddleware(StaffSessionMiddleware)],
+        response_headers={"Cache-Control": "no-store"},
+    )
+    return Litestar(
+        route_handlers=[
+            public.home,
+            public.healthz,
+            console,
+            api_router(),
+            create_static_files_router(
+                path="/static",
+                directories=[resource_path("static")],
+                cache_control=None,
+                include_in_schema=False,
+                send_as_attachment=False,
+            ),
+        ],
+        state=State({"settings": settings, "db": database, "signer": signer}),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(
+            directory=resource_path("templates"),
+            engine=JinjaTemplateEngine,
+            engine_callback=_configure_templates,
+        ),
+        csrf_config=CSRFConfig(
+            secret=signer.derive("csrf"),
+            cookie_name=CSRF_COOKIE,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            # Bearer-authenticated API calls and the JSON beacon carry no cookie-borne authority.
+            exclude=[r"^/api/", r"^/t$"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Leadshelf API",
+            version=__version__,
+            path="/api/v1",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        exception_handlers={
+            HTTPException: errors.handle_http_exception,
+            Exception: errors.handle_server_error,
+        },
+        middleware=[lambda app: security_headers(app, https=settings.secure_cookies)],
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers (``uvicorn --factory portal.app:create_app_from_env``)."""
+    return create_app(Settings.from_env())
+
+
+def _configure_templates(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(
+        site_name=SITE_NAME,
+        static=static_url,
+        htmx_path=HTMX_PATH,
+        htmx_integrity=HTMX_INTEGRITY,
+    )
+
+
+def security_headers(app: ASGIApp, *, https: bool) -> ASGIApp:
+    """Add the security headers every response carries (CSP, nosniff, framing, referrer)."""
+    extra: list[tuple[bytes, bytes]] = [
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if https:
+        extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers: list[Any] = list(message.get("headers", []))
+                headers.extend(h for h in extra if h[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware

@@ -1,0 +1,219 @@
+"""The ``leadshelf`` command line (CONTRACT.md, "CLI")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from portal import __version__
+from portal.accounts import service
+from portal.accounts.models import Role
+from portal.db import Database
+from portal.migrate import upgrade_to_head
+from portal.settings import Settings, SettingsError, env_names
+
+DEMO_PASSWORD_FILE = "demo-login.txt"
+DEMO_STAFF = (
+    ("admin@leadshelf.example", Role.ADMIN, "Ada Admin"),
+    ("editor@leadshelf.example", Role.EDITOR, "Eddie Editor"),
+    ("marketer@leadshelf.example", Role.MARKETER, "Mia Marketer"),
+)
+
+_SETTINGS_HELP = "Settings (environment, or the same keys in ./leadshelf.toml): " + ", ".join(
+    env_names()
+)
+
+
+class CliError(click.ClickException):
+    """A one-line error on stderr and exit status 1."""
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    try:
+        yield
+    except (SettingsError, service.AccountError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)) from None
+
+
+def _settings(ctx: click.Context) -> Settings:
+    config: Path | None = ctx.find_root().params.get("config")
+    with friendly_errors():
+        return Settings.from_env(config_file=config)
+
+
+def _open_database(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url)
+    try:
+        upgrade_to_head(database)
+    except Exception as exc:
+        database.dispose()
+        raise CliError(f"cannot open the database: {_first_line(exc)}") from None
+    return database
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+@click.group(help=f"Leadshelf {__version__}: content library and self-nurturing portal.\n\n{_SETTINGS_HELP}")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file with settings (default: $LEADSHELF_CONFIG or ./leadshelf.toml).",
+)
+@click.version_option(__version__, prog_name="leadshelf")
+def main(config: Path | None) -> None:
+    pass
+
+
+@main.command(help="Create the data dir and bring the database to the newest schema (idempotent).")
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    settings = _settings(ctx)
+    database = _open_database(settings)
+    database.dispose()
+    click.echo(f"Data dir {settings.data_dir.resolve()} ready; database at the newest schema.")
+
+
+@main.command(help="Run the web app.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--demo", is_flag=True, help="Load the demo staff users (and library) if the database is empty.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) -> None:
+    import uvicorn
+
+    settings = _settings(ctx)
+    database = _open_database(settings)
+    try:
+        if demo:
+            _load_demo_staff(database, settings)
+    finally:
+        database.dispose()
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    click.echo(f"Leadshelf is running at http://{shown_host}:{port}  (console: /console)")
+    if demo:
+        _print_demo_logins(settings)
+    _export_settings(ctx)
+    uvicorn.run(
+        "portal.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+def _export_settings(ctx: click.Context) -> None:
+    """Workers rebuild settings from the environment, so hand them the --config choice."""
+    config = ctx.find_root().params.get("config")
+    if config is not None:
+        os.environ["LEADSHELF_CONFIG"] = str(Path(config).resolve())
+
+
+def _load_demo_staff(database: Database, settings: Settings) -> None:
+    with database.write() as session:
+        if service.count_users(session) > 0:
+            return
+        password = secrets.token_urlsafe(12)
+        for email, role, name in DEMO_STAFF:
+            service.create_user(session, email, role, password, display_name=name)
+    path = settings.data_dir / DEMO_PASSWORD_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(password + "\n")
+
+
+def _print_demo_logins(settings: Settings) -> None:
+    path = settings.data_dir / DEMO_PASSWORD_FILE
+    if not path.exists():
+        click.echo("Staff users already exist; sign in with your own account.")
+        return
+    password = path.read_text(encoding="utf-8").strip()
+    click.echo(f"Demo staff login (password {password}):")
+    for email, role, _ in DEMO_STAFF:
+        click.echo(f"  {role.value:<9} {email}")
+
+
+@main.group(help="Manage staff users.")
+def user() -> None:
+    pass
+
+
+def _read_password(prompt: bool) -> str:
+    if sys.stdin.isatty() and prompt:
+        value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise CliError("no password given on standard input")
+    return value
+
+
+@user.command("add", help="Create a staff user. The password is read from stdin or prompted, never from arguments.")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default="", help="Display name (default: from the email).")
+@click.pass_context
+def user_add(ctx: click.Context, email: str, role: str, name: str) -> None:
+    settings = _settings(ctx)
+    password = _read_password(prompt=True)
+    _with_session(settings, lambda session: service.create_user(session, email, role, password, name))
+    click.echo(f"Staff user {service.normalize_email(email)} ({role}) created.")
+
+
+@user.command("password", help="Set a staff user's password (from stdin or prompted) and end their sessions.")
+@click.argument("email")
+@click.pass_context
+def user_password(ctx: click.Context, email: str) -> None:
+    settings = _settings(ctx)
+    password = _read_password(prompt=True)
+    _with_session(settings, lambda session: service.set_password(session, email, password))
+    click.echo(f"Password of {service.normalize_email(email)} changed; their sessions were ended.")
+
+
+@main.group(help="Manage API tokens for /api/v1.")
+def token() -> None:
+    pass
+
+
+@token.command("add", help="Create an API token; it is printed once and stored only as a hash.")
+@click.argument("name")
+@click.pass_context
+def token_add(ctx: click.Context, name: str) -> None:
+    settings = _settings(ctx)
+    value = _with_session(settings, lambda session: service.create_token(session, name))
+    click.echo(value)
+    click.echo(f"API token {name!r} created. Copy it now: it cannot be shown again.", err=True)
+
+
+@token.command("revoke", help="Revoke an API token by name; calls with it get 401 from then on.")
+@click.argument("name")
+@click.pass_context
+def token_revoke(ctx: click.Context, name: str) -> None:
+    settings = _settings(ctx)
+    _with_session(settings, lambda session: service.revoke_token(session, name))
+    click.echo(f"API token {name!r} revoked.")
+
+
+def _with_session(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    database = _open_database(settings)
+    try:
+        with friendly_errors(), database.write() as session:
+            return work(session)
+    finally:
+        database.dispose()

@@ -1,0 +1,49 @@
+"""Bring a database to the newest schema with Alembic (the only way the schema changes)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from portal.db import Database
+from portal.resources import resource_path
+
+# Any constant works; it only has to be the same for every Leadshelf process.
+_PG_MIGRATION_LOCK = 0x1EAD5E1F
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration of the shipped migrations folder."""
+    config = Config(str(resource_path("alembic.ini")))
+    config.set_main_option("script_location", str(resource_path("migrations")))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_to_head(database: Database) -> bool:
+    """Migrate to head; returns True when something was applied.
+
+    On PostgreSQL a transaction-scoped advisory lock makes concurrent starters
+    (several workers) wait for each other; on SQLite the IMMEDIATE write
+    transaction does the same.
+    """
+    if current_revision(database) == head_revision():
+        return False
+    config = alembic_config()
+    with database.write_connection() as connection:
+        if not database.is_sqlite:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return True

@@ -1,0 +1,8 @@
+"""Every table of the application, gathered so Alembic and tests see one complete metadata."""
+
+from content.orm import Base
+from portal.accounts import models as accounts_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "metadata"]

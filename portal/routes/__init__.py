@@ -1,0 +1,1 @@
+"""HTTP route handlers: thin controllers that call services and pick a response."""

@@ -1,0 +1,137 @@
+"""The staff console: sign-in, sign-out and the role-aware shell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Response, Template
+
+from portal.accounts import service
+from portal.accounts.guards import STAFF_COOKIE, requires_role, staff_only
+from portal.accounts.service import StaffPrincipal, Throttled
+from portal.console_nav import STAFF, nav_for
+from portal.db import Database
+from portal.web import client_ip, safe_next
+
+CSRF_COOKIE = "csrftoken"
+PUBLIC = {"exclude_from_auth": True}
+
+
+@dataclass
+class LoginForm:
+    email: str = ""
+    password: str = ""
+    next: str = ""
+
+
+def console_page(request: Request[StaffPrincipal, Any, Any], template: str, **context: Any) -> Template:
+    """Render a console page inside the shell with the menu the signed-in role may use."""
+    staff = request.user
+    return Template(
+        template,
+        context={"staff": staff, "nav": nav_for(staff.role, request.url.path), **context},
+    )
+
+
+class ConsoleController(Controller):
+    """Routes under /console. Every route needs a signed-in staff member unless marked PUBLIC."""
+
+    path = "/console"
+    guards = [staff_only]
+    include_in_schema = False
+
+    @get("/login", opt=PUBLIC, sync_to_thread=True)
+    def login_page(
+        self, request: Request[Any, Any, Any], state: State, next: FromQuery[str] = ""
+    ) -> Response[Any]:
+        token = request.cookies.get(STAFF_COOKIE)
+        database: Database = state.db
+        if token:
+            with database.read() as session:
+                if service.principal_for_session(session, token) is not None:
+                    return Redirect(safe_next(next), status_code=303)
+        notice = "You have signed out." if request.query_params.get("signed_out") else None
+        return Template(
+            "console/login.html",
+            context={"error": None, "notice": notice, "email": "", "next": safe_next(next)},
+        )
+
+    @post("/login", opt=PUBLIC, sync_to_thread=True)
+    def login(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        database: Database = state.db
+        target = safe_next(data.next)
+        with database.write() as session:
+            outcome = service.authenticate(session, data.email, data.password, client_ip(request))
+            if isinstance(outcome, Throttled):
+                minutes = -(-outcome.retry_after // 60)
+                return _login_failed(
+                    data,
+                    f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                    status_code=429,
+                    headers={"Retry-After": str(outcome.retry_after)},
+                )
+            if outcome is None:
+                return _login_failed(data, "Email or password is incorrect.", status_code=401)
+            token = service.start_session(
+                session,
+                outcome,
+                replaces=request.cookies.get(STAFF_COOKIE),
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent", ""),
+            )
+        response: Response[Any] = Redirect(target, status_code=303)
+        response.set_cookie(
+            STAFF_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=state.settings.secure_cookies,
+            max_age=int(service.SESSION_LIFETIME.total_seconds()),
+            path="/",
+        )
+        # A fresh CSRF token for the new session (the middleware issues one on the next page).
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return response
+
+    @post("/logout", sync_to_thread=True)
+    def logout(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Response[Any]:
+        database: Database = state.db
+        with database.write() as session:
+            service.end_session(session, request.auth)
+        response: Response[Any] = Redirect("/console/login?signed_out=1", status_code=303)
+        response.delete_cookie(STAFF_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return response
+
+    @get("/", sync_to_thread=False)
+    def overview(self, request: Request[StaffPrincipal, Any, Any]) -> Template:
+        return console_page(request, "console/overview.html")
+
+    @get("/staff", guards=[requires_role(*STAFF.roles)], sync_to_thread=True)
+    def staff(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        database: Database = state.db
+        with database.read() as session:
+            users = service.list_users(session)
+            tokens = service.list_tokens(session)
+        return console_page(request, "console/staff.html", users=users, tokens=tokens)
+
+
+def _login_failed(
+    data: LoginForm, error: str, *, status_code: int, headers: dict[str, str] | None = None
+) -> Template:
+    return Template(
+        "console/login.html",
+        context={"error": error, "notice": None, "email": data.email, "next": safe_next(data.next)},
+        status_code=status_code,
+        headers=headers or {},
+    )

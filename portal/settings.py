@@ -1,0 +1,152 @@
+"""Settings: one typed, frozen object built from the environment and an optional TOML file.
+
+Nothing here runs at import time; callers build a ``Settings`` with
+``Settings.from_env()`` (or construct one directly in tests) and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "LEADSHELF_"
+CONFIG_ENV = "LEADSHELF_CONFIG"
+DEFAULT_CONFIG_FILE = "leadshelf.toml"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, unknown or malformed; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Leadshelf can be configured with (see CONTRACT.md, "Settings")."""
+
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    """Folder for the SQLite database, the search index, uploaded files and generated keys."""
+
+    database_url: str = ""
+    """SQLAlchemy URL; empty means ``sqlite:///<data_dir>/leadshelf.db``."""
+
+    secret_keys: tuple[str, ...] = ()
+    """Signing keys, newest last; empty means one key generated into the data dir."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    """Public URL of the portal, used in links, cookies' Secure flag and emails."""
+
+    model: Path | None = None
+    """Path of a TOML file overriding the journey and scoring model."""
+
+    def __post_init__(self) -> None:
+        base = urlsplit(self.base_url)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise SettingsError(f"base_url: expected http(s)://host[:port], got {self.base_url!r}")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL with the SQLite default filled in and driver names normalized."""
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / 'leadshelf.db').resolve()}"
+        return normalize_database_url(self.database_url)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get the Secure flag when the portal is served over https."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (used by the CLI and tests)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> Settings:
+        """Build settings from ``leadshelf.toml`` (if any), overridden by ``LEADSHELF_*`` variables.
+
+        The TOML file is ``config_file``, else ``$LEADSHELF_CONFIG``, else
+        ``./leadshelf.toml`` when it exists. Its keys are the setting names in
+        lower case without the prefix (``database_url = "..."``).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = config_file or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+        if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+            path = Path(DEFAULT_CONFIG_FILE)
+        if path is not None:
+            values.update(_read_toml(path))
+        for name in setting_names():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw.strip() != "":
+                values[name] = raw
+        return cls(**{name: _coerce(name, value) for name, value in values.items()})
+
+
+def setting_names() -> list[str]:
+    """Names of all settings, in declaration order."""
+    return [f.name for f in fields(Settings)]
+
+
+def env_names() -> list[str]:
+    """The environment variable of every setting (documented in README and --help)."""
+    return [ENV_PREFIX + name.upper() for name in setting_names()]
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the usual PostgreSQL spellings onto the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise SettingsError(
+            "database_url: expected sqlite:///PATH or postgresql+psycopg://…, "
+            f"got {url.split(':', 1)[0]}:…"
+        )
+    return url
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    known = set(setting_names())
+    for key in data:
+        if key not in known:
+            raise SettingsError(
+                f"config file {path}: unknown key {key!r} (known: {', '.join(sorted(known))})"
+            )
+    return data
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw environment/TOML value into the type of the named setting."""
+    if name in ("data_dir", "model"):
+        if not isinstance(value, str):
+            raise SettingsError(f"{name}: expected a path string")
+        return Path(value).expanduser()
+    if name == "secret_keys":
+        keys = value.split(",") if isinstance(value, str) else value
+        if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+            raise SettingsError("secret_keys: expected a comma-separated string or a list")
+        cleaned = tuple(k.strip() for k in keys if k.strip())
+        if any(len(k) < 16 for k in cleaned):
+            raise SettingsError("secret_keys: every key must be at least 16 characters")
+        return cleaned
+    if not isinstance(value, str):
+        raise SettingsError(f"{name}: expected a string")
+    return value
