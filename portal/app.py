@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from portal import __version__, errors
 from portal.accounts.guards import StaffSessionMiddleware
@@ -93,14 +93,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         openapi_config=OpenAPIConfig(
             title="Leadshelf API",
             version=__version__,
-            path="/api/v1",
+            # Served to users at /api/v1/openapi.json (portal/routes/api.py); this
+            # internal path keeps the plugin's own 404 page out of /api/v1.
+            path="/api/v1/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
         exception_handlers={
             HTTPException: errors.handle_http_exception,
             Exception: errors.handle_server_error,
         },
-        middleware=[lambda app: security_headers(app, https=settings.secure_cookies)],
+        before_send=[security_headers(https=settings.secure_cookies)],
         debug=False,
     )
 
@@ -119,8 +121,11 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     )
 
 
-def security_headers(app: ASGIApp, *, https: bool) -> ASGIApp:
-    """Add the security headers every response carries (CSP, nosniff, framing, referrer)."""
+def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:
+    """A ``before_send`` hook adding the security headers every response carries.
+
+    A hook rather than a middleware, so routing errors (404, 405) get them too.
+    """
     extra: list[tuple[bytes, bytes]] = [
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -131,19 +136,11 @@ def security_headers(app: ASGIApp, *, https: bool) -> ASGIApp:
     if https:
         extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            headers: list[Any] = list(message.get("headers", []))
+            present = {bytes(name).lower() for name, _ in headers}
+            headers.extend(h for h in extra if h[0] not in present)
+            message["headers"] = headers
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                headers: list[Any] = list(message.get("headers", []))
-                headers.extend(h for h in extra if h[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+    return add_headers

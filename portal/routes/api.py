@@ -26,10 +26,15 @@ def api_root(request: Request[str, Any, Any]) -> ApiInfo:
     return ApiInfo(service="leadshelf", version=__version__, token=request.user)
 
 
+@get("/openapi.json", sync_to_thread=False, include_in_schema=False, media_type="application/vnd.oai.openapi+json")
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The OpenAPI document of /api/v1 (public: integrators read it before they hold a token)."""
+    return request.app.openapi_schema.to_schema()
+
+
 def api_router() -> Router:
-    # The OpenAPI document stays public so integrators can read it before they hold a token.
     return Router(
         path="/api/v1",
-        route_handlers=[api_root],
-        middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=[r"^/api/v1/openapi"])],
+        route_handlers=[api_root, openapi_document],
+        middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=[r"^/api/v1/openapi\.json$"])],
     )
