@@ -19,7 +19,7 @@ from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings, SettingsError, env_names
 
-DEMO_PASSWORD_FILE = "demo-login.txt"
+DEMO_PASSWORD_FILE = "demo-login.txt"  # noqa: S105 (a file name)
 DEMO_STAFF = (
     ("admin@leadshelf.example", Role.ADMIN, "Ada Admin"),
     ("editor@leadshelf.example", Role.EDITOR, "Eddie Editor"),
@@ -42,7 +42,9 @@ def friendly_errors() -> Iterator[None]:
     except (SettingsError, service.AccountError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)) from None
+        raise CliError(
+            f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+        ) from None
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -66,7 +68,9 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-@click.group(help=f"Leadshelf {__version__}: content library and self-nurturing portal.\n\n{_SETTINGS_HELP}")
+@click.group(
+    help=f"Leadshelf {__version__}: content library and self-nurturing portal.\n\n{_SETTINGS_HELP}"
+)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -89,7 +93,9 @@ def init(ctx: click.Context) -> None:
 @main.command(help="Run the web app.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--demo", is_flag=True, help="Load the demo staff users (and library) if the database is empty.")
+@click.option(
+    "--demo", is_flag=True, help="Load the demo staff users (and library) if the database is empty."
+)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) -> None:
@@ -164,7 +170,10 @@ def _read_password(prompt: bool) -> str:
     return value
 
 
-@user.command("add", help="Create a staff user. The password is read from stdin or prompted, never from arguments.")
+@user.command(
+    "add",
+    help="Create a staff user. The password is read from stdin or prompted, never from arguments.",
+)
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default="", help="Display name (default: from the email).")
@@ -172,11 +181,15 @@ def _read_password(prompt: bool) -> str:
 def user_add(ctx: click.Context, email: str, role: str, name: str) -> None:
     settings = _settings(ctx)
     password = _read_password(prompt=True)
-    _with_session(settings, lambda session: service.create_user(session, email, role, password, name))
+    _with_session(
+        settings, lambda session: service.create_user(session, email, role, password, name)
+    )
     click.echo(f"Staff user {service.normalize_email(email)} ({role}) created.")
 
 
-@user.command("password", help="Set a staff user's password (from stdin or prompted) and end their sessions.")
+@user.command(
+    "password", help="Set a staff user's password (from stdin or prompted) and end their sessions."
+)
 @click.argument("email")
 @click.pass_context
 def user_password(ctx: click.Context, email: str) -> None:

@@ -17,9 +17,18 @@ logger = logging.getLogger("leadshelf")
 API_PREFIX = "/api/"
 
 _MESSAGES = {
-    400: ("Something in that request was off", "Please go back, check what you entered and try again."),
-    403: ("You can't open this page", "Your account does not have access to it. Ask an admin if you need it."),
-    404: ("We couldn't find that page", "It may have moved or been retired. Try the library or a search."),
+    400: (
+        "Something in that request was off",
+        "Please go back, check what you entered and try again.",
+    ),
+    403: (
+        "You can't open this page",
+        "Your account does not have access to it. Ask an admin if you need it.",
+    ),
+    404: (
+        "We couldn't find that page",
+        "It may have moved or been retired. Try the library or a search.",
+    ),
     405: ("That didn't work", "This page can't be used that way."),
     429: ("Slow down a little", "Too many requests from your side in a short time."),
     500: ("Something went wrong on our side", "We've logged it. Please try again in a moment."),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -27,6 +29,8 @@ def head_revision() -> str | None:
 
 
 def current_revision(database: Database) -> str | None:
+    # Alembic narrates every context at INFO; Leadshelf reports what it applied itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with database.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -43,7 +47,9 @@ def upgrade_to_head(database: Database) -> bool:
     config = alembic_config()
     with database.write_connection() as connection:
         if not database.is_sqlite:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return True

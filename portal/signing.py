@@ -57,7 +57,7 @@ class Signer:
     def sign(self, purpose: Purpose, value: Any) -> str:
         return str(self._serializers[purpose].dumps(value))
 
-    def unsign(self, purpose: Purpose, token: str, max_age: float | None = None) -> Any:
+    def unsign(self, purpose: Purpose, token: str, max_age: int | None = None) -> Any:
         """Return the signed value; raise ``ExpiredToken`` or ``InvalidToken``."""
         try:
             return self._serializers[purpose].loads(token, max_age=max_age)

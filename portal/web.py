@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection
@@ -17,7 +18,7 @@ HTMX_INTEGRITY = "sha384-/TgkGk7p307TH7EXJDuUlgG3Ce1UVolAOFopFekQkkXihi5u/6OCvVK
 
 
 def safe_next(target: str | None, default: str = "/console") -> str:
-    """Accept only same-site relative paths ("/console/x?y"), so a login link can't bounce elsewhere."""
+    """Accept only same-site relative paths ("/console/x?y"), never another site."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return default
     if any(ch in target for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in target):
@@ -28,7 +29,7 @@ def safe_next(target: str | None, default: str = "/console") -> str:
     return target
 
 
-def client_ip(connection: ASGIConnection) -> str:
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
 
 

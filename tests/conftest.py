@@ -72,7 +72,9 @@ def _reset_postgres(database: Database) -> None:
 
 
 @pytest.fixture(scope="session", params=backends())
-def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """One database per backend for the whole run, brought to head by Alembic."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "leadshelf.db"

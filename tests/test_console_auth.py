@@ -24,7 +24,9 @@ def test_login_page_has_a_csrf_protected_form(client: TestClient[Litestar]) -> N
     assert html(page.text).css_first('input[name="password"]').attributes["type"] == "password"
 
 
-def test_login_without_csrf_token_is_refused(client: TestClient[Litestar], staff: StaffActions) -> None:
+def test_login_without_csrf_token_is_refused(
+    client: TestClient[Litestar], staff: StaffActions
+) -> None:
     email = staff.create(Role.EDITOR)
     response = client.post(
         "/console/login",
@@ -35,7 +37,9 @@ def test_login_without_csrf_token_is_refused(client: TestClient[Litestar], staff
     assert STAFF_COOKIE not in response.cookies
 
 
-def test_right_password_opens_the_console(client: TestClient[Litestar], staff: StaffActions) -> None:
+def test_right_password_opens_the_console(
+    client: TestClient[Litestar], staff: StaffActions
+) -> None:
     email = staff.create(Role.MARKETER)
     response = staff.login(email)
     assert response.status_code == 303
@@ -172,7 +176,9 @@ def test_console_menu_shows_only_what_the_role_may_use(
         assert status == (200 if role in section.roles else 403), section.url
 
 
-def test_forbidden_section_shows_friendly_page(client: TestClient[Litestar], staff: StaffActions) -> None:
+def test_forbidden_section_shows_friendly_page(
+    client: TestClient[Litestar], staff: StaffActions
+) -> None:
     staff.sign_in_as(Role.MARKETER)
     response = client.get("/console/staff")
     assert response.status_code == 403

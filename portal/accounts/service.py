@@ -26,7 +26,7 @@ MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 20
 ATTEMPT_RETENTION = timedelta(days=1)
 MIN_PASSWORD_LENGTH = 10
-TOKEN_PREFIX = "lsk_"
+TOKEN_PREFIX = "lsk_"  # noqa: S105 (a prefix, not a secret)
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths cost the same time.
@@ -96,11 +96,15 @@ def create_user(
     return user
 
 
-def check_throttle(session: Session, email: str, ip: str, now: datetime | None = None) -> Throttled | None:
+def check_throttle(
+    session: Session, email: str, ip: str, now: datetime | None = None
+) -> Throttled | None:
     """Refuse further attempts after too many recent failures for this email or this address."""
     now = now or utcnow()
     since = now - THROTTLE_WINDOW
-    failures = select(LoginAttempt.at).where(LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
+    failures = select(LoginAttempt.at).where(
+        LoginAttempt.succeeded.is_(False), LoginAttempt.at > since
+    )
     for column, limit, value in (
         (LoginAttempt.email, MAX_FAILURES_PER_EMAIL, normalize_email(email)),
         (LoginAttempt.ip, MAX_FAILURES_PER_IP, ip),
@@ -110,11 +114,15 @@ def check_throttle(session: Session, email: str, ip: str, now: datetime | None =
         ).all()
         if len(recent) >= limit:
             oldest = min(recent)
-            return Throttled(retry_after=max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds())))
+            return Throttled(
+                retry_after=max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds()))
+            )
     return None
 
 
-def authenticate(session: Session, email: str, password: str, ip: str) -> StaffUser | Throttled | None:
+def authenticate(
+    session: Session, email: str, password: str, ip: str
+) -> StaffUser | Throttled | None:
     """Check a sign-in; records the attempt. Returns the user, a ``Throttled``, or None."""
     email = normalize_email(email)
     throttled = check_throttle(session, email, ip)
@@ -218,7 +226,9 @@ def create_token(session: Session, name: str) -> str:
 
 
 def revoke_token(session: Session, name: str) -> None:
-    token = session.scalar(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    )
     if token is None:
         raise AccountError(f"no active API token named {name!r}")
     token.revoked_at = utcnow()
@@ -237,7 +247,9 @@ def touch_token(session: Session, name: str, now: datetime | None = None) -> Non
     """Record use of a token, at most once a minute so reads do not turn into writes."""
     now = now or utcnow()
     token = session.scalar(select(ApiToken).where(ApiToken.name == name))
-    if token is not None and (token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)):
+    if token is not None and (
+        token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)
+    ):
         token.last_used_at = now
 
 
@@ -247,10 +259,13 @@ def list_tokens(session: Session) -> list[ApiToken]:
 
 def failures_for(session: Session, email: str) -> int:
     """Recent failed sign-ins for an email (shown to admins; used in tests)."""
-    return session.scalar(
-        select(func.count()).where(
-            LoginAttempt.email == normalize_email(email),
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at > utcnow() - THROTTLE_WINDOW,
+    return (
+        session.scalar(
+            select(func.count()).where(
+                LoginAttempt.email == normalize_email(email),
+                LoginAttempt.succeeded.is_(False),
+                LoginAttempt.at > utcnow() - THROTTLE_WINDOW,
+            )
         )
-    ) or 0
+        or 0
+    )

@@ -22,11 +22,16 @@ class ApiInfo(msgspec.Struct):
 
 @get("/token", sync_to_thread=False, summary="Check a token")
 def api_root(request: Request[str, Any, Any]) -> ApiInfo:
-    """Answer with the name of the calling token: a cheap way for integrators to test their setup."""
+    """Answer with the calling token's name: a cheap way for integrators to test their setup."""
     return ApiInfo(service="leadshelf", version=__version__, token=request.user)
 
 
-@get("/openapi.json", sync_to_thread=False, include_in_schema=False, media_type="application/vnd.oai.openapi+json")
+@get(
+    "/openapi.json",
+    sync_to_thread=False,
+    include_in_schema=False,
+    media_type="application/vnd.oai.openapi+json",
+)
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The OpenAPI document of /api/v1 (public: integrators read it before they hold a token)."""
     return request.app.openapi_schema.to_schema()

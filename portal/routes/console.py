@@ -29,7 +29,9 @@ class LoginForm:
     next: str = ""
 
 
-def console_page(request: Request[StaffPrincipal, Any, Any], template: str, **context: Any) -> Template:
+def console_page(
+    request: Request[StaffPrincipal, Any, Any], template: str, **context: Any
+) -> Template:
     """Render a console page inside the shell with the menu the signed-in role may use."""
     staff = request.user
     return Template(
@@ -76,7 +78,7 @@ class ConsoleController(Controller):
                 minutes = -(-outcome.retry_after // 60)
                 return _login_failed(
                     data,
-                    f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                    f"Too many sign-in attempts. Try again in {minutes} {_minutes(minutes)}.",
                     status_code=429,
                     headers={"Retry-After": str(outcome.retry_after)},
                 )
@@ -124,6 +126,10 @@ class ConsoleController(Controller):
             users = service.list_users(session)
             tokens = service.list_tokens(session)
         return console_page(request, "console/staff.html", users=users, tokens=tokens)
+
+
+def _minutes(count: int) -> str:
+    return "minute" if count == 1 else "minutes"
 
 
 def _login_failed(
