@@ -54,8 +54,9 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _open_database(settings: Settings) -> Database:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url)
+    with friendly_errors():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = Database(settings.resolved_database_url)
     try:
         upgrade_to_head(database)
     except Exception as exc:

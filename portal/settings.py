@@ -46,6 +46,8 @@ class Settings:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise SettingsError(f"base_url: expected http(s)://host[:port], got {self.base_url!r}")
+        if self.database_url:
+            normalize_database_url(self.database_url)
 
     @property
     def resolved_database_url(self) -> str:
@@ -57,7 +59,7 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         """Cookies get the Secure flag when the portal is served over https."""
-        return self.base_url.startswith("https://")
+        return urlsplit(self.base_url).scheme == "https"
 
     @property
     def is_sqlite(self) -> bool:

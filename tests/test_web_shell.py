@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.testing import TestClient
 
 from portal.accounts import service
+from portal.app import create_app
 from portal.db import Database
 from portal.resources import resource_path
+from portal.settings import Settings
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, HTMX_SHA256
 from tests.conftest import html
 
@@ -122,3 +124,18 @@ def test_openapi_document_is_published(client: TestClient[Litestar]) -> None:
     assert document["info"]["title"] == "Leadshelf API"
     assert "/api/v1/token" in document["paths"]
     assert not any(path.startswith("/console") for path in document["paths"])
+
+
+def test_server_error_shows_a_friendly_page_without_internals(settings: Settings) -> None:
+    @get("/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app = create_app(settings)
+    app.register(boom)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in html(response.text).css_first("h1").text()
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text

@@ -1,0 +1,175 @@
+"""Database wiring: migrations at head, aware UTC datetimes, read/write sessions, many writers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from content.orm import utcnow
+from portal.accounts.models import ApiToken, LoginAttempt, StaffSession
+from portal.db import Database, ReadOnlySessionError
+from portal.migrate import current_revision, head_revision, upgrade_to_head
+
+THREADS = 8
+WRITES_PER_THREAD = 25
+
+
+def attempt(email: str = "someone@example.com", at: datetime | None = None) -> LoginAttempt:
+    return LoginAttempt(email=email, ip="192.0.2.1", succeeded=False, at=at or utcnow())
+
+
+def store(db: Database, *rows: object) -> None:
+    with db.write() as session:
+        session.add_all(rows)
+
+
+def count(db: Database, model: type) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_migrated_database_is_at_head_and_upgrading_again_does_nothing(db: Database) -> None:
+    head = head_revision()
+
+    assert head is not None
+    assert current_revision(db) == head
+    assert upgrade_to_head(db) is False
+    assert current_revision(db) == head
+
+
+def test_fresh_sqlite_database_is_migrated_once(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh' / 'leadshelf.db'}")
+    try:
+        assert current_revision(database) is None
+        assert upgrade_to_head(database) is True
+        assert upgrade_to_head(database) is False
+        assert current_revision(database) == head_revision()
+        tables = set(inspect(database.engine).get_table_names())
+        assert {"staff_user", "staff_session", "login_attempt", "api_token"} <= tables
+    finally:
+        database.dispose()
+
+
+def test_datetimes_come_back_as_aware_utc(db: Database) -> None:
+    in_paris_summer = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    store(db, attempt(at=in_paris_summer))
+
+    with db.read() as session:
+        stored = session.scalars(select(LoginAttempt.at)).one()
+
+    assert stored == datetime(2024, 5, 1, 10, 30, 15, 123456, tzinfo=UTC)
+    assert stored.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(StatementError, match="naive datetime"):
+        store(db, attempt(at=datetime(2024, 5, 1, 12, 0)))
+
+    assert count(db, LoginAttempt) == 0
+
+
+def test_read_session_refuses_writes_and_stores_nothing(db: Database) -> None:
+    def write_in_a_read_session() -> None:
+        with db.read() as session:
+            session.add(attempt())
+            session.commit()
+
+    with pytest.raises(ReadOnlySessionError):
+        write_in_a_read_session()
+
+    assert count(db, LoginAttempt) == 0
+
+
+def test_failed_write_transaction_rolls_back_entirely(db: Database) -> None:
+    def write_then_fail() -> None:
+        with db.write() as session:
+            session.add(attempt())
+            session.add(ApiToken(name="zapier", token_hash="0" * 64))
+            session.flush()
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_then_fail()
+
+    assert count(db, LoginAttempt) == 0
+    assert count(db, ApiToken) == 0
+
+
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    orphan = StaffSession(id="f" * 64, user_id=987654, expires_at=utcnow() + timedelta(hours=1))
+
+    with pytest.raises(IntegrityError):
+        store(db, orphan)
+
+    assert count(db, StaffSession) == 0
+
+
+def test_reader_sees_committed_data_only_and_is_not_blocked_by_a_writer(db: Database) -> None:
+    with db.write() as session:
+        session.add(attempt())
+        session.flush()
+        assert count(db, LoginAttempt) == 0
+
+    assert count(db, LoginAttempt) == 1
+
+
+def test_concurrent_write_transactions_all_succeed(db: Database) -> None:
+    def writer(thread: int) -> None:
+        for n in range(WRITES_PER_THREAD):
+            with db.write() as session:
+                session.scalar(select(func.count()).select_from(LoginAttempt))
+                session.add(attempt(email=f"t{thread}-{n}@example.com"))
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        futures = [pool.submit(writer, thread) for thread in range(THREADS)]
+        for future in futures:
+            future.result()  # re-raises e.g. "database is locked"
+
+    assert count(db, LoginAttempt) == THREADS * WRITES_PER_THREAD
+    with db.read() as session:
+        distinct = session.scalar(select(func.count(func.distinct(LoginAttempt.email))))
+    assert distinct == THREADS * WRITES_PER_THREAD
+
+
+def test_sqlite_is_tuned_for_concurrent_use(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'tuned.db'}")
+    try:
+        with database.engine.connect() as connection:
+            journal_mode = connection.execute(text("PRAGMA journal_mode")).scalar()
+            foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar()
+            busy_timeout = connection.execute(text("PRAGMA busy_timeout")).scalar()
+        assert database.is_sqlite
+        assert journal_mode == "wal"
+        assert foreign_keys == 1
+        assert busy_timeout is not None
+        assert busy_timeout >= 5000
+    finally:
+        database.dispose()
+
+
+def test_ping_answers_for_a_live_database(db: Database) -> None:
+    assert db.ping() is True
+
+
+def test_ping_fails_when_the_sqlite_folder_is_gone(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    database = Database(f"sqlite:///{folder / 'leadshelf.db'}")
+    folder.rmdir()
+    try:
+        assert database.ping() is False
+    finally:
+        database.dispose()
+
+
+def test_ping_fails_when_postgresql_does_not_answer() -> None:
+    database = Database("postgresql+psycopg://leadshelf@127.0.0.1:1/leadshelf?connect_timeout=2")
+    try:
+        assert database.is_sqlite is False
+        assert database.ping() is False
+    finally:
+        database.dispose()
