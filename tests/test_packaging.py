@@ -17,12 +17,13 @@ SHIPPED_FOLDERS = ("templates", "static", "migrations")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    build = subprocess.run(
         [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(out)],
         cwd=ROOT,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert build.returncode == 0, build.stderr
     (built,) = out.glob("leadshelf-*.whl")
     return built
 
