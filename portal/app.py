@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar, Router
@@ -18,22 +19,30 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
+from content.files import FileStore
+from content.indexer import IndexSyncer
+from content.publishing import publish_due
+from content.search import SearchIndex
 from portal import __version__, errors
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.resources import resource_path
-from portal.routes import public
+from portal.routes import library, public
 from portal.routes.api import api_router
 from portal.routes.console import CSRF_COOKIE, ConsoleController
+from portal.routes.editor import EditorController
+from portal.routes.library import EMBED_HOSTS
 from portal.settings import Settings
 from portal.signing import Signer, load_secret_keys
+from portal.templating import template_helpers
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
 
 SITE_NAME = "Leadshelf"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "object-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "frame-src 'self' " + " ".join(f"https://{host}" for host in sorted(EMBED_HOSTS))
 )
 
 logger = logging.getLogger("leadshelf")
@@ -45,23 +54,28 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer(load_secret_keys(settings))
     database = Database(settings.resolved_database_url)
+    files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
+    search = SearchIndex(settings.search_dir)
+    syncer = IndexSyncer(database, search, on_tick=_publish_due(database))
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
             logger.info("database migrated to head")
+        syncer.start()
 
     def on_shutdown(app: Litestar) -> None:
+        syncer.stop()
         database.dispose()
 
     console = Router(
         path="/",
-        route_handlers=[ConsoleController],
+        route_handlers=[ConsoleController, EditorController],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
     )
     return Litestar(
         route_handlers=[
-            public.home,
+            *library.ROUTES,
             public.healthz,
             console,
             api_router(),
@@ -73,7 +87,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 send_as_attachment=False,
             ),
         ],
-        state=State({"settings": settings, "db": database, "signer": signer}),
+        state=State(
+            {
+                "settings": settings,
+                "db": database,
+                "signer": signer,
+                "files": files,
+                "search": search,
+            }
+        ),
+        request_max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         plugins=[HTMXPlugin()],
@@ -112,12 +135,23 @@ def create_app_from_env() -> Litestar:
     return create_app(Settings.from_env())
 
 
+def _publish_due(database: Database) -> Callable[[], None]:
+    def tick() -> None:
+        with database.write() as session:
+            published = publish_due(session)
+        if published:
+            logger.info("published scheduled assets: %s", ", ".join(published))
+
+    return tick
+
+
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(
         site_name=SITE_NAME,
         static=static_url,
         htmx_path=HTMX_PATH,
         htmx_integrity=HTMX_INTEGRITY,
+        **template_helpers(),
     )
 
 

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+import content
+from content import indexer
+from content.files import FileStore
+from content.importer import ImportReport, asset_files, import_folder
+from content.search import SearchIndex
 from portal import __version__
 from portal.accounts import service
 from portal.accounts.models import Role
@@ -19,6 +26,7 @@ from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings, SettingsError, env_names
 
+DEMO_LIBRARY = Path(content.__file__).resolve().parent / "demo_library"
 DEMO_PASSWORD_FILE = "demo-login.txt"  # noqa: S105 (a file name)
 DEMO_STAFF = (
     ("admin@leadshelf.example", Role.ADMIN, "Ada Admin"),
@@ -107,6 +115,8 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) ->
     try:
         if demo:
             _load_demo_staff(database, settings)
+            if _asset_count(database) == 0:
+                _import(settings, database, DEMO_LIBRARY, publish_all=True)
     finally:
         database.dispose()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -154,6 +164,110 @@ def _print_demo_logins(settings: Settings) -> None:
     click.echo(f"Demo staff login (password {password}):")
     for email, role, _ in DEMO_STAFF:
         click.echo(f"  {role.value:<9} {email}")
+
+
+def _asset_count(database: Database) -> int:
+    from sqlalchemy import func, select
+
+    from content.models import Asset
+
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(Asset)) or 0
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def _import(
+    settings: Settings, database: Database, folder: Path, *, publish_all: bool
+) -> ImportReport:
+    store = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
+    with friendly_errors():
+        paths = asset_files(folder)
+    with _progress() as progress:
+        task = progress.add_task(f"Importing {folder}", total=len(paths))
+        report = import_folder(
+            database.write,
+            store,
+            folder,
+            publish_all=publish_all,
+            progress=lambda _path: progress.advance(task),
+        )
+    with database.read() as session:
+        indexer.sync(session, SearchIndex(settings.search_dir))
+    return report
+
+
+@main.command(
+    "import", help="Import assets from a folder of Markdown files with YAML front matter."
+)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--publish", is_flag=True, help="Publish every imported asset (default: as each file says)."
+)
+@click.pass_context
+def import_command(ctx: click.Context, folder: Path, publish: bool) -> None:
+    settings = _settings(ctx)
+    database = _open_database(settings)
+    try:
+        report = _import(settings, database, folder, publish_all=publish)
+    finally:
+        database.dispose()
+    click.echo(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.problems)} with problems."
+    )
+    for problem in report.problems:
+        click.echo(f"  {problem.path}: {problem.reason}", err=True)
+    if report.problems:
+        ctx.exit(1)
+
+
+@main.command(help="Load the demo library (idempotent: re-running updates it by slug).")
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    settings = _settings(ctx)
+    database = _open_database(settings)
+    try:
+        report = _import(settings, database, DEMO_LIBRARY, publish_all=True)
+    finally:
+        database.dispose()
+    click.echo(
+        f"Demo library: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged."
+    )
+    if report.problems:
+        raise CliError(
+            f"{len(report.problems)} demo files failed; first: "
+            f"{report.problems[0].path}: {report.problems[0].reason}"
+        )
+
+
+@main.command(help="Rebuild the search index from the database.")
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    settings = _settings(ctx)
+    database = _open_database(settings)
+    index = SearchIndex(settings.search_dir)
+    try:
+        with _progress() as progress, database.read() as session:
+            task = progress.add_task("Indexing", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            count = indexer.rebuild(session, index, progress=advance)
+    finally:
+        database.dispose()
+    click.echo(f"Search index rebuilt: {count} live assets.")
 
 
 @main.group(help="Manage staff users.")

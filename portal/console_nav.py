@@ -35,13 +35,21 @@ STAFF = Section(
     "Who can sign in, with which role, and which integrations hold API tokens.",
 )
 
-SECTIONS: tuple[Section, ...] = (OVERVIEW, STAFF)
+LIBRARY = Section(
+    "Library",
+    "/console/assets",
+    frozenset({Role.ADMIN, Role.EDITOR}),
+    "Create, preview, publish and schedule assets; every change is kept as a revision.",
+)
+
+SECTIONS: tuple[Section, ...] = (OVERVIEW, LIBRARY, STAFF)
 
 
 def nav_for(role: Role, current_path: str) -> list[NavLink]:
     """The menu a role sees: only the sections it may open, the current one marked."""
-    return [
-        NavLink(s.label, s.url, s.description, active=current_path.rstrip("/") == s.url)
-        for s in SECTIONS
-        if role in s.roles
-    ]
+    path = current_path.rstrip("/") or "/"
+    visible = [s for s in SECTIONS if role in s.roles]
+    # The deepest section whose URL prefixes the path is the current one (/console/assets/7).
+    matches = [s for s in visible if path == s.url or path.startswith(s.url + "/")]
+    current = max(matches, key=lambda s: len(s.url), default=None)
+    return [NavLink(s.label, s.url, s.description, active=s is current) for s in visible]

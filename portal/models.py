@@ -1,8 +1,9 @@
 """Every table of the application, gathered so Alembic and tests see one complete metadata."""
 
+from content import models as content_models
 from content.orm import Base
 from portal.accounts import models as accounts_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "metadata"]
+__all__ = ["accounts_models", "content_models", "metadata"]

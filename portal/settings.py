@@ -42,12 +42,17 @@ class Settings:
     model: Path | None = None
     """Path of a TOML file overriding the journey and scoring model."""
 
+    max_upload_mb: int = 50
+    """Largest file an editor may upload (and the largest request body), in megabytes."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise SettingsError(f"base_url: expected http(s)://host[:port], got {self.base_url!r}")
         if self.database_url:
             normalize_database_url(self.database_url)
+        if not 1 <= self.max_upload_mb <= 2048:
+            raise SettingsError(f"max_upload_mb: expected 1 to 2048, got {self.max_upload_mb}")
 
     @property
     def resolved_database_url(self) -> str:
@@ -60,6 +65,14 @@ class Settings:
     def secure_cookies(self) -> bool:
         """Cookies get the Secure flag when the portal is served over https."""
         return urlsplit(self.base_url).scheme == "https"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def search_dir(self) -> Path:
+        return self.data_dir / "search"
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +162,11 @@ def _coerce(name: str, value: Any) -> Any:
         if any(len(k) < 16 for k in cleaned):
             raise SettingsError("secret_keys: every key must be at least 16 characters")
         return cleaned
+    if name == "max_upload_mb":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"max_upload_mb: expected a whole number, got {value!r}") from None
     if not isinstance(value, str):
         raise SettingsError(f"{name}: expected a string")
     return value

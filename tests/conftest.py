@@ -9,7 +9,7 @@ does not answer, the whole run stops with an error instead of skipping.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,19 +178,3 @@ class StaffActions:
 @pytest.fixture
 def staff(client: TestClient[Litestar], db: Database) -> StaffActions:
     return StaffActions(client, db)
-
-
-@pytest.fixture
-def make_client(app: Litestar) -> Iterator[Callable[[], TestClient[Litestar]]]:
-    """Extra independent browsers (own cookie jars) against the same app."""
-    opened: list[TestClient[Litestar]] = []
-
-    def factory() -> TestClient[Litestar]:
-        test_client = TestClient(app)
-        test_client.__enter__()
-        opened.append(test_client)
-        return test_client
-
-    yield factory
-    for test_client in opened:
-        test_client.__exit__(None, None, None)

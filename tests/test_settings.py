@@ -48,6 +48,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_SECRET_KEYS",
         "LEADSHELF_BASE_URL",
         "LEADSHELF_MODEL",
+        "LEADSHELF_MAX_UPLOAD_MB",
     ]
 
 

@@ -6,15 +6,9 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
-from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from portal.db import Database
-
-
-@get("/", include_in_schema=False, sync_to_thread=False)
-def home() -> Template:
-    return Template("public/home.html", context={"featured": []})
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=True, cache_control=None)

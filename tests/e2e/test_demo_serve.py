@@ -33,7 +33,10 @@ def test_demo_server_prints_url_and_a_working_staff_login(tmp_path: Path) -> Non
     )
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(5)]
+        line = process.stdout.readline()
+        while line and not line.startswith("Leadshelf is running"):
+            line = process.stdout.readline()  # the demo import's progress bar comes first
+        banner = [line] + [process.stdout.readline() for _ in range(4)]
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, process)  # type: ignore[arg-type]
         assert banner[0].startswith(f"Leadshelf is running at {url}")

@@ -1,0 +1,247 @@
+"""What prospects see: live assets, faceted browsing and search, home sections, related assets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from content.models import (
+    KIND_LABELS,
+    LANGUAGES,
+    Asset,
+    AssetSlug,
+    Kind,
+    Status,
+    Topic,
+    asset_topic,
+)
+from content.search import SearchFilters, SearchResults
+from content.taxonomy import DEFAULT_STAGES, STAGE_LABELS
+
+PER_PAGE = 12
+FACETS = ("kind", "stage", "topic", "language")
+Search = Callable[[str, SearchFilters | None], SearchResults]
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseQuery:
+    """A library view: what the URL's query string asks for."""
+
+    q: str = ""
+    kind: str | None = None
+    stage: str | None = None
+    topic: str | None = None
+    language: str | None = None
+    page: int = 1
+
+    def url(self, **changes: Any) -> str:
+        """The /library URL for this view with some parameters changed (page resets to 1)."""
+        changed = replace(self, **({"page": 1} | changes))
+        params = [
+            (name, str(getattr(changed, name)))
+            for name in ("q", *FACETS, "page")
+            if getattr(changed, name) not in (None, "", 1)
+        ]
+        from urllib.parse import urlencode
+
+        return "/library" + (f"?{urlencode(params)}" if params else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(slots=True)
+class BrowseResult:
+    query: BrowseQuery
+    items: list[Asset]
+    total: int
+    pages: int
+    facets: dict[str, list[FacetValue]]
+    snippets: dict[int, str] = field(default_factory=dict)
+    suggestion: str | None = None
+
+
+def live() -> ColumnElement[bool]:
+    return Asset.status == Status.PUBLISHED.value
+
+
+def _condition(name: str, value: str) -> ColumnElement[bool]:
+    if name == "topic":
+        topic_assets = select(asset_topic.c.asset_id).join(Topic).where(Topic.slug == value)
+        return Asset.id.in_(topic_assets)
+    column = {"kind": Asset.kind, "stage": Asset.stage, "language": Asset.language}[name]
+    return column == value
+
+
+def browse(session: Session, query: BrowseQuery, search: Search | None = None) -> BrowseResult:
+    """One page of live assets matching the query, with facet counts and search snippets."""
+    base: list[ColumnElement[bool]] = [live()]
+    ranking: list[int] | None = None
+    snippets: dict[int, str] = {}
+    suggestion = None
+    if query.q.strip() and search is not None:
+        results = search(query.q, None)
+        ranking = [hit.asset_id for hit in results.hits]
+        snippets = {hit.asset_id: hit.snippet for hit in results.hits}
+        suggestion = results.suggestion
+        base.append(Asset.id.in_(ranking))
+    chosen = {name: getattr(query, name) for name in FACETS if getattr(query, name)}
+    conditions = base + [_condition(n, v) for n, v in chosen.items()]
+    facets = {
+        name: _facet(
+            session,
+            name,
+            base + [_condition(n, v) for n, v in chosen.items() if n != name],
+            chosen.get(name),
+        )
+        for name in FACETS
+    }
+    matching = select(Asset.id).where(*conditions)
+    if ranking is not None:
+        position = {asset_id: i for i, asset_id in enumerate(ranking)}
+        ids = sorted(session.scalars(matching), key=position.__getitem__)
+    else:
+        ids = list(
+            session.scalars(
+                matching.order_by(Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
+            )
+        )
+    total = len(ids)
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, query.page), pages)
+    page_ids = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
+    return BrowseResult(
+        query=replace(query, page=page),
+        items=load_cards(session, page_ids),
+        total=total,
+        pages=pages,
+        facets=facets,
+        snippets=snippets,
+        suggestion=suggestion,
+    )
+
+
+def load_cards(session: Session, ids: Sequence[int]) -> list[Asset]:
+    """Assets with what a card shows, in the order of ``ids``."""
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(Asset).where(Asset.id.in_(ids)).options(selectinload(Asset.topics))
+    ).all()
+    by_id = {asset.id: asset for asset in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _facet(
+    session: Session, name: str, conditions: list[ColumnElement[bool]], selected: str | None
+) -> list[FacetValue]:
+    if name == "topic":
+        statement = (
+            select(Topic.slug, Topic.label, func.count(Asset.id))
+            .join(asset_topic, asset_topic.c.topic_id == Topic.id)
+            .join(Asset, Asset.id == asset_topic.c.asset_id)
+            .where(*conditions)
+            .group_by(Topic.slug, Topic.label)
+        )
+        rows = [(slug, label, count) for slug, label, count in session.execute(statement)]
+        rows.sort(key=lambda row: (-row[2], row[1].lower()))
+    else:
+        column = {"kind": Asset.kind, "stage": Asset.stage, "language": Asset.language}[name]
+        grouped = select(column, func.count(Asset.id)).where(*conditions).group_by(column)
+        counts: dict[str, int] = {value: count for value, count in session.execute(grouped)}
+        rows = [
+            (value, _label(name, value), counts[value]) for value in _order(name) if value in counts
+        ]
+        rows += [(v, v, c) for v, c in counts.items() if v not in _order(name)]
+    values = [FacetValue(value, label, count, value == selected) for value, label, count in rows]
+    if selected and not any(v.selected for v in values):
+        values.append(FacetValue(selected, _label(name, selected), 0, True))
+    return values
+
+
+def _order(name: str) -> list[str]:
+    if name == "kind":
+        return [k.value for k in Kind]
+    if name == "stage":
+        return [s.name for s in DEFAULT_STAGES]
+    return list(LANGUAGES)
+
+
+def _label(name: str, value: str) -> str:
+    if name == "kind":
+        return KIND_LABELS.get(Kind(value), value) if value in Kind.__members__.values() else value
+    if name == "stage":
+        return STAGE_LABELS.get(value, value)
+    if name == "language":
+        return LANGUAGES.get(value, value)
+    return value
+
+
+def find_live(session: Session, slug: str) -> Asset | None:
+    return session.scalar(
+        select(Asset)
+        .where(Asset.slug == slug, live())
+        .options(selectinload(Asset.topics), selectinload(Asset.personas))
+    )
+
+
+def current_slug(session: Session, old_slug: str) -> str | None:
+    """The present slug of an asset that used to be at ``old_slug``."""
+    return session.scalar(
+        select(Asset.slug)
+        .join(AssetSlug, AssetSlug.asset_id == Asset.id)
+        .where(AssetSlug.slug == old_slug)
+    )
+
+
+def related(session: Session, asset: Asset, limit: int = 3) -> list[Asset]:
+    """Live assets sharing the most topics with ``asset``, newest first among equals."""
+    topic_ids = [t.id for t in asset.topics]
+    if not topic_ids:
+        return []
+    overlap = func.count(asset_topic.c.topic_id).label("overlap")
+    ranked = (
+        select(Asset.id)
+        .join(asset_topic, asset_topic.c.asset_id == Asset.id)
+        .where(live(), Asset.id != asset.id, asset_topic.c.topic_id.in_(topic_ids))
+        .group_by(Asset.id, Asset.published_at)
+        .order_by(overlap.desc(), Asset.published_at.desc())
+        .limit(limit)
+    )
+    return load_cards(session, list(session.scalars(ranked)))
+
+
+@dataclass(slots=True)
+class HomeSections:
+    featured: list[Asset]
+    by_stage: list[tuple[str, str, list[Asset]]]
+    topics: list[FacetValue]
+
+
+def home_sections(session: Session, per_stage: int = 3) -> HomeSections:
+    """What the home page shows: featured picks, the newest per stage, and topics by size."""
+    newest = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
+    featured_ids = list(session.scalars(select(Asset.id).where(live()).order_by(*newest).limit(6)))
+    by_stage = []
+    for stage in DEFAULT_STAGES:
+        ids = list(
+            session.scalars(
+                select(Asset.id)
+                .where(live(), Asset.stage == stage.name)
+                .order_by(Asset.published_at.desc(), Asset.id.desc())
+                .limit(per_stage)
+            )
+        )
+        if ids:
+            by_stage.append((stage.name, stage.label, load_cards(session, ids)))
+    topics = _facet(session, "topic", [live()], None)[:8]
+    return HomeSections(load_cards(session, featured_ids), by_stage, topics)

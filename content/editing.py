@@ -1,0 +1,337 @@
+"""Creating and changing assets: validation (pure), slugs, revisions and the change log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from content.files import FileStore, StoredBlob
+from content.indexer import record_change
+from content.markdown import reading_minutes, word_count
+from content.models import LANGUAGES, Asset, AssetRevision, AssetSlug, Gate, Kind, StoredFile
+from content.orm import utcnow
+from content.taxonomy import STAGE_NAMES, ensure_personas, ensure_topics, slugify
+from content.text import pdf_text_and_pages
+
+TITLE_MAX = 200
+SUMMARY_MAX = 600
+_TRACKED_FIELDS = (
+    "title", "slug", "summary", "body", "kind", "stage", "gate", "language", "featured",
+    "video_url", "webinar_starts_at", "webinar_duration_minutes", "recording_url", "file_name",
+)  # fmt: skip
+
+
+class ContentError(ValueError):
+    """Input that cannot be saved; ``errors`` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class AssetDraft:
+    """Validated asset fields, from the editor form or an import file."""
+
+    title: str
+    kind: str
+    stage: str
+    slug: str = ""
+    summary: str = ""
+    body: str = ""
+    gate: str = Gate.OPEN.value
+    language: str = "en"
+    topics: tuple[str, ...] = ()
+    personas: tuple[str, ...] = ()
+    featured: bool = False
+    video_url: str | None = None
+    webinar_starts_at: datetime | None = None
+    webinar_duration_minutes: int | None = None
+    recording_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_draft(
+    values: Mapping[str, Any], stages: tuple[str, ...] = STAGE_NAMES
+) -> tuple[AssetDraft | None, dict[str, str]]:
+    """Check raw values (form strings or YAML values): (draft, {}) or (None, errors by field)."""
+    errors: dict[str, str] = {}
+    title = _text(values.get("title"))
+    if not title:
+        errors["title"] = "Give the asset a title."
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"Keep the title under {TITLE_MAX} characters (it has {len(title)})."
+    slug = _text(values.get("slug"))
+    if slug and slugify(slug) != slug:
+        errors["slug"] = (
+            f"Use lower-case letters, digits and dashes, e.g. {slugify(slug) or 'my-guide'}."
+        )
+    kind = _choice(values, "kind", [k.value for k in Kind], errors)
+    stage = _choice(values, "stage", list(stages), errors)
+    gate = _choice(values, "gate", [g.value for g in Gate], errors, default=Gate.OPEN.value)
+    language = _choice(values, "language", list(LANGUAGES), errors, default="en")
+    summary = _text(values.get("summary"))
+    if len(summary) > SUMMARY_MAX:
+        errors["summary"] = (
+            f"Keep the summary under {SUMMARY_MAX} characters (it has {len(summary)})."
+        )
+    video_url = _url(values, "video_url", errors)
+    recording_url = _url(values, "recording_url", errors)
+    starts_at = parse_datetime(values, "webinar_starts_at", errors)
+    duration = _int(values, "webinar_duration_minutes", errors, low=5, high=600)
+    if kind == Kind.WEBINAR.value and starts_at is None and "webinar_starts_at" not in errors:
+        errors["webinar_starts_at"] = "A webinar needs its start date and time."
+    if kind == Kind.VIDEO.value and not video_url and "video_url" not in errors:
+        errors["video_url"] = "A video needs the URL of its embed."
+    topics = _list(values.get("topics"), "topics", errors)
+    personas = _list(values.get("personas"), "personas", errors)
+    if errors:
+        return None, errors
+    return AssetDraft(
+        title=title,
+        slug=slug,
+        kind=kind,
+        stage=stage,
+        gate=gate,
+        language=language,
+        summary=summary,
+        body=str(values.get("body") or "").replace("\r\n", "\n"),
+        topics=topics,
+        personas=personas,
+        featured=_bool(values.get("featured")),
+        video_url=video_url,
+        recording_url=recording_url,
+        webinar_starts_at=starts_at,
+        webinar_duration_minutes=duration or (45 if kind == Kind.WEBINAR.value else None),
+    ), {}
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _choice(
+    values: Mapping[str, Any],
+    name: str,
+    allowed: list[str],
+    errors: dict[str, str],
+    default: str = "",
+) -> str:
+    value = _text(values.get(name)) or default
+    if value not in allowed:
+        errors[name] = (
+            f"Choose one of: {', '.join(allowed)}."
+            if value == ""
+            else (f"{value!r} is not one of: {', '.join(allowed)}.")
+        )
+    return value
+
+
+def _url(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:
+    value = _text(values.get(name))
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        errors[name] = "Use a full https:// address."
+    return value
+
+
+def parse_datetime(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> datetime | None:
+    raw = values.get(name)
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, datetime):
+        parsed = raw
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            errors[name] = "Use a date and time like 2027-02-10T16:00."
+            return None
+    if parsed.tzinfo is None:
+        zone_name = _text(values.get("timezone")) or "UTC"
+        try:
+            parsed = parsed.replace(tzinfo=ZoneInfo(zone_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = f"Unknown time zone {zone_name!r}."
+            return None
+    return parsed.astimezone(UTC)
+
+
+def _int(
+    values: Mapping[str, Any], name: str, errors: dict[str, str], *, low: int, high: int
+) -> int | None:
+    raw = values.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        number = int(str(raw).strip())
+    except ValueError:
+        errors[name] = "Use a whole number."
+        return None
+    if not low <= number <= high:
+        errors[name] = f"Use a number from {low} to {high}."
+    return number
+
+
+def _list(value: Any, name: str, errors: dict[str, str]) -> tuple[str, ...]:
+    """Slugs from "a, b" or ["a", "b"]; anything else is reported on the field."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        errors[name] = "Give a list of names, e.g. [lead-scoring, email-nurturing]."
+        return ()
+    if not all(isinstance(item, str) for item in items):
+        errors[name] = "Every entry must be a name, e.g. lead-scoring."
+        return ()
+    return tuple(dict.fromkeys(slugify(item) for item in items if slugify(item)))
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def store_attachment(store: FileStore, data: bytes, file_name: str) -> dict[str, Any]:
+    """Store a file and extract what the asset keeps of it; keyword arguments for ``save_asset``."""
+    blob = store.put(data, name=file_name)
+    text, pages = pdf_text_and_pages(data) if blob.content_type == "application/pdf" else ("", 0)
+    return {"blob": blob, "file_name": file_name, "file_text": text, "file_pages": pages or None}
+
+
+def unique_slug(session: Session, wanted: str, asset_id: int | None) -> str:
+    """``wanted``, or ``wanted-2``, ``-3``… if another asset has (or had) it."""
+    base = wanted or "asset"
+    candidate, n = base, 1
+    while _slug_owner(session, candidate) not in (None, asset_id):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _slug_owner(session: Session, slug: str) -> int | None:
+    owner = session.scalar(select(Asset.id).where(Asset.slug == slug))
+    if owner is None:
+        owner = session.scalar(select(AssetSlug.asset_id).where(AssetSlug.slug == slug))
+    return owner
+
+
+def save_asset(
+    session: Session,
+    draft: AssetDraft,
+    author: str,
+    asset: Asset | None = None,
+    *,
+    blob: StoredBlob | None = None,
+    file_name: str | None = None,
+    file_text: str = "",
+    file_pages: int | None = None,
+) -> Asset:
+    """Create or update an asset, keeping a revision (who, when, what) and logging the change."""
+    creating = asset is None
+    if asset is None:
+        asset = Asset(status="draft")  # added once its fields are set (queries below autoflush)
+    before = _snapshot(asset) if not creating else {}
+    with session.no_autoflush:
+        new_slug = _resolve_slug(session, draft, asset, creating)
+    if not creating and new_slug != asset.slug:
+        session.add(AssetSlug(slug=asset.slug, asset_id=asset.id))
+        old_alias = session.get(AssetSlug, new_slug)
+        if old_alias is not None:
+            session.delete(old_alias)
+    asset.slug = new_slug
+    for name in (
+        "title", "summary", "body", "kind", "stage", "gate", "language", "featured",
+        "video_url", "webinar_starts_at", "webinar_duration_minutes", "recording_url",
+    ):  # fmt: skip
+        setattr(asset, name, getattr(draft, name))
+    session.add(asset)
+    asset.topics = ensure_topics(session, draft.topics)
+    asset.personas = ensure_personas(session, draft.personas)
+    if blob is not None:
+        if session.get(StoredFile, blob.sha256) is None:
+            session.add(
+                StoredFile(sha256=blob.sha256, size=blob.size, content_type=blob.content_type)
+            )
+        asset.file_sha256 = blob.sha256
+        asset.file_name = file_name or f"{asset.slug}.{blob.extension}"
+        asset.file_text = file_text
+        asset.file_pages = file_pages
+    asset.reading_minutes = reading_minutes(
+        word_count(asset.body) + word_count(asset.summary), asset.file_pages
+    )
+    asset.updated_at = utcnow()
+    session.flush()
+    changes = _changes(before, asset) if not creating else {"created": [None, asset.title]}
+    if creating or changes:
+        add_revision(session, asset, author, "created" if creating else "edited", changes)
+        record_change(session, asset.id, "created" if creating else "edited")
+    return asset
+
+
+def _resolve_slug(session: Session, draft: AssetDraft, asset: Asset, creating: bool) -> str:
+    if draft.slug:
+        owner = _slug_owner(session, draft.slug)
+        if owner is not None and owner != asset.id:
+            raise ContentError({"slug": f"Another asset already uses {draft.slug!r}."})
+        return draft.slug
+    if not creating:
+        return asset.slug
+    return unique_slug(session, slugify(draft.title), None)
+
+
+def _snapshot(asset: Asset) -> dict[str, Any]:
+    values = {name: getattr(asset, name) for name in _TRACKED_FIELDS}
+    values["topics"] = sorted(t.slug for t in asset.topics)
+    values["personas"] = sorted(p.slug for p in asset.personas)
+    return values
+
+
+def _changes(before: dict[str, Any], asset: Asset) -> dict[str, list[Any]]:
+    after = _snapshot(asset)
+    changes: dict[str, list[Any]] = {}
+    for name, old in before.items():
+        new = after[name]
+        if old != new:
+            changes[name] = [_jsonable(old), _jsonable(new)]
+    return changes
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) > 300:
+        return value[:300] + "…"
+    return value
+
+
+def add_revision(
+    session: Session, asset: Asset, author: str, action: str, changes: dict[str, Any]
+) -> AssetRevision:
+    number = (
+        session.scalar(
+            select(AssetRevision.number)
+            .where(AssetRevision.asset_id == asset.id)
+            .order_by(AssetRevision.number.desc())
+            .limit(1)
+        )
+        or 0
+    ) + 1
+    revision = AssetRevision(
+        asset_id=asset.id, number=number, author=author, action=action, changes=changes
+    )
+    session.add(revision)
+    return revision

@@ -1,0 +1,191 @@
+"""Bulk import: a folder of Markdown files with YAML front matter, attachments beside them.
+
+Each file is imported in its own transaction, so a bad file is reported (path
+and reason) and the rest still import. Re-importing updates assets by slug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from content.editing import ContentError, save_asset, store_attachment, validate_draft
+from content.files import FileStore, UploadError
+from content.models import Asset, AssetRevision, AssetSlug, Status
+from content.publishing import publish
+from content.taxonomy import STAGE_NAMES, slugify
+
+AUTHOR = "import"
+KNOWN_KEYS = {
+    "title", "slug", "kind", "stage", "topics", "personas", "gate", "summary", "file",
+    "video_url", "webinar", "published", "language", "featured", "recording_url",
+}  # fmt: skip
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    path: Path
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+
+def asset_files(folder: Path) -> list[Path]:
+    """The Markdown files an import reads, in a stable order."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder")
+    return sorted(
+        p
+        for p in folder.rglob("*.md")
+        if not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
+    )
+
+
+def import_folder(
+    write: SessionFactory,
+    store: FileStore,
+    folder: Path,
+    *,
+    publish_all: bool = False,
+    stages: tuple[str, ...] | None = None,
+    progress: Callable[[Path], None] | None = None,
+) -> ImportReport:
+    report = ImportReport()
+    claimed: dict[str, Path] = {}  # slug → the file of this import that owns it
+    for path in asset_files(folder):
+        try:
+            outcome, slug = _import_file(write, store, path, publish_all, stages, claimed)
+        except (ContentError, UploadError, ValueError, OSError, yaml.YAMLError) as exc:
+            report.problems.append(ImportProblem(path, _reason(exc)))
+        else:
+            getattr(report, outcome).append(slug)
+            claimed[slug] = path
+        if progress is not None:
+            progress(path)
+    return report
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, yaml.YAMLError):
+        return f"front matter is not valid YAML: {str(exc).splitlines()[0]}"
+    if isinstance(exc, ContentError):
+        return "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
+    return str(exc)
+
+
+def read_front_matter(path: Path) -> tuple[dict[str, Any], str]:
+    text = path.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
+    if not text.startswith("---"):
+        raise ValueError("no front matter: the file must start with a line '---'")
+    parts = text.split("\n---", 1)
+    if len(parts) != 2:
+        raise ValueError("front matter is not closed by a line '---'")
+    meta = yaml.safe_load(parts[0][3:]) or {}
+    if not isinstance(meta, dict):
+        raise ValueError("front matter must be a mapping of keys to values")
+    unknown = sorted(str(key) for key in meta if key not in KNOWN_KEYS)
+    if unknown:
+        raise ValueError(
+            f"unknown front matter key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    body = parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+    return meta, body.lstrip("\n")
+
+
+def _values(meta: dict[str, Any], body: str) -> dict[str, Any]:
+    values = {k: v for k, v in meta.items() if k not in ("webinar", "file", "published")}
+    webinar = meta.get("webinar")
+    if webinar is not None:
+        if not isinstance(webinar, dict):
+            raise ValueError(
+                "webinar must be a mapping like {starts_at: ..., duration_minutes: 45}"
+            )
+        starts_at = webinar.get("starts_at")
+        values["webinar_starts_at"] = (
+            starts_at.isoformat() if isinstance(starts_at, datetime) else starts_at
+        )
+        values["webinar_duration_minutes"] = webinar.get("duration_minutes")
+    values["body"] = body
+    return values
+
+
+def _import_file(
+    write: SessionFactory,
+    store: FileStore,
+    path: Path,
+    publish_all: bool,
+    stages: tuple[str, ...] | None,
+    claimed: dict[str, Path],
+) -> tuple[str, str]:
+    meta, body = read_front_matter(path)
+    draft, errors = validate_draft(_values(meta, body), stages or STAGE_NAMES)
+    if draft is None:
+        raise ContentError(errors)
+    attachment = _attachment(store, path, meta.get("file"))
+    slug = draft.slug or slugify(draft.title)
+    if slug in claimed:
+        raise ValueError(
+            f"slug {slug!r} is already used by {claimed[slug]} in this import; "
+            "give one of them its own slug in the front matter"
+        )
+    with write() as session:
+        asset = _existing(session, slug)
+        revisions_before = _revision_count(session, asset)
+        asset = save_asset(
+            session, replace(draft, slug=asset.slug if asset else slug), AUTHOR, asset, **attachment
+        )
+        if (publish_all or meta.get("published") is True) and asset.status != Status.ARCHIVED.value:
+            publish(session, asset, AUTHOR)
+        session.flush()
+        if revisions_before is None:
+            return "created", asset.slug
+        changed = _revision_count(session, asset) != revisions_before
+        return ("updated" if changed else "unchanged"), asset.slug
+
+
+def _revision_count(session: Session, asset: Asset | None) -> int | None:
+    if asset is None:
+        return None
+    return session.scalar(
+        select(func.count()).select_from(AssetRevision).where(AssetRevision.asset_id == asset.id)
+    )
+
+
+def _existing(session: Session, slug: str) -> Asset | None:
+    asset = session.scalar(select(Asset).where(Asset.slug == slug))
+    if asset is None:
+        alias = session.get(AssetSlug, slug)
+        asset = session.get(Asset, alias.asset_id) if alias else None
+    return asset
+
+
+def _attachment(store: FileStore, path: Path, name: Any) -> dict[str, Any]:
+    if not name:
+        return {}
+    file_path = (path.parent / str(name)).resolve()
+    if path.parent.resolve() not in file_path.parents:
+        raise ValueError(f"file {name!r} must sit beside the Markdown file")
+    if not file_path.is_file():
+        raise ValueError(f"file {name!r} not found beside {path.name}")
+    return store_attachment(store, file_path.read_bytes(), file_path.name)
+
+
+def iter_problems(report: ImportReport) -> Iterator[str]:
+    for problem in report.problems:
+        yield f"{problem.path}: {problem.reason}"

@@ -1,0 +1,87 @@
+"""Stages, topics and personas: the managed vocabularies assets are filed under."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from content.models import Persona, Topic
+
+_T = TypeVar("_T", Topic, Persona)
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    """A journey stage as the library shows it (the scoring model may rename them later)."""
+
+    name: str
+    label: str
+    blurb: str
+
+
+DEFAULT_STAGES: tuple[StageInfo, ...] = (
+    StageInfo("awareness", "Getting started", "New to the topic? Short, open reads on the basics."),
+    StageInfo("consideration", "Compare approaches", "Guides and webinars that weigh the options."),
+    StageInfo("decision", "Decide", "Checklists, datasheets and business cases to choose well."),
+    StageInfo("customer", "For customers", "Get more out of what you already run."),
+)
+STAGE_NAMES = tuple(s.name for s in DEFAULT_STAGES)
+STAGE_LABELS = {s.name: s.label for s in DEFAULT_STAGES}
+
+_SLUG_STRIP = re.compile(r"[^a-z0-9]+")
+_GERMAN = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"}
+)
+
+
+def slugify(text: str, max_length: int = 100) -> str:
+    """URL slug from a title: "Leitfäden für B2B" → "leitfaeden-fuer-b2b"."""
+    text = text.translate(_GERMAN)
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = _SLUG_STRIP.sub("-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+def label_from_slug(slug: str) -> str:
+    words = slug.replace("_", "-").split("-")
+    label = " ".join(words)
+    return label[:1].upper() + label[1:]
+
+
+def ensure_topics(session: Session, slugs: Iterable[str]) -> list[Topic]:
+    """The topics with these slugs, creating missing ones (label derived from the slug)."""
+    return _ensure(session, Topic, slugs)
+
+
+def ensure_personas(session: Session, slugs: Iterable[str]) -> list[Persona]:
+    return _ensure(session, Persona, slugs)
+
+
+def _ensure(session: Session, model: type[_T], slugs: Iterable[str]) -> list[_T]:
+    wanted = list(dict.fromkeys(slugify(s) for s in slugs if slugify(s)))
+    if not wanted:
+        return []
+    existing = {
+        row.slug: row for row in session.scalars(select(model).where(model.slug.in_(wanted)))
+    }
+    for slug in wanted:
+        if slug not in existing:
+            row = model(slug=slug, label=label_from_slug(slug))
+            session.add(row)
+            existing[slug] = row
+    session.flush()
+    return [existing[slug] for slug in wanted]
+
+
+def all_topics(session: Session) -> list[Topic]:
+    return list(session.scalars(select(Topic).order_by(func.lower(Topic.label))))
+
+
+def all_personas(session: Session) -> list[Persona]:
+    return list(session.scalars(select(Persona).order_by(func.lower(Persona.label))))

@@ -1,0 +1,143 @@
+"""Plain text for the search index (from Markdown bodies and PDFs) and safe HTML snippets of it."""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+from collections.abc import Iterable, Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from pypdf import PdfReader
+
+logger = logging.getLogger(__name__)
+
+# The same dialect content.markdown renders, so the index sees what visitors read.
+# html=False: raw HTML in a body stays literal text, exactly as the page shows it.
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False}
+).enable(["table", "strikethrough"])
+_INLINE_TEXT = {"text", "code_inline", "image", "html_inline"}
+_CODE_BLOCKS = {"fence", "code_block", "html_block"}
+_SPACES = re.compile(r"[^\S\n]+")
+_HYPHENATED = re.compile(r"(\w)-\n(\w)")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def markdown_to_text(markdown: str) -> str:
+    """The words of a Markdown body without markup: one paragraph, heading or cell per block.
+
+    Link targets and image URLs are left out; image alt texts and code are kept.
+    """
+    blocks: list[str] = []
+    for token in _markdown.parse(markdown or ""):
+        if token.type == "inline":
+            blocks.append(_inline_text(token.children or []))
+        elif token.type in _CODE_BLOCKS:
+            blocks.append(token.content)
+    cleaned = (_SPACES.sub(" ", block).strip() for block in blocks)
+    return "\n\n".join(block for block in cleaned if block)
+
+
+def _inline_text(children: Sequence[Token]) -> str:
+    parts: list[str] = []
+    for child in children:
+        if child.type in _INLINE_TEXT:
+            parts.append(child.content)
+        elif child.type == "softbreak":
+            parts.append(" ")
+        elif child.type == "hardbreak":
+            parts.append("\n")
+    return "".join(parts)
+
+
+def pdf_text_and_pages(data: bytes) -> tuple[str, int]:
+    """(text, page count) of a PDF; ("", 0) when it cannot be read (broken, encrypted, not a PDF).
+
+    Editors upload whatever they have, so nothing here may fail the upload:
+    a PDF whose text cannot be extracted is simply not searchable by its content.
+    """
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return "", 0
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+        logger.info("PDF text extraction failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return "", 0
+    return _clean_pdf_text("\n\n".join(pages)), len(pages)
+
+
+def _clean_pdf_text(text: str) -> str:
+    # NUL bytes occur in extracted text and PostgreSQL refuses them in text columns.
+    text = text.replace("\x00", "")
+    text = _HYPHENATED.sub(r"\1\2", text)
+    text = _SPACES.sub(" ", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+# Snippets: a window of text around the first match, escaped, matches in <mark>.
+
+SNIPPET_CHARS = 240
+SNIPPET_LEAD_IN = 60
+LEAD_CHARS = 200
+_WHITESPACE = re.compile(r"\s+")
+_ELLIPSIS = "\u2026"
+
+
+def snippet_html(text: str, matches: Iterable[tuple[int, int]], width: int = SNIPPET_CHARS) -> str:
+    """Safe HTML: about ``width`` characters of ``text`` from just before the first match.
+
+    ``matches`` are (start, end) character offsets in ascending order; they are
+    read lazily and only as far as the window reaches. Returns "" when there are none.
+    Everything from ``text`` is escaped; the only markup is ``<mark>``.
+    """
+    marks: list[tuple[int, int]] = []
+    start = end = 0
+    for match_start, match_end in matches:
+        if not marks:
+            start = _word_start(text, max(0, match_start - SNIPPET_LEAD_IN), match_start)
+            end = start + max(width, match_end - start)
+        if match_end > end:
+            break
+        marks.append((match_start, match_end))
+    if not marks:
+        return ""
+    end = _word_end(text, end, marks[-1][1])
+    parts: list[str] = []
+    position = start
+    for match_start, match_end in marks:
+        parts.append(html.escape(text[position:match_start]))
+        parts.append(f"<mark>{html.escape(text[match_start:match_end])}</mark>")
+        position = match_end
+    parts.append(html.escape(text[position:end]))
+    return _with_ellipses("".join(parts), start > 0, end < len(text))
+
+
+def lead_html(text: str, width: int = LEAD_CHARS) -> str:
+    """Safe HTML: the first ``width`` or so characters of ``text``, cut at a word boundary."""
+    end = _word_end(text, width, 0)
+    return _with_ellipses(html.escape(text[:end]), False, end < len(text))
+
+
+def _word_start(text: str, at: int, limit: int) -> int:
+    if at == 0:
+        return 0
+    space = _WHITESPACE.search(text, at, limit)
+    return space.end() if space else limit
+
+
+def _word_end(text: str, at: int, minimum: int) -> int:
+    if at >= len(text):
+        return len(text)
+    space = max(text.rfind(" ", minimum, at + 1), text.rfind("\n", minimum, at + 1))
+    return space if space > minimum else at
+
+
+def _with_ellipses(fragment: str, before: bool, after: bool) -> str:
+    fragment = _WHITESPACE.sub(" ", fragment).strip()
+    if not fragment:
+        return ""
+    return f"{_ELLIPSIS} " * before + fragment + f" {_ELLIPSIS}" * after
