@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,6 +16,7 @@ from content.models import (
     LANGUAGES,
     Asset,
     AssetSlug,
+    ContentChange,
     Kind,
     Status,
     Topic,
@@ -82,8 +85,38 @@ def _condition(name: str, value: str) -> ColumnElement[bool]:
     return column == value
 
 
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    """Everything about a library view except the loaded assets: what the cache keeps."""
+
+    query: BrowseQuery
+    page_ids: list[int]
+    total: int
+    pages: int
+    facets: dict[str, list[FacetValue]]
+    snippets: dict[int, str]
+    suggestion: str | None
+
+
 def browse(session: Session, query: BrowseQuery, search: Search | None = None) -> BrowseResult:
     """One page of live assets matching the query, with facet counts and search snippets."""
+    return _with_cards(session, browse_page(session, query, search))
+
+
+def _with_cards(session: Session, page: BrowsePage) -> BrowseResult:
+    return BrowseResult(
+        query=page.query,
+        items=load_cards(session, page.page_ids),
+        total=page.total,
+        pages=page.pages,
+        facets=page.facets,
+        snippets={i: s for i, s in page.snippets.items() if i in page.page_ids},
+        suggestion=page.suggestion,
+    )
+
+
+def browse_page(session: Session, query: BrowseQuery, search: Search | None = None) -> BrowsePage:
+    """The ids, counts and facets of a library view (the expensive part of ``browse``)."""
     base: list[ColumnElement[bool]] = [live()]
     ranking: list[int] | None = None
     snippets: dict[int, str] = {}
@@ -109,25 +142,86 @@ def browse(session: Session, query: BrowseQuery, search: Search | None = None) -
     if ranking is not None:
         position = {asset_id: i for i, asset_id in enumerate(ranking)}
         ids = sorted(session.scalars(matching), key=position.__getitem__)
+        total = len(ids)
     else:
-        ids = list(
-            session.scalars(
-                matching.order_by(Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
-            )
-        )
-    total = len(ids)
+        total = session.scalar(select(func.count()).select_from(Asset).where(*conditions)) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, query.page), pages)
-    page_ids = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
-    return BrowseResult(
+    if ranking is not None:
+        page_ids = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
+    else:
+        newest = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
+        page_ids = list(
+            session.scalars(
+                matching.order_by(*newest).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+            )
+        )
+    return BrowsePage(
         query=replace(query, page=page),
-        items=load_cards(session, page_ids),
+        page_ids=page_ids,
         total=total,
         pages=pages,
         facets=facets,
-        snippets=snippets,
+        snippets={i: snippets[i] for i in page_ids if i in snippets},
         suggestion=suggestion,
     )
+
+
+def content_version(session: Session) -> int:
+    """The head of the content change log: any change that can alter a page moves it."""
+    return session.scalar(select(func.max(ContentChange.seq))) or 0
+
+
+class CatalogCache:
+    """Library views and home sections by query, valid while the content version is unchanged.
+
+    Publishing, editing, unpublishing and scheduled publication all append to
+    the change log, so a new version makes every entry stale at once. Holds
+    ids and counts only; the few assets a page shows are loaded per request.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._entries: OrderedDict[object, tuple[object, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def browse(
+        self,
+        session: Session,
+        query: BrowseQuery,
+        search: Search | None,
+        search_version: int = 0,
+    ) -> BrowseResult:
+        """``search_version`` is the index's position; search results go stale when it moves."""
+        version = (content_version(session), search_version if query.q.strip() else 0)
+        page = self._get(query, version)
+        if page is None:
+            page = browse_page(session, query, search)
+            self._put(query, version, page)
+        return _with_cards(session, page)
+
+    def home(self, session: Session) -> HomeSections:
+        version = content_version(session)
+        ids = self._get("home", version)
+        if ids is None:
+            ids = home_ids(session)
+            self._put("home", version, ids)
+        return _home_with_cards(session, ids)
+
+    def _get(self, key: object, version: object) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def _put(self, key: object, version: object, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
 
 
 def load_cards(session: Session, ids: Sequence[int]) -> list[Asset]:
@@ -227,8 +321,27 @@ class HomeSections:
     topics: list[FacetValue]
 
 
+@dataclass(frozen=True, slots=True)
+class HomeIds:
+    featured: list[int]
+    by_stage: list[tuple[str, str, list[int]]]
+    topics: list[FacetValue]
+
+
 def home_sections(session: Session, per_stage: int = 3) -> HomeSections:
     """What the home page shows: featured picks, the newest per stage, and topics by size."""
+    return _home_with_cards(session, home_ids(session, per_stage))
+
+
+def _home_with_cards(session: Session, ids: HomeIds) -> HomeSections:
+    return HomeSections(
+        load_cards(session, ids.featured),
+        [(name, label, load_cards(session, stage_ids)) for name, label, stage_ids in ids.by_stage],
+        ids.topics,
+    )
+
+
+def home_ids(session: Session, per_stage: int = 3) -> HomeIds:
     newest = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
     featured_ids = list(session.scalars(select(Asset.id).where(live()).order_by(*newest).limit(6)))
     by_stage = []
@@ -242,6 +355,6 @@ def home_sections(session: Session, per_stage: int = 3) -> HomeSections:
             )
         )
         if ids:
-            by_stage.append((stage.name, stage.label, load_cards(session, ids)))
+            by_stage.append((stage.name, stage.label, ids))
     topics = _facet(session, "topic", [live()], None)[:8]
-    return HomeSections(load_cards(session, featured_ids), by_stage, topics)
+    return HomeIds(featured_ids, by_stage, topics)

@@ -156,7 +156,10 @@ class IndexSyncer:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if self._thread.is_alive():
+                logger.warning("search index sync still running after %.0f s; left behind", timeout)
+            else:
+                self._thread = None
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -169,7 +172,12 @@ class IndexSyncer:
             except Exception:
                 logger.exception("scheduled task before the search sync failed")
         with self.database.read() as session:
-            return sync(session, self.index)
+            touched = sync(session, self.index)
+        if touched:
+            logger.info(
+                "search index: %d asset(s) synced up to change %d", touched, self.index.last_seq()
+            )
+        return touched
 
     def _run(self) -> None:
         while not self._stopping.is_set():

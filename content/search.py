@@ -4,17 +4,18 @@ The index is a derived cache (``content.indexer`` keeps it in step with the
 database). Only this module knows Whoosh: callers hand in ``SearchDocument``
 values and get ``SearchResults`` back, so another engine could replace it.
 
-Each language has its own fields with its own stemmer (``title_en`` …,
-``title_de`` …); a query is analysed once per language, so "scoring" finds
-"scores" in English assets and "Leitfäden" finds "Leitfaden" in German ones.
+Each language has its own fields and stemmer (``title_en`` …, ``title_de`` …);
+every query word is stemmed once per language, so "scoring" finds "scores" in
+English assets and "Leitfäden" finds "Leitfaden" in German ones.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
+import heapq
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,23 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import (
-    Analyzer,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
+from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.query import And, Or, Query, Term
+from whoosh.lang import stemmer_for_language, stopwords_for_language
+from whoosh.query import And, Query, Term
+from whoosh.query.compound import PreloadedOr
 from whoosh.writing import CLEAR
 
-from content.text import lead_html, snippet_html
+from content.text import WORD, lead_html, snippet_html
 
 SCHEMA_VERSION = 1
-LANGUAGE_FALLBACK = "en"
 # Where a word is found decides how much it counts: title over summary over body over PDF.
 FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "file": 0.5}
+FALLBACK_LANGUAGE = "en"
 MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 12
 MAX_WORD_CHARS = 60
@@ -49,7 +46,6 @@ EXCERPT_CHARS = 20_000
 LOCK_WAIT_SECONDS = 30.0
 _STATE_FILE = "leadshelf-state.json"
 _LOCK_FILE = "leadshelf-writer.lock"
-_QUERY_WORD = re.compile(r"\w+(?:\.\w+)*")
 
 
 @dataclass(frozen=True)
@@ -102,21 +98,43 @@ class IndexBusyError(RuntimeError):
     """Another writer (thread or process) holds the index's write lock."""
 
 
-def _language_analyzer(language: str) -> Analyzer:
-    return (
-        RegexTokenizer()
-        | LowercaseFilter()
-        | StopFilter(lang=language)
-        | StemFilter(lang=language, cachesize=100_000)
-    )
+class Stemmer:
+    """A language's Snowball stemmer behind a thread-safe cache (Whoosh's own cache is not).
+
+    Pickled by language name, since Whoosh stores the schema with the index.
+    """
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._stem = functools.lru_cache(maxsize=200_000)(stemmer_for_language(language))
+
+    def __call__(self, word: str) -> str:
+        return str(self._stem(word))
+
+    def __reduce__(self) -> tuple[type[Stemmer], tuple[str]]:
+        return Stemmer, (self.language,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Stemmer) and other.language == self.language
+
+    def __hash__(self) -> int:
+        return hash(self.language)
 
 
+STEMMERS = {language: Stemmer(language) for language in ("en", "de")}
+STOP_WORDS: dict[str, frozenset[str]] = {
+    language: frozenset(stopwords_for_language(language)) for language in STEMMERS
+}
 ANALYZERS: dict[str, Analyzer] = {
-    language: _language_analyzer(language) for language in ("en", "de")
+    language: RegexTokenizer(WORD)
+    | LowercaseFilter()
+    | StopFilter(stoplist=STOP_WORDS[language], minsize=2)
+    | StemFilter(stemfn=STEMMERS[language], cachesize=None)
+    for language in STEMMERS
 }
 # Unstemmed words of titles, summaries and bodies: the vocabulary for "did you mean".
-_SPELL_ANALYZER = (
-    RegexTokenizer() | LowercaseFilter() | StopFilter(stoplist=frozenset(), minsize=3, maxsize=30)
+_SPELLING = (
+    RegexTokenizer(WORD) | LowercaseFilter() | StopFilter(stoplist=(), minsize=3, maxsize=30)
 )
 
 
@@ -127,7 +145,7 @@ def _schema() -> Schema:
         "kind": ID(),
         "stage": ID(),
         "topics": KEYWORD(commas=True, scorable=False),
-        "spell": TEXT(analyzer=_SPELL_ANALYZER, phrase=False),
+        "spell": TEXT(analyzer=_SPELLING, phrase=False),
         "excerpt": STORED(),
         "file_excerpt": STORED(),
     }
@@ -137,9 +155,12 @@ def _schema() -> Schema:
     return Schema(**fields)
 
 
+SCHEMA = _schema()
+
+
 def analysis_language(language: str) -> str:
-    """The stemmer an asset's text goes through: its own language, or English if unsupported."""
-    return language if language in ANALYZERS else LANGUAGE_FALLBACK
+    """The stemmer an asset's text goes through: its own language's, or English."""
+    return language if language in ANALYZERS else FALLBACK_LANGUAGE
 
 
 class SearchIndex:
@@ -157,37 +178,40 @@ class SearchIndex:
         self._lock_fd: int | None = None
         path.mkdir(parents=True, exist_ok=True)
         if not self._is_current():
-            with self.writer_lock(wait=LOCK_WAIT_SECONDS) as mine:
-                if not mine:
-                    raise IndexBusyError(f"cannot create the search index in {path}: it is locked")
-                if not self._is_current():
-                    whoosh_index.create_in(str(path), _schema())
+            with self._exclusive():
+                if not self._is_current():  # a new folder, or one from an older schema
+                    whoosh_index.create_in(str(path), SCHEMA)
                     self._write_state(0)
-        self._index = whoosh_index.open_dir(str(path))
+        self._index = whoosh_index.open_dir(str(path), schema=SCHEMA)
 
     # Reading
 
     def search(
         self, query: str, filters: SearchFilters | None = None, limit: int = 1000
     ) -> SearchResults:
-        """Live assets matching any of the words, all-words matches first; never raises on syntax.
+        """Assets with any of the words, ranked so that those with all of them lead.
 
         The query is read as plain words: quotes, operators, wildcards and
-        ``field:value`` are not syntax here, just separators.
+        ``field:value`` are no syntax here, just separators. It never raises on
+        what a visitor types; an empty query finds nothing.
         """
         plan = QueryPlan.from_text(query)
-        if plan.query is None:
+        if not plan.words:
             return SearchResults(hits=[], total=0, suggestion=None)
-        only = _filter_query(filters or SearchFilters())
-        with self._searcher() as searcher:
-            results = searcher.search(plan.query, limit=max(1, limit), filter=only)
-            hits = [
-                SearchHit(int(hit["asset_id"]), float(hit.score), _snippet(plan, hit.fields()))
-                for hit in results
-            ]
-            total = len(results)
-            suggestion = _suggestion(searcher, plan, only)
-        return SearchResults(hits=hits, total=total, suggestion=suggestion)
+        with self._index.searcher() as searcher:
+            allowed = _allowed(searcher, filters or SearchFilters())
+            if allowed is not None and not allowed:
+                return SearchResults(hits=[], total=0, suggestion=None)
+            scores = _scores(searcher, plan, allowed)
+            best = heapq.nlargest(max(0, limit), scores.items(), key=lambda s: (s[1], -s[0]))
+            matchers = {lang: _word_matcher(plan.terms_in(lang), lang) for lang in ANALYZERS}
+            hits = []
+            for docnum, score in best:
+                stored = searcher.stored_fields(docnum)
+                is_match = matchers[analysis_language(str(stored.get("language", "")))]
+                hits.append(SearchHit(int(stored["asset_id"]), score, _snippet(is_match, stored)))
+            suggestion = _suggestion(searcher, plan, allowed)
+        return SearchResults(hits=hits, total=len(scores), suggestion=suggestion)
 
     def last_seq(self) -> int:
         """The content change-log sequence number this index has caught up to."""
@@ -230,7 +254,7 @@ class SearchIndex:
         last_seq: int,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Replace the whole index by ``documents`` in one commit; searchers see old or new."""
+        """Replace the whole index by ``documents`` in one commit; searches see old or new."""
         count = 0
         with self._exclusive():
             writer = self._writer(limitmb=256)
@@ -253,15 +277,10 @@ class SearchIndex:
     def writer_lock(self, wait: float = 0.0) -> Iterator[bool]:
         """Hold this folder's single-writer lock; yields False (holding nothing) if it stays taken.
 
-        Re-entrant within one thread. Across threads and processes it is an
-        ``flock`` on a lock file, released by the OS if the holder dies.
+        Re-entrant within a thread. Between threads and processes it is an
+        ``flock`` on a file in the folder, which the OS releases if the holder dies.
         """
-        acquired = (
-            self._thread_lock.acquire(timeout=wait)
-            if wait > 0
-            else self._thread_lock.acquire(False)
-        )
-        if not acquired:
+        if not self._thread_lock.acquire(timeout=wait if wait > 0 else -1, blocking=wait > 0):
             yield False
             return
         try:
@@ -282,25 +301,29 @@ class SearchIndex:
     def _exclusive(self) -> Iterator[None]:
         with self.writer_lock(wait=LOCK_WAIT_SECONDS) as mine:
             if not mine:
-                raise IndexBusyError(
-                    f"the search index in {self.path} is being written by another process"
-                )
+                raise IndexBusyError(f"another writer holds the search index in {self.path}")
             yield
 
     def _lock_folder(self, wait: float) -> bool:
         fd = os.open(self.path / _LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
         deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    return False
-                time.sleep(0.05)
-            else:
-                self._lock_fd = fd
-                return True
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.05)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock_fd = fd
+        return True
 
     def _unlock_folder(self) -> None:
         if self._lock_fd is not None:
@@ -310,27 +333,12 @@ class SearchIndex:
 
     def _writer(self, **options: Any) -> Any:
         try:
-            # Whoosh's own write lock too, in case something else writes this folder.
+            # Whoosh's own write lock as well, should anything else write this folder.
             return self._index.writer(timeout=5.0, **options)
         except whoosh_index.LockError:
             raise IndexBusyError(f"Whoosh's write lock in {self.path} is taken") from None
 
-    @contextmanager
-    def _searcher(self) -> Iterator[Any]:
-        # A commit in another process may delete a segment between reading the
-        # table of contents and opening the segment; the next try sees the new one.
-        for attempt in range(3):
-            try:
-                searcher = self._index.searcher()
-                break
-            except FileNotFoundError:
-                if attempt == 2:
-                    raise
-                time.sleep(0.02)
-        with searcher:
-            yield searcher
-
-    # State: last_seq and schema version, beside the index, replaced atomically.
+    # State beside the index: last_seq and schema version, replaced atomically.
 
     def _is_current(self) -> bool:
         exists = whoosh_index.exists_in(str(self.path))
@@ -360,53 +368,66 @@ class SearchIndex:
 
 @dataclass(frozen=True)
 class QueryPlan:
-    """A prospect's text as plain words, the Whoosh query for them, and their terms per language."""
+    """A visitor's text as plain words, and each word's index terms per language."""
 
     words: tuple[str, ...]
-    query: Query | None
-    terms: dict[str, frozenset[str]]
+    terms: tuple[dict[str, frozenset[str]], ...]
 
     @classmethod
     def from_text(cls, text: str) -> QueryPlan:
-        words = query_words(text)
-        per_word = [word_query(word) for word in words]
-        queries = [query for query, _ in per_word if query is not None]
-        terms = {
-            language: frozenset(
-                t for _, word_terms in per_word for t in word_terms.get(language, ())
-            )
-            for language in ANALYZERS
-        }
-        if not queries:
-            return cls(words, None, terms)
-        if len(queries) == 1:
-            return cls(words, queries[0], terms)
-        # Or for recall; the And clause doubles the score of assets that have every word.
-        return cls(words, Or([Or(queries), And(queries)]), terms)
+        found = WORD.findall(text[:MAX_QUERY_CHARS].lower())
+        words = tuple(w for w in dict.fromkeys(found) if len(w) <= MAX_WORD_CHARS)
+        words = words[:MAX_QUERY_WORDS]
+        return cls(words, tuple(word_terms(word) for word in words))
+
+    def terms_in(self, language: str) -> frozenset[str]:
+        return frozenset().union(*(terms.get(language, frozenset()) for terms in self.terms))
 
 
-def query_words(text: str) -> tuple[str, ...]:
-    """Lower-cased distinct words of a query, in order; everything else is a separator."""
-    found = _QUERY_WORD.findall(text[:MAX_QUERY_CHARS].lower())
-    words = [word for word in dict.fromkeys(found) if len(word) <= MAX_WORD_CHARS]
-    return tuple(words[:MAX_QUERY_WORDS])
+def word_terms(word: str) -> dict[str, frozenset[str]]:
+    """The index terms of one query word in each language (none for a stop word)."""
+    by_language = {
+        language: frozenset(token.text for token in analyzer(word, mode="query"))
+        for language, analyzer in ANALYZERS.items()
+    }
+    return {language: terms for language, terms in by_language.items() if terms}
 
 
-def word_query(word: str) -> tuple[Query | None, dict[str, set[str]]]:
-    """Any text field in either language containing the word (stemmed per language)."""
-    clauses: list[Query] = []
-    terms: dict[str, set[str]] = {}
-    for language, analyzer in ANALYZERS.items():
-        for text in {token.text for token in analyzer(word, mode="query")}:
-            terms.setdefault(language, set()).add(text)
-            clauses.extend(
-                Term(f"{part}_{language}", text, boost=boost)
-                for part, boost in FIELD_BOOSTS.items()
-            )
-    return (Or(clauses) if clauses else None), terms
+def _word_query(reader: Any, terms: dict[str, frozenset[str]]) -> Query | None:
+    """Any text field containing the word, leaving out terms the index does not hold."""
+    clauses = [
+        Term(field, text, boost=boost)
+        for language, texts in terms.items()
+        for text in texts
+        for part, boost in FIELD_BOOSTS.items()
+        if (field := f"{part}_{language}", text) in reader
+    ]
+    if len(clauses) < 2:
+        return clauses[0] if clauses else None
+    return PreloadedOr(clauses)  # scores every match at once: the fastest union in Whoosh
 
 
-def _filter_query(filters: SearchFilters) -> Query | None:
+def _scores(searcher: Any, plan: QueryPlan, allowed: set[int] | None) -> dict[int, float]:
+    """Score per matching document: the sum over words, scaled by the share of words it has.
+
+    The scaling ("coordination") is what puts assets with every word first.
+    """
+    totals: dict[int, float] = {}
+    matched: dict[int, int] = {}
+    words = [terms for terms in plan.terms if terms]  # stop words do not count
+    for terms in words:
+        query = _word_query(searcher.reader(), terms)
+        if query is None:
+            continue
+        results = searcher.search(query, limit=None, filter=allowed, optimize=False)
+        for score, docnum in results.top_n:
+            totals[docnum] = totals.get(docnum, 0.0) + score
+            matched[docnum] = matched.get(docnum, 0) + 1
+    return {docnum: total * matched[docnum] / len(words) for docnum, total in totals.items()}
+
+
+def _allowed(searcher: Any, filters: SearchFilters) -> set[int] | None:
+    """Document numbers the filters let through, or None when there are no filters."""
     wanted = {
         "kind": filters.kind,
         "stage": filters.stage,
@@ -416,7 +437,7 @@ def _filter_query(filters: SearchFilters) -> Query | None:
     terms: list[Query] = [Term(field, value) for field, value in wanted.items() if value]
     if not terms:
         return None
-    return terms[0] if len(terms) == 1 else And(terms)
+    return set(searcher.docs_for_query(And(terms)))
 
 
 def _fields(document: SearchDocument) -> dict[str, str]:
@@ -427,9 +448,8 @@ def _fields(document: SearchDocument) -> dict[str, str]:
         "body": document.body_text,
         "file": document.file_text,
     }
-    fields = {f"{part}_{language}": text for part, text in texts.items()}
     excerpt = f"{document.summary}\n\n{document.body_text}".strip()
-    return fields | {
+    return {f"{part}_{language}": text for part, text in texts.items()} | {
         "asset_id": str(document.asset_id),
         "language": document.language,
         "kind": document.kind,
@@ -441,57 +461,55 @@ def _fields(document: SearchDocument) -> dict[str, str]:
     }
 
 
-def _snippet(plan: QueryPlan, stored: dict[str, Any]) -> str:
+def _snippet(is_match: Callable[[str], bool], stored: dict[str, Any]) -> str:
     """Summary and body around the first match, else the PDF text's, else the summary's start."""
-    language = analysis_language(str(stored.get("language", "")))
-    terms = plan.terms[language]
-    excerpt = str(stored.get("excerpt", ""))
-    file_excerpt = str(stored.get("file_excerpt", ""))
+    excerpt, file_excerpt = str(stored.get("excerpt", "")), str(stored.get("file_excerpt", ""))
     return (
-        snippet_html(excerpt, _matches(excerpt, terms, language))
-        or snippet_html(file_excerpt, _matches(file_excerpt, terms, language))
+        snippet_html(excerpt, is_match)
+        or snippet_html(file_excerpt, is_match)
         or lead_html(excerpt or file_excerpt)
     )
 
 
-def _matches(text: str, terms: frozenset[str], language: str) -> Iterator[tuple[int, int]]:
-    """Character spans of the words in ``text`` that the index would file under ``terms``."""
-    if not terms:
-        return
-    for token in ANALYZERS[language](text, chars=True, mode="index"):
-        if token.text in terms:
-            yield token.startchar, token.endchar
+def _word_matcher(terms: frozenset[str], language: str) -> Callable[[str], bool]:
+    """Whether a word of a text in ``language`` is indexed as one of ``terms``.
+
+    The analyzer's steps applied word by word, remembered per word: much
+    cheaper than running the analyzer over every hit's text.
+    """
+    stops, stem = STOP_WORDS[language], STEMMERS[language]
+    seen: dict[str, bool] = {}
+
+    def is_match(word: str) -> bool:
+        found = seen.get(word)
+        if found is None:
+            lowered = word.lower()
+            found = len(lowered) >= 2 and lowered not in stops and stem(lowered) in terms
+            seen[word] = found
+        return found
+
+    return is_match
 
 
-def _suggestion(searcher: Any, plan: QueryPlan, only: Query | None) -> str | None:
+def _suggestion(searcher: Any, plan: QueryPlan, allowed: set[int] | None) -> str | None:
     """The query with unknown words replaced by the closest indexed word that finds something."""
+    reader = searcher.reader()
     corrected = [
-        _correction(searcher, word, only) if _is_unknown(searcher, word) else None
-        for word in plan.words
+        _correction(searcher, word, allowed)
+        if len(word) >= 3 and word.isalpha() and _is_unknown(reader, word, terms)
+        else None
+        for word, terms in zip(plan.words, plan.terms, strict=True)
     ]
     if not any(corrected):
         return None
     return " ".join(fix or word for fix, word in zip(corrected, plan.words, strict=True))
 
 
-def _is_unknown(searcher: Any, word: str) -> bool:
-    if len(word) < 3 or not word.isalpha():
-        return False
-    reader = searcher.reader()
-    if ("spell", word) in reader:
-        return False
-    _, terms = word_query(word)
-    if not terms:  # a stop word in every language
-        return False
-    return not any(
-        (f"{part}_{language}", text) in reader
-        for language, texts in terms.items()
-        for text in texts
-        for part in FIELD_BOOSTS
-    )
+def _is_unknown(reader: Any, word: str, terms: dict[str, frozenset[str]]) -> bool:
+    return bool(terms) and ("spell", word) not in reader and _word_query(reader, terms) is None
 
 
-def _correction(searcher: Any, word: str, only: Query | None) -> str | None:
+def _correction(searcher: Any, word: str, allowed: set[int] | None) -> str | None:
     reader = searcher.reader()
     for distance in (1,) if len(word) <= 4 else (1, 2):
         candidates: set[str] = set()
@@ -500,9 +518,9 @@ def _correction(searcher: Any, word: str, only: Query | None) -> str | None:
         candidates.discard(word)
         ranked = sorted(candidates, key=lambda c: (-reader.doc_frequency("spell", c), c))
         for candidate in ranked[:5]:
-            # Words of removed assets linger in the vocabulary until segments merge:
-            # only suggest what finds a live asset in the current view.
-            query, _ = word_query(candidate)
-            if query is not None and not searcher.search(query, limit=1, filter=only).is_empty():
+            # Words of removed assets stay in the vocabulary until segments merge,
+            # so only suggest a word that finds a live asset in the current view.
+            query = _word_query(reader, word_terms(candidate))
+            if query is not None and not searcher.search(query, limit=1, filter=allowed).is_empty():
                 return candidate
     return None

@@ -6,7 +6,7 @@ import html
 import io
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -80,6 +80,8 @@ def _clean_pdf_text(text: str) -> str:
 
 # Snippets: a window of text around the first match, escaped, matches in <mark>.
 
+# A word as the search index tokenizes it ("e.g" and "v2.1" stay whole).
+WORD = re.compile(r"\w+(?:\.\w+)*")
 SNIPPET_CHARS = 240
 SNIPPET_LEAD_IN = 60
 LEAD_CHARS = 200
@@ -87,31 +89,24 @@ _WHITESPACE = re.compile(r"\s+")
 _ELLIPSIS = "\u2026"
 
 
-def snippet_html(text: str, matches: Iterable[tuple[int, int]], width: int = SNIPPET_CHARS) -> str:
-    """Safe HTML: about ``width`` characters of ``text`` from just before the first match.
+def snippet_html(text: str, is_match: Callable[[str], bool], width: int = SNIPPET_CHARS) -> str:
+    """Safe HTML: about ``width`` characters of ``text`` from just before its first matching word.
 
-    ``matches`` are (start, end) character offsets in ascending order; they are
-    read lazily and only as far as the window reaches. Returns "" when there are none.
-    Everything from ``text`` is escaped; the only markup is ``<mark>``.
+    Every word ``is_match`` accepts within the window is wrapped in ``<mark>``;
+    all of ``text`` is escaped. Returns "" when no word matches.
     """
-    marks: list[tuple[int, int]] = []
-    start = end = 0
-    for match_start, match_end in matches:
-        if not marks:
-            start = _word_start(text, max(0, match_start - SNIPPET_LEAD_IN), match_start)
-            end = start + max(width, match_end - start)
-        if match_end > end:
-            break
-        marks.append((match_start, match_end))
-    if not marks:
+    first = next((word for word in WORD.finditer(text) if is_match(word.group())), None)
+    if first is None:
         return ""
-    end = _word_end(text, end, marks[-1][1])
+    start = _word_start(text, max(0, first.start() - SNIPPET_LEAD_IN), first.start())
+    end = _word_end(text, max(start + width, first.end()), first.end())
     parts: list[str] = []
     position = start
-    for match_start, match_end in marks:
-        parts.append(html.escape(text[position:match_start]))
-        parts.append(f"<mark>{html.escape(text[match_start:match_end])}</mark>")
-        position = match_end
+    for word in WORD.finditer(text, first.start(), end):
+        if is_match(word.group()):
+            parts.append(html.escape(text[position : word.start()]))
+            parts.append(f"<mark>{html.escape(word.group())}</mark>")
+            position = word.end()
     parts.append(html.escape(text[position:end]))
     return _with_ellipses("".join(parts), start > 0, end < len(text))
 
@@ -133,7 +128,7 @@ def _word_end(text: str, at: int, minimum: int) -> int:
     if at >= len(text):
         return len(text)
     space = max(text.rfind(" ", minimum, at + 1), text.rfind("\n", minimum, at + 1))
-    return space if space > minimum else at
+    return space if space >= minimum else at
 
 
 def _with_ellipses(fragment: str, before: bool, after: bool) -> str:

@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
+from content.catalog import CatalogCache
 from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 "signer": signer,
                 "files": files,
                 "search": search,
+                "catalog_cache": CatalogCache(),
             }
         ),
         request_max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,

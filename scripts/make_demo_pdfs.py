@@ -11,31 +11,36 @@ Title, kind and language come from the Markdown asset whose ``file:`` names NAME
 cover always matches the library card. The importer only reads ``*.md`` files and skips folders
 starting with "_", so the sources are never imported as assets.
 
-Distinctive words: every PDF contains a term that is NOT in its Markdown file (nor in any other
-Markdown file of the library), so a search hit on it proves that PDF text is indexed:
+Distinctive words: every PDF contains a phrase that is NOT in its Markdown file, and a search
+word from it that occurs in no Markdown file and in no other PDF, so a search for that word
+finds exactly one asset, and only through its indexed PDF text:
 
-    account-based-nurturing-playbook.pdf      Buying-Circle Map
-    bant-checkliste.pdf                       BANT-P-Ampel
-    crm-integration-patterns.pdf              Golden-Record Handshake
-    datenschutz-sicherheit-datenblatt.pdf     Einwilligungs-Tresor
-    hallberg-antriebstechnik-case-study.pdf   Werkbank-Score
-    lead-nurturing-leitfaden-mittelstand.pdf  Nurturing-Kompass
-    lead-scoring-buyers-guide.pdf             FUNNEL-FIT matrix
-    marketing-automation-business-case.pdf    Pipeline-Lift Formula
-    marketing-automation-rfp-checklist.pdf    Vendor Stress Test
-    pipewise-crm-connectors-datasheet.pdf     SyncGuard
-    pipewise-lead-scoring-datasheet.pdf       ScoreLens
-    pipewise-onboarding-checklist.pdf         Launchpad Week
-    self-nurturing-content-library.pdf        Shelf-Pace Principle
-    state-of-b2b-lead-nurturing-2026.pdf      Touchpoint Ladder
-    travanto-logistics-abm-case-study.pdf     Tier-Zero Accounts
+    PDF                                       phrase                    search word
+    account-based-nurturing-playbook.pdf      Buyer Orbit Map           orbit
+    bant-checkliste.pdf                       BANT-P-Ampel              ampel
+    crm-integration-patterns.pdf              Golden-Record Handshake   handshake
+    datenschutz-sicherheit-datenblatt.pdf     Einwilligungs-Tresor      tresor
+    hallberg-antriebstechnik-case-study.pdf   Werkbank-Score            werkbank
+    lead-nurturing-leitfaden-mittelstand.pdf  Nurturing-Kompass         kompass
+    lead-scoring-buyers-guide.pdf             FUNNEL-FIT matrix         matrix
+    marketing-automation-business-case.pdf    Pipeline-Lift Formula     lift
+    marketing-automation-rfp-checklist.pdf    Vendor Stress Test        stress
+    pipewise-crm-connectors-datasheet.pdf     SyncGuard                 syncguard
+    pipewise-lead-scoring-datasheet.pdf       ScoreLens                 scorelens
+    pipewise-onboarding-checklist.pdf         Launchpad Week            launchpad
+    self-nurturing-content-library.pdf        Shelf-Pace Principle      shelf
+    state-of-b2b-lead-nurturing-2026.pdf      Touchpoint Ladder         ladder
+    travanto-logistics-abm-case-study.pdf     Kronjuwelen accounts      kronjuwelen
 
 Notes:
 - Core font Helvetica, so text must be latin-1: typographic quotes, dashes, the euro sign and a
   few symbols are replaced by safe equivalents (see REPLACEMENTS); German umlauts are fine.
   Any other character outside latin-1 stops the build with the file and character named.
-- Deterministic: the creation date is fixed (CREATED), so re-running with the same fpdf2 version
-  produces byte-identical files. A different fpdf2 version changes the Producer field only.
+- Deterministic: the creation date is fixed (CREATED) and fpdf2 derives the file id from the
+  content, so re-running produces byte-identical files (checked with fpdf2 2.8.9; another fpdf2
+  version may lay out text slightly differently and so change the bytes).
+- fpdf2's inline markdown also reads ``--`` (strike-through) and ``__`` (underline): avoid both
+  in source texts.
 - Source format, one block per paragraph (blocks are separated by blank lines):
     first lines ``key: value`` up to a line ``===``: subtitle (cover), layout (``chapters``
     starts each ``#`` chapter on a new page, ``flow`` does not)
@@ -62,22 +67,23 @@ CREATED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 YEAR = "2026"
 MAX_BYTES = 60_000
 
+# PDF -> (phrase found only in the PDF, single search word unique to that PDF)
 DISTINCTIVE = {
-    "account-based-nurturing-playbook.pdf": "Buying-Circle Map",
-    "bant-checkliste.pdf": "BANT-P-Ampel",
-    "crm-integration-patterns.pdf": "Golden-Record Handshake",
-    "datenschutz-sicherheit-datenblatt.pdf": "Einwilligungs-Tresor",
-    "hallberg-antriebstechnik-case-study.pdf": "Werkbank-Score",
-    "lead-nurturing-leitfaden-mittelstand.pdf": "Nurturing-Kompass",
-    "lead-scoring-buyers-guide.pdf": "FUNNEL-FIT matrix",
-    "marketing-automation-business-case.pdf": "Pipeline-Lift Formula",
-    "marketing-automation-rfp-checklist.pdf": "Vendor Stress Test",
-    "pipewise-crm-connectors-datasheet.pdf": "SyncGuard",
-    "pipewise-lead-scoring-datasheet.pdf": "ScoreLens",
-    "pipewise-onboarding-checklist.pdf": "Launchpad Week",
-    "self-nurturing-content-library.pdf": "Shelf-Pace Principle",
-    "state-of-b2b-lead-nurturing-2026.pdf": "Touchpoint Ladder",
-    "travanto-logistics-abm-case-study.pdf": "Tier-Zero Accounts",
+    "account-based-nurturing-playbook.pdf": ("Buyer Orbit Map", "orbit"),
+    "bant-checkliste.pdf": ("BANT-P-Ampel", "ampel"),
+    "crm-integration-patterns.pdf": ("Golden-Record Handshake", "handshake"),
+    "datenschutz-sicherheit-datenblatt.pdf": ("Einwilligungs-Tresor", "tresor"),
+    "hallberg-antriebstechnik-case-study.pdf": ("Werkbank-Score", "werkbank"),
+    "lead-nurturing-leitfaden-mittelstand.pdf": ("Nurturing-Kompass", "kompass"),
+    "lead-scoring-buyers-guide.pdf": ("FUNNEL-FIT matrix", "matrix"),
+    "marketing-automation-business-case.pdf": ("Pipeline-Lift Formula", "lift"),
+    "marketing-automation-rfp-checklist.pdf": ("Vendor Stress Test", "stress"),
+    "pipewise-crm-connectors-datasheet.pdf": ("SyncGuard", "syncguard"),
+    "pipewise-lead-scoring-datasheet.pdf": ("ScoreLens", "scorelens"),
+    "pipewise-onboarding-checklist.pdf": ("Launchpad Week", "launchpad"),
+    "self-nurturing-content-library.pdf": ("Shelf-Pace Principle", "shelf"),
+    "state-of-b2b-lead-nurturing-2026.pdf": ("Touchpoint Ladder", "ladder"),
+    "travanto-logistics-abm-case-study.pdf": ("Kronjuwelen accounts", "kronjuwelen"),
 }
 
 KIND_LABELS = {
@@ -207,7 +213,9 @@ def build(source: Source) -> bytes:
             self.set_text_color(*MUTED)
             short = source.title if len(source.title) <= 80 else source.title[:77] + "..."
             self.cell(0, 5, short, new_x=XPos.LMARGIN, new_y=YPos.TOP)
-            page = f"{PAGE_WORD[source.language]} {self.page_no()} {OF_WORD[source.language]} {{nb}}"
+            page = (
+                f"{PAGE_WORD[source.language]} {self.page_no()} {OF_WORD[source.language]} {{nb}}"
+            )
             self.cell(0, 5, page, align="R")
 
     pdf = Document(format="A4")
@@ -392,7 +400,9 @@ class Renderer:
         pdf.set_draw_color(190, 205, 210)
         pdf.set_line_width(0.2)
         heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=BRAND)
-        widths = tuple(column_weight([row[i] for row in rows if i < len(row)]) for i in range(len(rows[0])))
+        widths = tuple(
+            column_weight([row[i] for row in rows if i < len(row)]) for i in range(len(rows[0]))
+        )
         pdf.set_fill_color(246, 249, 250)
         with pdf.table(
             width=self.width,
@@ -438,32 +448,37 @@ def generate() -> list[Path]:
 
 
 def check() -> int:
-    """Every attached PDF opens, has 4+ pages, stays small and holds its distinctive term."""
+    """Every attached PDF opens, has 4+ pages, stays small and holds its distinctive words."""
     from pypdf import PdfReader
 
     assets = markdown_assets()
-    markdown = {p: p.read_text(encoding="utf-8").lower() for p in LIBRARY.glob("*.md")}
+    markdown = " ".join(p.read_text(encoding="utf-8") for p in LIBRARY.glob("*.md"))
+    md_words = set(re.findall(r"\w+", markdown.lower()))
+    texts: dict[str, str] = {}
     problems = []
     for name in sorted(assets):
         path = LIBRARY / name
-        term = DISTINCTIVE.get(name, "")
-        if not path.is_file() or not term:
-            problems.append(f"{name}: missing file or distinctive term")
+        if not path.is_file() or name not in DISTINCTIVE:
+            problems.append(f"{name}: missing file or no entry in DISTINCTIVE")
             continue
         reader = PdfReader(path)
         text = " ".join(page.extract_text() or "" for page in reader.pages)
-        flat = re.sub(r"-\s+", "-", " ".join(text.split())).lower()
+        texts[name] = re.sub(r"-\s+", "-", " ".join(text.split())).lower()
         size = path.stat().st_size
-        print(f"{name:44} {len(reader.pages)} pages {size // 1024:3} KB  {term}")
+        phrase, word = DISTINCTIVE[name]
+        print(f"{name:42} {len(reader.pages)} pages {size // 1024:3} KB  {phrase} ({word})")
         if len(reader.pages) < 4:
             problems.append(f"{name}: only {len(reader.pages)} pages")
         if size >= MAX_BYTES:
             problems.append(f"{name}: {size} bytes")
-        if term.lower() not in flat:
-            problems.append(f"{name}: {term!r} not in the extracted text")
-        in_markdown = [p.name for p, t in markdown.items() if term.lower() in t]
-        if in_markdown:
-            problems.append(f"{name}: {term!r} also in {', '.join(in_markdown)}")
+        if phrase.lower() not in texts[name] or phrase.lower() in markdown.lower():
+            problems.append(f"{name}: {phrase!r} must be in the PDF text and in no Markdown file")
+        if word in md_words:
+            problems.append(f"{name}: search word {word!r} also occurs in a Markdown file")
+    for name, (_, word) in DISTINCTIVE.items():
+        holders = [n for n, t in texts.items() if word in re.findall(r"\w+", t)]
+        if holders != [name]:
+            problems.append(f"{name}: search word {word!r} found in {holders or 'no PDF'}")
     for problem in problems:
         print("PROBLEM", problem, file=sys.stderr)
     return 1 if problems else 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from content.text import markdown_to_text, pdf_text_and_pages
 from tests.conftest import html
 
 PUBLISHED = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def document(
@@ -385,6 +389,45 @@ def test_only_one_writer_holds_an_index_folder(tmp_path: Path) -> None:
             assert again is True  # re-entrant for the holder
     with second.writer_lock() as theirs:
         assert theirs is True
+
+
+def test_a_writer_in_another_process_keeps_this_one_out(tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "index")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from content.search import SearchIndex\n"
+            "with SearchIndex(Path(sys.argv[1])).writer_lock() as mine:\n"
+            "    print('locked' if mine else 'busy', flush=True); sys.stdin.read()",
+            str(tmp_path / "index"),
+        ],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with index.writer_lock() as mine:
+            assert mine is False
+    finally:
+        holder.communicate("", timeout=60)
+
+    with index.writer_lock() as mine:
+        assert mine is True
+
+
+def test_an_index_from_an_older_schema_is_started_afresh(tmp_path: Path) -> None:
+    SearchIndex(tmp_path / "index").apply([document(1, "Lead scoring")], [], last_seq=42)
+    state = tmp_path / "index" / "leadshelf-state.json"
+    state.write_text(json.dumps({"last_seq": 42, "schema": 0}))
+
+    reopened = SearchIndex(tmp_path / "index")
+
+    assert reopened.last_seq() == 0  # so the next sync rebuilds it from the database
+    assert reopened.doc_count() == 0
 
 
 def test_markdown_becomes_plain_text() -> None:

@@ -31,8 +31,9 @@ EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"
 @get("/", include_in_schema=False, sync_to_thread=True)
 def home(state: State) -> Template:
     database: Database = state.db
+    cache: catalog.CatalogCache = state.catalog_cache
     with database.read() as session:
-        sections = catalog.home_sections(session)
+        sections = cache.home(session)
     return Template(
         "public/home.html",
         context={
@@ -73,8 +74,12 @@ def library(
         page=page,
     )
     database: Database = state.db
+    cache: catalog.CatalogCache = state.catalog_cache
     with database.read() as session:
-        result = catalog.browse(session, query, _searcher(state))
+        index: SearchIndex = state.search
+        result = cache.browse(
+            session, query, _searcher(state), search_version=index.last_seq() if query.q else 0
+        )
     context = {"result": result, "query": result.query}
     if request.htmx:
         return HTMXTemplate(
