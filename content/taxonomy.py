@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -85,3 +85,19 @@ def all_topics(session: Session) -> list[Topic]:
 
 def all_personas(session: Session) -> list[Persona]:
     return list(session.scalars(select(Persona).order_by(func.lower(Persona.label))))
+
+
+def rename(session: Session, model: type[_T], slug: str, label: str) -> list[int]:
+    """Give a topic or persona a new label; returns the ids of the assets filed under it."""
+    from content.models import asset_persona, asset_topic
+
+    label = " ".join(label.split())
+    if not label or len(label) > 120:
+        raise ValueError("A label needs 1 to 120 characters.")
+    row = cast(Topic | Persona | None, session.scalar(select(model).where(model.slug == slug)))
+    if row is None:
+        raise LookupError(slug)
+    row.label = label
+    link = asset_topic if model is Topic else asset_persona
+    column = link.c.topic_id if model is Topic else link.c.persona_id
+    return list(session.scalars(select(link.c.asset_id).where(column == row.id)))

@@ -34,6 +34,7 @@ from portal.routes.api import api_router
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
+from portal.routes.taxonomy import TaxonomyController
 from portal.settings import Settings
 from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
 
     console = Router(
         path="/",
-        route_handlers=[ConsoleController, EditorController],
+        route_handlers=[ConsoleController, EditorController, TaxonomyController],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
     )

@@ -42,7 +42,14 @@ LIBRARY = Section(
     "Create, preview, publish and schedule assets; every change is kept as a revision.",
 )
 
-SECTIONS: tuple[Section, ...] = (OVERVIEW, LIBRARY, STAFF)
+TAXONOMY = Section(
+    "Topics & personas",
+    "/console/taxonomy",
+    frozenset({Role.ADMIN, Role.EDITOR}),
+    "The labels prospects see for topics and personas.",
+)
+
+SECTIONS: tuple[Section, ...] = (OVERVIEW, LIBRARY, TAXONOMY, STAFF)
 
 
 def nav_for(role: Role, current_path: str) -> list[NavLink]:
