@@ -87,7 +87,9 @@ def all_personas(session: Session) -> list[Persona]:
     return list(session.scalars(select(Persona).order_by(func.lower(Persona.label))))
 
 
-def rename(session: Session, model: type[_T], slug: str, label: str) -> list[int]:
+def rename(
+    session: Session, model: type[Topic] | type[Persona], slug: str, label: str
+) -> list[int]:
     """Give a topic or persona a new label; returns the ids of the assets filed under it."""
     from content.models import asset_persona, asset_topic
 
