@@ -131,7 +131,7 @@ def main() -> None:
                 time_requests(client, label, paths, cold=True)
                 time_requests(client, label, paths)
             time_requests(
-                client, "GET /library/{slug}", ["/library/asset-1", "/library/asset-4242"]
+                client, "GET /library/{slug}", ["/library/asset-1", f"/library/asset-{ASSETS // 2}"]
             )
 
 
