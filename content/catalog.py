@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -49,8 +50,6 @@ class BrowseQuery:
             for name in ("q", *FACETS, "page")
             if getattr(changed, name) not in (None, "", 1)
         ]
-        from urllib.parse import urlencode
-
         return "/library" + (f"?{urlencode(params)}" if params else "")
 
 

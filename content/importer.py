@@ -6,7 +6,7 @@ and reason) and the rest still import. Re-importing updates assets by slug.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -184,8 +184,3 @@ def _attachment(store: FileStore, path: Path, name: Any) -> dict[str, Any]:
     if not file_path.is_file():
         raise ValueError(f"file {name!r} not found beside {path.name}")
     return store_attachment(store, file_path.read_bytes(), file_path.name)
-
-
-def iter_problems(report: ImportReport) -> Iterator[str]:
-    for problem in report.problems:
-        yield f"{problem.path}: {problem.reason}"

@@ -44,7 +44,7 @@ def error_page(
     status_code: int,
     *,
     title: str | None = None,
-    message: str | None = None,
+    message: Any = None,
     retry_after: int | None = None,
 ) -> Response[Any]:
     """The error page (HTML) or ``{"error", "detail"}`` (API) for a status code."""
@@ -76,16 +76,12 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return login_redirect(request)
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else None
     if wants_json(request):
-        return error_page(request, exc.status_code, message=detail or _extra(exc))
+        return error_page(request, exc.status_code, message=detail or exc.extra or None)
     retry = exc.headers.get("Retry-After") if exc.headers else None
     message = detail if exc.status_code in (400, 403, 429) and detail else None
     return error_page(
         request, exc.status_code, message=message, retry_after=int(retry) if retry else None
     )
-
-
-def _extra(exc: HTTPException) -> Any:
-    return exc.extra or None
 
 
 def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
