@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,12 +25,12 @@ from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
 from content.search import SearchIndex
-from portal import __version__, errors
+from portal import __version__, errors, ratelimit
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.resources import resource_path
-from portal.routes import library, public
+from portal.routes import gate, library, public
 from portal.routes.api import api_router
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.editor import EditorController
@@ -38,7 +39,9 @@ from portal.routes.taxonomy import TaxonomyController
 from portal.settings import Settings
 from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
+from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
+from tracking.model_file import load_model
 
 SITE_NAME = "Leadshelf"
 CONTENT_SECURITY_POLICY = (
@@ -54,11 +57,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     """Build the portal. ``migrate`` brings the database to head at start-up."""
     settings = settings or Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    model = load_model(settings.model)
     signer = Signer(load_secret_keys(settings))
     database = Database(settings.resolved_database_url)
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
-    syncer = IndexSyncer(database, search, on_tick=_publish_due(database))
+    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database))
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
@@ -77,7 +81,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     )
     return Litestar(
         route_handlers=[
-            *library.ROUTES,
+            Router(
+                path="/",
+                route_handlers=[*library.ROUTES, *gate.ROUTES],
+                middleware=[VisitorMiddleware()],
+            ),
             public.healthz,
             console,
             api_router(),
@@ -92,6 +100,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         state=State(
             {
                 "settings": settings,
+                "model": model,
                 "db": database,
                 "signer": signer,
                 "files": files,
@@ -138,10 +147,20 @@ def create_app_from_env() -> Litestar:
     return create_app(Settings.from_env())
 
 
-def _publish_due(database: Database) -> Callable[[], None]:
+PRUNE_EVERY_SECONDS = 600
+
+
+def _housekeeping(database: Database) -> Callable[[], None]:
+    """The background tick: publish scheduled assets; now and then forget old rate windows."""
+    last_prune = 0.0
+
     def tick() -> None:
+        nonlocal last_prune
         with database.write() as session:
             published = publish_due(session)
+            if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                ratelimit.prune(session)
+                last_prune = time.monotonic()
         if published:
             logger.info("published scheduled assets: %s", ", ".join(published))
 

@@ -25,6 +25,8 @@ from portal.accounts.models import Role
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings, SettingsError, env_names
+from tracking.model import ModelError
+from tracking.model_file import load_model
 
 DEMO_LIBRARY = Path(content.__file__).resolve().parent / "demo_library"
 DEMO_PASSWORD_FILE = "demo-login.txt"  # noqa: S105 (a file name)
@@ -47,7 +49,7 @@ class CliError(click.ClickException):
 def friendly_errors() -> Iterator[None]:
     try:
         yield
-    except (SettingsError, service.AccountError) as exc:
+    except (SettingsError, ModelError, service.AccountError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(
@@ -58,7 +60,9 @@ def friendly_errors() -> Iterator[None]:
 def _settings(ctx: click.Context) -> Settings:
     config: Path | None = ctx.find_root().params.get("config")
     with friendly_errors():
-        return Settings.from_env(config_file=config)
+        settings = Settings.from_env(config_file=config)
+        load_model(settings.model)  # a wrong model file stops every command with its key and reason
+        return settings
 
 
 def _open_database(settings: Settings) -> Database:

@@ -45,6 +45,9 @@ class Settings:
     max_upload_mb: int = 50
     """Largest file an editor may upload (and the largest request body), in megabytes."""
 
+    download_link_days: int = 7
+    """How long a signed download link works, in days."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -53,6 +56,10 @@ class Settings:
             normalize_database_url(self.database_url)
         if not 1 <= self.max_upload_mb <= 2048:
             raise SettingsError(f"max_upload_mb: expected 1 to 2048, got {self.max_upload_mb}")
+        if not 1 <= self.download_link_days <= 365:
+            raise SettingsError(
+                f"download_link_days: expected 1 to 365, got {self.download_link_days}"
+            )
 
     @property
     def resolved_database_url(self) -> str:
@@ -162,11 +169,13 @@ def _coerce(name: str, value: Any) -> Any:
         if any(len(k) < 16 for k in cleaned):
             raise SettingsError("secret_keys: every key must be at least 16 characters")
         return cleaned
-    if name == "max_upload_mb":
+    if name in ("max_upload_mb", "download_link_days"):
+        if isinstance(value, bool):
+            raise SettingsError(f"{name}: expected a whole number, got {value!r}")
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise SettingsError(f"max_upload_mb: expected a whole number, got {value!r}") from None
+            raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
     if not isinstance(value, str):
         raise SettingsError(f"{name}: expected a string")
     return value

@@ -31,6 +31,7 @@ class Purpose(StrEnum):
     EMAIL_LINK = "email-link"
     UNSUBSCRIBE = "unsubscribe"
     OPT_IN = "opt-in"
+    FORM_STARTED = "form-started"
 
 
 class InvalidToken(Exception):

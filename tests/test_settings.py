@@ -49,6 +49,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_BASE_URL",
         "LEADSHELF_MODEL",
         "LEADSHELF_MAX_UPLOAD_MB",
+        "LEADSHELF_DOWNLOAD_LINK_DAYS",
     ]
 
 
@@ -208,3 +209,17 @@ def test_importing_the_app_never_reads_the_environment(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with pytest.raises(SettingsError):
         Settings.from_env(environ=garbage)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("0", "expected 1 to 365"), ("400", "expected 1 to 365"), ("a week", "whole number")],
+)
+def test_download_link_days_is_checked(raw: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"download_link_days: .*{message}"):
+        Settings.from_env(environ={"LEADSHELF_DOWNLOAD_LINK_DAYS": raw})
+
+
+def test_download_link_days_reads_a_number() -> None:
+    settings = Settings.from_env(environ={"LEADSHELF_DOWNLOAD_LINK_DAYS": "14"})
+    assert settings.download_link_days == 14

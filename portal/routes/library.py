@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
 
 from content import catalog
 from content.catalog import BrowseQuery
@@ -22,9 +23,11 @@ from content.search import SearchFilters, SearchIndex, SearchResults
 from portal.calendar import webinar_ics
 from portal.db import Database
 from portal.downloads import file_response
-from portal.signing import InvalidToken, Purpose, Signer
+from portal.signing import Purpose, Signer
+from portal.visitor import visitor_of
+from tracking import identity
+from tracking.visitors import active_lead_id
 
-DOWNLOAD_TOKEN_MAX_AGE = 24 * 3600
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
 
 
@@ -91,28 +94,50 @@ def library(
 
 
 @get("/library/{slug:str}", include_in_schema=False, sync_to_thread=True)
-def asset_page(slug: FromPath[str], state: State) -> Response[Any]:
+def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+    """The asset: full content when open, soft or unlocked for this browser's lead; else a teaser.
+
+    A locked page is the same for every browser; the gate form loads as a fragment.
+    """
     database: Database = state.db
+    visitor = visitor_of(request)
     with database.read() as session:
         asset = catalog.find_live(session, slug)
         if asset is None:
             return _redirect_or_404(session, slug)
         related = catalog.related(session, asset)
-    signer: Signer = state.signer
+        lead_id = unlocking_lead(session, asset, visitor.id)
     return Template(
         "public/asset.html",
-        context={
-            "asset": asset,
-            "body_html": render_markdown(asset.body),
-            "related": related,
-            "locked": asset.gate == Gate.GATED.value,
-            "embed_url": _embed(asset.video_url),
-            "recording_embed_url": _embed(asset.recording_url),
-            "webinar": _webinar(asset),
-            "download_url": _download_url(signer, asset) if asset.file_sha256 else None,
-            "view_url": f"/library/{asset.slug}/file" if asset.file_sha256 else None,
-        },
+        context={**asset_context(state, asset, lead_id), "related": related},
+        headers={"Vary": "Cookie"},
     )
+
+
+def asset_context(state: State, asset: Asset, lead_id: int | None) -> dict[str, Any]:
+    """What the asset templates need; ``lead_id`` is the lead that unlocked a gated asset."""
+    locked = asset.gate == Gate.GATED.value and lead_id is None
+    has_file = bool(asset.file_sha256) and not locked
+    return {
+        "asset": asset,
+        "body_html": render_markdown(asset.body) if not locked else "",
+        "locked": locked,
+        "embed_url": _embed(asset.video_url),
+        "recording_embed_url": _embed(asset.recording_url),
+        "webinar": _webinar(asset),
+        "download_url": download_url(state.signer, asset, lead_id) if has_file else None,
+        "view_url": f"/library/{asset.slug}/file" if has_file else None,
+    }
+
+
+def unlocking_lead(session: Session, asset: Asset, visitor_id: str | None) -> int | None:
+    """The browser's lead when it has unlocked this gated asset (None for other gates)."""
+    if asset.gate != Gate.GATED.value or not visitor_id:
+        return None
+    lead_id = active_lead_id(session, visitor_id)
+    if lead_id is None or not identity.is_unlocked(session, lead_id, asset.id):
+        return None
+    return lead_id
 
 
 def _redirect_or_404(session: Any, slug: str) -> Response[Any]:
@@ -136,46 +161,25 @@ def _webinar(asset: Asset) -> dict[str, Any] | None:
     return {"starts_at": asset.webinar_starts_at, "ends_at": ends_at, "past": ends_at < utcnow()}
 
 
-def _download_url(signer: Signer, asset: Asset) -> str | None:
-    if asset.gate == Gate.GATED.value:
-        return None  # unlocking (identity and gates) issues the token
-    token = signer.sign(Purpose.DOWNLOAD, {"a": asset.id, "f": asset.file_sha256})
+def download_url(signer: Signer, asset: Asset, lead_id: int | None) -> str:
+    """A signed download link bound to the asset's file and, for gated assets, to the lead."""
+    token = signer.sign(Purpose.DOWNLOAD, {"a": asset.id, "f": asset.file_sha256, "l": lead_id})
     return f"/library/{asset.slug}/download?t={token}"
 
 
 @get("/library/{slug:str}/file", include_in_schema=False, sync_to_thread=True)
 def view_file(slug: FromPath[str], state: State, request: Request[Any, Any, Any]) -> Response[Any]:
-    """The attachment shown in the browser (PDF viewer); open and soft-gated assets only."""
-    asset = _live_or_404(state, slug)
+    """The attachment shown in the browser (PDF viewer); gated files once the lead unlocked them."""
+    asset = live_file_or_404(state, slug)
     if asset.gate == Gate.GATED.value:
-        raise PermissionDeniedException("unlock this asset to read the file")
-    return _send(state, asset, request, attachment=False)
+        database: Database = state.db
+        with database.read() as session:
+            if unlocking_lead(session, asset, visitor_of(request).id) is None:
+                raise PermissionDeniedException("unlock this asset to read the file")
+    return send_file(state, asset, request, attachment=False)
 
 
-@get("/library/{slug:str}/download", include_in_schema=False, sync_to_thread=True)
-def download(
-    slug: FromPath[str], state: State, request: Request[Any, Any, Any], t: FromQuery[str] = ""
-) -> Response[Any]:
-    """The attachment as a download; the link is signed and expires after a day."""
-    asset = _live_or_404(state, slug)
-    signer: Signer = state.signer
-    try:
-        claims = signer.unsign(Purpose.DOWNLOAD, t, max_age=DOWNLOAD_TOKEN_MAX_AGE)
-    except InvalidToken:
-        raise PermissionDeniedException(
-            "This download link has expired or is not valid. "
-            "Open the asset page again for a fresh link."
-        ) from None
-    if (
-        not isinstance(claims, dict)
-        or claims.get("a") != asset.id
-        or claims.get("f") != asset.file_sha256
-    ):
-        raise PermissionDeniedException("This download link belongs to another file.")
-    return _send(state, asset, request, attachment=True)
-
-
-def _live_or_404(state: State, slug: str) -> Asset:
+def live_file_or_404(state: State, slug: str) -> Asset:
     database: Database = state.db
     with database.read() as session:
         asset = catalog.find_live(session, slug)
@@ -185,7 +189,7 @@ def _live_or_404(state: State, slug: str) -> Asset:
     return asset
 
 
-def _send(
+def send_file(
     state: State, asset: Asset, request: Request[Any, Any, Any], *, attachment: bool
 ) -> Response[Any]:
     assert asset.file_sha256 is not None
@@ -219,4 +223,4 @@ def calendar(slug: FromPath[str], state: State) -> Response[bytes]:
     )
 
 
-ROUTES = [home, library, asset_page, view_file, download, calendar]
+ROUTES = [home, library, asset_page, view_file, calendar]

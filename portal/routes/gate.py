@@ -1,0 +1,343 @@
+"""Gates: the progressive-profiling form, its submission, "Not you?", and signed downloads.
+
+The form is its own fragment (``GET /library/{slug}/gate``) so the asset page
+stays the same for every browser. Without JavaScript the same URL is a page
+of its own and the submission answers with a redirect; with htmx the answer
+is swapped in place. Spam is held off without a CAPTCHA: a honeypot field,
+a minimum fill time (a signed start time in the form) and a per-address limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from content import catalog
+from content.models import Asset, Gate
+from portal import ratelimit
+from portal.db import Database
+from portal.routes.library import (
+    asset_context,
+    download_url,
+    live_file_or_404,
+    send_file,
+)
+from portal.settings import Settings
+from portal.signing import InvalidToken, Purpose, Signer
+from portal.visitor import VisitorContext, visitor_of
+from portal.web import client_ip, safe_next
+from tracking import events, identity
+from tracking.gates import GateForm, GateResult, gate_form, submit_gate
+from tracking.model import Model
+from tracking.visitors import active_lead_id, ensure_visitor, new_visitor_id
+
+HONEYPOT_FIELD = "hp_website"
+STARTED_FIELD = "_started"
+REGISTERED = "You are registered. Add the webinar to your calendar below."
+UNLOCKED = "Unlocked — enjoy the read."
+TOO_FAST = "That was quicker than we expected — please check your answers and send the form again."
+AUTOCOMPLETE = {
+    "email": "email",
+    "first_name": "given-name",
+    "last_name": "family-name",
+    "company": "organization",
+    "job_title": "organization-title",
+    "country": "country-name",
+    "phone": "tel",
+}
+
+Answers = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _gate_asset(session: Session, slug: str) -> Asset:
+    """A live asset that has a gate (gated or soft); anything else is not found."""
+    asset = catalog.find_live(session, slug)
+    if asset is None or asset.gate == Gate.OPEN.value:
+        raise NotFoundException()
+    return asset
+
+
+def _form_context(
+    state: State,
+    asset: Asset,
+    form: GateForm,
+    *,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    model: Model = state.model
+    signer: Signer = state.signer
+    return {
+        **asset_context(state, asset, None),
+        "form": form,
+        "errors": errors or {},
+        "values": values or {},
+        "notice": notice,
+        "started": signer.sign(Purpose.FORM_STARTED, time.time()),
+        "consent_text": model.profiling.consent_text,
+        "autocomplete": AUTOCOMPLETE,
+    }
+
+
+def _render_form(
+    request: HTMXRequest, context: dict[str, Any], status_code: int = 200
+) -> Response[Any]:
+    """The form fragment for htmx, the form page otherwise."""
+    if request.htmx:
+        return HTMXTemplate(
+            template_name="partials/gate_form.html",
+            context=context,
+            status_code=status_code,
+            re_target="#gate",
+            re_swap="outerHTML",
+        )
+    return Template("public/gate.html", context=context, status_code=status_code)
+
+
+@get("/library/{slug:str}/gate", include_in_schema=False, sync_to_thread=True)
+def gate(slug: FromPath[str], request: HTMXRequest, state: State) -> Response[Any]:
+    """The gate form this browser should see (only the questions still unknown)."""
+    database: Database = state.db
+    visitor = visitor_of(request)
+    with database.write() as session:
+        asset = _gate_asset(session, slug)
+        form = gate_form(session, asset, visitor.id, state.model)
+        if form.unlocked and asset.gate == Gate.GATED.value:
+            session.expunge(asset)
+            return _unlocked(request, state, asset, form.lead.id if form.lead else None, None)
+        if visitor.id:
+            ensure_visitor(session, visitor.id)
+            events.record(
+                session,
+                [
+                    events.GateView(
+                        visitor_id=visitor.id,
+                        lead_id=form.lead.id if form.lead else None,
+                        asset_id=asset.id,
+                        asked=tuple(f.name for f in form.fields),
+                    )
+                ],
+            )
+        context = _form_context(state, asset, form)
+    return _render_form(request, context)
+
+
+@post("/library/{slug:str}/unlock", include_in_schema=False, sync_to_thread=True)
+def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answers) -> Response[Any]:
+    """A gate form submission: checked, then the browser is identified and the asset unlocked."""
+    database: Database = state.db
+    model: Model = state.model
+    visitor = visitor_of(request)
+    answers = {k: v for k, v in data.items() if isinstance(v, str)}
+    if answers.get(HONEYPOT_FIELD) or visitor.crawler:
+        return Template(
+            "public/error.html",
+            context={
+                "status_code": 400,
+                "title": "We couldn't accept this form",
+                "message": "Please reload the page and try again.",
+            },
+            status_code=400,
+        )
+    with database.write() as session:
+        verdict = ratelimit.hit(
+            session,
+            f"gate:{client_ip(request)}",
+            ratelimit.Limit(
+                model.profiling.submissions_per_ip, model.profiling.rate_window_seconds
+            ),
+        )
+        asset = _gate_asset(session, slug)
+        form = gate_form(session, asset, visitor.id, model)
+        if not verdict.allowed:
+            minutes = -(-verdict.retry_after // 60)
+            context = _form_context(
+                state,
+                asset,
+                form,
+                values=answers,
+                notice=f"Too many forms sent from your network. Please try again in {minutes} "
+                f"minute{'' if minutes == 1 else 's'}.",
+            )
+            response = _render_form(request, context, status_code=429)
+            response.headers["Retry-After"] = str(verdict.retry_after)
+            return response
+        if _too_fast(state, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds):
+            context = _form_context(state, asset, form, values=answers, notice=TOO_FAST)
+            return _render_form(request, context, status_code=422)
+        result = submit_gate(
+            session,
+            asset,
+            visitor.id,
+            answers,
+            consent_ticked=bool(answers.get("consent_marketing")),
+            model=model,
+        )
+        if not result.accepted:
+            context = _form_context(
+                state, asset, result.form, errors=result.errors, values=result.values
+            )
+            return _render_form(request, context, status_code=422)
+        session.expunge(asset)
+    return _accepted(request, state, asset, result, visitor)
+
+
+def _too_fast(state: State, started_token: str, min_seconds: float) -> bool:
+    """True when the form came back faster than a person fills it in (or without a start time)."""
+    signer: Signer = state.signer
+    try:
+        started = signer.unsign(Purpose.FORM_STARTED, started_token, max_age=24 * 3600)
+    except InvalidToken:
+        return True
+    if not isinstance(started, int | float):
+        return True
+    return time.time() - float(started) < min_seconds
+
+
+def _accepted(
+    request: HTMXRequest,
+    state: State,
+    asset: Asset,
+    result: GateResult,
+    visitor: VisitorContext,
+) -> Response[Any]:
+    if result.visitor_id:
+        visitor.rotate(result.visitor_id)
+    if not request.htmx:
+        return Redirect(f"/library/{asset.slug}", status_code=303)
+    assert result.lead_id is not None
+    if asset.gate == Gate.GATED.value:
+        return _unlocked(request, state, asset, result.lead_id, result)
+    settings: Settings = state.settings
+    return HTMXTemplate(
+        template_name="partials/gate_done.html",
+        context={
+            "asset": asset,
+            "first_name": result.values.get("first_name") or _first_name(state, result.lead_id),
+            "download_url": download_url(state.signer, asset, result.lead_id)
+            if asset.file_sha256
+            else None,
+            "link_days": settings.download_link_days,
+        },
+    )
+
+
+def _first_name(state: State, lead_id: int) -> str | None:
+    database: Database = state.db
+    with database.read() as session:
+        return identity.profile(session, lead_id).get("first_name")
+
+
+def _unlocked(
+    request: HTMXRequest,
+    state: State,
+    asset: Asset,
+    lead_id: int | None,
+    result: GateResult | None,
+) -> Response[Any]:
+    """The unlocked asset content, swapped over the teaser (or the asset page without htmx)."""
+    if not request.htmx:
+        return Redirect(f"/library/{asset.slug}", status_code=303)
+    context = asset_context(state, asset, lead_id)
+    notice = None
+    if result is not None:
+        upcoming = context["webinar"] is not None and not context["webinar"]["past"]
+        notice = REGISTERED if upcoming else UNLOCKED
+    return HTMXTemplate(
+        template_name="partials/asset_content.html",
+        context={**context, "unlocked_notice": notice},
+        re_target="#asset-content",
+        re_swap="outerHTML",
+    )
+
+
+@get("/forget", include_in_schema=False, sync_to_thread=True)
+def forget(
+    request: Request[Any, Any, Any], state: State, next: FromQuery[str] = "/"
+) -> Response[Any]:
+    """ "Not you?": this browser forgets who it was; the next person starts anonymous."""
+    visitor = visitor_of(request)
+    if visitor.id and not visitor.is_new:
+        database: Database = state.db
+        with database.write() as session:
+            identity.forget(session, visitor.id)
+    visitor.rotate(new_visitor_id())
+    return Redirect(safe_next(next, default="/"), status_code=303)
+
+
+@get("/library/{slug:str}/download", include_in_schema=False, sync_to_thread=True)
+def download(
+    slug: FromPath[str], state: State, request: HTMXRequest, t: FromQuery[str] = ""
+) -> Response[Any]:
+    """The attachment for a valid signed link; a forged or expired one gets a fresh-link page."""
+    asset = live_file_or_404(state, slug)
+    lead_id = _download_lead(state, asset, t)
+    if lead_id is False:
+        return _expired_link_page(request, state, asset)
+    visitor = visitor_of(request)
+    database: Database = state.db
+    with database.write() as session:
+        owner = lead_id or (active_lead_id(session, visitor.id) if visitor.id else None)
+        events.record(
+            session,
+            [events.Download(visitor_id=visitor.id, lead_id=owner, asset_id=asset.id)],
+        )
+    return send_file(state, asset, request, attachment=True)
+
+
+def _download_lead(state: State, asset: Asset, token: str) -> int | Literal[False] | None:
+    """The lead a valid link was issued to (None for open files), or False for a bad link."""
+    signer: Signer = state.signer
+    settings: Settings = state.settings
+    try:
+        claims = signer.unsign(
+            Purpose.DOWNLOAD, token, max_age=settings.download_link_days * 24 * 3600
+        )
+    except InvalidToken:
+        return False
+    if (
+        not isinstance(claims, dict)
+        or claims.get("a") != asset.id
+        or claims.get("f") != asset.file_sha256
+    ):
+        return False
+    lead_id = claims.get("l")
+    lead_id = lead_id if isinstance(lead_id, int) and not isinstance(lead_id, bool) else None
+    if asset.gate != Gate.GATED.value:
+        return lead_id
+    if lead_id is None:
+        return False
+    database: Database = state.db
+    with database.read() as session:
+        return lead_id if identity.is_unlocked(session, lead_id, asset.id) else False
+
+
+def _expired_link_page(request: HTMXRequest, state: State, asset: Asset) -> Response[Any]:
+    """A friendly page for a bad link: the form (or one click) for a fresh one, never the file."""
+    notice = "This download link has expired or is not valid."
+    form = None
+    if asset.gate != Gate.OPEN.value:
+        database: Database = state.db
+        with database.read() as session:
+            form = gate_form(session, asset, visitor_of(request).id, state.model)
+        notice += " Send the form below and you get a fresh one right away."
+    context = (
+        _form_context(state, asset, form, notice=notice)
+        if form is not None
+        else {"asset": asset, "form": None, "notice": notice}
+    )
+    return Template("public/gate.html", context=context, status_code=403)
+
+
+ROUTES = [gate, unlock, forget, download]

@@ -1,0 +1,96 @@
+"""The visitor cookie: a random id, signed, set on the first public page a browser opens.
+
+Crawlers get no visitor. The cookie is HttpOnly, SameSite=Lax, Secure under
+https and lasts a year. Handlers read ``request.state.visitor`` and call
+``rotate``/``forget`` on it; this middleware writes the cookie, so exactly one
+place decides what the browser receives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.signing import InvalidToken, Purpose, Signer
+from tracking.visitors import is_crawler, new_visitor_id
+
+VISITOR_COOKIE = "ls_visitor"
+VISITOR_MAX_AGE = 365 * 24 * 3600
+
+
+@dataclass(slots=True)
+class VisitorContext:
+    """This request's browser: its visitor id (None for crawlers) and whether to send a cookie."""
+
+    id: str | None
+    is_new: bool = False
+    crawler: bool = False
+    _send_cookie: bool = False
+
+    def rotate(self, visitor_id: str) -> None:
+        """The browser gets a new id (identification, "Not you?")."""
+        self.id = visitor_id
+        self._send_cookie = True
+
+
+def visitor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> VisitorContext:
+    """The request's visitor (set by ``VisitorMiddleware``)."""
+    context = connection.scope.get("state", {}).get("visitor")
+    if isinstance(context, VisitorContext):
+        return context
+    return VisitorContext(id=None, crawler=True)
+
+
+def read_visitor(signer: Signer, cookie: str | None, user_agent: str) -> VisitorContext:
+    """Who this browser is: the id in its signed cookie, a new id, or none for a crawler."""
+    if is_crawler(user_agent):
+        return VisitorContext(id=None, crawler=True)
+    if cookie:
+        try:
+            visitor_id = signer.unsign(Purpose.VISITOR, cookie)
+        except InvalidToken:
+            visitor_id = None
+        if isinstance(visitor_id, str) and visitor_id:
+            return VisitorContext(id=visitor_id)
+    return VisitorContext(id=new_visitor_id(), is_new=True, _send_cookie=True)
+
+
+class VisitorMiddleware(ASGIMiddleware):
+    """Attach the ``VisitorContext`` to public requests and send the cookie when it changes."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        state = scope["app"].state
+        signer: Signer = state.signer
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+        context = read_visitor(
+            signer,
+            connection.cookies.get(VISITOR_COOKIE),
+            connection.headers.get("user-agent", ""),
+        )
+        scope.setdefault("state", {})["visitor"] = context
+        secure = state.settings.secure_cookies
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and context._send_cookie and context.id:
+                cookie = Cookie(
+                    key=VISITOR_COOKIE,
+                    value=signer.sign(Purpose.VISITOR, context.id),
+                    max_age=VISITOR_MAX_AGE,
+                    path="/",
+                    httponly=True,
+                    samesite="lax",
+                    secure=secure,
+                )
+                headers = MutableScopeHeaders.from_message(message)
+                headers.add(*(part.decode("latin-1") for part in cookie.to_encoded_header()))
+            await send(message)
+
+        await next_app(scope, receive, send_with_cookie)

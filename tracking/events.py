@@ -1,0 +1,189 @@
+"""Typed events and the one function that records them.
+
+Each event type is a small frozen class with a docstring; everything that is
+recorded, by the server, the beacon or the API import, goes through
+``record``. The class decides which of its attributes become the stored
+``properties``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from content.orm import utcnow
+from tracking.models import Event
+
+
+class EventType(StrEnum):
+    """The event names of DESIGN.md."""
+
+    PAGE_VIEW = "page_view"
+    ASSET_VIEW = "asset_view"
+    READ_PROGRESS = "read_progress"
+    DOWNLOAD = "download"
+    SEARCH = "search"
+    GATE_VIEW = "gate_view"
+    FORM_SUBMIT = "form_submit"
+    UNLOCK = "unlock"
+    WEBINAR_REGISTER = "webinar_register"
+    WEBINAR_ATTEND = "webinar_attend"
+    CTA_CLICK = "cta_click"
+    EMAIL_CLICK = "email_click"
+
+
+_COMMON = frozenset({"visitor_id", "lead_id", "asset_id", "occurred_at", "uid"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TrackedEvent:
+    """What every event carries: who (visitor and/or lead), on which asset, when."""
+
+    type: ClassVar[EventType]
+    visitor_id: str | None = None
+    lead_id: int | None = None
+    asset_id: int | None = None
+    occurred_at: datetime | None = None
+    uid: str | None = None
+
+    def measures(self) -> tuple[float | None, float | None]:
+        """(engaged seconds, depth 0 to 1) where the event type has them."""
+        return None, None
+
+    def properties(self) -> dict[str, Any] | None:
+        """The type-specific attributes, stored as JSON."""
+        extra = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _COMMON}
+        extra.pop("seconds", None)
+        extra.pop("depth", None)
+        return extra or None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PageView(TrackedEvent):
+    """A public page other than an asset page was shown (home, library)."""
+
+    type = EventType.PAGE_VIEW
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AssetView(TrackedEvent):
+    """An asset page was shown (teaser only when ``locked``)."""
+
+    type = EventType.ASSET_VIEW
+    locked: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReadProgress(TrackedEvent):
+    """Engaged reading time and scroll depth, sent by the browser (heartbeat or final beacon)."""
+
+    type = EventType.READ_PROGRESS
+    seconds: float = 0.0
+    depth: float = 0.0
+
+    def measures(self) -> tuple[float | None, float | None]:
+        return self.seconds, self.depth
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Download(TrackedEvent):
+    """An asset's file was downloaded."""
+
+    type = EventType.DOWNLOAD
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Search(TrackedEvent):
+    """A library search: the query and how many assets it found."""
+
+    type = EventType.SEARCH
+    query: str
+    results: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GateView(TrackedEvent):
+    """A gate form was shown, with the fields it asked."""
+
+    type = EventType.GATE_VIEW
+    asked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FormSubmit(TrackedEvent):
+    """A gate form was accepted, with the fields it answered."""
+
+    type = EventType.FORM_SUBMIT
+    answered: tuple[str, ...] = ()
+    form: str = "gate"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnlockEvent(TrackedEvent):
+    """A gated asset was unlocked for a lead."""
+
+    type = EventType.UNLOCK
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WebinarRegister(TrackedEvent):
+    """A lead registered for a webinar (its gate)."""
+
+    type = EventType.WEBINAR_REGISTER
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WebinarAttend(TrackedEvent):
+    """A lead attended a webinar (imported from the webinar platform)."""
+
+    type = EventType.WEBINAR_ATTEND
+    seconds: float | None = None
+
+    def measures(self) -> tuple[float | None, float | None]:
+        return self.seconds, None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CtaClick(TrackedEvent):
+    """A call to action was clicked (the browser sends which one)."""
+
+    type = EventType.CTA_CLICK
+    target: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EmailClick(TrackedEvent):
+    """A link in one of our emails was followed."""
+
+    type = EventType.EMAIL_CLICK
+    campaign: str = ""
+
+
+def _row(event: TrackedEvent, now: datetime) -> dict[str, Any]:
+    seconds, depth = event.measures()
+    return {
+        "uid": event.uid,
+        "visitor_id": event.visitor_id,
+        "lead_id": event.lead_id,
+        "type": event.type.value,
+        "asset_id": event.asset_id,
+        "occurred_at": event.occurred_at or now,
+        "seconds": seconds,
+        "depth": depth,
+        "properties": event.properties(),
+    }
+
+
+def record(session: Session, events: Sequence[TrackedEvent], now: datetime | None = None) -> None:
+    """Record events in the caller's transaction: the one way anything is tracked."""
+    if not events:
+        return
+    now = now or utcnow()
+    session.execute(insert(Event), [_row(event, now) for event in events])

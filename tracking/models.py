@@ -1,0 +1,133 @@
+"""Who reads: visitors (browsers), leads (known people), their profile facts, consent and unlocks,
+and the events they leave behind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from content.orm import Base, utcnow
+
+VISITOR_ID_LENGTH = 32
+
+
+class Lead(Base):
+    """A known person: one normalized email, many visitors (devices), a growing profile."""
+
+    __tablename__ = "lead"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    journey_stage: Mapped[str] = mapped_column(String(40), default="awareness")
+    marketing_consent: Mapped[bool] = mapped_column(default=False)
+    marketing_consent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Visitor(Base):
+    """A browser, known by the random id in its signed cookie; anonymous until identified.
+
+    ``retired_at`` is set when the browser's id is rotated (identification) or
+    dropped ("Not you?"): a retired id never again speaks for its lead.
+    """
+
+    __tablename__ = "visitor"
+
+    id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH), primary_key=True)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    identified_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+
+
+class ProfileFact(Base):
+    """One value of one profile field, with where it came from; a new value supersedes the old.
+
+    The current profile is the facts with ``superseded_at`` unset (at most one
+    per field, enforced by a partial unique index); older values stay as history.
+    """
+
+    __tablename__ = "profile_fact"
+    __table_args__ = (
+        Index(
+            "uq_profile_fact_current",
+            "lead_id",
+            "field",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+        Index("ix_profile_fact_lead_history", "lead_id", "field", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    """form, import or api."""
+    source_ref: Mapped[str] = mapped_column(String(200), default="")
+    """The asset slug of a gate form, the import or API token name."""
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None]
+
+
+class Consent(Base):
+    """A consent decision as given: purpose, granted or withdrawn, the text and its version."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="marketing")
+    granted: Mapped[bool]
+    text_version: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Unlock(Base):
+    """A gated asset a lead has unlocked; it stays unlocked on every device they identify on."""
+
+    __tablename__ = "unlock"
+
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    unlocked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """One thing a visitor did (DESIGN.md's event names); ``lead_id`` once they are known."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_lead_trail", "lead_id", "occurred_at", "id"),
+        Index("ix_event_visitor", "visitor_id", "id"),
+        Index("ix_event_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    uid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """An id the sender chose (beacon or API import), making a resend harmless."""
+    visitor_id: Mapped[str | None] = mapped_column(String(VISITOR_ID_LENGTH))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(String(24))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    depth: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
