@@ -29,8 +29,10 @@ from portal import __version__, errors, ratelimit
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.db import Database
 from portal.migrate import upgrade_to_head
+from portal.ratelimit import TokenBuckets
+from portal.recording import AssetIds
 from portal.resources import resource_path
-from portal.routes import gate, library, public
+from portal.routes import gate, library, public, track
 from portal.routes.api import api_router
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.editor import EditorController
@@ -41,7 +43,9 @@ from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
+from tracking.ingest import Ingestor
 from tracking.model_file import load_model
+from tracking.retention import delete_expired_events
 
 SITE_NAME = "Leadshelf"
 CONTENT_SECURITY_POLICY = (
@@ -62,15 +66,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     database = Database(settings.resolved_database_url)
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
-    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database))
+    ingestor = Ingestor(database)
+    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings))
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
             logger.info("database migrated to head")
+        ingestor.start()
         syncer.start()
 
     def on_shutdown(app: Litestar) -> None:
         syncer.stop()
+        ingestor.stop()
         database.dispose()
 
     console = Router(
@@ -83,7 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*library.ROUTES, *gate.ROUTES],
+                route_handlers=[*library.ROUTES, *gate.ROUTES, *track.ROUTES],
                 middleware=[VisitorMiddleware()],
             ),
             public.healthz,
@@ -106,6 +113,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 "files": files,
                 "search": search,
                 "catalog_cache": CatalogCache(),
+                "ingestor": ingestor,
+                "asset_ids": AssetIds(database),
+                "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
             }
         ),
         request_max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
@@ -150,19 +160,24 @@ def create_app_from_env() -> Litestar:
 PRUNE_EVERY_SECONDS = 600
 
 
-def _housekeeping(database: Database) -> Callable[[], None]:
-    """The background tick: publish scheduled assets; now and then forget old rate windows."""
+def _housekeeping(database: Database, settings: Settings) -> Callable[[], None]:
+    """The background tick: publish scheduled assets; now and then prune old rate windows
+    and raw events past their retention."""
     last_prune = 0.0
 
     def tick() -> None:
         nonlocal last_prune
         with database.write() as session:
             published = publish_due(session)
-            if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
-                ratelimit.prune(session)
-                last_prune = time.monotonic()
         if published:
             logger.info("published scheduled assets: %s", ", ".join(published))
+        if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+            last_prune = time.monotonic()
+            with database.write() as session:
+                ratelimit.prune(session)
+            deleted = delete_expired_events(database, settings.event_retention_days)
+            if deleted:
+                logger.info("deleted %d raw events past retention", deleted)
 
     return tick
 

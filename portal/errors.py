@@ -36,7 +36,8 @@ _MESSAGES = {
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith(API_PREFIX)
+    """The API and the tracking beacon answer errors in JSON."""
+    return request.url.path.startswith(API_PREFIX) or request.url.path == "/t"
 
 
 def error_page(

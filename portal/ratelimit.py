@@ -71,3 +71,37 @@ def prune(session: Session, now: float | None = None) -> int:
         delete(RateCounter).where(RateCounter.window_start < now - KEEP_SECONDS)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+class TokenBuckets:
+    """In-memory token buckets per key (one process): for high-rate, low-stakes limits.
+
+    Used for the tracking beacon, where a database round trip per request
+    would cost more than the event itself. Each key may burst up to
+    ``per_minute`` and refills at that rate.
+    """
+
+    def __init__(self, per_minute: int, max_keys: int = 200_000) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Take one token for ``key``; False when its bucket is empty."""
+        now = time.monotonic() if now is None else now
+        tokens, since = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - since) * self.rate)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
+            return False
+        if len(self._buckets) >= self.max_keys and key not in self._buckets:
+            self._forget_full(now)
+        self._buckets[key] = (tokens - 1.0, now)
+        return True
+
+    def _forget_full(self, now: float) -> None:
+        """Drop buckets that have refilled (they hold no information)."""
+        for key, (tokens, since) in list(self._buckets.items()):
+            if tokens + (now - since) * self.rate >= self.capacity:
+                del self._buckets[key]

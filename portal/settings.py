@@ -48,18 +48,32 @@ class Settings:
     download_link_days: int = 7
     """How long a signed download link works, in days."""
 
+    consent_mode: str = "notice"
+    """``notice``: first-party tracking with a notice; ``opt-in``: nothing beyond the strictly
+    necessary is stored until the visitor accepts the consent banner."""
+
+    privacy_signals: str = "respect"
+    """``respect``: browsers sending Do-Not-Track or Global Privacy Control are not tracked;
+    ``ignore``: they are tracked like everyone else (where the law allows it)."""
+
+    event_retention_days: int = 730
+    """Raw events older than this are deleted; per-asset aggregates are kept."""
+
+    beacon_per_minute: int = 120
+    """Tracking beacons one visitor may send per minute (a reader sends about 5)."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise SettingsError(f"base_url: expected http(s)://host[:port], got {self.base_url!r}")
         if self.database_url:
             normalize_database_url(self.database_url)
-        if not 1 <= self.max_upload_mb <= 2048:
-            raise SettingsError(f"max_upload_mb: expected 1 to 2048, got {self.max_upload_mb}")
-        if not 1 <= self.download_link_days <= 365:
-            raise SettingsError(
-                f"download_link_days: expected 1 to 365, got {self.download_link_days}"
-            )
+        _check_range("max_upload_mb", self.max_upload_mb, 1, 2048)
+        _check_range("download_link_days", self.download_link_days, 1, 365)
+        _check_range("event_retention_days", self.event_retention_days, 1, 36500)
+        _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
+        _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
+        _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
 
     @property
     def resolved_database_url(self) -> str:
@@ -115,6 +129,16 @@ class Settings:
         return cls(**{name: _coerce(name, value) for name, value in values.items()})
 
 
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: expected {low} to {high}, got {value}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+
+
 def setting_names() -> list[str]:
     """Names of all settings, in declaration order."""
     return [f.name for f in fields(Settings)]
@@ -155,6 +179,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+_INTEGER_SETTINGS = (
+    "max_upload_mb",
+    "download_link_days",
+    "event_retention_days",
+    "beacon_per_minute",
+)
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn a raw environment/TOML value into the type of the named setting."""
     if name in ("data_dir", "model"):
@@ -169,7 +201,7 @@ def _coerce(name: str, value: Any) -> Any:
         if any(len(k) < 16 for k in cleaned):
             raise SettingsError("secret_keys: every key must be at least 16 characters")
         return cleaned
-    if name in ("max_upload_mb", "download_link_days"):
+    if name in _INTEGER_SETTINGS:
         if isinstance(value, bool):
             raise SettingsError(f"{name}: expected a whole number, got {value!r}")
         try:

@@ -8,6 +8,7 @@ place decides what the browser receives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
 from tracking.visitors import is_crawler, new_visitor_id
 
@@ -24,13 +26,22 @@ VISITOR_COOKIE = "ls_visitor"
 VISITOR_MAX_AGE = 365 * 24 * 3600
 
 
+CONSENT_COOKIE = "ls_consent"
+CONSENT_GRANTED = "granted"
+CONSENT_DENIED = "denied"
+
+
 @dataclass(slots=True)
 class VisitorContext:
-    """This request's browser: its visitor id (None for crawlers) and whether to send a cookie."""
+    """This request's browser: its visitor id, whether it may be tracked, and its cookie."""
 
     id: str | None
     is_new: bool = False
     crawler: bool = False
+    tracking: bool = True
+    """Behavioural events may be recorded (consent given or not needed, no DNT/GPC)."""
+    ask_consent: bool = False
+    """Opt-in mode and the visitor has not chosen yet: show the consent banner."""
     _send_cookie: bool = False
 
     def rotate(self, visitor_id: str) -> None:
@@ -38,26 +49,48 @@ class VisitorContext:
         self.id = visitor_id
         self._send_cookie = True
 
+    def discard(self) -> None:
+        """Do not hand a new id to this browser after all (e.g. a beacon without a page)."""
+        if self.is_new:
+            self.id = None
+            self._send_cookie = False
+
 
 def visitor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> VisitorContext:
     """The request's visitor (set by ``VisitorMiddleware``)."""
     context = connection.scope.get("state", {}).get("visitor")
     if isinstance(context, VisitorContext):
         return context
-    return VisitorContext(id=None, crawler=True)
+    return VisitorContext(id=None, crawler=True, tracking=False)
 
 
-def read_visitor(signer: Signer, cookie: str | None, user_agent: str) -> VisitorContext:
-    """Who this browser is: the id in its signed cookie, a new id, or none for a crawler."""
+def may_track(settings: Settings, headers: Mapping[str, str], consent: str | None) -> bool:
+    """Whether this browser's reading may be recorded, by the operator's privacy settings."""
+    signals = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
+    if signals and settings.privacy_signals == "respect":
+        return False
+    return settings.consent_mode == "notice" or consent == CONSENT_GRANTED
+
+
+def read_visitor(
+    signer: Signer, cookie: str | None, user_agent: str, *, tracking: bool = True
+) -> VisitorContext:
+    """Who this browser is: the id in its signed cookie, a new id, or none.
+
+    Crawlers get none; so does a browser that may not be tracked and has no id
+    yet (it gets one when it identifies itself on a gate form).
+    """
     if is_crawler(user_agent):
-        return VisitorContext(id=None, crawler=True)
+        return VisitorContext(id=None, crawler=True, tracking=False)
     if cookie:
         try:
             visitor_id = signer.unsign(Purpose.VISITOR, cookie)
         except InvalidToken:
             visitor_id = None
         if isinstance(visitor_id, str) and visitor_id:
-            return VisitorContext(id=visitor_id)
+            return VisitorContext(id=visitor_id, tracking=tracking)
+    if not tracking:
+        return VisitorContext(id=None, tracking=False)
     return VisitorContext(id=new_visitor_id(), is_new=True, _send_cookie=True)
 
 
@@ -69,14 +102,22 @@ class VisitorMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["app"].state
         signer: Signer = state.signer
+        settings: Settings = state.settings
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+        consent = connection.cookies.get(CONSENT_COOKIE)
         context = read_visitor(
             signer,
             connection.cookies.get(VISITOR_COOKIE),
             connection.headers.get("user-agent", ""),
+            tracking=may_track(settings, connection.headers, consent),
+        )
+        context.ask_consent = (
+            settings.consent_mode == "opt-in"
+            and consent not in (CONSENT_GRANTED, CONSENT_DENIED)
+            and not context.crawler
         )
         scope.setdefault("state", {})["visitor"] = context
-        secure = state.settings.secure_cookies
+        secure = settings.secure_cookies
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and context._send_cookie and context.id:

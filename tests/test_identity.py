@@ -13,6 +13,7 @@ from portal.db import Database
 from tests.factories import make_asset
 from tracking import events, identity
 from tracking.identity import ConsentText, Source
+from tracking.ingest import record
 from tracking.models import Consent, Event, Lead, ProfileFact, Visitor
 from tracking.visitors import active_lead_id, ensure_visitor, new_visitor_id
 
@@ -132,7 +133,7 @@ def _anonymous_events(db: Database, visitor_id: str, count: int) -> None:
     asset = make_asset(db)
     with db.write() as session:
         ensure_visitor(session, visitor_id)
-        events.record(
+        record(
             session,
             [events.AssetView(visitor_id=visitor_id, asset_id=asset.id) for _ in range(count)],
         )
@@ -173,7 +174,7 @@ def test_a_browser_of_lead_a_submitting_as_b_belongs_to_b_and_a_keeps_its_histor
     _anonymous_events(db, browser, 2)
     ada = identify(db, "ada@example.com", browser)
     with db.write() as session:
-        events.record(session, [events.CtaClick(visitor_id=ada.visitor_id, lead_id=ada.lead_id)])
+        record(session, [events.CtaClick(visitor_id=ada.visitor_id, lead_id=ada.lead_id)])
     bob = identify(db, "bob@example.com", ada.visitor_id)
     with db.read() as session:
         assert (
@@ -232,7 +233,7 @@ def test_known_lead_reads_the_profile_of_the_browser_lead(db: Database) -> None:
 def test_events_keep_their_time(db: Database, days: int) -> None:
     at = utcnow() - timedelta(days=days)
     with db.write() as session:
-        events.record(session, [events.CtaClick(visitor_id="v", occurred_at=at, target="demo")])
+        record(session, [events.CtaClick(visitor_id="v", occurred_at=at, target="demo")])
     with db.read() as session:
         event = session.scalars(select(Event)).one()
     assert abs((event.occurred_at - at).total_seconds()) < 1

@@ -50,6 +50,10 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_MODEL",
         "LEADSHELF_MAX_UPLOAD_MB",
         "LEADSHELF_DOWNLOAD_LINK_DAYS",
+        "LEADSHELF_CONSENT_MODE",
+        "LEADSHELF_PRIVACY_SIGNALS",
+        "LEADSHELF_EVENT_RETENTION_DAYS",
+        "LEADSHELF_BEACON_PER_MINUTE",
     ]
 
 
@@ -223,3 +227,24 @@ def test_download_link_days_is_checked(raw: str, message: str) -> None:
 def test_download_link_days_reads_a_number() -> None:
     settings = Settings.from_env(environ={"LEADSHELF_DOWNLOAD_LINK_DAYS": "14"})
     assert settings.download_link_days == 14
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "message"),
+    [
+        ("LEADSHELF_CONSENT_MODE", "opt-out", "consent_mode: expected one of notice, opt-in"),
+        ("LEADSHELF_PRIVACY_SIGNALS", "maybe", "privacy_signals: expected one of respect, ignore"),
+        ("LEADSHELF_EVENT_RETENTION_DAYS", "0", "event_retention_days: expected 1 to 36500"),
+        ("LEADSHELF_BEACON_PER_MINUTE", "lots", "beacon_per_minute: expected a whole number"),
+    ],
+)
+def test_tracking_settings_are_checked(variable: str, raw: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ={variable: raw})
+
+
+def test_tracking_settings_defaults() -> None:
+    settings = Settings.from_env(environ={})
+    assert settings.consent_mode == "notice"
+    assert settings.privacy_signals == "respect"
+    assert settings.event_retention_days == 730

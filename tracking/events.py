@@ -1,24 +1,17 @@
-"""Typed events and the one function that records them.
+"""Typed events: each event type is a small frozen class with a docstring.
 
-Each event type is a small frozen class with a docstring; everything that is
-recorded, by the server, the beacon or the API import, goes through
-``record``. The class decides which of its attributes become the stored
-``properties``.
+Everything that is recorded, by the server, the beacon or the API import,
+goes through ``tracking.ingest.store`` (directly inside a transaction, or
+batched by the ``Ingestor``). The class decides which of its attributes
+become the stored ``properties``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
-
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
-
-from content.orm import utcnow
-from tracking.models import Event
 
 
 class EventType(StrEnum):
@@ -51,6 +44,10 @@ class TrackedEvent:
     asset_id: int | None = None
     occurred_at: datetime | None = None
     uid: str | None = None
+
+    def name(self) -> EventType:
+        """The stored event type (the class's, except for imported events)."""
+        return self.type
 
     def measures(self) -> tuple[float | None, float | None]:
         """(engaged seconds, depth 0 to 1) where the event type has them."""
@@ -166,24 +163,37 @@ class EmailClick(TrackedEvent):
     campaign: str = ""
 
 
-def _row(event: TrackedEvent, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Imported(TrackedEvent):
+    """An event of any type sent by another system through ``POST /api/v1/events``."""
+
+    type = EventType.PAGE_VIEW  # placeholder: ``kind`` is the stored type
+    kind: EventType
+    seconds: float | None = None
+    depth: float | None = None
+    extra: dict[str, Any] | None = None
+
+    def name(self) -> EventType:
+        return self.kind
+
+    def measures(self) -> tuple[float | None, float | None]:
+        return self.seconds, self.depth
+
+    def properties(self) -> dict[str, Any] | None:
+        return self.extra or None
+
+
+def event_row(event: TrackedEvent, now: datetime) -> dict[str, Any]:
+    """The ``event`` table row of an event (``occurred_at`` defaults to ``now``)."""
     seconds, depth = event.measures()
     return {
         "uid": event.uid,
         "visitor_id": event.visitor_id,
         "lead_id": event.lead_id,
-        "type": event.type.value,
+        "type": event.name().value,
         "asset_id": event.asset_id,
         "occurred_at": event.occurred_at or now,
         "seconds": seconds,
         "depth": depth,
         "properties": event.properties(),
     }
-
-
-def record(session: Session, events: Sequence[TrackedEvent], now: datetime | None = None) -> None:
-    """Record events in the caller's transaction: the one way anything is tracked."""
-    if not events:
-        return
-    now = now or utcnow()
-    session.execute(insert(Event), [_row(event, now) for event in events])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset, Kind
 from content.orm import utcnow
-from tracking import events, identity
+from tracking import events, identity, ingest
 from tracking.identity import ConsentText, KnownLead, Source
 from tracking.model import FieldSpec, Model
 from tracking.models import Lead
@@ -164,4 +164,4 @@ def _record_submission(
         visitor_id=visitor_id, lead_id=lead_id, asset_id=asset.id, answered=tuple(sorted(values))
     )
     followed = [kind(visitor_id=visitor_id, lead_id=lead_id, asset_id=asset.id) for kind in kinds]
-    events.record(session, [submitted, *followed], now)
+    ingest.record(session, [submitted, *followed], now)

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
-from tracking.models import Consent, Event, Lead, ProfileFact, Unlock, Visitor
+from tracking.models import (
+    AssetEngagement,
+    Consent,
+    Event,
+    Lead,
+    ProfileFact,
+    Unlock,
+    Visitor,
+)
 from tracking.visitors import ensure_visitor, new_visitor_id
 
 
@@ -217,14 +225,19 @@ def consents(session: Session, lead_id: int) -> list[Consent]:
 
 
 def stitch(session: Session, visitor_id: str, lead_id: int) -> int:
-    """Move a visitor's anonymous events to a lead; returns how many moved.
+    """Move a visitor's anonymous events and aggregates to a lead; returns how many events moved.
 
-    Only events without a lead move, so stitching twice changes nothing and
+    Only rows without a lead move, so stitching twice changes nothing and
     another lead's history is never touched.
     """
     result = session.execute(
         update(Event)
         .where(Event.visitor_id == visitor_id, Event.lead_id.is_(None))
+        .values(lead_id=lead_id)
+    )
+    session.execute(
+        update(AssetEngagement)
+        .where(AssetEngagement.visitor_id == visitor_id, AssetEngagement.lead_id.is_(None))
         .values(lead_id=lead_id)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -131,3 +131,26 @@ class Event(Base):
     seconds: Mapped[float | None] = mapped_column(Float)
     depth: Mapped[float | None] = mapped_column(Float)
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AssetEngagement(Base):
+    """What one visitor (browser) did with one asset, kept current by ingestion.
+
+    ``lead_id`` is set once the visitor is known, so a lead's view of an asset
+    is the sum over its few visitors. These rows survive raw-event retention.
+    """
+
+    __tablename__ = "asset_engagement"
+    __table_args__ = (Index("ix_asset_engagement_lead", "lead_id", "asset_id"),)
+
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"))
+    engaged_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    max_depth: Mapped[float] = mapped_column(Float, default=0.0)
+    views: Mapped[int] = mapped_column(default=0)
+    downloads: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]

@@ -26,6 +26,7 @@ from content import catalog
 from content.models import Asset, Gate
 from portal import ratelimit
 from portal.db import Database
+from portal.recording import record_server_events
 from portal.routes.library import (
     asset_context,
     download_url,
@@ -39,7 +40,7 @@ from portal.web import client_ip, safe_next
 from tracking import events, identity
 from tracking.gates import GateForm, GateResult, gate_form, submit_gate
 from tracking.model import Model
-from tracking.visitors import active_lead_id, ensure_visitor, new_visitor_id
+from tracking.visitors import new_visitor_id
 
 HONEYPOT_FIELD = "hp_website"
 STARTED_FIELD = "_started"
@@ -110,27 +111,16 @@ def gate(slug: FromPath[str], request: HTMXRequest, state: State) -> Response[An
     """The gate form this browser should see (only the questions still unknown)."""
     database: Database = state.db
     visitor = visitor_of(request)
-    with database.write() as session:
+    with database.read() as session:
         asset = _gate_asset(session, slug)
         form = gate_form(session, asset, visitor.id, state.model)
-        if form.unlocked and asset.gate == Gate.GATED.value:
-            session.expunge(asset)
-            return _unlocked(request, state, asset, form.lead.id if form.lead else None, None)
-        if visitor.id:
-            ensure_visitor(session, visitor.id)
-            events.record(
-                session,
-                [
-                    events.GateView(
-                        visitor_id=visitor.id,
-                        lead_id=form.lead.id if form.lead else None,
-                        asset_id=asset.id,
-                        asked=tuple(f.name for f in form.fields),
-                    )
-                ],
-            )
-        context = _form_context(state, asset, form)
-    return _render_form(request, context)
+        session.expunge(asset)
+    if form.unlocked and asset.gate == Gate.GATED.value:
+        return _unlocked(request, state, asset, form.lead.id if form.lead else None, None)
+    record_server_events(
+        request, events.GateView(asset_id=asset.id, asked=tuple(f.name for f in form.fields))
+    )
+    return _render_form(request, _form_context(state, asset, form))
 
 
 @post("/library/{slug:str}/unlock", include_in_schema=False, sync_to_thread=True)
@@ -285,14 +275,7 @@ def download(
     lead_id = _download_lead(state, asset, t)
     if lead_id is False:
         return _expired_link_page(request, state, asset)
-    visitor = visitor_of(request)
-    database: Database = state.db
-    with database.write() as session:
-        owner = lead_id or (active_lead_id(session, visitor.id) if visitor.id else None)
-        events.record(
-            session,
-            [events.Download(visitor_id=visitor.id, lead_id=owner, asset_id=asset.id)],
-        )
+    record_server_events(request, events.Download(lead_id=lead_id or None, asset_id=asset.id))
     return send_file(state, asset, request, attachment=True)
 
 

@@ -23,20 +23,22 @@ from content.search import SearchFilters, SearchIndex, SearchResults
 from portal.calendar import webinar_ics
 from portal.db import Database
 from portal.downloads import file_response
+from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
-from tracking import identity
+from tracking import events, identity
 from tracking.visitors import active_lead_id
 
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
 
 
 @get("/", include_in_schema=False, sync_to_thread=True)
-def home(state: State) -> Template:
+def home(state: State, request: Request[Any, Any, Any]) -> Template:
     database: Database = state.db
     cache: catalog.CatalogCache = state.catalog_cache
     with database.read() as session:
         sections = cache.home(session)
+    record_server_events(request, events.PageView(path="/"))
     return Template(
         "public/home.html",
         context={
@@ -83,6 +85,12 @@ def library(
         result = cache.browse(
             session, query, _searcher(state), search_version=index.last_seq() if query.q else 0
         )
+    record_server_events(
+        request,
+        events.Search(query=query.q, results=result.total)
+        if query.q
+        else events.PageView(path="/library"),
+    )
     context = {"result": result, "query": result.query}
     if request.htmx:
         return HTMXTemplate(
@@ -107,6 +115,8 @@ def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any
             return _redirect_or_404(session, slug)
         related = catalog.related(session, asset)
         lead_id = unlocking_lead(session, asset, visitor.id)
+    locked = asset.gate == Gate.GATED.value and lead_id is None
+    record_server_events(request, events.AssetView(asset_id=asset.id, locked=locked))
     return Template(
         "public/asset.html",
         context={**asset_context(state, asset, lead_id), "related": related},
