@@ -41,7 +41,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 bench: $(STAMP) ## Run the benchmarks under bench/ (they print figures)
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean: ## Remove the venv, caches and the local ./data
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from content.orm import dialect_insert, utcnow
@@ -30,6 +30,8 @@ from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
 
 logger = logging.getLogger("leadshelf.ingest")
+EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
+ENGAGEMENT_TABLE: Table = AssetEngagement.__table__  # type: ignore[assignment]
 
 BatchHook = Callable[[Session, Sequence[dict[str, Any]]], None]
 """Called inside the batch transaction with the stored event rows (e.g. lead scoring)."""
@@ -55,7 +57,7 @@ class Ingestor:
         database: WriteSessions,
         *,
         max_batch: int = 1000,
-        max_wait: float = 0.002,
+        max_wait: float = 0.0,
         on_batch: Iterable[BatchHook] = (),
     ) -> None:
         self.database = database
@@ -182,7 +184,8 @@ def store(
     if not rows:
         return counts
     _attach_leads(session, rows, now)
-    session.execute(insert(Event), rows)
+    # Core statements (not the ORM's bulk path): the hot path of every event.
+    session.execute(EVENT_TABLE.insert(), rows)
     _update_engagement(session, rows)
     for hook in hooks:
         hook(session, rows)
@@ -262,11 +265,11 @@ def _update_engagement(session: Session, rows: Iterable[dict[str, Any]]) -> None
         if session.get_bind().dialect.name == "sqlite"
         else (func.greatest, func.least)
     )
-    table = AssetEngagement.__table__
-    statement = dialect_insert(session)(AssetEngagement)
+    table = ENGAGEMENT_TABLE
+    statement = dialect_insert(session)(table)
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
-        index_elements=[AssetEngagement.visitor_id, AssetEngagement.asset_id],
+        index_elements=[table.c.visitor_id, table.c.asset_id],
         set_={
             "lead_id": func.coalesce(table.c.lead_id, excluded.lead_id),
             "engaged_seconds": table.c.engaged_seconds + excluded.engaged_seconds,

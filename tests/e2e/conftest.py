@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real ``leadshelf serve`` on a free port, driven by Debian's Chromium.
 
 The server runs once per database backend (SQLite, and PostgreSQL in its own
-database when ``LEADSHELF_TEST_POSTGRES_URL`` is set). Chromium must be at
+database when ``LEADSHELF_TEST_POSTGRES_URL`` is set), with the demo library
+loaded and a small profiling model (``E2E_MODEL``). Chromium must be at
 /usr/bin/chromium (``make browser`` installs it); a missing browser fails the
 run rather than skipping it.
 """
@@ -14,17 +15,19 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from portal.settings import Settings
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET_KEYS, backends, postgres_url
+from tracking.model import DEFAULT_FIELDS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,11 +42,37 @@ CHROMIUM_ARGS = [
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 ADMIN_EMAIL = "e2e-admin@example.com"
 
+# Headless Chromium announces itself as "HeadlessChrome", which crawler detection rightly
+# takes for a bot: no visitor cookie, no gate forms. The tests play a person at a desktop.
+DESKTOP_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+MIN_FILL_SECONDS = 0.5
+"""Gate forms sent back faster than this are refused (2 s by default; shorter keeps tests fast)."""
+PROFILE_FIELDS = ("first_name", "last_name", "company", "job_title")
+"""The only catalogue fields the e2e model keeps: the first gate asks email and the names, the
+second company and job title, and from the third on a known prospect unlocks in one click."""
+E2E_MODEL = "\n".join(
+    [
+        f"[profiling]\nmin_fill_seconds = {MIN_FILL_SECONDS}",
+        *(
+            f"[profiling.fields.{spec.name}]\nenabled = false"
+            for spec in DEFAULT_FIELDS
+            if spec.name not in PROFILE_FIELDS
+        ),
+    ]
+)
+"""The server's model file (``LEADSHELF_MODEL``)."""
+
 
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     backend: str
+    env: Mapping[str, str]
+    """The server's environment, for running other ``leadshelf`` commands against its data."""
     admin_email: str = ADMIN_EMAIL
     password: str = STAFF_PASSWORD
 
@@ -86,11 +115,14 @@ def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("e2e-data")
+    model = data_dir / "model.toml"
+    model.write_text(E2E_MODEL, encoding="utf-8")
     env = {
         **os.environ,
         "LEADSHELF_DATA_DIR": str(data_dir),
         "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
         "LEADSHELF_BASE_URL": "http://127.0.0.1:8000",
+        "LEADSHELF_MODEL": str(model),
     }
     env.pop("LEADSHELF_DATABASE_URL", None)
     if request.param == "postgresql":
@@ -102,6 +134,8 @@ def live_server(
         check=True,
         capture_output=True,
     )
+    # the demo library: open, soft and gated assets, with PDFs, for the prospect's flows
+    subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
     port = free_port()
     process = subprocess.Popen(
         [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -112,7 +146,7 @@ def live_server(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process)
-        yield LiveServer(url=url, backend=request.param)
+        yield LiveServer(url=url, backend=request.param, env=env)
     finally:
         process.terminate()
         try:
@@ -139,9 +173,16 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
+def new_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A fresh browser profile (its own cookies, so its own visitor) that looks like a person's."""
+    return browser.new_context(
+        viewport={"width": 1280, "height": 900}, user_agent=DESKTOP_USER_AGENT, **options
+    )
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = new_context(browser)
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     yield tab

@@ -1,0 +1,297 @@
+"""Tracking ingestion: acknowledged beacons per second through a real server, latency, ceiling.
+
+For each backend (SQLite; PostgreSQL when LEADSHELF_TEST_POSTGRES_URL is set)
+this starts the real ``leadshelf serve`` (one process), then drives
+``POST /t`` with 1, 10 and 100 concurrent keep-alive clients (each its own
+visitor) for BENCH_SECONDS each. Every request waits for its 204, which the
+server sends only after the event is committed. It prints acknowledged
+events/s, p50/p99 latency, the raw ceiling (the same rows inserted in bulk by
+SQLAlchemy in one process) with the ratio, and the time of the first trail
+page of a lead with BENCH_TRAIL_EVENTS events.
+
+Run: make bench   (or .venv/bin/python bench/ingest.py)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+
+from content.editing import save_asset, validate_draft
+from content.models import Asset
+from content.orm import utcnow
+from content.publishing import publish
+from portal.db import Database
+from portal.migrate import upgrade_to_head
+from portal.settings import Settings
+from tracking import trails
+from tracking.models import Event, Lead
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10,100").split(",")]
+TRAIL_EVENTS = int(os.environ.get("BENCH_TRAIL_EVENTS", "100000"))
+LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
+SLUG = "bench-guide"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(url: str) -> Database:
+    database = Database(url)
+    upgrade_to_head(database)
+    values = {"title": "Bench guide", "slug": SLUG, "kind": "article", "stage": "awareness"}
+    draft, errors = validate_draft(values)
+    assert draft is not None, errors
+    with database.write() as session:
+        if session.scalar(select(Asset.id).where(Asset.slug == SLUG)) is None:
+            publish(session, save_asset(session, draft, "bench@example.com"), "bench")
+    return database
+
+
+class Client:
+    """A minimal HTTP/1.1 keep-alive client: the load generator must cost less than the server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookie = ""
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def request(
+        self, method: str, path: str, body: bytes = b""
+    ) -> tuple[int, dict[str, str]]:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36\r\n"
+            f"Cookie: {self.cookie}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "set-cookie" and value.strip().startswith("ls_visitor="):
+                headers["visitor"] = value.strip().split(";")[0]
+            headers[name.lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        if length:
+            await self.reader.readexactly(length)
+        return int(status_line.split()[1]), headers
+
+    async def start_visit(self) -> None:
+        _, headers = await self.request("GET", f"/library/{SLUG}")
+        self.cookie = headers["visitor"]
+
+
+async def drive(port: int, clients: int, seconds: float) -> tuple[int, list[float], int]:
+    pool = [Client(port) for _ in range(clients)]
+    for client in pool:
+        await client.connect()
+        await client.start_visit()
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def run(client: Client) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop_at:
+            body = json.dumps(
+                {
+                    "type": "read_progress",
+                    "asset": SLUG,
+                    "seconds": 15,
+                    "depth": 0.5,
+                    "id": uuid.uuid4().hex,
+                }
+            ).encode()
+            started = time.perf_counter()
+            status, _ = await client.request("POST", "/t", body)
+            if status == 204:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(client) for client in pool))
+    elapsed = time.perf_counter() - started
+    for client in pool:
+        client.writer.close()
+    return int(len(latencies) / elapsed), latencies, errors
+
+
+def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "LEADSHELF_DATA_DIR": str(data_dir),
+        "LEADSHELF_DATABASE_URL": url,
+        "LEADSHELF_SECRET_KEYS": "bench-secret-key-0123456789",
+        "LEADSHELF_BEACON_PER_MINUTE": "1000000",
+    }
+    process = subprocess.Popen(  # noqa: S603 (our own CLI)
+        [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import urllib.request
+
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("leadshelf serve did not start")
+
+
+def raw_ceiling(database: Database, rows: int = 20_000) -> int:
+    """Rows per second when the same event rows are inserted in bulk in one process."""
+    with database.read() as session:
+        asset_id = session.scalar(select(Asset.id).where(Asset.slug == SLUG))
+    now = utcnow()
+    batch = [
+        {
+            "uid": uuid.uuid4().hex,
+            "visitor_id": "bench-raw",
+            "lead_id": None,
+            "type": "read_progress",
+            "asset_id": asset_id,
+            "occurred_at": now,
+            "seconds": 15.0,
+            "depth": 0.5,
+            "properties": None,
+        }
+        for _ in range(rows)
+    ]
+    started = time.perf_counter()
+    for first in range(0, rows, 1000):
+        with database.write() as session:
+            session.execute(insert(Event), batch[first : first + 1000])
+    return int(rows / (time.perf_counter() - started))
+
+
+def trail_timing(database: Database, events: int) -> tuple[float, float, float]:
+    """p50/p99 of the first trail page, and of a page deep in the trail, in ms."""
+    now = utcnow()
+    with database.write() as session:
+        lead = Lead(email=f"trail-{uuid.uuid4().hex[:8]}@bench.example")
+        session.add(lead)
+        session.flush()
+        lead_id = lead.id
+    rows = [
+        {
+            "uid": None,
+            "visitor_id": "bench-trail",
+            "lead_id": lead_id,
+            "type": "read_progress",
+            "asset_id": None,
+            "occurred_at": now - timedelta(seconds=i),
+            "seconds": 15.0,
+            "depth": 0.5,
+            "properties": None,
+        }
+        for i in range(events)
+    ]
+    for first in range(0, events, 5000):
+        with database.write() as session:
+            session.execute(insert(Event), rows[first : first + 5000])
+    with database.write() as session:
+        if not database.is_sqlite:
+            session.execute(text("ANALYZE event"))
+    first_page, deep_page = [], []
+    with database.read() as session:
+        cursor = trails.trail(session, lead_id, limit=50).next_cursor
+        for _ in range(20):  # halfway down the trail
+            cursor = trails.trail(
+                session, lead_id, limit=events // 40 or 1, cursor=cursor
+            ).next_cursor
+        for _ in range(200):
+            started = time.perf_counter()
+            trails.trail(session, lead_id, limit=50)
+            first_page.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            trails.trail(session, lead_id, limit=50, cursor=cursor)
+            deep_page.append((time.perf_counter() - started) * 1000)
+    return statistics.median(first_page), quantile(first_page, 0.99), statistics.median(deep_page)
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_backend(label: str, url: str, data_dir: Path) -> None:
+    database = prepare(url)
+    process, port = serve(url, data_dir)
+    try:
+        results = [(n, *asyncio.run(drive(port, n, SECONDS))) for n in CLIENTS]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    ceiling = raw_ceiling(database)
+    print(f"\n{label}: beacons through POST /t (one server process, {SECONDS:g} s each)")
+    print(
+        f"{'clients':>8} {'acked ev/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f" {'of ceiling':>11}"
+    )
+    for clients, rate, latencies, errors in results:
+        p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
+        p99 = quantile(latencies, 0.99) * 1000 if latencies else float("nan")
+        print(
+            f"{clients:>8} {rate:>11,} {p50:>8.2f} {p99:>8.2f} {errors:>7} {rate / ceiling:>10.0%}"
+        )
+    print(f"raw ceiling (bulk insert, one process): {ceiling:,} rows/s")
+    p50, p99, deep = trail_timing(database, TRAIL_EVENTS)
+    print(
+        f"trail of a lead with {TRAIL_EVENTS:,} events: first page p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms; a page halfway down p50 {deep:.2f} ms"
+    )
+    database.dispose()
+
+
+def fresh_postgres(url: str) -> str:
+    base = make_url(Settings(database_url=url).resolved_database_url)
+    name = f"{base.database}_bench_ingest"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        bench_backend("SQLite", f"sqlite:///{data_dir / 'bench.db'}", data_dir)
+        postgres = os.environ.get("LEADSHELF_TEST_POSTGRES_URL")
+        if postgres:
+            bench_backend("PostgreSQL", fresh_postgres(postgres), data_dir / "pg")
+
+
+if __name__ == "__main__":
+    main()

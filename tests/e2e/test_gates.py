@@ -1,0 +1,302 @@
+"""A prospect meets the gates: reads, unlocks, is greeted back, forgets, registers.
+
+Every test is a fresh browser (its own visitor) and a new person (a unique
+email), since the server and its leads live for the whole session. The e2e
+model asks for the email and names first, then company and job title, and
+nothing more after that (``tests.e2e.conftest.E2E_MODEL``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import LEADSHELF, MIN_FILL_SECONDS, LiveServer, new_context
+
+pytestmark = pytest.mark.e2e
+
+OPEN_ARTICLE = "what-is-lead-nurturing"
+BUYERS_GUIDE = "lead-scoring-buyers-guide"  # gated, consideration, with a PDF
+BUSINESS_CASE = "marketing-automation-business-case"  # gated, decision, with a PDF
+RFP_CHECKLIST = "marketing-automation-rfp-checklist"  # gated, decision, with a PDF
+CASE_STUDY = "hallberg-antriebstechnik-case-study"  # gated, decision, with a PDF
+WEBINAR = "e2e-scoring-clinic-webinar"
+WEBINAR_MARKDOWN = """\
+---
+title: "Scoring Clinic: Bring Your Model"
+slug: {slug}
+kind: webinar
+stage: consideration
+topics: [lead-scoring]
+gate: gated
+language: en
+summary: "Forty-five minutes of live lead-scoring reviews."
+webinar: {{starts_at: {starts_at}, duration_minutes: 45}}
+published: true
+---
+We review three scoring models submitted by attendees, live.
+"""
+NAME_LABELS = ["Business email", "First name", "Last name"]
+
+
+@dataclass(frozen=True)
+class Prospect:
+    first_name: str
+    last_name: str
+    email: str
+
+    @property
+    def answers(self) -> dict[str, str]:
+        """What a first gate form asks, by label."""
+        return dict(zip(NAME_LABELS, (self.email, self.first_name, self.last_name), strict=True))
+
+
+def new_prospect(first_name: str, last_name: str = "Lindqvist") -> Prospect:
+    """A person this session's server has not met (leads outlive a single test)."""
+    return Prospect(first_name, last_name, f"{first_name.lower()}.{uuid4().hex[:12]}@example.com")
+
+
+@pytest.fixture(scope="module")
+def upcoming_webinar(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A gated webinar a month from now (the demo's webinars have fixed dates that will pass)."""
+    folder = tmp_path_factory.mktemp("webinar")
+    starts_at = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    (folder / f"{WEBINAR}.md").write_text(
+        WEBINAR_MARKDOWN.format(slug=WEBINAR, starts_at=starts_at.isoformat()), encoding="utf-8"
+    )
+    subprocess.run(
+        [LEADSHELF, "import", str(folder), "--publish"],
+        env=dict(live_server.env),
+        check=True,
+        capture_output=True,
+    )
+    return WEBINAR
+
+
+@pytest.fixture
+def no_js_page(browser: Browser) -> Iterator[Page]:
+    """A browser with JavaScript switched off: every gate step is a plain page and form post."""
+    context = new_context(browser, java_script_enabled=False)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+def open_asset(page: Page, server: LiveServer, slug: str) -> None:
+    page.goto(f"{server.url}/library/{slug}")
+
+
+def send_gate_form(page: Page, answers: Mapping[str, str], button: str) -> None:
+    """Fill the gate form by label and send it, no sooner than a person could have."""
+    form = page.locator("#gate form")
+    expect(form).to_be_visible()
+    shown = time.monotonic()
+    for label, value in answers.items():
+        form.get_by_label(label, exact=True).fill(value)
+    # the server refuses forms sent back faster than MIN_FILL_SECONDS after it rendered them
+    time.sleep(max(0.0, MIN_FILL_SECONDS + 0.05 - (time.monotonic() - shown)))
+    form.get_by_role("button", name=button).click()
+
+
+def unlock(page: Page, server: LiveServer, slug: str, prospect: Prospect) -> None:
+    """An anonymous browser unlocks a gated asset with the first form (email and names)."""
+    open_asset(page, server, slug)
+    send_gate_form(page, prospect.answers, "Get access")
+    expect(page.locator("#unlock-notice")).to_be_visible()
+
+
+def expect_teaser(page: Page) -> None:
+    """A locked asset: no body and no file, and the gate asks who this is."""
+    expect(page.locator("#gate").get_by_label("Business email", exact=True)).to_be_visible()
+    expect(page.locator(".asset__body")).to_have_count(0)
+    expect(page.get_by_role("link", name="Download PDF")).to_have_count(0)
+
+
+def test_anonymous_visitor_reads_an_open_asset(page: Page, live_server: LiveServer) -> None:
+    open_asset(page, live_server, OPEN_ARTICLE)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "What Is Lead Nurturing? A Practical Definition for B2B Teams"
+    )
+    body = page.locator(".asset__body")
+    expect(body.get_by_role("heading", name="Why it matters in B2B")).to_be_visible()
+    expect(page.locator("#gate")).to_have_count(0)
+    expect(page.locator("form.gate-form")).to_have_count(0)
+
+
+def test_first_gate_asks_email_and_names_and_unlocks_in_place(
+    page: Page, live_server: LiveServer
+) -> None:
+    prospect = new_prospect("Ada")
+    open_asset(page, live_server, BUYERS_GUIDE)
+    asset_url = page.url
+    page.evaluate("window.sameDocument = true")  # gone if the browser loads another page
+
+    expect(page.get_by_role("heading", name="Get instant access")).to_be_visible()
+    expect(page.locator(".asset__summary")).to_be_visible()
+    expect(page.locator(".asset__body")).to_have_count(0)
+    expect(page.locator("#gate .field label")).to_have_text(NAME_LABELS)
+
+    send_gate_form(page, prospect.answers, "Get access")
+
+    expect(page.locator("#unlock-notice")).to_have_text("Unlocked — enjoy the read.")
+    expect(page.locator(".asset__body")).to_be_visible()
+    expect(page.locator("#gate")).to_have_count(0)
+    assert page.url == asset_url
+    assert page.evaluate("window.sameDocument") is True
+    download = page.get_by_role("link", name="Download PDF")
+    expect(download).to_be_visible()
+    response = page.request.get(live_server.url + (download.get_attribute("href") or ""))
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.body().startswith(b"%PDF-")
+
+
+def test_a_returning_prospect_is_greeted_and_asked_less_each_time(
+    page: Page, live_server: LiveServer
+) -> None:
+    prospect = new_prospect("Grace", "Hopper")
+    unlock(page, live_server, BUYERS_GUIDE, prospect)
+
+    open_asset(page, live_server, BUSINESS_CASE)
+    gate = page.locator("#gate")
+    expect(gate.locator("#gate-welcome")).to_contain_text("Welcome back, Grace")
+    expect(gate.locator(".field label")).to_have_text(["Company", "Job title"])
+    send_gate_form(
+        page, {"Company": "Hallberg GmbH", "Job title": "Head of Marketing"}, "Get access"
+    )
+    expect(page.locator("#unlock-notice")).to_be_visible()
+    expect(page.locator(".asset__body")).to_be_visible()
+
+    open_asset(page, live_server, RFP_CHECKLIST)
+    expect(gate.locator("#gate-welcome")).to_contain_text("Welcome back, Grace")
+    expect(gate.get_by_role("heading", name="Ready when you are")).to_be_visible()
+    expect(gate.locator(".field")).to_have_count(0)
+    send_gate_form(page, {}, "Unlock now")
+    expect(page.locator("#unlock-notice")).to_have_text("Unlocked — enjoy the read.")
+    expect(page.locator(".asset__body")).to_be_visible()
+    expect(page.get_by_role("link", name="Download PDF")).to_be_visible()
+
+
+def test_not_you_forgets_the_prospect_in_this_browser(page: Page, live_server: LiveServer) -> None:
+    prospect = new_prospect("Xiomara", "Quennell")
+    unlock(page, live_server, CASE_STUDY, prospect)
+
+    open_asset(page, live_server, BUYERS_GUIDE)
+    expect(page.locator("#gate-welcome")).to_contain_text("Welcome back, Xiomara")
+    page.get_by_role("link", name="not you?").click()
+
+    expect(page).to_have_url(f"{live_server.url}/library/{BUYERS_GUIDE}")
+    expect(page.locator("#gate .field label")).to_have_text(NAME_LABELS)
+    expect(page.locator("#gate-welcome")).to_have_count(0)
+    open_asset(page, live_server, CASE_STUDY)
+    expect_teaser(page)
+    expect(page.locator("#gate .field label")).to_have_text(NAME_LABELS)
+    expect(page.locator("body")).not_to_contain_text("Xiomara")
+
+
+def test_the_gate_works_without_javascript(no_js_page: Page, live_server: LiveServer) -> None:
+    page = no_js_page
+    prospect = new_prospect("Linus")
+    open_asset(page, live_server, BUSINESS_CASE)
+    expect(page.locator(".asset__body")).to_have_count(0)
+    page.get_by_role("link", name="Continue").click()
+    expect(page).to_have_url(f"{live_server.url}/library/{BUSINESS_CASE}/gate")
+
+    send_gate_form(page, prospect.answers, "Get access")
+
+    expect(page).to_have_url(f"{live_server.url}/library/{BUSINESS_CASE}")
+    expect(page.locator(".asset__body")).to_be_visible()
+    expect(page.get_by_role("link", name="Download PDF")).to_be_visible()
+    expect(page.locator("#gate")).to_have_count(0)
+
+
+def test_a_form_without_its_csrf_token_is_refused(
+    no_js_page: Page, live_server: LiveServer
+) -> None:
+    page = no_js_page
+    prospect = new_prospect("Mallory")
+    page.goto(f"{live_server.url}/library/{RFP_CHECKLIST}/gate")
+    page.locator('#gate input[name="_csrf_token"]').evaluate("input => input.remove()")
+
+    with page.expect_response(f"**/library/{RFP_CHECKLIST}/unlock") as answer:
+        send_gate_form(page, prospect.answers, "Get access")
+
+    assert answer.value.status == 403
+    expect(page.locator(".error-page__code")).to_have_text("403")
+    expect(page.locator(".error-page__message")).to_have_text("CSRF token verification failed")
+    open_asset(page, live_server, RFP_CHECKLIST)
+    expect(page.locator(".asset__body")).to_have_count(0)
+    expect(page.get_by_role("link", name="Continue")).to_be_visible()
+
+
+def test_a_forged_download_link_gets_a_form_not_the_file(
+    page: Page, live_server: LiveServer
+) -> None:
+    response = page.goto(f"{live_server.url}/library/{BUYERS_GUIDE}/download?t=forged")
+
+    assert response is not None
+    assert response.status == 403
+    assert response.headers["content-type"].startswith("text/html")
+    expect(page.locator("#gate-notice")).to_contain_text(
+        "This download link has expired or is not valid."
+    )
+    expect(page.locator("#gate .field label")).to_have_text(NAME_LABELS)
+    expect(page.get_by_role("button", name="Get access")).to_be_visible()
+
+
+def test_an_invalid_email_is_explained_next_to_the_field(
+    page: Page, live_server: LiveServer
+) -> None:
+    prospect = new_prospect("Katherine", "Johnson")
+    open_asset(page, live_server, CASE_STUDY)
+    typed = {**prospect.answers, "Business email": "katherine.at.example.com"}
+
+    send_gate_form(page, typed, "Get access")
+
+    email = page.get_by_label("Business email", exact=True)
+    error = page.locator("#gate-email-error")
+    expect(error).to_have_text("Enter an email address like name@company.com.")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_attribute("aria-describedby", "gate-email-error")
+    expect(email).to_have_value("katherine.at.example.com")
+    expect(page.get_by_label("First name", exact=True)).to_have_value("Katherine")
+    expect(page.get_by_label("Last name", exact=True)).to_have_value("Johnson")
+    expect(page.locator(".asset__body")).to_have_count(0)
+
+    send_gate_form(page, {"Business email": prospect.email}, "Get access")
+    expect(page.locator("#unlock-notice")).to_be_visible()
+    expect(page.locator(".asset__body")).to_be_visible()
+
+
+def test_registering_for_a_webinar_offers_the_calendar_entry(
+    page: Page, live_server: LiveServer, upcoming_webinar: str
+) -> None:
+    prospect = new_prospect("Hedy", "Lamarr")
+    open_asset(page, live_server, upcoming_webinar)
+    gate = page.locator("#gate")
+    expect(gate.get_by_role("heading", name="Register for this webinar")).to_be_visible()
+    expect(gate.locator(".field label")).to_have_text(NAME_LABELS)
+    expect(gate.get_by_role("button", name="Register")).to_be_visible()
+    expect(page.get_by_role("link", name="Add to calendar")).to_have_count(0)
+
+    send_gate_form(page, prospect.answers, "Register")
+
+    expect(page.locator("#unlock-notice")).to_have_text(
+        "You are registered. Add the webinar to your calendar below."
+    )
+    calendar = page.get_by_role("link", name="Add to calendar")
+    expect(calendar).to_have_attribute("href", f"/library/{upcoming_webinar}/calendar.ics")
+    response = page.request.get(live_server.url + (calendar.get_attribute("href") or ""))
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/calendar")
+    assert "Scoring Clinic: Bring Your Model" in response.text()

@@ -1,0 +1,172 @@
+"""Ingestion through a real ``leadshelf serve`` process: nothing acknowledged is ever lost.
+
+Runs on SQLite and PostgreSQL (a database of its own beside the test database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from content.editing import save_asset, validate_draft
+from content.publishing import publish
+from portal.db import Database
+from portal.migrate import upgrade_to_head
+from tests.conftest import TEST_SECRET_KEYS, backends
+from tests.e2e.conftest import free_port, fresh_postgres_database
+from tracking.models import Event
+
+LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36"}
+SLUG = "durable-guide"
+
+
+@dataclass
+class Server:
+    url: str
+    database_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail("leadshelf serve did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture(params=backends())
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    if request.param == "postgresql":
+        url = fresh_postgres_database("durability")
+    else:
+        url = f"sqlite:///{tmp_path / 'durability.db'}"
+    database = Database(url)
+    upgrade_to_head(database)
+    draft, errors = validate_draft(
+        {"title": "Durable guide", "slug": SLUG, "kind": "article", "stage": "awareness"}
+    )
+    assert draft is not None, errors
+    with database.write() as session:
+        publish(session, save_asset(session, draft, "test@example.com"), "test@example.com")
+    database.dispose()
+    env = {
+        **os.environ,
+        "LEADSHELF_DATA_DIR": str(tmp_path / "data"),
+        "LEADSHELF_DATABASE_URL": url,
+        "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
+        "LEADSHELF_BEACON_PER_MINUTE": "100000",
+    }
+    running = Server(url="", database_url=url, env=env)
+    running.start()
+    yield running
+    running.stop()
+
+
+def stored_uids(database_url: str) -> set[str]:
+    database = Database(database_url)
+    with database.read() as session:
+        uids = set(session.scalars(select(Event.uid).where(Event.uid.is_not(None))))
+    database.dispose()
+    return uids
+
+
+async def reader(url: str, events: int, acked: list[str], stop: asyncio.Event) -> None:
+    """One browser: opens the asset, then sends beacons and remembers every acknowledged id."""
+    async with httpx.AsyncClient(base_url=url, headers=BROWSER, timeout=30) as client:
+        await client.get(f"/library/{SLUG}")
+        for _ in range(events):
+            if stop.is_set():
+                return
+            uid = uuid.uuid4().hex
+            try:
+                response = await client.post(
+                    "/t",
+                    json={"type": "read_progress", "asset": SLUG, "seconds": 5, "id": uid},
+                )
+            except httpx.HTTPError:
+                return  # the server is gone: this one was never acknowledged
+            if response.status_code == 204:
+                acked.append(uid)
+
+
+def test_fifty_concurrent_readers_times_two_hundred_beacons_store_exactly_ten_thousand(
+    server: Server,
+) -> None:
+    acked: list[str] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        await asyncio.gather(*(reader(server.url, 200, acked, stop) for _ in range(50)))
+
+    asyncio.run(main())
+    assert len(acked) == 10_000
+    database = Database(server.database_url)
+    with database.read() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Event).where(Event.type == "read_progress")
+            )
+            == 10_000
+        )
+    database.dispose()
+    assert stored_uids(server.database_url) >= set(acked)
+
+
+def test_every_acknowledged_event_survives_a_sigkill_during_load(server: Server) -> None:
+    acked: list[str] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        load = asyncio.gather(*(reader(server.url, 100_000, acked, stop) for _ in range(20)))
+        while len(acked) < 500:
+            await asyncio.sleep(0.01)
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGKILL)
+        stop.set()
+        await load
+
+    asyncio.run(main())
+    assert server.process is not None
+    server.process.wait(timeout=10)
+    assert server.process.returncode == -signal.SIGKILL
+    stored = stored_uids(server.database_url)
+    lost = set(acked) - stored
+    assert len(acked) >= 500
+    assert lost == set()
+    if "sqlite" in server.database_url:
+        # The database opens cleanly after the crash (WAL recovery).
+        database = Database(server.database_url)
+        with database.read() as session:
+            assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        database.dispose()
