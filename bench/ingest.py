@@ -43,6 +43,8 @@ from tracking.models import Event, Lead
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10,100").split(",")]
+OPEN_RATE = float(os.environ.get("BENCH_OPEN_RATE", "10"))
+"""Beacons per second per client in the open-loop run (100 clients: 1,000 beacons/s offered)."""
 TRAIL_EVENTS = int(os.environ.get("BENCH_TRAIL_EVENTS", "100000"))
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 SLUG = "bench-guide"
@@ -105,7 +107,11 @@ class Client:
         self.cookie = headers["visitor"]
 
 
-async def drive(port: int, clients: int, seconds: float) -> tuple[int, list[float], int]:
+async def drive(
+    port: int, clients: int, seconds: float, per_client_rate: float | None = None
+) -> tuple[int, list[float], int]:
+    """Closed loop (each client sends its next beacon when the last is answered), or open
+    loop at ``per_client_rate`` beacons/s per client (latency at a given offered load)."""
     pool = [Client(port) for _ in range(clients)]
     for client in pool:
         await client.connect()
@@ -114,9 +120,13 @@ async def drive(port: int, clients: int, seconds: float) -> tuple[int, list[floa
     errors = 0
     stop_at = time.perf_counter() + seconds
 
-    async def run(client: Client) -> None:
+    async def run(client: Client, offset: float) -> None:
         nonlocal errors
+        next_at = time.perf_counter() + offset
         while time.perf_counter() < stop_at:
+            if per_client_rate:
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                next_at += 1 / per_client_rate
             body = json.dumps(
                 {
                     "type": "read_progress",
@@ -134,7 +144,8 @@ async def drive(port: int, clients: int, seconds: float) -> tuple[int, list[floa
                 errors += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(run(client) for client in pool))
+    spread = 1 / per_client_rate if per_client_rate else 0.0
+    await asyncio.gather(*(run(c, spread * i / clients) for i, c in enumerate(pool)))
     elapsed = time.perf_counter() - started
     for client in pool:
         client.writer.close()
@@ -248,21 +259,29 @@ def bench_backend(label: str, url: str, data_dir: Path) -> None:
     database = prepare(url)
     process, port = serve(url, data_dir)
     try:
-        results = [(n, *asyncio.run(drive(port, n, SECONDS))) for n in CLIENTS]
+        results = [(f"{n}", *asyncio.run(drive(port, n, SECONDS))) for n in CLIENTS]
+        open_clients = max(CLIENTS)
+        results.append(
+            (
+                f"{open_clients}@{OPEN_RATE:g}/s",
+                *asyncio.run(drive(port, open_clients, SECONDS, OPEN_RATE)),
+            )
+        )
     finally:
         process.terminate()
         process.wait(timeout=30)
     ceiling = raw_ceiling(database)
-    print(f"\n{label}: beacons through POST /t (one server process, {SECONDS:g} s each)")
+    print(f"\n{label}: beacons through POST /t (one server process, {SECONDS:g} s each;")
+    print("  N = N clients in a closed loop, N@R/s = N clients each sending R beacons/s)")
     print(
-        f"{'clients':>8} {'acked ev/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f"{'clients':>10} {'acked ev/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
         f" {'of ceiling':>11}"
     )
     for clients, rate, latencies, errors in results:
         p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
         p99 = quantile(latencies, 0.99) * 1000 if latencies else float("nan")
         print(
-            f"{clients:>8} {rate:>11,} {p50:>8.2f} {p99:>8.2f} {errors:>7} {rate / ceiling:>10.0%}"
+            f"{clients:>10} {rate:>11,} {p50:>8.2f} {p99:>8.2f} {errors:>7} {rate / ceiling:>10.0%}"
         )
     print(f"raw ceiling (bulk insert, one process): {ceiling:,} rows/s")
     p50, p99, deep = trail_timing(database, TRAIL_EVENTS)

@@ -20,18 +20,23 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
-from content.orm import dialect_insert, utcnow
+from content.orm import utcnow
 from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
 
 logger = logging.getLogger("leadshelf.ingest")
 EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
 ENGAGEMENT_TABLE: Table = AssetEngagement.__table__  # type: ignore[assignment]
+VISITOR_TABLE: Table = Visitor.__table__  # type: ignore[assignment]
 
 BatchHook = Callable[[Session, Sequence[dict[str, Any]]], None]
 """Called inside the batch transaction with the stored event rows (e.g. lead scoring)."""
@@ -173,7 +178,9 @@ def store(
     Visitors are created on first sight and events take their visitor's lead.
     """
     now = now or utcnow()
-    seen = _stored_uids(session, [e.uid for group in groups for e in group if e.uid])
+    statements = _statements(session.get_bind().dialect.name)
+    connection = session.connection()
+    seen = _stored_uids(connection, statements, [e.uid for group in groups for e in group])
     rows: list[dict[str, Any]] = []
     counts = []
     for group in groups:
@@ -183,10 +190,11 @@ def store(
         counts.append(len(fresh))
     if not rows:
         return counts
-    _attach_leads(session, rows, now)
-    # Core statements (not the ORM's bulk path): the hot path of every event.
-    session.execute(EVENT_TABLE.insert(), rows)
-    _update_engagement(session, rows)
+    _attach_leads(connection, statements, rows, now)
+    connection.execute(statements.insert_events, rows)
+    deltas = _engagement_deltas(rows)
+    if deltas:
+        connection.execute(statements.upsert_engagement, deltas)
     for hook in hooks:
         hook(session, rows)
     return counts
@@ -197,103 +205,100 @@ def record(session: Session, events: Sequence[TrackedEvent], now: datetime | Non
     return store(session, [events], now=now)[0]
 
 
-def _stored_uids(session: Session, uids: list[str | None]) -> set[str]:
-    wanted = {uid for uid in uids if uid}
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The hot path's statements, built once per dialect (building them costs more than running)."""
+
+    stored_uids: Executable
+    insert_visitors: Executable
+    visitor_leads: Executable
+    insert_events: Executable
+    upsert_engagement: Executable
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    greatest, least = (func.max, func.min) if dialect == "sqlite" else (func.greatest, func.least)
+    table = ENGAGEMENT_TABLE
+    upsert = insert(table)
+    excluded = upsert.excluded
+    visitors = VISITOR_TABLE.c
+    return _Statements(
+        stored_uids=select(EVENT_TABLE.c.uid).where(
+            EVENT_TABLE.c.uid.in_(bindparam("uids", expanding=True))
+        ),
+        insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
+        visitor_leads=select(visitors.id, visitors.lead_id).where(
+            visitors.id.in_(bindparam("ids", expanding=True)), visitors.lead_id.is_not(None)
+        ),
+        insert_events=EVENT_TABLE.insert(),
+        upsert_engagement=upsert.on_conflict_do_update(
+            index_elements=[table.c.visitor_id, table.c.asset_id],
+            set_={
+                "lead_id": func.coalesce(table.c.lead_id, excluded.lead_id),
+                "engaged_seconds": table.c.engaged_seconds + excluded.engaged_seconds,
+                "max_depth": greatest(table.c.max_depth, excluded.max_depth),
+                "views": table.c.views + excluded.views,
+                "downloads": table.c.downloads + excluded.downloads,
+                "first_at": least(table.c.first_at, excluded.first_at),
+                "last_at": greatest(table.c.last_at, excluded.last_at),
+            },
+        ),
+    )
+
+
+def _stored_uids(
+    connection: Connection, statements: _Statements, uids: list[str | None]
+) -> set[str]:
+    wanted = sorted({uid for uid in uids if uid})
     if not wanted:
         return set()
-    return set(session.scalars(select(Event.uid).where(Event.uid.in_(wanted))))
+    return set(connection.execute(statements.stored_uids, {"uids": wanted}).scalars())
 
 
-def _attach_leads(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+def _attach_leads(
+    connection: Connection, statements: _Statements, rows: list[dict[str, Any]], now: datetime
+) -> None:
     """Create unseen visitors and give anonymous rows their visitor's lead, if it has one."""
-    visitor_ids = {row["visitor_id"] for row in rows if row["visitor_id"]}
+    visitor_ids = sorted({row["visitor_id"] for row in rows if row["visitor_id"]})
     if not visitor_ids:
         return
-    session.execute(
-        dialect_insert(session)(Visitor)
-        .values([{"id": v, "created_at": now} for v in sorted(visitor_ids)])
-        .on_conflict_do_nothing(index_elements=[Visitor.id])
+    connection.execute(
+        statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
     )
-    leads = dict(
-        session.execute(
-            select(Visitor.id, Visitor.lead_id).where(
-                Visitor.id.in_(visitor_ids), Visitor.lead_id.is_not(None)
-            )
-        ).all()
-    )
+    found = connection.execute(statements.visitor_leads, {"ids": visitor_ids})
+    leads: dict[str, int] = {visitor_id: lead_id for visitor_id, lead_id in found}
     for row in rows:
         if row["lead_id"] is None and row["visitor_id"] in leads:
             row["lead_id"] = leads[row["visitor_id"]]
 
 
-@dataclass(slots=True)
-class _Delta:
-    lead_id: int | None
-    first_at: datetime
-    last_at: datetime
-    seconds: float = 0.0
-    depth: float = 0.0
-    views: int = 0
-    downloads: int = 0
-
-
-def _engagement_deltas(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], _Delta]:
-    deltas: dict[tuple[str, int], _Delta] = {}
+def _engagement_deltas(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch folded per visitor and asset, as parameters of the aggregate upsert."""
+    deltas: dict[tuple[str, int], dict[str, Any]] = {}
     for row in rows:
         if row["asset_id"] is None or not row["visitor_id"]:
             continue
         at = row["occurred_at"]
-        delta = deltas.setdefault(
-            (row["visitor_id"], row["asset_id"]), _Delta(row["lead_id"], at, at)
-        )
-        delta.first_at, delta.last_at = min(delta.first_at, at), max(delta.last_at, at)
-        delta.lead_id = delta.lead_id or row["lead_id"]
-        delta.seconds += row["seconds"] or 0.0
-        delta.depth = max(delta.depth, row["depth"] or 0.0)
-        delta.views += row["type"] == EventType.ASSET_VIEW.value
-        delta.downloads += row["type"] == EventType.DOWNLOAD.value
-    return deltas
-
-
-def _update_engagement(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    """Fold the batch into the visitor-and-asset aggregates: one upsert per pair."""
-    deltas = _engagement_deltas(rows)
-    if not deltas:
-        return
-    greatest, least = (
-        (func.max, func.min)
-        if session.get_bind().dialect.name == "sqlite"
-        else (func.greatest, func.least)
-    )
-    table = ENGAGEMENT_TABLE
-    statement = dialect_insert(session)(table)
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.visitor_id, table.c.asset_id],
-        set_={
-            "lead_id": func.coalesce(table.c.lead_id, excluded.lead_id),
-            "engaged_seconds": table.c.engaged_seconds + excluded.engaged_seconds,
-            "max_depth": greatest(table.c.max_depth, excluded.max_depth),
-            "views": table.c.views + excluded.views,
-            "downloads": table.c.downloads + excluded.downloads,
-            "first_at": least(table.c.first_at, excluded.first_at),
-            "last_at": greatest(table.c.last_at, excluded.last_at),
-        },
-    )
-    session.execute(
-        statement,
-        [
-            {
-                "visitor_id": visitor_id,
-                "asset_id": asset_id,
-                "lead_id": d.lead_id,
-                "engaged_seconds": d.seconds,
-                "max_depth": d.depth,
-                "views": d.views,
-                "downloads": d.downloads,
-                "first_at": d.first_at,
-                "last_at": d.last_at,
+        delta = deltas.get((row["visitor_id"], row["asset_id"]))
+        if delta is None:
+            delta = deltas[(row["visitor_id"], row["asset_id"])] = {
+                "visitor_id": row["visitor_id"],
+                "asset_id": row["asset_id"],
+                "lead_id": row["lead_id"],
+                "engaged_seconds": 0.0,
+                "max_depth": 0.0,
+                "views": 0,
+                "downloads": 0,
+                "first_at": at,
+                "last_at": at,
             }
-            for (visitor_id, asset_id), d in sorted(deltas.items())
-        ],
-    )
+        delta["first_at"], delta["last_at"] = min(delta["first_at"], at), max(delta["last_at"], at)
+        delta["lead_id"] = delta["lead_id"] or row["lead_id"]
+        delta["engaged_seconds"] += row["seconds"] or 0.0
+        delta["max_depth"] = max(delta["max_depth"], row["depth"] or 0.0)
+        delta["views"] += row["type"] == EventType.ASSET_VIEW.value
+        delta["downloads"] += row["type"] == EventType.DOWNLOAD.value
+    # A stable order keeps concurrent writers (PostgreSQL) from deadlocking on the same rows.
+    return [deltas[key] for key in sorted(deltas)]
