@@ -64,10 +64,19 @@ def visitor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> VisitorContext
     return VisitorContext(id=None, crawler=True, tracking=False)
 
 
+def privacy_signal(settings: Settings, headers: Mapping[str, str]) -> bool:
+    """The browser sends Do-Not-Track or Global Privacy Control, and the operator respects it."""
+    sent = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
+    return sent and settings.privacy_signals == "respect"
+
+
 def may_track(settings: Settings, headers: Mapping[str, str], consent: str | None) -> bool:
-    """Whether this browser's reading may be recorded, by the operator's privacy settings."""
-    signals = headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"
-    if signals and settings.privacy_signals == "respect":
+    """Whether this browser's reading may be recorded, by the operator's privacy settings.
+
+    A visitor who declined is never tracked, in either mode; in ``opt-in`` mode
+    only one who accepted is.
+    """
+    if privacy_signal(settings, headers) or consent == CONSENT_DENIED:
         return False
     return settings.consent_mode == "notice" or consent == CONSENT_GRANTED
 
@@ -115,6 +124,7 @@ class VisitorMiddleware(ASGIMiddleware):
             settings.consent_mode == "opt-in"
             and consent not in (CONSENT_GRANTED, CONSENT_DENIED)
             and not context.crawler
+            and not privacy_signal(settings, connection.headers)  # the answer is known already
         )
         scope.setdefault("state", {})["visitor"] = context
         secure = settings.secure_cookies

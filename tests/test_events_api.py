@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from content.models import Asset
 from content.orm import utcnow
@@ -51,9 +51,10 @@ def identify(db: Database, email: str) -> Identification:
         )
 
 
-def count(db: Database, model: type, *where: object) -> int:
+def count(db: Database, model: type, *where: ColumnElement[bool]) -> int:
     with db.read() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        total = session.scalar(select(func.count()).select_from(model).where(*where))
+    return int(total or 0)
 
 
 def iso(moment: datetime) -> str:
@@ -146,9 +147,7 @@ def test_trail_pages_follow_the_cursor_to_the_end(
     params: dict[str, Any] = {"limit": 3}
     pages = 0
     while True:
-        body = client.get(
-            f"/api/v1/leads/{ada.lead_id}/trail", params=params, headers=auth
-        ).json()
+        body = client.get(f"/api/v1/leads/{ada.lead_id}/trail", params=params, headers=auth).json()
         pages += 1
         targets += [item["properties"]["target"] for item in body["items"]]
         if body["next_cursor"] is None:
@@ -171,6 +170,27 @@ def test_a_bad_cursor_is_a_json_400(client: Client, db: Database, auth: dict[str
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "cursor is not valid; start again without one"
+
+
+@pytest.mark.parametrize("event_id", [10**30, 2**63, True, 0, -5])
+def test_a_forged_cursor_id_is_a_json_400(
+    client: Client, db: Database, auth: dict[str, str], event_id: object
+) -> None:
+    import base64
+    import json
+
+    ada = identify(db, "ada@example.com")
+    raw = json.dumps([iso(ago(minutes=1)), event_id]).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    response = client.get(
+        f"/api/v1/leads/{ada.lead_id}/trail", params={"cursor": cursor}, headers=auth
+    )
+    assert response.status_code == 400
+
+
+def test_a_lead_id_beyond_the_database_range_is_a_404(client: Client, auth: dict[str, str]) -> None:
+    response = client.get(f"/api/v1/leads/{2**63}/trail", headers=auth)
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize("limit", [0, 501, -1])
@@ -303,6 +323,15 @@ def test_resending_the_same_ids_stores_nothing_new(
     assert count(db, Lead) == 3
 
 
+def test_the_same_id_twice_in_one_request_is_stored_once(
+    client: Client, db: Database, auth: dict[str, str], webinar: Asset
+) -> None:
+    response = post_events(client, auth, attendance(id="zoom-twice"), attendance(id="zoom-twice"))
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 2, "duplicates": 1}
+    assert count(db, Event) == 1
+
+
 # POST /api/v1/events: refused
 
 
@@ -356,7 +385,9 @@ def test_an_unknown_asset_refuses_the_whole_request(
         ({"depth": -0.1}, "depth must be between 0 and 1"),
         ({"colour": "blue"}, "unknown key 'colour'"),
         ({"id": "short"}, "id must be 8 to 64 letters, digits or '-_.:'"),
+        ({"visitor": "v" * 33}, "visitor must be 1 to 32 letters, digits, '-' or '_'"),
         ({"properties": ["a"]}, "properties must be an object"),
+        ({"properties": {"notes": "x" * 2100}}, "properties must stay under 2048 bytes of JSON"),
     ],
 )
 def test_each_refused_event_comes_back_with_its_reason(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from content.orm import utcnow
 from portal.db import Database
@@ -26,9 +26,10 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def count(db: Database, model: type, *where: object) -> int:
+def count(db: Database, model: type, *where: ColumnElement[bool]) -> int:
     with db.read() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        total = session.scalar(select(func.count()).select_from(model).where(*where))
+    return int(total or 0)
 
 
 def store_groups(db: Database, *groups: Sequence[events.TrackedEvent]) -> list[int]:
@@ -84,7 +85,11 @@ def test_events_are_stored_with_type_measures_properties_and_time(db: Database) 
             session,
             [
                 events.ReadProgress(
-                    visitor_id="reader", asset_id=asset.id, seconds=15, depth=0.62, occurred_at=at(1)
+                    visitor_id="reader",
+                    asset_id=asset.id,
+                    seconds=15,
+                    depth=0.62,
+                    occurred_at=at(1),
                 ),
                 events.CtaClick(visitor_id="reader", target="download", occurred_at=at(2)),
                 events.Search(visitor_id="reader", query="lead scoring", results=4),
@@ -179,6 +184,12 @@ def test_resent_uids_are_stored_once_and_counted_per_group(db: Database) -> None
     with db.read() as session:
         uids = session.scalars(select(Event.uid).order_by(Event.id)).all()
     assert uids == ["uid-a", "uid-b", "uid-c", "uid-d", None, None]
+
+
+def test_a_uid_twice_in_one_group_is_stored_once(db: Database) -> None:
+    click = events.CtaClick(visitor_id="resender", uid="uid-twice", target="demo")
+    assert store_groups(db, [click, click]) == [1]
+    assert count(db, Event) == 1
 
 
 def test_record_returns_zero_for_a_full_resend(db: Database) -> None:

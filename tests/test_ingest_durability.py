@@ -10,12 +10,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,6 +95,23 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     running.stop()
 
 
+def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run in a thread of its own (Playwright's sync API may hold this thread's loop)."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
 def stored_uids(database_url: str) -> set[str]:
     database = Database(database_url)
     with database.read() as session:
@@ -129,7 +148,7 @@ def test_fifty_concurrent_readers_times_two_hundred_beacons_store_exactly_ten_th
         stop = asyncio.Event()
         await asyncio.gather(*(reader(server.url, 200, acked, stop) for _ in range(50)))
 
-    asyncio.run(main())
+    run_in_own_loop(main)
     assert len(acked) == 10_000
     database = Database(server.database_url)
     with database.read() as session:
@@ -156,7 +175,7 @@ def test_every_acknowledged_event_survives_a_sigkill_during_load(server: Server)
         stop.set()
         await load
 
-    asyncio.run(main())
+    run_in_own_loop(main)
     assert server.process is not None
     server.process.wait(timeout=10)
     assert server.process.returncode == -signal.SIGKILL

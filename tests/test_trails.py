@@ -251,11 +251,19 @@ def test_asset_summaries_sum_over_the_leads_devices(db: Database) -> None:
         db,
         events.AssetView(visitor_id=laptop.visitor_id, asset_id=guide.id, occurred_at=at(5)),
         events.ReadProgress(
-            visitor_id=laptop.visitor_id, asset_id=guide.id, seconds=30, depth=0.5, occurred_at=at(6)
+            visitor_id=laptop.visitor_id,
+            asset_id=guide.id,
+            seconds=30,
+            depth=0.5,
+            occurred_at=at(6),
         ),
         events.AssetView(visitor_id=phone.visitor_id, asset_id=guide.id, occurred_at=at(20)),
         events.ReadProgress(
-            visitor_id=phone.visitor_id, asset_id=guide.id, seconds=45, depth=0.9, occurred_at=at(21)
+            visitor_id=phone.visitor_id,
+            asset_id=guide.id,
+            seconds=45,
+            depth=0.9,
+            occurred_at=at(21),
         ),
         events.Download(visitor_id=phone.visitor_id, asset_id=guide.id, occurred_at=at(22)),
         events.ReadProgress(
@@ -267,7 +275,11 @@ def test_asset_summaries_sum_over_the_leads_devices(db: Database) -> None:
         ),
         # Another lead reading the same guide is not Ada's engagement.
         events.ReadProgress(
-            visitor_id=other.visitor_id, asset_id=guide.id, seconds=99, depth=1.0, occurred_at=at(40)
+            visitor_id=other.visitor_id,
+            asset_id=guide.id,
+            seconds=99,
+            depth=1.0,
+            occurred_at=at(40),
         ),
         events.Download(visitor_id=other.visitor_id, asset_id=guide.id, occurred_at=at(41)),
     )

@@ -89,8 +89,16 @@ def _asset(value: Any, *, required: bool) -> str | None:
 
 
 def _number(value: Any, name: str, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not finite_number(value):
         raise BeaconError(f"{name} must be a number")
     if not 0 <= value <= high:
         raise BeaconError(f"{name} must be between 0 and {high:g}, got {value:g}")
     return float(value)
+
+
+def finite_number(value: float) -> bool:
+    """A finite number that fits a float (JSON integers may have thousands of digits)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

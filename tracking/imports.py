@@ -9,7 +9,6 @@ optional ``id`` makes a resend harmless.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
+from tracking.beacon import finite_number
 from tracking.events import EventType, Imported
 from tracking.identity import get_or_create_lead
 from tracking.profiling import InvalidAnswer, normalize_email
@@ -134,7 +134,7 @@ def _moment(value: Any, now: datetime) -> datetime | None:
 def _bounded(value: Any, name: str, high: float) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not finite_number(value):
         raise ValueError(f"{name} must be a number")
     if not 0 <= value <= high:
         raise ValueError(f"{name} must be between 0 and {high:g}")

@@ -184,8 +184,13 @@ def store(
     rows: list[dict[str, Any]] = []
     counts = []
     for group in groups:
-        fresh = [event_row(e, now) for e in group if not (e.uid and e.uid in seen)]
-        seen.update(row["uid"] for row in fresh if row["uid"])
+        fresh = []
+        for event in group:
+            if event.uid:
+                if event.uid in seen:
+                    continue
+                seen.add(event.uid)
+            fresh.append(event_row(event, now))
         rows.extend(fresh)
         counts.append(len(fresh))
     if not rows:

@@ -69,6 +69,14 @@ class AssetSummary:
         return self.max_depth >= COMPLETED_DEPTH
 
 
+MAX_ID = 2**63 - 1
+
+
+def valid_id(value: object) -> bool:
+    """A positive id the database can hold (a bool is not an id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def encode_cursor(at: datetime, event_id: int) -> str:
     raw = json.dumps([at.isoformat(), event_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -79,7 +87,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, event_id = json.loads(raw)
         moment = datetime.fromisoformat(at)
-        if not isinstance(event_id, int) or moment.tzinfo is None:
+        if not valid_id(event_id) or moment.tzinfo is None:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise BadCursor("cursor is not valid; start again without one") from None

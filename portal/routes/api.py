@@ -19,8 +19,7 @@ from content.orm import utcnow
 from portal import __version__
 from portal.accounts.guards import ApiTokenMiddleware
 from portal.db import Database
-from tracking import imports, trails
-from tracking.ingest import Ingestor
+from tracking import imports, ingest, trails
 from tracking.models import Lead
 
 
@@ -91,7 +90,7 @@ def lead_trail(
     """Everything the lead did on all its devices, newest first, with cursor pagination."""
     database: Database = state.db
     with database.read() as session:
-        if session.get(Lead, lead_id) is None:
+        if not trails.valid_id(lead_id) or session.get(Lead, lead_id) is None:
             raise NotFoundException(f"no lead {lead_id}")
         try:
             page = trails.trail(session, lead_id, limit=limit, cursor=cursor)
@@ -119,27 +118,26 @@ async def import_events(request: Request[str, Any, Any], state: State) -> Respon
     now = utcnow()
     try:
         body = json.loads(await request.body())
-    except ValueError:
+    except (ValueError, RecursionError):
         return Response(
             {"error": "Bad Request", "detail": "the body must be JSON"}, status_code=400
         )
+    database: Database = state.db
+
+    def store_all() -> tuple[int, int]:
+        # One transaction: new leads and their events are stored together or not at all.
+        with database.write() as session:
+            resolved = imports.resolve(session, imports.parse_events(body, now), now)
+            return len(resolved), ingest.record(session, resolved, now)
+
     try:
-        parsed = imports.parse_events(body, now)
-        database: Database = state.db
-
-        def resolve() -> list[Any]:
-            with database.write() as session:
-                return imports.resolve(session, parsed, now)
-
-        resolved = await to_thread.run_sync(resolve)
+        accepted, stored = await to_thread.run_sync(store_all)
     except imports.ImportRefused as refused:
         return Response(
             {"error": "Unprocessable Entity", "detail": {"events": refused.errors}},
             status_code=422,
         )
-    ingestor: Ingestor = state.ingestor
-    stored = await ingestor.record(resolved)
-    return Response(EventsAccepted(accepted=len(resolved), duplicates=len(resolved) - stored))
+    return Response(EventsAccepted(accepted=accepted, duplicates=accepted - stored))
 
 
 def api_router() -> Router:

@@ -58,7 +58,7 @@ async def beacon(request: Request[Any, Any, Any], state: State) -> Response[Any]
         return _refuse(400, "no visitor cookie: the beacon is sent from a library page")
     try:
         parsed = parse_beacon(json.loads(await request.body()))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, BeaconError) else "the body must be JSON"
         return _refuse(400, reason)
     buckets: TokenBuckets = state.beacon_buckets

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,17 +137,24 @@ def live_server(
     )
     # the demo library: open, soft and gated assets, with PDFs, for the prospect's flows
     subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
+    with serve(env) as url:
+        yield LiveServer(url=url, backend=request.param, env=env)
+
+
+@contextmanager
+def serve(env: Mapping[str, str]) -> Iterator[str]:
+    """Run ``leadshelf serve`` with this environment on a free port; yield its URL."""
     port = free_port()
     process = subprocess.Popen(
         [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env=dict(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process)
-        yield LiveServer(url=url, backend=request.param, env=env)
+        yield url
     finally:
         process.terminate()
         try:
