@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     database = Database(settings.resolved_database_url)
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
-    ingestor = Ingestor(database)
+    ingestor = Ingestor(database, model=model)
     syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings))
 
     def on_startup(app: Litestar) -> None:

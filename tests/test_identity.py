@@ -15,6 +15,7 @@ from tracking import events, identity
 from tracking.identity import ConsentText, Source
 from tracking.ingest import record
 from tracking.models import Consent, Event, Lead, ProfileFact, Visitor
+from tracking.profile import profile, profile_history
 from tracking.visitors import active_lead_id, ensure_visitor, new_visitor_id
 
 FORM = Source("form", "pricing-guide")
@@ -81,8 +82,8 @@ def test_new_value_wins_and_old_values_stay_with_their_provenance(db: Database) 
     assert changed == ("company",)
     assert unchanged == ()
     with db.read() as session:
-        assert identity.profile(session, first.lead_id) == {"company": "Acme Group"}
-        history = identity.profile_history(session, first.lead_id)
+        assert profile(session, first.lead_id) == {"company": "Acme Group"}
+        history = profile_history(session, first.lead_id)
     assert [(f.value, f.source, f.source_ref) for f in history] == [
         ("Acme Group", "api", "crm"),
         ("Acme", "form", "pricing-guide"),

@@ -115,13 +115,14 @@ def submit_gate(
             consent=wording,
             source=source,
             now=now,
+            model=model,
         )
         lead_id, new_visitor_id = identification.lead_id, identification.visitor_id
     else:
         lead_id = form.lead.id
         _update_known(session, lead_id, facts, wording, source, now)
     first_unlock = identity.unlock(session, lead_id, asset.id, now)
-    _record_submission(session, asset, lead_id, new_visitor_id or visitor_id, values, now)
+    _record_submission(session, asset, lead_id, new_visitor_id or visitor_id, values, now, model)
     return GateResult(
         form=form,
         values=values,
@@ -156,6 +157,7 @@ def _record_submission(
     visitor_id: str | None,
     values: Mapping[str, str],
     now: datetime,
+    model: Model,
 ) -> None:
     kinds: list[type[events.TrackedEvent]] = [events.UnlockEvent]
     if asset.kind == Kind.WEBINAR.value:
@@ -164,4 +166,4 @@ def _record_submission(
         visitor_id=visitor_id, lead_id=lead_id, asset_id=asset.id, answered=tuple(sorted(values))
     )
     followed = [kind(visitor_id=visitor_id, lead_id=lead_id, asset_id=asset.id) for kind in kinds]
-    ingest.record(session, [submitted, *followed], now)
+    ingest.record(session, [submitted, *followed], now, model=model)

@@ -20,15 +20,18 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
+from tracking.model import Model
 from tracking.models import (
     AssetEngagement,
     Consent,
     Event,
     Lead,
+    LeadChange,
     ProfileFact,
     Unlock,
     Visitor,
 )
+from tracking.profile import profile
 from tracking.visitors import ensure_visitor, new_visitor_id
 
 
@@ -75,27 +78,6 @@ class Identification:
     visitor_id: str
     created: bool
     changed_fields: tuple[str, ...]
-
-
-def profile(session: Session, lead_id: int) -> dict[str, str]:
-    """The lead's current profile: the newest value of every field."""
-    rows = session.execute(
-        select(ProfileFact.field, ProfileFact.value).where(
-            ProfileFact.lead_id == lead_id, ProfileFact.superseded_at.is_(None)
-        )
-    )
-    return {field: value for field, value in rows}
-
-
-def profile_history(session: Session, lead_id: int) -> list[ProfileFact]:
-    """Every value the lead's fields ever had, newest first (provenance included)."""
-    return list(
-        session.scalars(
-            select(ProfileFact)
-            .where(ProfileFact.lead_id == lead_id)
-            .order_by(ProfileFact.recorded_at.desc(), ProfileFact.id.desc())
-        )
-    )
 
 
 def known_lead(session: Session, visitor_id: str | None) -> KnownLead | None:
@@ -252,6 +234,7 @@ def identify(
     consent: ConsentText | None,
     source: Source,
     now: datetime | None = None,
+    model: Model | None = None,
 ) -> Identification:
     """Make the browser's visitor a known lead (see the module docstring for the rules).
 
@@ -260,11 +243,21 @@ def identify(
     """
     now = now or utcnow()
     lead, created = get_or_create_lead(session, email, now)
+    if created:
+        session.add(
+            LeadChange(
+                lead_id=lead.id,
+                at=now,
+                kind="identified",
+                new=lead.lifecycle,
+                reason=f"{source.kind} on {source.ref}" if source.ref else source.kind,
+            )
+        )
     changed = record_facts(session, lead.id, answers, source, now)
     if consent is not None and not lead.marketing_consent:
         record_consent(session, lead, granted=True, wording=consent, source=source, now=now)
     if visitor_id:
-        _retire(session, visitor_id, lead.id, now)
+        _retire(session, visitor_id, lead, now, model)
     fresh_id = new_visitor_id()
     session.add(Visitor(id=fresh_id, lead_id=lead.id, created_at=now, identified_at=now))
     lead.last_activity_at = now
@@ -274,7 +267,9 @@ def identify(
     )
 
 
-def _retire(session: Session, visitor_id: str, lead_id: int, now: datetime) -> None:
+def _retire(
+    session: Session, visitor_id: str, lead: Lead, now: datetime, model: Model | None
+) -> None:
     """Retire the browser's old id; if it was anonymous, its history becomes the lead's."""
     ensure_visitor(session, visitor_id, now)
     old = session.get(Visitor, visitor_id, with_for_update=True, populate_existing=True)
@@ -282,8 +277,12 @@ def _retire(session: Session, visitor_id: str, lead_id: int, now: datetime) -> N
     if old.retired_at is not None:
         return
     if old.lead_id is None:
-        stitch(session, visitor_id, lead_id)
-        old.lead_id = lead_id
+        stitch(session, visitor_id, lead.id)
+        if model is not None:
+            from tracking.leadstate import merge_visitor  # leadstate builds on this module
+
+            merge_visitor(session, visitor_id, lead, model)
+        old.lead_id = lead.id
         old.identified_at = now
     old.retired_at = now
 

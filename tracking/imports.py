@@ -22,6 +22,7 @@ from content.models import Asset
 from tracking.beacon import finite_number
 from tracking.events import EventType, Imported
 from tracking.identity import get_or_create_lead
+from tracking.models import LeadChange
 from tracking.profiling import InvalidAnswer, normalize_email
 
 MAX_EVENTS = 1000
@@ -151,6 +152,17 @@ def _properties(value: Any) -> dict[str, Any] | None:
     return value
 
 
+def _import_lead(session: Session, email: str, now: datetime) -> int:
+    """The lead of an imported email; a new one starts as a subscriber (no form was filled)."""
+    lead, created = get_or_create_lead(session, email, now)
+    if created:
+        lead.lifecycle = "subscriber"
+        session.add(
+            LeadChange(lead_id=lead.id, at=now, kind="identified", new="subscriber", reason="api")
+        )
+    return lead.id
+
+
 def import_visitor_id(lead_id: int) -> str:
     """The visitor id of events imported by email only (one per lead; never a browser id)."""
     return f"lead-{lead_id}"
@@ -170,7 +182,7 @@ def resolve(session: Session, parsed: Sequence[ParsedEvent], now: datetime) -> l
     if missing:
         raise ImportRefused(missing)
     leads = {
-        email: get_or_create_lead(session, email, now)[0].id
+        email: _import_lead(session, email, now)
         for email in sorted({p.email for p in parsed if p.email})
     }
     events = []

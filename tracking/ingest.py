@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,15 +31,13 @@ from sqlalchemy.sql.expression import Executable
 
 from content.orm import utcnow
 from tracking.events import EventType, TrackedEvent, event_row
+from tracking.model import Model
 from tracking.models import AssetEngagement, Event, Visitor
 
 logger = logging.getLogger("leadshelf.ingest")
 EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
 ENGAGEMENT_TABLE: Table = AssetEngagement.__table__  # type: ignore[assignment]
 VISITOR_TABLE: Table = Visitor.__table__  # type: ignore[assignment]
-
-BatchHook = Callable[[Session, Sequence[dict[str, Any]]], None]
-"""Called inside the batch transaction with the stored event rows (e.g. lead scoring)."""
 
 
 class WriteSessions(Protocol):
@@ -63,12 +61,12 @@ class Ingestor:
         *,
         max_batch: int = 1000,
         max_wait: float = 0.0,
-        on_batch: Iterable[BatchHook] = (),
+        model: Model | None = None,
     ) -> None:
         self.database = database
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self.on_batch = list(on_batch)
+        self.model = model
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -157,7 +155,7 @@ class Ingestor:
 
     def _commit(self, batch: list[_Request]) -> list[int]:
         with self.database.write() as session:
-            counts = store(session, [r.events for r in batch], self.on_batch)
+            counts = store(session, [r.events for r in batch], model=self.model)
         self.batches += 1
         return counts
 
@@ -169,13 +167,14 @@ class IngestError(RuntimeError):
 def store(
     session: Session,
     groups: Sequence[Sequence[TrackedEvent]],
-    hooks: Iterable[BatchHook] = (),
     now: datetime | None = None,
+    model: Model | None = None,
 ) -> list[int]:
     """Store groups of events in the caller's transaction; returns how many of each were new.
 
     Resent events (an ``uid`` already stored, or twice in the batch) are skipped.
     Visitors are created on first sight and events take their visitor's lead.
+    With a ``model``, the leads' and visitors' journey states are updated too.
     """
     now = now or utcnow()
     statements = _statements(session.get_bind().dialect.name)
@@ -198,16 +197,24 @@ def store(
     _attach_leads(connection, statements, rows, now)
     connection.execute(statements.insert_events, rows)
     deltas = _engagement_deltas(rows)
+    prior = _prior_depths(connection, statements, deltas) if model is not None else {}
     if deltas:
         connection.execute(statements.upsert_engagement, deltas)
-    for hook in hooks:
-        hook(session, rows)
+    if model is not None:
+        from tracking.leadstate import score_batch  # scoring builds on ingestion
+
+        score_batch(session, rows, prior, model, now)
     return counts
 
 
-def record(session: Session, events: Sequence[TrackedEvent], now: datetime | None = None) -> int:
+def record(
+    session: Session,
+    events: Sequence[TrackedEvent],
+    now: datetime | None = None,
+    model: Model | None = None,
+) -> int:
     """Store one group of events in the caller's transaction; returns how many were new."""
-    return store(session, [events], now=now)[0]
+    return store(session, [events], now=now, model=model)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +222,7 @@ class _Statements:
     """The hot path's statements, built once per dialect (building them costs more than running)."""
 
     stored_uids: Executable
+    prior_depths: Executable
     insert_visitors: Executable
     visitor_leads: Executable
     insert_events: Executable
@@ -233,6 +241,9 @@ def _statements(dialect: str) -> _Statements:
         stored_uids=select(EVENT_TABLE.c.uid).where(
             EVENT_TABLE.c.uid.in_(bindparam("uids", expanding=True))
         ),
+        prior_depths=select(
+            ENGAGEMENT_TABLE.c.visitor_id, ENGAGEMENT_TABLE.c.asset_id, ENGAGEMENT_TABLE.c.max_depth
+        ).where(ENGAGEMENT_TABLE.c.visitor_id.in_(bindparam("ids", expanding=True))),
         insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
         visitor_leads=select(visitors.id, visitors.lead_id).where(
             visitors.id.in_(bindparam("ids", expanding=True)), visitors.lead_id.is_not(None)
@@ -260,6 +271,19 @@ def _stored_uids(
     if not wanted:
         return set()
     return set(connection.execute(statements.stored_uids, {"uids": wanted}).scalars())
+
+
+def _prior_depths(
+    connection: Connection, statements: _Statements, deltas: list[dict[str, Any]]
+) -> dict[tuple[str, int], float]:
+    """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus)."""
+    if not deltas:
+        return {}
+    ids = sorted({d["visitor_id"] for d in deltas})
+    return {
+        (visitor_id, asset_id): depth
+        for visitor_id, asset_id, depth in connection.execute(statements.prior_depths, {"ids": ids})
+    }
 
 
 def _attach_leads(

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from content.models import Kind
 
@@ -148,13 +149,163 @@ class ProfilingModel:
         raise KeyError(name)
 
 
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+DEFAULT_EVENT_POINTS: Mapping[str, float] = _frozen(
+    {
+        "page_view": 0.2,
+        "search": 0.5,
+        "asset_view": 1.0,
+        "gate_view": 0.0,
+        "read_progress": 0.0,  # reading earns by engaged seconds and depth reached
+        "cta_click": 1.0,
+        "form_submit": 3.0,
+        "unlock": 2.0,
+        "download": 4.0,
+        "webinar_register": 6.0,
+        "webinar_attend": 10.0,
+        "email_click": 2.0,
+    }
+)
+"""Points per event: a view is the lightest touch, attending a webinar the heaviest."""
+
+DEFAULT_DEPTH_BONUS: tuple[tuple[float, float], ...] = ((0.5, 2.0), (0.9, 2.0))
+"""(depth, points) earned once per browser and asset when its reading first reaches the depth:
+reading half an asset adds 2, reading 90 % another 2."""
+
+DEFAULT_STAGE_THRESHOLDS: Mapping[str, float] = _frozen(
+    {"awareness": 0.0, "consideration": 6.0, "decision": 12.0, "customer": 15.0}
+)
+"""The evidence a stage needs before a lead is placed in it (the first stage needs none)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProfileHint:
+    """A profile answer that counts as stage evidence (e.g. timeframe 0-3 months: decision)."""
+
+    field: str
+    value: str
+    stage: str
+    points: float
+
+
+DEFAULT_PROFILE_HINTS: tuple[ProfileHint, ...] = (
+    ProfileHint("timeframe", "0-3m", "decision", 10.0),
+    ProfileHint("timeframe", "3-6m", "consideration", 6.0),
+    ProfileHint("budget", "approved", "decision", 6.0),
+    ProfileHint("budget", "planned", "consideration", 4.0),
+    ProfileHint("project", "yes", "decision", 4.0),
+)
+
+DEFAULT_FIT_RULES: Mapping[str, Mapping[str, float]] = _frozen(
+    {
+        "budget": _frozen({"approved": 20, "planned": 12, "none": 0}),
+        "authority": _frozen({"decision_maker": 20, "influencer": 12, "user": 4}),
+        "need": _frozen({"*": 15}),
+        "timeframe": _frozen({"0-3m": 15, "3-6m": 10, "6-12m": 5, "12m+": 0, "unknown": 0}),
+        "company_size": _frozen({"1-9": 0, "10-49": 6, "50-249": 12, "250-999": 15, "1000+": 15}),
+        "job_title": _frozen({"*": 5}),
+        "industry": _frozen({"*": 5}),
+        "project": _frozen({"yes": 5, "no": 0}),
+    }
+)
+"""Fit points by profile answer ("*": any answer); BANT carries 70 of the 100 points."""
+
+BANT_FIELDS = ("budget", "authority", "need", "timeframe")
+
+DEFAULT_QUALIFYING: Mapping[str, tuple[str, ...]] = _frozen(
+    {
+        "budget": ("approved", "planned"),
+        "authority": ("decision_maker", "influencer"),
+        "need": ("*",),
+        "timeframe": ("0-3m", "3-6m", "6-12m"),
+        "company_size": ("50-249", "250-999", "1000+"),
+        "project": ("yes",),
+    }
+)
+"""The answers the company hopes for: one makes a qualified-question lead, qualifying
+answers to all four BANT questions a BANT lead."""
+
+DEFAULT_GRADE_MATRIX: tuple[str, str, str] = ("ABC", "BCD", "CDE")
+"""Rows: fit high, medium, low; columns: engagement high, medium, low."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Milestone:
+    """A named threshold a lead crosses once, e.g. "read 3 decision assets"."""
+
+    name: str
+    label: str
+    event: str | None = None
+    """Count events of this type (e.g. ``webinar_attend``) …"""
+    stage: str | None = None
+    """… or count assets of this stage read to at least ``depth``."""
+    depth: float = 0.5
+    count: int = 1
+
+
+DEFAULT_MILESTONES: tuple[Milestone, ...] = (
+    Milestone("first_download", "Downloaded an asset", event="download"),
+    Milestone("webinar_registered", "Registered for a webinar", event="webinar_register"),
+    Milestone("webinar_attended", "Attended a webinar", event="webinar_attend"),
+    Milestone("read_3_consideration", "Read 3 consideration assets", stage="consideration",
+              count=3),
+    Milestone("read_3_decision", "Read 3 decision assets", stage="decision", count=3),
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScoringModel:
+    """How a trail becomes a stage, scores, a grade, a category and a lifecycle."""
+
+    half_life_days: float = 30.0
+    """Engagement and stage evidence halve after this many quiet days."""
+    event_points: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: DEFAULT_EVENT_POINTS
+    )
+    seconds_points: float = 0.05
+    """Points per engaged reading second (a minute of reading is worth 3)."""
+    depth_bonus: tuple[tuple[float, float], ...] = DEFAULT_DEPTH_BONUS
+    stage_thresholds: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: DEFAULT_STAGE_THRESHOLDS
+    )
+    profile_hints: tuple[ProfileHint, ...] = DEFAULT_PROFILE_HINTS
+    fit_rules: Mapping[str, Mapping[str, float]] = dataclasses.field(
+        default_factory=lambda: DEFAULT_FIT_RULES
+    )
+    qualifying: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=lambda: DEFAULT_QUALIFYING
+    )
+    fit_bands: tuple[float, float] = (60.0, 30.0)
+    """Fit at or above the first is high, above the second medium, else low."""
+    engagement_bands: tuple[float, float] = (25.0, 8.0)
+    grade_matrix: tuple[str, str, str] = DEFAULT_GRADE_MATRIX
+    mql_min_fit: float = 40.0
+    mql_min_engagement: float = 15.0
+    """MQL: fit and engagement both reach these …"""
+    mql_decision_min_fit: float = 25.0
+    """… or the lead is in the decision stage with at least this fit."""
+    recycle_cooloff_days: float = 30.0
+    """A recycled lead becomes an MQL again only after this many days."""
+    milestones: tuple[Milestone, ...] = DEFAULT_MILESTONES
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Model:
-    """Everything configurable about journeys and leads; scoring parts join it later."""
+    """Everything configurable about journeys and leads."""
 
     stages: tuple[str, ...] = STAGES
     """Journey stages, earliest first."""
+    stage_labels: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: _frozen(
+            {"awareness": "Awareness", "consideration": "Consideration",
+             "decision": "Decision", "customer": "Customer"}
+        )
+    )  # fmt: skip
     profiling: ProfilingModel = dataclasses.field(default_factory=ProfilingModel)
+    scoring: ScoringModel = dataclasses.field(default_factory=ScoringModel)
 
     def stage_index(self, stage: str) -> int:
         """How far along ``stage`` is (0: the first); an unknown stage counts as the first."""

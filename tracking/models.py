@@ -21,7 +21,19 @@ class Lead(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    journey_stage: Mapped[str] = mapped_column(String(40), default="awareness")
+    journey_stage: Mapped[str] = mapped_column(String(40), default="awareness", index=True)
+    stage_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    fit_score: Mapped[int] = mapped_column(default=0)
+    engagement: Mapped[float] = mapped_column(Float, default=0.0)
+    """Engagement as it stood at ``engagement_as_of`` (it decays from there)."""
+    engagement_as_of: Mapped[datetime | None]
+    grade: Mapped[str] = mapped_column(String(1), default="E", index=True)
+    category: Mapped[str] = mapped_column(String(20), default="known", index=True)
+    lifecycle: Mapped[str] = mapped_column(String(20), default="lead", index=True)
+    lifecycle_changed_at: Mapped[datetime | None]
+    journey: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The incremental ``JourneyState`` (decayed accumulators per asset, event counts)."""
+    milestones: Mapped[list[str]] = mapped_column(JSON, default=list)
     marketing_consent: Mapped[bool] = mapped_column(default=False)
     marketing_consent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -154,3 +166,33 @@ class AssetEngagement(Base):
     downloads: Mapped[int] = mapped_column(default=0)
     first_at: Mapped[datetime]
     last_at: Mapped[datetime]
+
+
+class VisitorJourney(Base):
+    """The journey state of an anonymous visitor (for recommendations); folded into its lead's
+    state when it identifies."""
+
+    __tablename__ = "visitor_journey"
+
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH), primary_key=True)
+    journey: Mapped[dict[str, Any]] = mapped_column(JSON)
+    journey_stage: Mapped[str] = mapped_column(String(40), default="awareness")
+
+
+class LeadChange(Base):
+    """The lead change log: every change of stage, lifecycle, grade, category or milestone,
+    with its reason, numbered by a monotonic sequence the nurturing core reads in order."""
+
+    __tablename__ = "lead_change"
+    __table_args__ = {"sqlite_autoincrement": True}  # never reuse a sequence number
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    """identified, stage, lifecycle, grade, category or milestone."""
+    old: Mapped[str | None] = mapped_column(String(40))
+    new: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -128,7 +128,7 @@ async def import_events(request: Request[str, Any, Any], state: State) -> Respon
         # One transaction: new leads and their events are stored together or not at all.
         with database.write() as session:
             resolved = imports.resolve(session, imports.parse_events(body, now), now)
-            return len(resolved), ingest.record(session, resolved, now)
+            return len(resolved), ingest.record(session, resolved, now, model=state.model)
 
     try:
         accepted, stored = await to_thread.run_sync(store_all)

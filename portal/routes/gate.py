@@ -40,6 +40,7 @@ from portal.web import client_ip, safe_next
 from tracking import events, identity
 from tracking.gates import GateForm, GateResult, gate_form, submit_gate
 from tracking.model import Model
+from tracking.profile import profile
 from tracking.visitors import new_visitor_id
 
 HONEYPOT_FIELD = "hp_website"
@@ -228,7 +229,7 @@ def _accepted(
 def _first_name(state: State, lead_id: int) -> str | None:
     database: Database = state.db
     with database.read() as session:
-        return identity.profile(session, lead_id).get("first_name")
+        return profile(session, lead_id).get("first_name")
 
 
 def _unlocked(
