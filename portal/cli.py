@@ -25,6 +25,7 @@ from portal.accounts.models import Role
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings, SettingsError, env_names
+from tracking import leadstate
 from tracking.model import ModelError
 from tracking.model_file import load_model
 
@@ -272,6 +273,28 @@ def reindex(ctx: click.Context) -> None:
     finally:
         database.dispose()
     click.echo(f"Search index rebuilt: {count} live assets.")
+
+
+@main.command(
+    help="Recompute every lead's stage and scores from its events under the current model."
+)
+@click.pass_context
+def rescore(ctx: click.Context) -> None:
+    settings = _settings(ctx)
+    with friendly_errors():
+        model = load_model(settings.model)
+    database = _open_database(settings)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Rescoring leads", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            leads, changes = leadstate.rescore_all(database, model, progress=advance)
+    finally:
+        database.dispose()
+    click.echo(f"Rescored {leads} leads; {changes} changes logged.")
 
 
 @main.group(help="Manage staff users.")

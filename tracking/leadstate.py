@@ -10,7 +10,7 @@ grade, category, milestones, lifecycle) and every change is logged.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -299,3 +299,31 @@ def rescore(
     """Rebuild one lead's state from its events under ``model`` and re-evaluate it."""
     lead.journey = replay(session, lead, model).to_json()
     return evaluate(session, lead, model, now)
+
+
+def rescore_all(
+    database: Any, model: Model, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
+    """Rescore every lead, one transaction each (writers never wait long); returns
+    (leads rescored, changes logged)."""
+    with database.read() as session:
+        total = session.scalar(select(func.count()).select_from(Lead)) or 0
+    done = changed = last_id = 0
+    while True:
+        with database.read() as session:
+            ids = list(
+                session.scalars(
+                    select(Lead.id).where(Lead.id > last_id).order_by(Lead.id).limit(500)
+                )
+            )
+        if not ids:
+            return done, changed
+        for lead_id in ids:
+            with database.write() as session:
+                lead = session.get(Lead, lead_id, with_for_update=True)
+                if lead is not None:
+                    changed += len(rescore(session, lead, model))
+            done += 1
+            if progress:
+                progress(done, total)
+        last_id = ids[-1]

@@ -19,6 +19,7 @@ from content.orm import utcnow
 from portal import __version__
 from portal.accounts.guards import ApiTokenMiddleware
 from portal.db import Database
+from portal.routes import api_leads
 from tracking import imports, ingest, trails
 from tracking.models import Lead
 
@@ -143,6 +144,6 @@ async def import_events(request: Request[str, Any, Any], state: State) -> Respon
 def api_router() -> Router:
     return Router(
         path="/api/v1",
-        route_handlers=[api_root, openapi_document, lead_trail, import_events],
+        route_handlers=[api_root, openapi_document, lead_trail, import_events, *api_leads.ROUTES],
         middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=[r"^/api/v1/openapi\.json$"])],
     )
