@@ -44,7 +44,9 @@ from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
+from tracking import leadstate
 from tracking.ingest import Ingestor
+from tracking.model import Model
 from tracking.model_file import load_model
 from tracking.retention import delete_expired_events
 
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
     ingestor = Ingestor(database, model=model)
-    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings))
+    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings, model))
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
@@ -164,9 +166,9 @@ def create_app_from_env() -> Litestar:
 PRUNE_EVERY_SECONDS = 600
 
 
-def _housekeeping(database: Database, settings: Settings) -> Callable[[], None]:
-    """The background tick: publish scheduled assets; now and then prune old rate windows
-    and raw events past their retention."""
+def _housekeeping(database: Database, settings: Settings, model: Model) -> Callable[[], None]:
+    """The background tick: publish scheduled assets; now and then prune old rate windows and
+    raw events past their retention, and re-evaluate leads gone quiet (their scores fade)."""
     last_prune = 0.0
 
     def tick() -> None:
@@ -179,6 +181,7 @@ def _housekeeping(database: Database, settings: Settings) -> Callable[[], None]:
             last_prune = time.monotonic()
             with database.write() as session:
                 ratelimit.prune(session)
+            leadstate.reevaluate_quiet(database, model)
             deleted = delete_expired_events(database, settings.event_retention_days)
             if deleted:
                 logger.info("deleted %d raw events past retention", deleted)

@@ -302,3 +302,25 @@ def test_engagement_fades_when_the_lead_goes_quiet(db: Database, library: dict[s
             session, lead, MODEL, utcnow() + timedelta(days=MODEL.scoring.half_life_days)
         )
     assert later.engagement == pytest.approx(soon.engagement / 2, rel=0.01)
+
+
+def test_quiet_leads_are_re_evaluated_and_their_fading_is_logged(
+    db: Database, library: dict[str, Any]
+) -> None:
+    lead_id, _ = realistic_trail(db, library)
+    with db.read() as session:
+        before = session.get(Lead, lead_id).engagement  # type: ignore[union-attr]
+    months_later = utcnow() + timedelta(days=150)
+    assert leadstate.reevaluate_quiet(db, MODEL, now=months_later) == 1
+    with db.read() as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        assert lead.engagement < before / 16  # five half-lives
+        assert lead.engagement_as_of == months_later
+        faded = session.scalars(
+            select(LeadChange).where(LeadChange.lead_id == lead_id, LeadChange.at == months_later)
+        ).all()
+    # The timeframe answer still says decision; the grade falls with the engagement.
+    assert lead.journey_stage == "decision"
+    assert {c.kind for c in faded} >= {"grade"}
+    assert leadstate.reevaluate_quiet(db, MODEL, now=months_later) == 0

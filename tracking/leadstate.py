@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -327,3 +327,24 @@ def rescore_all(
             if progress:
                 progress(done, total)
         last_id = ids[-1]
+
+
+def reevaluate_quiet(
+    database: Any, model: Model, now: datetime | None = None, limit: int = 200
+) -> int:
+    """Re-evaluate leads not scored for a day, so fading engagement moves their stored stage,
+    grade and lifecycle (and logs it) even when they send no events. Returns how many."""
+    now = now or utcnow()
+    with database.write() as session:
+        quiet = list(
+            session.scalars(
+                select(Lead)
+                .where(Lead.engagement_as_of < now - timedelta(days=1))
+                .order_by(Lead.engagement_as_of)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for lead in quiet:
+            evaluate(session, lead, model, now)
+    return len(quiet)
