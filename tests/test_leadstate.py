@@ -287,7 +287,7 @@ def test_sales_moves_the_lifecycle_and_the_rules_respect_it(
     )
     back = client.post(url, json={"to": "sql", "reason": "oops"}, headers=api)
     assert back.status_code == 409
-    assert back.json()["detail"] == "a customer cannot become sql"
+    assert back.json()["detail"] == "customer leads cannot become sql"
     assert client.post("/api/v1/leads/999999/lifecycle", json={"to": "sql", "reason": "x"},
                        headers=api).status_code == 404  # fmt: skip
 

@@ -279,7 +279,7 @@ class ScoringModel:
         default_factory=lambda: DEFAULT_QUALIFYING
     )
     fit_bands: tuple[float, float] = (60.0, 30.0)
-    """Fit at or above the first is high, above the second medium, else low."""
+    """Fit at or above the first is high, at or above the second medium, else low."""
     engagement_bands: tuple[float, float] = (25.0, 8.0)
     grade_matrix: tuple[str, str, str] = DEFAULT_GRADE_MATRIX
     mql_min_fit: float = 40.0

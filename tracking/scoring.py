@@ -56,8 +56,9 @@ def fit(profile: Mapping[str, str], scoring: ScoringModel) -> FitScore:
         answer = profile.get(field_name)
         if not answer:
             continue
-        points = rules.get(answer, rules.get("*", 0.0))
-        breakdown.append((field_name, answer, float(points)))
+        points = rules.get(answer, rules.get("*"))
+        if points is not None:  # an answer the rules do not know earns nothing and is not listed
+            breakdown.append((field_name, answer, float(points)))
     total = sum(points for _, _, points in breakdown)
     return FitScore(min(100, round(total)), tuple(breakdown))
 
@@ -85,7 +86,10 @@ def grade(fit_score: float, engagement_score: float, scoring: ScoringModel) -> t
         f"engagement {_BAND_NAMES[engagement_band]} ({engagement_score:g})"
     )
     if letter in "DE":
-        weaker = "complete the profile" if fit_band >= engagement_band else "raise interest"
+        if fit_band == engagement_band:
+            weaker = "raise interest and complete the profile"
+        else:
+            weaker = "complete the profile" if fit_band > engagement_band else "raise interest"
         reason += f"; next: {weaker}"
     return letter, reason
 
@@ -209,5 +213,5 @@ def manual_lifecycle(current: Lifecycle, target: Lifecycle) -> str | None:
     if allowed is None:
         return f"{target.value} is set by the rules, not by hand"
     if current not in allowed:
-        return f"a {current.value} cannot become {target.value}"
+        return f"{current.value} leads cannot become {target.value}"
     return None
