@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from content.orm import utcnow
 from portal.accounts import service
 from portal.accounts.models import ApiToken, StaffUser
 from portal.cli import main
@@ -192,3 +193,42 @@ def test_data_dir_that_is_a_file_fails_with_a_one_line_error(run: Run, tmp_path:
     result = run("init", LEADSHELF_DATA_DIR=str(not_a_folder))
 
     assert str(not_a_folder) in one_line_error(result)
+
+
+def test_rescore_applies_a_changed_model_to_every_lead(
+    run: Run, db: Database, tmp_path: Path
+) -> None:
+    from tests.factories import make_asset
+    from tracking import events, identity
+    from tracking.ingest import record
+    from tracking.model import Model
+    from tracking.models import Lead, LeadChange
+
+    guide = make_asset(db, slug="pricing-guide", stage="decision")
+    with db.write() as session:
+        lead = identity.get_or_create_lead(session, "ada@example.com", utcnow())[0]
+        record(
+            session,
+            [events.Download(visitor_id="v1", lead_id=lead.id, asset_id=guide.id)],
+            model=Model(),
+        )
+        lead_id = lead.id
+    with db.read() as session:
+        assert session.get(Lead, lead_id).journey_stage == "awareness"  # 4 points < 12
+    model = tmp_path / "model.toml"
+    model.write_text("[scoring.stage_thresholds]\ndecision = 3\n")
+    result = run("rescore", LEADSHELF_MODEL=str(model))
+    assert result.exit_code == 0, result.output
+    assert "Rescored 1 leads" in result.output
+    with db.read() as session:
+        assert session.get(Lead, lead_id).journey_stage == "decision"
+        change = session.query(LeadChange).filter_by(lead_id=lead_id, kind="stage").one()
+    assert (change.old, change.new) == ("awareness", "decision")
+
+
+def test_rescore_refuses_a_wrong_model_file(run: Run, tmp_path: Path) -> None:
+    model = tmp_path / "model.toml"
+    model.write_text("[scoring]\nhalf_life_days = 'a month'\n")
+    result = run("rescore", LEADSHELF_MODEL=str(model))
+    assert result.exit_code == 1
+    assert "scoring.half_life_days" in result.output

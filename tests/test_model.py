@@ -268,7 +268,9 @@ KINDS = ", ".join(kind.value for kind in Kind)
 
 # fmt: off
 WRONG = [
-    pytest.param('colour = "red"', "colour: unknown key (known: profiling, stages)", id="top-key"),
+    pytest.param('colour = "red"',
+                 "colour: unknown key (known: profiling, scoring, stage_labels, stages)",
+                 id="top-key"),
     pytest.param("profiling = 3", "profiling: expected a table", id="profiling-not-table"),
     pytest.param("[profiling]\nmax_question = 2",
                  "profiling.max_question: unknown key (known: consent_text, consent_version, "

@@ -5,6 +5,8 @@ a wrong key or value is refused with the file, the dotted key path and the reaso
 (``model.toml: profiling.fields.budget.priority: expected an integer``)::
 
     stages = ["awareness", "consideration", "decision", "customer"]   # optional
+    [stage_labels]               # by stage; only the stages given change
+    awareness = "Getting started"
     [profiling]
     max_questions = 2            # N: email (when unknown) + at most N other fields, 0..10
     min_fill_seconds = 2         # faster submissions are treated as bots
@@ -19,20 +21,59 @@ a wrong key or value is refused with the file, the dotted key path and the reaso
     [profiling.fields.budget]    # override a field (only the keys given change) or add one
     label = "Budget"
     type = "select"              # text, textarea, tel, select, country
-    options = [["none", "No budget yet"], ["planned", "Planned"]]
+    options = [["none", "No budget yet"], ["planned", "Planned"], ["approved", "Approved"]]
     priority = 100               # lower is asked first
     from_stage = "consideration" # omit or "" to ask from the start
     bant = true
     max_length = 200
     [profiling.fields.phone]
     enabled = false              # removes the field from the catalogue
+    [scoring]
+    half_life_days = 30          # engagement and stage evidence halve per quiet period, > 0
+    seconds_points = 0.05        # points per engaged reading second
+    depth_bonus = [[0.5, 2.0], [0.9, 2.0]]  # [depth in (0, 1], points], depths increasing
+    mql_min_fit = 40             # MQL: fit (0..100) and engagement both reach these …
+    mql_min_engagement = 15
+    mql_decision_min_fit = 25    # … or the lead is in the decision stage with this fit
+    recycle_cooloff_days = 30    # a recycled lead is an MQL again only after this
+    fit_bands = [60, 30]         # [high, medium], 0..100, high above medium
+    engagement_bands = [25, 8]
+    grade_matrix = ["ABC", "BCD", "CDE"]  # rows: fit high..low; letters: engagement high..low
+    [scoring.event_points]       # by event type (DESIGN.md's names); the others keep theirs
+    download = 4
+    [scoring.stage_thresholds]   # evidence a stage needs; the others keep theirs
+    decision = 12
+    [[scoring.profile_hints]]    # an answer that counts as stage evidence; replaces all hints
+    field = "timeframe"
+    value = "0-3m"
+    stage = "decision"
+    points = 10
+    [scoring.fit_rules.company_size]  # fit points by answer ("*": any); replaces the field's
+    "1000+" = 20
+    [scoring.qualifying]         # hoped-for answers by field ("*": any); replaces the field's
+    budget = ["approved", "planned"]
+    [[scoring.milestones]]       # replaces all milestones
+    name = "read_3_decision"     # like a field name, unique
+    label = "Read 3 decision assets"
+    stage = "decision"           # assets of this stage read to `depth` (0..1, default 0.5) …
+    count = 3                    # how many (default 1)
+    [[scoring.milestones]]
+    name = "first_download"
+    label = "Downloaded an asset"
+    event = "download"           # … or events of this type
 
-A new field needs a ``label`` and a name like ``[a-z][a-z0-9_]{0,39}``.
+A new field needs a ``label`` and a name like ``[a-z][a-z0-9_]{0,39}``. Answers named
+in ``fit_rules``, ``qualifying`` and ``profile_hints`` must be options of select fields.
+Each stage gets a label and a threshold: the built-in ones for the four built-in stage
+names, else its capitalised name and 0 (any evidence places a lead there; set one).
+The first stage needs no evidence, so its threshold is 0. Built-in hints and milestones
+for stages the model no longer has are dropped. ``true``/``false`` is never a number.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -76,10 +117,19 @@ def load_model(path: Path | None) -> Model:
 
 def parse_model(data: Mapping[str, Any]) -> Model:
     """The model from parsed TOML; ModelError starts with the dotted key path."""
-    _check_keys(data, "", ("stages", "profiling"))
+    # imported here: the [scoring] parser builds on the value helpers of this module
+    from tracking.model_scoring_file import parse_scoring
+
+    _check_keys(data, "", ("stages", "stage_labels", "profiling", "scoring"))
     stages = _stages(data["stages"]) if "stages" in data else STAGES
     profiling = _profiling(_table(data.get("profiling", {}), "profiling"), stages)
-    return Model(stages=stages, profiling=profiling)
+    return dataclasses.replace(
+        Model(),
+        stages=stages,
+        stage_labels=_stage_labels(data.get("stage_labels", {}), stages),
+        profiling=profiling,
+        scoring=parse_scoring(data.get("scoring", {}), stages, profiling.fields),
+    )
 
 
 # --- validation helpers: each takes the value and its dotted key -----------------------------
@@ -119,12 +169,25 @@ def _int(value: Any, key: str, low: int, high: int | None = None) -> int:
     return value
 
 
-def _number(value: Any, key: str) -> float:
+def _number(value: Any, key: str, high: float | None = None, *, positive: bool = False) -> float:
+    """A finite number of at least 0 (above 0 when ``positive``), at most ``high`` if given."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ModelError(f"{key}: expected a number")
-    if value < 0:
-        raise ModelError(f"{key}: must not be negative, got {value}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ModelError(f"{key}: expected a finite number")
+    if number < 0 or (positive and number == 0) or (high is not None and number > high):
+        raise ModelError(f"{key}: {_bounds(high, positive=positive)}, got {value}")
+    return number
+
+
+def _bounds(high: float | None, *, positive: bool) -> str:
+    if high is None:
+        return "must be above 0" if positive else "must not be negative"
+    return f"must be above 0 and at most {high:g}" if positive else f"must be from 0 to {high:g}"
 
 
 def _text(value: Any, key: str, *, empty: bool = False) -> str:
@@ -157,6 +220,30 @@ def _stages(value: Any) -> tuple[str, ...]:
         if not _STAGE_NAME.fullmatch(stage):
             raise ModelError(f"stages[{index}]: {stage!r} is not a name like 'consideration'")
     return tuple(stages)
+
+
+def _stage(value: Any, key: str, stages: tuple[str, ...]) -> str:
+    stage = _text(value, key)
+    if stage not in stages:
+        raise ModelError(f"{key}: {stage!r} is not a stage (stages: {', '.join(stages)})")
+    return stage
+
+
+def _stage_labels(value: Any, stages: tuple[str, ...]) -> Mapping[str, str]:
+    """A label for every stage: the one given, the built-in one, else the capitalised name."""
+    given: dict[str, str] = {}
+    for stage, label in _table(value, "stage_labels").items():
+        key = _join("stage_labels", stage)
+        given[_stage(stage, key, stages)] = _text(label, key)
+    builtin = Model().stage_labels
+    return MappingProxyType(
+        {
+            stage: given.get(stage)
+            or builtin.get(stage)
+            or re.sub(r"[_-]+", " ", stage).capitalize()
+            for stage in stages
+        }
+    )
 
 
 # --- the [profiling] section --------------------------------------------------------------
