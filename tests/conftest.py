@@ -8,10 +8,13 @@ does not answer, the whole run stops with an error instead of skipping.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -178,3 +181,20 @@ class StaffActions:
 @pytest.fixture
 def staff(client: TestClient[Litestar], db: Database) -> StaffActions:
     return StaffActions(client, db)
+
+
+def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run in a thread of its own (Playwright's sync API may hold this thread's loop)."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]

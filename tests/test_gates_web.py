@@ -521,3 +521,28 @@ def test_a_wrong_model_file_stops_the_app_with_its_key(settings: Settings, tmp_p
     model.write_text("[profiling]\nmax_questions = 'two'\n")
     with pytest.raises(ModelError, match=r"profiling\.max_questions"):
         create_app(settings.with_overrides(model=model))
+
+
+def test_personal_answers_are_never_cached_and_teasers_are_not_tracked_as_reading(
+    client: TestClient[Litestar], gated: Any
+) -> None:
+    teaser = client.get("/library/pricing-guide")
+    assert html(teaser.text).css_first("[data-asset]") is None  # no reading measured on a teaser
+    fragment = client.get("/library/pricing-guide/gate", headers=HTMX)
+    assert fragment.headers["cache-control"] == "private, no-store"
+    response = submit(
+        client, "pricing-guide", htmx=True, email="ada@example.com", first_name="A", last_name="B"
+    )
+    assert response.headers["cache-control"] == "private, no-store"
+    page = client.get("/library/pricing-guide")
+    assert page.headers["cache-control"] == "private, no-store"
+    assert html(page.text).css_first('[data-asset="pricing-guide"]') is not None
+
+
+def test_an_oversized_gate_form_is_refused_before_it_is_read(
+    client: TestClient[Litestar], gated: Any
+) -> None:
+    page = client.get("/library/pricing-guide/gate")
+    data = {**form_fields(page.text), "_started": backdated(), "email": "a" * 20_000}
+    response = client.post("/library/pricing-guide/unlock", data=data, follow_redirects=False)
+    assert response.status_code == 413

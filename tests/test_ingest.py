@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from content.orm import utcnow
 from portal.db import Database
+from tests.conftest import run_in_own_loop
 from tests.factories import make_asset
 from tracking import events, retention
 from tracking.identity import get_or_create_lead
@@ -423,3 +424,38 @@ def test_retention_deletes_old_events_in_chunks_and_keeps_aggregates(
     )
     assert after.engaged_seconds == 10.0 * expired
     assert retention.delete_expired_events(db, 30, now=now) == 0
+
+
+def test_callers_that_give_up_waiting_neither_lose_events_nor_stop_the_writer(
+    db: Database,
+) -> None:
+    import asyncio
+
+    ingestor = Ingestor(db)
+    ingestor.start()
+
+    async def main() -> int:
+        waiting = [
+            asyncio.create_task(
+                ingestor.record([events.CtaClick(visitor_id="impatient", uid=f"gives-up-{n}")])
+            )
+            for n in range(40)
+        ]
+        await asyncio.sleep(0)
+        for task in waiting[:20]:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        return await ingestor.record([events.CtaClick(visitor_id="impatient", uid="after-all")])
+
+    answers: list[int] = []
+
+    async def run() -> None:
+        answers.append(await main())
+
+    try:
+        run_in_own_loop(run)
+        assert answers == [1]
+        assert ingestor.running
+    finally:
+        ingestor.stop()
+    assert count(db, Event) == 41

@@ -10,14 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +25,7 @@ from content.editing import save_asset, validate_draft
 from content.publishing import publish
 from portal.db import Database
 from portal.migrate import upgrade_to_head
-from tests.conftest import TEST_SECRET_KEYS, backends
+from tests.conftest import TEST_SECRET_KEYS, backends, run_in_own_loop
 from tests.e2e.conftest import free_port, fresh_postgres_database
 from tracking.models import Event
 
@@ -93,23 +91,6 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     running.start()
     yield running
     running.stop()
-
-
-def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """asyncio.run in a thread of its own (Playwright's sync API may hold this thread's loop)."""
-    failures: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # re-raised in the test's thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failures:
-        raise failures[0]
 
 
 def stored_uids(database_url: str) -> set[str]:

@@ -140,7 +140,7 @@ def _update_known(
     source: Source,
     now: datetime,
 ) -> None:
-    lead = session.get(Lead, lead_id, with_for_update=True)
+    lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     assert lead is not None
     identity.record_facts(session, lead_id, facts, source, now)
     if wording is not None and not lead.marketing_consent:

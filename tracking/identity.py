@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
+from tracking import changelog
 from tracking.model import Model
 from tracking.models import (
     AssetEngagement,
@@ -242,22 +243,25 @@ def identify(
     ticked the opt-in box, else None (an unticked box withdraws nothing).
     """
     now = now or utcnow()
+    # The browser's row first, then the lead: ingestion locks in the same order (no deadlock).
+    old = _lock_visitor(session, visitor_id, now) if visitor_id else None
     lead, created = get_or_create_lead(session, email, now)
     if created:
-        session.add(
+        changelog.append(
+            session,
             LeadChange(
                 lead_id=lead.id,
                 at=now,
                 kind="identified",
                 new=lead.lifecycle,
                 reason=f"{source.kind} on {source.ref}" if source.ref else source.kind,
-            )
+            ),
         )
     changed = record_facts(session, lead.id, answers, source, now)
     if consent is not None and not lead.marketing_consent:
         record_consent(session, lead, granted=True, wording=consent, source=source, now=now)
-    if visitor_id:
-        _retire(session, visitor_id, lead, now, model)
+    if old is not None:
+        _retire(session, old, lead, now, model)
     fresh_id = new_visitor_id()
     session.add(Visitor(id=fresh_id, lead_id=lead.id, created_at=now, identified_at=now))
     lead.last_activity_at = now
@@ -267,21 +271,23 @@ def identify(
     )
 
 
-def _retire(
-    session: Session, visitor_id: str, lead: Lead, now: datetime, model: Model | None
-) -> None:
-    """Retire the browser's old id; if it was anonymous, its history becomes the lead's."""
+def _lock_visitor(session: Session, visitor_id: str, now: datetime) -> Visitor:
     ensure_visitor(session, visitor_id, now)
     old = session.get(Visitor, visitor_id, with_for_update=True, populate_existing=True)
     assert old is not None
+    return old
+
+
+def _retire(session: Session, old: Visitor, lead: Lead, now: datetime, model: Model | None) -> None:
+    """Retire the browser's old id; if it was anonymous, its history becomes the lead's."""
     if old.retired_at is not None:
         return
     if old.lead_id is None:
-        stitch(session, visitor_id, lead.id)
+        stitch(session, old.id, lead.id)
         if model is not None:
             from tracking.leadstate import merge_visitor  # leadstate builds on this module
 
-            merge_visitor(session, visitor_id, lead, model)
+            merge_visitor(session, old.id, lead, model)
         old.lead_id = lead.id
         old.identified_at = now
     old.retired_at = now

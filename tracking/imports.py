@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
+from tracking import changelog
 from tracking.beacon import finite_number
 from tracking.events import EventType, Imported
 from tracking.identity import get_or_create_lead
@@ -157,8 +158,9 @@ def _import_lead(session: Session, email: str, now: datetime) -> int:
     lead, created = get_or_create_lead(session, email, now)
     if created:
         lead.lifecycle = "subscriber"
-        session.add(
-            LeadChange(lead_id=lead.id, at=now, kind="identified", new="subscriber", reason="api")
+        changelog.append(
+            session,
+            LeadChange(lead_id=lead.id, at=now, kind="identified", new="subscriber", reason="api"),
         )
     return lead.id
 

@@ -1,12 +1,13 @@
 """Group-committed ingestion: many requests' events share one transaction, none is lost.
 
-One writer thread drains a queue. A batch closes when it holds ``max_batch``
-events or ``max_wait`` seconds after its first event arrived; it is written in
-one transaction (events, per visitor-and-asset aggregates, and whatever the
-``on_batch`` hooks add), and only then is every request of the batch answered.
-So an acknowledged event is a committed event, and SQLite's single writer
-never waits on itself. If a batch fails, its requests are retried one by one,
-so one bad event fails alone.
+One writer thread drains a queue. A batch takes every request that queued while
+the previous batch was committing (up to ``max_batch`` events; ``max_wait``
+can hold a batch open longer), so batches grow with load and an idle server
+adds no wait. The batch is written in one transaction (events, per visitor and
+asset aggregates, and with a model the journey states and lead verdicts), and
+only then is every request of the batch answered. So an acknowledged event is
+a committed event, and SQLite's single writer never waits on itself. If a
+batch fails, its requests are retried one by one, so one bad event fails alone.
 """
 
 from __future__ import annotations
@@ -82,12 +83,22 @@ class Ingestor:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread."""
+        """Write what is queued, then stop the thread (late arrivals are written too)."""
         if self._thread is None:
             return
         self._queue.put(None)
         self._thread.join(timeout)
         self._thread = None
+        leftovers = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                leftovers.append(item)
+        if leftovers:
+            self._write(leftovers)
 
     def submit(self, events: Sequence[TrackedEvent]) -> Future[int]:
         """Queue events; the future resolves to how many were stored once they are committed."""
@@ -102,8 +113,12 @@ class Ingestor:
         return request.future
 
     async def record(self, events: Sequence[TrackedEvent]) -> int:
-        """Store events and return once they are committed (for async handlers)."""
-        return await asyncio.wrap_future(self.submit(events))
+        """Store events and return once they are committed (for async handlers).
+
+        A caller that gives up (its request is cancelled) only stops waiting: the
+        events are still written, and the writer carries on.
+        """
+        return await asyncio.shield(asyncio.wrap_future(self.submit(events)))
 
     def record_sync(self, events: Sequence[TrackedEvent], timeout: float = 30.0) -> int:
         """Store events and return once they are committed (for sync handlers and tools)."""
@@ -116,7 +131,12 @@ class Ingestor:
             if first is None:
                 return
             batch, stopping = self._collect(first)
-            self._write(batch)
+            try:
+                self._write(batch)
+            except Exception:  # the writer must outlive any one batch
+                logger.exception("ingestion batch failed")
+                for request in batch:
+                    _settle(request.future, error=IngestError("the event could not be stored"))
 
     def _collect(self, first: _Request) -> tuple[list[_Request], bool]:
         """The batch starting with ``first``: closed by size or ``max_wait`` (or a stop)."""
@@ -145,19 +165,29 @@ class Ingestor:
         except Exception:
             if len(batch) == 1:
                 logger.exception("could not store %d event(s)", len(batch[0].events))
-                batch[0].future.set_exception(IngestError("the event could not be stored"))
+                _settle(batch[0].future, error=IngestError("the event could not be stored"))
                 return
             for request in batch:
                 self._write([request])
             return
         for request, count in zip(batch, counts, strict=True):
-            request.future.set_result(count)
+            _settle(request.future, result=count)
 
     def _commit(self, batch: list[_Request]) -> list[int]:
         with self.database.write() as session:
             counts = store(session, [r.events for r in batch], model=self.model)
         self.batches += 1
         return counts
+
+
+def _settle(future: Future[int], *, result: int = 0, error: Exception | None = None) -> None:
+    """Answer a request, unless its caller gave up waiting (a cancelled future)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class IngestError(RuntimeError):
@@ -245,9 +275,12 @@ def _statements(dialect: str) -> _Statements:
             ENGAGEMENT_TABLE.c.visitor_id, ENGAGEMENT_TABLE.c.asset_id, ENGAGEMENT_TABLE.c.max_depth
         ).where(ENGAGEMENT_TABLE.c.visitor_id.in_(bindparam("ids", expanding=True))),
         insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
-        visitor_leads=select(visitors.id, visitors.lead_id).where(
-            visitors.id.in_(bindparam("ids", expanding=True)), visitors.lead_id.is_not(None)
-        ),
+        # FOR SHARE (PostgreSQL): an identification of these visitors waits for this batch,
+        # or this batch for it, so no event escapes stitching.
+        visitor_leads=select(visitors.id, visitors.lead_id)
+        .where(visitors.id.in_(bindparam("ids", expanding=True)))
+        .order_by(visitors.id)
+        .with_for_update(read=True),
         insert_events=EVENT_TABLE.insert(),
         upsert_engagement=upsert.on_conflict_do_update(
             index_elements=[table.c.visitor_id, table.c.asset_id],
@@ -297,7 +330,7 @@ def _attach_leads(
         statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
     )
     found = connection.execute(statements.visitor_leads, {"ids": visitor_ids})
-    leads: dict[str, int] = {visitor_id: lead_id for visitor_id, lead_id in found}
+    leads: dict[str, int] = {v: lead_id for v, lead_id in found if lead_id is not None}
     for row in rows:
         if row["lead_id"] is None and row["visitor_id"] in leads:
             row["lead_id"] = leads[row["visitor_id"]]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
-from tracking import journey, scoring
+from tracking import changelog, journey, scoring
 from tracking.journey import JourneyState, Touch
 from tracking.model import Model
 from tracking.models import AssetEngagement, Event, Lead, LeadChange, VisitorJourney
@@ -70,19 +70,20 @@ def score_batch(
     stages = _asset_stages(session, asset_ids)
     by_lead: dict[int, list[Touch]] = defaultdict(list)
     by_visitor: dict[str, list[Touch]] = defaultdict(list)
-    fast_lane: dict[int, str] = {}
     for row, touch in touches(rows, stages, dict(prior_depths)):
         if row["lead_id"] is not None:
             by_lead[row["lead_id"]].append(touch)
         elif row["visitor_id"]:
             by_visitor[row["visitor_id"]].append(touch)
     for lead_id, lead_touches in sorted(by_lead.items()):
-        lead = session.get(Lead, lead_id, with_for_update=True)
+        lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
         if lead is None:
             continue
         state = journey.apply(JourneyState.from_json(lead.journey), lead_touches, model.scoring)
         lead.journey = state.to_json()
-        evaluate(session, lead, model, now, fast_lane_reason=fast_lane.get(lead_id))
+        latest = max(t.at for t in lead_touches)
+        lead.last_activity_at = max(lead.last_activity_at, latest)
+        evaluate(session, lead, model, now)
     for visitor_id, visitor_touches in sorted(by_visitor.items()):
         _score_visitor(session, visitor_id, visitor_touches, model, now)
 
@@ -234,7 +235,7 @@ def evaluate(
     if move is not None:
         change("lifecycle", lead.lifecycle, move[0].value, move[1])
         lead.lifecycle, lead.lifecycle_changed_at = move[0].value, now
-    session.add_all(changes)
+    changelog.append(session, *changes)
     return changes
 
 
@@ -264,7 +265,7 @@ def set_lifecycle(
         reason=reason,
     )  # fmt: skip
     lead.lifecycle, lead.lifecycle_changed_at = target.value, now
-    session.add(entry)
+    changelog.append(session, entry)
     return entry
 
 
@@ -320,7 +321,7 @@ def rescore_all(
             return done, changed
         for lead_id in ids:
             with database.write() as session:
-                lead = session.get(Lead, lead_id, with_for_update=True)
+                lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
                 if lead is not None:
                     changed += len(rescore(session, lead, model))
             done += 1

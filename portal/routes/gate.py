@@ -58,6 +58,12 @@ AUTOCOMPLETE = {
     "phone": "tel",
 }
 
+FORM_MAX_BYTES = 16 * 1024
+"""A gate form is a few short answers; anything bigger is refused before it is parsed."""
+PERSONAL = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
+"""Responses that name the reader or carry their links must never be cached for another."""
+
+
 Answers = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -107,7 +113,12 @@ def _render_form(
     return Template("public/gate.html", context=context, status_code=status_code)
 
 
-@get("/library/{slug:str}/gate", include_in_schema=False, sync_to_thread=True)
+@get(
+    "/library/{slug:str}/gate",
+    include_in_schema=False,
+    sync_to_thread=True,
+    response_headers=PERSONAL,
+)
 def gate(slug: FromPath[str], request: HTMXRequest, state: State) -> Response[Any]:
     """The gate form this browser should see (only the questions still unknown)."""
     database: Database = state.db
@@ -124,7 +135,13 @@ def gate(slug: FromPath[str], request: HTMXRequest, state: State) -> Response[An
     return _render_form(request, _form_context(state, asset, form))
 
 
-@post("/library/{slug:str}/unlock", include_in_schema=False, sync_to_thread=True)
+@post(
+    "/library/{slug:str}/unlock",
+    include_in_schema=False,
+    sync_to_thread=True,
+    request_max_body_size=FORM_MAX_BYTES,
+    response_headers=PERSONAL,
+)
 def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answers) -> Response[Any]:
     """A gate form submission: checked, then the browser is identified and the asset unlocked."""
     database: Database = state.db
@@ -265,7 +282,11 @@ def forget(
         database: Database = state.db
         with database.write() as session:
             identity.forget(session, visitor.id)
-    visitor.rotate(new_visitor_id())
+    if visitor.tracking:
+        visitor.rotate(new_visitor_id())
+    else:
+        visitor.discard()
+        visitor.id = None  # an untracked browser gets no new id (opt-in, DNT, GPC)
     return Redirect(safe_next(next, default="/"), status_code=303)
 
 

@@ -120,7 +120,8 @@ def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any
     return Template(
         "public/asset.html",
         context={**asset_context(state, asset, lead_id), "related": related},
-        headers={"Vary": "Cookie"},
+        # An unlocked page carries the lead's own download link: never cache it for another.
+        headers={"Vary": "Cookie", **({"Cache-Control": "private, no-store"} if lead_id else {})},
     )
 
 

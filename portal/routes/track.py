@@ -92,7 +92,7 @@ def consent_page(request: Request[Any, Any, Any], next: FromQuery[str] = "/") ->
     )
 
 
-@post("/consent", include_in_schema=False, sync_to_thread=False)
+@post("/consent", include_in_schema=False, sync_to_thread=False, request_max_body_size=16 * 1024)
 def consent(request: Request[Any, Any, Any], data: ConsentForm) -> Response[Any]:
     """Store the visitor's choice (a strictly necessary cookie) and go back where they were."""
     choice = CONSENT_GRANTED if data.get("choice") == CONSENT_GRANTED else CONSENT_DENIED
