@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
@@ -26,6 +26,8 @@ from tracking.model import Model
 from tracking.models import AssetEngagement, Event, Lead, LeadChange, VisitorJourney
 from tracking.profile import profile
 from tracking.scoring import Category, Lifecycle, LifecycleFacts
+
+VISITOR_JOURNEY_TABLE: Table = VisitorJourney.__table__  # type: ignore[assignment]
 
 Depths = dict[tuple[str, int], float]
 """The deepest read so far per (visitor, asset)."""
@@ -84,8 +86,8 @@ def score_batch(
         latest = max(t.at for t in lead_touches)
         lead.last_activity_at = max(lead.last_activity_at, latest)
         evaluate(session, lead, model, now)
-    for visitor_id, visitor_touches in sorted(by_visitor.items()):
-        _score_visitor(session, visitor_id, visitor_touches, model, now)
+    if by_visitor:
+        _score_visitors(session, by_visitor, model, now)
 
 
 def _asset_stages(session: Session, asset_ids: set[int]) -> dict[int, str]:
@@ -95,21 +97,32 @@ def _asset_stages(session: Session, asset_ids: set[int]) -> dict[int, str]:
     return {asset_id: stage for asset_id, stage in found}
 
 
-def _score_visitor(
-    session: Session, visitor_id: str, visitor_touches: list[Touch], model: Model, now: datetime
+def _score_visitors(
+    session: Session, by_visitor: Mapping[str, list[Touch]], model: Model, now: datetime
 ) -> None:
-    row = session.get(VisitorJourney, visitor_id)
-    state = JourneyState.from_json(row.journey if row else None)
-    state = journey.apply(state, visitor_touches, model.scoring)
-    stage = journey.infer_stage(state, {}, now, model).stage
-    statement = dialect_insert(session)(VisitorJourney).values(
-        visitor_id=visitor_id, journey=state.to_json(), journey_stage=stage
+    """Anonymous visitors' states: one read and one upsert for the whole batch."""
+    table = VISITOR_JOURNEY_TABLE
+    found = session.connection().execute(
+        select(table.c.visitor_id, table.c.journey).where(table.c.visitor_id.in_(by_visitor))
     )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[VisitorJourney.visitor_id],
-            set_={"journey": statement.excluded.journey, "journey_stage": stage},
+    states = {visitor_id: stored for visitor_id, stored in found}
+    rows = []
+    for visitor_id in sorted(by_visitor):
+        state = journey.apply(
+            JourneyState.from_json(states.get(visitor_id)), by_visitor[visitor_id], model.scoring
         )
+        stage = journey.infer_stage(state, {}, now, model).stage
+        rows.append({"visitor_id": visitor_id, "journey": state.to_json(), "journey_stage": stage})
+    statement = dialect_insert(session)(table)
+    session.connection().execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.visitor_id],
+            set_={
+                "journey": statement.excluded.journey,
+                "journey_stage": statement.excluded.journey_stage,
+            },
+        ),
+        rows,
     )
 
 
