@@ -812,54 +812,54 @@ def replayed_stages(
     buyers: list[Journey],
     model: Model,
     at: datetime | None = None,
-    customers_by_lifecycle: bool = False,
 ) -> dict[int, str]:
     """Buyer → stage inferred from its whole stored trail under ``model`` (at its last batch,
-    as the ingestion path evaluated it, or at ``at``); optionally "customer" exactly for the
-    leads whose lifecycle is customer (a what-if: no setting does that)."""
+    as the ingestion path evaluated it, or at ``at``), with the lead's stored lifecycle."""
     inferred = {}
     for buyer in buyers:
         lead_id = stored.leads.get(buyer.number)
         if lead_id is None or buyer.last_batch is None:
             continue
-        if customers_by_lifecycle and stored.lifecycles[lead_id] == Lifecycle.CUSTOMER.value:
-            inferred[buyer.number] = CUSTOMER
-            continue
         rows = stored.trails[lead_id]
         touches = (touch for _, touch in leadstate.touches(rows, stored.asset_stages, {}))
         state = journey.apply(JourneyState(), touches, model.scoring)
         verdict = journey.infer_stage(
-            state, stored.profiles[lead_id], at or buyer.last_batch, model
-        )
+            state, stored.profiles[lead_id], at or buyer.last_batch, model,
+            stored.lifecycles[lead_id],
+        )  # fmt: skip
         inferred[buyer.number] = verdict.stage
     return inferred
 
 
 def variant(
-    thresholds: tuple[float, float, float] | None = None, half_life_days: float = 30.0
+    thresholds: tuple[float, float, float] | None = None,
+    half_life_days: float = 21.0,
+    customer_from_reading: bool = False,
 ) -> Model:
-    """The default model with other stage thresholds (consideration, decision, customer) and
-    half-life."""
-    scoring = dataclasses.replace(ScoringModel(), half_life_days=half_life_days)
+    """The default model with other stage thresholds (consideration, decision, customer),
+    half-life, and (optionally) the customer stage inferred from reading."""
+    scoring = dataclasses.replace(
+        ScoringModel(),
+        half_life_days=half_life_days,
+        customer_stage="" if customer_from_reading else CUSTOMER,
+    )
     if thresholds is not None:
         limits = dict(zip((C, D, CUSTOMER), thresholds, strict=True))
         scoring = dataclasses.replace(scoring, stage_thresholds={A: 0.0, **limits})
     return dataclasses.replace(Model(), scoring=scoring)
 
 
-NEVER = 1e9
-SENSITIVITY_VARIANTS: tuple[tuple[str, Model, bool], ...] = (
-    ("default: thresholds 6/12/15, half-life 30 d", Model(), False),
-    ("thresholds 4/8/15", variant((4, 8, 15)), False),
-    ("thresholds 10/20/15", variant((10, 20, 15)), False),
-    ("thresholds 8/12/15", variant((8, 12, 15)), False),
-    ("thresholds 6/12/20", variant((6, 12, 20)), False),
-    ("half-life 21 d", variant(half_life_days=21), False),
-    ("half-life 60 d", variant(half_life_days=60), False),
-    ("thresholds 8/12/15, half-life 21 d", variant((8, 12, 15), 21), False),
-    ("thresholds 8/10/20, half-life 21 d", variant((8, 10, 20), 21), False),
-    ("what-if* thresholds 6/12/-, customer=lifecycle", variant((6, 12, NEVER)), True),
-    ("what-if* 8/12/-, 21 d, customer=lifecycle", variant((8, 12, NEVER), 21), True),
+SENSITIVITY_VARIANTS: tuple[tuple[str, Model], ...] = (
+    ("default: 8/12, 21 d, customer = lifecycle", Model()),
+    ("before: 6/12/15, 30 d, customer from reading", variant((6, 12, 15), 30, True)),
+    ("8/12/15, 21 d, customer from reading", variant((8, 12, 15), 21, True)),
+    ("thresholds 6/12", variant((6, 12, 15))),
+    ("thresholds 4/8", variant((4, 8, 15))),
+    ("thresholds 10/20", variant((10, 20, 15))),
+    ("thresholds 8/10", variant((8, 10, 15))),
+    ("half-life 14 d", variant(half_life_days=14)),
+    ("half-life 30 d", variant(half_life_days=30)),
+    ("half-life 60 d", variant(half_life_days=60)),
 )
 
 
@@ -881,16 +881,18 @@ def print_replay(database: Database, buyers: list[Journey], inferred: dict[int, 
 
 
 def print_sensitivity(stored: StoredTrails, buyers: list[Journey]) -> None:
-    print("sensitivity (exploratory, NOT the defaults): the same stored trails replayed under")
-    print("other stage thresholds (consideration/decision/customer) and half-lives:")
+    print("sensitivity (exploratory; the first row is the default model): the same stored trails")
+    print(
+        "replayed under other stage thresholds (consideration/decision[/customer]) and half-lives:"
+    )
     names = [p.name for p in PERSONAS]
     print(
         f"  {'model':<48} {'overall':>7}"
         + "".join(f" {n[:12]:>12}" for n in names)
         + "  top confusions (true→inferred)"
     )
-    for label, model, by_lifecycle in SENSITIVITY_VARIANTS:
-        inferred = replayed_stages(stored, buyers, model, customers_by_lifecycle=by_lifecycle)
+    for label, model in SENSITIVITY_VARIANTS:
+        inferred = replayed_stages(stored, buyers, model)
         overall, per_persona = accuracy(buyers, inferred)
         wrong = Counter(
             (b.truth or "", inferred[b.number])
@@ -903,8 +905,6 @@ def print_sensitivity(stored: StoredTrails, buyers: list[Journey]) -> None:
             + "".join(f" {per_persona.get(n, 0):>12.1%}" for n in names)
             + f"  {top}"
         )
-    print("  * what-if rows are not settings: they take the customer stage from the lifecycle")
-    print("    (customers are imported from the CRM as customers) and never from reading.")
 
 
 # --- cost per event against trail length ------------------------------------------------------

@@ -31,8 +31,14 @@ from tracking.model import DEFAULT_EVENT_POINTS, Model, ProfileHint, ScoringMode
 HALF_LIFE = 30.0
 T0 = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-SCORING = ScoringModel()
-MODEL = Model()
+# The rules are tested on a reference model whose numbers the tables below were worked out
+# with; the shipped defaults are covered by test_scoring_defaults_are_the_documented_ones.
+SCORING = ScoringModel(
+    half_life_days=HALF_LIFE,
+    stage_thresholds={"awareness": 0.0, "consideration": 6.0, "decision": 12.0, "customer": 15.0},
+    customer_stage="",
+)
+MODEL = Model(scoring=SCORING)
 
 STAGE_OF = {
     1: "awareness",
@@ -623,3 +629,24 @@ def test_default_hints_for_stages_the_model_lacks_are_ignored() -> None:
     verdict = infer_stage(JourneyState(), {"timeframe": "0-3m"}, NOW, three)
     assert (verdict.stage, verdict.confidence) == ("awareness", 0.0)
     assert [e.score for e in verdict.evidence] == [0.0, 0.0, 0.0]
+
+
+def test_scoring_defaults_are_the_documented_ones() -> None:
+    defaults = ScoringModel()
+    assert defaults.half_life_days == 21.0
+    assert dict(defaults.stage_thresholds) == {
+        "awareness": 0.0, "consideration": 8.0, "decision": 12.0, "customer": 15.0,
+    }  # fmt: skip
+    assert defaults.customer_stage == "customer"
+
+
+def test_customer_is_a_lifecycle_not_something_read() -> None:
+    model = Model()
+    reader = apply(
+        JourneyState(),
+        [Touch("webinar_attend", NOW, asset_id=9, asset_stage="customer", seconds=2400)],
+        model.scoring,
+    )
+    assert infer_stage(reader, {}, NOW, model).stage == "awareness"
+    verdict = infer_stage(JourneyState(), {}, NOW, model, lifecycle="customer")
+    assert (verdict.stage, verdict.confidence) == ("customer", 1.0)

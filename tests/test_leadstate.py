@@ -320,7 +320,8 @@ def test_quiet_leads_are_re_evaluated_and_their_fading_is_logged(
         faded = session.scalars(
             select(LeadChange).where(LeadChange.lead_id == lead_id, LeadChange.at == months_later)
         ).all()
-    # The timeframe answer still says decision; the grade falls with the engagement.
-    assert lead.journey_stage == "decision"
-    assert {c.kind for c in faded} >= {"grade"}
+    # Five months of silence: the evidence has faded below the decision threshold (the
+    # timeframe answer alone is not enough), and the grade falls with the engagement.
+    assert lead.journey_stage != "decision"
+    assert {c.kind for c in faded} >= {"grade", "stage"}
     assert leadstate.reevaluate_quiet(db, MODEL, now=months_later) == 0

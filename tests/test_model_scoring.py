@@ -85,7 +85,7 @@ def test_documented_example_is_valid() -> None:
     assert dict(scoring.fit_rules["company_size"]) == {"1000+": 20.0}
     assert scoring.qualifying["budget"] == ("approved", "planned")
     assert scoring.grade_matrix == DEFAULT.scoring.grade_matrix
-    assert (scoring.half_life_days, scoring.fit_bands) == (30.0, (60.0, 30.0))
+    assert (scoring.half_life_days, scoring.fit_bands) == (21.0, (60.0, 30.0))
 
 
 # --- good overrides: the values named change, every other scoring value keeps its default ----
@@ -118,7 +118,7 @@ GOOD = [
                  {"scoring.event_points": {**DEFAULT_EVENT_POINTS, "download": 5.0,
                                            "page_view": 0.0}}, id="event-points-merge"),
     pytest.param("[scoring.stage_thresholds]\ndecision = 20\nawareness = 0",
-                 {"scoring.stage_thresholds": {"awareness": 0.0, "consideration": 6.0,
+                 {"scoring.stage_thresholds": {"awareness": 0.0, "consideration": 8.0,
                                                "decision": 20.0, "customer": 15.0}},
                  id="threshold-merge"),
     pytest.param('[[scoring.profile_hints]]\nfield = "company_size"\nvalue = "1000+"\n'
@@ -171,7 +171,7 @@ GOOD = [
                   "stage_labels": {"awareness": "Awareness", "consideration": "Consideration",
                                    "evaluation": "Evaluation", "decision": "Decision",
                                    "customer": "Customer"},
-                  "scoring.stage_thresholds": {"awareness": 0.0, "consideration": 6.0,
+                  "scoring.stage_thresholds": {"awareness": 0.0, "consideration": 8.0,
                                                "evaluation": 0.0, "decision": 12.0,
                                                "customer": 15.0}},
                  id="stage-added-needs-no-evidence"),
@@ -182,7 +182,7 @@ GOOD = [
                   "stage_labels": {"awareness": "Awareness", "consideration": "Consideration",
                                    "evaluation": "Shortlisting", "decision": "Decision",
                                    "customer": "Customer"},
-                  "scoring.stage_thresholds": {"awareness": 0.0, "consideration": 6.0,
+                  "scoring.stage_thresholds": {"awareness": 0.0, "consideration": 8.0,
                                                "evaluation": 9.0, "decision": 12.0,
                                                "customer": 15.0}},
                  id="stage-added-with-threshold"),
@@ -190,7 +190,7 @@ GOOD = [
                  {"stages": ("awareness", "consideration", "decision"),
                   "stage_labels": {"awareness": "Awareness", "consideration": "Consideration",
                                    "decision": "Decision"},
-                  "scoring.stage_thresholds": {"awareness": 0.0, "consideration": 6.0,
+                  "scoring.stage_thresholds": {"awareness": 0.0, "consideration": 8.0,
                                                "decision": 12.0}},
                  id="stage-removed"),
     pytest.param(AIDA + "[scoring.stage_thresholds]\ninterest = 4\ndesire = 8\naction = 12",
@@ -206,7 +206,7 @@ GOOD = [
                  {"stages": ("pre_sale", "consideration", "decision", "customer"),
                   "stage_labels": {"pre_sale": "Pre sale", "consideration": "Consideration",
                                    "decision": "Decision", "customer": "Customer"},
-                  "scoring.stage_thresholds": {"pre_sale": 0.0, "consideration": 6.0,
+                  "scoring.stage_thresholds": {"pre_sale": 0.0, "consideration": 8.0,
                                                "decision": 12.0, "customer": 15.0}},
                  id="new-first-stage"),
     pytest.param('stages = ["consideration", "decision", "customer"]',
@@ -313,8 +313,9 @@ MILESTONE = '[[scoring.milestones]]\nname = "m"\nlabel = "M"\n'
 WRONG = [
     pytest.param("scoring = 3", "scoring: expected a table", id="scoring-not-table"),
     pytest.param("[scoring]\ncolour = 1",
-                 "scoring.colour: unknown key (known: depth_bonus, engagement_bands, "
-                 "event_points, fit_bands, fit_rules, grade_matrix, half_life_days, milestones, "
+                 "scoring.colour: unknown key (known: customer_stage, depth_bonus, "
+                 "engagement_bands, event_points, fit_bands, fit_rules, grade_matrix, "
+                 "half_life_days, milestones, "
                  "mql_decision_min_fit, mql_min_engagement, mql_min_fit, profile_hints, "
                  "qualifying, recycle_cooloff_days, seconds_points, stage_thresholds)",
                  id="scoring-key"),

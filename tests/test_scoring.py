@@ -24,7 +24,7 @@ from tracking.scoring import (
     next_lifecycle,
 )
 
-SCORING = ScoringModel()
+SCORING = ScoringModel(half_life_days=30.0)  # the reference half-life of the tables below
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 # --- fit -----------------------------------------------------------------------------------------

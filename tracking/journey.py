@@ -218,20 +218,35 @@ def stage_evidence(
 
 
 def infer_stage(
-    state: JourneyState, profile: Mapping[str, str], now: datetime, model: Model
+    state: JourneyState,
+    profile: Mapping[str, str],
+    now: datetime,
+    model: Model,
+    lifecycle: str | None = None,
 ) -> StageVerdict:
     """The most advanced stage whose evidence reaches its threshold (the first stage otherwise).
+
+    The customer stage is not inferred from reading: a prospect who reads
+    customer content is still a prospect. A lead whose lifecycle is customer
+    (set by sales or the CRM) is in it, whatever it reads.
 
     Confidence is the stage's share of its own and the strongest other stage's
     evidence: 1.0 when nothing speaks for another stage, 0.5 when one speaks as loud.
     """
     evidence = stage_evidence(state, profile, now, model)
+    customer = model.scoring.customer_stage
+    if customer in model.stages and lifecycle == "customer":
+        return StageVerdict(customer, 1.0, evidence)
     thresholds = model.scoring.stage_thresholds
     chosen = evidence[0]
     for item in evidence[1:]:
-        if item.score > 0 and item.score >= thresholds.get(item.stage, 0.0):
+        if (
+            item.stage != customer
+            and item.score > 0
+            and item.score >= thresholds.get(item.stage, 0.0)
+        ):
             chosen = item
-    rival = max((e.score for e in evidence if e.stage != chosen.stage), default=0.0)
+    rival = max((e.score for e in evidence if e.stage not in (chosen.stage, customer)), default=0.0)
     total = chosen.score + rival
     confidence = chosen.score / total if total > 0 else 0.0
     return StageVerdict(chosen.stage, round(confidence, 2), evidence)

@@ -158,7 +158,7 @@ def verdicts(session: Session, lead: Lead, model: Model, now: datetime) -> Verdi
     """Stage, fit, engagement, grade, category and milestones of a lead, from its state."""
     state = JourneyState.from_json(lead.journey)
     answers = profile(session, lead.id)
-    stage = journey.infer_stage(state, answers, now, model)
+    stage = journey.infer_stage(state, answers, now, model, lead.lifecycle)
     fit_score = scoring.fit(answers, model.scoring)
     engaged = scoring.engagement(state, now, model.scoring)
     letter, grade_reason = scoring.grade(fit_score.score, engaged, model.scoring)

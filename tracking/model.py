@@ -176,9 +176,10 @@ DEFAULT_DEPTH_BONUS: tuple[tuple[float, float], ...] = ((0.5, 2.0), (0.9, 2.0))
 reading half an asset adds 2, reading 90 % another 2."""
 
 DEFAULT_STAGE_THRESHOLDS: Mapping[str, float] = _frozen(
-    {"awareness": 0.0, "consideration": 6.0, "decision": 12.0, "customer": 15.0}
+    {"awareness": 0.0, "consideration": 8.0, "decision": 12.0, "customer": 15.0}
 )
-"""The evidence a stage needs before a lead is placed in it (the first stage needs none)."""
+"""The evidence a stage needs before a lead is placed in it (the first stage needs none;
+consideration needs more than one read of one asset)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -260,8 +261,9 @@ DEFAULT_MILESTONES: tuple[Milestone, ...] = (
 class ScoringModel:
     """How a trail becomes a stage, scores, a grade, a category and a lifecycle."""
 
-    half_life_days: float = 30.0
-    """Engagement and stage evidence halve after this many quiet days."""
+    half_life_days: float = 21.0
+    """Engagement and stage evidence halve after this many quiet days (three weeks: a stalled
+    buyer's old research stops speaking for them within a couple of months)."""
     event_points: Mapping[str, float] = dataclasses.field(
         default_factory=lambda: DEFAULT_EVENT_POINTS
     )
@@ -290,6 +292,9 @@ class ScoringModel:
     recycle_cooloff_days: float = 30.0
     """A recycled lead becomes an MQL again only after this many days."""
     milestones: tuple[Milestone, ...] = DEFAULT_MILESTONES
+    customer_stage: str = "customer"
+    """The stage a lead is in when (and only when) its lifecycle is customer; "" to infer it
+    from reading like the others."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ a wrong key or value is refused with the file, the dotted key path and the reaso
     [profiling.fields.phone]
     enabled = false              # removes the field from the catalogue
     [scoring]
-    half_life_days = 30          # engagement and stage evidence halve per quiet period, > 0
+    half_life_days = 21          # engagement and stage evidence halve per quiet period, > 0
     seconds_points = 0.05        # points per engaged reading second
     depth_bonus = [[0.5, 2.0], [0.9, 2.0]]  # [depth in (0, 1], points], depths increasing
     mql_min_fit = 40             # MQL: fit (0..100) and engagement both reach these …

@@ -150,6 +150,7 @@ _SCALARS: dict[str, Callable[[Any, str], object]] = {
     "fit_bands": lambda value, key: _bands(value, key, 100),
     "engagement_bands": lambda value, key: _bands(value, key, None),
     "grade_matrix": _grade_matrix,
+    "customer_stage": lambda value, key: _text(value, key, empty=True),
 }
 _SECTIONS = (
     "event_points",

@@ -200,6 +200,7 @@ def move_lifecycle(
         lead = _lead_or_404(session, lead_id)
         try:
             leadstate.set_lifecycle(session, lead, Lifecycle(data.to), reason[:500], utcnow())
+            leadstate.evaluate(session, lead, state.model)  # e.g. a customer is now in that stage
         except ValueError as refused:
             return Response({"error": "Conflict", "detail": str(refused)}, status_code=409)
         session.flush()
