@@ -28,16 +28,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 
+from bench._common import fresh_postgres
 from content.editing import save_asset, validate_draft
 from content.models import Asset
 from content.orm import utcnow
 from content.publishing import publish
 from portal.db import Database
 from portal.migrate import upgrade_to_head
-from portal.settings import Settings
 from tracking import trails
 from tracking.models import Event, Lead
 
@@ -292,24 +291,13 @@ def bench_backend(label: str, url: str, data_dir: Path) -> None:
     database.dispose()
 
 
-def fresh_postgres(url: str) -> str:
-    base = make_url(Settings(database_url=url).resolved_database_url)
-    name = f"{base.database}_bench_ingest"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         bench_backend("SQLite", f"sqlite:///{data_dir / 'bench.db'}", data_dir)
         postgres = os.environ.get("LEADSHELF_TEST_POSTGRES_URL")
         if postgres:
-            bench_backend("PostgreSQL", fresh_postgres(postgres), data_dir / "pg")
+            bench_backend("PostgreSQL", fresh_postgres(postgres, "bench_ingest"), data_dir / "pg")
 
 
 if __name__ == "__main__":

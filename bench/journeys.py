@@ -53,16 +53,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench._common import fresh_postgres
 from content.editing import save_asset, validate_draft
 from content.models import Asset
 from content.publishing import publish
 from portal.db import Database
 from portal.migrate import upgrade_to_head
-from portal.settings import Settings
 from tracking import events, gates, identity, journey, leadstate
 from tracking.identity import Source
 from tracking.ingest import store
@@ -1054,24 +1053,13 @@ def bench_backend(label: str, url: str) -> None:
     database.dispose()
 
 
-def fresh_postgres(url: str) -> str:
-    base = make_url(Settings(database_url=url).resolved_database_url)
-    name = f"{base.database}_bench_journeys"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         bench_backend("SQLite", f"sqlite:///{Path(tmp) / 'journeys.db'}")
     postgres = os.environ.get("LEADSHELF_TEST_POSTGRES_URL")
     if postgres:
-        bench_backend("PostgreSQL", fresh_postgres(postgres))
+        bench_backend("PostgreSQL", fresh_postgres(postgres, "bench_journeys"))
     print(f"\n(total {time.perf_counter() - started:.0f} s, seed {SEED})")
 
 
