@@ -341,7 +341,7 @@ def test_an_unknown_asset_is_refused_with_its_slug(
 ) -> None:
     response = send(reader, progress(asset="x"))
     assert response.status_code == 400
-    assert response.json() == {"error": "unknown asset 'x'"}
+    assert response.json() == {"error": "Bad Request", "detail": "unknown asset 'x'"}
     assert beacon_events(db) == []
 
 
@@ -349,7 +349,7 @@ def test_an_unpublished_asset_is_unknown(reader: TestClient[Litestar], db: Datab
     make_asset(db, slug="draft-guide", published=False)
     response = send(reader, progress(asset="draft-guide"))
     assert response.status_code == 400
-    assert response.json() == {"error": "unknown asset 'draft-guide'"}
+    assert response.json() == {"error": "Bad Request", "detail": "unknown asset 'draft-guide'"}
 
 
 def test_an_invalid_body_gets_the_reason_as_json(
@@ -357,10 +357,13 @@ def test_an_invalid_body_gets_the_reason_as_json(
 ) -> None:
     response = send(reader, progress(seconds=90))
     assert response.status_code == 400
-    assert response.json() == {"error": "seconds must be between 0 and 60, got 90"}
+    assert response.json() == {
+        "error": "Bad Request",
+        "detail": "seconds must be between 0 and 60, got 90",
+    }
     response = send(reader, progress(type="download"))
     assert response.status_code == 400
-    assert "cannot be sent by a browser" in response.json()["error"]
+    assert "cannot be sent by a browser" in response.json()["detail"]
     assert beacon_events(db) == []
 
 
@@ -379,7 +382,7 @@ def test_a_body_that_is_not_json_is_refused(
     response = reader.post("/t", content=body)
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == {"error": "the body must be JSON"}
+    assert response.json() == {"error": "Bad Request", "detail": "the body must be JSON"}
     assert beacon_events(db) == []
 
 
@@ -391,7 +394,7 @@ def test_non_finite_numbers_are_refused(
     body = f'{{"type": "read_progress", "asset": "{SLUG}", "seconds": {literal}}}'
     response = reader.post("/t", content=body)
     assert response.status_code == 400
-    assert response.json() == {"error": "seconds must be a number"}
+    assert response.json() == {"error": "Bad Request", "detail": "seconds must be a number"}
     assert beacon_events(db) == []
 
 
@@ -410,7 +413,10 @@ def test_a_beacon_without_a_visitor_cookie_is_refused_and_gets_no_cookie(
 ) -> None:
     response = send(client, progress())
     assert response.status_code == 400
-    assert response.json() == {"error": "no visitor cookie: the beacon is sent from a library page"}
+    assert response.json() == {
+        "error": "Bad Request",
+        "detail": "no visitor cookie: the beacon is sent from a library page",
+    }
     assert visitor_cookie_lines(response) == []
     assert beacon_events(db) == []
 
@@ -457,7 +463,10 @@ def test_a_burst_over_the_per_visitor_limit_gets_429(
     assert statuses == [204, 204, 204, 429]
     refused = send(limited, progress(seconds=5))
     assert refused.status_code == 429
-    assert refused.json() == {"error": "too many beacons from this browser; slow down"}
+    assert refused.json() == {
+        "error": "Too Many Requests",
+        "detail": "too many beacons from this browser; slow down",
+    }
     assert len(beacon_events(db)) == 3
     # The limit is per browser: another reader (a new visitor cookie) still gets through.
     limited.cookies.clear()

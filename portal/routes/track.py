@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -31,7 +32,10 @@ NO_CONTENT = 204
 
 
 def _refuse(status_code: int, reason: str) -> Response[dict[str, str]]:
-    return Response({"error": reason}, status_code=status_code)
+    """The API's error shape: ``{"error": phrase, "detail": reason}``."""
+    return Response(
+        {"error": HTTPStatus(status_code).phrase, "detail": reason}, status_code=status_code
+    )
 
 
 def _event(beacon: Beacon, visitor_id: str, asset_id: int | None) -> events.TrackedEvent:
