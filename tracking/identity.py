@@ -167,7 +167,22 @@ def record_facts(
         )
         changed.append(field)
     session.flush()
+    if LISTED_FIELDS.intersection(changed):
+        _refresh_listed(session, lead_id)
     return tuple(changed)
+
+
+LISTED_FIELDS = frozenset({"first_name", "last_name", "company"})
+
+
+def _refresh_listed(session: Session, lead_id: int) -> None:
+    """Copy the name and company onto the lead row, where lists show and search them."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        return
+    known = profile(session, lead_id)
+    lead.name = " ".join(v for v in (known.get("first_name"), known.get("last_name")) if v)[:200]
+    lead.company = known.get("company", "")[:200]
 
 
 def record_consent(

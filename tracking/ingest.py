@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from content.orm import utcnow
+from tracking import rollups
 from tracking.events import EventType, TrackedEvent, event_row
 from tracking.model import Model
 from tracking.models import AssetEngagement, Event, Visitor
@@ -227,9 +228,10 @@ def store(
     _attach_leads(connection, statements, rows, now)
     connection.execute(statements.insert_events, rows)
     deltas = _engagement_deltas(rows)
-    prior = _prior_depths(connection, statements, deltas) if model is not None else {}
+    prior = _prior_depths(connection, statements, deltas)
     if deltas:
         connection.execute(statements.upsert_engagement, deltas)
+    rollups.fold(connection, rows, prior)
     if model is not None:
         from tracking.leadstate import score_batch  # scoring builds on ingestion
 
@@ -309,7 +311,8 @@ def _stored_uids(
 def _prior_depths(
     connection: Connection, statements: _Statements, deltas: list[dict[str, Any]]
 ) -> dict[tuple[str, int], float]:
-    """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus)."""
+    """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus and
+    the roll-ups' first reads and completions)."""
     if not deltas:
         return {}
     ids = sorted({d["visitor_id"] for d in deltas})

@@ -211,13 +211,22 @@ def evaluate(
     found = verdicts(session, lead, model, now)
     changes: list[LeadChange] = []
 
-    def change(kind: str, old: str | None, new: str, reason: str) -> None:
+    def change(
+        kind: str, old: str | None, new: str, reason: str, since: datetime | None = None
+    ) -> None:
+        timed = kind in TIMED_KINDS
         if old != new:
             changes.append(
-                LeadChange(lead_id=lead.id, at=now, kind=kind, old=old, new=new, reason=reason)
-            )
+                LeadChange(
+                    lead_id=lead.id, at=now, kind=kind, old=old, new=new, reason=reason,
+                    dwell_seconds=_dwell(since or lead.created_at, now) if timed else None,
+                )
+            )  # fmt: skip
 
-    change("stage", lead.journey_stage, found.stage.stage, stage_reason(found.stage))
+    if lead.journey_stage != found.stage.stage:
+        change("stage", lead.journey_stage, found.stage.stage, stage_reason(found.stage),
+               lead.stage_changed_at)  # fmt: skip
+        lead.stage_changed_at = now
     change("grade", lead.grade, found.grade, found.grade_reason)
     change("category", lead.category, found.category.value, found.category_reason)
     for name in found.milestones:
@@ -246,10 +255,18 @@ def evaluate(
         model.scoring,
     )
     if move is not None:
-        change("lifecycle", lead.lifecycle, move[0].value, move[1])
+        change("lifecycle", lead.lifecycle, move[0].value, move[1], lead.lifecycle_changed_at)
         lead.lifecycle, lead.lifecycle_changed_at = move[0].value, now
     changelog.append(session, *changes)
     return changes
+
+
+TIMED_KINDS = frozenset({"stage", "lifecycle"})
+
+
+def _dwell(since: datetime | None, now: datetime) -> float | None:
+    """Seconds between entering a stage (or lifecycle step) and leaving it."""
+    return max(0.0, (now - since).total_seconds()) if since is not None else None
 
 
 def stage_reason(verdict: journey.StageVerdict) -> str:
@@ -275,7 +292,7 @@ def set_lifecycle(
     now = now or utcnow()
     entry = LeadChange(
         lead_id=lead.id, at=now, kind="lifecycle", old=lead.lifecycle, new=target.value,
-        reason=reason,
+        reason=reason, dwell_seconds=_dwell(lead.lifecycle_changed_at or lead.created_at, now),
     )  # fmt: skip
     lead.lifecycle, lead.lifecycle_changed_at = target.value, now
     changelog.append(session, entry)

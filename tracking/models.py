@@ -3,10 +3,21 @@ and the events they leave behind."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.orm import Base, utcnow
@@ -21,6 +32,10 @@ class Lead(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    """First and last name from the current profile (kept for lists and search)."""
+    company: Mapped[str] = mapped_column(String(200), default="")
+    """The current profile's company (kept for lists and search)."""
     journey_stage: Mapped[str] = mapped_column(String(40), default="awareness", index=True)
     stage_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     fit_score: Mapped[int] = mapped_column(default=0)
@@ -31,12 +46,13 @@ class Lead(Base):
     category: Mapped[str] = mapped_column(String(20), default="known", index=True)
     lifecycle: Mapped[str] = mapped_column(String(20), default="lead", index=True)
     lifecycle_changed_at: Mapped[datetime | None]
+    stage_changed_at: Mapped[datetime | None]
     journey: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The incremental ``JourneyState`` (decayed accumulators per asset, event counts)."""
     milestones: Mapped[list[str]] = mapped_column(JSON, default=list)
     marketing_consent: Mapped[bool] = mapped_column(default=False)
     marketing_consent_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -184,7 +200,10 @@ class LeadChange(Base):
     with its reason, numbered by a monotonic sequence the nurturing core reads in order."""
 
     __tablename__ = "lead_change"
-    __table_args__ = {"sqlite_autoincrement": True}  # never reuse a sequence number
+    __table_args__ = (
+        Index("ix_lead_change_kind_new_at", "kind", "new", "at"),
+        {"sqlite_autoincrement": True},  # never reuse a sequence number
+    )
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
@@ -196,3 +215,54 @@ class LeadChange(Base):
     old: Mapped[str | None] = mapped_column(String(40))
     new: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")
+    dwell_seconds: Mapped[float | None] = mapped_column(Float)
+    """For stage and lifecycle changes: how long the lead had been in ``old``."""
+
+
+class AssetDaily(Base):
+    """One asset on one UTC day: what readers did with it. Kept current by ingestion in the
+    same transaction as the events, so reports never scan raw events."""
+
+    __tablename__ = "asset_daily"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    views: Mapped[int] = mapped_column(default=0)
+    readers: Mapped[int] = mapped_column(default=0)
+    """Visitors who touched the asset for the first time that day."""
+    completions: Mapped[int] = mapped_column(default=0)
+    """Visitors whose reading first reached the completion depth that day."""
+    engaged_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    gate_views: Mapped[int] = mapped_column(default=0)
+    form_submits: Mapped[int] = mapped_column(default=0)
+    unlocks: Mapped[int] = mapped_column(default=0)
+    downloads: Mapped[int] = mapped_column(default=0)
+    registrations: Mapped[int] = mapped_column(default=0)
+
+
+class FieldDaily(Base):
+    """One profile field on one UTC day: how often gate forms asked it and how often it was
+    answered (progressive-profiling performance)."""
+
+    __tablename__ = "field_daily"
+
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    asked: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0)
+
+
+class AssetLeadStats(Base):
+    """Per asset: leads it influenced and leads who read it before becoming MQL. Needs joins
+    over all aggregates, so the background task refreshes it (``computed_at``)."""
+
+    __tablename__ = "asset_lead_stats"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
+    )
+    leads_influenced: Mapped[int] = mapped_column(default=0)
+    read_before_mql: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
