@@ -168,14 +168,14 @@ def record_facts(
         changed.append(field)
     session.flush()
     if LISTED_FIELDS.intersection(changed):
-        _refresh_listed(session, lead_id)
+        refresh_listed(session, lead_id)
     return tuple(changed)
 
 
 LISTED_FIELDS = frozenset({"first_name", "last_name", "company"})
 
 
-def _refresh_listed(session: Session, lead_id: int) -> None:
+def refresh_listed(session: Session, lead_id: int) -> None:
     """Copy the name and company onto the lead row, where lists show and search them."""
     lead = session.get(Lead, lead_id)
     if lead is None:

@@ -1,0 +1,121 @@
+"""Console charts: server-side SVG drawn by pygal, each with a title and the same figures as a
+table (for screen readers, copying, and browsers without images).
+
+The SVG goes into an ``<img>`` as a data URI: the page's Content-Security-Policy
+allows ``data:`` images, and SVG shown as an image runs no script.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pygal
+from pygal.style import Style
+
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#1f2933",
+    foreground_strong="#1f2933",
+    foreground_subtle="#7b8794",
+    font_family="system-ui, -apple-system, 'Segoe UI', sans-serif",
+    colors=("#2f5f8a", "#d9822b", "#3c8d5a", "#8a3c6d", "#6b7280"),
+    title_font_size=16,
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=12,
+)
+Number = int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A titled chart and its table fallback."""
+
+    title: str
+    image: str
+    """A ``data:image/svg+xml;base64,…`` URI."""
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def _cell(value: Number | None) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def _render(chart: pygal.graph.graph.Graph) -> str:
+    svg = chart.render(is_unicode=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _chart(kind: type[pygal.graph.graph.Graph], title: str, height: int, **options: object) -> Any:
+    return kind(
+        title=title,
+        style=STYLE,
+        width=720,
+        height=height,
+        explicit_size=True,
+        disable_xml_declaration=True,
+        js=[],
+        print_values=False,
+        legend_at_bottom=True,
+        truncate_label=40,
+        **options,
+    )
+
+
+def bars(
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[Number | None]],
+    *,
+    horizontal: bool = False,
+    label_header: str = "",
+) -> Chart:
+    """A bar chart of one or more series over the same labels."""
+    kind = pygal.HorizontalBar if horizontal else pygal.Bar
+    height = max(260, 28 * len(labels) + 120) if horizontal else 320
+    chart = _chart(kind, title, height, show_legend=len(series) > 1)
+    if horizontal:
+        # pygal draws horizontal bars bottom-up; reverse so the table and the picture agree.
+        chart.x_labels = list(reversed(labels))
+        for name, values in series.items():
+            chart.add(name, list(reversed(values)))
+    else:
+        chart.x_labels = list(labels)
+        for name, values in series.items():
+            chart.add(name, list(values))
+    return Chart(title, _render(chart), (label_header, *series), _rows(labels, series))
+
+
+def lines(
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[Number | None]],
+    *,
+    label_header: str = "Day",
+) -> Chart:
+    """A line chart over time; only every few labels are printed on the axis."""
+    chart = _chart(pygal.Line, title, 320, show_legend=len(series) > 1, dots_size=2)
+    chart.x_labels = list(labels)
+    chart.x_labels_major_every = max(1, len(labels) // 8)
+    chart.show_minor_x_labels = False
+    for name, values in series.items():
+        chart.add(name, list(values))
+    return Chart(title, _render(chart), (label_header, *series), _rows(labels, series))
+
+
+def _rows(
+    labels: Sequence[str], series: dict[str, Sequence[Number | None]]
+) -> tuple[tuple[str, ...], ...]:
+    columns = list(series.values())
+    return tuple(
+        (label, *(_cell(column[index]) for column in columns)) for index, label in enumerate(labels)
+    )
