@@ -162,6 +162,7 @@ def asset_figures(
                 read_before_mql=lead.read_before_mql if lead else 0,
             )
         )
+    found.sort(key=lambda a: a.slug)  # ties keep a stable, readable order
     found.sort(key=_sort_key(sort), reverse=descending)
     return found
 
@@ -298,6 +299,7 @@ def _top_assets(session: Session, period: Period, limit: int = 10) -> list[tuple
         select(Asset.slug, Asset.title, _touches().label("touches"))
         .join(Asset, Asset.id == AssetDaily.asset_id)
         .where(AssetDaily.day >= period.first, AssetDaily.day <= period.last)
+        .where(Asset.status == Status.PUBLISHED.value)
         .group_by(Asset.id, Asset.slug, Asset.title)
         .order_by(_touches().desc(), Asset.slug)
         .limit(limit)
@@ -310,7 +312,9 @@ def _top_topics(session: Session, period: Period, limit: int = 10) -> list[tuple
         select(Topic.label, _touches().label("touches"))
         .join(asset_topic, asset_topic.c.asset_id == AssetDaily.asset_id)
         .join(Topic, Topic.id == asset_topic.c.topic_id)
+        .join(Asset, Asset.id == AssetDaily.asset_id)
         .where(AssetDaily.day >= period.first, AssetDaily.day <= period.last)
+        .where(Asset.status == Status.PUBLISHED.value)
         .group_by(Topic.id, Topic.label)
         .order_by(_touches().desc(), Topic.label)
         .limit(limit)

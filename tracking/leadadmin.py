@@ -62,7 +62,7 @@ def merge(
     survivor, duplicate = leads.get(survivor_id), leads.get(duplicate_id)
     if survivor is None or duplicate is None:
         raise MergeRefused("one of the two leads no longer exists")
-    for table in (Visitor, Event, AssetEngagement):
+    for table in (Visitor, Event, AssetEngagement, LeadChange):  # its history stays with it
         session.execute(
             update(table).where(table.lead_id == duplicate_id).values(lead_id=survivor_id)
         )

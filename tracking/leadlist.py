@@ -8,6 +8,7 @@ events there are. The list shows the same stored values it filters on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -75,12 +76,14 @@ class LeadFilter:
         pairs: list[tuple[str, str]] = []
         for item in fields(view):
             value = getattr(view, item.name)
+            if item.name == "descending":
+                if value != (view.sort in DESCENDING_FIRST):  # not the sort's natural direction
+                    pairs.append(("order", "desc" if value else "asc"))
+                continue
             if value == item.default or value in ((), "", None):
                 continue
             if isinstance(value, tuple):
                 pairs.extend((item.name, str(v)) for v in value)
-            elif isinstance(value, bool):
-                pairs.append((item.name, "desc" if value else "asc"))
             else:
                 pairs.append((item.name, str(value)))
         return pairs
@@ -146,7 +149,7 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
+def _where(query: Select[Any], view: LeadFilter, dialect: str) -> Select[Any]:
     for column, picked in (
         (Lead.journey_stage, view.stage),
         (Lead.lifecycle, view.lifecycle),
@@ -174,12 +177,13 @@ def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
         if last is not None:
             query = query.where(column < _start(last + timedelta(days=1)))
     if view.q:
-        pattern = f"%{_escape_like(view.q.lower())}%"
+        # SQLite connections get a Unicode ``casefold`` (portal/db.py); PostgreSQL's lower()
+        # follows the database's locale.
+        fold = func.casefold if dialect == "sqlite" else func.lower
+        pattern = f"%{_escape_like(view.q.casefold())}%"
         query = query.where(
             or_(
-                func.lower(Lead.email).like(pattern, escape="\\"),
-                func.lower(Lead.name).like(pattern, escape="\\"),
-                func.lower(Lead.company).like(pattern, escape="\\"),
+                *(fold(c).like(pattern, escape="\\") for c in (Lead.email, Lead.name, Lead.company))
             )
         )
     if view.topic:
@@ -193,6 +197,10 @@ def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
             )
         )
     return query
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _escape_like(text: str) -> str:
@@ -227,7 +235,7 @@ class LeadPage:
 
 def count(session: Session, view: LeadFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many leads match, counted up to ``cap`` + 1 so a huge list stays cheap."""
-    matching = _where(select(Lead.id), view).limit(cap + 1).subquery()
+    matching = _where(select(Lead.id), view, _dialect(session)).limit(cap + 1).subquery()
     found = session.scalar(select(func.count()).select_from(matching)) or 0
     return min(found, cap), found > cap
 
@@ -237,7 +245,7 @@ def page(session: Session, view: LeadFilter, per_page: int = PER_PAGE) -> LeadPa
     total, capped = count(session, view)
     pages = max(1, -(-total // per_page))
     number = view.page if capped else min(view.page, pages)
-    query = _ordered(_where(select(Lead), view), view)
+    query = _ordered(_where(select(Lead), view, _dialect(session)), view)
     leads = list(session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
     return LeadPage(leads, total, capped, number, pages, per_page, replace(view, page=number))
 
@@ -285,7 +293,7 @@ def export_rows(
         with session_factory() as session:
             leads = list(
                 session.scalars(
-                    _where(select(Lead), view)
+                    _where(select(Lead), view, _dialect(session))
                     .where(Lead.id > last_id)
                     .order_by(Lead.id)
                     .limit(chunk)
@@ -330,8 +338,13 @@ def _export_row(lead: Lead, facts: dict[str, str]) -> list[str]:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[\d\s().-]+")
+"""Phone numbers and signed numbers: no formula can hide in them."""
 
 
 def safe_cell(value: str) -> str:
-    """A cell spreadsheet programs will not run as a formula (CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A cell spreadsheet programs will not run as a formula (CSV injection); phone numbers
+    such as "+49 30 1234" stay as they are."""
+    if value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value

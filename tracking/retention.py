@@ -6,7 +6,7 @@ the write lock long enough to slow ingestion down.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 
@@ -20,8 +20,12 @@ CHUNK = 5000
 def delete_expired_events(
     database: WriteSessions, retention_days: int, now: datetime | None = None
 ) -> int:
-    """Delete raw events that occurred more than ``retention_days`` ago; returns how many."""
-    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    """Delete raw events that occurred more than ``retention_days`` ago; returns how many.
+
+    Whole UTC days go at once (the cut is the midnight before the limit), so no day is left
+    half-counted when the daily roll-ups are rebuilt from what remains."""
+    limit = (now or utcnow()) - timedelta(days=retention_days)
+    cutoff = datetime.combine(limit.astimezone(UTC).date(), time.min, tzinfo=UTC)
     deleted = 0
     while True:
         with database.write() as session:

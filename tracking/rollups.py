@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any
 
@@ -77,7 +77,7 @@ def asset_deltas(rows: Iterable[Mapping[str, Any]], prior: Prior) -> list[dict[s
         asset_id = row["asset_id"]
         if asset_id is None:
             continue
-        day = row["occurred_at"].date()
+        day = row["occurred_at"].astimezone(UTC).date()
         delta = days.get((asset_id, day))
         if delta is None:
             delta = days[(asset_id, day)] = _blank_asset_day(asset_id, day)
@@ -110,7 +110,7 @@ def field_deltas(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             names, counter = (row["properties"] or {}).get("answered", ()), "answered"
         else:
             continue
-        day = row["occurred_at"].date()
+        day = row["occurred_at"].astimezone(UTC).date()
         for name in names:
             delta = fields.setdefault(
                 (name, day), {"field": name, "day": day, "asked": 0, "answered": 0}
@@ -159,23 +159,33 @@ def fold(connection: Connection, rows: list[dict[str, Any]], prior: Prior) -> No
 def rebuild(session: Session, chunk: int = 20_000) -> int:
     """Recompute the roll-ups of every day that still has raw events; returns events read.
 
-    Events are replayed in stored order, so first reads and completions land on
-    the day they happened.
+    Retention deletes whole UTC days (``tracking.retention``), so the first day with events
+    is complete and the days before it keep their roll-ups. Events are replayed in stored
+    order, so first reads and completions land on the day they happened, and readers first
+    seen before the rebuilt days are not new again.
     """
     first = session.scalar(select(func.min(Event.occurred_at)))
     if first is None:
         return 0
-    since = first.date()
+    since = first.astimezone(UTC).date()
+    start = datetime.combine(since, time.min, tzinfo=UTC)
     session.execute(delete(AssetDaily).where(AssetDaily.day >= since))
     session.execute(delete(FieldDaily).where(FieldDaily.day >= since))
     connection = session.connection()
-    depths: dict[tuple[str, int], float] = {}
+    depths: dict[tuple[str, int], float] = {
+        (visitor_id, asset_id): 0.0
+        for visitor_id, asset_id in session.execute(
+            select(AssetEngagement.visitor_id, AssetEngagement.asset_id).where(
+                AssetEngagement.first_at < start
+            )
+        )
+    }
     last_id, read = 0, 0
     columns = (Event.id, Event.visitor_id, Event.asset_id, Event.type, Event.occurred_at)
     while True:
         found = session.execute(
             select(*columns, Event.seconds, Event.depth, Event.properties)
-            .where(Event.id > last_id)
+            .where(Event.id > last_id, Event.occurred_at >= start)
             .order_by(Event.id)
             .limit(chunk)
         ).all()
