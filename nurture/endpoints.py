@@ -186,6 +186,7 @@ def send_test(
             created_at=now,
             next_attempt_at=now,
             retry_until=now,
+            attempts=0,
         )
         delivery.mark_sending(row, token, now)
         session.add(row)

@@ -61,6 +61,8 @@ def address_refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | N
         address = address.ipv4_mapped
     if any(address in network for network in allowed):
         return None
+    if address.is_unspecified:
+        return f"{address} is the unspecified address"
     if address.is_loopback:
         return f"{address} is a loopback address"
     if address.is_link_local:
