@@ -24,8 +24,9 @@ from nurture import targets
 from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from nurture.webhooks import next_attempt, sign
 
-LEASE = timedelta(seconds=60)
-"""How long a claim lasts; far longer than a request may take (``TIMEOUT``)."""
+LEASE = timedelta(seconds=120)
+"""How long a claim lasts; far longer than a request may take (``TIMEOUT``): a worker sends
+its claimed batch in parallel, so each claim is settled within about one timeout."""
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "Leadshelf-Webhooks/1"
 MAX_ERROR = 500
