@@ -201,6 +201,7 @@ def send_test(
             http.close()
     with database.write() as session:
         delivery.record(session, claimed.id, token, outcome, utcnow(), retry=False)
+        session.flush()
         result = session.get(WebhookDelivery, claimed.id)
         assert result is not None
         session.expunge(result)

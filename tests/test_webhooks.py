@@ -299,6 +299,7 @@ def test_a_test_ping_is_sent_now_and_recorded_without_retries(db: Database) -> N
         crm.listen()
         sent = endpoints.send_test(db, endpoint.id, LOOPBACK)
     assert (sent.status, sent.response_code) == ("delivered", 204)
+    assert [d.status for d in deliveries(db)] == ["dead", "delivered"]
     (got,) = crm.received
     assert got.signed_by(endpoint.secret)
     assert got.event["type"] == "ping"
