@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +183,16 @@ def test_allowed_networks_are_exact() -> None:
     assert targets.address_refusal(ipaddress.ip_address("10.21.5.5"), allowed) is not None
     with pytest.raises(ValueError, match="not a network"):
         targets.parse_networks("10.0.0.0/8, intranet")
+
+
+def test_the_readme_verification_snippet_accepts_our_signatures() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(import hashlib, hmac, time\n.*?)```", readme, re.S)
+    assert snippet is not None
+    namespace: dict[str, Any] = {}
+    exec(snippet.group(1), namespace)  # noqa: S102 (our own README)
+    body = b'{"id":"x","type":"ping"}'
+    header = sign("whsec_k", int(time.time()), body)
+    assert namespace["verify"]("whsec_k", header, body)
+    assert not namespace["verify"]("whsec_k", header, body + b"!")
+    assert not namespace["verify"]("whsec_k", sign("whsec_k", 1000, body), body)
