@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from nurture import targets
@@ -30,6 +30,8 @@ its claimed batch in parallel, so each claim is settled within about one timeout
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "Leadshelf-Webhooks/1"
 MAX_ERROR = 500
+KEEP_FOR = timedelta(days=30)
+"""Delivered and dead deliveries are kept this long for the console, then deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,3 +182,16 @@ def record(
         delivery.status = DeliveryStatus.PENDING.value
         delivery.next_attempt_at = later
     return delivery.status
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Delete settled (delivered or dead) deliveries last tried over ``KEEP_FOR`` ago; returns
+    how many. A delivery that just died stays visible (and replayable) for that long."""
+    result = session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_([DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value]),
+            func.coalesce(WebhookDelivery.last_attempt_at, WebhookDelivery.created_at)
+            < now - KEEP_FOR,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -30,6 +31,8 @@ from tracking.model import Model
 
 logger = logging.getLogger(__name__)
 
+PRUNE_EVERY = 600.0
+"""Seconds between deletions of old settled deliveries."""
 BATCH = 8
 """Deliveries claimed, and sent side by side, at a time."""
 
@@ -112,6 +115,7 @@ class OutboxWorker:
         self.batch = batch
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_prune = float("-inf")
 
     def relay_all(self) -> int:
         """Relay every change waiting; returns the deliveries written."""
@@ -131,7 +135,8 @@ class OutboxWorker:
         """Claim and send due deliveries, batch after batch, until none is due.
 
         A batch is sent in parallel, so every claim is answered (or times out)
-        well within its lease even when one receiver is slow.
+        well within its lease even when one receiver is slow; the outcomes of
+        a batch are stored in one transaction.
         """
         done = Round()
         with ThreadPoolExecutor(self.batch, thread_name_prefix="leadshelf-webhook") as pool:
@@ -141,30 +146,34 @@ class OutboxWorker:
                     claimed = delivery.claim(session, self.clock(), self.batch, token)
                 if not claimed:
                     return done
-                for result in pool.map(self.send_one, claimed):
-                    done += result
+                outcomes = list(pool.map(self.send, claimed))
+                with self.database.write() as session:
+                    for item, outcome in zip(claimed, outcomes, strict=True):
+                        delivery.record(session, item.id, item.claim, outcome, self.clock())
+                for item, outcome in zip(claimed, outcomes, strict=True):
+                    if not outcome.delivered:
+                        logger.info("webhook delivery %d failed: %s", item.id, outcome.error)
+                    done += Round(
+                        delivered=int(outcome.delivered), failed=int(not outcome.delivered)
+                    )
         return done
 
-    def send_one(self, item: delivery.Claimed) -> Round:
-        outcome = delivery.send(
-            self.client,
-            item,
-            self.allowed,
-            self.resolve,
-            clock=lambda: self.clock().timestamp(),
+    def send(self, item: delivery.Claimed) -> delivery.Outcome:
+        return delivery.send(
+            self.client, item, self.allowed, self.resolve, clock=lambda: self.clock().timestamp()
         )
-        with self.database.write() as session:
-            delivery.record(session, item.id, item.claim, outcome, self.clock())
-        if not outcome.delivered:
-            logger.info("webhook delivery %d failed: %s", item.id, outcome.error)
-        return Round(delivered=int(outcome.delivered), failed=int(not outcome.delivered))
 
     def run_once(self) -> Round:
         """One round: relay, then deliver what is due (SQLite: only while holding the lock)."""
         if self.lock is not None and not self.lock.acquire():
             return Round()
         relayed = self.relay_all()
-        return Round(relayed=relayed) + self.deliver_due()
+        done = Round(relayed=relayed) + self.deliver_due()
+        if time.monotonic() - self._last_prune > PRUNE_EVERY:
+            self._last_prune = time.monotonic()
+            with self.database.write() as session:
+                delivery.prune(session, self.clock())
+        return done
 
     def run(self) -> None:
         """Rounds until ``stop``: a failing round is logged and the next one tries again."""

@@ -329,3 +329,17 @@ def test_an_endpoint_needs_known_event_types(types: tuple[str, ...]) -> None:
     with pytest.raises(endpoints.EndpointError) as refused:
         endpoints.validate("http://127.0.0.1:9/x", types, "", LOOPBACK)
     assert refused.value.field == "event_types"
+
+
+def test_settled_deliveries_are_deleted_30_days_after_their_last_attempt(db: Database) -> None:
+    clock = Clock()
+    with receiver() as crm, receiver(listening=False) as down:
+        add_endpoint(db, crm.url)
+        add_endpoint(db, down.url)
+        identify(db)
+        worker(db, clock).run_once()
+    assert sorted(d.status for d in deliveries(db)) == ["delivered", "pending"]
+    clock.advance(timedelta(days=31))
+    worker(db, clock).run_once()  # a fresh worker prunes on its first round
+    # The delivered one is gone; the waiting one was tried once more, died, and stays visible.
+    assert [d.status for d in deliveries(db)] == ["dead"]

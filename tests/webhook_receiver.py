@@ -92,6 +92,7 @@ def receiver(
     """A receiver on a free port of 127.0.0.1; ``listening=False`` starts it down."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler, bind_and_activate=False)
     server.daemon_threads = True
+    server.request_queue_size = 128  # several workers connect side by side
     server.server_bind()
     found = Receiver(server, status=status, block=block)
     server.RequestHandlerClass = _handler(found)
