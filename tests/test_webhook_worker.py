@@ -10,9 +10,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from content.orm import utcnow
 from nurture.delivery import LEASE
 from nurture.worker import OutboxWorker
+from portal.cli import main
 from portal.db import Database
 from tests.conftest import TEST_SECRET_KEYS
 from tests.test_webhooks import LOOPBACK, MODEL, add_endpoint, deliveries, identify
@@ -71,3 +74,29 @@ def test_sigterm_stops_the_worker_cleanly_after_it_delivered(db: Database, tmp_p
     assert process.returncode == 0, stderr.decode()
     assert "Outbox worker stopped." in stderr.decode()
     assert [d.status for d in deliveries(db)] == ["delivered"]
+
+
+def test_worker_once_delivers_what_is_due_and_exits(db: Database, tmp_path: Path) -> None:
+    with receiver() as crm:
+        add_endpoint(db, crm.url)
+        identify(db)
+        env = {
+            "LEADSHELF_DATA_DIR": str(tmp_path / "data"),
+            "LEADSHELF_DATABASE_URL": db.url.render_as_string(hide_password=False),
+            "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
+            "LEADSHELF_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+        }
+        result = CliRunner().invoke(main, ["worker", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "1 deliveries queued, 1 delivered, 0 failed" in result.output
+    assert len(crm.received) == 1
+
+
+def test_a_bad_allow_list_stops_the_worker_with_its_key(tmp_path: Path) -> None:
+    env = {
+        "LEADSHELF_DATA_DIR": str(tmp_path / "data"),
+        "LEADSHELF_WEBHOOK_ALLOW_NETWORKS": "intranet",
+    }
+    result = CliRunner().invoke(main, ["worker", "--once"], env=env)
+    assert result.exit_code == 1
+    assert "webhook_allow_networks: 'intranet' is not a network" in result.output
