@@ -6,6 +6,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
@@ -26,6 +27,7 @@ from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
 from content.search import SearchIndex
+from nurture.worker import OutboxWorker
 from portal import __version__, errors, ratelimit
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.db import Database
@@ -39,6 +41,7 @@ from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
 from portal.routes.taxonomy import TaxonomyController
+from portal.routes.webhooks import WebhooksController
 from portal.settings import Settings
 from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
@@ -71,24 +74,34 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     search = SearchIndex(settings.search_dir)
     ingestor = Ingestor(database, model=model)
     syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings, model))
+    outbox = outbox_worker(settings, database, model) if settings.outbox_in_process else None
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
             logger.info("database migrated to head")
         ingestor.start()
         syncer.start()
+        if outbox is not None:
+            outbox.start()
         # Everything loaded so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise pause request handling for milliseconds.
         gc.freeze()
 
     def on_shutdown(app: Litestar) -> None:
+        if outbox is not None:
+            outbox.stop()
         syncer.stop()
         ingestor.stop()
         database.dispose()
 
     console = Router(
         path="/",
-        route_handlers=[ConsoleController, EditorController, TaxonomyController],
+        route_handlers=[
+            ConsoleController,
+            EditorController,
+            TaxonomyController,
+            WebhooksController,
+        ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
     )
@@ -155,6 +168,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         },
         before_send=[security_headers(https=settings.secure_cookies)],
         debug=False,
+    )
+
+
+def outbox_worker(settings: Settings, database: Database, model: Model) -> OutboxWorker:
+    """The webhook worker for these settings (SQLite: one delivering process at a time)."""
+    lock_path = None
+    if database.is_sqlite and database.url.database not in (None, "", ":memory:"):
+        lock_path = Path(f"{database.url.database}.outbox-lock")
+    return OutboxWorker(
+        database, model, allowed_networks=settings.webhook_networks, lock_path=lock_path
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -295,6 +296,47 @@ def rescore(ctx: click.Context) -> None:
     finally:
         database.dispose()
     click.echo(f"Rescored {leads} leads; {changes} changes logged.")
+
+
+@main.command(
+    help="Deliver the outbox (webhooks) until stopped; SIGTERM or Ctrl-C finish the delivery "
+    "in hand, then exit. Run several for throughput (PostgreSQL) or failover (SQLite)."
+)
+@click.option("--once", is_flag=True, help="Relay and deliver what is due now, then exit.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool) -> None:
+    from portal.app import outbox_worker
+
+    settings = _settings(ctx)
+    with friendly_errors():
+        model = load_model(settings.model)
+    database = _open_database(settings)
+    outbox = outbox_worker(settings, database, model)
+
+    def stop(signum: int, _frame: Any) -> None:
+        outbox.stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if once:
+            done = outbox.run_once()
+            click.echo(
+                f"{done.relayed} deliveries queued, {done.delivered} delivered, "
+                f"{done.failed} failed (retried later)."
+            )
+            return
+        if outbox.lock is not None and not outbox.lock.acquire():
+            click.echo("Another process delivers for this SQLite database; standing by.", err=True)
+        click.echo("Outbox worker running; stop with Ctrl-C or SIGTERM.", err=True)
+        outbox.run()
+        click.echo("Outbox worker stopped.", err=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if outbox.lock is not None:
+            outbox.lock.release()
+        outbox.client.close()
+        database.dispose()
 
 
 @main.group(help="Manage staff users.")

@@ -49,7 +49,14 @@ TAXONOMY = Section(
     "The labels prospects see for topics and personas.",
 )
 
-SECTIONS: tuple[Section, ...] = (OVERVIEW, LIBRARY, TAXONOMY, STAFF)
+WEBHOOKS = Section(
+    "Webhooks",
+    "/console/webhooks",
+    frozenset({Role.ADMIN}),
+    "Endpoints your CRM or marketing automation listens on, and every delivery to them.",
+)
+
+SECTIONS: tuple[Section, ...] = (OVERVIEW, LIBRARY, TAXONOMY, STAFF, WEBHOOKS)
 
 
 def nav_for(role: Role, current_path: str) -> list[NavLink]:

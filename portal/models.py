@@ -2,10 +2,18 @@
 
 from content import models as content_models
 from content.orm import Base
+from nurture import models as nurture_models
 from portal import ratelimit
 from portal.accounts import models as accounts_models
 from tracking import models as tracking_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "content_models", "metadata", "ratelimit", "tracking_models"]
+__all__ = [
+    "accounts_models",
+    "content_models",
+    "metadata",
+    "nurture_models",
+    "ratelimit",
+    "tracking_models",
+]

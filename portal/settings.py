@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from nurture.targets import IPNetwork, parse_networks
+
 ENV_PREFIX = "LEADSHELF_"
 CONFIG_ENV = "LEADSHELF_CONFIG"
 DEFAULT_CONFIG_FILE = "leadshelf.toml"
@@ -62,6 +64,14 @@ class Settings:
     beacon_per_minute: int = 120
     """Tracking beacons one visitor may send per minute (a reader sends about 5)."""
 
+    outbox_in_process: bool = True
+    """``true``: the app itself delivers webhooks in a background thread, so ``leadshelf serve``
+    alone is enough; ``false`` when separate ``leadshelf worker`` processes deliver."""
+
+    webhook_allow_networks: str = ""
+    """Comma-separated networks (``127.0.0.0/8, 10.20.0.0/16``) webhooks may reach although they
+    are private, loopback, link-local or reserved; empty: public addresses only (SSRF guard)."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -74,6 +84,10 @@ class Settings:
         _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
+        try:
+            parse_networks(self.webhook_allow_networks)
+        except ValueError as exc:
+            raise SettingsError(f"webhook_allow_networks: {exc}") from None
 
     @property
     def resolved_database_url(self) -> str:
@@ -86,6 +100,11 @@ class Settings:
     def secure_cookies(self) -> bool:
         """Cookies get the Secure flag when the portal is served over https."""
         return urlsplit(self.base_url).scheme == "https"
+
+    @property
+    def webhook_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks of ``webhook_allow_networks``."""
+        return parse_networks(self.webhook_allow_networks)
 
     @property
     def files_dir(self) -> Path:
@@ -187,6 +206,19 @@ _INTEGER_SETTINGS = (
 )
 
 
+_BOOLEAN_SETTINGS = ("outbox_in_process",)
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise SettingsError(f"{name}: expected true or false, got {value!r}")
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn a raw environment/TOML value into the type of the named setting."""
     if name in ("data_dir", "model"):
@@ -201,6 +233,10 @@ def _coerce(name: str, value: Any) -> Any:
         if any(len(k) < 16 for k in cleaned):
             raise SettingsError("secret_keys: every key must be at least 16 characters")
         return cleaned
+    if name in _BOOLEAN_SETTINGS:
+        return _boolean(name, value)
+    if name == "webhook_allow_networks" and isinstance(value, list):
+        return ",".join(str(item) for item in value)
     if name in _INTEGER_SETTINGS:
         if isinstance(value, bool):
             raise SettingsError(f"{name}: expected a whole number, got {value!r}")

@@ -54,6 +54,8 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_PRIVACY_SIGNALS",
         "LEADSHELF_EVENT_RETENTION_DAYS",
         "LEADSHELF_BEACON_PER_MINUTE",
+        "LEADSHELF_OUTBOX_IN_PROCESS",
+        "LEADSHELF_WEBHOOK_ALLOW_NETWORKS",
     ]
 
 
@@ -248,3 +250,33 @@ def test_tracking_settings_defaults() -> None:
     assert settings.consent_mode == "notice"
     assert settings.privacy_signals == "respect"
     assert settings.event_retention_days == 730
+
+
+def test_outbox_and_webhook_network_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        environ={
+            "LEADSHELF_OUTBOX_IN_PROCESS": "false",
+            "LEADSHELF_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8, 10.20.0.0/16",
+        }
+    )
+    assert settings.outbox_in_process is False
+    assert [str(n) for n in settings.webhook_networks] == ["127.0.0.0/8", "10.20.0.0/16"]
+    assert Settings.from_env(environ={}).outbox_in_process is True
+    assert Settings.from_env(environ={}).webhook_networks == ()
+    from_toml = Settings.from_env(
+        environ={},
+        config_file=write_toml(tmp_path, 'webhook_allow_networks = ["::1/128"]\n'),
+    )
+    assert [str(n) for n in from_toml.webhook_networks] == ["::1/128"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LEADSHELF_OUTBOX_IN_PROCESS", "maybe", "outbox_in_process: expected true or false"),
+        ("LEADSHELF_WEBHOOK_ALLOW_NETWORKS", "10.0.0.0/8,intranet", "'intranet' is not a network"),
+    ],
+)
+def test_bad_outbox_settings_name_the_key(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ={variable: value})

@@ -318,15 +318,28 @@ def forget(session: Session, visitor_id: str, now: datetime | None = None) -> No
 
 
 def unlock(session: Session, lead_id: int, asset_id: int, now: datetime | None = None) -> bool:
-    """Unlock an asset for a lead; True when it was not unlocked before."""
+    """Unlock an asset for a lead; True when it was not unlocked before.
+
+    A first unlock is logged as an ``unlocked`` change (new: the asset id,
+    reason: its slug then) in the same transaction, so the nurturing core
+    hears of it like of any other change.
+    """
+    now = now or utcnow()
     insert = dialect_insert(session)
     unlocked = session.scalar(
         insert(Unlock)
-        .values(lead_id=lead_id, asset_id=asset_id, unlocked_at=now or utcnow())
+        .values(lead_id=lead_id, asset_id=asset_id, unlocked_at=now)
         .on_conflict_do_nothing(index_elements=[Unlock.lead_id, Unlock.asset_id])
         .returning(Unlock.asset_id)
     )
-    return unlocked is not None
+    if unlocked is None:
+        return False
+    slug = session.scalar(select(Asset.slug).where(Asset.id == asset_id)) or ""
+    changelog.append(
+        session,
+        LeadChange(lead_id=lead_id, at=now, kind="unlocked", new=str(asset_id), reason=slug),
+    )
+    return True
 
 
 def is_unlocked(session: Session, lead_id: int, asset_id: int) -> bool:

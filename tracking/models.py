@@ -197,7 +197,8 @@ class VisitorJourney(Base):
 
 class LeadChange(Base):
     """The lead change log: every change of stage, lifecycle, grade, category or milestone,
-    with its reason, numbered by a monotonic sequence the nurturing core reads in order."""
+    identification and first unlock of an asset, with its reason, numbered by a monotonic
+    sequence the nurturing core reads in order (it is the outbox of webhooks)."""
 
     __tablename__ = "lead_change"
     __table_args__ = (
@@ -211,7 +212,7 @@ class LeadChange(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(20))
-    """identified, stage, lifecycle, grade, category or milestone."""
+    """identified, stage, lifecycle, grade, category, milestone or unlocked (new: asset id)."""
     old: Mapped[str | None] = mapped_column(String(40))
     new: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")

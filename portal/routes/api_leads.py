@@ -1,4 +1,5 @@
-"""Leads in the JSON API: the Lead shape of CONTRACT.md, the filtered list, lifecycle moves."""
+"""Leads in the JSON API: the filtered list, one lead, lifecycle moves (the Lead shape of
+CONTRACT.md is built by ``tracking.lead_document``, which webhooks share)."""
 
 from __future__ import annotations
 
@@ -16,58 +17,13 @@ from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from portal.db import Database
-from tracking import leads, leadstate, trails
-from tracking.model import Model
+from tracking import leadstate, trails
+from tracking.lead_document import LeadRead, lead_read
 from tracking.models import Lead
 from tracking.profiling import InvalidAnswer, normalize_email
 from tracking.scoring import Lifecycle
 
 MAX_PAGE = 200
-
-
-class EvidenceAssetRead(msgspec.Struct):
-    asset: str
-    weight: float
-
-
-class StageEvidenceRead(msgspec.Struct):
-    stage: str
-    score: float
-    top: list[EvidenceAssetRead]
-
-
-class ConsentRead(msgspec.Struct):
-    marketing: bool
-    at: datetime | None
-
-
-class FitPartRead(msgspec.Struct):
-    field: str
-    answer: str
-    points: float
-
-
-class LeadRead(msgspec.Struct):
-    """A lead: profile, stage with its evidence, scores, grade, category, lifecycle, consent."""
-
-    id: str
-    email: str
-    profile: dict[str, str]
-    journey_stage: str
-    stage_confidence: float
-    stage_evidence: list[StageEvidenceRead]
-    stage_explanation: str
-    fit_score: int
-    fit_breakdown: list[FitPartRead]
-    engagement_score: float
-    grade: str
-    grade_reason: str
-    category: str
-    lifecycle: str
-    milestones: list[str]
-    consent: ConsentRead
-    first_seen: datetime
-    last_activity: datetime
 
 
 class LeadList(msgspec.Struct):
@@ -81,38 +37,6 @@ class LifecycleWrite(msgspec.Struct):
 
     to: Literal["sql", "recycled", "opportunity", "customer"]
     reason: str
-
-
-def lead_read(session: Session, lead: Lead, model: Model) -> LeadRead:
-    seen = leads.view(session, lead, model)
-    found = seen.verdicts
-    return LeadRead(
-        id=str(lead.id),
-        email=lead.email,
-        profile=dict(seen.profile),
-        journey_stage=found.stage.stage,
-        stage_confidence=found.stage.confidence,
-        stage_evidence=[
-            StageEvidenceRead(
-                stage=item.stage,
-                score=item.score,
-                top=[EvidenceAssetRead(a.slug, a.weight) for a in seen.evidence[item.stage]],
-            )
-            for item in found.stage.evidence
-        ],
-        stage_explanation=seen.explanation,
-        fit_score=found.fit.score,
-        fit_breakdown=[FitPartRead(f, a, p) for f, a, p in found.fit.breakdown],
-        engagement_score=found.engagement,
-        grade=found.grade,
-        grade_reason=found.grade_reason,
-        category=found.category.value,
-        lifecycle=lead.lifecycle,
-        milestones=list(lead.milestones or []),
-        consent=ConsentRead(lead.marketing_consent, lead.marketing_consent_at),
-        first_seen=lead.created_at,
-        last_activity=lead.last_activity_at,
-    )
 
 
 def _lead_or_404(session: Session, lead_id: int) -> Lead:

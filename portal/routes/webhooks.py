@@ -1,0 +1,238 @@
+"""The admin's webhook console: endpoints, their secret (shown once), test, deliveries, replay."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from anyio import to_thread
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Response, Template
+
+from nurture import endpoints
+from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from nurture.webhooks import EVENT_TYPES
+from portal.accounts.guards import requires_role
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import WEBHOOKS
+from portal.db import Database
+from portal.routes.console import console_page
+
+BASE = "/console/webhooks"
+NOTICES = {
+    "saved": "Endpoint saved.",
+    "enabled": "Endpoint enabled: deliveries resume.",
+    "disabled": "Endpoint disabled: nothing is sent to it until you enable it again.",
+    "replayed": "Delivery queued again; the worker sends it within seconds.",
+}
+
+
+def _values(endpoint: WebhookEndpoint | None) -> dict[str, Any]:
+    if endpoint is None:
+        return {"url": "", "description": "", "event_types": list(EVENT_TYPES)}
+    return {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "event_types": list(endpoint.event_types or []),
+    }
+
+
+async def _form(request: Request[StaffPrincipal, Any, Any]) -> dict[str, Any]:
+    form = await request.form()
+    return {
+        "url": str(form.get("url", "")),
+        "description": str(form.get("description", "")),
+        "event_types": [str(v) for v in form.getall("event_types", [])],
+    }
+
+
+def _secret_page(
+    request: Request[StaffPrincipal, Any, Any], endpoint: WebhookEndpoint, rotated: bool
+) -> Template:
+    return console_page(
+        request,
+        "console/webhook_secret.html",
+        endpoint=endpoint,
+        secret=endpoint.secret,
+        rotated=rotated,
+    )
+
+
+class WebhooksController(Controller):
+    path = BASE
+    guards = [requires_role(*WEBHOOKS.roles)]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def index(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        database: Database = state.db
+        with database.read() as session:
+            rows = endpoints.all_endpoints(session)
+        return console_page(request, "console/webhooks.html", rows=rows)
+
+    @get("/new", sync_to_thread=False)
+    def new(self, request: Request[StaffPrincipal, Any, Any]) -> Template:
+        return console_page(
+            request,
+            "console/webhook_form.html",
+            endpoint=None,
+            values=_values(None),
+            errors={},
+            event_types=EVENT_TYPES,
+        )
+
+    @post("/new")
+    async def create(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Any:
+        values = await _form(request)
+        database: Database = state.db
+        networks = state.settings.webhook_networks
+
+        def work() -> WebhookEndpoint | endpoints.EndpointError:
+            try:
+                draft = endpoints.validate(
+                    values["url"], values["event_types"], values["description"], networks
+                )
+            except endpoints.EndpointError as problem:
+                return problem
+            with database.write() as session:
+                return endpoints.create(session, draft)
+
+        outcome = await to_thread.run_sync(work)
+        if isinstance(outcome, endpoints.EndpointError):
+            return self._invalid(request, None, values, outcome)
+        return _secret_page(request, outcome, rotated=False)
+
+    def _invalid(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        endpoint: WebhookEndpoint | None,
+        values: dict[str, Any],
+        problem: endpoints.EndpointError,
+    ) -> Template:
+        page = console_page(
+            request,
+            "console/webhook_form.html",
+            endpoint=endpoint,
+            values=values,
+            errors={problem.field: str(problem)},
+            event_types=EVENT_TYPES,
+        )
+        page.status_code = 400
+        return page
+
+    @get("/{endpoint_id:int}", sync_to_thread=True)
+    def detail(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        state: State,
+        endpoint_id: FromPath[int],
+        status: FromQuery[str] = "",
+        tested: FromQuery[int | None] = None,
+    ) -> Template:
+        database: Database = state.db
+        status = status if status in {s.value for s in DeliveryStatus} else ""
+        with database.read() as session:
+            endpoint = _endpoint_or_404(session, endpoint_id)
+            rows = endpoints.deliveries(session, endpoint_id, status)
+            test = session.get(WebhookDelivery, tested) if tested is not None else None
+            if test is not None and test.endpoint_id != endpoint_id:
+                test = None
+        return console_page(
+            request,
+            "console/webhook.html",
+            endpoint=endpoint,
+            values=_values(endpoint),
+            errors={},
+            event_types=EVENT_TYPES,
+            deliveries=rows,
+            status=status,
+            statuses=[s.value for s in DeliveryStatus],
+            test=test,
+            notice=NOTICES.get(request.query_params.get("done", "")),
+            problem=request.query_params.get("problem"),
+        )
+
+    @post("/{endpoint_id:int}")
+    async def update(
+        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+    ) -> Any:
+        values = await _form(request)
+        database: Database = state.db
+        networks = state.settings.webhook_networks
+
+        def work() -> WebhookEndpoint | endpoints.EndpointError:
+            with database.write() as session:
+                endpoint = _endpoint_or_404(session, endpoint_id)
+                try:
+                    draft = endpoints.validate(
+                        values["url"], values["event_types"], values["description"], networks
+                    )
+                except endpoints.EndpointError as problem:
+                    return problem
+                return endpoints.update(session, endpoint.id, draft)
+
+        outcome = await to_thread.run_sync(work)
+        if isinstance(outcome, endpoints.EndpointError):
+            with database.read() as session:
+                endpoint = _endpoint_or_404(session, endpoint_id)
+            return self._invalid(request, endpoint, values, outcome)
+        return Redirect(f"{BASE}/{endpoint_id}?done=saved", status_code=303)
+
+    @post("/{endpoint_id:int}/enabled")
+    async def enable(
+        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+    ) -> Response[Any]:
+        enabled = (await request.form()).get("enabled") == "1"
+        database: Database = state.db
+
+        def work() -> None:
+            with database.write() as session:
+                _endpoint_or_404(session, endpoint_id)
+                endpoints.set_enabled(session, endpoint_id, enabled)
+
+        await to_thread.run_sync(work)
+        done = "enabled" if enabled else "disabled"
+        return Redirect(f"{BASE}/{endpoint_id}?done={done}", status_code=303)
+
+    @post("/{endpoint_id:int}/rotate", sync_to_thread=True)
+    def rotate(
+        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+    ) -> Template:
+        database: Database = state.db
+        with database.write() as session:
+            _endpoint_or_404(session, endpoint_id)
+            endpoint = endpoints.rotate_secret(session, endpoint_id)
+        return _secret_page(request, endpoint, rotated=True)
+
+    @post("/{endpoint_id:int}/test", sync_to_thread=True)
+    def send_test(self, state: State, endpoint_id: FromPath[int]) -> Response[Any]:
+        database: Database = state.db
+        with database.read() as session:
+            _endpoint_or_404(session, endpoint_id)
+        sent = endpoints.send_test(database, endpoint_id, state.settings.webhook_networks)
+        return Redirect(f"{BASE}/{endpoint_id}?tested={sent.id}#test-result", status_code=303)
+
+    @post("/{endpoint_id:int}/deliveries/{delivery_id:int}/replay", sync_to_thread=True)
+    def replay(
+        self, state: State, endpoint_id: FromPath[int], delivery_id: FromPath[int]
+    ) -> Response[Any]:
+        database: Database = state.db
+        try:
+            with database.write() as session:
+                endpoints.replay(session, endpoint_id, delivery_id)
+        except LookupError:
+            raise NotFoundException() from None
+        except ValueError as refused:
+            query = urlencode({"problem": str(refused)})
+            return Redirect(f"{BASE}/{endpoint_id}?{query}", status_code=303)
+        return Redirect(f"{BASE}/{endpoint_id}?done=replayed", status_code=303)
+
+
+def _endpoint_or_404(session: Any, endpoint_id: int) -> WebhookEndpoint:
+    try:
+        return endpoints.get(session, endpoint_id)
+    except LookupError:
+        raise NotFoundException() from None
