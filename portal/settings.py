@@ -62,6 +62,9 @@ class Settings:
     beacon_per_minute: int = 120
     """Tracking beacons one visitor may send per minute (a reader sends about 5)."""
 
+    api_per_minute: int = 600
+    """Calls one API token may make per minute (all worker processes together); over it, 429."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -72,6 +75,7 @@ class Settings:
         _check_range("download_link_days", self.download_link_days, 1, 365)
         _check_range("event_retention_days", self.event_retention_days, 1, 36500)
         _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
+        _check_range("api_per_minute", self.api_per_minute, 1, 1_000_000)
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
 
@@ -184,6 +188,7 @@ _INTEGER_SETTINGS = (
     "download_link_days",
     "event_retention_days",
     "beacon_per_minute",
+    "api_per_minute",
 )
 
 

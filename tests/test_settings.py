@@ -54,6 +54,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_PRIVACY_SIGNALS",
         "LEADSHELF_EVENT_RETENTION_DAYS",
         "LEADSHELF_BEACON_PER_MINUTE",
+        "LEADSHELF_API_PER_MINUTE",
     ]
 
 

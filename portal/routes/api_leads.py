@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 import msgspec
-from litestar import Response, get, post
+from litestar import get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from portal.db import Database
+from portal.routes.api_common import (
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    error_responses,
+)
 from tracking import leads, leadstate, trails
 from tracking.model import Model
 from tracking.models import Lead
 from tracking.profiling import InvalidAnswer, normalize_email
 from tracking.scoring import Lifecycle
-
-MAX_PAGE = 200
 
 
 class EvidenceAssetRead(msgspec.Struct):
@@ -122,7 +126,12 @@ def _lead_or_404(session: Session, lead_id: int) -> Lead:
     return lead
 
 
-@get("/leads/{lead_id:int}", sync_to_thread=True, summary="One lead")
+@get(
+    "/leads/{lead_id:int}",
+    sync_to_thread=True,
+    summary="One lead",
+    responses=error_responses(404),
+)
 def get_lead(lead_id: FromPath[int], state: State) -> LeadRead:
     """The lead with its verdicts as they stand now (engagement decayed to this moment)."""
     database: Database = state.db
@@ -130,19 +139,7 @@ def get_lead(lead_id: FromPath[int], state: State) -> LeadRead:
         return lead_read(session, _lead_or_404(session, lead_id), state.model)
 
 
-def _cursor(value: str | None) -> int:
-    if not value:
-        return 0
-    try:
-        lead_id = int(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode())
-    except (ValueError, UnicodeDecodeError):
-        lead_id = 0
-    if not trails.valid_id(lead_id):
-        raise ValidationException("cursor is not valid; start again without one")
-    return lead_id
-
-
-@get("/leads", sync_to_thread=True, summary="Leads, filtered")
+@get("/leads", sync_to_thread=True, summary="Leads, filtered", responses=error_responses())
 def list_leads(
     state: State,
     email: FromQuery[str | None] = None,
@@ -150,11 +147,11 @@ def list_leads(
     lifecycle: FromQuery[str | None] = None,
     grade: FromQuery[str | None] = None,
     updated_since: FromQuery[datetime | None] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-    cursor: FromQuery[str | None] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> LeadList:
     """Leads in the order they were created; filters combine; ``next_cursor`` pages on."""
-    query = select(Lead).where(Lead.id > _cursor(cursor)).order_by(Lead.id).limit(limit + 1)
+    query = select(Lead).where(Lead.id > decode_cursor(cursor)).order_by(Lead.id).limit(limit + 1)
     if email:
         try:
             query = query.where(Lead.email == normalize_email(email))
@@ -176,10 +173,7 @@ def list_leads(
         found = list(session.scalars(query))
         items = [lead_read(session, lead, state.model) for lead in found[:limit]]
     more = len(found) > limit
-    next_cursor = (
-        base64.urlsafe_b64encode(str(found[limit - 1].id).encode()).decode() if more else None
-    )
-    return LeadList(items=items, next_cursor=next_cursor)
+    return LeadList(items=items, next_cursor=encode_cursor(found[limit - 1].id) if more else None)
 
 
 @post(
@@ -187,10 +181,11 @@ def list_leads(
     sync_to_thread=True,
     summary="Move a lead's lifecycle",
     status_code=200,
+    responses=error_responses(404, 409),
 )
 def move_lifecycle(
     lead_id: FromPath[int], state: State, data: JSONBody[LifecycleWrite]
-) -> Response[Any]:
+) -> LeadRead:
     """Sales accepts (sql), sends back (recycled), or marks an opportunity or customer."""
     reason = data.reason.strip()
     if not reason:
@@ -202,9 +197,9 @@ def move_lifecycle(
             leadstate.set_lifecycle(session, lead, Lifecycle(data.to), reason[:500], utcnow())
             leadstate.evaluate(session, lead, state.model)  # e.g. a customer is now in that stage
         except ValueError as refused:
-            return Response({"error": "Conflict", "detail": str(refused)}, status_code=409)
+            raise HTTPException(status_code=409, detail=str(refused)) from None
         session.flush()
-        return Response(lead_read(session, lead, state.model))
+        return lead_read(session, lead, state.model)
 
 
 ROUTES = [get_lead, list_leads, move_lifecycle]
