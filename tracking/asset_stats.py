@@ -52,13 +52,12 @@ def asset_stats(session: Session, asset_ids: Collection[int]) -> dict[int, Asset
         .where(engagement.asset_id.in_(ids))
         .group_by(engagement.asset_id)
     )
-    unlocks = dict(
-        session.execute(
-            select(Unlock.asset_id, func.count())
-            .where(Unlock.asset_id.in_(ids))
-            .group_by(Unlock.asset_id)
-        ).tuples()
+    unlocked = session.execute(
+        select(Unlock.asset_id, func.count())
+        .where(Unlock.asset_id.in_(ids))
+        .group_by(Unlock.asset_id)
     )
+    unlocks: dict[int, int] = {asset_id: int(count) for asset_id, count in unlocked}
     found = {asset_id: AssetStats(unlocks=unlocks.get(asset_id, 0)) for asset_id in ids}
     for asset_id, views, visitors, downloads, seconds, completed in touched:
         found[asset_id] = AssetStats(

@@ -18,7 +18,7 @@ from portal import __version__
 from portal.accounts.guards import ApiTokenMiddleware, api_scope
 from portal.accounts.service import TokenPrincipal
 from portal.routes import api_assets, api_events, api_leads
-from portal.routes.api_common import error_responses
+from portal.routes.api_common import error_responses, known_query_only
 
 BEARER_SCHEME = "bearerAuth"
 
@@ -78,6 +78,6 @@ def api_router() -> Router:
             *api_assets.ROUTES,
         ],
         middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=[r"^/api/v1/openapi\.json$"])],
-        guards=[api_scope],
+        guards=[api_scope, known_query_only],
         security=[{BEARER_SCHEME: []}],
     )

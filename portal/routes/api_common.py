@@ -7,13 +7,23 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import msgspec
+from litestar.connection import ASGIConnection
 from litestar.exceptions import ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import QueryParameter
-
-from tracking import trails
+from litestar.params import Parameter, QueryParameter
 
 MAX_PAGE = 200
+MAX_ROW_ID = 2**31 - 1
+"""Leads and assets have 32-bit ids (PostgreSQL ``integer``); anything larger names nothing."""
+
+LeadId = Annotated[int, Parameter(description="A lead's `id` (no lead: 404).")]
+
+
+def in_row_range(row_id: int) -> bool:
+    """Whether an id could name a lead or an asset (outside the range: a 404, not a crash)."""
+    return 0 < row_id <= MAX_ROW_ID
+
 
 Cursor = Annotated[
     str | None,
@@ -59,6 +69,30 @@ def error_responses(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
+_NOT_QUERY = frozenset({"state", "request", "data", "headers", "cookies", "scope"})
+
+
+def known_query_only(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Refuse query parameters a call does not take, or given twice (a guard on the API router).
+
+    A misspelt filter (``?lifecyle=sql``) would otherwise be ignored silently and
+    answer with every lead; a 400 naming it is kinder to the integrator.
+    """
+    taken = set(handler.parsed_fn_signature.parameters) - _NOT_QUERY
+    given = [key for key, _ in connection.query_params.multi_items()]
+    repeated = sorted({key for key in given if given.count(key) > 1})
+    if repeated:
+        raise ValidationException(f"give the query parameter {repeated[0]!r} once")
+    unknown = sorted(set(given) - taken)
+    if unknown:
+        accepted = ", ".join(sorted(taken)) or "none"
+        raise ValidationException(
+            f"unknown query parameter {unknown[0]!r}; this call takes: {accepted}"
+        )
+
+
 def encode_cursor(last_id: int) -> str:
     """An opaque cursor: the id of the last item of the page (items are ordered by id)."""
     return base64.urlsafe_b64encode(str(last_id).encode()).decode()
@@ -72,6 +106,6 @@ def decode_cursor(value: str | None) -> int:
         last_id = int(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
         last_id = 0
-    if not trails.valid_id(last_id):
+    if not in_row_range(last_id):
         raise ValidationException("cursor is not valid; start again without one")
     return last_id

@@ -13,11 +13,11 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from content.orm import utcnow
 from portal.db import Database
-from portal.routes.api_common import Cursor, error_responses
+from portal.routes.api_common import Cursor, LeadId, error_responses, in_row_range
 from tracking import imports, ingest, trails
 from tracking.events import EventType
 from tracking.models import Lead
@@ -62,7 +62,7 @@ class EventsAccepted(msgspec.Struct):
     responses=error_responses(404),
 )
 def lead_trail(
-    lead_id: FromPath[int],
+    lead_id: LeadId,
     state: State,
     limit: Annotated[
         int,
@@ -73,7 +73,7 @@ def lead_trail(
     """Everything the lead did on all its devices, newest first, with cursor pagination."""
     database: Database = state.db
     with database.read() as session:
-        if not trails.valid_id(lead_id) or session.get(Lead, lead_id) is None:
+        if not in_row_range(lead_id) or session.get(Lead, lead_id) is None:
             raise NotFoundException(f"no lead {lead_id}")
         try:
             page = trails.trail(session, lead_id, limit=limit, cursor=cursor)
@@ -114,6 +114,7 @@ def _events_body() -> RequestBody:
             "id": Schema(type=OpenAPIType.STRING, pattern="^[A-Za-z0-9_.:-]{8,64}$"),
         },
         additional_properties=False,
+        any_of=[Schema(required=["visitor"]), Schema(required=["email"])],
         description="Give a visitor, an email or both; `id` makes a resend harmless.",
     )
     body = Schema(

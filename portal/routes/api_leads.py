@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.openapi.spec import OpenAPIFormat
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,12 +18,14 @@ from content.orm import utcnow
 from portal.db import Database
 from portal.routes.api_common import (
     Cursor,
+    LeadId,
     Limit,
     decode_cursor,
     encode_cursor,
     error_responses,
+    in_row_range,
 )
-from tracking import leads, leadstate, trails
+from tracking import leads, leadstate
 from tracking.model import Model
 from tracking.models import Lead
 from tracking.profiling import InvalidAnswer, normalize_email
@@ -79,12 +82,16 @@ class LeadList(msgspec.Struct):
     next_cursor: str | None
 
 
+LifecycleName = Literal["subscriber", "lead", "mql", "sql", "opportunity", "customer", "recycled"]
+
+
 class LifecycleWrite(msgspec.Struct):
     """Move a lead by hand: ``sql`` (sales accepts), ``recycled`` (back to nurturing),
     ``opportunity`` or ``customer``."""
 
     to: Literal["sql", "recycled", "opportunity", "customer"]
-    reason: str
+    reason: Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S")]
+    """Why (kept in the lead's change log; longer than 500 characters is cut)."""
 
 
 def lead_read(session: Session, lead: Lead, model: Model) -> LeadRead:
@@ -120,7 +127,7 @@ def lead_read(session: Session, lead: Lead, model: Model) -> LeadRead:
 
 
 def _lead_or_404(session: Session, lead_id: int) -> Lead:
-    lead = session.get(Lead, lead_id) if trails.valid_id(lead_id) else None
+    lead = session.get(Lead, lead_id) if in_row_range(lead_id) else None
     if lead is None:
         raise NotFoundException(f"no lead {lead_id}")
     return lead
@@ -132,21 +139,43 @@ def _lead_or_404(session: Session, lead_id: int) -> Lead:
     summary="One lead",
     responses=error_responses(404),
 )
-def get_lead(lead_id: FromPath[int], state: State) -> LeadRead:
+def get_lead(lead_id: LeadId, state: State) -> LeadRead:
     """The lead with its verdicts as they stand now (engagement decayed to this moment)."""
     database: Database = state.db
     with database.read() as session:
         return lead_read(session, _lead_or_404(session, lead_id), state.model)
 
 
+def _moment(value: str) -> datetime:
+    """An ISO-8601 time with a zone (a bare number is not a time, whatever parsers allow)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationException("updated_since must be an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        raise ValidationException("updated_since needs a time zone")
+    return moment
+
+
 @get("/leads", sync_to_thread=True, summary="Leads, filtered", responses=error_responses())
 def list_leads(
     state: State,
-    email: FromQuery[str | None] = None,
-    stage: FromQuery[str | None] = None,
-    lifecycle: FromQuery[str | None] = None,
-    grade: FromQuery[str | None] = None,
-    updated_since: FromQuery[datetime | None] = None,
+    email: Annotated[
+        str | None,
+        QueryParameter(format=OpenAPIFormat.EMAIL, description="The lead with this address."),
+    ] = None,
+    stage: Annotated[
+        str | None, QueryParameter(description="A journey stage of the model.")
+    ] = None,
+    lifecycle: FromQuery[LifecycleName | None] = None,
+    grade: FromQuery[Literal["A", "B", "C", "D", "E"] | None] = None,
+    updated_since: Annotated[
+        str | None,
+        QueryParameter(
+            format=OpenAPIFormat.DATE_TIME,
+            description="Leads active at or after this ISO-8601 time (with a time zone).",
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> LeadList:
@@ -165,9 +194,7 @@ def list_leads(
         if value:
             query = query.where(column == value)
     if updated_since is not None:
-        if updated_since.tzinfo is None:
-            raise ValidationException("updated_since needs a time zone")
-        query = query.where(Lead.last_activity_at >= updated_since)
+        query = query.where(Lead.last_activity_at >= _moment(updated_since))
     database: Database = state.db
     with database.read() as session:
         found = list(session.scalars(query))
@@ -183,9 +210,7 @@ def list_leads(
     status_code=200,
     responses=error_responses(404, 409),
 )
-def move_lifecycle(
-    lead_id: FromPath[int], state: State, data: JSONBody[LifecycleWrite]
-) -> LeadRead:
+def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]) -> LeadRead:
     """Sales accepts (sql), sends back (recycled), or marks an opportunity or customer."""
     reason = data.reason.strip()
     if not reason:
