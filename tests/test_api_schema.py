@@ -123,7 +123,6 @@ def test_every_operation_answers_as_documented(
     """Generated calls (valid ones, then invalid ones) never get a 5xx or an undocumented answer."""
     auth = {"Authorization": f"Bearer {write_token}"}
     for operation in operations(api_schema):
-
         strategy = operation.as_strategy(generation_mode=mode)
         if mode is GenerationMode.POSITIVE:
             strategy = strategy.map(without_cursor)
