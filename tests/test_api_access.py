@@ -1,4 +1,4 @@
-"""Who may call what under /api/v1: every route × no token, a bad one, a revoked one, a read
+"""Who may call what under /api/v1: every route against no token, a bad one, a revoked one, a read
 token and a write token; the per-token rate limit; JSON errors for unknown paths and methods."""
 
 from __future__ import annotations

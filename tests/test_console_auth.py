@@ -237,7 +237,8 @@ def test_admin_creates_a_read_token_in_the_console_and_sees_it_once(
     form = html(page.text).css_first("form.token-form")
     assert form is not None
     checked = form.css_first('input[name="scope"][checked]')
-    assert checked is not None and checked.attributes["value"] == "read"
+    assert checked is not None
+    assert checked.attributes["value"] == "read"
 
     created = client.post(
         "/console/staff/tokens",
