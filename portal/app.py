@@ -33,7 +33,7 @@ from portal.migrate import upgrade_to_head
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.resources import resource_path
-from portal.routes import gate, library, public, track
+from portal.routes import gate, library, public, sales, track
 from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.editor import EditorController
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*library.ROUTES, *gate.ROUTES, *track.ROUTES],
+                route_handlers=[*library.ROUTES, *gate.ROUTES, *sales.ROUTES, *track.ROUTES],
                 middleware=[VisitorMiddleware()],
             ),
             public.healthz,
