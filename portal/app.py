@@ -35,8 +35,8 @@ from portal.migrate import upgrade_to_head
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.resources import resource_path
-from portal.routes import gate, library, public, track
-from portal.routes.api import api_router
+from portal.routes import gate, library, public, sales, track
+from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*library.ROUTES, *gate.ROUTES, *track.ROUTES],
+                route_handlers=[*library.ROUTES, *gate.ROUTES, *sales.ROUTES, *track.ROUTES],
                 middleware=[VisitorMiddleware()],
             ),
             public.healthz,
@@ -161,6 +161,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             # internal path keeps the plugin's own 404 page out of /api/v1.
             path="/api/v1/schema",
             render_plugins=[JsonRenderPlugin()],
+            components=openapi_components(),
+            description="Leads, their trails and the library for CRM and marketing-automation "
+            'integrations. Every error answers `{"error": str, "detail": …}`.',
         ),
         exception_handlers={
             HTTPException: errors.handle_http_exception,

@@ -390,12 +390,21 @@ def token() -> None:
 
 @token.command("add", help="Create an API token; it is printed once and stored only as a hash.")
 @click.argument("name")
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "write"]),
+    default="write",
+    show_default=True,
+    help="read: GET calls only; write: also import events and move lifecycles.",
+)
 @click.pass_context
-def token_add(ctx: click.Context, name: str) -> None:
+def token_add(ctx: click.Context, name: str, scope: str) -> None:
     settings = _settings(ctx)
-    value = _with_session(settings, lambda session: service.create_token(session, name))
+    value = _with_session(settings, lambda session: service.create_token(session, name, scope))
     click.echo(value)
-    click.echo(f"API token {name!r} created. Copy it now: it cannot be shown again.", err=True)
+    click.echo(
+        f"API token {name!r} ({scope}) created. Copy it now: it cannot be shown again.", err=True
+    )
 
 
 @token.command("revoke", help="Revoke an API token by name; calls with it get 401 from then on.")

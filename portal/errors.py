@@ -76,13 +76,14 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         return login_redirect(request)
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else None
-    if wants_json(request):
-        return error_page(request, exc.status_code, message=detail or exc.extra or None)
     retry = exc.headers.get("Retry-After") if exc.headers else None
+    retry_after = int(retry) if retry else None
+    if wants_json(request):
+        # The refused parts (``extra``) say more than a generic "Validation failed for …".
+        message = exc.extra or detail or None
+        return error_page(request, exc.status_code, message=message, retry_after=retry_after)
     message = detail if exc.status_code in (400, 403, 429) and detail else None
-    return error_page(
-        request, exc.status_code, message=message, retry_after=int(retry) if retry else None
-    )
+    return error_page(request, exc.status_code, message=message, retry_after=retry_after)
 
 
 def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

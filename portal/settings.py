@@ -71,6 +71,8 @@ class Settings:
     webhook_allow_networks: str = ""
     """Comma-separated networks (``127.0.0.0/8, 10.20.0.0/16``) webhooks may reach although they
     are private, loopback, link-local or reserved; empty: public addresses only (SSRF guard)."""
+    api_per_minute: int = 600
+    """Calls one API token may make per minute (all worker processes together); over it, 429."""
 
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
@@ -82,6 +84,7 @@ class Settings:
         _check_range("download_link_days", self.download_link_days, 1, 365)
         _check_range("event_retention_days", self.event_retention_days, 1, 36500)
         _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
+        _check_range("api_per_minute", self.api_per_minute, 1, 1_000_000)
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
         try:
@@ -203,6 +206,7 @@ _INTEGER_SETTINGS = (
     "download_link_days",
     "event_retention_days",
     "beacon_per_minute",
+    "api_per_minute",
 )
 
 

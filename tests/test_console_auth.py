@@ -227,3 +227,60 @@ def test_deactivated_user_is_signed_out(
 
         session.execute(update(StaffUser).where(StaffUser.email == email).values(is_active=False))
     assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_admin_creates_a_read_token_in_the_console_and_sees_it_once(
+    client: TestClient[Litestar], staff: StaffActions, db: Database
+) -> None:
+    staff.sign_in_as(Role.ADMIN)
+    page = client.get("/console/staff")
+    form = html(page.text).css_first("form.token-form")
+    assert form is not None
+    checked = form.css_first('input[name="scope"][checked]')
+    assert checked is not None
+    assert checked.attributes["value"] == "read"
+
+    created = client.post(
+        "/console/staff/tokens",
+        data={"name": "bi-dashboard", "scope": "read", "_csrf_token": csrf_token_from(page.text)},
+    )
+    shown = html(created.text).css_first("#new-token code")
+    assert created.status_code == 200
+    assert shown is not None
+    raw = shown.text()
+    with db.read() as session:
+        assert service.token_for(session, raw) == service.TokenPrincipal("bi-dashboard", "read")
+    rows = {
+        row.css_first("th").text(): row.css_first(".token-scope").text()
+        for row in html(client.get("/console/staff").text).css(".tokens-table tbody tr")
+    }
+    assert rows == {"bi-dashboard": "read"}
+    assert raw not in client.get("/console/staff").text
+
+
+def test_a_token_form_with_a_taken_name_keeps_the_values_and_says_why(
+    client: TestClient[Litestar], staff: StaffActions, db: Database
+) -> None:
+    staff.sign_in_as(Role.ADMIN)
+    with db.write() as session:
+        service.create_token(session, "crm-sync")
+    page = client.get("/console/staff")
+    refused = client.post(
+        "/console/staff/tokens",
+        data={"name": "crm-sync", "scope": "write", "_csrf_token": csrf_token_from(page.text)},
+    )
+    tree = html(refused.text)
+    assert refused.status_code == 422
+    assert "already exists" in tree.css_first("#error-token-name").text()
+    assert tree.css_first("#token-name").attributes["value"] == "crm-sync"
+    assert tree.css_first('input[name="scope"][checked]').attributes["value"] == "write"
+
+
+def test_only_admins_create_tokens(client: TestClient[Litestar], staff: StaffActions) -> None:
+    staff.sign_in_as(Role.MARKETER)
+    page = client.get("/console")
+    response = client.post(
+        "/console/staff/tokens",
+        data={"name": "sneaky", "scope": "write", "_csrf_token": csrf_token_from(page.text)},
+    )
+    assert response.status_code == 403

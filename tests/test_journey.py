@@ -181,6 +181,7 @@ EVENT_POINTS = {
     "webinar_register": 6.0,
     "webinar_attend": 10.0,
     "email_click": 2.0,
+    "demo_request": 12.0,
 }
 
 
@@ -284,7 +285,7 @@ def test_apply_keeps_decayed_evidence_per_asset() -> None:
 
 def test_acts_are_recorded_per_asset() -> None:
     kinds = ["asset_view", "gate_view", "read_progress", "form_submit", "email_click"]
-    acts = ["download", "unlock", "webinar_register", "webinar_attend", "cta_click"]
+    acts = ["download", "unlock", "webinar_register", "webinar_attend", "cta_click", "demo_request"]
     assert frozenset(acts) == ACTS
     state = state_of([touch(kind, 22) for kind in kinds + acts] + [touch("cta_click", 22)])
     assert state.assets[22].acts == frozenset(acts)

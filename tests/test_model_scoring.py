@@ -302,7 +302,7 @@ def test_scoring_rules_use_the_overrides(tmp_path: Path) -> None:
 
 EVENTS = (
     "page_view, asset_view, read_progress, download, search, gate_view, form_submit, unlock, "
-    "webinar_register, webinar_attend, cta_click, email_click"
+    "webinar_register, webinar_attend, cta_click, email_click, demo_request"
 )
 STAGES = "stages: awareness, consideration, decision, customer"
 FIELDS = "fields: first_name, last_name, company, job_title, company_size, industry, country"
@@ -408,8 +408,9 @@ WRONG = [
                  id="event-points-not-table"),
     pytest.param("[scoring.event_points]\npageview = 1",
                  "scoring.event_points.pageview: unknown key (known: asset_view, cta_click, "
-                 "download, email_click, form_submit, gate_view, page_view, read_progress, search, "
-                 "unlock, webinar_attend, webinar_register)", id="event-unknown"),
+                 "demo_request, download, email_click, form_submit, gate_view, page_view, "
+                 "read_progress, search, unlock, webinar_attend, webinar_register)",
+                 id="event-unknown"),
     pytest.param("[scoring.event_points]\ndownload = -1",
                  "scoring.event_points.download: must not be negative, got -1",
                  id="event-points-negative"),

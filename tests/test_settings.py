@@ -56,6 +56,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_BEACON_PER_MINUTE",
         "LEADSHELF_OUTBOX_IN_PROCESS",
         "LEADSHELF_WEBHOOK_ALLOW_NETWORKS",
+        "LEADSHELF_API_PER_MINUTE",
     ]
 
 

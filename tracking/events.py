@@ -29,6 +29,7 @@ class EventType(StrEnum):
     WEBINAR_ATTEND = "webinar_attend"
     CTA_CLICK = "cta_click"
     EMAIL_CLICK = "email_click"
+    DEMO_REQUEST = "demo_request"
 
 
 _COMMON = frozenset({"visitor_id", "lead_id", "asset_id", "occurred_at", "uid"})
@@ -161,6 +162,15 @@ class EmailClick(TrackedEvent):
 
     type = EventType.EMAIL_CLICK
     campaign: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoRequest(TrackedEvent):
+    """A lead asked to talk to sales (the "Talk to sales" form): the strongest sign of intent,
+    which puts the lead on the sales fast lane. ``asset`` is where it came from, if anywhere."""
+
+    type = EventType.DEMO_REQUEST
+    message: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

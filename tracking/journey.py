@@ -81,7 +81,9 @@ class Touch:
     depth_after: float = 0.0
 
 
-ACTS = frozenset({"download", "unlock", "webinar_register", "webinar_attend", "cta_click"})
+ACTS = frozenset(
+    {"download", "unlock", "webinar_register", "webinar_attend", "cta_click", "demo_request"}
+)
 """Event types worth naming in a stage's evidence ("attended 'Live demo'")."""
 
 

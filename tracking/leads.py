@@ -42,6 +42,8 @@ class LeadView:
 
 
 def _phrase(asset: EvidenceAsset) -> str:
+    if "demo_request" in asset.acts:
+        return f"asked to talk to sales on '{asset.title}'"
     if "webinar_attend" in asset.acts:
         return f"attended '{asset.title}'"
     if "webinar_register" in asset.acts:

@@ -167,9 +167,10 @@ DEFAULT_EVENT_POINTS: Mapping[str, float] = _frozen(
         "webinar_register": 6.0,
         "webinar_attend": 10.0,
         "email_click": 2.0,
+        "demo_request": 12.0,  # on a decision asset, enough on its own for the decision stage
     }
 )
-"""Points per event: a view is the lightest touch, attending a webinar the heaviest."""
+"""Points per event: a view is the lightest touch, asking to talk to sales the heaviest."""
 
 DEFAULT_DEPTH_BONUS: tuple[tuple[float, float], ...] = ((0.5, 2.0), (0.9, 2.0))
 """(depth, points) earned once per browser and asset when its reading first reaches the depth:

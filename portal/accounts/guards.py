@@ -7,13 +7,18 @@ from typing import Any
 
 from anyio import to_thread
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from portal import ratelimit
 from portal.accounts import service
-from portal.accounts.models import Role
-from portal.accounts.service import StaffPrincipal
+from portal.accounts.models import Role, TokenScope
+from portal.accounts.service import StaffPrincipal, TokenPrincipal
 from portal.db import Database
 
 STAFF_COOKIE = "ls_staff"
@@ -47,7 +52,13 @@ class StaffSessionMiddleware(AbstractAuthenticationMiddleware):
 
 
 class ApiTokenMiddleware(AbstractAuthenticationMiddleware):
-    """Resolve ``Authorization: Bearer TOKEN`` to the token's name (``request.user``)."""
+    """Resolve ``Authorization: Bearer TOKEN`` to a ``TokenPrincipal`` (``request.user``) and
+    count the call against the token's per-minute limit.
+
+    The limit is a fixed window in the database (``portal.ratelimit``): the
+    lookup already writes (``last_used_at``), the count costs one upsert more in
+    the same transaction, and every worker process shares it.
+    """
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -56,18 +67,48 @@ class ApiTokenMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("send Authorization: Bearer TOKEN")
         database = _database(connection)
+        per_minute: int = connection.app.state.settings.api_per_minute
 
-        def lookup() -> str | None:
+        def lookup() -> tuple[TokenPrincipal | None, ratelimit.Verdict | None]:
             with database.write() as session:
-                name = service.token_name_for(session, token.strip())
-                if name is not None:
-                    service.touch_token(session, name)
-                return name
+                principal = service.token_for(session, token.strip())
+                if principal is None:
+                    return None, None
+                service.touch_token(session, principal.name)
+                limit = ratelimit.Limit(per_minute, 60)
+                return principal, ratelimit.hit(session, f"api:{principal.name}", limit)
 
-        name = await to_thread.run_sync(lookup)
-        if name is None:
+        principal, verdict = await to_thread.run_sync(lookup)
+        if principal is None or verdict is None:
             raise NotAuthorizedException("unknown or revoked API token")
-        return AuthenticationResult(user=name, auth=token)
+        if not verdict.allowed:
+            raise TooManyRequestsException(
+                f"this token may make {per_minute} calls per minute; "
+                f"try again in {verdict.retry_after} s",
+                headers={"Retry-After": str(verdict.retry_after)},
+            )
+        return AuthenticationResult(user=principal, auth=token)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def api_scope(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Reading calls need a ``read`` token, anything else a ``write`` token (it implies read).
+
+    Decided by the handler's HTTP methods, so a new POST route is protected without
+    anyone remembering to mark it; public routes (the OpenAPI document) opt out.
+    """
+    if handler.opt.get("public_api"):
+        return
+    methods = set(getattr(handler, "http_methods", ())) or {"POST"}
+    needed = TokenScope.READ if methods <= SAFE_METHODS else TokenScope.WRITE
+    principal = connection.user
+    if not isinstance(principal, TokenPrincipal) or not principal.scope.allows(needed):
+        held = principal.scope.value if isinstance(principal, TokenPrincipal) else "none"
+        raise PermissionDeniedException(
+            f"this call needs a token with the {needed.value} scope; this token has {held}"
+        )
 
 
 def staff_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

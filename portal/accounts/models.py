@@ -71,6 +71,16 @@ class LoginAttempt(Base):
     succeeded: Mapped[bool] = mapped_column(default=False)
 
 
+class TokenScope(StrEnum):
+    """What an API token may do: ``read`` (GET) or ``write`` (also POST; implies read)."""
+
+    READ = "read"
+    WRITE = "write"
+
+    def allows(self, needed: TokenScope) -> bool:
+        return self is TokenScope.WRITE or needed is TokenScope.READ
+
+
 class ApiToken(Base):
     """A bearer token for /api/v1; only the SHA-256 of the token is stored."""
 
@@ -79,6 +89,9 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(
+        String(8), default=TokenScope.WRITE.value, server_default=TokenScope.WRITE.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

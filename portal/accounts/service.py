@@ -18,7 +18,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
-from portal.accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
+from portal.accounts.models import (
+    ApiToken,
+    LoginAttempt,
+    Role,
+    StaffSession,
+    StaffUser,
+    TokenScope,
+)
 
 SESSION_LIFETIME = timedelta(hours=12)
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -47,6 +54,14 @@ class StaffPrincipal:
     display_name: str
     role: Role
     session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPrincipal:
+    """The API token a request came with (``request.user`` under /api/v1)."""
+
+    name: str
+    scope: TokenScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +227,22 @@ def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(StaffUser)) or 0
 
 
-def create_token(session: Session, name: str) -> str:
-    """Create an API token and return it; only its hash is stored, so it is shown once."""
+def create_token(session: Session, name: str, scope: TokenScope | str = TokenScope.WRITE) -> str:
+    """Create an API token and return it; only its hash is stored, so it is shown once.
+
+    The default scope is ``write`` (full access), as tokens had before scopes existed.
+    """
+    try:
+        scope = TokenScope(scope)
+    except ValueError:
+        raise AccountError("token scope must be read or write") from None
     name = name.strip()
     if not name or len(name) > 80:
         raise AccountError("token name must be 1 to 80 characters")
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
         raise AccountError(f"an API token named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=hash_token(token)))
+    session.add(ApiToken(name=name, token_hash=hash_token(token), scope=scope.value))
     session.flush()
     return token
 
@@ -236,11 +258,18 @@ def revoke_token(session: Session, name: str) -> None:
 
 def token_name_for(session: Session, token: str) -> str | None:
     """The name of the live API token matching a bearer value, or None."""
-    return session.scalar(
-        select(ApiToken.name).where(
+    found = token_for(session, token)
+    return found.name if found else None
+
+
+def token_for(session: Session, token: str) -> TokenPrincipal | None:
+    """The live API token (name and scope) matching a bearer value, or None."""
+    row = session.execute(
+        select(ApiToken.name, ApiToken.scope).where(
             ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
         )
-    )
+    ).first()
+    return TokenPrincipal(row.name, TokenScope(row.scope)) if row else None
 
 
 def touch_token(session: Session, name: str, now: datetime | None = None) -> None:

@@ -3,27 +3,34 @@ CONTRACT.md is built by ``tracking.lead_document``, which webhooks share)."""
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Response, get, post
+from litestar import get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.spec import OpenAPIFormat
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from portal.db import Database
-from tracking import leadstate, trails
+from portal.routes.api_common import (
+    Cursor,
+    LeadId,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    error_responses,
+    in_row_range,
+)
+from tracking import leadstate
 from tracking.lead_document import LeadRead, lead_read
 from tracking.models import Lead
 from tracking.profiling import InvalidAnswer, normalize_email
 from tracking.scoring import Lifecycle
-
-MAX_PAGE = 200
 
 
 class LeadList(msgspec.Struct):
@@ -31,54 +38,73 @@ class LeadList(msgspec.Struct):
     next_cursor: str | None
 
 
+LifecycleName = Literal["subscriber", "lead", "mql", "sql", "opportunity", "customer", "recycled"]
+
+
 class LifecycleWrite(msgspec.Struct):
     """Move a lead by hand: ``sql`` (sales accepts), ``recycled`` (back to nurturing),
     ``opportunity`` or ``customer``."""
 
     to: Literal["sql", "recycled", "opportunity", "customer"]
-    reason: str
+    reason: Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S")]
+    """Why (kept in the lead's change log; longer than 500 characters is cut)."""
 
 
 def _lead_or_404(session: Session, lead_id: int) -> Lead:
-    lead = session.get(Lead, lead_id) if trails.valid_id(lead_id) else None
+    lead = session.get(Lead, lead_id) if in_row_range(lead_id) else None
     if lead is None:
         raise NotFoundException(f"no lead {lead_id}")
     return lead
 
 
-@get("/leads/{lead_id:int}", sync_to_thread=True, summary="One lead")
-def get_lead(lead_id: FromPath[int], state: State) -> LeadRead:
+@get(
+    "/leads/{lead_id:int}",
+    sync_to_thread=True,
+    summary="One lead",
+    responses=error_responses(404),
+)
+def get_lead(lead_id: LeadId, state: State) -> LeadRead:
     """The lead with its verdicts as they stand now (engagement decayed to this moment)."""
     database: Database = state.db
     with database.read() as session:
         return lead_read(session, _lead_or_404(session, lead_id), state.model)
 
 
-def _cursor(value: str | None) -> int:
-    if not value:
-        return 0
+def _moment(value: str) -> datetime:
+    """An ISO-8601 time with a zone (a bare number is not a time, whatever parsers allow)."""
     try:
-        lead_id = int(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode())
-    except (ValueError, UnicodeDecodeError):
-        lead_id = 0
-    if not trails.valid_id(lead_id):
-        raise ValidationException("cursor is not valid; start again without one")
-    return lead_id
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationException("updated_since must be an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        raise ValidationException("updated_since needs a time zone")
+    return moment
 
 
-@get("/leads", sync_to_thread=True, summary="Leads, filtered")
+@get("/leads", sync_to_thread=True, summary="Leads, filtered", responses=error_responses())
 def list_leads(
     state: State,
-    email: FromQuery[str | None] = None,
-    stage: FromQuery[str | None] = None,
-    lifecycle: FromQuery[str | None] = None,
-    grade: FromQuery[str | None] = None,
-    updated_since: FromQuery[datetime | None] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-    cursor: FromQuery[str | None] = None,
+    email: Annotated[
+        str | None,
+        QueryParameter(format=OpenAPIFormat.EMAIL, description="The lead with this address."),
+    ] = None,
+    stage: Annotated[
+        str | None, QueryParameter(description="A journey stage of the model.")
+    ] = None,
+    lifecycle: FromQuery[LifecycleName | None] = None,
+    grade: FromQuery[Literal["A", "B", "C", "D", "E"] | None] = None,
+    updated_since: Annotated[
+        str | None,
+        QueryParameter(
+            format=OpenAPIFormat.DATE_TIME,
+            description="Leads active at or after this ISO-8601 time (with a time zone).",
+        ),
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> LeadList:
     """Leads in the order they were created; filters combine; ``next_cursor`` pages on."""
-    query = select(Lead).where(Lead.id > _cursor(cursor)).order_by(Lead.id).limit(limit + 1)
+    query = select(Lead).where(Lead.id > decode_cursor(cursor)).order_by(Lead.id).limit(limit + 1)
     if email:
         try:
             query = query.where(Lead.email == normalize_email(email))
@@ -92,18 +118,13 @@ def list_leads(
         if value:
             query = query.where(column == value)
     if updated_since is not None:
-        if updated_since.tzinfo is None:
-            raise ValidationException("updated_since needs a time zone")
-        query = query.where(Lead.last_activity_at >= updated_since)
+        query = query.where(Lead.last_activity_at >= _moment(updated_since))
     database: Database = state.db
     with database.read() as session:
         found = list(session.scalars(query))
         items = [lead_read(session, lead, state.model) for lead in found[:limit]]
     more = len(found) > limit
-    next_cursor = (
-        base64.urlsafe_b64encode(str(found[limit - 1].id).encode()).decode() if more else None
-    )
-    return LeadList(items=items, next_cursor=next_cursor)
+    return LeadList(items=items, next_cursor=encode_cursor(found[limit - 1].id) if more else None)
 
 
 @post(
@@ -111,10 +132,9 @@ def list_leads(
     sync_to_thread=True,
     summary="Move a lead's lifecycle",
     status_code=200,
+    responses=error_responses(404, 409),
 )
-def move_lifecycle(
-    lead_id: FromPath[int], state: State, data: JSONBody[LifecycleWrite]
-) -> Response[Any]:
+def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]) -> LeadRead:
     """Sales accepts (sql), sends back (recycled), or marks an opportunity or customer."""
     reason = data.reason.strip()
     if not reason:
@@ -126,9 +146,9 @@ def move_lifecycle(
             leadstate.set_lifecycle(session, lead, Lifecycle(data.to), reason[:500], utcnow())
             leadstate.evaluate(session, lead, state.model)  # e.g. a customer is now in that stage
         except ValueError as refused:
-            return Response({"error": "Conflict", "detail": str(refused)}, status_code=409)
+            raise HTTPException(status_code=409, detail=str(refused)) from None
         session.flush()
-        return Response(lead_read(session, lead, state.model))
+        return lead_read(session, lead, state.model)
 
 
 ROUTES = [get_lead, list_leads, move_lifecycle]

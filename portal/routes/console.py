@@ -13,13 +13,20 @@ from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service
 from portal.accounts.guards import STAFF_COOKIE, requires_role, staff_only
-from portal.accounts.service import StaffPrincipal, Throttled
+from portal.accounts.models import TokenScope
+from portal.accounts.service import AccountError, StaffPrincipal, Throttled
 from portal.console_nav import STAFF, nav_for
 from portal.db import Database
 from portal.web import client_ip, safe_next
 
 CSRF_COOKIE = "csrftoken"
 PUBLIC = {"exclude_from_auth": True}
+
+
+@dataclass
+class TokenForm:
+    name: str = ""
+    scope: str = TokenScope.READ.value
 
 
 @dataclass
@@ -121,11 +128,45 @@ class ConsoleController(Controller):
 
     @get("/staff", guards=[requires_role(*STAFF.roles)], sync_to_thread=True)
     def staff(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        return _staff_page(request, state)
+
+    @post(
+        "/staff/tokens", guards=[requires_role(*STAFF.roles)], sync_to_thread=True, status_code=200
+    )
+    def add_token(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        state: State,
+        data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        """Create an API token with a scope; the page shows it once (it is stored hashed)."""
         database: Database = state.db
-        with database.read() as session:
-            users = service.list_users(session)
-            tokens = service.list_tokens(session)
-        return console_page(request, "console/staff.html", users=users, tokens=tokens)
+        try:
+            with database.write() as session:
+                created = service.create_token(session, data.name, data.scope)
+        except AccountError as refused:
+            page = _staff_page(request, state, form=data, token_error=str(refused))
+            page.status_code = 422
+            return page
+        return _staff_page(request, state, created=(data.name.strip(), data.scope, created))
+
+
+def _staff_page(
+    request: Request[StaffPrincipal, Any, Any], state: State, **context: Any
+) -> Template:
+    database: Database = state.db
+    with database.read() as session:
+        users = service.list_users(session)
+        tokens = service.list_tokens(session)
+    context.setdefault("form", TokenForm())
+    return console_page(
+        request,
+        "console/staff.html",
+        users=users,
+        tokens=tokens,
+        scopes=[scope.value for scope in TokenScope],
+        **context,
+    )
 
 
 def _minutes(count: int) -> str:

@@ -159,31 +159,19 @@ def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answer
             status_code=400,
         )
     with database.write() as session:
-        verdict = ratelimit.hit(
-            session,
-            f"gate:{client_ip(request)}",
-            ratelimit.Limit(
-                model.profiling.submissions_per_ip, model.profiling.rate_window_seconds
-            ),
-        )
+        verdict = form_rate_verdict(session, request, model)
         asset = _gate_asset(session, slug)
         form = gate_form(session, asset, visitor.id, model)
         if not verdict.allowed:
-            minutes = -(-verdict.retry_after // 60)
             context = _form_context(
-                state,
-                asset,
-                form,
-                values=answers,
-                notice=f"Too many forms sent from your network. Please try again in {minutes} "
-                f"minute{'' if minutes == 1 else 's'}.",
+                state, asset, form, values=answers, notice=too_many_notice(verdict)
             )
             response = _render_form(request, context, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
         # A one-click form has nothing to fill in (and only a known lead's browser sees it).
         min_seconds = model.profiling.min_fill_seconds if form.fields else 0.0
-        if _too_fast(state, answers.get(STARTED_FIELD, ""), min_seconds):
+        if too_fast(state, answers.get(STARTED_FIELD, ""), min_seconds):
             context = _form_context(state, asset, form, values=answers, notice=TOO_FAST)
             return _render_form(request, context, status_code=422)
         result = submit_gate(
@@ -203,7 +191,24 @@ def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answer
     return _accepted(request, state, asset, result, visitor)
 
 
-def _too_fast(state: State, started_token: str, min_seconds: float) -> bool:
+def form_rate_verdict(
+    session: Session, request: Request[Any, Any, Any], model: Model
+) -> ratelimit.Verdict:
+    """Count one public form submission (gate or "Talk to sales") against the address's limit;
+    every public form shares it, so a bot cannot spread its tries across forms."""
+    limit = ratelimit.Limit(model.profiling.submissions_per_ip, model.profiling.rate_window_seconds)
+    return ratelimit.hit(session, f"gate:{client_ip(request)}", limit)
+
+
+def too_many_notice(verdict: ratelimit.Verdict) -> str:
+    minutes = -(-verdict.retry_after // 60)
+    return (
+        f"Too many forms sent from your network. Please try again in {minutes} "
+        f"minute{'' if minutes == 1 else 's'}."
+    )
+
+
+def too_fast(state: State, started_token: str, min_seconds: float) -> bool:
     """True when the form came back faster than a person fills it in (or without a start time)."""
     signer: Signer = state.signer
     try:

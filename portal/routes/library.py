@@ -27,6 +27,7 @@ from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
 from tracking import events, identity
+from tracking.demo_requests import offers_sales
 from tracking.visitors import active_lead_id
 
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
@@ -119,7 +120,11 @@ def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any
     record_server_events(request, events.AssetView(asset_id=asset.id, locked=locked))
     return Template(
         "public/asset.html",
-        context={**asset_context(state, asset, lead_id), "related": related},
+        context={
+            **asset_context(state, asset, lead_id),
+            "related": related,
+            "offer_sales": offers_sales(state.model, asset.stage),
+        },
         # An unlocked page carries the lead's own download link: never cache it for another.
         headers={"Vary": "Cookie", **({"Cache-Control": "private, no-store"} if lead_id else {})},
     )

@@ -1,0 +1,152 @@
+"""Assets in the JSON API: the published library with stage, topics, gate and engagement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from litestar import get
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from content import catalog
+from content.models import Asset, Topic
+from portal.db import Database
+from portal.routes.api_common import (
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    error_responses,
+)
+from tracking.asset_stats import AssetStats, asset_stats
+
+Kind = Literal[
+    "whitepaper", "ebook", "webinar", "case_study", "checklist", "video", "article", "datasheet"
+]
+
+
+class AssetEngagementRead(msgspec.Struct):
+    """How readers engaged with the asset (browsers that touched it; all time)."""
+
+    views: int
+    unique_visitors: int
+    unlocks: int
+    downloads: int
+    average_engaged_seconds: float
+    completion_rate: float
+
+
+class AssetRead(msgspec.Struct):
+    """A published asset: what it is, where it sits in the journey, and how it is read."""
+
+    slug: str
+    title: str
+    kind: str
+    stage: str
+    gate: Literal["open", "gated", "soft"]
+    topics: list[str]
+    personas: list[str]
+    language: str
+    summary: str
+    url: str
+    published_at: datetime | None
+    updated_at: datetime
+    engagement: AssetEngagementRead
+
+
+class AssetList(msgspec.Struct):
+    """A page of assets in a stable order; pass ``next_cursor`` back for the next page."""
+
+    items: list[AssetRead]
+    next_cursor: str | None
+
+
+def _asset_read(asset: Asset, stats: AssetStats, base_url: str) -> AssetRead:
+    return AssetRead(
+        slug=asset.slug,
+        title=asset.title,
+        kind=asset.kind,
+        stage=asset.stage,
+        gate=asset.gate,  # type: ignore[arg-type]  # the column only holds Gate values
+        topics=[topic.slug for topic in asset.topics],
+        personas=[persona.slug for persona in asset.personas],
+        language=asset.language,
+        summary=asset.summary,
+        url=f"{base_url.rstrip('/')}/library/{asset.slug}",
+        published_at=asset.published_at,
+        updated_at=asset.updated_at,
+        engagement=AssetEngagementRead(
+            views=stats.views,
+            unique_visitors=stats.unique_visitors,
+            unlocks=stats.unlocks,
+            downloads=stats.downloads,
+            average_engaged_seconds=stats.average_engaged_seconds,
+            completion_rate=stats.completion_rate,
+        ),
+    )
+
+
+def _reads(session: Session, assets: list[Asset], base_url: str) -> list[AssetRead]:
+    stats = asset_stats(session, [asset.id for asset in assets])
+    return [_asset_read(asset, stats[asset.id], base_url) for asset in assets]
+
+
+@get(
+    "/assets",
+    sync_to_thread=True,
+    summary="Published assets, filtered",
+    responses=error_responses(),
+)
+def list_assets(
+    state: State,
+    stage: FromQuery[str | None] = None,
+    kind: FromQuery[Kind | None] = None,
+    topic: FromQuery[str | None] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AssetList:
+    """Published assets in the order they were created; filters combine;
+    ``next_cursor`` pages on."""
+    query = (
+        select(Asset)
+        .where(catalog.live(), Asset.id > decode_cursor(cursor))
+        .options(selectinload(Asset.topics), selectinload(Asset.personas))
+        .order_by(Asset.id)
+        .limit(limit + 1)
+    )
+    if stage:
+        query = query.where(Asset.stage == stage)
+    if kind:
+        query = query.where(Asset.kind == kind)
+    if topic:
+        query = query.where(Asset.topics.any(Topic.slug == topic))
+    database: Database = state.db
+    with database.read() as session:
+        found = list(session.scalars(query))
+        items = _reads(session, found[:limit], state.settings.base_url)
+    more = len(found) > limit
+    return AssetList(items=items, next_cursor=encode_cursor(found[limit - 1].id) if more else None)
+
+
+@get(
+    "/assets/{slug:str}",
+    sync_to_thread=True,
+    summary="One published asset",
+    responses=error_responses(404),
+)
+def get_asset(slug: FromPath[str], state: State) -> AssetRead:
+    """The asset with its engagement figures as they stand now."""
+    database: Database = state.db
+    with database.read() as session:
+        asset = catalog.find_live(session, slug)
+        if asset is None:
+            raise NotFoundException(f"no published asset {slug!r}")
+        return _reads(session, [asset], state.settings.base_url)[0]
+
+
+ROUTES = [list_assets, get_asset]

@@ -1,0 +1,163 @@
+""" "Talk to sales": the built-in demo-request form that puts a lead on the sales fast lane.
+
+Held off against spam exactly like the gate form (``portal.routes.gate``): a
+honeypot field, a signed start time for the minimum fill time, and the same
+per-address limit. Works without JavaScript (303 to a thank-you page) and with
+htmx (the thank-you fragment replaces the form).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromQuery
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from content import catalog
+from content.models import Asset
+from portal.db import Database
+from portal.routes.gate import (
+    AUTOCOMPLETE,
+    FORM_MAX_BYTES,
+    HONEYPOT_FIELD,
+    PERSONAL,
+    STARTED_FIELD,
+    TOO_FAST,
+    Answers,
+    form_rate_verdict,
+    too_fast,
+    too_many_notice,
+)
+from portal.signing import Purpose, Signer
+from portal.visitor import visitor_of
+from tracking import identity
+from tracking.demo_requests import demo_request_form, submit_demo_request
+from tracking.model import Model
+
+PATH = "/talk-to-sales"
+SPAM = "We couldn't accept this form. Please check your answers and send it again."
+
+
+def _context_asset(session: Session, slug: str | None) -> Asset | None:
+    """The published asset the visitor came from (``?asset=SLUG``), if it exists."""
+    if not slug:
+        return None
+    asset = catalog.find_live(session, slug[:120])
+    if asset is not None:
+        session.expunge(asset)
+    return asset
+
+
+def _context(
+    state: State,
+    asset: Asset | None,
+    *,
+    known_email: str | None = None,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    model: Model = state.model
+    signer: Signer = state.signer
+    form = demo_request_form(model)
+    return {
+        "form": form,
+        "required": {spec.name for spec in form.required},
+        "asset": asset,
+        "values": values or ({"email": known_email} if known_email else {}),
+        "errors": errors or {},
+        "notice": notice,
+        "started": signer.sign(Purpose.FORM_STARTED, time.time()),
+        "consent_text": model.profiling.consent_text,
+        "autocomplete": AUTOCOMPLETE,
+    }
+
+
+def _render(request: HTMXRequest, context: dict[str, Any], status_code: int = 200) -> Response[Any]:
+    if request.htmx:
+        return HTMXTemplate(
+            template_name="partials/sales_form.html",
+            context=context,
+            status_code=status_code,
+            re_target="#sales-form",
+            re_swap="outerHTML",
+        )
+    return Template("public/talk_to_sales.html", context=context, status_code=status_code)
+
+
+@get(PATH, include_in_schema=False, sync_to_thread=True, response_headers=PERSONAL)
+def talk_to_sales(
+    request: HTMXRequest, state: State, asset: FromQuery[str | None] = None
+) -> Response[Any]:
+    """The form, with the asset the visitor came from as context."""
+    database: Database = state.db
+    with database.read() as session:
+        context_asset = _context_asset(session, asset)
+        lead = identity.known_lead(session, visitor_of(request).id)
+    return _render(
+        request, _context(state, context_asset, known_email=lead.email if lead else None)
+    )
+
+
+@post(
+    PATH,
+    include_in_schema=False,
+    sync_to_thread=True,
+    request_max_body_size=FORM_MAX_BYTES,
+    response_headers=PERSONAL,
+    status_code=200,
+)
+def request_demo(request: HTMXRequest, state: State, data: Answers) -> Response[Any]:
+    """A demo request: checked like a gate form, then the lead goes straight to sales."""
+    database: Database = state.db
+    model: Model = state.model
+    visitor = visitor_of(request)
+    answers = {k: v for k, v in data.items() if isinstance(v, str)}
+    with database.write() as session:
+        asset = _context_asset(session, answers.get("asset"))
+        verdict = form_rate_verdict(session, request, model)
+        if not verdict.allowed:
+            context = _context(state, asset, values=answers, notice=too_many_notice(verdict))
+            response = _render(request, context, status_code=429)
+            response.headers["Retry-After"] = str(verdict.retry_after)
+            return response
+        if answers.get(HONEYPOT_FIELD) or visitor.crawler:
+            return _render(request, _context(state, asset, values=answers, notice=SPAM), 400)
+        if too_fast(state, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds):
+            return _render(request, _context(state, asset, values=answers, notice=TOO_FAST), 422)
+        result = submit_demo_request(
+            session,
+            visitor.id,
+            answers,
+            consent_ticked=bool(answers.get("consent_marketing")),
+            asset=asset,
+            model=model,
+        )
+        if not result.accepted:
+            context = _context(state, asset, values=result.values, errors=result.errors)
+            return _render(request, context, status_code=422)
+    if result.visitor_id:
+        visitor.rotate(result.visitor_id)
+    if request.htmx:
+        return HTMXTemplate(
+            template_name="partials/sales_thanks.html",
+            context={"first_name": result.values.get("first_name")},
+            re_target="#sales-form",
+            re_swap="outerHTML",
+        )
+    return Redirect(f"{PATH}/thanks", status_code=303)
+
+
+@get(f"{PATH}/thanks", include_in_schema=False, sync_to_thread=False)
+def thanks() -> Template:
+    """Where the form lands without JavaScript."""
+    return Template("public/sales_thanks.html", context={"first_name": None})
+
+
+ROUTES = [talk_to_sales, request_demo, thanks]
