@@ -278,7 +278,7 @@ def _signals(
         persona=max((reader.personas.get(p, 0.0) for p in candidate.personas), default=0.0),
         co_reading=co if co >= weights.co_reading_min else 0.0,
         co_source=co_source,
-        popularity=math.log1p(readers) / math.log1p(reader.max_readers)
+        popularity=readers / reader.max_readers
         if reader.max_readers
         else 0.0,
         freshness=_freshness(candidate, now, weights.fresh_half_life_days),

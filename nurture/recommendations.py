@@ -82,7 +82,7 @@ def load_catalog(session: Session) -> Catalog:
         )
         for asset in assets
     }
-    labels = dict(session.execute(select(Persona.slug, Persona.label)).tuples())
+    labels = dict(session.execute(select(Persona.slug, Persona.label)).all())
     return Catalog(content_version(session), tuple(by_id.values()), by_id, labels)
 
 
