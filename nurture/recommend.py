@@ -90,8 +90,9 @@ class Weights:
     """How much each signal counts (tuned on the simulated journeys, bench/journeys.py)."""
 
     stage: float = 1.0
-    next_stage: float = 0.6
-    """Fit of the next stage (the current one is 1.0)."""
+    next_stage: float = 0.7
+    """Fit of the next stage (the current one is 1.0): a next-stage asset on the reader's topic
+    outranks a current-stage one on another topic."""
     topic: float = 0.35
     persona: float = 0.15
     co_reading: float = 0.6
