@@ -17,7 +17,6 @@ list out (no database, no clock). The rules, in order:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -279,9 +278,7 @@ def _signals(
         persona=max((reader.personas.get(p, 0.0) for p in candidate.personas), default=0.0),
         co_reading=co if co >= weights.co_reading_min else 0.0,
         co_source=co_source,
-        popularity=readers / reader.max_readers
-        if reader.max_readers
-        else 0.0,
+        popularity=readers / reader.max_readers if reader.max_readers else 0.0,
         freshness=_freshness(candidate, now, weights.fresh_half_life_days),
         featured=1.0 if candidate.featured else 0.0,
     )

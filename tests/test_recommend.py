@@ -79,7 +79,8 @@ def test_the_content_fast_lane_skips_ahead_to_decision() -> None:
 
 def test_the_fast_lane_means_nothing_once_in_decision() -> None:
     fit = stage_fit(ReaderContext("decision", fast_lane=True), MODEL)
-    assert fit["decision"] == 1.0 and set(fit) == {"decision", "customer"}
+    assert fit["decision"] == 1.0
+    assert set(fit) == {"decision", "customer"}
 
 
 def test_decision_evidence_opens_the_fast_lane_at_half_the_decision_threshold() -> None:
@@ -103,11 +104,11 @@ def test_stage_names_come_from_the_model() -> None:
     assert decision_stage(aida) == "action"
     assert decision_stage(MODEL) == "decision"
     assert set(stage_fit(ReaderContext("interest"), aida)) == {"interest", "desire"}
-    ranked = rank(
-        [asset("a", "attention"), asset("d", "desire")], ReaderContext("interest", reads=(read("x"),)),
-        Audience(readers={"d": 3}), aida, NOW,
-    )  # fmt: skip
-    assert ranked[0].slug == "d" and ranked[0].reason == "A next step: Desire"
+    reader = ReaderContext("interest", reads=(read("x"),))
+    candidates = [asset("a", "attention"), asset("d", "desire")]
+    ranked = rank(candidates, reader, Audience(readers={"d": 3}), aida, NOW)
+    assert ranked[0].slug == "d"
+    assert ranked[0].reason == "A next step: Desire"
 
 
 def test_other_stages_only_fill_what_the_fitting_ones_cannot_nearest_first() -> None:
@@ -225,7 +226,8 @@ def test_new_assets_say_so() -> None:
         asset("old", kind="ebook"),
     ]
     ranked = rank(candidates, STRANGER, NOBODY, MODEL, NOW)
-    assert ranked[0].slug == "brand-new" and ranked[0].reason == "New in the library"
+    assert ranked[0].slug == "brand-new"
+    assert ranked[0].reason == "New in the library"
 
 
 def test_popular_at_the_readers_stage() -> None:
