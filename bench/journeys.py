@@ -13,7 +13,9 @@ download, and go quiet for weeks. Every session is one write transaction through
 ``Lead.journey_stage`` is the product's own verdict.
 
 It prints (figures only, never pass/fail): stage accuracy against the simulator's
-true final stage (overall, per persona), the confusion matrix, how many events and
+true final stage (overall, per persona), the confusion matrix, the recommendation hit
+rate at 3 for the next asset a buyer opens against popularity and random
+(``bench/_recommend_eval.py``; with a re-ranking table of other weights), how many events and
 simulated days the inferred stage needs to follow a true stage change, the check
 "never decision from a single awareness read" (organic and explicit cases), a
 sensitivity table of alternative thresholds and half-lives (replayed in memory
