@@ -13,7 +13,9 @@ download, and go quiet for weeks. Every session is one write transaction through
 ``Lead.journey_stage`` is the product's own verdict.
 
 It prints (figures only, never pass/fail): stage accuracy against the simulator's
-true final stage (overall, per persona), the confusion matrix, how many events and
+true final stage (overall, per persona), the confusion matrix, the recommendation hit
+rate at 3 for the next asset a buyer opens against popularity and random
+(``bench/_recommend_eval.py``; with a re-ranking table of other weights), how many events and
 simulated days the inferred stage needs to follow a true stage change, the check
 "never decision from a single awareness read" (organic and explicit cases), a
 sensitivity table of alternative thresholds and half-lives (replayed in memory
@@ -57,6 +59,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench._common import fresh_postgres
+from bench._recommend_eval import RecommendEval, print_weight_sensitivity
 from content.editing import save_asset, validate_draft
 from content.models import Asset
 from content.publishing import publish
@@ -457,12 +460,19 @@ def run_session(
     buyer: Journey,
     index: int,
     model: Model,
+    recommendations: RecommendEval | None = None,
 ) -> list[tuple[datetime, int]]:
     at, stage = buyer.sessions[index]
     if stage != buyer.truth:
         buyer.changes.append((at, buyer.events, buyer.truth, stage))
         buyer.truth = stage
     rng = buyer.rng
+    if recommendations is not None:  # read-only, and never draws from the buyer's rng
+        with database.read() as session:
+            recommendations.before(
+                session, buyer.number, buyer.persona.name, buyer.lead_id, buyer.visitor,
+                set(buyer.touched), at,
+            )  # fmt: skip
     with database.write() as session:
         visit = Visit(session, buyer, stage, at, model, index=index)
         if index == 0 and buyer.known:
@@ -474,6 +484,8 @@ def run_session(
             visit.read(pick_asset(visit, library, first=number == 0))
         visit.flush()
         observe(session, buyer, visit.clock)
+    if recommendations is not None:
+        recommendations.after(buyer.number, buyer.touched)
     return visit.attends
 
 
@@ -491,7 +503,11 @@ def run_attend(
 
 
 def simulate(
-    database: Database, library: dict[str, list[LibraryAsset]], buyers: list[Journey], model: Model
+    database: Database,
+    library: dict[str, list[LibraryAsset]],
+    buyers: list[Journey],
+    model: Model,
+    recommendations: RecommendEval | None = None,
 ) -> tuple[int, float]:
     """Every session and attendance in simulated time order; returns (transactions, seconds)."""
     queue: list[tuple[datetime, int, int, int, int]] = []  # (at, order, kind, buyer, payload)
@@ -510,7 +526,8 @@ def simulate(
         if kind == 1:
             run_attend(database, buyer, at, payload, model)
             continue
-        for attend_at, asset_id in run_session(database, library, buyer, payload, model):
+        attends = run_session(database, library, buyer, payload, model, recommendations)
+        for attend_at, asset_id in attends:
             order += 1
             heapq.heappush(queue, (attend_at, order, 1, number, asset_id))
     return transactions, time.perf_counter() - started
@@ -1032,7 +1049,8 @@ def bench_backend(label: str, url: str) -> None:
     library = build_library(database)
     buyers = plan_journeys(JOURNEYS, SEED)
     model = Model()
-    transactions, seconds = simulate(database, library, buyers, model)
+    recommendations = RecommendEval(model, SEED)
+    transactions, seconds = simulate(database, library, buyers, model, recommendations)
     stored = stored_stages(database, buyers)
     total = sum(b.events for b in buyers)
     print(
@@ -1043,7 +1061,11 @@ def bench_backend(label: str, url: str) -> None:
     missing = len(buyers) - len(stored)
     if missing:
         print(f"  ({missing} buyers never identified: not counted)")
+    print(f"  (the time includes {len(recommendations.call_ms):,} recommendation calls)")
     print_accuracy(buyers, stored)
+    recommendations.report()
+    if SENSITIVITY:
+        print_weight_sensitivity(recommendations)
     print_lags(buyers)
     print_single_read_organic(buyers)
     print_replay(database, buyers, stored)

@@ -27,6 +27,7 @@ from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
 from content.search import SearchIndex
+from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
 from portal import __version__, errors, ratelimit
 from portal.accounts.guards import StaffSessionMiddleware
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 "files": files,
                 "search": search,
                 "catalog_cache": CatalogCache(),
+                "audience_cache": AudienceCache(),
                 "ingestor": ingestor,
                 "asset_ids": AssetIds(database),
                 "beacon_buckets": TokenBuckets(settings.beacon_per_minute),

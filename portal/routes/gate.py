@@ -28,9 +28,11 @@ from portal import ratelimit
 from portal.db import Database
 from portal.recording import record_server_events
 from portal.routes.library import (
+    PERSONAL,
     asset_context,
     download_url,
     live_file_or_404,
+    recommended_for_lead,
     send_file,
 )
 from portal.settings import Settings
@@ -60,8 +62,6 @@ AUTOCOMPLETE = {
 
 FORM_MAX_BYTES = 16 * 1024
 """A gate form is a few short answers; anything bigger is refused before it is parsed."""
-PERSONAL = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
-"""Responses that name the reader or carry their links must never be cached for another."""
 
 
 Answers = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -235,9 +235,13 @@ def _accepted(
     if asset.gate == Gate.GATED.value:
         return _unlocked(request, state, asset, result.lead_id, result)
     settings: Settings = state.settings
+    database: Database = state.db
+    with database.read() as session:
+        read_next = recommended_for_lead(state, session, result.lead_id, exclude=asset.slug)
     return HTMXTemplate(
         template_name="partials/gate_done.html",
         context={
+            "read_next": read_next,
             "asset": asset,
             "first_name": result.values.get("first_name") or _first_name(state, result.lead_id),
             "download_url": download_url(state.signer, asset, result.lead_id)

@@ -20,6 +20,7 @@ from content.markdown import render_markdown
 from content.models import Asset, Gate, Kind
 from content.orm import utcnow
 from content.search import SearchFilters, SearchIndex, SearchResults
+from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
 from portal.calendar import webinar_ics
 from portal.db import Database
 from portal.downloads import file_response
@@ -33,12 +34,38 @@ from tracking.visitors import active_lead_id
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
 
 
+PERSONAL = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
+"""Responses that name the reader, carry their links or their recommendations: never cached
+for another browser."""
+
+
+def recommended(
+    state: State, session: Session, visitor_id: str | None, exclude: str | None = None
+) -> list[Recommendation]:
+    """The next reads for this browser (its lead's, its own, or the non-personal list)."""
+    return recommend_for_visitor(
+        session, visitor_id, state.model, utcnow(), exclude=exclude, cache=state.audience_cache
+    )
+
+
+def recommended_for_lead(
+    state: State, session: Session, lead_id: int, exclude: str | None = None
+) -> list[Recommendation]:
+    return recommend_for_lead(
+        session, lead_id, state.model, utcnow(), exclude=exclude, cache=state.audience_cache
+    )
+
+
 @get("/", include_in_schema=False, sync_to_thread=True)
 def home(state: State, request: Request[Any, Any, Any]) -> Template:
+    """Featured, by stage, by topic, and "Recommended for you" (personal once the browser has an
+    id, so then never cached for another)."""
     database: Database = state.db
     cache: catalog.CatalogCache = state.catalog_cache
+    visitor = visitor_of(request)
     with database.read() as session:
         sections = cache.home(session)
+        recommendations = recommended(state, session, visitor.id)
     record_server_events(request, events.PageView(path="/"))
     return Template(
         "public/home.html",
@@ -46,7 +73,9 @@ def home(state: State, request: Request[Any, Any, Any]) -> Template:
             "featured": sections.featured,
             "by_stage": sections.by_stage,
             "topics": sections.topics,
+            "recommendations": recommendations,
         },
+        headers=PERSONAL if visitor.id else {"Vary": "Cookie"},
     )
 
 
@@ -116,17 +145,21 @@ def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any
             return _redirect_or_404(session, slug)
         related = catalog.related(session, asset)
         lead_id = unlocking_lead(session, asset, visitor.id)
+        read_next = recommended(state, session, visitor.id, exclude=asset.slug)
     locked = asset.gate == Gate.GATED.value and lead_id is None
     record_server_events(request, events.AssetView(asset_id=asset.id, locked=locked))
+    shown = {r.slug for r in read_next}
     return Template(
         "public/asset.html",
         context={
             **asset_context(state, asset, lead_id),
-            "related": related,
+            "related": [a for a in related if a.slug not in shown],
+            "read_next": read_next,
             "offer_sales": offers_sales(state.model, asset.stage),
         },
-        # An unlocked page carries the lead's own download link: never cache it for another.
-        headers={"Vary": "Cookie", **({"Cache-Control": "private, no-store"} if lead_id else {})},
+        # An unlocked page carries the lead's own download link, and "Read next" is personal
+        # for any browser with an id: never cache either for another.
+        headers=PERSONAL if lead_id or visitor.id else {"Vary": "Cookie"},
     )
 
 

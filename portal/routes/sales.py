@@ -26,7 +26,6 @@ from portal.routes.gate import (
     AUTOCOMPLETE,
     FORM_MAX_BYTES,
     HONEYPOT_FIELD,
-    PERSONAL,
     STARTED_FIELD,
     TOO_FAST,
     Answers,
@@ -34,6 +33,7 @@ from portal.routes.gate import (
     too_fast,
     too_many_notice,
 )
+from portal.routes.library import PERSONAL
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
 from tracking import identity
