@@ -97,3 +97,23 @@ class RelayCursor(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Handoff(Base):
+    """A lead handed to sales: a new MQL or a sales-fast-lane lead, open until sales accepts
+    it (sql) or sends it back to nurturing (recycled), or its lifecycle moves on otherwise."""
+
+    __tablename__ = "handoff"
+    __table_args__ = (Index("ix_handoff_open", "resolved_at", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """``mql`` or ``fast_lane``."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    change_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    resolved_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    """The lifecycle it left the queue with (sql, recycled, opportunity, customer, ...)."""
+    resolution: Mapped[str] = mapped_column(Text, default="")

@@ -40,22 +40,23 @@ def has_work(session: Session) -> bool:
     return head > position(session)
 
 
-def _lock_cursor(session: Session) -> RelayCursor | None:
-    """The cursor row, locked for this transaction; None while another worker relays."""
+def lock_cursor(session: Session, name: str = CURSOR) -> RelayCursor | None:
+    """A change-log consumer's cursor row, locked for this transaction; None while another
+    worker holds it."""
     cursor = session.scalar(
-        select(RelayCursor).where(RelayCursor.name == CURSOR).with_for_update(skip_locked=True)
+        select(RelayCursor).where(RelayCursor.name == name).with_for_update(skip_locked=True)
     )
     if cursor is not None:
         return cursor
     insert = dialect_insert(session)
     session.execute(
         insert(RelayCursor)
-        .values(name=CURSOR, seq=0, updated_at=utcnow())
+        .values(name=name, seq=0, updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=[RelayCursor.name])
     )
     return session.scalar(
         select(RelayCursor)
-        .where(RelayCursor.name == CURSOR)
+        .where(RelayCursor.name == name)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
@@ -146,7 +147,7 @@ def relay(
     Runs in the caller's write transaction. Returns 0 at once while another
     worker holds the cursor (PostgreSQL; SQLite writers take turns anyway).
     """
-    cursor = _lock_cursor(session)
+    cursor = lock_cursor(session)
     if cursor is None:
         return 0, 0
     rows = session.scalars(

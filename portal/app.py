@@ -39,6 +39,8 @@ from portal.resources import resource_path
 from portal.routes import gate, library, public, sales, track
 from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
+from portal.routes.console_leads import LeadsController
+from portal.routes.console_reports import ReportsController
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
 from portal.routes.taxonomy import TaxonomyController
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             EditorController,
             TaxonomyController,
             WebhooksController,
+            LeadsController,
+            ReportsController,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},

@@ -8,12 +8,17 @@ allows ``data:`` images, and SVG shown as an image runs no script.
 from __future__ import annotations
 
 import base64
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pygal
 from pygal.style import Style
+
+# pygal appends an old-style import hook (for its map plugins, unused here) to sys.meta_path;
+# Python 3.11 then warns on every later failed import anywhere in the process. Take it out.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 STYLE = Style(
     background="white",

@@ -56,7 +56,44 @@ WEBHOOKS = Section(
     "Endpoints your CRM or marketing automation listens on, and every delivery to them.",
 )
 
-SECTIONS: tuple[Section, ...] = (OVERVIEW, LIBRARY, TAXONOMY, STAFF, WEBHOOKS)
+PEOPLE = frozenset({Role.ADMIN, Role.MARKETER})
+
+DASHBOARD = Section(
+    "Funnel dashboard",
+    "/console/dashboard",
+    PEOPLE,
+    "The funnel by stage and lifecycle, new leads, MQLs and SQLs, time in stage, top content.",
+)
+LEADS = Section(
+    "Leads",
+    "/console/leads",
+    PEOPLE,
+    "Find, filter and export leads; open one for its profile, scores and engagement trail.",
+)
+HANDOFF = Section(
+    "Sales handoff",
+    "/console/handoff",
+    PEOPLE,
+    "New MQLs and fast-lane leads waiting for sales: accept them or send them back.",
+)
+CONTENT_ANALYTICS = Section(
+    "Content analytics",
+    "/console/analytics",
+    frozenset({Role.ADMIN, Role.MARKETER, Role.EDITOR}),
+    "Per asset: views, readers, gate conversion, downloads, time, completion, leads influenced.",
+)
+
+SECTIONS: tuple[Section, ...] = (
+    OVERVIEW,
+    DASHBOARD,
+    LEADS,
+    HANDOFF,
+    CONTENT_ANALYTICS,
+    LIBRARY,
+    TAXONOMY,
+    STAFF,
+    WEBHOOKS,
+)
 
 
 def nav_for(role: Role, current_path: str) -> list[NavLink]:

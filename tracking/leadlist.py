@@ -9,7 +9,7 @@ events there are. The list shows the same stored values it filters on.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -112,7 +112,7 @@ def _day(name: str, raw: str) -> date:
         raise BadFilter(f"{name.replace('_', ' ')} must be a date (YYYY-MM-DD)") from None
 
 
-def parse_filter(params: Any, choices: dict[str, Sequence[str]]) -> LeadFilter:
+def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilter:
     """A ``LeadFilter`` from query parameters (a multi-dict); ``choices`` lists the values
     allowed for stage, lifecycle, grade and category. Unknown values raise ``BadFilter``."""
     values: dict[str, Any] = {"q": (params.get("q") or "").strip()[:200]}

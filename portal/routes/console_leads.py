@@ -1,0 +1,299 @@
+"""Marketers' and sales' lead views: the filtered list, its CSV export, one lead's page with its
+trail, and the actions on a lead (lifecycle moves, merge, erase)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from anyio import to_thread
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Response, Stream, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from content.models import Topic
+from content.orm import utcnow
+from nurture import handoff
+from nurture.recommendations import recommend_for_lead
+from portal import charts
+from portal.accounts.guards import requires_role
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import LEADS
+from portal.db import Database
+from portal.routes.console import console_page
+from tracking import analytics, leadadmin, leadlist, leads, reports, trails
+from tracking.model import Model
+from tracking.models import Consent, Lead
+from tracking.profile import profile_history
+from tracking.profiling import InvalidAnswer, normalize_email
+from tracking.scoring import Category, Lifecycle
+
+TRAIL_PAGE = 200
+CURVE_DAYS = 90
+MANUAL_MOVES = {
+    "sql": "Accepted as SQL",
+    "recycled": "Sent back to nurturing",
+    "opportunity": "Marked as opportunity",
+    "customer": "Marked as customer",
+}
+FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def filter_choices(model: Model) -> dict[str, list[str]]:
+    return {
+        "stage": list(model.stages),
+        "lifecycle": [item.value for item in Lifecycle],
+        "grade": list("ABCDE"),
+        "category": [item.value for item in Category],
+    }
+
+
+def _lead_or_404(session: Session, lead_id: int) -> Lead:
+    lead = session.get(Lead, lead_id) if trails.valid_id(lead_id) else None
+    if lead is None:
+        raise NotFoundException(f"no lead {lead_id}")
+    return lead
+
+
+def _back(lead_id: int, **query: str) -> Redirect:
+    suffix = f"?{urlencode(query)}" if query else ""
+    return Redirect(f"/console/leads/{lead_id}{suffix}", status_code=303)
+
+
+class LeadsController(Controller):
+    """/console/leads: marketers and admins only (personal data)."""
+
+    path = "/console/leads"
+    guards = [requires_role(*LEADS.roles)]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def index(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        model: Model = state.model
+        database: Database = state.db
+        choices = filter_choices(model)
+        problem = None
+        try:
+            view = leadlist.parse_filter(request.query_params, choices)
+        except leadlist.BadFilter as refused:
+            problem, view = str(refused), leadlist.LeadFilter()
+        with database.read() as session:
+            found = leadlist.page(session, view)
+            topics = list(session.execute(select(Topic.slug, Topic.label).order_by(Topic.label)))
+        context = {
+            "found": found,
+            "view": found.view,
+            "choices": choices,
+            "topics": topics,
+            "problem": problem,
+            "sorts": [item.value for item in leadlist.Sort],
+            "query": lambda **changes: urlencode(found.view.query_items(**changes)),
+        }
+        status = 400 if problem else 200
+        if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+            return Template("partials/lead_rows.html", context=context, status_code=status)
+        page = console_page(request, "console/leads.html", **context)
+        page.status_code = status
+        return page
+
+    @get("/export.csv", sync_to_thread=False)
+    def export(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Response[Any]:
+        """Every matching lead (not just one page), streamed as it is read."""
+        try:
+            view = leadlist.parse_filter(request.query_params, filter_choices(state.model))
+        except leadlist.BadFilter as refused:
+            return Response(str(refused), status_code=400, media_type="text/plain")
+        database: Database = state.db
+        rows = leadlist.export_rows(database.read, view)
+        stamp = utcnow().strftime("%Y%m%d-%H%M")
+        return Stream(
+            _csv_chunks(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="leads-{stamp}.csv"'},
+        )
+
+    @get("/{lead_id:int}", sync_to_thread=True)
+    def lead_page(
+        self, request: Request[StaffPrincipal, Any, Any], state: State, lead_id: FromPath[int]
+    ) -> Template:
+        database: Database = state.db
+        model: Model = state.model
+        now = utcnow()
+        with database.read() as session:
+            lead = _lead_or_404(session, lead_id)
+            context = _lead_context(session, lead, model, now)
+        return console_page(
+            request,
+            "console/lead.html",
+            done=request.query_params.get("done"),
+            problem=request.query_params.get("problem"),
+            moves=MANUAL_MOVES,
+            **context,
+        )
+
+    @get("/{lead_id:int}/trail", sync_to_thread=True)
+    def trail_page(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        state: State,
+        lead_id: FromPath[int],
+        cursor: FromQuery[str] = "",
+    ) -> Template:
+        """Older trail entries (htmx "Show older"); without htmx, the lead page links here too."""
+        database: Database = state.db
+        with database.read() as session:
+            _lead_or_404(session, lead_id)
+            try:
+                page = trails.trail(session, lead_id, TRAIL_PAGE, cursor or None)
+            except trails.BadCursor as refused:
+                raise NotFoundException(str(refused)) from None
+        context = {"days": reports.group_trail(page.items), "page": page, "lead_id": lead_id}
+        if request.headers.get("hx-request"):
+            return Template("partials/lead_trail.html", context=context)
+        return console_page(request, "console/lead_trail.html", **context)
+
+    @post("/{lead_id:int}/lifecycle")
+    async def move(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        state: State,
+        lead_id: FromPath[int],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Response[Any]:
+        target, reason = data.get("to", ""), " ".join(data.get("reason", "").split())[:500]
+        if target not in MANUAL_MOVES:
+            return _back(lead_id, problem="Choose what to do with the lead.")
+        if not reason:
+            return _back(lead_id, problem="Say why, in a few words: it goes into the lead's log.")
+        database: Database = state.db
+        model: Model = state.model
+        actor = request.user.email
+
+        def work() -> str | None:
+            with database.write() as session:
+                lead = _lead_or_404(session, lead_id)
+                try:
+                    handoff.move(session, lead, Lifecycle(target), f"{reason} ({actor})", model)
+                except ValueError as refused:
+                    return str(refused)
+            return None
+
+        problem = await to_thread.run_sync(work)
+        if problem:
+            return _back(lead_id, problem=problem)
+        return _back(lead_id, done=MANUAL_MOVES[target])
+
+    @post("/{lead_id:int}/merge")
+    async def merge(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        state: State,
+        lead_id: FromPath[int],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Response[Any]:
+        """Merge another lead (by email) into this one, after an explicit confirmation."""
+        reason = " ".join(data.get("reason", "").split())[:300]
+        if data.get("confirm") != "yes":
+            return _back(lead_id, problem="Tick the box to confirm the merge.")
+        try:
+            email = normalize_email(data.get("duplicate", ""))
+        except InvalidAnswer:
+            return _back(lead_id, problem="Enter the email of the duplicate lead.")
+        database: Database = state.db
+        model: Model = state.model
+        actor = request.user.email
+
+        def work() -> str | None:
+            with database.write() as session:
+                duplicate = session.scalar(select(Lead.id).where(Lead.email == email))
+                if duplicate is None:
+                    return f"There is no lead with the email {email}."
+                try:
+                    leadadmin.merge(
+                        session, lead_id, duplicate, model, actor=actor, reason=reason or "-"
+                    )
+                except leadadmin.MergeRefused as refused:
+                    return str(refused).capitalize() + "."
+            return None
+
+        problem = await to_thread.run_sync(work)
+        if problem:
+            return _back(lead_id, problem=problem)
+        return _back(lead_id, done=f"Merged {email} into this lead")
+
+    @post("/{lead_id:int}/erase")
+    async def erase(
+        self,
+        state: State,
+        lead_id: FromPath[int],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Response[Any]:
+        """Erase the lead's personal data; confirmed by typing its email."""
+        database: Database = state.db
+
+        def work() -> str | None:
+            with database.write() as session:
+                lead = _lead_or_404(session, lead_id)
+                if data.get("confirm_email", "").strip().lower() != lead.email:
+                    return "Type the lead's email exactly to confirm the erasure."
+                leadadmin.erase(session, lead_id)
+            return None
+
+        problem = await to_thread.run_sync(work)
+        if problem:
+            return _back(lead_id, problem=problem)
+        return Redirect("/console/leads?" + urlencode({"done": "erased"}), status_code=303)
+
+
+def _csv_chunks(rows: Iterator[list[str]], every: int = 500) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff".encode()  # spreadsheet programs then read the file as UTF-8
+    for number, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if number % every == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def _lead_context(session: Session, lead: Lead, model: Model, now: Any) -> dict[str, Any]:
+    seen = leads.view(session, lead, model, now)
+    period = analytics.Period(now.date() - timedelta(days=CURVE_DAYS - 1), now.date())
+    points = reports.day_points(analytics.lead_day_counts(session, lead.id, period), model.scoring)
+    curve = reports.engagement_curve(
+        points, period.first, period.last, model.scoring.half_life_days
+    )
+    page = trails.trail(session, lead.id, TRAIL_PAGE)
+    return {
+        "lead": lead,
+        "seen": seen,
+        "history": profile_history(session, lead.id),
+        "consents": list(
+            session.scalars(
+                select(Consent).where(Consent.lead_id == lead.id).order_by(Consent.id.desc())
+            )
+        ),
+        "stage_history": analytics.stage_history(session, lead.id),
+        "changes": handoff.recent_changes(session, lead.id),
+        "summaries": trails.asset_summaries(session, lead.id),
+        "days": reports.group_trail(page.items),
+        "page": page,
+        "recommendations": recommend_for_lead(session, lead.id, model, now, limit=3),
+        "curve": charts.lines(
+            f"Engagement score, last {CURVE_DAYS} days",
+            [day.strftime("%-d %b") for day, _ in curve],
+            {"Engagement": [value for _, value in curve]},
+        ),
+        "open_handoff": handoff.open_for(session, lead.id),
+    }

@@ -1,0 +1,224 @@
+"""Console reports: the funnel dashboard (marketers, admins), content analytics (editors too:
+only aggregate figures, no personal data), and the sales handoff queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from anyio import to_thread
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
+
+from content.orm import utcnow
+from nurture import handoff
+from portal import charts
+from portal.accounts.guards import requires_role
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
+from portal.db import Database
+from portal.routes.console import console_page
+from portal.routes.console_leads import FormBody
+from portal.templating import stage_label
+from tracking import analytics
+from tracking.analytics import AssetSort, Period
+from tracking.model import Model
+from tracking.models import Lead
+from tracking.scoring import Lifecycle
+
+PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
+DEFAULT_PERIOD = "30"
+
+
+def _period(request: Request[Any, Any, Any]) -> tuple[str, Period]:
+    chosen = request.query_params.get("days", DEFAULT_PERIOD)
+    chosen = chosen if chosen in PERIODS else DEFAULT_PERIOD
+    return chosen, Period.last_days(int(chosen), utcnow().date())
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+class ReportsController(Controller):
+    path = "/console"
+    include_in_schema = False
+
+    @get("/dashboard", guards=[requires_role(*DASHBOARD.roles)], sync_to_thread=True)
+    def dashboard(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        chosen, period = _period(request)
+        model: Model = state.model
+        database: Database = state.db
+        with database.read() as session:
+            board = analytics.dashboard(session, model, period)
+        return console_page(
+            request,
+            "console/dashboard.html",
+            board=board,
+            periods=PERIODS,
+            chosen=chosen,
+            charts=_dashboard_charts(board, model),
+        )
+
+    @get("/analytics", guards=[requires_role(*CONTENT_ANALYTICS.roles)], sync_to_thread=True)
+    def assets(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        chosen, period = _period(request)
+        sort = request.query_params.get("sort", AssetSort.VIEWS.value)
+        sort = sort if sort in AssetSort.__members__.values() else AssetSort.VIEWS.value
+        order = request.query_params.get("order", "asc" if sort == "title" else "desc")
+        database: Database = state.db
+        with database.read() as session:
+            figures = analytics.asset_figures(session, period, AssetSort(sort), order != "asc")
+            as_of = analytics.lead_stats_as_of(session)
+        top = figures[:15]
+        chart = charts.bars(
+            f"{PERIODS[chosen]}: {sort.replace('_', ' ')} by asset (top {len(top)})",
+            [a.title for a in top],
+            {
+                "Views": [a.views for a in top],
+                "Unlocks": [a.unlocks for a in top],
+                "Downloads": [a.downloads for a in top],
+            },
+            horizontal=True,
+            label_header="Asset",
+        )
+        return console_page(
+            request,
+            "console/analytics.html",
+            figures=figures,
+            chart=chart,
+            periods=PERIODS,
+            chosen=chosen,
+            sort=sort,
+            order=order,
+            as_of=as_of,
+            percent=_percent,
+            link=lambda **changes: urlencode(
+                {"days": chosen, "sort": sort, "order": order, **changes}
+            ),
+        )
+
+    @get("/handoff", guards=[requires_role(*HANDOFF.roles)], sync_to_thread=True)
+    def handoff_queue(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        database: Database = state.db
+        with database.write() as session:  # the queue catches up with the change log first
+            handoff.catch_up(session)
+        with database.read() as session:
+            waiting = handoff.queue(session, state.model)
+            done = handoff.recent(session, limit=20)
+        return console_page(
+            request,
+            "console/handoff.html",
+            waiting=waiting,
+            done=done,
+            notice=request.query_params.get("done"),
+            problem=request.query_params.get("problem"),
+        )
+
+    @post("/handoff/{lead_id:int}", guards=[requires_role(*HANDOFF.roles)])
+    async def decide(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        state: State,
+        lead_id: FromPath[int],
+        data: Annotated[dict[str, str], FormBody],
+    ) -> Response[Any]:
+        """Accept (sql) or send back (recycled, a reason required) one waiting lead."""
+        target = {"accept": Lifecycle.SQL, "recycle": Lifecycle.RECYCLED}.get(data.get("do", ""))
+        reason = " ".join(data.get("reason", "").split())[:500]
+        if target is None:
+            return _queue(problem="Choose accept or send back.")
+        if target is Lifecycle.RECYCLED and not reason:
+            return _queue(problem="Say why the lead goes back to nurturing.")
+        database: Database = state.db
+        actor = request.user.email
+        said = reason or "accepted by sales"
+
+        def work() -> tuple[bool, str]:
+            with database.write() as session:
+                lead = session.get(Lead, lead_id)
+                if lead is None:
+                    raise NotFoundException(f"no lead {lead_id}")
+                try:
+                    handoff.move(session, lead, target, f"{said} ({actor})", state.model)
+                except ValueError as refused:
+                    return False, str(refused).capitalize() + "."
+                return True, lead.email
+
+        moved, said_back = await to_thread.run_sync(work)
+        if not moved:
+            return _queue(problem=said_back)
+        verb = "accepted as SQL" if target is Lifecycle.SQL else "sent back to nurturing"
+        return _queue(done=f"{said_back} {verb}")
+
+
+def _queue(**query: str) -> Redirect:
+    return Redirect(f"/console/handoff?{urlencode(query)}", status_code=303)
+
+
+def _dashboard_charts(board: analytics.Dashboard, model: Model) -> list[charts.Chart]:
+    stages = [step.label for step in board.stage_funnel]
+    days = [day.strftime("%-d %b") for day, _ in board.new_leads]
+    return [
+        charts.bars(
+            "Leads at or beyond each journey stage",
+            [stage_label(s) for s in stages],
+            {"Leads": [step.count for step in board.stage_funnel]},
+            label_header="Stage",
+        ),
+        charts.bars(
+            "Leads that ever reached each lifecycle step",
+            [_lifecycle_label(step.label) for step in board.lifecycle_funnel],
+            {"Leads": [step.count for step in board.lifecycle_funnel]},
+            label_header="Lifecycle",
+        ),
+        charts.lines(
+            "New leads, MQLs and SQLs per day",
+            days,
+            {
+                "New leads": [v for _, v in board.new_leads],
+                "MQLs": [v for _, v in board.new_mqls],
+                "SQLs": [v for _, v in board.new_sqls],
+            },
+        ),
+        charts.bars(
+            "Median days in each stage before moving on",
+            [stage_label(s) for s in model.stages],
+            {"Days": [_round(board.median_days.get(s)) for s in model.stages]},
+            label_header="Stage",
+        ),
+        charts.bars(
+            "Top assets (views, unlocks and downloads)",
+            [title for _, title, _ in board.top_assets],
+            {"Touches": [count for _, _, count in board.top_assets]},
+            horizontal=True,
+            label_header="Asset",
+        ),
+        charts.bars(
+            "Top topics (views, unlocks and downloads)",
+            [label for label, _ in board.top_topics],
+            {"Touches": [count for _, count in board.top_topics]},
+            horizontal=True,
+            label_header="Topic",
+        ),
+        charts.bars(
+            "Gate form questions: asked and answered",
+            [f.field.replace("_", " ") for f in board.fields],
+            {
+                "Asked": [f.asked for f in board.fields],
+                "Answered": [f.answered for f in board.fields],
+            },
+            label_header="Field",
+        ),
+    ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _lifecycle_label(step: str) -> str:
+    return step.upper() if step in {"mql", "sql"} else step.capitalize()
