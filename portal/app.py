@@ -27,6 +27,7 @@ from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
 from content.search import SearchIndex
+from nurture import handoff
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
 from portal import __version__, errors, ratelimit
@@ -50,7 +51,7 @@ from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
-from tracking import leadstate
+from tracking import leadstate, rollups
 from tracking.ingest import Ingestor
 from tracking.model import Model
 from tracking.model_file import load_model
@@ -214,6 +215,11 @@ def _housekeeping(database: Database, settings: Settings, model: Model) -> Calla
             with database.write() as session:
                 ratelimit.prune(session)
             leadstate.reevaluate_quiet(database, model)
+            with database.read() as session:  # the long read stays out of the write lock
+                figures = rollups.lead_stats(session)
+            with database.write() as session:
+                rollups.store_lead_stats(session, figures)
+                handoff.catch_up(session)
             deleted = delete_expired_events(database, settings.event_retention_days)
             if deleted:
                 logger.info("deleted %d raw events past retention", deleted)

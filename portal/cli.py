@@ -26,7 +26,7 @@ from portal.accounts.models import Role
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings, SettingsError, env_names
-from tracking import leadstate
+from tracking import leadstate, rollups
 from tracking.model import ModelError
 from tracking.model_file import load_model
 
@@ -296,6 +296,28 @@ def rescore(ctx: click.Context) -> None:
     finally:
         database.dispose()
     click.echo(f"Rescored {leads} leads; {changes} changes logged.")
+
+
+@main.command(
+    help="Rebuild the console's daily roll-ups from the raw events still kept, and the per-asset "
+    "lead figures (after an upgrade, or to repair them)."
+)
+@click.pass_context
+def rollup(ctx: click.Context) -> None:
+    settings = _settings(ctx)
+    database = _open_database(settings)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Rolling up events by day", total=None)
+            with database.write() as session:
+                events = rollups.rebuild(session)
+            progress.update(task, description="Counting leads per asset", completed=1, total=2)
+            with database.write() as session:
+                assets = rollups.refresh_lead_stats(session)
+            progress.update(task, completed=2, total=2)
+    finally:
+        database.dispose()
+    click.echo(f"Rolled up {events} events; lead figures for {assets} assets.")
 
 
 @main.command(

@@ -200,9 +200,9 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
         last_id, read = rows[-1]["id"], read + len(rows)
 
 
-def refresh_lead_stats(session: Session, now: datetime | None = None) -> int:
-    """Recompute, per asset, the leads it influenced and the leads who read it before they
-    became MQL (their first MQL change); returns how many assets have figures."""
+def lead_stats(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per asset: the leads it influenced and the leads who read it before they became MQL
+    (their first MQL change). Reads only, so it can run outside a write transaction."""
     now = now or utcnow()
     influenced = dict(
         session.execute(
@@ -230,8 +230,7 @@ def refresh_lead_stats(session: Session, now: datetime | None = None) -> int:
             .group_by(AssetEngagement.asset_id)
         ).all()
     )
-    session.execute(delete(AssetLeadStats))
-    rows = [
+    return [
         {
             "asset_id": asset_id,
             "leads_influenced": count,
@@ -240,6 +239,17 @@ def refresh_lead_stats(session: Session, now: datetime | None = None) -> int:
         }
         for asset_id, count in sorted(influenced.items())
     ]
+
+
+def store_lead_stats(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Replace the per-asset lead figures (a short write)."""
+    session.execute(delete(AssetLeadStats))
     if rows:
         session.execute(LEAD_STATS.insert(), rows)
+
+
+def refresh_lead_stats(session: Session, now: datetime | None = None) -> int:
+    """Recompute and store the per-asset lead figures; returns how many assets have figures."""
+    rows = lead_stats(session, now)
+    store_lead_stats(session, rows)
     return len(rows)

@@ -48,6 +48,11 @@ MANUAL_MOVES = {
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
+def journey_label(model: Model) -> Any:
+    """Stage names as marketing and sales agreed them in the model (not the portal's copy)."""
+    return lambda stage: model.stage_labels.get(stage, stage.replace("_", " ").capitalize())
+
+
 def filter_choices(model: Model) -> dict[str, list[str]]:
     return {
         "stage": list(model.stages),
@@ -97,10 +102,18 @@ class LeadsController(Controller):
             "problem": problem,
             "sorts": [item.value for item in leadlist.Sort],
             "query": lambda **changes: urlencode(found.view.query_items(**changes)),
+            "stage_label": journey_label(model),
         }
         status = 400 if problem else 200
         if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
-            return Template("partials/lead_rows.html", context=context, status_code=status)
+            # The address bar gets the tidy form of the view (no empty fields), to bookmark.
+            tidy = urlencode(found.view.query_items())
+            return Template(
+                "partials/lead_rows.html",
+                context=context,
+                status_code=status,
+                headers={"HX-Push-Url": "/console/leads" + (f"?{tidy}" if tidy else "")},
+            )
         page = console_page(request, "console/leads.html", **context)
         page.status_code = status
         return page
@@ -137,6 +150,7 @@ class LeadsController(Controller):
             done=request.query_params.get("done"),
             problem=request.query_params.get("problem"),
             moves=MANUAL_MOVES,
+            stage_label=journey_label(model),
             **context,
         )
 
@@ -156,7 +170,12 @@ class LeadsController(Controller):
                 page = trails.trail(session, lead_id, TRAIL_PAGE, cursor or None)
             except trails.BadCursor as refused:
                 raise NotFoundException(str(refused)) from None
-        context = {"days": reports.group_trail(page.items), "page": page, "lead_id": lead_id}
+        context = {
+            "days": reports.group_trail(page.items),
+            "page": page,
+            "lead_id": lead_id,
+            "stage_label": journey_label(state.model),
+        }
         if request.headers.get("hx-request"):
             return Template("partials/lead_trail.html", context=context)
         return console_page(request, "console/lead_trail.html", **context)

@@ -21,8 +21,7 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
 from portal.db import Database
 from portal.routes.console import console_page
-from portal.routes.console_leads import FormBody
-from portal.templating import stage_label
+from portal.routes.console_leads import FormBody, journey_label
 from tracking import analytics
 from tracking.analytics import AssetSort, Period
 from tracking.model import Model
@@ -61,6 +60,7 @@ class ReportsController(Controller):
             periods=PERIODS,
             chosen=chosen,
             charts=_dashboard_charts(board, model),
+            stage_label=journey_label(model),
         )
 
     @get("/analytics", guards=[requires_role(*CONTENT_ANALYTICS.roles)], sync_to_thread=True)
@@ -96,6 +96,7 @@ class ReportsController(Controller):
             order=order,
             as_of=as_of,
             percent=_percent,
+            stage_label=journey_label(state.model),
             link=lambda **changes: urlencode(
                 {"days": chosen, "sort": sort, "order": order, **changes}
             ),
@@ -160,6 +161,7 @@ def _queue(**query: str) -> Redirect:
 
 
 def _dashboard_charts(board: analytics.Dashboard, model: Model) -> list[charts.Chart]:
+    stage_label = journey_label(model)
     stages = [step.label for step in board.stage_funnel]
     days = [day.strftime("%-d %b") for day, _ in board.new_leads]
     return [

@@ -58,7 +58,7 @@ def _context(
     state: State,
     asset: Asset | None,
     *,
-    known_email: str | None = None,
+    known: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
     notice: str | None = None,
@@ -70,7 +70,7 @@ def _context(
         "form": form,
         "required": {spec.name for spec in form.required},
         "asset": asset,
-        "values": values or ({"email": known_email} if known_email else {}),
+        "values": values or dict(known or {}),
         "errors": errors or {},
         "notice": notice,
         "started": signer.sign(Purpose.FORM_STARTED, time.time()),
@@ -100,9 +100,9 @@ def talk_to_sales(
     with database.read() as session:
         context_asset = _context_asset(session, asset)
         lead = identity.known_lead(session, visitor_of(request).id)
-    return _render(
-        request, _context(state, context_asset, known_email=lead.email if lead else None)
-    )
+    # A returning prospect finds what we know already filled in (they may still correct it).
+    known = {"email": lead.email, **lead.profile} if lead else None
+    return _render(request, _context(state, context_asset, known=known))
 
 
 @post(
