@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Topic
 from content.orm import utcnow
-from nurture import handoff
+from nurture import handoff, privacy
 from nurture.recommendations import recommend_for_lead
 from portal import charts
 from portal.accounts.guards import requires_role
@@ -264,7 +264,7 @@ class LeadsController(Controller):
                 lead = _lead_or_404(session, lead_id)
                 if data.get("confirm_email", "").strip().lower() != lead.email:
                     return "Type the lead's email exactly to confirm the erasure."
-                leadadmin.erase(session, lead_id)
+                privacy.erase_lead(session, lead_id)
             return None
 
         problem = await to_thread.run_sync(work)
