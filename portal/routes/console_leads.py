@@ -48,6 +48,11 @@ MANUAL_MOVES = {
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
+def reason_from(data: dict[str, str], limit: int = 500) -> str:
+    """The reason typed into an action form, on one line and cut to ``limit``."""
+    return " ".join(data.get("reason", "").split())[:limit]
+
+
 def journey_label(model: Model) -> Any:
     """Stage names as marketing and sales agreed them in the model (not the portal's copy)."""
     return lambda stage: model.stage_labels.get(stage, stage.replace("_", " ").capitalize())
@@ -188,7 +193,7 @@ class LeadsController(Controller):
         lead_id: FromPath[int],
         data: Annotated[dict[str, str], FormBody],
     ) -> Response[Any]:
-        target, reason = data.get("to", ""), " ".join(data.get("reason", "").split())[:500]
+        target, reason = data.get("to", ""), reason_from(data)
         if target not in MANUAL_MOVES:
             return _back(lead_id, problem="Choose what to do with the lead.")
         if not reason:
@@ -220,7 +225,7 @@ class LeadsController(Controller):
         data: Annotated[dict[str, str], FormBody],
     ) -> Response[Any]:
         """Merge another lead (by email) into this one, after an explicit confirmation."""
-        reason = " ".join(data.get("reason", "").split())[:300]
+        reason = reason_from(data, 300)
         if data.get("confirm") != "yes":
             return _back(lead_id, problem="Tick the box to confirm the merge.")
         try:

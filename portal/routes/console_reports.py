@@ -21,7 +21,7 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
 from portal.db import Database
 from portal.routes.console import console_page
-from portal.routes.console_leads import FormBody, journey_label
+from portal.routes.console_leads import FormBody, journey_label, reason_from
 from tracking import analytics
 from tracking.analytics import AssetSort, Period
 from tracking.model import Model
@@ -129,7 +129,7 @@ class ReportsController(Controller):
     ) -> Response[Any]:
         """Accept (sql) or send back (recycled, a reason required) one waiting lead."""
         target = {"accept": Lifecycle.SQL, "recycle": Lifecycle.RECYCLED}.get(data.get("do", ""))
-        reason = " ".join(data.get("reason", "").split())[:500]
+        reason = reason_from(data)
         if target is None:
             return _queue(problem="Choose accept or send back.")
         if target is Lifecycle.RECYCLED and not reason:
