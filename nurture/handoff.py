@@ -107,7 +107,13 @@ def move(
     now = now or utcnow()
     catch_up(session)
     current = open_for(session, lead.id)
-    if lead.lifecycle == target.value and current is not None:
+    accepting_fast_lane = (
+        target is Lifecycle.SQL
+        and lead.lifecycle == target.value
+        and current is not None
+        and current.kind == "fast_lane"
+    )
+    if accepting_fast_lane and current is not None:
         current.resolved_at, current.outcome, current.resolution = now, target.value, reason
         return
     leadstate.set_lifecycle(session, lead, target, reason, now)

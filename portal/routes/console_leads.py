@@ -208,7 +208,7 @@ class LeadsController(Controller):
                 try:
                     handoff.move(session, lead, Lifecycle(target), f"{reason} ({actor})", model)
                 except ValueError as refused:
-                    return str(refused)
+                    return f"Not allowed: {refused}."
             return None
 
         problem = await to_thread.run_sync(work)

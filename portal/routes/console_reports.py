@@ -146,7 +146,7 @@ class ReportsController(Controller):
                 try:
                     handoff.move(session, lead, target, f"{said} ({actor})", state.model)
                 except ValueError as refused:
-                    return False, str(refused).capitalize() + "."
+                    return False, f"Not allowed: {refused}."
                 return True, lead.email
 
         moved, said_back = await to_thread.run_sync(work)
