@@ -34,6 +34,7 @@ STYLE = Style(
     legend_font_size=12,
 )
 Number = int | float
+DOTS_UP_TO = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,9 @@ def lines(
     label_header: str = "Day",
 ) -> Chart:
     """A line chart over time; only every few labels are printed on the axis."""
-    chart = _chart(pygal.Line, title, 320, show_legend=len(series) > 1, dots_size=2)
+    # Dots (with their values) up to ~3 months; over a year they cost more than all the rest.
+    dots = len(labels) <= DOTS_UP_TO
+    chart = _chart(pygal.Line, title, 320, show_legend=len(series) > 1, show_dots=dots)
     chart.x_labels = list(labels)
     chart.x_labels_major_every = max(1, len(labels) // 8)
     chart.show_minor_x_labels = False

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from content.models import Topic, asset_topic
 from tracking.models import AssetEngagement, Lead, ProfileFact
@@ -294,6 +294,7 @@ def export_rows(
             leads = list(
                 session.scalars(
                     _where(select(Lead), view, _dialect(session))
+                    .options(defer(Lead.journey), defer(Lead.milestones))  # not exported
                     .where(Lead.id > last_id)
                     .order_by(Lead.id)
                     .limit(chunk)

@@ -171,7 +171,6 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
     start = datetime.combine(since, time.min, tzinfo=UTC)
     session.execute(delete(AssetDaily).where(AssetDaily.day >= since))
     session.execute(delete(FieldDaily).where(FieldDaily.day >= since))
-    connection = session.connection()
     depths: dict[tuple[str, int], float] = {
         (visitor_id, asset_id): 0.0
         for visitor_id, asset_id in session.execute(
@@ -180,6 +179,9 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
             )
         )
     }
+    # Summed in memory and written once: one row per asset and day, not one per chunk.
+    assets: dict[tuple[int, date], dict[str, Any]] = {}
+    fields: dict[tuple[str, date], dict[str, Any]] = {}
     last_id, read = 0, 0
     columns = (Event.id, Event.visitor_id, Event.asset_id, Event.type, Event.occurred_at)
     while True:
@@ -190,14 +192,37 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
             .limit(chunk)
         ).all()
         if not found:
-            return read
+            break
         rows = [dict(row._mapping) for row in found]
-        fold(connection, rows, depths)
+        _add(assets, asset_deltas(rows, depths), ("asset_id", "day"), ASSET_COUNTERS)
+        _add(fields, field_deltas(rows), ("field", "day"), ("asked", "answered"))
         for row in rows:
             if row["asset_id"] is not None and row["visitor_id"]:
                 key = (row["visitor_id"], row["asset_id"])
                 depths[key] = max(depths.get(key, 0.0), row["depth"] or 0.0)
         last_id, read = rows[-1]["id"], read + len(rows)
+    if assets:
+        session.execute(ASSET_DAILY.insert(), [assets[key] for key in sorted(assets)])
+    if fields:
+        session.execute(FIELD_DAILY.insert(), [fields[key] for key in sorted(fields)])
+    return read
+
+
+def _add(
+    totals: dict[Any, dict[str, Any]],
+    deltas: list[dict[str, Any]],
+    key: tuple[str, str],
+    counters: tuple[str, ...],
+) -> None:
+    """Add a chunk's deltas into the running totals (by ``key``)."""
+    for delta in deltas:
+        name_of = (delta[key[0]], delta[key[1]])
+        found = totals.get(name_of)
+        if found is None:
+            totals[name_of] = dict(delta)
+            continue
+        for name in counters:
+            found[name] += delta[name]
 
 
 def lead_stats(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:

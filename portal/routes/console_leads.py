@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from content.models import Topic
 from content.orm import utcnow
 from nurture import handoff, privacy
-from nurture.recommendations import recommend_for_lead
+from nurture.recommendations import AudienceCache, recommend_for_lead
 from portal import charts
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
@@ -148,7 +148,7 @@ class LeadsController(Controller):
         now = utcnow()
         with database.read() as session:
             lead = _lead_or_404(session, lead_id)
-            context = _lead_context(session, lead, model, now)
+            context = _lead_context(session, lead, model, now, state.audience_cache)
         return console_page(
             request,
             "console/lead.html",
@@ -291,7 +291,9 @@ def _csv_chunks(rows: Iterator[list[str]], every: int = 500) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def _lead_context(session: Session, lead: Lead, model: Model, now: Any) -> dict[str, Any]:
+def _lead_context(
+    session: Session, lead: Lead, model: Model, now: Any, audience: AudienceCache
+) -> dict[str, Any]:
     seen = leads.view(session, lead, model, now)
     period = analytics.Period(now.date() - timedelta(days=CURVE_DAYS - 1), now.date())
     points = reports.day_points(analytics.lead_day_counts(session, lead.id, period), model.scoring)
@@ -313,7 +315,8 @@ def _lead_context(session: Session, lead: Lead, model: Model, now: Any) -> dict[
         "summaries": trails.asset_summaries(session, lead.id),
         "days": reports.group_trail(page.items),
         "page": page,
-        "recommendations": recommend_for_lead(session, lead.id, model, now, limit=3),
+        # The portal's shared audience cache: the co-reading table is not rebuilt per page.
+        "recommendations": recommend_for_lead(session, lead.id, model, now, 3, cache=audience),
         "curve": charts.lines(
             f"Engagement score, last {CURVE_DAYS} days",
             [day.strftime("%-d %b") for day, _ in curve],

@@ -1,0 +1,1093 @@
+"""Marketer console at scale: server time of its pages over 100,000 leads and 5,000,000 events.
+
+For each backend (SQLite; PostgreSQL when LEADSHELF_TEST_POSTGRES_URL is set) this
+generates a year of activity with bulk inserts (SQLite ``executemany``, PostgreSQL
+``COPY``; the event table's three secondary indexes are dropped during the load and
+built again after it): the 60-asset library of ``bench/journeys.py`` (published
+through the content factories), leads with profile facts (name and company kept on
+the lead row too), consent, stages, grades, categories and lifecycles, their
+visitors and anonymous ones, events of every DESIGN.md type in sessions (a few
+leads with very long trails, the longest BENCH_CONSOLE_LONG_TRAIL events), the
+``asset_engagement`` rows, unlocks and journey states those events imply (every lead
+row carries its ``journey.apply`` state, as ingestion keeps it), and the lead change log
+(identification, stage, lifecycle, grade and category changes; stage and
+lifecycle changes with their dwell time). Then it builds the daily roll-ups with
+``tracking.rollups.rebuild`` and ``refresh_lead_stats`` (what ``leadshelf rollup``
+costs, timed; on PostgreSQL then VACUUM ANALYZE of the roll-up tables, as autovacuum
+would do).
+
+Pages are timed through the real ASGI app in process (Litestar's TestClient:
+routing, guards, sessions, database, templates; no network), signed in as a
+marketer through the login form, round robin over the pages. It prints p50/p99 per
+page against the issue's aim (p99 under 150 ms), the full CSV export's time and
+rows/s, and for every page over the aim where one request spends its time (its
+statements, each with the time until the next one: fetching and Python work) and
+the query plan of the costliest statement. The app's 10-minute housekeeping
+(re-scoring quiet leads, lead figures, retention) is held off while timing.
+
+Environment (defaults in brackets; the smoke sizes apply when BENCH_SECONDS=1, as in
+.ci/run, unless the variables are set):
+  BENCH_CONSOLE_LEADS       leads [100000] (smoke: 2000)
+  BENCH_CONSOLE_EVENTS      events [5000000] (smoke: 50000)
+  BENCH_CONSOLE_LONG_TRAIL  events of the longest trail [50000] (smoke: 5000)
+  BENCH_CONSOLE_REQUESTS    timed requests per page [50] (smoke: 5)
+  BENCH_CONSOLE_EXPORTS     timed full CSV exports [3] (smoke: 1)
+  BENCH_CONSOLE_PAGE_SECONDS  time budget per page: a page this slow stops after at least 5
+                            requests, so a multi-second page does not hold the run [120]
+  BENCH_CONSOLE_KEEP        a directory: keep the databases (SQLite file there, PostgreSQL
+                            <test db>_bench_console) and re-use them when they hold the
+                            same sizes, to re-time without generating again [unset]
+  BENCH_CONSOLE_BACKENDS    which to run [sqlite,postgresql] (PostgreSQL needs the URL below)
+  BENCH_SEED                random seed [7]
+  LEADSHELF_TEST_POSTGRES_URL  also run on a fresh PostgreSQL database
+
+Run: .venv/bin/python bench/console.py   (make bench runs it too)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import math
+import os
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from litestar.testing import TestClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine, make_url
+
+import portal.app
+from bench._common import fresh_postgres
+from bench.journeys import DOWNLOADABLE, build_library
+from content import indexer
+from content.search import SearchIndex
+from portal.accounts import service
+from portal.accounts.models import Role
+from portal.db import Database
+from portal.migrate import upgrade_to_head
+from portal.settings import Settings
+from tracking import journey, leadstate, rollups
+from tracking.journey import JourneyState
+from tracking.model import Model
+from tracking.models import AssetLeadStats, Event, Lead
+
+SMOKE = os.environ.get("BENCH_SECONDS") == "1"
+
+
+def _env(name: str, full: int, smoke: int) -> int:
+    return int(os.environ.get(name) or (smoke if SMOKE else full))
+
+
+LEADS = _env("BENCH_CONSOLE_LEADS", 100_000, 2_000)
+EVENTS = _env("BENCH_CONSOLE_EVENTS", 5_000_000, 50_000)
+LONG_TRAIL = _env("BENCH_CONSOLE_LONG_TRAIL", 50_000, 5_000)
+REQUESTS = _env("BENCH_CONSOLE_REQUESTS", 50, 5)
+EXPORTS = _env("BENCH_CONSOLE_EXPORTS", 3, 1)
+PAGE_SECONDS = _env("BENCH_CONSOLE_PAGE_SECONDS", 120, 30)
+KEEP = os.environ.get("BENCH_CONSOLE_KEEP", "")
+BACKENDS = os.environ.get("BENCH_CONSOLE_BACKENDS", "sqlite,postgresql").split(",")
+SEED = int(os.environ.get("BENCH_SEED", "7"))
+AIM_MS = 150.0
+
+DAY = 86_400.0
+STAGES = ("awareness", "consideration", "decision", "customer")
+ANONYMOUS_SHARE = 0.25
+"""Events of visitors who never identified."""
+LONG_TRAILS = (1.0, 0.4, 0.2, 0.1, 0.1)
+"""The long trails (leads 1 to 5), as shares of BENCH_CONSOLE_LONG_TRAIL."""
+SESSION_EVENTS = 12
+BLOCK = 2_000
+"""Leads per generation block: a block's events are sorted by time before they are stored,
+so a lead's events lie scattered among other readers' as they would after a year of use."""
+PASSWORD = "correct horse battery"  # noqa: S105 (a staff user of the throwaway database)
+TOPIC = "lead-scoring"
+
+# fmt: off
+FIRST = (
+    "Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hugo", "Ida", "Jonas", "Klara",
+    "Leon", "Mia", "Noah", "Olga", "Paul", "Rosa", "Sami", "Tara", "Uwe", "Vera", "Yusuf", "Zoe",
+    "Ali", "Bea", "Carl", "Dana", "Erik", "Fatma", "Gil", "Hana", "Ivan", "Jana", "Kai", "Lea",
+    "Max", "Nina", "Omar", "Pia", "Raj", "Sara", "Tom", "Ömer", "Søren", "Zoë",
+)
+LAST = (
+    "Adler", "Bauer", "Costa", "Dietrich", "Evans", "Fischer", "Garcia", "Hoffmann", "Ivanova",
+    "Jansen", "Keller", "Lopez", "Meyer", "Novak", "Olsen", "Peters", "Quinn", "Rossi", "Schmidt",
+    "Tanaka", "Ulrich", "Vogel", "Weber", "Xu", "Young", "Zimmer", "Brown", "Klein", "Wolf",
+    "Nowak", "Müller", "Łukasik",
+)
+WORDS = (
+    "Nordic", "Blue", "Apex", "Bright", "Cedar", "Delta", "Ember", "Falcon", "Granite", "Harbor",
+    "Iris", "Juniper", "Kite", "Lumen", "Maple", "Nova", "Orbit", "Pine", "Quartz", "River",
+    "Summit", "Tide", "Umber", "Vertex", "Willow", "Zephyr",
+)
+# fmt: on
+SUFFIXES = ("GmbH", "AG", "Ltd", "Inc", "SA", "BV", "Group", "Labs", "Systems", "Software")
+JOBS = (
+    "Marketing Manager", "Head of Marketing", "CMO", "Demand Generation Lead", "CEO",
+    "Marketing Operations Manager", "Content Marketing Manager", "Sales Director",
+    "Growth Marketer", "Product Marketing Manager",
+)  # fmt: skip
+INDUSTRIES = (
+    "Software",
+    "Manufacturing",
+    "Financial services",
+    "Healthcare",
+    "Retail",
+    "Logistics",
+)
+COUNTRIES = ("DE", "AT", "CH", "GB", "FR", "NL", "US", "SE", "ES", "IT")
+SIZES = ("1-9", "10-49", "50-249", "250-999", "1000+")
+CONSENT_TEXT = "Yes, email me new resources and event invitations. I can unsubscribe at any time."
+
+
+def _props(*values: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(json.dumps(value) for value in values)
+
+
+PAGE_PROPS = _props({"path": "/"}, {"path": "/library"}, {"path": "/library?kind=webinar"})
+SEARCH_PROPS = _props(
+    {"query": "lead scoring", "results": 14},
+    {"query": "nurturing emails", "results": 9},
+    {"query": "roi calculator", "results": 2},
+)
+EMAIL_PROPS = _props({"campaign": "newsletter"}, {"campaign": "welcome"}, {"campaign": "webinar"})
+ASKED = _props(
+    {"asked": ["email", "first_name"]},
+    {"asked": ["company", "job_title"]},
+    {"asked": ["company_size", "industry"]},
+    {"asked": ["budget", "timeframe"]},
+    {"asked": ["authority", "need"]},
+)
+ANSWERED = _props(
+    {"answered": ["email", "first_name"], "form": "gate"},
+    {"answered": ["company", "job_title"], "form": "gate"},
+    {"answered": ["company_size"], "form": "gate"},
+    {"answered": ["budget", "timeframe"], "form": "gate"},
+)
+OPEN, LOCKED = _props({"locked": False}, {"locked": True})
+CTA = json.dumps({"target": "talk-to-sales"})
+DEMO = json.dumps({"message": "Please call me about pricing."})
+BEATS = (0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10)
+"""read_progress heartbeats per asset opened (0: a bounce)."""
+LIFECYCLE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "subscriber": (("subscriber",),),
+    "lead": (("lead",),),
+    "mql": (("lead", "mql"),),
+    "sql": (("lead", "mql", "sql"),),
+    "opportunity": (("lead", "mql", "sql", "opportunity"),),
+    "customer": (("lead", "customer"), ("lead", "mql", "sql", "opportunity", "customer")),
+    "recycled": (("lead", "mql", "recycled"),),
+}
+LIFECYCLES_BY_STAGE = (
+    (("lead", "subscriber", "recycled"), (80, 15, 5)),
+    (("lead", "mql", "recycled"), (55, 35, 10)),
+    (("mql", "sql", "opportunity", "lead"), (35, 30, 25, 10)),
+    (("customer",), (1,)),
+)
+EVENT_COLUMNS = (
+    "occurred_at", "uid", "visitor_id", "lead_id", "type", "asset_id", "seconds", "depth",
+    "properties",
+)  # fmt: skip
+LEAD_COLUMNS = (
+    "id", "email", "name", "company", "journey_stage", "stage_confidence", "fit_score",
+    "engagement", "engagement_as_of", "grade", "category", "lifecycle", "lifecycle_changed_at",
+    "stage_changed_at", "milestones", "marketing_consent", "marketing_consent_at", "created_at",
+    "last_activity_at", "journey",
+)  # fmt: skip
+ENGAGEMENT_COLUMNS = (
+    "visitor_id", "asset_id", "lead_id", "engaged_seconds", "max_depth", "views", "downloads",
+    "first_at", "last_at",
+)  # fmt: skip
+FACT_COLUMNS = ("lead_id", "field", "value", "source", "source_ref", "recorded_at", "superseded_at")
+CHANGE_COLUMNS = ("at", "lead_id", "kind", "old", "new", "reason", "dwell_seconds")
+
+
+# --- writers: the fastest bulk path of each backend -------------------------------------------
+
+
+class SqliteWriter:
+    """Plain sqlite3 executemany in one transaction per block (no fsync while loading)."""
+
+    def __init__(self, path: str) -> None:
+        self.connection = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("synchronous=OFF", "cache_size=-1000000", "temp_store=MEMORY"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.connection.execute("BEGIN")
+
+    @staticmethod
+    def stamp(at: float) -> str:
+        """What SQLAlchemy stores for an aware UTC datetime on SQLite (naive UTC text)."""
+        return datetime.fromtimestamp(at, UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        marks = ", ".join("?" * len(columns))
+        self.connection.executemany(
+            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})',  # noqa: S608
+            rows,
+        )
+
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+        self.connection.execute("BEGIN")
+
+    def close(self) -> None:
+        self.connection.execute("COMMIT")
+        self.connection.close()
+
+
+class PostgresWriter:
+    """psycopg COPY FROM STDIN, committed per block."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connection = psycopg.connect(plain)
+
+    @staticmethod
+    def stamp(at: float) -> str:
+        return datetime.fromtimestamp(at, UTC).isoformat(" ", "microseconds")
+
+    def rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.commit()
+        self.connection.close()
+
+
+Writer = SqliteWriter | PostgresWriter
+
+
+# --- the generator ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Subject:
+    """A lead (with its browsers) or an anonymous browser, and what it did."""
+
+    lead_id: int | None
+    visitors: list[str]
+    budget: int
+    first: float
+    stage: int
+    last: float = 0.0
+    unlocked: dict[int, float] = field(default_factory=dict)
+    engagement: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
+    journey: str | None = None
+    """A lead's journey state as JSON, as ingestion keeps it on the lead row."""
+
+
+@dataclass(slots=True)
+class Counts:
+    events: int = 0
+    engagement: int = 0
+    facts: int = 0
+    changes: int = 0
+    visitors: int = 0
+    unlocks: int = 0
+    consents: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Visit:
+    """One session of one browser: its events so far, on a clock that moves 3-40 s per event."""
+
+    rng: random.Random
+    subject: Subject
+    visitor: str
+    clock: float
+    found: list[tuple[Any, ...]] = field(default_factory=list)
+    opened: set[int] = field(default_factory=set)
+
+    def add(
+        self,
+        kind: str,
+        asset: int | None = None,
+        seconds: float | None = None,
+        depth: float | None = None,
+        props: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self.clock += self.rng.uniform(3, 40)
+        lead = self.subject.lead_id
+        self.found.append((self.clock, uid, self.visitor, lead, kind, asset, seconds, depth, props))
+
+
+class Generator:
+    def __init__(self, library: dict[str, list[Any]], end: float, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.end = end
+        self.start = end - 365 * DAY
+        self.assets = [[(a.id, a.kind, a.gated) for a in library[stage]] for stage in STAGES]
+        self.asset_stages = {a.id: a.stage for items in library.values() for a in items}
+        self.scoring = Model().scoring
+        rng = self.rng
+        self.companies = [
+            f"{'Acme ' if n % 100 == 7 else ''}{rng.choice(WORDS)} {rng.choice(WORDS)} "
+            f"{rng.choice(SUFFIXES)}"
+            for n in range(3_000)
+        ]
+
+    def uid(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+    def budgets(self, total: int, count: int, sigma: float, floor: int) -> list[int]:
+        weights = [self.rng.lognormvariate(0, sigma) for _ in range(count)]
+        scale = max(0, total - floor * count) / sum(weights)
+        return [floor + int(w * scale + self.rng.random()) for w in weights]  # sums to ~total
+
+    def pick_asset(self, stage: int) -> tuple[int, str, bool]:
+        """75 % of reads at the reader's stage, 15 % one earlier, 10 % one later."""
+        r = self.rng.random()
+        if r < 0.15 and stage > 0:
+            stage -= 1
+        elif r > 0.9 and stage < len(STAGES) - 1:
+            stage += 1
+        return self.rng.choice(self.assets[stage])
+
+    def subject_events(self, subject: Subject) -> list[tuple[Any, ...]]:
+        """The subject's sessions over its time, exactly ``budget`` events."""
+        rng = self.rng
+        sessions = max(1, round(subject.budget / SESSION_EVENTS))
+        span = max(60.0, self.end - 3_600 - subject.first)
+        starts = sorted(
+            [subject.first] + [subject.first + rng.random() * span for _ in range(sessions - 1)]
+        )
+        left, per, found = subject.budget, subject.budget / sessions, []
+        for number, at in enumerate(starts):
+            last = number == sessions - 1
+            quota = (
+                left
+                if last
+                else min(left - (sessions - number - 1), max(1, round(rng.uniform(0.5, 1.5) * per)))
+            )
+            if quota <= 0:
+                continue
+            visitor = subject.visitors[0] if rng.random() < 0.8 else rng.choice(subject.visitors)
+            found.extend(self.session(subject, visitor, at, quota))
+            left -= quota
+        found.sort(key=lambda row: row[0])  # visits may overlap
+        self.aggregate(subject, found)
+        if subject.lead_id is not None:
+            subject.journey = self.journey_state(found)
+        return found
+
+    def journey_state(self, found: list[tuple[Any, ...]]) -> str:
+        """The journey state ingestion would have folded from these events (``journey.apply``:
+        decayed evidence per asset and event counts), as stored on the lead row."""
+        rows = (
+            {
+                "visitor_id": e[2],
+                "asset_id": e[5],
+                "type": e[4],
+                "occurred_at": datetime.fromtimestamp(e[0], UTC),
+                "seconds": e[6],
+                "depth": e[7],
+            }
+            for e in found
+        )
+        touches = (touch for _, touch in leadstate.touches(rows, self.asset_stages, {}))
+        return json.dumps(journey.apply(JourneyState(), touches, self.scoring).to_json())
+
+    def session(
+        self, subject: Subject, visitor: str, at: float, quota: int
+    ) -> list[tuple[Any, ...]]:
+        """One visit: an email click or a page view now and then, a search, then assets."""
+        rng, visit = self.rng, Visit(self.rng, subject, visitor, at)
+        r = rng.random()
+        if subject.lead_id is not None and r < 0.25:
+            visit.add("email_click", props=rng.choice(EMAIL_PROPS))
+        elif r < 0.55:
+            visit.add("page_view", props=rng.choice(PAGE_PROPS))
+        if rng.random() < 0.15:
+            visit.add("search", props=rng.choice(SEARCH_PROPS))
+        while len(visit.found) < quota:
+            self.open_asset(visit, *self.pick_asset(subject.stage))
+        return visit.found[:quota]
+
+    def open_asset(self, visit: Visit, asset: int, kind: str, gated: bool) -> None:
+        """The asset page, its gate (sent by half the leads, never by anonymous readers: they
+        would become leads), reading heartbeats, a download, a call to action."""
+        rng, subject = self.rng, visit.subject
+        locked = gated and asset not in subject.unlocked and asset not in visit.opened
+        visit.add("asset_view", asset, props=LOCKED if locked else OPEN)
+        if locked:
+            visit.add("gate_view", asset, props=rng.choice(ASKED))
+            if subject.lead_id is None or rng.random() < 0.5:
+                return
+            visit.add("form_submit", asset, props=rng.choice(ANSWERED))
+            visit.add("unlock", asset)
+            visit.opened.add(asset)
+            if kind == "webinar":
+                visit.add("webinar_register", asset)
+                if rng.random() < 0.5:
+                    visit.add("webinar_attend", asset, seconds=round(rng.uniform(600, 3600)))
+        depth = 0.0
+        for _ in range(rng.choice(BEATS)):
+            depth = min(1.0, depth + rng.uniform(0.05, 0.3))
+            seconds = round(rng.uniform(5, 30), 1)
+            visit.add("read_progress", asset, seconds, round(depth, 2), uid=self.uid())
+        if kind in DOWNLOADABLE and rng.random() < 0.12:
+            visit.add("download", asset)
+        if rng.random() < 0.04:
+            visit.add("cta_click", asset, props=CTA, uid=self.uid())
+        if subject.lead_id is not None and subject.stage >= 2 and rng.random() < 0.003:
+            visit.add("demo_request", asset, props=DEMO)
+
+    @staticmethod
+    def aggregate(subject: Subject, found: list[tuple[Any, ...]]) -> None:
+        """The asset_engagement rows and unlocks the events imply (as ingestion folds them)."""
+        engagement = subject.engagement
+        for at, _, visitor, _, kind, asset, seconds, depth, _ in found:
+            if kind == "unlock" and asset not in subject.unlocked:
+                subject.unlocked[asset] = at
+            if asset is None:
+                continue
+            row = engagement.get((visitor, asset))
+            if row is None:
+                row = engagement[(visitor, asset)] = [0.0, 0.0, 0, 0, at, at]
+            row[0] += seconds or 0.0
+            row[1] = max(row[1], depth or 0.0)
+            row[2] += kind == "asset_view"
+            row[3] += kind == "download"
+            row[4], row[5] = min(row[4], at), max(row[5], at)
+        subject.last = max(at for at, *_ in found)
+
+
+@dataclass(slots=True)
+class LeadPlan:
+    subject: Subject
+    name: tuple[str, str]
+    company: str
+    lifecycle: str
+    fit: int
+    grade: str
+    category: str
+    consent: bool
+
+
+def plan_leads(gen: Generator, budgets: list[int]) -> list[LeadPlan]:
+    rng, plans = gen.rng, []
+    for number, budget in enumerate(budgets, 1):
+        long = number <= len(LONG_TRAILS)
+        first = gen.start + (
+            rng.uniform(1, 5) * DAY
+            if long
+            else (gen.end - gen.start - DAY) * math.sqrt(rng.random())
+        )
+        heavy = budget > 60
+        stage = (
+            2 if long else rng.choices(range(4), (25, 30, 30, 15) if heavy else (55, 25, 12, 8))[0]
+        )
+        names, weights = LIFECYCLES_BY_STAGE[stage]
+        visitors = [gen.uid() for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
+        fit = int(rng.triangular(0, 100, 30 + 15 * stage))
+        grade = "ABCDE"[
+            0 if fit >= 75 else 1 if fit >= 60 else 2 if fit >= 45 else 3 if fit >= 30 else 4
+        ]
+        plans.append(
+            LeadPlan(
+                subject=Subject(number, visitors, budget, first, stage),
+                name=(rng.choice(FIRST), rng.choice(LAST)),
+                company=rng.choice(gen.companies),
+                lifecycle=rng.choices(names, weights)[0],
+                fit=fit,
+                grade=grade,
+                category=rng.choices(
+                    ("known", "two_touch", "profiling_question", "qualified_question", "bant"),
+                    (30, 30, 20, 12, 8),
+                )[0],
+                consent=rng.random() < 0.4,
+            )
+        )
+    return plans
+
+
+def lead_rows(
+    gen: Generator, writer: Writer, plan: LeadPlan, changes: list[tuple[Any, ...]]
+) -> tuple[Any, ...]:
+    """The lead row; its change log goes to ``changes`` (identification, stage, lifecycle,
+    grade, category), its times between its first and last event."""
+    rng, s, stamp = gen.rng, plan.subject, writer.stamp
+    lead_id = s.lead_id
+    path = rng.choice(LIFECYCLE_PATHS[plan.lifecycle])
+    stages = ("awareness", "customer") if s.stage == 3 else STAGES[: s.stage + 1]
+    changes.append((s.first, lead_id, "identified", None, path[0], "form on gate", None))
+    moments: dict[str, float | None] = {"stage": None, "lifecycle": None}
+    for kind, steps in (("stage", stages), ("lifecycle", path)):
+        times = sorted(rng.uniform(s.first, s.last) for _ in steps[1:])
+        previous = s.first
+        for old, new, at in zip(steps, steps[1:], times, strict=False):
+            changes.append((at, lead_id, kind, old, new, f"{kind} evidence", at - previous))
+            previous = moments[kind] = at
+    if plan.grade != "E":
+        changes.append(
+            (
+                rng.uniform(s.first, s.last),
+                lead_id,
+                "grade",
+                "E",
+                plan.grade,
+                f"fit {plan.fit}",
+                None,
+            )
+        )
+    if plan.category != "known":
+        changes.append(
+            (
+                rng.uniform(s.first, s.last),
+                lead_id,
+                "category",
+                "known",
+                plan.category,
+                "answers",
+                None,
+            )
+        )
+    first, last = plan.name
+    domain = re.sub(r"[^a-z]+", "-", plan.company.lower()).strip("-")
+    engagement = round(min(200.0, rng.lognormvariate(1.5, 1.0) * (1 + s.budget / 50)), 1)
+    stamps = {k: stamp(v) if v is not None else None for k, v in moments.items()}
+    return (
+        lead_id, f"{first}.{last}.{lead_id}@{domain}.example".lower(), f"{first} {last}",
+        plan.company, STAGES[s.stage], round(rng.uniform(0.3, 0.99), 2), plan.fit, engagement,
+        stamp(gen.end), plan.grade, plan.category, plan.lifecycle, stamps["lifecycle"],
+        stamps["stage"], "[]", plan.consent, stamp(s.first) if plan.consent else None,
+        stamp(s.first), stamp(s.last), s.journey,
+    )  # fmt: skip
+
+
+def fact_rows(gen: Generator, plan: LeadPlan, stamp: Any) -> list[tuple[Any, ...]]:
+    """The lead's current profile (and a superseded job title now and then)."""
+    rng, s = gen.rng, plan.subject
+    at = stamp(s.first)
+    facts = {"first_name": plan.name[0], "last_name": plan.name[1], "company": plan.company}
+    for name, values, chance in (
+        ("job_title", JOBS, 0.8), ("company_size", SIZES, 0.7), ("industry", INDUSTRIES, 0.6),
+        ("country", COUNTRIES, 0.7),
+    ):  # fmt: skip
+        if rng.random() < chance:
+            facts[name] = rng.choice(values)
+    if s.stage >= 1 and rng.random() < 0.5:
+        facts.update(
+            timeframe=rng.choice(("0-3m", "3-6m", "6-12m", "12m+", "unknown")),
+            budget=rng.choice(("none", "planned", "approved")),
+            authority=rng.choice(("user", "influencer", "decision_maker")),
+            need="Qualify inbound leads faster",
+        )
+    if s.stage >= 2 and rng.random() < 0.3:
+        facts.update(project="yes", phone="+49 30 1234567")
+    source, ref = ("import", "crm") if rng.random() < 0.3 else ("form", "gate")
+    rows = [(s.lead_id, name, value, source, ref, at, None) for name, value in facts.items()]
+    if "job_title" in facts and rng.random() < 0.1:
+        rows.append((s.lead_id, "job_title", rng.choice(JOBS), "import", "crm", at, stamp(s.last)))
+    return rows
+
+
+def write_block(gen: Generator, writer: Writer, plans: list[LeadPlan], anonymous: list[Subject],
+                counts: Counts, changes: list[tuple[Any, ...]]) -> None:  # fmt: skip
+    """One block: its subjects' events (sorted by time), then every row that hangs on them."""
+    stamp, started = writer.stamp, time.perf_counter()
+    found: list[tuple[Any, ...]] = []
+    subjects = [p.subject for p in plans] + anonymous
+    for subject in subjects:
+        found.extend(gen.subject_events(subject))
+    found.sort(key=lambda row: row[0])
+    generated = time.perf_counter()
+    writer.rows("lead", LEAD_COLUMNS, [lead_rows(gen, writer, plan, changes) for plan in plans])
+    visitors = [
+        (v, s.lead_id, stamp(s.first), stamp(s.first) if s.lead_id else None)
+        for s in subjects for v in s.visitors
+    ]  # fmt: skip
+    writer.rows("visitor", ("id", "lead_id", "created_at", "identified_at"), visitors)
+    facts = [row for plan in plans for row in fact_rows(gen, plan, stamp)]
+    writer.rows("profile_fact", FACT_COLUMNS, facts)
+    consents = [
+        (p.subject.lead_id, "marketing", True, "2026-11", CONSENT_TEXT, "form", "gate",
+         stamp(p.subject.first))
+        for p in plans if p.consent
+    ]  # fmt: skip
+    writer.rows(
+        "consent",
+        (
+            "lead_id",
+            "purpose",
+            "granted",
+            "text_version",
+            "text",
+            "source",
+            "source_ref",
+            "recorded_at",
+        ),
+        consents,
+    )
+    writer.rows("event", EVENT_COLUMNS, ((stamp(e[0]), *e[1:]) for e in found))
+    engagement = [
+        (visitor, asset, s.lead_id, round(r[0], 1), r[1], r[2], r[3], stamp(r[4]), stamp(r[5]))
+        for s in subjects for (visitor, asset), r in sorted(s.engagement.items())
+    ]  # fmt: skip
+    writer.rows("asset_engagement", ENGAGEMENT_COLUMNS, engagement)
+    unlocks = [
+        (s.lead_id, a, stamp(at))
+        for s in subjects
+        for a, at in sorted(s.unlocked.items())
+        if s.lead_id
+    ]
+    writer.rows("unlock", ("lead_id", "asset_id", "unlocked_at"), unlocks)
+    writer.commit()
+    for subject in subjects:  # done with: keep the memory flat
+        subject.engagement.clear()
+        subject.journey = None
+    counts.events += len(found)
+    counts.engagement += len(engagement)
+    counts.facts += len(facts)
+    counts.visitors += len(visitors)
+    counts.unlocks += len(unlocks)
+    counts.consents += len(consents)
+    counts.seconds["generate"] = counts.seconds.get("generate", 0.0) + generated - started
+    counts.seconds["store"] = counts.seconds.get("store", 0.0) + time.perf_counter() - generated
+
+
+def generate(database: Database, url: str) -> tuple[Counts, list[LeadPlan]]:
+    """Every table the console reads, filled in bulk; returns what was stored."""
+    library = build_library(database)
+    gen = Generator(library, time.time() - 3_600, SEED)
+    rng = gen.rng
+    trails = [max(1, int(LONG_TRAIL * share)) for share in LONG_TRAILS]
+    lead_events = int(EVENTS * (1 - ANONYMOUS_SHARE)) - sum(trails)
+    plans = plan_leads(gen, trails + gen.budgets(lead_events, LEADS - len(trails), 1.1, 2))
+    visitors = int(LEADS * 1.5)
+    anonymous = [
+        Subject(None, [gen.uid()], budget, gen.start + rng.random() * (gen.end - gen.start - DAY),
+                rng.choices(range(3), (70, 20, 10))[0])
+        for budget in gen.budgets(EVENTS - sum(p.subject.budget for p in plans), visitors, 1.0, 1)
+    ]  # fmt: skip
+    counts, changes = Counts(), []
+    indexes = list(Event.__table__.indexes)  # type: ignore[attr-defined]
+    with database.write_connection() as connection:
+        for index in indexes:
+            index.drop(connection)
+    writer: Writer = (
+        PostgresWriter(url) if not database.is_sqlite else SqliteWriter(str(database.url.database))
+    )
+    blocks = max(1, math.ceil(LEADS / BLOCK))
+    per_block = math.ceil(len(anonymous) / blocks)
+    for block in range(blocks):
+        leads = plans[block * BLOCK : (block + 1) * BLOCK]
+        others = anonymous[block * per_block : (block + 1) * per_block]
+        write_block(gen, writer, leads, others, counts, changes)
+    started = time.perf_counter()
+    changes.sort(key=lambda row: row[0])
+    writer.rows("lead_change", CHANGE_COLUMNS, ((writer.stamp(c[0]), *c[1:]) for c in changes))
+    writer.close()
+    counts.changes = len(changes)
+    counts.seconds["store"] += time.perf_counter() - started
+    started = time.perf_counter()
+    with database.write_connection() as connection:
+        for index in indexes:
+            index.create(connection)
+        if not database.is_sqlite:
+            connection.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('lead', 'id'),"
+                    " (SELECT max(id) FROM lead))"
+                )
+            )
+    counts.seconds["event indexes"] = time.perf_counter() - started
+    if not database.is_sqlite:  # what autovacuum would have done by now
+        started = time.perf_counter()
+        with database.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        ) as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        counts.seconds["vacuum analyze"] = time.perf_counter() - started
+    return counts, plans
+
+
+# --- after the load: roll-ups, journey states, the leads whose pages are timed ----------------
+
+
+def build_rollups(database: Database) -> dict[str, Any]:
+    """What ``leadshelf rollup`` does: daily roll-ups from the raw events, then lead figures."""
+    started = time.perf_counter()
+    with database.write() as session:
+        read = rollups.rebuild(session)
+    rebuilt = time.perf_counter() - started
+    started = time.perf_counter()
+    with database.write() as session:
+        assets = rollups.refresh_lead_stats(session)
+    refreshed = time.perf_counter() - started
+    dead = 0
+    if not database.is_sqlite:  # the rebuild's upserts leave dead rows until autovacuum
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("ANALYZE asset_daily"))
+            dead = c.scalar(
+                text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'asset_daily'")
+            )
+            c.execute(text("VACUUM ANALYZE asset_daily, field_daily, asset_lead_stats"))
+    return {
+        "events": read,
+        "rebuild": rebuilt,
+        "assets": assets,
+        "lead stats": refreshed,
+        "dead": dead,
+    }
+
+
+def timed_leads(database: Database) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(id, events) of the longest trail (lead 1) and of a typical lead (the median of 100)."""
+    with database.read() as session:
+        longest = session.scalar(select(func.count()).where(Event.lead_id == 1)) or 0
+        sample = sorted(
+            (n, lead_id)
+            for lead_id, n in session.execute(
+                select(Event.lead_id, func.count())
+                .where(Event.lead_id.between(len(LONG_TRAILS) + 1, len(LONG_TRAILS) + 100))
+                .group_by(Event.lead_id)
+            )
+        )
+    n, typical = sample[len(sample) // 2]
+    return (1, longest), (typical, n)
+
+
+# --- timing through the app -------------------------------------------------------------------
+
+
+class StatementLog:
+    """The statements of one request, each with its execute time and the time until the next
+    statement starts (fetching its rows and the Python work on them)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.active = False
+        self.marks: list[tuple[float, str, str, Any]] = []
+        sa_event.listen(engine, "before_cursor_execute", self._before)
+        sa_event.listen(engine, "after_cursor_execute", self._after)
+
+    def _mark(self, kind: str, statement: str, parameters: Any, many: bool) -> None:
+        # The app's background threads (search index sync, ingestion) are not the request.
+        background = threading.current_thread().name.startswith("leadshelf-")
+        if self.active and not many and not background:
+            self.marks.append((time.perf_counter(), kind, statement, parameters))
+
+    def _before(self, _c: Any, _cu: Any, sql: str, parameters: Any, _x: Any, many: bool) -> None:
+        self._mark("before", sql, parameters, many)
+
+    def _after(self, _c: Any, _cu: Any, sql: str, parameters: Any, _x: Any, many: bool) -> None:
+        self._mark("after", sql, parameters, many)
+
+    def costs(self, ended: float) -> tuple[list[tuple[float, float, str, Any]], float]:
+        """(execute ms, ms until the next statement, statement, parameters) per statement, and
+        the ms from the last statement to the response (templates, charts)."""
+        found: list[list[Any]] = []
+        started = 0.0
+        for at, kind, statement, parameters in self.marks:
+            if kind == "before":
+                if found and found[-1][1] < 0:
+                    found[-1][1] = (at - started - found[-1][0] / 1000) * 1000
+                started = at
+            else:
+                found.append([(at - started) * 1000, -1.0, statement, parameters])
+        rendering = 0.0
+        if found:
+            last_done = started + found[-1][0] / 1000
+            rendering, found[-1][1] = (ended - last_done) * 1000, 0.0
+        return [(e[0], e[1], e[2], e[3]) for e in found], rendering
+
+
+def explain(database: Database, statement: str, parameters: Any) -> list[str]:
+    """The query plan (PostgreSQL: EXPLAIN ANALYZE with buffers; SQLite: EXPLAIN QUERY PLAN)."""
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if database.is_sqlite:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            return [detail for _, _, _, detail in cursor.fetchall()]
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+        return [line for (line,) in cursor.fetchall()]
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def one_line(statement: str, width: int = 150) -> str:
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def sign_in(client: TestClient[Any], database: Database) -> None:
+    """A marketer, signed in through the real login form."""
+    email = "marketer@bench.example"
+    # ValueError: the user was kept from an earlier run (BENCH_CONSOLE_KEEP).
+    with database.write() as session, contextlib.suppress(ValueError):
+        service.create_user(session, email, Role.MARKETER, PASSWORD)
+    form = client.get("/console/login").text
+    tag = re.search(r'<input[^>]*name="_csrf_token"[^>]*>', form)
+    token = re.search(r'value="([^"]*)"', tag.group(0)) if tag else None
+    assert token, "no CSRF field on the login form"
+    answer = client.post(
+        "/console/login",
+        data={"email": email, "password": PASSWORD, "next": "", "_csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.status_code
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def time_pages(client: TestClient[Any], pages: list[tuple[str, str]]) -> dict[str, list[float]]:
+    """Up to N requests per page, round robin (a busy moment on the machine hits every page
+    alike); a page stops once it has used its time budget (after at least 5 requests)."""
+    for _, path in pages:  # warm-up: templates compiled, caches filled
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    timings: dict[str, list[float]] = {path: [] for _, path in pages}
+    for _ in range(REQUESTS):
+        for _, path in pages:
+            done = timings[path]
+            if len(done) >= 5 and sum(done) > PAGE_SECONDS * 1000:
+                continue
+            started = time.perf_counter()
+            response = client.get(path)
+            done.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+    return timings
+
+
+def time_export(client: TestClient[Any]) -> tuple[list[float], int]:
+    times, rows = [], 0
+    for _ in range(EXPORTS):
+        started = time.perf_counter()
+        response = client.get("/console/leads/export.csv")
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        rows = sum(1 for _ in csv.reader(io.StringIO(response.text))) - 1
+    return times, rows
+
+
+def print_cost(
+    client: TestClient[Any], log: StatementLog, database: Database, label: str, path: str
+) -> None:
+    """Where one request of a page over the aim spends its time, and the costliest plan."""
+    log.marks.clear()
+    log.active = True
+    started = time.perf_counter()
+    client.get(path)
+    ended = time.perf_counter()
+    log.active = False
+    costs, rendering = log.costs(ended)
+    total = (ended - started) * 1000
+    executing = sum(c[0] for c in costs)
+    print(
+        f"\n  {label} ({path}): one request {total:,.1f} ms; {len(costs)} statements,"
+        f" {executing:,.1f} ms in execute; {rendering:,.1f} ms after the last statement"
+        " (charts, template)"
+    )
+    if rendering > total / 2:
+        print("    (most of it comes after the last statement: Python building the page)")
+    ranked = sorted(costs, key=lambda c: c[0] + c[1], reverse=True)
+    for executed, after, statement, _ in ranked[:4]:
+        print(f"    {executed:8.1f} ms execute + {after:8.1f} ms after: {one_line(statement)}")
+    _, _, statement, parameters = ranked[0]
+    if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        plan = explain(database, statement, parameters)
+        how = "EXPLAIN QUERY PLAN" if database.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS)"
+        print(f"    plan of the first ({how}):")
+        for line in plan[:24]:
+            print(f"      {line}")
+        if len(plan) > 24:
+            print(f"      … {len(plan) - 24} more lines")
+
+
+def measure(label: str, url: str, data_dir: Path, database: Database) -> None:
+    (long_id, long_events), (typical_id, typical_events) = timed_leads(database)
+    pages = [
+        ("dashboard, 30 days", "/console/dashboard?days=30"),
+        ("dashboard, 365 days", "/console/dashboard?days=365"),
+        ("leads, stage=decision", "/console/leads?stage=decision"),
+        ("leads, grade=A, sort=fit", "/console/leads?grade=A&sort=fit"),
+        (f"leads, topic={TOPIC}", f"/console/leads?topic={TOPIC}"),
+        ("leads, q=acme", "/console/leads?q=acme"),
+        ("leads, page=500", "/console/leads?page=500"),
+        (f"lead page, {long_events:,}-event trail", f"/console/leads/{long_id}"),
+        (f"lead page, {typical_events}-event trail", f"/console/leads/{typical_id}"),
+        ("content analytics, 365 days", "/console/analytics?days=365"),
+    ]
+    settings = Settings(
+        data_dir=data_dir, database_url=url, secret_keys=("bench-secret-key-0123456789",)
+    )
+    with database.read() as session:  # the index the app would have (the syncer stays idle)
+        indexer.rebuild(session, SearchIndex(settings.search_dir))
+    # The 10-minute housekeeping (quiet leads re-scored, lead figures, retention) would run at
+    # start-up, next to the timed requests; its cost is the refresh timed above.
+    portal.app.PRUNE_EVERY_SECONDS = math.inf  # type: ignore[misc]
+    app = portal.app.create_app(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    with TestClient(app) as client:
+        sign_in(client, database)
+        log = StatementLog(app.state.db.engine)
+        timings = time_pages(client, pages)
+        exports, rows = time_export(client)
+        over = print_table(label, pages, timings, exports, rows)
+        for name, path in over:
+            print_cost(client, log, database, name, path)
+
+
+def print_table(
+    label: str,
+    pages: list[tuple[str, str]],
+    timings: dict[str, list[float]],
+    exports: list[float],
+    rows: int,
+) -> list[tuple[str, str]]:
+    """The figures per page; returns the pages over the aim."""
+    print(
+        f"\n{label}: server time per page (in process through Litestar's TestClient, up to"
+        f" {REQUESTS} requests each, round robin; aim: p99 < {AIM_MS:.0f} ms)"
+    )
+    print(f"  {'page':<40} {'n':>4} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  aim")
+    over = []
+    for name, path in pages:
+        values = timings[path]
+        p99 = quantile(values, 0.99)
+        if p99 >= AIM_MS:
+            over.append((name, path))
+        print(
+            f"  {name:<40} {len(values):>4} {statistics.median(values):9.1f} {p99:9.1f}"
+            f" {max(values):9.1f}  {'met' if p99 < AIM_MS else 'NOT met'}"
+        )
+    middle = statistics.median(exports)
+    print(
+        f"  {'full CSV export, ' + format(rows, ',') + ' rows':<40} {len(exports):>4}"
+        f" {middle * 1000:9.0f} {max(exports) * 1000:9.0f} {max(exports) * 1000:9.0f}"
+        f"  {rows / middle:,.0f} rows/s (a download, not a page)"
+    )
+    return over
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+def kept_postgres(url: str) -> str:
+    base = make_url(Settings(database_url=url).resolved_database_url)
+    return base.set(database=f"{base.database}_bench_console").render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def ready(database: Database) -> bool:
+    """A kept database that already holds this run's sizes and roll-ups."""
+    try:
+        with database.read() as session:
+            leads = session.scalar(select(func.count()).select_from(Lead))
+            figures = session.scalar(select(func.count()).select_from(AssetLeadStats))
+    except Exception:
+        return False
+    return leads == LEADS and bool(figures)
+
+
+def bench_backend(label: str, url: str, data_dir: Path, reuse: bool) -> None:
+    database = Database(url)
+    if reuse and ready(database):
+        print(f"\n{label}: re-using the kept database ({url.split('@')[-1]})")
+    else:
+        upgrade_to_head(database)
+        started = time.perf_counter()
+        counts, _ = generate(database, url)
+        took = time.perf_counter() - started
+        parts = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in counts.seconds.items())
+        print(f"\n{label}: generated {LEADS:,} leads, {counts.events:,} events, "
+              f"{counts.engagement:,} asset_engagement rows, {counts.facts:,} profile facts, "
+              f"{counts.changes:,} lead changes, {counts.visitors:,} visitors, {counts.unlocks:,} "
+              f"unlocks, {counts.consents:,} consents in {took:.0f} s ({parts}; "
+              f"{counts.events / took:,.0f} events/s overall)")  # fmt: skip
+        built = build_rollups(database)
+        print(
+            f"  roll-ups (`leadshelf rollup`): rollups.rebuild {built['rebuild']:.1f} s"
+            f" ({built['events']:,} events, {built['events'] / built['rebuild']:,.0f}/s);"
+            f" refresh_lead_stats {built['lead stats']:.1f} s ({built['assets']} assets)"
+        )
+        if built["dead"]:
+            print(
+                f"  (PostgreSQL: the rebuild left {built['dead']:,} dead asset_daily rows;"
+                " vacuumed before timing, as autovacuum would)"
+            )
+    try:
+        measure(label, url, data_dir, database)
+    finally:
+        database.dispose()
+
+
+def main() -> None:
+    started = time.perf_counter()
+    print(f"console benchmark: {LEADS:,} leads, {EVENTS:,} events, longest trail {LONG_TRAIL:,}, "
+          f"seed {SEED}{' (smoke sizes)' if SMOKE else ''}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        keep = Path(KEEP) if KEEP else None
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        sqlite_dir = keep or Path(tmp)
+        if "sqlite" in BACKENDS:
+            bench_backend(
+                "SQLite",
+                f"sqlite:///{sqlite_dir / 'console.db'}",
+                Path(tmp) / "sqlite",
+                keep is not None,
+            )
+        postgres = os.environ.get("LEADSHELF_TEST_POSTGRES_URL")
+        if postgres and "postgresql" in BACKENDS:
+            if keep is not None:
+                url = kept_postgres(postgres)
+                try:
+                    reuse = ready(Database(url))
+                except Exception:
+                    reuse = False
+                url = url if reuse else fresh_postgres(postgres, "bench_console")
+            else:
+                url, reuse = fresh_postgres(postgres, "bench_console"), False
+            try:
+                bench_backend("PostgreSQL", url, Path(tmp) / "pg", reuse)
+            finally:
+                if keep is None:
+                    drop_postgres(url)
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
