@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,7 @@ from content.models import Asset, Status, Topic, asset_topic
 from tracking import reports
 from tracking.model import Model
 from tracking.models import AssetDaily, AssetLeadStats, Event, FieldDaily, Lead, LeadChange
+from tracking.reports import start_of
 
 LIFECYCLE_STEPS = ("mql", "sql", "opportunity", "customer")
 
@@ -26,10 +27,6 @@ def utc_day(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return func.date(column)
     return cast(func.timezone("UTC", column), Date)
-
-
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

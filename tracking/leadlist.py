@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 
 from content.models import Topic, asset_topic
 from tracking.models import AssetEngagement, Lead, ProfileFact
+from tracking.reports import start_of
 
 PER_PAGE = 50
 COUNT_CAP = 10_000
@@ -145,10 +146,6 @@ def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilte
     return LeadFilter(**values)
 
 
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _where(query: Select[Any], view: LeadFilter, dialect: str) -> Select[Any]:
     for column, picked in (
         (Lead.journey_stage, view.stage),
@@ -173,9 +170,9 @@ def _where(query: Select[Any], view: LeadFilter, dialect: str) -> Select[Any]:
     )
     for column, first, last in spans:
         if first is not None:
-            query = query.where(column >= _start(first))
+            query = query.where(column >= start_of(first))
         if last is not None:
-            query = query.where(column < _start(last + timedelta(days=1)))
+            query = query.where(column < start_of(last + timedelta(days=1)))
     if view.q:
         # SQLite connections get a Unicode ``casefold`` (portal/db.py); PostgreSQL's lower()
         # follows the database's locale.

@@ -6,10 +6,16 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tracking.model import ScoringModel
+
+
+def start_of(day: date) -> datetime:
+    """Midnight UTC at the start of a day (reports count UTC days)."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
 
 VISIT_GAP = timedelta(minutes=30)
 """A pause longer than this starts a new visit (the web-analytics convention)."""

@@ -6,13 +6,14 @@ the write lock long enough to slow ingestion down.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
 from content.orm import utcnow
 from tracking.ingest import WriteSessions
 from tracking.models import Event
+from tracking.reports import start_of
 
 CHUNK = 5000
 
@@ -25,7 +26,7 @@ def delete_expired_events(
     Whole UTC days go at once (the cut is the midnight before the limit), so no day is left
     half-counted when the daily roll-ups are rebuilt from what remains."""
     limit = (now or utcnow()) - timedelta(days=retention_days)
-    cutoff = datetime.combine(limit.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    cutoff = start_of(limit.astimezone(UTC).date())
     deleted = 0
     while True:
         with database.write() as session:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,7 @@ from tracking.models import (
     FieldDaily,
     LeadChange,
 )
+from tracking.reports import start_of
 
 COMPLETED_DEPTH = 0.9
 ASSET_DAILY: Table = AssetDaily.__table__  # type: ignore[assignment]
@@ -168,7 +169,7 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
     if first is None:
         return 0
     since = first.astimezone(UTC).date()
-    start = datetime.combine(since, time.min, tzinfo=UTC)
+    start = start_of(since)
     session.execute(delete(AssetDaily).where(AssetDaily.day >= since))
     session.execute(delete(FieldDaily).where(FieldDaily.day >= since))
     depths: dict[tuple[str, int], float] = {
