@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from nurture import targets
 from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from nurture.webhooks import next_attempt, sign
+from tracking.models import LeadChange
 
 LEASE = timedelta(seconds=120)
 """How long a claim lasts; far longer than a request may take (``TIMEOUT``): a worker sends
-its claimed batch in parallel, so each claim is settled within about one timeout."""
+its claimed batch in parallel lanes and a lane stops at its first failure, so each claim is
+settled within about one timeout."""
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "Leadshelf-Webhooks/1"
 MAX_ERROR = 500
@@ -44,6 +46,8 @@ class Claimed:
     secret: str
     event_id: str
     body: str
+    lane: tuple[int, int] | None = None
+    """(endpoint, lead): deliveries sharing a lane are sent one after another, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +79,40 @@ def _due(now: datetime) -> object:
 def claim(session: Session, now: datetime, limit: int, token: str) -> list[Claimed]:
     """Take up to ``limit`` due deliveries of enabled endpoints (or ones whose lease ran out)."""
     rows = session.execute(
-        select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
+        select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret, LeadChange.lead_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .outerjoin(LeadChange, LeadChange.seq == WebhookDelivery.change_seq)
         .where(WebhookEndpoint.enabled.is_(True), _due(now))  # type: ignore[arg-type]
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     ).all()
     claimed = []
-    for delivery, url, secret in rows:
+    for delivery, url, secret, lead_id in rows:
         mark_sending(delivery, token, now)
-        claimed.append(Claimed(delivery.id, token, url, secret, delivery.event_id, delivery.body))
+        lane = None if lead_id is None else (delivery.endpoint_id, lead_id)
+        claimed.append(
+            Claimed(delivery.id, token, url, secret, delivery.event_id, delivery.body, lane)
+        )
     session.flush()
     return claimed
+
+
+HELD_BACK = "not sent: an earlier event of this lead to this endpoint failed in the same batch"
+
+
+def lanes(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
+    """Split a claimed batch into lanes, each in the order its deliveries were queued.
+
+    One lead's events to one endpoint share a lane and are sent one after
+    another, so they arrive in the order they happened; lanes go side by side.
+    """
+    grouped: dict[object, list[Claimed]] = {}
+    for item in claimed:
+        grouped.setdefault(item.lane if item.lane is not None else ("own", item.id), []).append(
+            item
+        )
+    return [sorted(lane, key=lambda item: item.id) for lane in grouped.values()]
 
 
 def mark_sending(delivery: WebhookDelivery, token: str, now: datetime) -> None:

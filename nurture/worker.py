@@ -134,9 +134,12 @@ class OutboxWorker:
     def deliver_due(self) -> Round:
         """Claim and send due deliveries, batch after batch, until none is due.
 
-        A batch is sent in parallel, so every claim is answered (or times out)
-        well within its lease even when one receiver is slow; the outcomes of
-        a batch are stored in one transaction.
+        A batch is sent in parallel lanes (``delivery.lanes``): one lead's
+        events to one endpoint go in order, one after another, and a lane
+        stops at its first failure so the rest are retried after it rather
+        than overtaking it. Every claim is thus answered (or times out) well
+        within its lease even when one receiver is slow; the outcomes of a
+        batch are stored in one transaction.
         """
         done = Round()
         with ThreadPoolExecutor(self.batch, thread_name_prefix="leadshelf-webhook") as pool:
@@ -146,7 +149,12 @@ class OutboxWorker:
                     claimed = delivery.claim(session, self.clock(), self.batch, token)
                 if not claimed:
                     return done
-                outcomes = list(pool.map(self.send, claimed))
+                sent = dict(
+                    pair
+                    for lane in pool.map(self.send_lane, delivery.lanes(claimed))
+                    for pair in lane
+                )
+                outcomes = [sent[item.id] for item in claimed]
                 with self.database.write() as session:
                     for item, outcome in zip(claimed, outcomes, strict=True):
                         delivery.record(session, item.id, item.claim, outcome, self.clock())
@@ -157,6 +165,18 @@ class OutboxWorker:
                         delivered=int(outcome.delivered), failed=int(not outcome.delivered)
                     )
         return done
+
+    def send_lane(self, lane: list[delivery.Claimed]) -> list[tuple[int, delivery.Outcome]]:
+        """Send a lane in order; after a failure the rest are held back (and retried later)."""
+        outcomes = []
+        failed = False
+        for item in lane:
+            outcome = (
+                delivery.Outcome(False, error=delivery.HELD_BACK) if failed else self.send(item)
+            )
+            failed = failed or not outcome.delivered
+            outcomes.append((item.id, outcome))
+        return outcomes
 
     def send(self, item: delivery.Claimed) -> delivery.Outcome:
         return delivery.send(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from nurture import targets
+from nurture.delivery import Claimed, lanes
 from nurture.webhooks import (
     RETRY_FOR,
     ChangeFacts,
@@ -34,6 +35,24 @@ def change(
     kind: str, new: str, old: str | None = None, reason: str = "", seq: int = 7
 ) -> ChangeFacts:
     return ChangeFacts(seq=seq, lead_id=3, at=AT, kind=kind, old=old, new=new, reason=reason)
+
+
+def claimed(delivery_id: int, lane: tuple[int, int] | None) -> Claimed:
+    return Claimed(
+        delivery_id, "claim", "https://crm.example/hook", "s", f"evt_{delivery_id}", "{}", lane
+    )
+
+
+def test_one_leads_events_to_one_endpoint_share_a_lane_in_queue_order() -> None:
+    batch = [
+        claimed(9, (1, 3)),  # claimed first (due first) but queued after 4
+        claimed(4, (1, 3)),
+        claimed(5, (2, 3)),  # same lead, other endpoint
+        claimed(6, (1, 8)),  # other lead
+        claimed(7, None),  # a test ping: alone
+        claimed(8, None),
+    ]
+    assert [[item.id for item in lane] for lane in lanes(batch)] == [[4, 9], [5], [6], [7], [8]]
 
 
 @pytest.mark.parametrize(

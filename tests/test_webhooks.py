@@ -188,6 +188,35 @@ def test_with_the_receiver_down_it_is_retried_then_delivered_once_up(db: Databas
     assert len(crm.received) == 1
 
 
+def test_a_failed_event_holds_back_the_leads_later_events_so_they_arrive_in_order(
+    db: Database,
+) -> None:
+    clock = Clock()
+    with receiver(listening=False) as crm:
+        add_endpoint(db, crm.url, ("lead.identified", "lead.lifecycle_changed"))
+        for email in ("ada@example.com", "grace@example.com"):
+            lead_id = identify(db, email)
+            with db.write() as session:
+                lead = session.get(Lead, lead_id)
+                assert lead is not None
+                leadstate.set_lifecycle(session, lead, Lifecycle.SQL, "accepted by sales")
+        outbox = worker(db, clock)
+        assert outbox.run_once().failed == 4
+        errors = [row.last_error for row in deliveries(db)]
+        assert ["ConnectError" in error for error in errors] == [True, False, True, False]
+        assert errors[1] == errors[3] == delivery.HELD_BACK
+        crm.listen()
+        clock.advance(timedelta(minutes=2))
+        assert outbox.run_once().delivered == 4
+    by_lead: dict[str, list[str]] = {}
+    for got in crm.received:
+        by_lead.setdefault(got.event["lead"]["email"], []).append(got.event["type"])
+    assert by_lead == {
+        "ada@example.com": ["lead.identified", "lead.lifecycle_changed"],
+        "grace@example.com": ["lead.identified", "lead.lifecycle_changed"],
+    }
+
+
 def test_a_receiver_failing_for_24_hours_sends_the_delivery_to_the_dead_letters(
     db: Database,
 ) -> None:
