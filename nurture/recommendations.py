@@ -146,14 +146,22 @@ class AudienceCache:
     """The catalog and audience aggregates, shared by every ranking in this process.
 
     The catalog is reloaded when the content version moves. The audience is
-    reloaded when reading has grown by ``growth`` (new events against the rows
-    it was built from) or, once anything changed, after ``max_age`` seconds;
-    while one thread reloads, the others rank with the previous aggregates.
+    stale when reading has grown by ``growth`` (new events against the rows it
+    was built from) or, once anything changed, after ``max_age`` seconds. With
+    ``background`` (the app) a request never rebuilds aggregates it already
+    has: ``refresh`` does, from a background thread (building them reads every
+    engagement row: seconds at a million), and requests rank with the previous
+    aggregates meanwhile, unless no refresh came for three ``max_age``. Without
+    it, the request that finds them stale rebuilds them while the other threads
+    rank with the previous ones.
     """
 
-    def __init__(self, growth: float = 0.05, max_age: float = 600.0) -> None:
+    def __init__(
+        self, growth: float = 0.05, max_age: float = 600.0, *, background: bool = False
+    ) -> None:
         self.growth = growth
         self.max_age = max_age
+        self.background = background
         self._catalog: Catalog | None = None
         self._audience: tuple[Audience, int, int, float] | None = None
         """(aggregates, rows they came from, event head then, monotonic time built)."""
@@ -168,19 +176,38 @@ class AudienceCache:
         return cached
 
     def audience(self, session: Session, catalog: Catalog) -> Audience:
-        head = _event_head(session)
         cached = self._audience
+        if cached is not None and self.background and not self._abandoned(cached):
+            return cached[0]
+        head = _event_head(session)
         if cached is not None and not self._stale(cached, head):
             return cached[0]
         if not self._lock.acquire(blocking=cached is None):
             return cached[0] if cached is not None else Audience()
         try:
-            audience, rows = load_audience(session, catalog)
-            self._audience = (audience, rows, head, time.monotonic())
-            self.loads += 1
-            return audience
+            return self._load(session, catalog, head)
         finally:
             self._lock.release()
+
+    def refresh(self, session: Session) -> bool:
+        """Rebuild stale aggregates now (the app's background thread); True if it did."""
+        head = _event_head(session)
+        cached = self._audience
+        if cached is not None and not self._stale(cached, head):
+            return False
+        with self._lock:
+            self._load(session, self.catalog(session), head)
+        return True
+
+    def _load(self, session: Session, catalog: Catalog, head: int) -> Audience:
+        audience, rows = load_audience(session, catalog)
+        self._audience = (audience, rows, head, time.monotonic())
+        self.loads += 1
+        return audience
+
+    def _abandoned(self, cached: tuple[Audience, int, int, float]) -> bool:
+        """Older than three refresh periods: the background refresh is not running."""
+        return time.monotonic() - cached[3] > 3 * self.max_age
 
     def _stale(self, cached: tuple[Audience, int, int, float], head: int) -> bool:
         _, rows, built_head, built_at = cached

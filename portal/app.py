@@ -41,13 +41,14 @@ from portal.routes import gate, library, public, sales, track
 from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.console_leads import LeadsController
-from portal.routes.console_reports import ReportsController
+from portal.routes.console_reports import ReportsController, dashboard_snapshots
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
 from portal.routes.taxonomy import TaxonomyController
 from portal.routes.webhooks import WebhooksController
 from portal.settings import Settings
 from portal.signing import Signer, load_secret_keys
+from portal.snapshots import Refresher
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
@@ -79,12 +80,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     ingestor = Ingestor(database, model=model)
     syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings, model))
     outbox = outbox_worker(settings, database, model) if settings.outbox_in_process else None
+    audience = AudienceCache(background=True)
+    dashboards = dashboard_snapshots(database, model)
+    refresher = Refresher([dashboards.refresh, _audience_refresh(database, audience)])
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
             logger.info("database migrated to head")
         ingestor.start()
         syncer.start()
+        refresher.start()
         if outbox is not None:
             outbox.start()
         # Everything loaded so far lives as long as the process: keep it out of the
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     def on_shutdown(app: Litestar) -> None:
         if outbox is not None:
             outbox.stop()
+        refresher.stop()
         syncer.stop()
         ingestor.stop()
         database.dispose()
@@ -138,7 +144,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 "files": files,
                 "search": search,
                 "catalog_cache": CatalogCache(),
-                "audience_cache": AudienceCache(),
+                "audience_cache": audience,
+                "dashboards": dashboards,
                 "ingestor": ingestor,
                 "asset_ids": AssetIds(database),
                 "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
@@ -197,6 +204,16 @@ def create_app_from_env() -> Litestar:
 
 
 PRUNE_EVERY_SECONDS = 600
+
+
+def _audience_refresh(database: Database, cache: AudienceCache) -> Callable[[], None]:
+    """Rebuild the recommendations' audience aggregates when reading has moved on."""
+
+    def refresh() -> None:
+        with database.read() as session:
+            cache.refresh(session)
+
+    return refresh
 
 
 def _housekeeping(database: Database, settings: Settings, model: Model) -> Callable[[], None]:

@@ -151,6 +151,27 @@ def test_the_lifecycle_funnel_counts_leads_that_ever_reached_each_step(
     assert " ".join(note.split()) == "Recycled now: 1 · subscribers: 0"
 
 
+def test_the_dashboard_says_when_its_figures_were_taken_and_keeps_them_until_refreshed(
+    client: TestClient[Litestar], marketer: str, funnel: dict[str, int], db: Database
+) -> None:
+    def leads_in_funnel() -> str:
+        return funnel_table(dashboard(client), "stage-funnel")[0][2]
+
+    before = utcnow().replace(microsecond=0)
+    tree = dashboard(client)
+    taken = datetime.fromisoformat(tree.css_first(".as-of time").attributes["datetime"] or "")
+    assert before <= taken <= utcnow()
+    assert "refreshed every 60 seconds" in tree.css_first(".as-of").text()
+    assert leads_in_funnel() == "6"
+    with db.write() as session:
+        add_lead(session, "new@x.example", created=utcnow(), journey_stage="awareness")
+    assert leads_in_funnel() == "6"  # the page shows the snapshot at once
+    dashboards = client.app.state.dashboards
+    dashboards.fresh_for = 0  # what the background refresh does once the minute is over
+    assert dashboards.refresh() == 1
+    assert leads_in_funnel() == "7"
+
+
 def test_gate_form_abandonment_for_the_period(
     client: TestClient[Litestar], marketer: str, funnel: dict[str, int]
 ) -> None:

@@ -213,6 +213,31 @@ def test_co_reading_explains_what_readers_of_the_same_asset_went_on_to_read(
     assert "crm-webinar" not in [r.slug for r in again]
 
 
+def test_in_the_app_new_reading_reaches_co_reading_through_the_background_refresh(
+    db: Database,
+) -> None:
+    made = library(db)
+    cache = AudienceCache(background=True)
+    lead_id, visitor = lead_with(db, "ada@example.com")
+    reads(db, visitor, lead_id, made["basics"].id)
+    with db.read() as session:
+        recommend_for_lead(session, lead_id, MODEL, utcnow(), cache=cache)  # builds: none yet
+    for n in range(3):
+        reads(db, f"earlier-reader-{n}", None, made["basics"].id, made["crm-webinar"].id)
+
+    def webinar_reason() -> str | None:
+        with db.read() as session:
+            found = recommend_for_lead(session, lead_id, MODEL, utcnow(), cache=cache)
+        return next((r.reason for r in found if r.slug == "crm-webinar"), None)
+
+    assert webinar_reason() != "Readers of 'Scoring basics' went on to read this"
+    assert cache.loads == 1  # the request ranked with the aggregates it had
+    with db.read() as session:
+        assert cache.refresh(session)  # the background thread's job
+        assert not cache.refresh(session)  # nothing new since
+    assert webinar_reason() == "Readers of 'Scoring basics' went on to read this"
+
+
 def test_decision_answers_open_the_content_fast_lane(db: Database) -> None:
     made = library(db)
     lead_id, visitor = lead_with(db, "bo@example.com", {"timeframe": "0-3m"})

@@ -3,6 +3,7 @@ only aggregate figures, no personal data), and the sales handoff queue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
 from portal.db import Database
 from portal.routes.console import console_page
 from portal.routes.console_leads import FormBody, journey_label, reason_from
+from portal.snapshots import Snapshots
 from tracking import analytics
 from tracking.analytics import AssetSort, Period
 from tracking.model import Model
@@ -30,6 +32,26 @@ from tracking.scoring import Lifecycle
 
 PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
 DEFAULT_PERIOD = "30"
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardView:
+    """A period's dashboard figures with their charts, rendered once per snapshot."""
+
+    board: analytics.Dashboard
+    charts: list[charts.Chart]
+
+
+def dashboard_snapshots(database: Database, model: Model) -> Snapshots[int, DashboardView]:
+    """The dashboard per period (days), computed off the request path (``portal.snapshots``):
+    at 100,000 leads a period's queries and charts take 0.3 to 1 s."""
+
+    def compute(days: int) -> DashboardView:
+        with database.read() as session:
+            board = analytics.dashboard(session, model, Period.last_days(days, utcnow().date()))
+        return DashboardView(board, _dashboard_charts(board, model))
+
+    return Snapshots(compute, fresh_for=60.0)
 
 
 def _period(request: Request[Any, Any, Any]) -> tuple[str, Period]:
@@ -48,19 +70,19 @@ class ReportsController(Controller):
 
     @get("/dashboard", guards=[requires_role(*DASHBOARD.roles)], sync_to_thread=True)
     def dashboard(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        chosen, period = _period(request)
-        model: Model = state.model
-        database: Database = state.db
-        with database.read() as session:
-            board = analytics.dashboard(session, model, period)
+        chosen, _ = _period(request)
+        dashboards: Snapshots[int, DashboardView] = state.dashboards
+        snapshot = dashboards.get(int(chosen))
         return console_page(
             request,
             "console/dashboard.html",
-            board=board,
+            board=snapshot.value.board,
+            charts=snapshot.value.charts,
+            taken_at=snapshot.taken_at,
+            refreshed_every=round(dashboards.fresh_for),
             periods=PERIODS,
             chosen=chosen,
-            charts=_dashboard_charts(board, model),
-            stage_label=journey_label(model),
+            stage_label=journey_label(state.model),
         )
 
     @get("/analytics", guards=[requires_role(*CONTENT_ANALYTICS.roles)], sync_to_thread=True)
