@@ -6,6 +6,11 @@ or its browser while anonymous), from what the database holds at that
 simulated moment. A hit: the first asset the buyer then opens that it had not
 opened before is among the three. The buyers never see the lists (they pick
 as the simulator says), so this measures prediction, not persuasion.
+
+A fourth list is a ceiling, not a method: the three most read unread assets
+of the stage the simulator has the buyer in (its truth, which no product
+knows). The simulated buyers pick within a stage at random, whatever their
+topic, so no ranking can do much better than that list.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class RecommendEval:
     """Method → (persona, known lead, hit) per scored session."""
     call_ms: list[float] = field(default_factory=list)
     slugs: dict[int, str] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
     replays: list[tuple[tuple[ReaderContext, Audience, datetime], str]] = field(
         default_factory=list
     )
@@ -72,9 +78,12 @@ class RecommendEval:
         visitor: str,
         touched: set[int],
         at: datetime,
+        truth: str,
     ) -> None:
         if not self.slugs:
-            self.slugs = dict(session.execute(select(Asset.id, Asset.slug)).all())
+            rows = session.execute(select(Asset.id, Asset.slug, Asset.stage)).all()
+            self.slugs = {asset_id: slug for asset_id, slug, _ in rows}
+            self.stages = {slug: stage for _, slug, stage in rows}
         started = time.perf_counter()
         if lead_id is not None:
             found = recommend_for_lead(session, lead_id, self.model, at, cache=self.cache)
@@ -91,7 +100,8 @@ class RecommendEval:
             else visitor_context(session, visitor, catalog, self.model, at)
         )
         unread = sorted(s for s in self.slugs.values() if s not in opened)
-        popular = sorted(unread, key=lambda s: (-readers.get(s, 0), s))[:3]
+        popular_all = sorted(unread, key=lambda s: (-readers.get(s, 0), s))
+        popular = popular_all[:3]
         self.pending[number] = Guess(
             persona,
             lead_id is not None,
@@ -99,6 +109,7 @@ class RecommendEval:
                 "recommender": [r.slug for r in found],
                 "popularity": popular,
                 "random": self.rng.sample(unread, min(3, len(unread))),
+                "ceiling": [s for s in popular_all if self.stages[s] == truth][:3],
             },
             frozenset(touched),
             (reader, audience, at) if reader is not None else None,
@@ -129,7 +140,7 @@ class RecommendEval:
         return hits / len(self.replays)
 
     def report(self) -> None:
-        methods = ("recommender", "popularity", "random")
+        methods = ("recommender", "popularity", "random", "ceiling")
 
         def rate(method: str, keep: object = None) -> tuple[float, int]:
             rows = [h for h in self.hits[method] if keep is None or keep(h)]  # type: ignore[operator]
@@ -155,7 +166,10 @@ class RecommendEval:
                 + "".join(f"{value:>13.1%}" for value, _ in figures)
                 + f"{figures[0][1]:>7}  {ratio:.2f}x popularity"
             )
-        print("  [aim: recommender ≥ 1.5x the popularity baseline]")
+        print(
+            "  [aim: recommender ≥ 1.5x the popularity baseline; ceiling: the true stage's most"
+            " read unread assets, which only the simulator knows]"
+        )
         if self.call_ms:
             print(
                 f"  recommend_for_lead/_visitor on this database: p50"

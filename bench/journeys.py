@@ -471,7 +471,7 @@ def run_session(
         with database.read() as session:
             recommendations.before(
                 session, buyer.number, buyer.persona.name, buyer.lead_id, buyer.visitor,
-                set(buyer.touched), at,
+                set(buyer.touched), at, stage,
             )  # fmt: skip
     with database.write() as session:
         visit = Visit(session, buyer, stage, at, model, index=index)
