@@ -137,7 +137,9 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) ->
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=False,
+        # Forwarded headers only from the proxies named in LEADSHELF_TRUSTED_PROXIES.
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
     )
 
 

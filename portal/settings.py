@@ -74,6 +74,12 @@ class Settings:
     api_per_minute: int = 600
     """Calls one API token may make per minute (all worker processes together); over it, 429."""
 
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of reverse proxies (``127.0.0.1, 10.0.0.0/8``) whose
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed, so rate limits and sign-in
+    throttling count the visitor's address, not the proxy's; ``*`` trusts every peer (only when
+    nothing but the proxy can reach the portal); empty: the connecting address counts."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -91,6 +97,11 @@ class Settings:
             parse_networks(self.webhook_allow_networks)
         except ValueError as exc:
             raise SettingsError(f"webhook_allow_networks: {exc}") from None
+        if self.trusted_proxies.strip() != "*":
+            try:
+                parse_networks(self.trusted_proxies)
+            except ValueError as exc:
+                raise SettingsError(f"trusted_proxies: {exc}") from None
 
     @property
     def resolved_database_url(self) -> str:
@@ -239,7 +250,7 @@ def _coerce(name: str, value: Any) -> Any:
         return cleaned
     if name in _BOOLEAN_SETTINGS:
         return _boolean(name, value)
-    if name == "webhook_allow_networks" and isinstance(value, list):
+    if name in ("webhook_allow_networks", "trusted_proxies") and isinstance(value, list):
         return ",".join(str(item) for item in value)
     if name in _INTEGER_SETTINGS:
         if isinstance(value, bool):

@@ -232,3 +232,23 @@ def test_rescore_refuses_a_wrong_model_file(run: Run, tmp_path: Path) -> None:
     result = run("rescore", LEADSHELF_MODEL=str(model))
     assert result.exit_code == 1
     assert "scoring.half_life_days" in result.output
+
+
+@pytest.mark.parametrize(
+    ("trusted", "proxy_headers", "allowed"),
+    [("", False, None), ("10.0.0.0/8, 127.0.0.1", True, "10.0.0.0/8, 127.0.0.1")],
+)
+def test_serve_believes_forwarded_headers_only_from_trusted_proxies(
+    run: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    trusted: str,
+    proxy_headers: bool,
+    allowed: str | None,
+) -> None:
+    import uvicorn
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.update(kwargs))
+    result = run("serve", LEADSHELF_TRUSTED_PROXIES=trusted)
+    assert result.exit_code == 0, result.output
+    assert (started["proxy_headers"], started["forwarded_allow_ips"]) == (proxy_headers, allowed)

@@ -57,6 +57,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_OUTBOX_IN_PROCESS",
         "LEADSHELF_WEBHOOK_ALLOW_NETWORKS",
         "LEADSHELF_API_PER_MINUTE",
+        "LEADSHELF_TRUSTED_PROXIES",
     ]
 
 
@@ -271,11 +272,23 @@ def test_outbox_and_webhook_network_settings(tmp_path: Path) -> None:
     assert [str(n) for n in from_toml.webhook_networks] == ["::1/128"]
 
 
+def test_trusted_proxies_are_addresses_networks_or_a_star(tmp_path: Path) -> None:
+    assert Settings.from_env(environ={}).trusted_proxies == ""
+    chosen = Settings.from_env(environ={"LEADSHELF_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+    assert chosen.trusted_proxies == "127.0.0.1, 10.0.0.0/8"
+    assert Settings.from_env(environ={"LEADSHELF_TRUSTED_PROXIES": "*"}).trusted_proxies == "*"
+    from_toml = Settings.from_env(
+        environ={}, config_file=write_toml(tmp_path, 'trusted_proxies = ["::1", "10.0.0.0/8"]\n')
+    )
+    assert from_toml.trusted_proxies == "::1,10.0.0.0/8"
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
         ("LEADSHELF_OUTBOX_IN_PROCESS", "maybe", "outbox_in_process: expected true or false"),
         ("LEADSHELF_WEBHOOK_ALLOW_NETWORKS", "10.0.0.0/8,intranet", "'intranet' is not a network"),
+        ("LEADSHELF_TRUSTED_PROXIES", "nginx", "trusted_proxies: 'nginx' is not a network"),
     ],
 )
 def test_bad_outbox_settings_name_the_key(variable: str, value: str, message: str) -> None:
