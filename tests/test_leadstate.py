@@ -325,3 +325,29 @@ def test_quiet_leads_are_re_evaluated_and_their_fading_is_logged(
     assert lead.journey_stage != "decision"
     assert {c.kind for c in faded} >= {"grade", "stage"}
     assert leadstate.reevaluate_quiet(db, MODEL, now=months_later) == 0
+
+
+def test_every_quiet_lead_is_re_evaluated_batch_after_batch_within_the_budget(
+    db: Database, library: dict[str, Any]
+) -> None:
+    for n in range(5):
+        browser = new_visitor_id()
+        lead_id = identify(db, browser, f"reader{n}@example.com", 0)
+        with db.read() as session:
+            visitor = session.scalar(
+                select(identity.Visitor.id).where(
+                    identity.Visitor.lead_id == lead_id, identity.Visitor.retired_at.is_(None)
+                )
+            )
+        assert visitor is not None
+        ingest(db, *read(visitor, library["intro"], 1, 45, 1.0), now=at(1.1))
+    months_later = utcnow() + timedelta(days=150)
+    ticks = iter(range(100))
+    # No time left after the first batch: two now, the other three at the next call.
+    assert leadstate.reevaluate_quiet(
+        db, MODEL, now=months_later, limit=2, budget_seconds=0, clock=lambda: next(ticks)
+    ) == 2  # fmt: skip
+    assert leadstate.reevaluate_quiet(db, MODEL, now=months_later, limit=2) == 3
+    with db.read() as session:
+        stamps = set(session.scalars(select(Lead.engagement_as_of)))
+    assert stamps == {months_later}

@@ -9,6 +9,7 @@ grade, category, milestones, lifecycle) and every change is logged.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -361,21 +362,36 @@ def rescore_all(
 
 
 def reevaluate_quiet(
-    database: Any, model: Model, now: datetime | None = None, limit: int = 200
+    database: Any,
+    model: Model,
+    now: datetime | None = None,
+    limit: int = 200,
+    budget_seconds: float = 60.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Re-evaluate leads not scored for a day, so fading engagement moves their stored stage,
-    grade and lifecycle (and logs it) even when they send no events. Returns how many."""
+    grade and lifecycle (and logs it) even when they send no events. Returns how many.
+
+    Batch after batch of ``limit``, each its own short write transaction (other writers go
+    in between), until none is left or ``budget_seconds`` is spent (at least one batch); the
+    rest waits for the next call. The background task calls it every 10 minutes.
+    """
     now = now or utcnow()
-    with database.write() as session:
-        quiet = list(
-            session.scalars(
-                select(Lead)
-                .where(Lead.engagement_as_of < now - timedelta(days=1))
-                .order_by(Lead.engagement_as_of)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+    deadline = clock() + budget_seconds
+    done = 0
+    while True:
+        with database.write() as session:
+            quiet = list(
+                session.scalars(
+                    select(Lead)
+                    .where(Lead.engagement_as_of < now - timedelta(days=1))
+                    .order_by(Lead.engagement_as_of)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        )
-        for lead in quiet:
-            evaluate(session, lead, model, now)
-    return len(quiet)
+            for lead in quiet:
+                evaluate(session, lead, model, now)
+        done += len(quiet)
+        if len(quiet) < limit or clock() >= deadline:
+            return done

@@ -41,7 +41,7 @@ class Lead(Base):
     fit_score: Mapped[int] = mapped_column(default=0)
     engagement: Mapped[float] = mapped_column(Float, default=0.0)
     """Engagement as it stood at ``engagement_as_of`` (it decays from there)."""
-    engagement_as_of: Mapped[datetime | None]
+    engagement_as_of: Mapped[datetime | None] = mapped_column(index=True)
     grade: Mapped[str] = mapped_column(String(1), default="E", index=True)
     category: Mapped[str] = mapped_column(String(20), default="known", index=True)
     lifecycle: Mapped[str] = mapped_column(String(20), default="lead", index=True)
