@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +20,16 @@ from content.search import SearchIndex
 from portal import __version__
 from portal.accounts import service
 from portal.accounts.models import Role
+from portal.cli_accounts import token, user
+from portal.cli_support import (
+    CliError,
+    friendly_errors,
+    open_database,
+    settings_for,
+)
 from portal.db import Database
-from portal.migrate import upgrade_to_head
-from portal.settings import Settings, SettingsError, env_names
+from portal.settings import Settings, env_names
 from tracking import leadstate, rollups
-from tracking.model import ModelError
 from tracking.model_file import load_model
 
 DEMO_LIBRARY = Path(content.__file__).resolve().parent / "demo_library"
@@ -41,46 +43,6 @@ DEMO_STAFF = (
 _SETTINGS_HELP = "Settings (environment, or the same keys in ./leadshelf.toml): " + ", ".join(
     env_names()
 )
-
-
-class CliError(click.ClickException):
-    """A one-line error on stderr and exit status 1."""
-
-
-@contextmanager
-def friendly_errors() -> Iterator[None]:
-    try:
-        yield
-    except (SettingsError, ModelError, service.AccountError) as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(
-            f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
-        ) from None
-
-
-def _settings(ctx: click.Context) -> Settings:
-    config: Path | None = ctx.find_root().params.get("config")
-    with friendly_errors():
-        settings = Settings.from_env(config_file=config)
-        load_model(settings.model)  # a wrong model file stops every command with its key and reason
-        return settings
-
-
-def _open_database(settings: Settings) -> Database:
-    with friendly_errors():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        database = Database(settings.resolved_database_url)
-    try:
-        upgrade_to_head(database)
-    except Exception as exc:
-        database.dispose()
-        raise CliError(f"cannot open the database: {_first_line(exc)}") from None
-    return database
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 @click.group(
@@ -99,8 +61,8 @@ def main(config: Path | None) -> None:
 @main.command(help="Create the data dir and bring the database to the newest schema (idempotent).")
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    settings = _settings(ctx)
-    database = _open_database(settings)
+    settings = settings_for(ctx)
+    database = open_database(settings)
     database.dispose()
     click.echo(f"Data dir {settings.data_dir.resolve()} ready; database at the newest schema.")
 
@@ -116,8 +78,8 @@ def init(ctx: click.Context) -> None:
 def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) -> None:
     import uvicorn
 
-    settings = _settings(ctx)
-    database = _open_database(settings)
+    settings = settings_for(ctx)
+    database = open_database(settings)
     try:
         if demo:
             _load_demo_staff(database, settings)
@@ -129,7 +91,7 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) ->
     click.echo(f"Leadshelf is running at http://{shown_host}:{port}  (console: /console)")
     if demo:
         _print_demo_logins(settings)
-    _export_settings(ctx)
+    _exportsettings_for(ctx)
     uvicorn.run(
         "portal.app:create_app_from_env",
         factory=True,
@@ -143,7 +105,7 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) ->
     )
 
 
-def _export_settings(ctx: click.Context) -> None:
+def _exportsettings_for(ctx: click.Context) -> None:
     """Workers rebuild settings from the environment, so hand them the --config choice."""
     config = ctx.find_root().params.get("config")
     if config is not None:
@@ -223,8 +185,8 @@ def _import(
 )
 @click.pass_context
 def import_command(ctx: click.Context, folder: Path, publish: bool) -> None:
-    settings = _settings(ctx)
-    database = _open_database(settings)
+    settings = settings_for(ctx)
+    database = open_database(settings)
     try:
         report = _import(settings, database, folder, publish_all=publish)
     finally:
@@ -242,8 +204,8 @@ def import_command(ctx: click.Context, folder: Path, publish: bool) -> None:
 @main.command(help="Load the demo library (idempotent: re-running updates it by slug).")
 @click.pass_context
 def demo(ctx: click.Context) -> None:
-    settings = _settings(ctx)
-    database = _open_database(settings)
+    settings = settings_for(ctx)
+    database = open_database(settings)
     try:
         report = _import(settings, database, DEMO_LIBRARY, publish_all=True)
     finally:
@@ -262,8 +224,8 @@ def demo(ctx: click.Context) -> None:
 @main.command(help="Rebuild the search index from the database.")
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
-    settings = _settings(ctx)
-    database = _open_database(settings)
+    settings = settings_for(ctx)
+    database = open_database(settings)
     index = SearchIndex(settings.search_dir)
     try:
         with _progress() as progress, database.read() as session:
@@ -283,10 +245,10 @@ def reindex(ctx: click.Context) -> None:
 )
 @click.pass_context
 def rescore(ctx: click.Context) -> None:
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     with friendly_errors():
         model = load_model(settings.model)
-    database = _open_database(settings)
+    database = open_database(settings)
     try:
         with _progress() as progress:
             task = progress.add_task("Rescoring leads", total=None)
@@ -306,8 +268,8 @@ def rescore(ctx: click.Context) -> None:
 )
 @click.pass_context
 def rollup(ctx: click.Context) -> None:
-    settings = _settings(ctx)
-    database = _open_database(settings)
+    settings = settings_for(ctx)
+    database = open_database(settings)
     try:
         with _progress() as progress:
             task = progress.add_task("Rolling up events by day", total=None)
@@ -331,10 +293,10 @@ def rollup(ctx: click.Context) -> None:
 def worker(ctx: click.Context, once: bool) -> None:
     from portal.app import outbox_worker
 
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     with friendly_errors():
         model = load_model(settings.model)
-    database = _open_database(settings)
+    database = open_database(settings)
     outbox = outbox_worker(settings, database, model)
 
     def stop(signum: int, _frame: Any) -> None:
@@ -363,87 +325,5 @@ def worker(ctx: click.Context, once: bool) -> None:
         database.dispose()
 
 
-@main.group(help="Manage staff users.")
-def user() -> None:
-    pass
-
-
-def _read_password(prompt: bool) -> str:
-    if sys.stdin.isatty() and prompt:
-        value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        return value
-    value = sys.stdin.readline().rstrip("\r\n")
-    if not value:
-        raise CliError("no password given on standard input")
-    return value
-
-
-@user.command(
-    "add",
-    help="Create a staff user. The password is read from stdin or prompted, never from arguments.",
-)
-@click.argument("email")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--name", default="", help="Display name (default: from the email).")
-@click.pass_context
-def user_add(ctx: click.Context, email: str, role: str, name: str) -> None:
-    settings = _settings(ctx)
-    password = _read_password(prompt=True)
-    _with_session(
-        settings, lambda session: service.create_user(session, email, role, password, name)
-    )
-    click.echo(f"Staff user {service.normalize_email(email)} ({role}) created.")
-
-
-@user.command(
-    "password", help="Set a staff user's password (from stdin or prompted) and end their sessions."
-)
-@click.argument("email")
-@click.pass_context
-def user_password(ctx: click.Context, email: str) -> None:
-    settings = _settings(ctx)
-    password = _read_password(prompt=True)
-    _with_session(settings, lambda session: service.set_password(session, email, password))
-    click.echo(f"Password of {service.normalize_email(email)} changed; their sessions were ended.")
-
-
-@main.group(help="Manage API tokens for /api/v1.")
-def token() -> None:
-    pass
-
-
-@token.command("add", help="Create an API token; it is printed once and stored only as a hash.")
-@click.argument("name")
-@click.option(
-    "--scope",
-    type=click.Choice(["read", "write"]),
-    default="write",
-    show_default=True,
-    help="read: GET calls only; write: also import events and move lifecycles.",
-)
-@click.pass_context
-def token_add(ctx: click.Context, name: str, scope: str) -> None:
-    settings = _settings(ctx)
-    value = _with_session(settings, lambda session: service.create_token(session, name, scope))
-    click.echo(value)
-    click.echo(
-        f"API token {name!r} ({scope}) created. Copy it now: it cannot be shown again.", err=True
-    )
-
-
-@token.command("revoke", help="Revoke an API token by name; calls with it get 401 from then on.")
-@click.argument("name")
-@click.pass_context
-def token_revoke(ctx: click.Context, name: str) -> None:
-    settings = _settings(ctx)
-    _with_session(settings, lambda session: service.revoke_token(session, name))
-    click.echo(f"API token {name!r} revoked.")
-
-
-def _with_session(settings: Settings, work: Callable[[Any], Any]) -> Any:
-    database = _open_database(settings)
-    try:
-        with friendly_errors(), database.write() as session:
-            return work(session)
-    finally:
-        database.dispose()
+main.add_command(user)
+main.add_command(token)
