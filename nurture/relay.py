@@ -138,17 +138,29 @@ class _Round:
             self.written += 1
 
 
+def _any_endpoint(session: Session) -> bool:
+    found = session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)))
+    return found is not None
+
+
 def relay(
     session: Session, model: Model, now: datetime | None = None, batch: int = BATCH
 ) -> tuple[int, int]:
     """Turn up to ``batch`` changes after the cursor into deliveries.
 
     Returns how many changes were read and how many deliveries written.
+    Without an enabled endpoint the cursor moves to the newest change at once.
     Runs in the caller's write transaction. Returns 0 at once while another
     worker holds the cursor (PostgreSQL; SQLite writers take turns anyway).
     """
     cursor = lock_cursor(session)
     if cursor is None:
+        return 0, 0
+    if not _any_endpoint(session):
+        # Nobody to tell: pass over the backlog at once (an endpoint hears of what happens
+        # from when it is enabled, not of history).
+        cursor.seq = max(cursor.seq, session.scalar(select(func.max(LeadChange.seq))) or 0)
+        cursor.updated_at = now or utcnow()
         return 0, 0
     rows = session.scalars(
         select(LeadChange).where(LeadChange.seq > cursor.seq).order_by(LeadChange.seq).limit(batch)

@@ -166,6 +166,20 @@ def test_the_relay_never_queues_a_change_twice(db: Database) -> None:
     assert len(set(crm.event_ids())) == 2
 
 
+def test_an_endpoint_hears_what_happens_from_when_it_is_enabled_not_history(
+    db: Database,
+) -> None:
+    identify(db, "before@example.com")
+    with db.write() as session:  # nobody listens: the backlog is passed over at once
+        assert relay.relay(session, MODEL) == (0, 0)
+    assert not deliveries(db)
+    with receiver() as crm:
+        add_endpoint(db, crm.url, ("lead.identified",))
+        identify(db, "after@example.com")
+        assert worker(db).run_once().delivered == 1
+    assert [r.event["lead"]["email"] for r in crm.received] == ["after@example.com"]
+
+
 def test_with_the_receiver_down_it_is_retried_then_delivered_once_up(db: Database) -> None:
     clock = Clock()
     with receiver(listening=False) as crm:
