@@ -18,6 +18,7 @@ from content.models import Asset
 from portal.db import Database
 from tests.factories import make_asset
 from tracking import leadlist
+from tracking.folding import SEPARATOR, fold, search_text
 from tracking.identity import Source, record_facts
 from tracking.leadlist import (
     EXPORT_HEADER,
@@ -215,6 +216,47 @@ def test_search_ignores_the_case_of_accented_letters(db: Database) -> None:
         session.add(Lead(email="uta@aerzte.example", name="Uta Öz", company="Ärzteverband"))
     assert matching(db, q="ärzteverband") == {"uta"}
     assert matching(db, q="öz") == {"uta"}
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Müller", "muller"),
+        ("MÜLLER", "muller"),
+        ("Ærø", "aero"),
+        ("ÆON", "aeon"),
+        ("Œuvre", "oeuvre"),
+        ("Straße", "strasse"),
+        ("STRASSE", "strasse"),
+        ("Łódź", "lodz"),
+        ("İstanbul Işık", "istanbul isik"),  # noqa: RUF001 (the dotless i is the point)
+        ("Þór", "thor"),
+        ("ΣΊΣΥΦΟΣ", "σισυφοσ"),
+        ("σίσυφος", "σισυφοσ"),
+        ("Ёлкина Й", "елкина и"),
+        ("ＡＣＭＥ ﬁnance", "acme finance"),  # noqa: RUF001 (full-width letters, a ligature)
+        ("Ada.Lovelace+news@Example.ORG", "ada.lovelace+news@example.org"),
+        ("100% a_b", "100% a_b"),  # LIKE wildcards stay as they are (escaped when searched)
+        ("tab\there\nnewline", "tab here newline"),
+        ("", ""),
+    ],
+)
+def test_fold_takes_off_case_and_accents(text: str, folded: str) -> None:
+    assert fold(text) == folded
+
+
+def test_the_search_text_keeps_each_field_apart() -> None:
+    assert search_text("Ada@Acme.example", "Ada Lövelace", "ÄCME") == (
+        "ada@acme.example\nada lovelace\nacme"
+    )
+    assert search_text("x@y.example", "Line\nbreak", "") == "x@y.example\nline break\n"
+    assert SEPARATOR == "\n"
+
+
+@given(st.text(max_size=40))
+def test_folding_is_stable_and_never_yields_the_separator(text: str) -> None:
+    assert SEPARATOR not in fold(text)
+    assert fold(fold(text)) == fold(text)
 
 
 @pytest.fixture
