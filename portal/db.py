@@ -103,12 +103,6 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(pragma)
     cursor.close()
-    # SQLite's lower() knows only ASCII; searches fold case with Python's rules ("Ä" = "ä").
-    dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
-
-
-def _casefold(value: object) -> object:
-    return value.casefold() if isinstance(value, str) else value
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:

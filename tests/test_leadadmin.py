@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from content.models import Asset
 from portal.db import Database
 from tests.factories import make_asset
-from tracking import events, identity, scoring
+from tracking import events, identity, leadlist, scoring
 from tracking.analytics import Period, asset_figures
 from tracking.identity import ConsentText, Source
 from tracking.ingest import record
 from tracking.journey import JourneyState
 from tracking.leadadmin import MergeRefused, erase, merge
+from tracking.leadlist import LeadFilter
 from tracking.model import Model
 from tracking.models import (
     AssetDaily,
@@ -231,6 +232,37 @@ def test_merge_keeps_both_profile_histories_and_the_survivors_current_values_win
     assert len(history) == 5
     assert {f.source_ref for f in history} == {"scoring-guide"}  # provenance kept
     assert (lead.name, lead.company) == ("Ada Lovelace", "Acme")
+
+
+def found(db: Database, query: str) -> set[int]:
+    """The ids of the leads the console's lead search finds."""
+    with db.read() as session:
+        return {lead.id for lead in leadlist.page(session, LeadFilter(q=query)).leads}
+
+
+def test_the_lead_search_finds_the_merged_lead_by_its_new_name(db: Database, pair: Pair) -> None:
+    survivor, duplicate = pair.survivor.lead_id, pair.duplicate.lead_id
+    assert found(db, "lovelace") == {duplicate}
+    do_merge(db, pair)
+    assert found(db, "LOVELACE") == {survivor}  # the duplicate's last name filled the gap
+    assert found(db, "ada@home") == set()  # the duplicate's row is gone
+    assert found(db, "ada@work") == {survivor}
+    with db.read() as session:
+        lead = session.get(Lead, survivor)
+        assert lead is not None
+        assert lead.search_text == "ada@work.example\nada lovelace\nacme"
+
+
+def test_the_lead_search_forgets_an_erased_lead(db: Database, pair: Pair) -> None:
+    assert found(db, "adeline") == {pair.duplicate.lead_id}
+    with db.write() as session:
+        erase(session, pair.duplicate.lead_id, now=at(9))
+    assert found(db, "adeline") == set()
+    assert found(db, "ada@home") == set()
+    assert found(db, "ada@") == {pair.survivor.lead_id}
+    with db.read() as session:
+        texts = session.scalars(select(Lead.search_text)).all()
+    assert not [t for t in texts if "adeline" in t or "home" in t]
 
 
 def test_merge_keeps_every_consent_record_and_the_newer_decision_stands(

@@ -9,17 +9,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from alembic import command
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.datastructures import MultiDict
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from content.models import Asset
 from portal.db import Database
+from portal.migrate import alembic_config
 from tests.factories import make_asset
 from tracking import leadlist
 from tracking.folding import SEPARATOR, fold, search_text
-from tracking.identity import Source, record_facts
+from tracking.identity import Source, identify, record_facts
 from tracking.leadlist import (
     EXPORT_HEADER,
     BadFilter,
@@ -218,6 +220,46 @@ def test_search_ignores_the_case_of_accented_letters(db: Database) -> None:
     assert matching(db, q="öz") == {"uta"}
 
 
+@pytest.fixture
+def accented(db: Database) -> None:
+    with db.write() as session:
+        session.add_all(
+            [
+                Lead(email="jm@nord.example", name="Jürgen Müller", company="Straße & Söhne"),
+                Lead(email="olga@bank.example", name="Ольга Ёлкина", company="Σίσυφος"),
+                Lead(email="soren@aeon.example", name="Søren Łukasik", company="ÆON"),
+                Lead(email="mull@er.example", name="", company=""),
+            ]
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("muller", {"jm"}),  # without the accent
+        ("MÜLLER", {"jm"}),
+        ("Mueller", set()),  # no transliteration rules beyond taking accents off
+        ("strasse", {"jm"}),  # "ß" folds to "ss"
+        ("STRASSE & SÖHNE", {"jm"}),
+        ("ёлкина", {"olga"}),
+        ("ЕЛКИНА", {"olga"}),
+        ("ΣΙΣΥΦΟΣ", {"olga"}),  # final and medial sigma, accent on iota
+        ("soren lukasik", {"soren"}),
+        ("aeon", {"soren"}),  # company and email
+        ("æon", {"soren"}),
+        ("NORD.EXAMPLE", {"jm"}),
+        ("mull", {"jm", "mull"}),  # name, or email
+        ("müller\nstraße", set()),  # never across two fields
+        ("müller straße", set()),
+        ("mull@er", {"mull"}),
+    ],
+)
+def test_search_ignores_accents_and_case_in_email_name_and_company(
+    db: Database, accented: None, query: str, expected: set[str]
+) -> None:
+    assert matching(db, q=query) == expected
+
+
 @pytest.mark.parametrize(
     ("text", "folded"),
     [
@@ -317,6 +359,58 @@ def test_name_and_company_follow_the_current_profile(db: Database, leads: dict[s
         dee = session.get(Lead, leads["dee"])
         assert dee is not None
         assert dee.name == "Deana Dorsey"
+
+
+def test_a_new_name_is_found_and_the_old_one_no_longer(db: Database, leads: dict[str, int]) -> None:
+    with db.write() as session:
+        record_facts(
+            session,
+            leads["ada"],
+            {"first_name": "Ada", "last_name": "King", "company": "Analytical Engines"},
+            Source("form", "x"),
+            moment("2026-03-04T09:00:00"),
+        )
+    assert matching(db, q="ada king") == {"ada"}
+    assert matching(db, q="engines") == {"ada"}
+    assert matching(db, q="lovelace") == set()
+    assert matching(db, q="acme") == {"ada", "eve"}  # still in ada's email
+
+
+def test_a_lead_identified_by_email_alone_is_found_at_once(db: Database) -> None:
+    with db.write() as session:
+        identify(
+            session, visitor_id=None, email="jurgen@stahl.example", answers={}, consent=None,
+            source=Source("form", "x"), now=moment("2026-03-04T09:00:00"),
+        )  # fmt: skip
+    assert matching(db, q="JÜRGEN@STAHL") == {"jurgen"}
+
+
+def test_the_migration_folds_the_leads_it_finds(db: Database) -> None:
+    config = alembic_config()
+    with db.write_connection() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "b20e72356582-1")  # just before lead.search_text
+    try:
+        with db.write_connection() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO lead (email, name, company, journey_stage, stage_confidence,"
+                    " fit_score, engagement, grade, category, lifecycle, milestones,"
+                    " marketing_consent, created_at, last_activity_at) VALUES"
+                    " ('jm@nord.example', 'Jürgen Müller', 'Straße AG', 'awareness', 0, 0, 0,"
+                    " 'E', 'known', 'lead', '[]', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        with db.write_connection() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    with db.read() as session:
+        assert session.scalars(select(Lead.search_text)).all() == [
+            "jm@nord.example\njurgen muller\nstrasse ag"
+        ]
+    assert matching(db, q="muller") == {"jm"}
+    assert "ix_lead_search_text" in {i["name"] for i in inspect(db.engine).get_indexes("lead")}
 
 
 def test_facts_outside_name_and_company_leave_the_listed_values_alone(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
-from tracking import changelog
+from tracking import changelog, folding
 from tracking.model import Model
 from tracking.models import (
     AssetEngagement,
@@ -114,7 +114,12 @@ def get_or_create_lead(session: Session, email: str, now: datetime) -> tuple[Lea
     insert = dialect_insert(session)
     created_id = session.scalar(
         insert(Lead)
-        .values(email=email, created_at=now, last_activity_at=now)
+        .values(
+            email=email,
+            search_text=folding.search_text(email, "", ""),
+            created_at=now,
+            last_activity_at=now,
+        )
         .on_conflict_do_nothing(index_elements=[Lead.email])
         .returning(Lead.id)
     )

@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, defer
 
 from content.models import Topic, asset_topic
+from tracking.folding import fold
 from tracking.models import AssetEngagement, Lead, ProfileFact
 from tracking.reports import start_of
 
@@ -146,7 +147,7 @@ def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilte
     return LeadFilter(**values)
 
 
-def _where(query: Select[Any], view: LeadFilter, dialect: str) -> Select[Any]:
+def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
     for column, picked in (
         (Lead.journey_stage, view.stage),
         (Lead.lifecycle, view.lifecycle),
@@ -174,15 +175,7 @@ def _where(query: Select[Any], view: LeadFilter, dialect: str) -> Select[Any]:
         if last is not None:
             query = query.where(column < start_of(last + timedelta(days=1)))
     if view.q:
-        # SQLite connections get a Unicode ``casefold`` (portal/db.py); PostgreSQL's lower()
-        # follows the database's locale.
-        fold = func.casefold if dialect == "sqlite" else func.lower
-        pattern = f"%{_escape_like(view.q.casefold())}%"
-        query = query.where(
-            or_(
-                *(fold(c).like(pattern, escape="\\") for c in (Lead.email, Lead.name, Lead.company))
-            )
-        )
+        query = query.where(_matches(fold(view.q)))
     if view.topic:
         query = query.where(
             exists(
@@ -194,6 +187,12 @@ def _where(query: Select[Any], view: LeadFilter, dialect: str) -> Select[Any]:
             )
         )
     return query
+
+
+def _matches(folded: str) -> ColumnElement[bool]:
+    """The lead's folded email, name or company contains ``folded`` (a folded query). On
+    PostgreSQL a GIN trigram index serves the LIKE; on SQLite it scans the column's index."""
+    return Lead.search_text.like(f"%{_escape_like(folded)}%", escape="\\")
 
 
 def _dialect(session: Session) -> str:
@@ -232,9 +231,18 @@ class LeadPage:
 
 def count(session: Session, view: LeadFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many leads match, counted up to ``cap`` + 1 so a huge list stays cheap."""
-    matching = _where(select(Lead.id), view, _dialect(session)).limit(cap + 1).subquery()
+    matching = _where(select(Lead.id), view).limit(cap + 1).subquery()
     found = session.scalar(select(func.count()).select_from(matching)) or 0
     return min(found, cap), found > cap
+
+
+def _page_query(view: LeadFilter, dialect: str, capped: bool) -> Select[Any]:
+    if view.q and dialect == "sqlite" and not capped:
+        # SQLite cannot tell how many leads a search matches, so it walks the sort order
+        # until a page is full: through every lead when few or none match. The count says
+        # they are few, so it collects them through the search column's index first.
+        return select(Lead).where(Lead.id.in_(_where(select(Lead.id), view)))
+    return _where(select(Lead), view)
 
 
 def page(session: Session, view: LeadFilter, per_page: int = PER_PAGE) -> LeadPage:
@@ -242,7 +250,7 @@ def page(session: Session, view: LeadFilter, per_page: int = PER_PAGE) -> LeadPa
     total, capped = count(session, view)
     pages = max(1, -(-total // per_page))
     number = view.page if capped else min(view.page, pages)
-    query = _ordered(_where(select(Lead), view, _dialect(session)), view)
+    query = _ordered(_page_query(view, _dialect(session), capped), view)
     leads = list(session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
     return LeadPage(leads, total, capped, number, pages, per_page, replace(view, page=number))
 
@@ -290,7 +298,7 @@ def export_rows(
         with session_factory() as session:
             leads = list(
                 session.scalars(
-                    _where(select(Lead), view, _dialect(session))
+                    _where(select(Lead), view)
                     .options(defer(Lead.journey), defer(Lead.milestones))  # not exported
                     .where(Lead.id > last_id)
                     .order_by(Lead.id)

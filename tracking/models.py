@@ -18,9 +18,10 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from content.orm import Base, utcnow
+from tracking import folding
 
 VISITOR_ID_LENGTH = 32
 
@@ -29,6 +30,16 @@ class Lead(Base):
     """A known person: one normalized email, many visitors (devices), a growing profile."""
 
     __tablename__ = "lead"
+    __table_args__ = (
+        # A trigram index on PostgreSQL (the migration skips it when pg_trgm cannot be
+        # created); on SQLite a plain index, which a search scans instead of the wide rows.
+        Index(
+            "ix_lead_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -36,6 +47,10 @@ class Lead(Base):
     """First and last name from the current profile (kept for lists and search)."""
     company: Mapped[str] = mapped_column(String(200), default="")
     """The current profile's company (kept for lists and search)."""
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """``tracking.folding.search_text`` of email, name and company, which the lead list's
+    search matches. Kept by ``_fold_for_search`` on every ORM assignment of those three; a
+    Core insert or update of them must set it too (``identity.get_or_create_lead`` does)."""
     journey_stage: Mapped[str] = mapped_column(String(40), default="awareness", index=True)
     stage_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     fit_score: Mapped[int] = mapped_column(default=0)
@@ -54,6 +69,15 @@ class Lead(Base):
     marketing_consent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    @validates("email", "name", "company")
+    def _fold_for_search(self, key: str, value: str) -> str:
+        """Keep ``search_text`` in step with the three columns it folds."""
+        listed = {"email": self.email, "name": self.name, "company": self.company, key: value}
+        self.search_text = folding.search_text(
+            listed["email"] or "", listed["name"] or "", listed["company"] or ""
+        )
+        return value
 
 
 class Visitor(Base):
