@@ -86,6 +86,7 @@ from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings
 from tracking import journey, leadstate, rollups
+from tracking.folding import search_text
 from tracking.journey import JourneyState
 from tracking.model import Model
 from tracking.models import AssetLeadStats, Event, Lead
@@ -208,10 +209,10 @@ EVENT_COLUMNS = (
     "properties",
 )  # fmt: skip
 LEAD_COLUMNS = (
-    "id", "email", "name", "company", "journey_stage", "stage_confidence", "fit_score",
-    "engagement", "engagement_as_of", "grade", "category", "lifecycle", "lifecycle_changed_at",
-    "stage_changed_at", "milestones", "marketing_consent", "marketing_consent_at", "created_at",
-    "last_activity_at", "journey",
+    "id", "email", "name", "company", "search_text", "journey_stage", "stage_confidence",
+    "fit_score", "engagement", "engagement_as_of", "grade", "category", "lifecycle",
+    "lifecycle_changed_at", "stage_changed_at", "milestones", "marketing_consent",
+    "marketing_consent_at", "created_at", "last_activity_at", "journey",
 )  # fmt: skip
 ENGAGEMENT_COLUMNS = (
     "visitor_id", "asset_id", "lead_id", "engaged_seconds", "max_depth", "views", "downloads",
@@ -577,9 +578,10 @@ def lead_rows(
     domain = re.sub(r"[^a-z]+", "-", plan.company.lower()).strip("-")
     engagement = round(min(200.0, rng.lognormvariate(1.5, 1.0) * (1 + s.budget / 50)), 1)
     stamps = {k: stamp(v) if v is not None else None for k, v in moments.items()}
+    email, name = f"{first}.{last}.{lead_id}@{domain}.example".lower(), f"{first} {last}"
     return (
-        lead_id, f"{first}.{last}.{lead_id}@{domain}.example".lower(), f"{first} {last}",
-        plan.company, STAGES[s.stage], round(rng.uniform(0.3, 0.99), 2), plan.fit, engagement,
+        lead_id, email, name, plan.company, search_text(email, name, plan.company),
+        STAGES[s.stage], round(rng.uniform(0.3, 0.99), 2), plan.fit, engagement,
         stamp(gen.end), plan.grade, plan.category, plan.lifecycle, stamps["lifecycle"],
         stamps["stage"], "[]", plan.consent, stamp(s.first) if plan.consent else None,
         stamp(s.first), stamp(s.last), s.journey,
