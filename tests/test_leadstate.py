@@ -89,11 +89,8 @@ def identify(db: Database, visitor: str, email: str, day: float, **answers: str)
     return result.lead_id
 
 
-def realistic_trail(db: Database, library: dict[str, Any]) -> tuple[int, str]:
-    """Anonymous awareness reading, identification, consideration research, then decision acts."""
-    browser = new_visitor_id()
-    ingest(db, *read(browser, library["intro"], 0, 45, 1.0), now=at(0.1))
-    lead_id = identify(db, browser, "ada@example.com", 1, first_name="Ada", company="Acme")
+def browser_of(db: Database, lead_id: int) -> str:
+    """The browser id that speaks for the lead now (identification rotates it)."""
     with db.read() as session:
         visitor = session.scalar(
             select(identity.Visitor.id).where(
@@ -101,6 +98,15 @@ def realistic_trail(db: Database, library: dict[str, Any]) -> tuple[int, str]:
             )
         )
     assert visitor is not None
+    return visitor
+
+
+def realistic_trail(db: Database, library: dict[str, Any]) -> tuple[int, str]:
+    """Anonymous awareness reading, identification, consideration research, then decision acts."""
+    browser = new_visitor_id()
+    ingest(db, *read(browser, library["intro"], 0, 45, 1.0), now=at(0.1))
+    lead_id = identify(db, browser, "ada@example.com", 1, first_name="Ada", company="Acme")
+    visitor = browser_of(db, lead_id)
     ingest(db, *read(visitor, library["guide"], 3, 60, 0.95), now=at(3.1))
     ingest(db, *read(visitor, library["compare"], 6, 50, 0.8), now=at(6.1))
     ingest(db, *read(visitor, library["pricing"], 15, 60, 0.92), now=at(15.1))
@@ -183,13 +189,7 @@ def test_a_single_awareness_read_never_makes_a_decision_lead(
 ) -> None:
     browser = new_visitor_id()
     lead_id = identify(db, browser, "bob@example.com", 0)
-    with db.read() as session:
-        visitor = session.scalar(
-            select(identity.Visitor.id).where(
-                identity.Visitor.lead_id == lead_id, identity.Visitor.retired_at.is_(None)
-            )
-        )
-    assert visitor is not None
+    visitor = browser_of(db, lead_id)
     ingest(db, *read(visitor, library["intro"], 1, 60, 1.0))
     with db.read() as session:
         lead = session.get(Lead, lead_id)
@@ -333,14 +333,7 @@ def test_every_quiet_lead_is_re_evaluated_batch_after_batch_within_the_budget(
     for n in range(5):
         browser = new_visitor_id()
         lead_id = identify(db, browser, f"reader{n}@example.com", 0)
-        with db.read() as session:
-            visitor = session.scalar(
-                select(identity.Visitor.id).where(
-                    identity.Visitor.lead_id == lead_id, identity.Visitor.retired_at.is_(None)
-                )
-            )
-        assert visitor is not None
-        ingest(db, *read(visitor, library["intro"], 1, 45, 1.0), now=at(1.1))
+        ingest(db, *read(browser_of(db, lead_id), library["intro"], 1, 45, 1.0), now=at(1.1))
     months_later = utcnow() + timedelta(days=150)
     ticks = iter(range(100))
     # No time left after the first batch: two now, the other three at the next call.
