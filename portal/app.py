@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 "catalog_cache": CatalogCache(),
                 "audience_cache": audience,
                 "dashboards": dashboards,
+                "refresher": refresher,
                 "ingestor": ingestor,
                 "asset_ids": AssetIds(database),
                 "beacon_buckets": TokenBuckets(settings.beacon_per_minute),

@@ -105,6 +105,8 @@ class Refresher:
     def __init__(self, jobs: list[Callable[[], object]], interval: float = 5.0) -> None:
         self.jobs = jobs
         self.interval = interval
+        self.passes = 0
+        """Rounds completed (benchmarks wait for the first before timing pages)."""
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -116,6 +118,7 @@ class Refresher:
                 job()
             except Exception:
                 logger.exception("background refresh %r failed", job)
+        self.passes += 1
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
