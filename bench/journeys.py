@@ -585,8 +585,7 @@ def print_quiet(database: Database, buyers: list[Journey], model: Model) -> None
     """The stored stage once the app's housekeeping has re-evaluated quiet leads at the
     horizon (``leadstate.reevaluate_quiet``: decay moves the stage without new events)."""
     horizon = START + timedelta(days=HORIZON_DAYS)
-    while leadstate.reevaluate_quiet(database, model, now=horizon) == 200:  # its batch size
-        pass
+    leadstate.reevaluate_quiet(database, model, now=horizon, budget_seconds=math.inf)
     inferred = stored_stages(database, buyers)
     overall, _ = accuracy(buyers, inferred)
     print(

@@ -191,11 +191,11 @@ class AudienceCache:
 
     def refresh(self, session: Session) -> bool:
         """Rebuild stale aggregates now (the app's background thread); True if it did."""
-        head = _event_head(session)
-        cached = self._audience
-        if cached is not None and not self._stale(cached, head):
-            return False
-        with self._lock:
+        with self._lock:  # a request building the first aggregates holds it
+            head = _event_head(session)
+            cached = self._audience
+            if cached is not None and not self._stale(cached, head):
+                return False
             self._load(session, self.catalog(session), head)
         return True
 

@@ -93,13 +93,13 @@ def _asset_data(session: Session, change: ChangeFacts) -> dict[str, Any]:
 class _Round:
     """One relay round: caches each lead's document, so a burst of changes builds it once."""
 
-    def __init__(self, session: Session, model: Model, now: datetime) -> None:
+    def __init__(
+        self, session: Session, model: Model, now: datetime, endpoints: list[WebhookEndpoint]
+    ) -> None:
         self.session = session
         self.model = model
         self.now = now
-        self.endpoints = list(
-            session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
-        )
+        self.endpoints = endpoints
         self.leads: dict[int, LeadRead | None] = {}
         self.written = 0
 
@@ -138,11 +138,6 @@ class _Round:
             self.written += 1
 
 
-def _any_endpoint(session: Session) -> bool:
-    found = session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)))
-    return found is not None
-
-
 def relay(
     session: Session, model: Model, now: datetime | None = None, batch: int = BATCH
 ) -> tuple[int, int]:
@@ -156,7 +151,10 @@ def relay(
     cursor = lock_cursor(session)
     if cursor is None:
         return 0, 0
-    if not _any_endpoint(session):
+    endpoints = list(
+        session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
+    )
+    if not endpoints:
         # Nobody to tell: pass over the backlog at once (an endpoint hears of what happens
         # from when it is enabled, not of history).
         cursor.seq = max(cursor.seq, session.scalar(select(func.max(LeadChange.seq))) or 0)
@@ -167,7 +165,7 @@ def relay(
     ).all()
     if not rows:
         return 0, 0
-    work = _Round(session, model, now or utcnow())
+    work = _Round(session, model, now or utcnow(), endpoints)
     for row in rows:
         work.handle(
             ChangeFacts(row.seq, row.lead_id, row.at, row.kind, row.old, row.new, row.reason)

@@ -366,7 +366,7 @@ def reevaluate_quiet(
     model: Model,
     now: datetime | None = None,
     limit: int = 200,
-    budget_seconds: float = 60.0,
+    budget_seconds: float = 10.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Re-evaluate leads not scored for a day, so fading engagement moves their stored stage,
@@ -374,7 +374,8 @@ def reevaluate_quiet(
 
     Batch after batch of ``limit``, each its own short write transaction (other writers go
     in between), until none is left or ``budget_seconds`` is spent (at least one batch); the
-    rest waits for the next call. The background task calls it every 10 minutes.
+    rest waits for the next call. The background task calls it every 10 minutes from the
+    search index syncer's thread, so the budget is also how long index syncing may wait.
     """
     now = now or utcnow()
     deadline = clock() + budget_seconds

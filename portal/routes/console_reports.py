@@ -54,9 +54,14 @@ def dashboard_snapshots(database: Database, model: Model) -> Snapshots[int, Dash
     return Snapshots(compute, fresh_for=60.0)
 
 
-def _period(request: Request[Any, Any, Any]) -> tuple[str, Period]:
+def _chosen(request: Request[Any, Any, Any]) -> str:
+    """The period picked in the URL (``days``), or the default one."""
     chosen = request.query_params.get("days", DEFAULT_PERIOD)
-    chosen = chosen if chosen in PERIODS else DEFAULT_PERIOD
+    return chosen if chosen in PERIODS else DEFAULT_PERIOD
+
+
+def _period(request: Request[Any, Any, Any]) -> tuple[str, Period]:
+    chosen = _chosen(request)
     return chosen, Period.last_days(int(chosen), utcnow().date())
 
 
@@ -70,7 +75,7 @@ class ReportsController(Controller):
 
     @get("/dashboard", guards=[requires_role(*DASHBOARD.roles)], sync_to_thread=True)
     def dashboard(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        chosen, _ = _period(request)
+        chosen = _chosen(request)
         dashboards: Snapshots[int, DashboardView] = state.dashboards
         snapshot = dashboards.get(int(chosen))
         return console_page(
