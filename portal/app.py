@@ -220,7 +220,7 @@ def _audience_refresh(database: Database, cache: AudienceCache) -> Callable[[], 
 def _housekeeping(database: Database, settings: Settings, model: Model) -> Callable[[], None]:
     """The background tick: publish scheduled assets; now and then prune old rate windows and
     raw events past their retention, and re-evaluate leads gone quiet (their scores fade)."""
-    last_prune = 0.0
+    last_prune: float | None = None  # None: the first tick prunes, however long the machine is up
 
     def tick() -> None:
         nonlocal last_prune
@@ -228,7 +228,7 @@ def _housekeeping(database: Database, settings: Settings, model: Model) -> Calla
             published = publish_due(session)
         if published:
             logger.info("published scheduled assets: %s", ", ".join(published))
-        if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+        if last_prune is None or time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
             last_prune = time.monotonic()
             with database.write() as session:
                 ratelimit.prune(session)

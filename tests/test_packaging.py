@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_FOLDERS = ("templates", "static", "migrations")
@@ -78,3 +83,57 @@ def test_installed_wheel_migrates_a_database(wheel: Path, tmp_path: Path) -> Non
     assert str(target / "portal" / "_resources" / "migrations") in result.stdout
     assert "database at the newest schema" in result.stdout
     assert (tmp_path / "data" / "leadshelf.db").exists()
+
+
+def _declared(requirements: list[str]) -> set[str]:
+    names = set()
+    for requirement in requirements:
+        name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
+        names.add(canonicalize_name(name))
+    return names
+
+
+def _imported_top_level_modules(folder: Path) -> set[str]:
+    modules: set[str] = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_the_test_extra_installs_everything_the_tests_import() -> None:
+    """`pip install '.[test]'` must be enough to collect and run the suite."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    allowed = _declared(project["dependencies"]) | _declared(extras["test"])
+    distributions = importlib.metadata.packages_distributions()
+    local = {"portal", "content", "tracking", "nurture", "tests", "bench"}
+    missing = {}
+    for module in _imported_top_level_modules(ROOT / "tests") - local:
+        if module in sys.stdlib_module_names:
+            continue
+        owners = {canonicalize_name(name) for name in distributions.get(module, [])}
+        assert owners, f"tests import {module!r}, which no installed distribution provides"
+        if not owners & _with_dependencies(allowed):
+            missing[module] = sorted(owners)
+    assert missing == {}, f"imported by tests but not in the 'test' extra: {missing}"
+
+
+def _with_dependencies(names: set[str]) -> set[str]:
+    """The distributions in ``names`` and everything they require, as installed."""
+    seen: set[str] = set()
+    queue = list(names)
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        queue.extend(_declared([r for r in requires if "extra ==" not in r]))
+    return seen
