@@ -3,7 +3,8 @@
 A URL is checked when it is saved (so the admin hears at once) and again at
 every delivery, where the host name is resolved and the request is sent to
 the very address that was checked (no second lookup a rebinding DNS server
-could answer differently).
+could answer differently). An IPv6 address that stands for an IPv4 address
+(IPv4-mapped, NAT64, 6to4, ...) is judged as that IPv4 address.
 """
 
 from __future__ import annotations
@@ -55,24 +56,65 @@ def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address the packet ends up at (RFC 4291, 6052,
+# 6145); 6to4 (RFC 3056) carries it in bits 16-47 instead (``IPv6Address.sixtofour``).
+_IPV4_IN_LOW_BITS = tuple(
+    ipaddress.IPv6Network(network)
+    for network in ("::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "::/96")
+)
+# Local-use NAT64 (RFC 8215): the operator chooses the prefix length, so where the IPv4
+# address sits cannot be known; refused unless the operator allows it.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: IPv4-mapped, IPv4-translated (SIIT),
+    NAT64 well-known prefix, IPv4-compatible or 6to4; None for any other address."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if int(address) <= 1:  # :: and ::1 are themselves, not IPv4-compatible addresses
+        return None
+    if any(address in network for network in _IPV4_IN_LOW_BITS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
-    """Why this address may not be contacted, or None."""
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why this address may not be contacted, or None.
+
+    An IPv6 address that stands for an IPv4 address is judged as that IPv4
+    address, so ``64:ff9b::10.0.0.1`` is as private as 10.0.0.1 and an allowed
+    IPv4 network lets its IPv6 forms through too.
+    """
     if any(address in network for network in allowed):
         return None
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None:
+            if any(inner in network for network in allowed):
+                return None
+            kind = _refused_kind(inner)
+            return f"{address} embeds {inner}, {kind}" if kind else None
+        if address in _NAT64_LOCAL_USE:
+            return f"{address} is a local-use IPv4/IPv6 translation address (64:ff9b:1::/48)"
+    kind = _refused_kind(address)
+    return f"{address} is {kind}" if kind else None
+
+
+def _refused_kind(address: IPAddress) -> str | None:
+    """What makes an address unfit for webhooks (``"a private address"``), or None."""
     if address.is_unspecified:
-        return f"{address} is the unspecified address"
+        return "the unspecified address"
     if address.is_loopback:
-        return f"{address} is a loopback address"
+        return "a loopback address"
     if address.is_link_local:
-        return f"{address} is a link-local address"
+        return "a link-local address"
     if address.is_multicast:
-        return f"{address} is a multicast address"
+        return "a multicast address"
     if address.is_private:
-        return f"{address} is a private address"
+        return "a private address"
     if not address.is_global:
-        return f"{address} is a reserved address"
+        return "a reserved address"
     return None
 
 

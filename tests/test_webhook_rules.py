@@ -155,7 +155,7 @@ PUBLIC = resolver({"crm.example.com": ["93.184.215.14"]})
         ("http://127.8.9.10/hook", "loopback"),
         ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
         ("http://[::1]/hook", "::1 is a loopback address"),
-        ("http://[::ffff:10.0.0.1]/hook", "10.0.0.1 is a private address"),
+        ("http://[::ffff:10.0.0.1]/hook", "embeds 10.0.0.1, a private address"),
         ("http://[fe80::1]/hook", "link-local"),
         ("http://224.0.0.1/hook", "multicast"),
         ("http://0.0.0.0/hook", "unspecified"),
@@ -202,6 +202,105 @@ def test_allowed_networks_are_exact() -> None:
     assert targets.address_refusal(ipaddress.ip_address("10.21.5.5"), allowed) is not None
     with pytest.raises(ValueError, match="not a network"):
         targets.parse_networks("10.0.0.0/8, intranet")
+
+
+# IPv6 addresses that carry an IPv4 address are judged by it: private inside, refused.
+EMBEDDED_PRIVATE = [
+    ("::ffff:127.0.0.1", "127.0.0.1", "a loopback address"),  # IPv4-mapped
+    ("::ffff:0:10.0.0.1", "10.0.0.1", "a private address"),  # IPv4-translated (SIIT)
+    ("::127.0.0.1", "127.0.0.1", "a loopback address"),  # IPv4-compatible (deprecated)
+    ("::10.1.2.3", "10.1.2.3", "a private address"),
+    ("::169.254.169.254", "169.254.169.254", "a link-local address"),
+    ("64:ff9b::127.0.0.1", "127.0.0.1", "a loopback address"),  # NAT64 well-known prefix
+    ("64:ff9b::10.0.0.1", "10.0.0.1", "a private address"),
+    ("64:ff9b::169.254.169.254", "169.254.169.254", "a link-local address"),
+    ("64:ff9b::192.168.1.20", "192.168.1.20", "a private address"),
+    ("64:ff9b::100.64.0.1", "100.64.0.1", "a reserved address"),
+    ("64:ff9b::0.0.0.0", "0.0.0.0", "the unspecified address"),  # noqa: S104
+    ("2002:7f00:1::1", "127.0.0.1", "a loopback address"),  # 6to4
+    ("2002:a9fe:a9fe::", "169.254.169.254", "a link-local address"),
+    ("2002:c0a8:114:1::5", "192.168.1.20", "a private address"),
+    ("2002:a01:203:ffff:ffff:ffff:ffff:ffff", "10.1.2.3", "a private address"),
+    ("2002:e000:1::", "224.0.0.1", "a multicast address"),
+]
+
+
+@pytest.mark.parametrize(("address", "inner", "kind"), EMBEDDED_PRIVATE)
+def test_ipv6_carrying_a_private_ipv4_is_refused_and_names_it(
+    address: str, inner: str, kind: str
+) -> None:
+    refusal = targets.address_refusal(ipaddress.ip_address(address), ())
+    assert refusal == f"{ipaddress.ip_address(address)} embeds {inner}, {kind}"
+    with pytest.raises(targets.TargetRefused, match=f"embeds {re.escape(inner)}, {kind}"):
+        targets.check(f"http://[{address}]/hook", (), PUBLIC)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::ffff:93.184.215.14",
+        "::ffff:0:93.184.215.14",
+        "::93.184.215.14",
+        "64:ff9b::93.184.215.14",
+        "2002:5db8:d70e::1",
+    ],
+)
+def test_ipv6_carrying_a_public_ipv4_passes_as_that_ipv4_would(address: str) -> None:
+    assert targets.address_refusal(ipaddress.ip_address(address), ()) is None
+    target = targets.check(f"https://[{address}]/hook", (), PUBLIC)
+    assert target.address == str(ipaddress.ip_address(address))
+
+
+def test_a_name_resolving_to_nat64_of_a_private_address_is_refused() -> None:
+    dns64 = resolver({"crm.example.com": ["64:ff9b::93.184.215.14", "64:ff9b::10.9.8.7"]})
+    with pytest.raises(targets.TargetRefused, match=r"crm\.example\.com: .* embeds 10\.9\.8\.7"):
+        targets.check("https://crm.example.com/hook", (), dns64)
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        # Local-use NAT64: the operator picks where the IPv4 sits, so it cannot be read back.
+        ("64:ff9b:1::a00:1", "local-use IPv4/IPv6 translation address"),
+        ("64:ff9b:1:ffff::5db8:d70e", "local-use IPv4/IPv6 translation address"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private address"),  # Teredo
+        ("::1", "::1 is a loopback address"),
+        ("::", ":: is the unspecified address"),
+    ],
+)
+def test_ipv6_whose_ipv4_cannot_be_judged_is_refused(address: str, reason: str) -> None:
+    refusal = targets.address_refusal(ipaddress.ip_address(address), ())
+    assert refusal is not None
+    assert reason in refusal
+
+
+def test_allowed_ipv4_networks_let_their_embedded_forms_through_too() -> None:
+    allowed = targets.parse_networks("10.20.0.0/16")
+    for address in (
+        "10.20.5.5",
+        "::ffff:10.20.5.5",
+        "::ffff:0:10.20.5.5",
+        "::10.20.5.5",
+        "64:ff9b::10.20.5.5",
+        "2002:a14:505::1",
+    ):
+        assert targets.address_refusal(ipaddress.ip_address(address), allowed) is None, address
+    for address in (
+        "10.21.5.5",
+        "::ffff:10.21.5.5",
+        "64:ff9b::10.21.5.5",
+        "2002:a15:505::1",
+        "64:ff9b:1::a14:505",
+    ):
+        assert targets.address_refusal(ipaddress.ip_address(address), allowed), address
+
+
+def test_allowed_ipv6_networks_are_taken_as_given() -> None:
+    allowed = targets.parse_networks("64:ff9b:1::/48, 64:ff9b::a00:0/120")
+    for address in ("64:ff9b:1::a00:1", "64:ff9b::10.0.0.7"):
+        assert targets.address_refusal(ipaddress.ip_address(address), allowed) is None, address
+    assert targets.address_refusal(ipaddress.ip_address("64:ff9b::10.0.1.7"), allowed)
+    assert targets.address_refusal(ipaddress.ip_address("10.0.0.7"), allowed)
 
 
 def test_the_readme_verification_snippet_accepts_our_signatures() -> None:
