@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -153,6 +155,62 @@ def test_failures_older_than_the_window_do_not_count(db: Database) -> None:
             session.add(LoginAttempt(email="ann@example.com", ip=IP, succeeded=False, at=long_ago))
 
     assert sign_in(db, "ann@example.com") == "ann@example.com"
+
+
+def parallel_sign_ins(
+    db: Database, monkeypatch: pytest.MonkeyPatch, attempts: list[tuple[str, str]]
+) -> tuple[int, list[object]]:
+    """Every (email, ip) attempt at once, each thread in its own transaction as login requests
+    make them; returns how many passwords were checked and each attempt's outcome."""
+    checked = 0
+    counting = threading.Lock()
+    verify = service._verify
+
+    def counted(password_hash: str, password: str) -> bool:
+        nonlocal checked
+        with counting:
+            checked += 1
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(service, "_verify", counted)
+    start_together = threading.Barrier(len(attempts))
+
+    def attempt(email: str, ip: str) -> object:
+        start_together.wait()
+        return sign_in(db, email, "wrong password!", ip)
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        outcomes = list(pool.map(lambda pair: attempt(*pair), attempts))
+    return checked, outcomes
+
+
+def test_parallel_wrong_passwords_for_one_email_check_only_the_limit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(db, "ann@example.com")
+    attempts = [("ann@example.com", f"198.51.100.{n}") for n in range(30)]
+
+    checked, outcomes = parallel_sign_ins(db, monkeypatch, attempts)
+
+    assert checked == service.MAX_FAILURES_PER_EMAIL
+    assert outcomes.count(None) == service.MAX_FAILURES_PER_EMAIL
+    throttled = [o for o in outcomes if isinstance(o, service.Throttled)]
+    assert len(throttled) == 30 - service.MAX_FAILURES_PER_EMAIL
+    with db.read() as session:
+        assert service.failures_for(session, "ann@example.com") == service.MAX_FAILURES_PER_EMAIL
+
+
+def test_parallel_wrong_passwords_from_one_address_check_only_the_limit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = [(f"u{n}@example.com", IP) for n in range(30)]
+
+    checked, outcomes = parallel_sign_ins(db, monkeypatch, attempts)
+
+    assert checked == service.MAX_FAILURES_PER_IP
+    assert (
+        sum(isinstance(o, service.Throttled) for o in outcomes) == 30 - service.MAX_FAILURES_PER_IP
+    )
 
 
 def test_session_token_resolves_to_the_user_and_only_its_hash_is_stored(db: Database) -> None:

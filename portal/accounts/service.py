@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
@@ -34,6 +34,9 @@ MAX_FAILURES_PER_IP = 20
 ATTEMPT_RETENTION = timedelta(days=1)
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "lsk_"  # noqa: S105 (a prefix, not a secret)
+# First half of the PostgreSQL advisory-lock key of sign-in attempts (the second half
+# is a hash of the email or the address).
+_SIGN_IN_LOCK_SPACE = 0x51C41
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths cost the same time.
@@ -138,8 +141,13 @@ def check_throttle(
 def authenticate(
     session: Session, email: str, password: str, ip: str
 ) -> StaffUser | Throttled | None:
-    """Check a sign-in; records the attempt. Returns the user, a ``Throttled``, or None."""
+    """Check a sign-in; records the attempt. Returns the user, a ``Throttled``, or None.
+
+    Counting the recent failures and recording this attempt happen under one lock
+    per email and per address, so parallel guesses cannot all pass the count first.
+    """
     email = normalize_email(email)
+    _lock_attempts(session, email, ip)
     throttled = check_throttle(session, email, ip)
     if throttled is not None:
         return throttled
@@ -156,6 +164,28 @@ def authenticate(
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
     return user
+
+
+def _lock_attempts(session: Session, email: str, ip: str) -> None:
+    """Hold sign-ins for this email and this address until the transaction ends.
+
+    PostgreSQL takes a transaction-scoped advisory lock per key (a failed sign-in for
+    an unknown email has no row to lock), in a fixed order so two requests never wait
+    on each other. SQLite needs nothing: its write transactions run one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {
+            int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)
+            for key in (f"email:{email}", f"ip:{ip}")
+        }
+    )
+    for key in keys:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": _SIGN_IN_LOCK_SPACE, "key": key},
+        )
 
 
 def _verify(password_hash: str, password: str) -> bool:
