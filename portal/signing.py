@@ -32,6 +32,7 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     OPT_IN = "opt-in"
     FORM_STARTED = "form-started"
+    SECRET_REVEAL = "secret-reveal"  # noqa: S105 (a salt name, not a secret)
 
 
 class InvalidToken(Exception):

@@ -81,6 +81,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/console/webhooks/{endpoint_id:int}/enabled"): Expect(
         "/console/webhooks/{endpoint}/enabled", ADMINS
     ),
+    ("GET", "/console/webhooks/{endpoint_id:int}/secret"): Expect(
+        "/console/webhooks/{endpoint}/secret", ADMINS
+    ),
     ("POST", "/console/webhooks/{endpoint_id:int}/rotate"): Expect(
         "/console/webhooks/{endpoint}/rotate", ADMINS
     ),

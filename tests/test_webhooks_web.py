@@ -75,6 +75,7 @@ def test_an_admin_creates_an_endpoint_and_sees_its_secret_once(
     assert "Webhooks" in [a.text() for a in html(client.get("/console").text).css(".console-nav a")]
     created = create_endpoint(client, crm.url, ["lead.mql", "lead.identified"])
     assert getattr(created, "status_code", None) == 200
+    assert getattr(created, "headers", {})["content-type"].startswith("text/html")
     shown = html(getattr(created, "text", "")).css_first("#secret").attributes["value"]
     endpoint = only_endpoint(db)
     assert shown == endpoint.secret
@@ -86,6 +87,56 @@ def test_an_admin_creates_an_endpoint_and_sees_its_secret_once(
     detail = client.get(f"/console/webhooks/{endpoint.id}").text
     assert shown not in detail
     assert shown not in listing
+
+
+def test_the_secret_page_follows_a_redirect_so_a_reload_creates_nothing(
+    client: TestClient[Litestar], staff: StaffActions, db: Database, crm: Receiver
+) -> None:
+    """POST-redirect-GET: the secret shows once on a GET page; reloading it posts nothing."""
+    staff.sign_in_as(Role.ADMIN)
+    page = client.get("/console/webhooks/new")
+    posted = client.post(
+        "/console/webhooks/new",
+        data={
+            "url": crm.url,
+            "event_types": ["lead.mql"],
+            "_csrf_token": csrf_token_from(page.text),
+        },
+        follow_redirects=False,
+    )
+    endpoint = only_endpoint(db)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == f"/console/webhooks/{endpoint.id}/secret"
+    shown = client.get(posted.headers["location"])
+    assert shown.headers["content-type"].startswith("text/html")
+    assert "no-store" in shown.headers["cache-control"]
+    assert html(shown.text).css_first("#secret").attributes["value"] == endpoint.secret
+    reloaded = client.get(posted.headers["location"])
+    assert reloaded.status_code == 200
+    assert html(reloaded.text).css_first("#secret") is None
+    assert endpoint.secret not in reloaded.text
+    assert "Rotate" in html(reloaded.text).css_first("main").text()
+    assert only_endpoint(db).id == endpoint.id
+
+
+def test_an_invalid_edit_answers_an_html_form(
+    client: TestClient[Litestar], staff: StaffActions, db: Database, crm: Receiver
+) -> None:
+    staff.sign_in_as(Role.ADMIN)
+    create_endpoint(client, crm.url, ["lead.mql"])
+    endpoint = only_endpoint(db)
+    page = client.get(f"/console/webhooks/{endpoint.id}")
+    refused = client.post(
+        f"/console/webhooks/{endpoint.id}",
+        data={
+            "url": "http://10.0.0.5/hook",
+            "event_types": ["lead.mql"],
+            "_csrf_token": csrf_token_from(page.text),
+        },
+    )
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert html(refused.text).css_first("#error-url").text() == "10.0.0.5 is a private address"
 
 
 def test_a_private_target_is_refused_in_the_form(
@@ -156,6 +207,7 @@ def test_rotate_disable_and_replay(
         rotated = client.post(
             f"/console/webhooks/{endpoint.id}/rotate", data={"_csrf_token": token}
         )
+        assert rotated.url.path == f"/console/webhooks/{endpoint.id}/secret"
         new_secret = html(rotated.text).css_first("#secret").attributes["value"]
         assert new_secret not in (None, endpoint.secret)
         assert only_endpoint(db).secret == new_secret

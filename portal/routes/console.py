@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
 
@@ -39,11 +39,15 @@ class LoginForm:
 def console_page(
     request: Request[StaffPrincipal, Any, Any], template: str, **context: Any
 ) -> Template:
-    """Render a console page inside the shell with the menu the signed-in role may use."""
+    """Render a console page inside the shell with the menu the signed-in role may use.
+
+    Always HTML, whatever the handler's annotation would make Litestar assume (JSON).
+    """
     staff = request.user
     return Template(
         template,
         context={"staff": staff, "nav": nav_for(staff.role, request.url.path), **context},
+        media_type=MediaType.HTML,
     )
 
 

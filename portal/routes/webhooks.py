@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import WEBHOOKS
 from portal.db import Database
 from portal.routes.console import console_page
+from portal.signing import InvalidToken, Purpose, Signer
 
 BASE = "/console/webhooks"
 NOTICES = {
@@ -28,6 +30,9 @@ NOTICES = {
     "disabled": "Endpoint disabled: nothing is sent to it until you enable it again.",
     "replayed": "Delivery queued again; the worker sends it within seconds.",
 }
+REVEAL_COOKIE = "ls_secret_reveal"
+REVEAL_SECONDS = 600
+"""How long after creating or rotating the secret page may still show it (once)."""
 
 
 def _values(endpoint: WebhookEndpoint | None) -> dict[str, Any]:
@@ -49,16 +54,49 @@ async def _form(request: Request[StaffPrincipal, Any, Any]) -> dict[str, Any]:
     }
 
 
-def _secret_page(
-    request: Request[StaffPrincipal, Any, Any], endpoint: WebhookEndpoint, rotated: bool
-) -> Template:
-    return console_page(
-        request,
-        "console/webhook_secret.html",
-        endpoint=endpoint,
-        secret=endpoint.secret,
-        rotated=rotated,
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def _show_secret_once(state: State, endpoint: WebhookEndpoint, rotated: bool) -> Response[Any]:
+    """POST-redirect-GET: the secret page is a GET, so a reload or a retry posts nothing again.
+
+    A short-lived signed cookie, bound to this endpoint and this secret, lets that page
+    show the secret one time; the page deletes it.
+    """
+    signer: Signer = state.signer
+    url = f"{BASE}/{endpoint.id}/secret"
+    response: Response[Any] = Redirect(url, status_code=303)
+    token = signer.sign(
+        Purpose.SECRET_REVEAL,
+        {"endpoint": endpoint.id, "secret": _fingerprint(endpoint.secret), "rotated": rotated},
     )
+    response.set_cookie(
+        REVEAL_COOKIE,
+        token,
+        path=url,
+        max_age=REVEAL_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.secure_cookies,
+    )
+    return response
+
+
+def _revealed(
+    request: Request[StaffPrincipal, Any, Any], state: State, endpoint: WebhookEndpoint
+) -> dict[str, Any] | None:
+    """What the reveal cookie allows this page to show, or None (shown already, or expired)."""
+    signer: Signer = state.signer
+    try:
+        claim = signer.unsign(
+            Purpose.SECRET_REVEAL, request.cookies.get(REVEAL_COOKIE, ""), REVEAL_SECONDS
+        )
+    except InvalidToken:
+        return None
+    if claim.get("endpoint") != endpoint.id or claim.get("secret") != _fingerprint(endpoint.secret):
+        return None
+    return {"secret": endpoint.secret, "rotated": bool(claim.get("rotated"))}
 
 
 class WebhooksController(Controller):
@@ -85,7 +123,9 @@ class WebhooksController(Controller):
         )
 
     @post("/new")
-    async def create(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Any:
+    async def create(
+        self, request: Request[StaffPrincipal, Any, Any], state: State
+    ) -> Response[Any]:
         values = await _form(request)
         database: Database = state.db
         networks = state.settings.webhook_networks
@@ -103,7 +143,7 @@ class WebhooksController(Controller):
         outcome = await to_thread.run_sync(work)
         if isinstance(outcome, endpoints.EndpointError):
             return self._invalid(request, None, values, outcome)
-        return _secret_page(request, outcome, rotated=False)
+        return _show_secret_once(state, outcome, rotated=False)
 
     def _invalid(
         self,
@@ -158,7 +198,7 @@ class WebhooksController(Controller):
     @post("/{endpoint_id:int}")
     async def update(
         self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
-    ) -> Any:
+    ) -> Response[Any]:
         values = await _form(request)
         database: Database = state.db
         networks = state.settings.webhook_networks
@@ -198,14 +238,32 @@ class WebhooksController(Controller):
         return Redirect(f"{BASE}/{endpoint_id}?done={done}", status_code=303)
 
     @post("/{endpoint_id:int}/rotate", sync_to_thread=True)
-    def rotate(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
-    ) -> Template:
+    def rotate(self, state: State, endpoint_id: FromPath[int]) -> Response[Any]:
         database: Database = state.db
         with database.write() as session:
             _endpoint_or_404(session, endpoint_id)
             endpoint = endpoints.rotate_secret(session, endpoint_id)
-        return _secret_page(request, endpoint, rotated=True)
+        return _show_secret_once(state, endpoint, rotated=True)
+
+    @get("/{endpoint_id:int}/secret", sync_to_thread=True)
+    def secret(
+        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+    ) -> Template:
+        """The secret right after it is made, once; afterwards, how to get a new one."""
+        database: Database = state.db
+        with database.read() as session:
+            endpoint = _endpoint_or_404(session, endpoint_id)
+        shown = _revealed(request, state, endpoint)
+        page = console_page(
+            request,
+            "console/webhook_secret.html",
+            endpoint=endpoint,
+            secret=shown["secret"] if shown else None,
+            rotated=bool(shown and shown["rotated"]),
+        )
+        page.headers["Cache-Control"] = "no-store"
+        page.delete_cookie(REVEAL_COOKIE, path=f"{BASE}/{endpoint_id}/secret")
+        return page
 
     @post("/{endpoint_id:int}/test", sync_to_thread=True)
     def send_test(self, state: State, endpoint_id: FromPath[int]) -> Response[Any]:
