@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
@@ -32,6 +31,7 @@ from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
 from portal import __version__, errors, ratelimit
 from portal.accounts.guards import StaffSessionMiddleware
+from portal.csrf import csrf_middleware
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.ratelimit import TokenBuckets
@@ -161,14 +161,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             engine=JinjaTemplateEngine,
             engine_callback=_configure_templates,
         ),
-        csrf_config=CSRFConfig(
-            secret=signer.derive("csrf"),
-            cookie_name=CSRF_COOKIE,
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="lax",
-            # Bearer-authenticated API calls and the JSON beacon carry no cookie-borne authority.
-            exclude=[r"^/api/", r"^/t$"],
-        ),
+        middleware=[
+            csrf_middleware(
+                signer.derive_all("csrf"),
+                cookie_name=CSRF_COOKIE,
+                cookie_secure=settings.secure_cookies,
+                cookie_samesite="lax",
+                # Bearer-authenticated API calls and the JSON beacon carry no cookie authority.
+                exclude=[r"^/api/", r"^/t$"],
+            )
+        ],
         openapi_config=OpenAPIConfig(
             title="Leadshelf API",
             version=__version__,

@@ -70,9 +70,14 @@ class Signer:
 
     def derive(self, purpose: str) -> str:
         """A hex secret for another mechanism (e.g. CSRF), derived from the newest key."""
-        return hmac.new(
-            self.secret_keys[-1].encode(), f"leadshelf.{purpose}".encode(), hashlib.sha256
-        ).hexdigest()
+        return self.derive_all(purpose)[0]
+
+    def derive_all(self, purpose: str) -> tuple[str, ...]:
+        """``derive`` for every key, newest first: what that mechanism should still accept."""
+        return tuple(
+            hmac.new(key.encode(), f"leadshelf.{purpose}".encode(), hashlib.sha256).hexdigest()
+            for key in reversed(self.secret_keys)
+        )
 
 
 def load_secret_keys(settings: Settings) -> tuple[str, ...]:

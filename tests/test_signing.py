@@ -113,6 +113,15 @@ def test_derived_secrets_follow_the_newest_key_and_differ_per_purpose() -> None:
     assert len(during.derive("csrf")) == 64
 
 
+def test_derived_secrets_of_every_key_come_newest_first() -> None:
+    during = Signer((OLD_KEY, NEW_KEY))
+
+    assert during.derive_all("csrf") == (
+        Signer((NEW_KEY,)).derive("csrf"),
+        Signer((OLD_KEY,)).derive("csrf"),
+    )
+
+
 def test_signer_needs_a_key() -> None:
     with pytest.raises(ValueError, match="secret key"):
         Signer(())
