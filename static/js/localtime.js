@@ -2,6 +2,7 @@
  * Show <time class="local-time" datetime="…"> in the visitor's own time zone.
  * The server renders the time in UTC; without JS (or on any error) that text stays.
  * data-format="date" shows only the date; anything else shows date and time.
+ * Content htmx swaps in later (a webinar's panel after registering) is localised too.
  */
 (function () {
   "use strict";
@@ -26,13 +27,19 @@
     }
   }
 
-  function localise() {
-    if (typeof Intl === "undefined" || !Intl.DateTimeFormat) {
+  function localise(root) {
+    if (typeof Intl === "undefined" || !Intl.DateTimeFormat || !root || !root.querySelectorAll) {
       return;
     }
-    var nodes = document.querySelectorAll("time.local-time[datetime]");
+    var nodes = Array.prototype.slice.call(root.querySelectorAll("time.local-time[datetime]"));
+    if (root.matches && root.matches("time.local-time[datetime]")) {
+      nodes.push(root);
+    }
     for (var i = 0; i < nodes.length; i += 1) {
       var node = nodes[i];
+      if (node.hasAttribute("data-localised")) {
+        continue;
+      }
       try {
         var moment = new Date(node.getAttribute("datetime"));
         if (isNaN(moment.getTime())) {
@@ -42,6 +49,7 @@
         if (text) {
           node.setAttribute("title", node.textContent.trim());
           node.textContent = text;
+          node.setAttribute("data-localised", "");
         }
       } catch (error) {
         /* leave the server-rendered UTC text in place */
@@ -49,9 +57,17 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", localise);
-  } else {
-    localise();
+  function localiseDocument() {
+    localise(document);
   }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", localiseDocument);
+  } else {
+    localiseDocument();
+  }
+  /* htmx announces every piece of content it swaps in. */
+  document.addEventListener("htmx:load", function (event) {
+    localise(event.detail && event.detail.elt ? event.detail.elt : event.target);
+  });
 })();

@@ -176,7 +176,10 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; run `make browser` (apt-get install chromium)")
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    # The browser's own user agent too: a beacon sent as a page unloads (track.js's last
+    # reading) leaves without the context's override and would be dropped as a crawler's.
+    args = [*CHROMIUM_ARGS, f"--user-agent={DESKTOP_USER_AGENT}"]
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
     yield chromium
     chromium.close()
 
