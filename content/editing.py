@@ -17,6 +17,7 @@ from content.indexer import record_change
 from content.markdown import reading_minutes, word_count
 from content.models import LANGUAGES, Asset, AssetRevision, AssetSlug, Gate, Kind, StoredFile
 from content.orm import utcnow
+from content.printable import unprintable
 from content.taxonomy import STAGE_NAMES, ensure_personas, ensure_topics, slugify
 from content.text import pdf_text_and_pages
 
@@ -92,6 +93,7 @@ def validate_draft(
         errors["video_url"] = "A video needs the URL of its embed."
     topics = _list(values.get("topics"), "topics", errors)
     personas = _list(values.get("personas"), "personas", errors)
+    errors.update(_unprintable_fields(values))  # over other messages: fix this character first
     if errors:
         return None, errors
     return AssetDraft(
@@ -111,6 +113,20 @@ def validate_draft(
         webinar_starts_at=starts_at,
         webinar_duration_minutes=duration or (45 if kind == Kind.WEBINAR.value else None),
     ), {}
+
+
+def _unprintable_fields(values: Mapping[str, Any]) -> dict[str, str]:
+    """Fields holding a character that cannot be kept (a control character, a lone surrogate),
+    each with its message. Tabs and line breaks are ordinary whitespace in every field here:
+    the body keeps them, single-line fields collapse them."""
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        texts = value if isinstance(value, list | tuple) else [value]
+        problems = (unprintable(t, multiline=True) for t in texts if isinstance(t, str))
+        problem = next((p for p in problems if p), None)
+        if problem:
+            errors[name] = f"Remove {problem}."
+    return errors
 
 
 def _text(value: Any) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.models import Persona, Topic
+from content.printable import unprintable
 
 _T = TypeVar("_T", Topic, Persona)
 
@@ -93,6 +94,9 @@ def rename(
     """Give a topic or persona a new label; returns the ids of the assets filed under it."""
     from content.models import asset_persona, asset_topic
 
+    problem = unprintable(label, multiline=True)  # whitespace is collapsed below
+    if problem:
+        raise ValueError(f"Remove {problem} from the label.")
     label = " ".join(label.split())
     if not label or len(label) > 120:
         raise ValueError("A label needs 1 to 120 characters.")

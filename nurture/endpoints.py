@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
+from content.printable import unprintable
 from nurture import delivery, targets
 from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from nurture.relay import payload
@@ -58,6 +59,10 @@ def validate(
     resolve: targets.Resolver = targets.system_resolver,
 ) -> EndpointDraft:
     """Check a form: a URL that may receive webhooks now, known event types, a short description."""
+    for field, text in (("url", url), ("description", description)):
+        problem = unprintable(text)
+        if problem:
+            raise EndpointError(field, f"remove {problem}")
     try:
         target = targets.check(url, allowed, resolve)
     except targets.TargetRefused as refused:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from content.printable import unprintable
 from tracking.events import EventType
 
 MAX_BODY_BYTES = 4096
@@ -58,6 +59,9 @@ def parse_beacon(data: Any) -> Beacon:
         target = data.get("target", "")
         if not isinstance(target, str) or len(target) > 200:
             raise BeaconError("target must be a string of at most 200 characters")
+        problem = unprintable(target)
+        if problem:
+            raise BeaconError(f"target contains {problem}")
         return Beacon(kind, asset, target=target, uid=uid)
     seconds = _number(data.get("seconds", 0), "seconds", MAX_SECONDS)
     depth = _number(data.get("depth", 0), "depth", 1.0)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
+from content.printable import unprintable_json
 from tracking import changelog
 from tracking.beacon import finite_number
 from tracking.events import EventType, Imported
@@ -84,6 +85,10 @@ def _parse(item: Any, now: datetime) -> ParsedEvent:
     unknown = sorted(set(item) - _KEYS)
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r}")
+    for key, value in item.items():  # nothing unprintable reaches a text or JSON column
+        problem = unprintable_json(value, key)
+        if problem:
+            raise ValueError(problem)
     try:
         kind = EventType(str(item.get("type")))
     except ValueError:

@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
+from content.printable import unprintable
 from tracking.model import EMAIL_FIELD, FieldSpec, FieldType, GatePolicy, Model
 
 
@@ -21,9 +22,9 @@ class InvalidAnswer(ValueError):
 EMAIL_EXAMPLE_MESSAGE = "Enter an email address like name@company.com."
 CHOOSE_OPTION_MESSAGE = "Please choose one of the options."
 
-# C0/C1 controls except tab and line breaks (handled as whitespace), plus the bidi
-# embedding/override/isolate marks, which can make a name display as something else.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The bidi embedding/override/isolate marks, which can make a name display as something
+# else, are dropped (control characters are refused before, see ``content.printable``).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _PHONE_CHARACTERS = re.compile(r"[0-9 +\-()/]+")
 _PHONE_DIGITS = (6, 20)
 
@@ -93,6 +94,10 @@ def clean_answers(
 
 def clean_answer(spec: FieldSpec, raw: str) -> str:
     """One answer trimmed and checked against its field, or InvalidAnswer with the message."""
+    # Tabs and line breaks are ordinary whitespace here (single-line answers collapse them).
+    problem = unprintable(raw, multiline=True)
+    if problem:
+        raise InvalidAnswer(f"Please remove {problem}.")
     if spec.type is FieldType.EMAIL:
         if not raw.strip():
             raise InvalidAnswer(missing_message(spec))
@@ -125,7 +130,7 @@ def missing_message(spec: FieldSpec) -> str:
 
 
 def _clean_text(raw: str, *, multiline: bool) -> str:
-    text = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _BIDI.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
     if not multiline:
         return " ".join(text.split())
     lines = (" ".join(line.split()) for line in text.split("\n"))

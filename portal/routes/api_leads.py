@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
+from content.printable import unprintable
 from portal.db import Database
 from portal.routes.api_common import (
     Cursor,
@@ -139,6 +140,9 @@ def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]
     reason = data.reason.strip()
     if not reason:
         raise ValidationException("reason is required")
+    problem = unprintable(reason, multiline=True)
+    if problem:
+        raise ValidationException(f"reason contains {problem}")
     database: Database = state.db
     with database.write() as session:
         lead = _lead_or_404(session, lead_id)

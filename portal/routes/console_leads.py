@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Topic
 from content.orm import utcnow
+from content.printable import unprintable
 from nurture import handoff, privacy
 from nurture.recommendations import AudienceCache, recommend_for_lead
 from portal import charts
@@ -51,6 +52,12 @@ FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 def reason_from(data: dict[str, str], limit: int = 500) -> str:
     """The reason typed into an action form, on one line and cut to ``limit``."""
     return " ".join(data.get("reason", "").split())[:limit]
+
+
+def reason_problem(data: dict[str, str]) -> str | None:
+    """What to tell the user when the typed reason holds a character that cannot be kept."""
+    problem = unprintable(data.get("reason", ""), multiline=True)
+    return f"The reason contains {problem}: remove it and try again." if problem else None
 
 
 def journey_label(model: Model) -> Any:
@@ -196,6 +203,8 @@ class LeadsController(Controller):
         target, reason = data.get("to", ""), reason_from(data)
         if target not in MANUAL_MOVES:
             return _back(lead_id, problem="Choose what to do with the lead.")
+        if refused := reason_problem(data):
+            return _back(lead_id, problem=refused)
         if not reason:
             return _back(lead_id, problem="Say why, in a few words: it goes into the lead's log.")
         database: Database = state.db
@@ -228,6 +237,8 @@ class LeadsController(Controller):
         reason = reason_from(data, 300)
         if data.get("confirm") != "yes":
             return _back(lead_id, problem="Tick the box to confirm the merge.")
+        if refused := reason_problem(data):
+            return _back(lead_id, problem=refused)
         try:
             email = normalize_email(data.get("duplicate", ""))
         except InvalidAnswer:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from content import catalog
 from content.models import Asset
+from content.printable import unprintable
 from portal.db import Database
 from portal.routes.gate import (
     AUTOCOMPLETE,
@@ -46,7 +47,7 @@ SPAM = "We couldn't accept this form. Please check your answers and send it agai
 
 def _context_asset(session: Session, slug: str | None) -> Asset | None:
     """The published asset the visitor came from (``?asset=SLUG``), if it exists."""
-    if not slug:
+    if not slug or unprintable(slug):  # such a slug names no asset (and cannot be queried)
         return None
     asset = catalog.find_live(session, slug[:120])
     if asset is not None:

@@ -1,0 +1,61 @@
+"""Printable text: what every text from outside must be before it is stored or shown.
+
+A lone surrogate cannot be encoded as UTF-8 (it breaks JSON answers and the
+database), PostgreSQL cannot store NUL in a text, and other control characters
+hide or garble what a person reads. One pure check, used at every door: the
+beacon, the forms, the JSON API, the importer and the URL of every request.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_WHITESPACE_NAMES = {"\t": "tab", "\n": "line break", "\r": "line break"}
+
+
+def unprintable(text: str, *, multiline: bool = False) -> str | None:
+    """Why ``text`` cannot be kept as it is (the first refused character), or None.
+
+    Refused: unpaired surrogates and control characters (C0, DEL, C1). Tab and
+    line breaks are ordinary whitespace where a field may hold them (``multiline``:
+    bodies, text areas, fields whose whitespace is collapsed anyway).
+    The answer is a noun phrase that never contains the character itself, so it
+    can be shown, logged or put in a URL: "the control character U+0000 at position 3".
+    """
+    found = (_MULTILINE if multiline else _SINGLE_LINE).search(text)
+    if found is None:
+        return None
+    character = found.group()
+    code = f"U+{ord(character):04X}"
+    if "\ud800" <= character <= "\udfff":
+        what = "unpaired surrogate"
+    else:
+        what = _WHITESPACE_NAMES.get(character, "control character")
+    return f"the {what} {code} at position {found.start() + 1}"
+
+
+def unprintable_json(value: Any, where: str) -> str | None:
+    """The first text in decoded JSON (object keys and values, at any depth) that is not
+    printable, as "WHERE.key[2] contains …", or None. Values may hold tabs and line breaks;
+    keys may not. Walked without recursion, so deep nesting cannot exhaust the stack."""
+    pending: list[tuple[Any, str]] = [(value, where)]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            problem = unprintable(item, multiline=True)
+            if problem:
+                return f"{path} contains {problem}"
+        elif isinstance(item, dict):
+            children = []
+            for key, child in item.items():
+                problem = unprintable(key) if isinstance(key, str) else None
+                if problem:
+                    return f"a key of {path} contains {problem}"
+                children.append((child, f"{path}.{key}"))
+            pending.extend(reversed(children))
+        elif isinstance(item, list | tuple):
+            pending.extend(reversed([(child, f"{path}[{i}]") for i, child in enumerate(item)]))
+    return None
