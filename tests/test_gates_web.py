@@ -183,7 +183,7 @@ def test_the_next_gated_asset_greets_and_asks_only_new_questions_then_one_click(
     fragment = client.get(f"/library/{second.slug}/gate", headers=HTMX)
     tree = html(fragment.text)
     assert "Welcome back, Ada" in tree.css_first("#gate-welcome").text()
-    assert tree.css_first("#not-you").attributes["href"].startswith("/forget?next=")
+    assert tree.css_first('form[action="/forget"] #not-you') is not None
     questions = asked(fragment.text)
     assert questions == ["company", "job_title"]
     submit(client, second.slug, company="Acme", job_title="CMO")
@@ -321,16 +321,88 @@ def test_too_many_submissions_from_one_address_get_a_clear_429(
     assert tree.css_first("#gate-email").attributes["value"] == "ada@example.com"
 
 
-def test_not_you_forgets_the_identity_on_this_browser(
-    client: TestClient[Litestar], gated: Any, db: Database
-) -> None:
+def identified(client: TestClient[Litestar], db: Database) -> Any:
+    """This browser identified as Ada on the pricing guide; returns another gated asset."""
     other = make_asset(db, slug="roi-calculator", gate="gated")
     submit(client, "pricing-guide", email="ada@example.com", first_name="Ada", last_name="L")
     assert "secret" in client.get("/library/pricing-guide").text
+    return other
 
-    response = client.get("/forget?next=/library/roi-calculator", follow_redirects=False)
+
+def forget_form(page_text: str) -> Any:
+    """The "Not you?" form of a page: a POST to /forget carrying the CSRF token."""
+    form = html(page_text).css_first('form[action="/forget"]')
+    assert form is not None, "no form posting to /forget"
+    assert form.attributes["method"] == "post"
+    assert form.css_first('input[name="_csrf_token"]') is not None
+    return form
+
+
+def still_ada(client: TestClient[Litestar], other: Any) -> bool:
+    fragment = html(client.get(f"/library/{other.slug}/gate").text)
+    welcome = fragment.css_first("#gate-welcome")
+    return welcome is not None and "Ada" in welcome.text()
+
+
+def test_the_gates_not_you_is_a_button_posting_to_forget(
+    client: TestClient[Litestar], gated: Any, db: Database
+) -> None:
+    other = identified(client, db)
+
+    form = forget_form(client.get(f"/library/{other.slug}/gate", headers=HTMX).text)
+
+    button = form.css_first("button#not-you")
+    assert button is not None
+    assert button.attributes["type"] == "submit"
+    assert button.text().strip() == "not you?"
+    next_input = form.css_first('input[name="next"]')
+    assert next_input is not None
+    assert next_input.attributes["value"] == "/library/roi-calculator"
+
+
+def test_get_forget_changes_nothing_and_offers_the_button(
+    client: TestClient[Litestar], gated: Any, db: Database
+) -> None:
+    other = identified(client, db)
+
+    page = client.get("/forget?next=/library/roi-calculator", follow_redirects=False)
+
+    assert page.status_code == 200
+    assert visitor_cookie(page) is None
+    form = forget_form(page.text)
+    assert form.css_first('input[name="next"]').attributes["value"] == "/library/roi-calculator"
+    assert form.css_first("button[type=submit]") is not None
+    assert "secret" in client.get("/library/pricing-guide").text
+    assert still_ada(client, other)
+
+
+def test_post_forget_without_csrf_is_refused(
+    client: TestClient[Litestar], gated: Any, db: Database
+) -> None:
+    other = identified(client, db)
+
+    response = client.post("/forget", data={"next": "/"}, follow_redirects=False)
+
+    assert response.status_code == 403
+    assert "secret" in client.get("/library/pricing-guide").text
+    assert still_ada(client, other)
+
+
+def test_not_you_forgets_the_identity_on_this_browser(
+    client: TestClient[Litestar], gated: Any, db: Database
+) -> None:
+    other = identified(client, db)
+    form = forget_form(client.get(f"/library/{other.slug}/gate").text)
+    data = {
+        str(node.attributes["name"]): node.attributes.get("value") or ""
+        for node in form.css("input")
+    }
+
+    response = client.post("/forget", data=data, follow_redirects=False)
+
     assert response.status_code == 303
     assert response.headers["location"] == "/library/roi-calculator"
+    assert visitor_cookie(response) is not None
     page = client.get("/library/pricing-guide")
     assert "secret" not in page.text
     fragment = client.get(f"/library/{other.slug}/gate")
@@ -339,7 +411,15 @@ def test_not_you_forgets_the_identity_on_this_browser(
 
 
 def test_forget_never_redirects_off_site(client: TestClient[Litestar]) -> None:
-    response = client.get("/forget?next=https://evil.example/", follow_redirects=False)
+    page = client.get("/forget?next=https://evil.example/")
+    form = forget_form(page.text)
+    assert form.css_first('input[name="next"]').attributes["value"] == "/"
+    token = form.css_first('input[name="_csrf_token"]').attributes["value"] or ""
+    response = client.post(
+        "/forget",
+        data={"next": "https://evil.example/", "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 

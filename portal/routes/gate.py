@@ -281,11 +281,19 @@ def _unlocked(
     )
 
 
-@get("/forget", include_in_schema=False, sync_to_thread=True)
-def forget(
-    request: Request[Any, Any, Any], state: State, next: FromQuery[str] = "/"
-) -> Response[Any]:
+ForgetForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@get("/forget", include_in_schema=False, sync_to_thread=False)
+def forget_page(next: FromQuery[str] = "/") -> Template:
+    """ "Not you?" as a page with the button (old links, no JavaScript); a GET changes nothing."""
+    return Template("public/forget.html", context={"next": safe_next(next, default="/")})
+
+
+@post("/forget", include_in_schema=False, sync_to_thread=True, request_max_body_size=16 * 1024)
+def forget(request: Request[Any, Any, Any], state: State, data: ForgetForm) -> Response[Any]:
     """ "Not you?": this browser forgets who it was; the next person starts anonymous."""
+    target = str(data.get("next") or "/")
     visitor = visitor_of(request)
     if visitor.id and not visitor.is_new:
         database: Database = state.db
@@ -296,7 +304,7 @@ def forget(
     else:
         visitor.discard()
         visitor.id = None  # an untracked browser gets no new id (opt-in, DNT, GPC)
-    return Redirect(safe_next(next, default="/"), status_code=303)
+    return Redirect(safe_next(target, default="/"), status_code=303)
 
 
 @get("/library/{slug:str}/download", include_in_schema=False, sync_to_thread=True)
@@ -356,4 +364,4 @@ def _expired_link_page(request: HTMXRequest, state: State, asset: Asset) -> Resp
     return Template("public/gate.html", context=context, status_code=403)
 
 
-ROUTES = [gate, unlock, forget, download]
+ROUTES = [gate, unlock, forget_page, forget, download]

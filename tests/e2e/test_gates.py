@@ -193,7 +193,7 @@ def test_not_you_forgets_the_prospect_in_this_browser(page: Page, live_server: L
 
     open_asset(page, live_server, BUYERS_GUIDE)
     expect(page.locator("#gate-welcome")).to_contain_text("Welcome back, Xiomara")
-    page.get_by_role("link", name="not you?").click()
+    page.get_by_role("button", name="not you?").click()
 
     expect(page).to_have_url(f"{live_server.url}/library/{BUYERS_GUIDE}")
     expect(page.locator("#gate .field label")).to_have_text(NAME_LABELS)
