@@ -170,8 +170,8 @@ def _lock_attempts(session: Session, email: str, ip: str) -> None:
     """Hold sign-ins for this email and this address until the transaction ends.
 
     PostgreSQL takes a transaction-scoped advisory lock per key (a failed sign-in for
-    an unknown email has no row to lock), in a fixed order so two requests never wait
-    on each other. SQLite needs nothing: its write transactions run one at a time.
+    an unknown email has no row to lock), always in the same order so two requests
+    never deadlock. SQLite needs nothing: its write transactions run one at a time.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
