@@ -14,13 +14,12 @@ from tracking.model import ScoringModel
 from tracking.reports import (
     VISIT_GAP,
     FunnelStep,
-    at_or_beyond,
     daily,
     day_points,
     engagement_curve,
-    funnel,
     group_trail,
     median_days,
+    path_funnel,
 )
 
 DAY = 86_400
@@ -59,65 +58,121 @@ def newest_first(*items: Item) -> list[Item]:
     return sorted(items, key=lambda i: i.at, reverse=True)
 
 
-# funnel
+# path_funnel
+
+LIFECYCLE = ("mql", "sql", "opportunity", "customer")
 
 
-def test_funnel_gives_each_step_the_share_of_the_previous_one() -> None:
-    assert funnel([("leads", 200), ("mql", 50), ("sql", 10), ("customer", 5)]) == [
-        FunnelStep("leads", 200, None),
-        FunnelStep("mql", 50, 0.25),
-        FunnelStep("sql", 10, 0.2),
-        FunnelStep("customer", 5, 0.5),
+def path(*steps: str) -> dict[str, tuple[int, int]]:
+    """A lead's arrivals at the steps in this order (positions 1, 2, ...), first and last."""
+    arrivals: dict[str, tuple[int, int]] = {}
+    for position, step in enumerate(steps, start=1):
+        first = arrivals.get(step, (position, position))[0]
+        arrivals[step] = (first, position)
+    return arrivals
+
+
+def test_path_funnel_follows_the_usual_path() -> None:
+    paths = [path("mql", "sql", "opportunity", "customer"), path("mql", "sql"), path("mql")]
+    assert path_funnel(("lead", 10), LIFECYCLE, paths) == [
+        FunnelStep("lead", 10, None),
+        FunnelStep("mql", 3, 0.3),
+        FunnelStep("sql", 2, 2 / 3),
+        FunnelStep("opportunity", 1, 0.5),
+        FunnelStep("customer", 1, 1.0),
     ]
 
 
-def test_funnel_after_an_empty_step_converts_at_zero_not_by_division() -> None:
-    steps = funnel([("leads", 0), ("mql", 0), ("sql", 3)])
-    assert [s.conversion for s in steps] == [None, 0.0, 0.0]
+def test_a_fast_lane_sql_that_never_was_an_mql_does_not_convert_from_mql() -> None:
+    # The defect: one MQL still waiting and one fast-lane SQL read "sql 100 % from mql".
+    steps = path_funnel(("lead", 2), LIFECYCLE, [path("mql"), path("sql")])
+    assert steps[2] == FunnelStep("sql", 1, 0.0, skipped=1)
+    only_fast_lane = path_funnel(("lead", 1), LIFECYCLE, [path("sql")])
+    assert only_fast_lane[1] == FunnelStep("mql", 0, 0.0)
+    assert only_fast_lane[2] == FunnelStep("sql", 1, None, skipped=1)  # nobody was an MQL
 
 
-def test_funnel_of_nothing_is_empty_and_one_step_has_no_conversion() -> None:
-    assert funnel([]) == []
-    assert funnel([("leads", 7)]) == [FunnelStep("leads", 7, None)]
+def test_reaching_a_step_only_before_the_step_before_is_skipping_it() -> None:
+    # sql by the fast lane, sent back, then an MQL again (still waiting): no conversion
+    steps = path_funnel(("lead", 1), LIFECYCLE, [path("sql", "recycled", "mql")])
+    assert (steps[2].count, steps[2].conversion, steps[2].skipped) == (1, 0.0, 1)
 
 
-def test_funnel_shows_growth_above_one_when_a_later_step_is_larger() -> None:
-    # Lifecycle steps are counted from the change log, so a later step may hold more.
-    assert funnel([("a", 2), ("b", 3)])[1].conversion == 1.5
+def test_reaching_a_step_again_after_the_step_before_converts() -> None:
+    # fast lane to sql, recycled, an MQL later and accepted as SQL again
+    steps = path_funnel(("lead", 1), LIFECYCLE, [path("sql", "recycled", "mql", "sql")])
+    assert (steps[2].count, steps[2].conversion, steps[2].skipped) == (1, 1.0, 0)
 
 
-# at_or_beyond
+def test_a_customer_marked_by_hand_skips_opportunity() -> None:
+    steps = path_funnel(("lead", 3), LIFECYCLE, [path("mql", "sql", "customer")] * 2)
+    assert steps[3] == FunnelStep("opportunity", 0, 0.0)
+    assert steps[4] == FunnelStep("customer", 2, None, skipped=2)
 
 
-def test_at_or_beyond_counts_every_lead_at_a_stage_or_later() -> None:
-    order = ("awareness", "consideration", "decision", "customer")
-    counts = {"awareness": 5, "consideration": 3, "decision": 2, "customer": 1}
-    assert at_or_beyond(order, counts) == [
-        ("awareness", 11),
-        ("consideration", 6),
-        ("decision", 3),
-        ("customer", 1),
+def test_every_lead_starts_at_the_entry_step() -> None:
+    stages = ("consideration", "decision", "customer")
+    paths = [path("decision"), path("consideration", "decision"), path("consideration")]
+    assert path_funnel(("awareness", 4), stages, paths) == [
+        FunnelStep("awareness", 4, None),
+        FunnelStep("consideration", 2, 0.5),
+        FunnelStep("decision", 2, 0.5, skipped=1),  # one jumped from awareness to decision
+        FunnelStep("customer", 0, 0.0),
     ]
 
 
-def test_at_or_beyond_treats_missing_stages_as_zero_and_ignores_unknown_ones() -> None:
-    order = ("awareness", "consideration", "decision")
-    assert at_or_beyond(order, {"decision": 4, "retired-stage": 9}) == [
-        ("awareness", 4),
-        ("consideration", 4),
-        ("decision", 4),
+def test_a_path_funnel_of_nobody() -> None:
+    assert path_funnel(("lead", 0), LIFECYCLE, []) == [
+        FunnelStep("lead", 0, None),
+        *(FunnelStep(step, 0, None) for step in LIFECYCLE),
     ]
-    assert at_or_beyond(order, {}) == [("awareness", 0), ("consideration", 0), ("decision", 0)]
+    assert path_funnel(("lead", 5), (), [path("mql")]) == [FunnelStep("lead", 5, None)]
 
 
-@given(st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=6))
-def test_at_or_beyond_never_grows_along_the_funnel(values: list[int]) -> None:
-    order = tuple(f"s{i}" for i in range(len(values)))
-    steps = at_or_beyond(order, dict(zip(order, values, strict=True)))
-    counts = [n for _, n in steps]
-    assert counts == sorted(counts, reverse=True)
-    assert counts[0] == sum(values)
-    assert counts[-1] == values[-1]
+def reference_funnel(
+    total: int, steps: tuple[str, ...], histories: list[list[str]]
+) -> list[tuple[int, int]]:
+    """(reached, converted) per step, straight from the definition: a lead converted from X to
+    Y when some arrival at X comes before some arrival at Y."""
+    found = []
+    for index, step in enumerate(steps):
+        reached = [h for h in histories if step in h]
+        if index == 0:
+            converted = len(reached)
+        else:
+            before = steps[index - 1]
+            converted = sum(
+                1
+                for h in reached
+                if any(h[i] == before and step in h[i + 1 :] for i in range(len(h)))
+            )
+        found.append((len(reached), converted))
+    return found
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from([*LIFECYCLE, "recycled"]), min_size=1, max_size=8), max_size=12
+    ),
+    st.integers(min_value=0, max_value=5),
+)
+def test_path_funnel_counts_exactly_what_the_definition_says(
+    histories: list[list[str]], extra: int
+) -> None:
+    total = len(histories) + extra
+    steps = path_funnel(("lead", total), LIFECYCLE, [path(*h) for h in histories])
+    expected = reference_funnel(total, LIFECYCLE, histories)
+    assert [(s.count, s.count - s.skipped) for s in steps[1:]] == expected
+    previous = total
+    for step, (_, converted) in zip(steps[1:], expected, strict=True):
+        if previous:
+            assert step.conversion == converted / previous
+            assert 0.0 <= step.conversion <= 1.0  # never more than the step before held
+        else:
+            assert step.conversion is None
+            assert converted == 0
+        assert 0 <= step.skipped <= step.count
+        previous = step.count
 
 
 # median_days

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from content.models import Asset
@@ -110,29 +112,38 @@ def test_groups_of_one_store_call_count_a_reader_once(db: Database, guide: Asset
     assert (day_of(db, guide, DAY1)["views"], day_of(db, guide, DAY1)["readers"]) == (3, 2)
 
 
-def test_any_touch_of_an_asset_makes_a_reader_but_only_views_count_as_views(
+def test_only_opening_an_asset_makes_a_reader_so_readers_never_outnumber_views(
     db: Database, guide: Asset
 ) -> None:
     ingest(
         db,
         events.GateView(visitor_id="ann", asset_id=guide.id, occurred_at=at(0)),
         read("bob", guide, 1, 15, 0.3),
+        events.FormSubmit(visitor_id="cat", asset_id=guide.id, occurred_at=at(2)),
+        events.DemoRequest(visitor_id="cat", asset_id=guide.id, occurred_at=at(2)),
     )
     row = day_of(db, guide, DAY1)
-    assert (row["views"], row["readers"], row["gate_views"]) == (0, 2, 1)
+    assert (row["views"], row["readers"], row["gate_views"]) == (0, 0, 1)
+    ingest(db, view("bob", guide, 3))  # bob opens it after all
+    row = day_of(db, guide, DAY1)
+    assert (row["views"], row["readers"]) == (1, 1)
 
 
 def test_completions_count_when_a_reading_first_crosses_ninety_percent(
     db: Database, guide: Asset
 ) -> None:
-    ingest(db, read("ann", guide, 0, 30, 0.5))
+    ingest(db, view("ann", guide, 0), read("ann", guide, 0, 30, 0.5))
     ingest(db, read("ann", guide, 24, 30, 0.95))  # crosses on day 2
     ingest(db, read("ann", guide, 25, 30, 1.0))  # already complete: not again
+    ingest(db, view("bob", guide, 26))
     ingest(db, read("bob", guide, 26, 10, 0.92), read("bob", guide, 26.1, 10, 0.97))  # one batch
-    ingest(db, read("cat", guide, 27, 10, 0.9))  # exactly the completion depth
-    ingest(db, read("dan", guide, 28, 10, 0.89))  # just short
+    ingest(db, view("cat", guide, 27), read("cat", guide, 27, 10, 0.9))  # exactly the depth
+    ingest(db, view("dan", guide, 28), read("dan", guide, 28, 10, 0.89))  # just short
+    ingest(db, read("eve", guide, 29, 10, 1.0))  # never opened it: no reader to complete
     assert day_of(db, guide, DAY1)["completions"] == 0
     assert day_of(db, guide, DAY2)["completions"] == 3
+    ingest(db, view("eve", guide, 30))  # opens it now: a reader who has read to the end
+    assert (day_of(db, guide, DAY2)["readers"], day_of(db, guide, DAY2)["completions"]) == (4, 4)
     assert rollups.COMPLETED_DEPTH == 0.9
 
 
@@ -171,7 +182,7 @@ def test_gate_steps_are_counted_per_utc_day(db: Database, guide: Asset) -> None:
     steps = ("gate_views", "form_submits", "unlocks", "downloads", "registrations")
     assert [first[s] for s in steps] == [2, 0, 0, 0, 0]
     assert [second[s] for s in steps] == [0, 1, 1, 2, 1]
-    assert (first["readers"], second["readers"]) == (2, 0)
+    assert (first["readers"], second["readers"]) == (0, 0)  # nobody opened it
 
 
 def test_a_time_given_with_another_offset_counts_on_its_utc_day(db: Database, guide: Asset) -> None:
@@ -222,6 +233,7 @@ def test_resent_events_are_not_counted_twice(db: Database, guide: Asset) -> None
     beacon = events.ReadProgress(
         visitor_id="ann", asset_id=guide.id, seconds=15, depth=0.95, occurred_at=at(0), uid="b-1"
     )
+    ingest(db, view("ann", guide, 0))
     ingest(db, beacon)
     ingest(db, beacon)
     row = day_of(db, guide, DAY1)
@@ -386,6 +398,20 @@ def test_rebuild_after_retention_does_not_count_earlier_readers_again(
     assert asset_days(db) == expected
 
 
+def test_rebuild_after_retention_counts_a_first_view_after_an_earlier_touch(
+    db: Database, guide: Asset
+) -> None:
+    ingest(db, events.GateView(visitor_id="ann", asset_id=guide.id, occurred_at=at(-48)))
+    ingest(db, view("ann", guide, 0), view("bob", guide, -47), view("bob", guide, 1))
+    expected = asset_days(db)
+    assert expected[(guide.id, DAY1)]["readers"] == 1  # ann opened it first on DAY1, bob before
+    with db.write() as session:
+        session.execute(delete(Event).where(Event.occurred_at < at(-24)))
+    with db.write() as session:
+        rollups.rebuild(session)
+    assert asset_days(db) == expected
+
+
 # refresh_lead_stats
 
 
@@ -486,9 +512,50 @@ def test_asset_deltas_take_prior_reads_into_account() -> None:
         ("ann", 1, "read_progress", at(0), 0.95),  # read before up to 0.5: completes now
         ("bob", 1, "read_progress", at(0), 0.95),  # read before up to 0.95: nothing new
         ("cat", 1, "asset_view", at(0), None),  # new reader
+        ("dan", 1, "asset_view", at(0), None),  # opened it before: no new reader
+        ("eve", 1, "asset_view", at(0), None),  # read to the end before opening it: completes
+        ("fay", 1, "read_progress", at(0), 0.95),  # never opened it: neither
     )
-    [delta] = rollups.asset_deltas(batch, {("ann", 1): 0.5, ("bob", 1): 0.95})
-    assert (delta["readers"], delta["completions"], delta["views"]) == (1, 1, 1)
+    prior = {("ann", 1): 0.5, ("bob", 1): 0.95, ("eve", 1): 0.92, ("fay", 1): 0.5}
+    viewers = {("ann", 1), ("bob", 1), ("dan", 1)}
+    [delta] = rollups.asset_deltas(batch, prior, viewers)
+    assert (delta["readers"], delta["completions"], delta["views"]) == (2, 2, 3)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ann", "bob", "cat"]),
+            st.sampled_from(["asset_view", "read_progress", "form_submit", "gate_view"]),
+            st.sampled_from([None, 0.2, 0.9, 1.0]),
+        ),
+        max_size=30,
+    ),
+    st.integers(min_value=1, max_value=29),
+)
+def test_readers_never_outnumber_views_nor_completions_readers(
+    history: list[tuple[str, str, float | None]], cut: int
+) -> None:
+    """However the events are cut into batches, each visitor that opened the asset is one
+    reader and completes at most once, and only a reader completes."""
+    events_ = rows(*((v, 1, t, at(0), d) for v, t, d in history))
+    prior: dict[tuple[str, int], float] = {}
+    viewers: set[tuple[str, int]] = set()
+    totals = {"views": 0, "readers": 0, "completions": 0}
+    for batch in (events_[:cut], events_[cut:]):
+        for delta in rollups.asset_deltas(batch, prior, viewers):
+            for name in totals:
+                totals[name] += delta[name]
+        for row in batch:
+            key = (row["visitor_id"], 1)
+            prior[key] = max(prior.get(key, 0.0), row["depth"] or 0.0)
+            if row["type"] == "asset_view":
+                viewers.add(key)
+    opened = {v for v, t, _ in history if t == "asset_view"}
+    deep = {v for v, _, d in history if (d or 0.0) >= rollups.COMPLETED_DEPTH}
+    assert totals["views"] == sum(1 for _, t, _ in history if t == "asset_view")
+    assert totals["readers"] == len(opened) <= totals["views"]
+    assert totals["completions"] == len(opened & deep)
 
 
 def test_deltas_are_sorted_by_key_so_concurrent_writers_lock_in_one_order() -> None:

@@ -5,6 +5,7 @@ none scans raw events except one lead's own recent ones."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -184,7 +185,10 @@ class FieldFigures:
 class Dashboard:
     period: Period
     stage_funnel: list[reports.FunnelStep]
+    """Leads that reached each journey stage, along the paths they took (every lead starts at
+    the first stage)."""
     lifecycle_funnel: list[reports.FunnelStep]
+    """Leads that reached each lifecycle step, along the paths they took."""
     lifecycle_now: dict[str, int]
     new_leads: list[tuple[date, float]]
     new_mqls: list[tuple[date, float]]
@@ -230,18 +234,8 @@ def _changes_per_day(session: Session, kind: str, new: str, period: Period) -> d
 
 def dashboard(session: Session, model: Model, period: Period) -> Dashboard:
     """The marketer's funnel view for the period."""
-    stages = dict(
-        session.execute(select(Lead.journey_stage, func.count()).group_by(Lead.journey_stage)).all()
-    )
     lifecycle_now = dict(
         session.execute(select(Lead.lifecycle, func.count()).group_by(Lead.lifecycle)).all()
-    )
-    reached = dict(
-        session.execute(
-            select(LeadChange.new, func.count(func.distinct(LeadChange.lead_id)))
-            .where(LeadChange.kind == "lifecycle", LeadChange.new.in_(LIFECYCLE_STEPS))
-            .group_by(LeadChange.new)
-        ).all()
     )
     total = sum(lifecycle_now.values())
     dwell: dict[str, list[float]] = defaultdict(list)
@@ -258,9 +252,13 @@ def dashboard(session: Session, model: Model, period: Period) -> Dashboard:
             dwell[old].append(seconds)
     return Dashboard(
         period=period,
-        stage_funnel=reports.funnel(reports.at_or_beyond(model.stages, stages)),
-        lifecycle_funnel=reports.funnel(
-            [("lead", total), *((step, reached.get(step, 0)) for step in LIFECYCLE_STEPS)]
+        stage_funnel=reports.path_funnel(
+            (model.stages[0], total),
+            model.stages[1:],
+            _paths(session, "stage", model.stages[1:]),
+        ),
+        lifecycle_funnel=reports.path_funnel(
+            ("lead", total), LIFECYCLE_STEPS, _paths(session, "lifecycle", LIFECYCLE_STEPS)
         ),
         lifecycle_now=lifecycle_now,
         new_leads=reports.daily(_new_leads(session, period), period.first, period.last),
@@ -275,6 +273,21 @@ def dashboard(session: Session, model: Model, period: Period) -> Dashboard:
         top_topics=_top_topics(session, period),
         **_forms(session, period),
     )
+
+
+def _paths(session: Session, kind: str, steps: Sequence[str]) -> list[reports.Arrivals]:
+    """Per lead that reached any of the steps: its first and last arrival at each (change-log
+    sequence numbers), from its stage or lifecycle changes (uses the (kind, new, at) index)."""
+    paths: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for lead_id, step, first, last in session.execute(
+        select(
+            LeadChange.lead_id, LeadChange.new, func.min(LeadChange.seq), func.max(LeadChange.seq)
+        )
+        .where(LeadChange.kind == kind, LeadChange.new.in_(steps))
+        .group_by(LeadChange.lead_id, LeadChange.new)
+    ):
+        paths[lead_id][step] = (int(first), int(last))
+    return list(paths.values())
 
 
 def _new_leads(session: Session, period: Period) -> dict[date, float]:

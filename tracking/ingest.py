@@ -228,10 +228,10 @@ def store(
     _attach_leads(connection, statements, rows, now)
     connection.execute(statements.insert_events, rows)
     deltas = _engagement_deltas(rows)
-    prior = _prior_depths(connection, statements, deltas)
+    prior, viewers = _prior_reads(connection, statements, deltas)
     if deltas:
         connection.execute(statements.upsert_engagement, deltas)
-    rollups.fold(connection, rows, prior)
+    rollups.fold(connection, rows, prior, viewers)
     if model is not None:
         from tracking.leadstate import score_batch  # scoring builds on ingestion
 
@@ -254,7 +254,7 @@ class _Statements:
     """The hot path's statements, built once per dialect (building them costs more than running)."""
 
     stored_uids: Executable
-    prior_depths: Executable
+    prior_reads: Executable
     insert_visitors: Executable
     visitor_leads: Executable
     insert_events: Executable
@@ -273,8 +273,8 @@ def _statements(dialect: str) -> _Statements:
         stored_uids=select(EVENT_TABLE.c.uid).where(
             EVENT_TABLE.c.uid.in_(bindparam("uids", expanding=True))
         ),
-        prior_depths=select(
-            ENGAGEMENT_TABLE.c.visitor_id, ENGAGEMENT_TABLE.c.asset_id, ENGAGEMENT_TABLE.c.max_depth
+        prior_reads=select(
+            table.c.visitor_id, table.c.asset_id, table.c.max_depth, table.c.views
         ).where(ENGAGEMENT_TABLE.c.visitor_id.in_(bindparam("ids", expanding=True))),
         insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
         # FOR SHARE (PostgreSQL): an identification of these visitors waits for this batch,
@@ -308,18 +308,23 @@ def _stored_uids(
     return set(connection.execute(statements.stored_uids, {"uids": wanted}).scalars())
 
 
-def _prior_depths(
+def _prior_reads(
     connection: Connection, statements: _Statements, deltas: list[dict[str, Any]]
-) -> dict[tuple[str, int], float]:
+) -> tuple[dict[tuple[str, int], float], set[tuple[str, int]]]:
     """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus and
-    the roll-ups' first reads and completions)."""
+    the roll-ups' completions), and the pairs whose visitor had opened the asset (readers)."""
     if not deltas:
-        return {}
+        return {}, set()
     ids = sorted({d["visitor_id"] for d in deltas})
-    return {
-        (visitor_id, asset_id): depth
-        for visitor_id, asset_id, depth in connection.execute(statements.prior_depths, {"ids": ids})
-    }
+    depths: dict[tuple[str, int], float] = {}
+    viewers: set[tuple[str, int]] = set()
+    for visitor_id, asset_id, depth, views in connection.execute(
+        statements.prior_reads, {"ids": ids}
+    ):
+        depths[(visitor_id, asset_id)] = depth
+        if views:
+            viewers.add((visitor_id, asset_id))
+    return depths, viewers
 
 
 def _attach_leads(

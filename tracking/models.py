@@ -256,9 +256,9 @@ class AssetDaily(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
     views: Mapped[int] = mapped_column(default=0)
     readers: Mapped[int] = mapped_column(default=0)
-    """Visitors who touched the asset for the first time that day."""
+    """Unique visitors: visitors who opened (viewed) the asset for the first time that day."""
     completions: Mapped[int] = mapped_column(default=0)
-    """Visitors whose reading first reached the completion depth that day."""
+    """Of those readers, the ones whose reading first reached the completion depth that day."""
     engaged_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     gate_views: Mapped[int] = mapped_column(default=0)
     form_submits: Mapped[int] = mapped_column(default=0)

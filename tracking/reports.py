@@ -25,26 +25,56 @@ VISIT_GAP = timedelta(minutes=30)
 class FunnelStep:
     label: str
     count: int
+    """Leads that reached the step (each once, however often)."""
     conversion: float | None
-    """Share of the previous step that reached this one (None for the first step)."""
+    """Share of the leads that reached the step before which reached this one after it (None
+    for the first step, and when nobody reached the step before)."""
+    skipped: int = 0
+    """Leads that reached this step without having been at the step before (the sales fast
+    lane to SQL past MQL, a content fast lane past a stage); not counted as converting."""
 
 
-def funnel(steps: Sequence[tuple[str, int]]) -> list[FunnelStep]:
-    """Steps with the conversion from each step to the next."""
-    result: list[FunnelStep] = []
-    previous: int | None = None
-    for label, count in steps:
-        conversion = None if previous is None else (count / previous if previous else 0.0)
-        result.append(FunnelStep(label, count, conversion))
-        previous = count
-    return result
+Arrivals = Mapping[str, tuple[int, int]]
+"""One lead's path: for each step it reached, the positions in its history (change-log sequence
+numbers) of its first and its last arrival there."""
 
 
-def at_or_beyond(order: Sequence[str], counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    """Per stage, the leads now at that stage or a later one (a stage funnel)."""
-    result = []
-    for index, stage in enumerate(order):
-        result.append((stage, sum(counts.get(later, 0) for later in order[index:])))
+def path_funnel(
+    entry: tuple[str, int], steps: Sequence[str], paths: Iterable[Arrivals]
+) -> list[FunnelStep]:
+    """A funnel counted along the paths leads took.
+
+    ``entry`` is the step every lead starts at, with the number of leads. Each later step
+    counts the leads that reached it; its conversion from the step before is the share of
+    the leads that reached the step before and reached this one after that (every lead was
+    at the entry), and ``skipped`` counts those that reached it without having been at the
+    step before.
+    """
+    reached = dict.fromkeys(steps, 0)
+    converted = dict.fromkeys(steps, 0)
+    for path in paths:
+        previous: str | None = None  # the entry: every lead has been there
+        for step in steps:
+            arrived = path.get(step)
+            if arrived is not None:
+                reached[step] += 1
+                before = path.get(previous) if previous is not None else (-1, -1)
+                if before is not None and before[0] < arrived[1]:
+                    converted[step] += 1
+            previous = step
+    label, total = entry
+    result = [FunnelStep(label, total, None)]
+    previous_count = total
+    for step in steps:
+        result.append(
+            FunnelStep(
+                step,
+                reached[step],
+                converted[step] / previous_count if previous_count else None,
+                skipped=reached[step] - converted[step],
+            )
+        )
+        previous_count = reached[step]
     return result
 
 

@@ -12,7 +12,7 @@ task runs it every few minutes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -61,6 +61,9 @@ ASSET_COUNTERS = (
     "registrations",
 )
 Prior = Mapping[tuple[str, int], float]
+"""The deepest read of each (visitor, asset) stored before a batch."""
+Viewers = Collection[tuple[str, int]]
+"""The (visitor, asset) pairs that had opened the asset (an ``asset_view``) before a batch."""
 
 
 def _blank_asset_day(asset_id: int, day: date) -> dict[str, Any]:
@@ -69,11 +72,20 @@ def _blank_asset_day(asset_id: int, day: date) -> dict[str, Any]:
     return row
 
 
-def asset_deltas(rows: Iterable[Mapping[str, Any]], prior: Prior) -> list[dict[str, Any]]:
-    """A batch of event rows folded per asset and UTC day. ``prior`` holds the deepest read of
-    every (visitor, asset) stored before the batch: a pair missing from it is a new reader."""
+def asset_deltas(
+    rows: Iterable[Mapping[str, Any]], prior: Prior, viewers: Viewers = ()
+) -> list[dict[str, Any]]:
+    """A batch of event rows folded per asset and UTC day.
+
+    ``views`` counts ``asset_view`` events; ``readers`` (the unique visitors) the visitors who
+    opened the asset for the first time, so they never outnumber the views (a form sent from
+    the asset, under the fresh visitor id an identification gives, makes nobody a reader);
+    ``completions`` those readers whose deepest read first reaches ``COMPLETED_DEPTH``.
+    ``prior`` and ``viewers`` hold what was stored before the batch (see their types).
+    """
     days: dict[tuple[int, date], dict[str, Any]] = {}
     depths: dict[tuple[str, int], float] = {}  # reads within the batch, over ``prior``
+    opened = set(viewers)
     for row in rows:
         asset_id = row["asset_id"]
         if asset_id is None:
@@ -86,19 +98,30 @@ def asset_deltas(rows: Iterable[Mapping[str, Any]], prior: Prior) -> list[dict[s
         if counter:
             delta[counter] += 1
         delta["engaged_seconds"] += row["seconds"] or 0.0
-        visitor = row["visitor_id"]
-        if not visitor:
-            continue
-        key = (visitor, asset_id)
-        before = depths.get(key, prior.get(key))
-        if before is None:
-            delta["readers"] += 1
-            before = 0.0
-        after = max(before, row["depth"] or 0.0)
-        if before < COMPLETED_DEPTH <= after:
-            delta["completions"] += 1
-        depths[key] = after
+        if row["visitor_id"]:
+            _follow_reader(delta, (row["visitor_id"], asset_id), row, depths, prior, opened)
     return [days[key] for key in sorted(days)]
+
+
+def _follow_reader(
+    delta: dict[str, Any],
+    key: tuple[str, int],
+    row: Mapping[str, Any],
+    depths: dict[tuple[str, int], float],
+    prior: Prior,
+    opened: set[tuple[str, int]],
+) -> None:
+    """Count a new reader and a completed reading (by a reader) that this row brings."""
+    before = depths.get(key, prior.get(key, 0.0))
+    after = depths[key] = max(before, row["depth"] or 0.0)
+    was_reader = key in opened
+    if not was_reader and row["type"] == EventType.ASSET_VIEW.value:
+        opened.add(key)
+        delta["readers"] += 1
+        if after >= COMPLETED_DEPTH:  # read to the end before the view was counted
+            delta["completions"] += 1
+    elif was_reader and before < COMPLETED_DEPTH <= after:
+        delta["completions"] += 1
 
 
 def field_deltas(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -146,10 +169,12 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def fold(connection: Connection, rows: list[dict[str, Any]], prior: Prior) -> None:
+def fold(
+    connection: Connection, rows: list[dict[str, Any]], prior: Prior, viewers: Viewers = ()
+) -> None:
     """Add a stored batch of events to the daily roll-ups (the caller's transaction)."""
     statements = _statements(connection.dialect.name)
-    assets = asset_deltas(rows, prior)
+    assets = asset_deltas(rows, prior, viewers)
     if assets:
         connection.execute(statements.upsert_asset_daily, assets)
     fields = field_deltas(rows)
@@ -162,8 +187,8 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
 
     Retention deletes whole UTC days (``tracking.retention``), so the first day with events
     is complete and the days before it keep their roll-ups. Events are replayed in stored
-    order, so first reads and completions land on the day they happened, and readers first
-    seen before the rebuilt days are not new again.
+    order, so first views and completions land on the day they happened, and readers who
+    opened the asset before the rebuilt days are not new again.
     """
     first = session.scalar(select(func.min(Event.occurred_at)))
     if first is None:
@@ -172,14 +197,8 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
     start = start_of(since)
     session.execute(delete(AssetDaily).where(AssetDaily.day >= since))
     session.execute(delete(FieldDaily).where(FieldDaily.day >= since))
-    depths: dict[tuple[str, int], float] = {
-        (visitor_id, asset_id): 0.0
-        for visitor_id, asset_id in session.execute(
-            select(AssetEngagement.visitor_id, AssetEngagement.asset_id).where(
-                AssetEngagement.first_at < start
-            )
-        )
-    }
+    depths: dict[tuple[str, int], float] = {}
+    viewers = _viewers_before(session, start)
     # Summed in memory and written once: one row per asset and day, not one per chunk.
     assets: dict[tuple[int, date], dict[str, Any]] = {}
     fields: dict[tuple[str, date], dict[str, Any]] = {}
@@ -195,18 +214,46 @@ def rebuild(session: Session, chunk: int = 20_000) -> int:
         if not found:
             break
         rows = [dict(row._mapping) for row in found]
-        _add(assets, asset_deltas(rows, depths), ("asset_id", "day"), ASSET_COUNTERS)
+        _add(assets, asset_deltas(rows, depths, viewers), ("asset_id", "day"), ASSET_COUNTERS)
         _add(fields, field_deltas(rows), ("field", "day"), ("asked", "answered"))
         for row in rows:
             if row["asset_id"] is not None and row["visitor_id"]:
                 key = (row["visitor_id"], row["asset_id"])
                 depths[key] = max(depths.get(key, 0.0), row["depth"] or 0.0)
+                if row["type"] == EventType.ASSET_VIEW.value:
+                    viewers.add(key)
         last_id, read = rows[-1]["id"], read + len(rows)
     if assets:
         session.execute(ASSET_DAILY.insert(), [assets[key] for key in sorted(assets)])
     if fields:
         session.execute(FIELD_DAILY.insert(), [fields[key] for key in sorted(fields)])
     return read
+
+
+def _viewers_before(session: Session, start: datetime) -> set[tuple[str, int]]:
+    """The (visitor, asset) pairs that opened the asset before ``start``: their aggregate holds
+    more views than the raw events still stored from ``start`` on."""
+    kept = (
+        select(Event.visitor_id, Event.asset_id, func.count().label("views"))
+        .where(Event.type == EventType.ASSET_VIEW.value, Event.occurred_at >= start)
+        .group_by(Event.visitor_id, Event.asset_id)
+        .subquery()
+    )
+    found = session.execute(
+        select(AssetEngagement.visitor_id, AssetEngagement.asset_id)
+        .outerjoin(
+            kept,
+            and_(
+                kept.c.visitor_id == AssetEngagement.visitor_id,
+                kept.c.asset_id == AssetEngagement.asset_id,
+            ),
+        )
+        .where(
+            AssetEngagement.first_at < start,
+            AssetEngagement.views > func.coalesce(kept.c.views, 0),
+        )
+    )
+    return {(visitor_id, asset_id) for visitor_id, asset_id in found}
 
 
 def _add(

@@ -193,7 +193,7 @@ def _dashboard_charts(board: analytics.Dashboard, model: Model) -> list[charts.C
     days = [day.strftime("%-d %b") for day, _ in board.new_leads]
     return [
         charts.bars(
-            "Leads at or beyond each journey stage",
+            "Leads that reached each journey stage",
             [stage_label(s) for s in stages],
             {"Leads": [step.count for step in board.stage_funnel]},
             label_header="Stage",
