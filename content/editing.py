@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,10 +15,26 @@ from sqlalchemy.orm import Session
 from content.files import FileStore, StoredBlob
 from content.indexer import record_change
 from content.markdown import reading_minutes, word_count
-from content.models import LANGUAGES, Asset, AssetRevision, AssetSlug, Gate, Kind, StoredFile
+from content.models import (
+    GATE_LABELS,
+    KIND_LABELS,
+    LANGUAGES,
+    Asset,
+    AssetRevision,
+    AssetSlug,
+    Gate,
+    Kind,
+    StoredFile,
+)
 from content.orm import utcnow
 from content.printable import unprintable
-from content.taxonomy import STAGE_NAMES, ensure_personas, ensure_topics, slugify
+from content.taxonomy import (
+    STAGE_LABELS,
+    STAGE_NAMES,
+    ensure_personas,
+    ensure_topics,
+    slugify,
+)
 from content.text import pdf_text_and_pages
 
 TITLE_MAX = 200
@@ -60,10 +76,15 @@ class AssetDraft:
 
 
 def validate_draft(
-    values: Mapping[str, Any], stages: tuple[str, ...] = STAGE_NAMES
+    values: Mapping[str, Any], stages: tuple[str, ...] = STAGE_NAMES, *, labelled: bool = True
 ) -> tuple[AssetDraft | None, dict[str, str]]:
-    """Check raw values (form strings or YAML values): (draft, {}) or (None, errors by field)."""
+    """Check raw values (form strings or YAML values): (draft, {}) or (None, errors by field).
+
+    Messages name choices by the labels the editor's menus show; ``labelled=False`` names
+    them by the values an import file spells out instead.
+    """
     errors: dict[str, str] = {}
+    name = _namer(labelled)
     title = _text(values.get("title"))
     if not title:
         errors["title"] = "Give the asset a title."
@@ -74,10 +95,14 @@ def validate_draft(
         errors["slug"] = (
             f"Use lower-case letters, digits and dashes, e.g. {slugify(slug) or 'my-guide'}."
         )
-    kind = _choice(values, "kind", [k.value for k in Kind], errors)
-    stage = _choice(values, "stage", list(stages), errors)
-    gate = _choice(values, "gate", [g.value for g in Gate], errors, default=Gate.OPEN.value)
-    language = _choice(values, "language", list(LANGUAGES), errors, default="en")
+    kind = _choice(values, Choice("kind", "type", name(KIND_LABELS, list(Kind))), errors)
+    stage = _choice(values, Choice("stage", "stage", name(STAGE_LABELS, stages)), errors)
+    gate = _choice(
+        values, Choice("gate", "access", name(GATE_LABELS, list(Gate)), Gate.OPEN.value), errors
+    )
+    language = _choice(
+        values, Choice("language", "language", name(LANGUAGES, list(LANGUAGES)), "en"), errors
+    )
     summary = _text(values.get("summary"))
     if len(summary) > SUMMARY_MAX:
         errors["summary"] = (
@@ -133,21 +158,40 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _choice(
-    values: Mapping[str, Any],
-    name: str,
-    allowed: list[str],
-    errors: dict[str, str],
-    default: str = "",
-) -> str:
-    value = _text(values.get(name)) or default
-    if value not in allowed:
-        errors[name] = (
-            f"Choose one of: {', '.join(allowed)}."
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A field picked from a menu: its name, what the form calls it, and its options
+    (value → how the person filling it in knows that option)."""
+
+    field: str
+    noun: str
+    options: Mapping[str, str]
+    default: str = ""
+
+
+def _namer(labelled: bool) -> Callable[[Mapping[Any, str], Iterable[str]], dict[str, str]]:
+    def name(labels: Mapping[Any, str], allowed: Iterable[str]) -> dict[str, str]:
+        return {v: labels.get(v, v) if labelled else v for v in map(str, allowed)}
+
+    return name
+
+
+def _choice(values: Mapping[str, Any], choice: Choice, errors: dict[str, str]) -> str:
+    value = _text(values.get(choice.field)) or choice.default
+    if value not in choice.options:
+        article = "an" if choice.noun[:1] in "aeiou" else "a"
+        options = _or_list(list(choice.options.values()))
+        errors[choice.field] = (
+            f"Choose {article} {choice.noun}: {options}."
             if value == ""
-            else (f"{value!r} is not one of: {', '.join(allowed)}.")
+            else f"{value!r} is not {article} {choice.noun} we offer. Choose {options}."
         )
     return value
+
+
+def _or_list(words: list[str]) -> str:
+    """ "A, B or C" """
+    return f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else "".join(words)
 
 
 def _url(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:

@@ -134,7 +134,7 @@ def _import_file(
     claimed: dict[str, Path],
 ) -> tuple[str, str]:
     meta, body = read_front_matter(path)
-    draft, errors = validate_draft(_values(meta, body), stages or STAGE_NAMES)
+    draft, errors = validate_draft(_values(meta, body), stages or STAGE_NAMES, labelled=False)
     if draft is None:
         raise ContentError(errors)
     attachment = _attachment(store, path, meta.get("file"))

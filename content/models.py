@@ -43,6 +43,9 @@ class Gate(StrEnum):
     SOFT = "soft"
 
 
+GATE_LABELS = {Gate.OPEN: "Open", Gate.GATED: "Gated", Gate.SOFT: "Soft"}
+
+
 class Status(StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"

@@ -8,13 +8,18 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import nav_for
+
 logger = logging.getLogger("leadshelf")
 
 API_PREFIX = "/api/"
+CONSOLE_PREFIX = "/console"
 
 _MESSAGES = {
     400: (
@@ -72,6 +77,36 @@ def error_page(
     )
 
 
+def console_error_page(
+    request: Request[Any, Any, Any], staff: StaffPrincipal, status_code: int, message: Any
+) -> Response[Any]:
+    """An error met inside the console, shown inside it: the menu the role may use and
+    links to those sections, so nobody lands on a public-looking page with no way back."""
+    title, default_message = _MESSAGES.get(
+        status_code, (HTTPStatus(status_code).phrase, "Please go back and try again.")
+    )
+    return Template(
+        "console/error.html",
+        context={
+            "staff": staff,
+            "nav": nav_for(staff.role, request.url.path),
+            "status_code": status_code,
+            "title": title,
+            "message": message or default_message,
+        },
+        status_code=status_code,
+        media_type=MediaType.HTML,
+    )
+
+
+def _console_staff(request: Request[Any, Any, Any]) -> StaffPrincipal | None:
+    """The signed-in staff member when the request is a console page, else None."""
+    if not request.url.path.startswith(CONSOLE_PREFIX):
+        return None
+    user = request.scope.get("user")
+    return user if isinstance(user, StaffPrincipal) else None
+
+
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         return login_redirect(request)
@@ -83,6 +118,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         message = exc.extra or detail or None
         return error_page(request, exc.status_code, message=message, retry_after=retry_after)
     message = detail if exc.status_code in (400, 403, 429) and detail else None
+    staff = _console_staff(request)
+    if staff is not None and exc.status_code < 500 and not retry_after:
+        return console_error_page(request, staff, exc.status_code, message)
     return error_page(request, exc.status_code, message=message, retry_after=retry_after)
 
 

@@ -67,7 +67,7 @@ def revisions(session: Session, asset_id: int) -> list[AssetRevision]:
         ({"title": "   "}, "title", "title"),
         ({"title": "x" * 201}, "title", "201"),
         ({"kind": "podcast"}, "kind", "'podcast'"),
-        ({"kind": ""}, "kind", "whitepaper"),
+        ({"kind": ""}, "kind", "Whitepaper"),
         ({"stage": "nurture"}, "stage", "'nurture'"),
         ({"gate": "locked"}, "gate", "'locked'"),
         ({"language": "fr"}, "language", "'fr'"),

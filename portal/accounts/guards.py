@@ -126,8 +126,11 @@ def requires_role(*roles: Role) -> Guard:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         staff_only(connection, handler)
         if connection.user.role not in allowed:
+            names = sorted(r.value for r in allowed)
+            roles = f"{', '.join(names[:-1])} and {names[-1]} roles" if names[1:] else "admin role"
             raise PermissionDeniedException(
-                f"this part of the console is for {', '.join(sorted(r.value for r in allowed))}"
+                f"This part of the console is for the {roles}; "
+                f"you are signed in as {connection.user.role.value}."
             )
 
     return guard

@@ -24,7 +24,7 @@ from content.editing import (
 )
 from content.files import FileStore, UploadError
 from content.markdown import render_markdown
-from content.models import KIND_LABELS, LANGUAGES, Asset, Gate, Kind, Status
+from content.models import GATE_LABELS, KIND_LABELS, LANGUAGES, Asset, Gate, Kind, Status
 from content.taxonomy import DEFAULT_STAGES, all_personas, all_topics
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
@@ -44,7 +44,7 @@ def _choices(session: Session) -> dict[str, Any]:
     return {
         "kinds": [(k.value, KIND_LABELS[k]) for k in Kind],
         "stages": [(s.name, s.label) for s in DEFAULT_STAGES],
-        "gates": [(g.value, g.value.capitalize()) for g in Gate],
+        "gates": [(g.value, GATE_LABELS[g]) for g in Gate],
         "languages": list(LANGUAGES.items()),
         "all_topics": all_topics(session),
         "all_personas": all_personas(session),
