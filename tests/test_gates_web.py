@@ -158,7 +158,7 @@ def test_unlock_with_htmx_swaps_in_the_content_and_a_download_link(
         consent = session.scalars(select(Consent)).one()
         assert consent.source_ref == "pricing-guide"
         types = session.scalars(select(Event.type).order_by(Event.id)).all()
-    assert types == ["gate_view", "form_submit", "unlock", "download"]
+    assert types == ["gate_view", "form_submit", "unlock", "asset_view", "download"]
 
 
 def test_unlock_without_javascript_redirects_to_the_readable_page(

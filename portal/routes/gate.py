@@ -268,6 +268,10 @@ def _unlocked(
     """The unlocked asset content, swapped over the teaser (or the asset page without htmx)."""
     if not request.htmx:
         return Redirect(f"/library/{asset.slug}", status_code=303)
+    if result is not None:
+        # The content replaces the form: a view of the asset (under the browser's fresh id),
+        # as the page a browser without JavaScript is redirected to records one.
+        record_server_events(request, events.AssetView(asset_id=asset.id))
     context = asset_context(state, asset, lead_id)
     notice = None
     if result is not None:
