@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from content.extraction import ExtractionLimits, extract_pdf_text
 from content.files import FileStore, StoredBlob
 from content.indexer import record_change
 from content.markdown import reading_minutes, word_count
@@ -22,6 +23,7 @@ from content.models import (
     Asset,
     AssetRevision,
     AssetSlug,
+    FileTextStatus,
     Gate,
     Kind,
     StoredFile,
@@ -35,7 +37,6 @@ from content.taxonomy import (
     ensure_topics,
     slugify,
 )
-from content.text import pdf_text_and_pages
 
 TITLE_MAX = 200
 SUMMARY_MAX = 600
@@ -265,11 +266,23 @@ def _bool(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def store_attachment(store: FileStore, data: bytes, file_name: str) -> dict[str, Any]:
-    """Store a file and extract what the asset keeps of it; keyword arguments for ``save_asset``."""
+def store_attachment(
+    store: FileStore, data: bytes, file_name: str, *, extract: ExtractionLimits | None = None
+) -> dict[str, Any]:
+    """Store a file; keyword arguments for ``save_asset``.
+
+    A PDF's text is left ``pending`` for the background job (uploads stay fast), or read
+    now within ``extract``'s limits (the importer, which is no request).
+    """
     blob = store.put(data, name=file_name)
-    text, pages = pdf_text_and_pages(data) if blob.content_type == "application/pdf" else ("", 0)
-    return {"blob": blob, "file_name": file_name, "file_text": text, "file_pages": pages or None}
+    fields: dict[str, Any] = {"blob": blob, "file_name": file_name}
+    if blob.content_type != "application/pdf":
+        return fields
+    if extract is None:
+        return {**fields, "file_text_status": FileTextStatus.PENDING.value}
+    extraction = extract_pdf_text(store.path_for(blob.sha256), extract)
+    assert extraction is not None  # nothing asks it to stop
+    return {**fields, **extraction.asset_fields()}
 
 
 def unique_slug(session: Session, wanted: str, asset_id: int | None) -> str:
@@ -299,6 +312,8 @@ def save_asset(
     file_name: str | None = None,
     file_text: str = "",
     file_pages: int | None = None,
+    file_text_status: str | None = None,
+    file_text_reason: str = "",
 ) -> Asset:
     """Create or update an asset, keeping a revision (who, when, what) and logging the change."""
     creating = asset is None
@@ -330,6 +345,9 @@ def save_asset(
         asset.file_name = file_name or f"{asset.slug}.{blob.extension}"
         asset.file_text = file_text
         asset.file_pages = file_pages
+        asset.file_text_status = file_text_status
+        asset.file_text_reason = file_text_reason
+        asset.file_text_claimed_at = None
     asset.reading_minutes = reading_minutes(
         word_count(asset.body) + word_count(asset.summary), asset.file_pages
     )

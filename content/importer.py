@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.editing import ContentError, save_asset, store_attachment, validate_draft
+from content.extraction import DEFAULT_LIMITS
 from content.files import FileStore, UploadError
 from content.models import Asset, AssetRevision, AssetSlug, Status
 from content.publishing import publish
@@ -183,4 +184,4 @@ def _attachment(store: FileStore, path: Path, name: Any) -> dict[str, Any]:
         raise ValueError(f"file {name!r} must sit beside the Markdown file")
     if not file_path.is_file():
         raise ValueError(f"file {name!r} not found beside {path.name}")
-    return store_attachment(store, file_path.read_bytes(), file_path.name)
+    return store_attachment(store, file_path.read_bytes(), file_path.name, extract=DEFAULT_LIMITS)

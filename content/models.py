@@ -53,6 +53,19 @@ class Status(StrEnum):
     ARCHIVED = "archived"
 
 
+class FileTextStatus(StrEnum):
+    """Whether the words of an attached PDF are searchable (None on an asset without a PDF).
+
+    ``pending``: stored, its text not read yet (the background job reads it);
+    ``indexed``: its text is searchable (``file_text_reason`` notes any part left out);
+    ``not_indexed``: its text could not be read within the limits; the reason says why.
+    """
+
+    PENDING = "pending"
+    INDEXED = "indexed"
+    NOT_INDEXED = "not_indexed"
+
+
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 
 asset_topic = Table(
@@ -125,6 +138,10 @@ class Asset(Base):
     file_name: Mapped[str | None] = mapped_column(String(200))
     file_text: Mapped[str] = mapped_column(Text, default="")
     file_pages: Mapped[int | None]
+    file_text_status: Mapped[str | None] = mapped_column(String(12), index=True)
+    file_text_reason: Mapped[str] = mapped_column(String(300), default="")
+    # When a process took the PDF to read its text; a claim older than the reading limit is free.
+    file_text_claimed_at: Mapped[datetime | None]
     video_url: Mapped[str | None] = mapped_column(String(500))
     webinar_starts_at: Mapped[datetime | None]
     webinar_duration_minutes: Mapped[int | None]

@@ -7,6 +7,7 @@ import io
 import logging
 import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -24,6 +25,7 @@ _CODE_BLOCKS = {"fence", "code_block", "html_block"}
 _SPACES = re.compile(r"[^\S\n]+")
 _HYPHENATED = re.compile(r"(\w)-\n(\w)")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+_NOT_TEXT = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def markdown_to_text(markdown: str) -> str:
@@ -53,26 +55,62 @@ def _inline_text(children: Sequence[Token]) -> str:
     return "".join(parts)
 
 
+class PdfText(NamedTuple):
+    """The text of a PDF as far as it was read: ``pages_read`` of ``pages``; ``cut`` when the
+    text was shortened to the character cap."""
+
+    text: str
+    pages: int
+    pages_read: int
+    cut: bool
+
+
+def read_pdf_text(
+    data: bytes, max_pages: int | None = None, max_chars: int | None = None
+) -> PdfText:
+    """The text of a PDF, from at most ``max_pages`` pages and cut to ``max_chars`` characters.
+
+    Raises whatever pypdf raises on a broken file, and ValueError on an encrypted one.
+    """
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ValueError("the PDF is encrypted")
+    pages = len(reader.pages)
+    texts: list[str] = []
+    length, read = 0, 0
+    for page in reader.pages[: max_pages if max_pages is not None else pages]:
+        read += 1
+        text = _clean_pdf_text(page.extract_text() or "")
+        if text:
+            texts.append(text)
+            length += len(text) + 2
+        if max_chars is not None and length > max_chars:
+            break
+    text = "\n\n".join(texts)
+    if max_chars is None or len(text) <= max_chars:
+        return PdfText(text, pages, read, False)
+    return PdfText(text[: _word_end(text, max_chars, 0)].rstrip(), pages, read, True)
+
+
 def pdf_text_and_pages(data: bytes) -> tuple[str, int]:
     """(text, page count) of a PDF; ("", 0) when it cannot be read (broken, encrypted, not a PDF).
 
-    Editors upload whatever they have, so nothing here may fail the upload:
-    a PDF whose text cannot be extracted is simply not searchable by its content.
+    Unbounded: files from outside are read through ``content.extraction``, in a child
+    process with a time and memory limit.
     """
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            return "", 0
-        pages = [page.extract_text() or "" for page in reader.pages]
+        text, pages, _, _ = read_pdf_text(data)
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
         logger.info("PDF text extraction failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return "", 0
-    return _clean_pdf_text("\n\n".join(pages)), len(pages)
+    return text, pages
 
 
 def _clean_pdf_text(text: str) -> str:
-    # NUL bytes occur in extracted text and PostgreSQL refuses them in text columns.
+    # NUL bytes occur in extracted text and PostgreSQL refuses them in text columns; other
+    # control characters and lone surrogates (from broken font maps) are no text either.
     text = text.replace("\x00", "")
+    text = _NOT_TEXT.sub(" ", text)
     text = _HYPHENATED.sub(r"\1\2", text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", text).strip()

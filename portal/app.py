@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from content.catalog import CatalogCache
+from content.extraction import extract_pending_texts
 from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
@@ -78,7 +80,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
     ingestor = Ingestor(database, model=model)
-    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings, model))
+    stopping = threading.Event()  # set at shutdown: a PDF whose text is being read is given up
+    syncer = IndexSyncer(
+        database, search, on_tick=_housekeeping(database, settings, model, stopping=stopping)
+    )
     outbox = outbox_worker(settings, database, model) if settings.outbox_in_process else None
     audience = AudienceCache(background=True)
     dashboards = dashboard_snapshots(database, model)
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         if migrate and upgrade_to_head(database):
             logger.info("database migrated to head")
         ingestor.start()
+        stopping.clear()
         syncer.start()
         refresher.start()
         if outbox is not None:
@@ -97,6 +103,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         gc.freeze()
 
     def on_shutdown(app: Litestar) -> None:
+        stopping.set()
         if outbox is not None:
             outbox.stop()
         refresher.stop()
@@ -219,10 +226,14 @@ def _audience_refresh(database: Database, cache: AudienceCache) -> Callable[[], 
     return refresh
 
 
-def _housekeeping(database: Database, settings: Settings, model: Model) -> Callable[[], None]:
-    """The background tick: publish scheduled assets; now and then prune old rate windows and
-    raw events past their retention, and re-evaluate leads gone quiet (their scores fade)."""
+def _housekeeping(
+    database: Database, settings: Settings, model: Model, *, stopping: threading.Event | None = None
+) -> Callable[[], None]:
+    """The background tick: publish scheduled assets, read the text of uploaded PDFs; now and
+    then prune old rate windows and raw events past their retention, and re-evaluate leads
+    gone quiet (their scores fade)."""
     last_prune: float | None = None  # None: the first tick prunes, however long the machine is up
+    files = FileStore(settings.files_dir)
 
     def tick() -> None:
         nonlocal last_prune
@@ -230,6 +241,8 @@ def _housekeeping(database: Database, settings: Settings, model: Model) -> Calla
             published = publish_due(session)
         if published:
             logger.info("published scheduled assets: %s", ", ".join(published))
+        if extract_pending_texts(database, files, stopping=stopping):
+            logger.info("read the text of uploaded PDFs")
         if last_prune is None or time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
             last_prune = time.monotonic()
             with database.write() as session:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from content.editing import save_asset, validate_draft
+from content.extraction import extract_pending_texts
 from content.files import FileStore
-from content.models import Asset
+from content.models import Asset, FileTextStatus
 from content.publishing import publish
 from content.text import pdf_text_and_pages
 from portal.db import Database
@@ -49,6 +53,7 @@ def make_asset(
             "file_name": "guide.pdf",
             "file_text": text,
             "file_pages": pages,
+            "file_text_status": "indexed",
         }
     with db.write() as session:
         asset = save_asset(session, draft, "factory@example.com", **attachment)
@@ -58,3 +63,21 @@ def make_asset(
         session.refresh(asset, ["topics", "personas"])
         session.expunge(asset)
     return asset
+
+
+def extract_file_texts(db: Database, store: FileStore) -> None:
+    """Read the text of every PDF waiting for it, as the app's background tick does (that
+    tick may hold a file for a moment: then wait for it)."""
+    deadline = time.monotonic() + 60
+    while True:
+        extract_pending_texts(db, store)
+        with db.read() as session:
+            waiting = session.scalar(
+                select(func.count())
+                .select_from(Asset)
+                .where(Asset.file_text_status == FileTextStatus.PENDING.value)
+            )
+        if not waiting:
+            return
+        assert time.monotonic() < deadline, "PDF text still not read"
+        time.sleep(0.05)

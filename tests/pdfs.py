@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 
 def make_pdf(pages: list[str]) -> bytes:
     """A PDF with one line of Helvetica text per page."""
@@ -19,6 +21,11 @@ def make_pdf(pages: list[str]) -> bytes:
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {page_ids[i] + 1} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    return _assemble(objects)
+
+
+def _assemble(objects: list[bytes]) -> bytes:
+    """A PDF file of these objects (numbered from 1; object 1 is the catalog), with its xref."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -32,3 +39,22 @@ def make_pdf(pages: list[str]) -> bytes:
         f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     )
     return bytes(out)
+
+
+def make_pdf_bomb(megabytes: float) -> bytes:
+    """A one-page PDF whose small FlateDecode content stream inflates to ``megabytes`` MB of
+    text operators: a few KB on disk that keep a PDF reader busy for a long time."""
+    line = b"BT /F1 12 Tf 72 720 Td (lorem ipsum dolor) Tj ET\n"
+    stream = zlib.compress(line * int(megabytes * 1024 * 1024 / len(line)), 9)
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+            + stream
+            + b"\nendstream",
+        ]
+    )

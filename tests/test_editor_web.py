@@ -12,6 +12,7 @@ from content.models import Asset, AssetRevision
 from portal.accounts.models import Role
 from portal.db import Database
 from tests.conftest import StaffActions, csrf_token_from, html
+from tests.factories import extract_file_texts
 from tests.pdfs import make_pdf
 
 GOOD_FORM = {
@@ -51,6 +52,7 @@ def test_editor_creates_a_draft_with_a_pdf(
         files={"file": ("field-guide.pdf", pdf, "application/pdf")},
     )
     assert response.status_code == 303
+    extract_file_texts(db, client.app.state.files)
     with db.read() as session:
         asset = session.scalar(select(Asset).where(Asset.slug == "lead-scoring-field-guide"))
         assert asset is not None

@@ -9,11 +9,13 @@ import pytest
 from fpdf import FPDF
 from sqlalchemy import func, select
 
-from content import catalog
+from content import catalog, importer
+from content.extraction import ExtractionLimits
 from content.files import FileStore
 from content.importer import ImportReport, import_folder
-from content.models import Asset, AssetRevision
+from content.models import Asset, AssetRevision, FileTextStatus
 from portal.db import Database
+from tests.pdfs import make_pdf_bomb
 
 GOOD = {
     "guide.md": """---
@@ -275,3 +277,21 @@ def test_two_files_with_the_same_title_do_not_overwrite_each_other(
         bodies = sorted(session.scalars(select(Asset.body)))
     # Either both become assets, or the second is reported: never one silently replacing the other.
     assert bodies == ["English body\n", "US body\n"] or len(report.problems) == 1
+
+
+def test_a_pdf_too_slow_to_read_is_imported_with_its_text_not_indexed(
+    db: Database, store: FileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "DEFAULT_LIMITS", ExtractionLimits(seconds=1))
+    folder = tmp_path / "lib"
+    write_files(
+        folder, {"big.md": "---\ntitle: Big\nkind: ebook\nstage: awareness\nfile: big.pdf\n---\n"}
+    )
+    (folder / "big.pdf").write_bytes(make_pdf_bomb(8))
+    report = run(db, store, folder)
+    assert (report.created, report.problems) == (["big"], [])
+    with db.read() as session:
+        asset = session.scalar(select(Asset).where(Asset.slug == "big"))
+        assert asset is not None
+        assert asset.file_text_status == FileTextStatus.NOT_INDEXED
+        assert "longer than 1 s" in asset.file_text_reason

@@ -1,0 +1,134 @@
+"""An uploaded PDF is stored at once; its text is read later, bounded; the editor sees if not."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+
+from content import indexer
+from content.extraction import ExtractionLimits, extract_pending_texts
+from content.files import FileStore
+from content.models import Asset, ContentChange, FileTextStatus
+from portal.accounts import service
+from portal.accounts.models import Role
+from portal.app import create_app
+from portal.db import Database
+from portal.settings import Settings
+from tests.conftest import STAFF_PASSWORD, StaffActions, csrf_token_from, html
+from tests.factories import extract_file_texts
+from tests.pdfs import make_pdf, make_pdf_bomb
+
+EDITOR = "editor@example.com"
+FORM = {
+    "title": "Intent Data Field Guide",
+    "summary": "How to read intent.",
+    "body": "Short body.",
+    "kind": "whitepaper",
+    "stage": "consideration",
+    "gate": "open",
+    "language": "en",
+    "timezone": "UTC",
+}
+
+
+def add_editor(db: Database) -> None:
+    with db.write() as session:
+        service.create_user(session, EDITOR, Role.EDITOR, STAFF_PASSWORD)
+
+
+@contextmanager
+def signed_in(settings: Settings, db: Database) -> Iterator[TestClient[Litestar]]:
+    """A running app (its own background tick) with an editor signed in."""
+    with TestClient(create_app(settings)) as client:
+        response = StaffActions(client, db).login(EDITOR)
+        assert getattr(response, "status_code", None) == 303
+        yield client
+
+
+def upload(client: TestClient[Litestar], name: str, data: bytes, **form: str) -> Any:
+    token = csrf_token_from(client.get("/console/assets/new").text)
+    return client.post(
+        "/console/assets/new",
+        data={**FORM, **form, "_csrf_token": token},
+        files={"file": (name, data, "application/pdf")},
+        follow_redirects=False,
+    )
+
+
+def catch_up(db: Database, app: Litestar) -> None:
+    """Bring the app's search index up to the newest change (its own syncer may hold it now)."""
+    with db.read() as session:
+        head = session.scalar(select(func.max(ContentChange.seq))) or 0
+    deadline = time.monotonic() + 30
+    while app.state.search.last_seq() < head:
+        assert time.monotonic() < deadline, "the search index did not catch up"
+        with db.read() as session:
+            if not indexer.sync(session, app.state.search):
+                time.sleep(0.02)
+
+
+def the_asset(db: Database) -> Asset:
+    with db.read() as session:
+        asset = session.scalar(select(Asset))
+        assert asset is not None
+        return asset
+
+
+def test_a_pdf_too_slow_to_read_is_saved_and_marked_text_not_indexed(
+    settings: Settings, db: Database
+) -> None:
+    add_editor(db)
+    with signed_in(settings, db) as client:
+        response = upload(client, "huge-text.pdf", make_pdf_bomb(8))
+        assert response.status_code == 303
+        asset = the_asset(db)
+        assert asset.file_sha256 is not None
+        assert asset.file_name == "huge-text.pdf"
+        # Saved before its text is read: the request never reads the PDF.
+        assert asset.file_text_status == FileTextStatus.PENDING
+        assert asset.file_text == ""
+    # The app has stopped (any round of its own is given up and the file handed back).
+    store = FileStore(settings.files_dir)
+    assert extract_pending_texts(db, store, ExtractionLimits(seconds=1)) == 1
+    asset = the_asset(db)
+    assert asset.file_text_status == FileTextStatus.NOT_INDEXED
+    assert "longer than 1 s" in asset.file_text_reason
+
+    with signed_in(settings, db) as client:
+        row = html(client.get("/console/assets").text).css_first("tbody tr")
+        assert "Text not indexed" in row.text()
+        form = html(client.get(f"/console/assets/{asset.id}").text)
+        marker = form.css_first(".file-text-status")
+        assert marker is not None
+        assert "Text not indexed" in marker.text()
+        assert "longer than 1 s" in marker.text()
+        # The file itself is kept and served.
+        served = client.get(f"/console/assets/{asset.id}/file")
+        assert served.status_code == 200
+        assert served.content.startswith(b"%PDF-")
+
+
+def test_a_normal_pdf_becomes_searchable_by_its_text(settings: Settings, db: Database) -> None:
+    add_editor(db)
+    pdf = make_pdf(["The Intent Field Guide", "Chapter two: the quorbitmatrix of intent signals."])
+    with signed_in(settings, db) as client:
+        response = upload(client, "intent-guide.pdf", pdf, action="publish")
+        assert response.status_code == 303
+        extract_file_texts(db, FileStore(settings.files_dir))
+        asset = the_asset(db)
+        assert asset.file_text_status == FileTextStatus.INDEXED
+        assert asset.file_pages == 2
+        assert "quorbitmatrix" in asset.file_text
+
+        catch_up(db, client.app)
+        results = html(client.get("/library", params={"q": "quorbitmatrix"}).text)
+        titles = [node.text(strip=True) for node in results.css("#results h3 a, #results h2 a")]
+        assert "Intent Data Field Guide" in titles
+        form = html(client.get(f"/console/assets/{asset.id}").text)
+        assert form.css_first(".file-text-status") is None
