@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.extraction import ExtractionLimits, extract_pdf_text
-from content.files import FileStore, StoredBlob
+from content.files import FileStore, StoredBlob, safe_file_name
 from content.indexer import record_change
 from content.markdown import reading_minutes, word_count
 from content.models import (
@@ -269,13 +269,13 @@ def _bool(value: Any) -> bool:
 def store_attachment(
     store: FileStore, data: bytes, file_name: str, *, extract: ExtractionLimits | None = None
 ) -> dict[str, Any]:
-    """Store a file; keyword arguments for ``save_asset``.
+    """Store a file under a clean name (``safe_file_name``); keyword arguments for ``save_asset``.
 
     A PDF's text is left ``pending`` for the background job (uploads stay fast), or read
     now within ``extract``'s limits (the importer, which is no request).
     """
-    blob = store.put(data, name=file_name)
-    fields: dict[str, Any] = {"blob": blob, "file_name": file_name}
+    blob = store.put(data, name=safe_file_name(file_name))
+    fields: dict[str, Any] = {"blob": blob, "file_name": safe_file_name(file_name, blob.extension)}
     if blob.content_type != "application/pdf":
         return fields
     if extract is None:

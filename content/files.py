@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,10 @@ _SIGNATURES: tuple[tuple[str, str, bytes], ...] = (
     ("image/gif", "gif", b"GIF8"),
 )
 ALLOWED_DESCRIPTION = "PDF, PNG, JPEG, GIF or WebP"
+FILE_NAME_MAX = 120
+_EXTENSION_ALIASES = {"jpg": {"jpg", "jpeg"}}
+# Control, format (bidi overrides, zero-width), surrogate, private-use and separator characters.
+_NOT_IN_NAMES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 class UploadError(ValueError):
@@ -35,6 +40,24 @@ class StoredBlob:
     size: int
     content_type: str
     extension: str
+
+
+def safe_file_name(name: str, extension: str | None = None, fallback: str = "file") -> str:
+    """A file name fit to keep and to send in a header: no folders, no control or format
+    characters (CR/LF, bidi overrides), at most ``FILE_NAME_MAX`` characters, ending in
+    ``extension`` (the type its content was sniffed as) when one is given."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(" " if unicodedata.category(c) in _NOT_IN_NAMES else c for c in name)
+    name = " ".join(name.split()).strip(" .")
+    stem, suffix = name, ""
+    if extension is not None:
+        before, dot, after = name.rpartition(".")
+        if dot and after.lower() in _EXTENSION_ALIASES.get(extension, {extension}):
+            stem, suffix = before, "." + after
+        else:
+            suffix = "." + extension
+    stem = stem[: FILE_NAME_MAX - len(suffix)].rstrip(" .") or fallback
+    return stem + suffix
 
 
 def sniff_content_type(head: bytes) -> tuple[str, str] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,14 @@ from urllib.parse import quote
 from litestar import Response
 from litestar.response import Stream
 
+from content.files import safe_file_name
+
 CHUNK = 64 * 1024
+# RFC 5987 attr-char beyond letters and digits (quote() keeps "_.-~" itself).
+_ATTR_CHARS = "!#$&+^`|"
+# What may stand in a quoted ASCII filename: printable ASCII but the quote, backslash and
+# percent sign (some clients decode %XX there).
+_NOT_PLAIN = re.compile(r'[^\x20-\x7e]|["\\%]')
 
 
 class RangeNotSatisfiable(Exception):
@@ -41,6 +50,28 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
+def content_disposition(file_name: str, *, attachment: bool) -> str:
+    """A Content-Disposition value (RFC 6266): the name as ``filename*`` (RFC 5987, UTF-8
+    percent-encoded) and an ASCII ``filename`` for clients that do not read that.
+
+    The name is cleaned again here (names kept before uploads were cleaned may hold CR/LF).
+    """
+    name = safe_file_name(file_name, fallback="download")
+    stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+    plain_stem = _ascii(stem)
+    fallback = (plain_stem if any(c.isalnum() for c in plain_stem) else "download") + dot
+    fallback += _ascii(suffix)
+    kind = "attachment" if attachment else "inline"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
+
+
+def _ascii(text: str) -> str:
+    """Letters without their accents, other characters outside plain ASCII as "_"."""
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return " ".join(_NOT_PLAIN.sub("_", plain).split())
+
+
 def file_response(
     path: Path,
     *,
@@ -52,13 +83,9 @@ def file_response(
 ) -> Response[Any]:
     """Stream ``path`` (or the requested byte range) with the right headers."""
     size = path.stat().st_size
-    disposition = "attachment" if attachment else "inline"
-    ascii_name = file_name.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": (
-            f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
-        ),
+        "Content-Disposition": content_disposition(file_name, attachment=attachment),
         "Cache-Control": cache_control,
         "X-Content-Type-Options": "nosniff",
         # Our own pages may show the file (the PDF viewer on the asset page); nobody else may.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from content.files import FileStore, UploadError
-from portal.downloads import RangeNotSatisfiable, parse_range
+from content.files import FileStore, UploadError, safe_file_name
+from portal.downloads import RangeNotSatisfiable, content_disposition, parse_range
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
@@ -171,3 +171,54 @@ def test_range_outside_the_file_is_not_satisfiable(header: str) -> None:
 def test_any_range_on_an_empty_file_is_not_satisfiable() -> None:
     with pytest.raises(RangeNotSatisfiable):
         parse_range("bytes=0-", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "extension", "kept"),
+    [
+        ("guide.pdf", "pdf", "guide.pdf"),
+        ("Guide.PDF", "pdf", "Guide.PDF"),
+        ("evil\r\nSet-Cookie: a=1.pdf", "pdf", "evil Set-Cookie: a=1.pdf"),
+        ("../../etc/passwd", "pdf", "passwd.pdf"),
+        ("C:\\Users\\me\\photo.jpeg", "jpg", "photo.jpeg"),
+        ("report", "pdf", "report.pdf"),
+        ("page.html", "pdf", "page.html.pdf"),
+        ("invoice\u202efdp.exe", "pdf", "invoice fdp.exe.pdf"),
+        ("...", "png", "file.png"),
+        ("Prüfbericht \u2013 März.pdf", "pdf", "Prüfbericht \u2013 März.pdf"),
+        ("a" * 300 + ".pdf", "pdf", "a" * 116 + ".pdf"),
+        ("tab\there", None, "tab here"),
+    ],
+)
+def test_file_names_are_cleaned_to_something_safe_to_keep_and_send(
+    name: str, extension: str | None, kept: str
+) -> None:
+    assert safe_file_name(name, extension) == kept
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("guide.pdf", "attachment; filename=\"guide.pdf\"; filename*=UTF-8''guide.pdf"),
+        (
+            "Prüfbericht \u2013 März.pdf",
+            'attachment; filename="Prufbericht _ Marz.pdf"; '
+            "filename*=UTF-8''Pr%C3%BCfbericht%20%E2%80%93%20M%C3%A4rz.pdf",
+        ),
+        (
+            "報告.pdf",
+            "attachment; filename=\"download.pdf\"; filename*=UTF-8''%E5%A0%B1%E5%91%8A.pdf",
+        ),
+        (
+            'say "100%" (v2).pdf',
+            'attachment; filename="say _100__ (v2).pdf"; '
+            "filename*=UTF-8''say%20%22100%25%22%20%28v2%29.pdf",
+        ),
+        (
+            "old\r\nname.pdf",
+            "attachment; filename=\"old name.pdf\"; filename*=UTF-8''old%20name.pdf",
+        ),
+    ],
+)
+def test_content_disposition_is_rfc_6266_with_an_ascii_fallback(name: str, expected: str) -> None:
+    assert content_disposition(name, attachment=True) == expected

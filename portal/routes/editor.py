@@ -301,7 +301,7 @@ async def _save(
         draft, errors = validate_draft(values)
         attachment = _attachment(store, data, kept_sha256, file_name or "the file", errors)
         blob = attachment.get("blob")
-        kept = {"sha256": blob.sha256, "name": file_name or ""} if blob is not None else {}
+        kept = {"sha256": blob.sha256, "name": attachment["file_name"]} if blob is not None else {}
         if draft is None or errors:
             return None, errors, kept
         try:

@@ -23,7 +23,7 @@ from content.search import SearchFilters, SearchIndex, SearchResults
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
 from portal.calendar import webinar_ics
 from portal.db import Database
-from portal.downloads import file_response
+from portal.downloads import content_disposition, file_response
 from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
@@ -268,7 +268,7 @@ def calendar(slug: FromPath[str], state: State) -> Response[bytes]:
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{asset.slug}.ics"'},
+        headers={"Content-Disposition": content_disposition(f"{asset.slug}.ics", attachment=True)},
     )
 
 
