@@ -17,7 +17,7 @@ from content import indexer
 from content.files import FileStore
 from content.importer import ImportReport, asset_files, import_folder
 from content.search import SearchIndex
-from portal import __version__
+from portal import __version__, listening
 from portal.accounts import service
 from portal.accounts.models import Role
 from portal.cli_accounts import token, user
@@ -28,7 +28,7 @@ from portal.cli_support import (
     settings_for,
 )
 from portal.db import Database
-from portal.settings import Settings, env_names
+from portal.settings import Settings, env_names, listening_url
 from tracking import leadstate, rollups
 from tracking.model_file import load_model
 
@@ -76,33 +76,41 @@ def init(ctx: click.Context) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) -> None:
-    import uvicorn
-
-    settings = settings_for(ctx)
-    database = open_database(settings)
+    settings = settings_for(ctx, listening=(host, port))
     try:
-        if demo:
-            _load_demo_staff(database, settings)
-            if _asset_count(database) == 0:
-                _import(settings, database, DEMO_LIBRARY, publish_all=True)
-    finally:
-        database.dispose()
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    click.echo(f"Leadshelf is running at http://{shown_host}:{port}  (console: /console)")
+        sock = listening.bind(host, port)
+    except OSError as exc:
+        shown = f"[{host}]" if ":" in host else host
+        raise CliError(f"cannot listen on {shown}:{port}: {exc.strerror or exc}") from None
+    try:
+        database = open_database(settings)
+        try:
+            if demo:
+                _load_demo_staff(database, settings)
+                if _asset_count(database) == 0:
+                    _import(settings, database, DEMO_LIBRARY, publish_all=True)
+        finally:
+            database.dispose()
+    except BaseException:
+        sock.close()
+        raise
+    click.echo(f"Leadshelf is running at {listening_url(host, port)}  (console: /console)")
     if demo:
         _print_demo_logins(settings)
     _exportsettings_for(ctx)
-    uvicorn.run(
-        "portal.app:create_app_from_env",
+    os.environ["LEADSHELF_BASE_URL"] = settings.base_url  # links follow the port (workers too)
+    started = listening.serve(
+        sock,
+        app="portal.app:create_app_from_env",
         factory=True,
-        host=host,
-        port=port,
         workers=workers,
         log_level="warning",
         # Forwarded headers only from the proxies named in LEADSHELF_TRUSTED_PROXIES.
         proxy_headers=bool(settings.trusted_proxies.strip()),
         forwarded_allow_ips=settings.trusted_proxies.strip() or None,
     )
+    if not started:
+        ctx.exit(3)
 
 
 def _exportsettings_for(ctx: click.Context) -> None:

@@ -33,10 +33,10 @@ def friendly_errors() -> Iterator[None]:
         ) from None
 
 
-def settings_for(ctx: click.Context) -> Settings:
+def settings_for(ctx: click.Context, listening: tuple[str, int] | None = None) -> Settings:
     config: Path | None = ctx.find_root().params.get("config")
     with friendly_errors():
-        settings = Settings.from_env(config_file=config)
+        settings = Settings.from_env(config_file=config, listening=listening)
         load_model(settings.model)  # a wrong model file stops every command with its key and reason
         return settings
 

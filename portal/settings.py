@@ -39,7 +39,8 @@ class Settings:
     """Signing keys, newest last; empty means one key generated into the data dir."""
 
     base_url: str = "http://127.0.0.1:8000"
-    """Public URL of the portal, used in links, cookies' Secure flag and emails."""
+    """Public URL of the portal, used in links, cookies' Secure flag and emails; unset,
+    ``leadshelf serve`` uses the address it listens on (``listening_url``)."""
 
     model: Path | None = None
     """Path of a TOML file overriding the journey and scoring model."""
@@ -141,12 +142,16 @@ class Settings:
         cls,
         environ: Mapping[str, str] | None = None,
         config_file: Path | None = None,
+        *,
+        listening: tuple[str, int] | None = None,
     ) -> Settings:
         """Build settings from ``leadshelf.toml`` (if any), overridden by ``LEADSHELF_*`` variables.
 
         The TOML file is ``config_file``, else ``$LEADSHELF_CONFIG``, else
         ``./leadshelf.toml`` when it exists. Its keys are the setting names in
-        lower case without the prefix (``database_url = "..."``).
+        lower case without the prefix (``database_url = "..."``). ``listening`` is the
+        host and port ``leadshelf serve`` binds: when neither sets ``base_url``, the
+        links point there.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -159,7 +164,19 @@ class Settings:
             raw = env.get(ENV_PREFIX + name.upper())
             if raw is not None and raw.strip() != "":
                 values[name] = raw
+        if listening is not None and "base_url" not in values:
+            values["base_url"] = listening_url(*listening)
         return cls(**{name: _coerce(name, value) for name, value in values.items()})
+
+
+def listening_url(host: str, port: int) -> str:
+    """The portal's URL when it listens on ``host:port``: an any-address (``0.0.0.0``, ``::``)
+    is reached at 127.0.0.1; an IPv6 address is bracketed."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104  (naming it, not binding it)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:

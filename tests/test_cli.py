@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +12,13 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from content.orm import utcnow
+from portal import listening
 from portal.accounts import service
 from portal.accounts.models import ApiToken, StaffUser
 from portal.cli import main
 from portal.db import Database
 from portal.settings import env_names
+from tests.test_serve import free_port
 
 PASSWORD = "long-enough-pw"
 Run = Callable[..., Result]
@@ -245,10 +248,14 @@ def test_serve_believes_forwarded_headers_only_from_trusted_proxies(
     proxy_headers: bool,
     allowed: str | None,
 ) -> None:
-    import uvicorn
-
     started: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.update(kwargs))
-    result = run("serve", LEADSHELF_TRUSTED_PROXIES=trusted)
+
+    def serve(sock: socket.socket, **options: object) -> bool:
+        sock.close()
+        started.update(options)
+        return True
+
+    monkeypatch.setattr(listening, "serve", serve)
+    result = run("serve", "--port", str(free_port()), LEADSHELF_TRUSTED_PROXIES=trusted)
     assert result.exit_code == 0, result.output
     assert (started["proxy_headers"], started["forwarded_allow_ips"]) == (proxy_headers, allowed)

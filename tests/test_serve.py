@@ -1,0 +1,123 @@
+"""The real ``leadshelf serve`` as a subprocess, on SQLite and PostgreSQL: a port that is taken
+gets one line on stderr and a non-zero exit (never "running at"), and without
+``LEADSHELF_BASE_URL`` the links it writes (a webinar's .ics) carry the port it listens on."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from portal.db import Database
+from tests.conftest import TEST_SECRET_KEYS
+
+LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
+WEBINAR = "progressive-profiling-webinar"  # in the demo library
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def environment(db: Database, tmp_path: Path) -> dict[str, str]:
+    """``leadshelf``'s environment: the test database, a data dir, no base URL."""
+    env = {
+        **os.environ,
+        "LEADSHELF_DATA_DIR": str(tmp_path / "data"),
+        "LEADSHELF_DATABASE_URL": db.url.render_as_string(hide_password=False),
+        "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
+    }
+    for name in ("LEADSHELF_BASE_URL", "LEADSHELF_CONFIG", "LEADSHELF_MODEL"):
+        env.pop(name, None)
+    return env
+
+
+@contextmanager
+def serving(env: dict[str, str], cwd: Path, *args: str) -> Iterator[str]:
+    """``leadshelf serve ARGS`` running until it answers /healthz; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [LEADSHELF, "serve", "--port", str(port), *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"leadshelf serve exited with {process.returncode}:\n{output}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"leadshelf serve did not answer on {url}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_a_taken_port_gets_the_error_only(environment: dict[str, str], tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        finished = subprocess.run(
+            [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environment,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode != 0
+    assert "running at" not in finished.stdout + finished.stderr
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1, finished.stderr
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "in use" in lines[0].lower()
+
+
+def calendar_file(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/library/{WEBINAR}/calendar.ics") as response:  # noqa: S310
+        return str(response.read().decode())
+
+
+def test_without_a_base_url_links_carry_the_port_it_listens_on(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    with serving(environment, tmp_path, "--demo") as url:
+        ics = calendar_file(url)
+    assert f"URL:{url}/library/{WEBINAR}" in ics
+    assert ":8000" not in ics
+
+
+def test_a_base_url_that_is_set_still_wins(environment: dict[str, str], tmp_path: Path) -> None:
+    subprocess.run([LEADSHELF, "demo"], env=environment, check=True, capture_output=True)
+    environment["LEADSHELF_BASE_URL"] = "https://content.example.com"
+    with serving(environment, tmp_path, "--host", "0.0.0.0") as url:  # noqa: S104
+        ics = calendar_file(url)
+    assert f"URL:https://content.example.com/library/{WEBINAR}" in ics
