@@ -70,6 +70,7 @@ def import_folder(
     claimed: dict[str, Path] = {}  # slug → the file of this import that owns it
     for path in asset_files(folder):
         try:
+            _refuse_links_out(folder, path)
             outcome, slug = _import_file(write, store, path, publish_all, stages, claimed)
         except (ContentError, UploadError, ValueError, OSError, yaml.YAMLError) as exc:
             report.problems.append(ImportProblem(path, _reason(exc)))
@@ -79,6 +80,13 @@ def import_folder(
         if progress is not None:
             progress(path)
     return report
+
+
+def _refuse_links_out(folder: Path, path: Path) -> None:
+    """A Markdown file that is a symbolic link must lead to a file inside the import folder."""
+    target = path.resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise ValueError(f"symbolic link to {target}, outside the import folder; not read")
 
 
 def _reason(exc: Exception) -> str:

@@ -279,6 +279,34 @@ def test_two_files_with_the_same_title_do_not_overwrite_each_other(
     assert bodies == ["English body\n", "US body\n"] or len(report.problems) == 1
 
 
+def test_a_symlinked_markdown_file_leading_out_of_the_folder_is_refused(
+    db: Database, store: FileStore, tmp_path: Path
+) -> None:
+    outside = tmp_path / "private"
+    write_files(
+        outside,
+        {"notes.md": "---\ntitle: Private notes\nkind: article\nstage: awareness\n---\nSecret.\n"},
+    )
+    folder = tmp_path / "lib"
+    write_files(
+        folder,
+        {
+            "fine.md": "---\ntitle: Fine\nkind: article\nstage: awareness\n---\n",
+            "_drafts/kept.md": "---\ntitle: Kept draft\nkind: article\nstage: awareness\n---\n",
+        },
+    )
+    (folder / "absolute.md").symlink_to(outside / "notes.md")
+    (folder / "relative.md").symlink_to(Path("..") / "private" / "notes.md")
+    (folder / "inside.md").symlink_to(folder / "_drafts" / "kept.md")  # stays in the folder: fine
+    report = run(db, store, folder)
+    assert sorted(report.created) == ["fine", "kept-draft"]
+    assert {p.path.name for p in report.problems} == {"absolute.md", "relative.md"}
+    for problem in report.problems:
+        assert "outside the import folder" in problem.reason
+    with db.read() as session:
+        assert "Private notes" not in set(session.scalars(select(Asset.title)))
+
+
 def test_a_pdf_too_slow_to_read_is_imported_with_its_text_not_indexed(
     db: Database, store: FileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
