@@ -31,7 +31,8 @@ Kind = Literal[
 
 
 class AssetEngagementRead(msgspec.Struct):
-    """How readers engaged with the asset (browsers that touched it; all time)."""
+    """How readers engaged with the asset, all time: unique visitors are the browsers that
+    opened it (never more than the views); time and completion are per unique visitor."""
 
     views: int
     unique_visitors: int
