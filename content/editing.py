@@ -244,7 +244,8 @@ def _int(
 
 
 def _list(value: Any, name: str, errors: dict[str, str]) -> tuple[str, ...]:
-    """Slugs from "a, b" or ["a", "b"]; anything else is reported on the field."""
+    """Names from "a, b" or ["a", "b"], as written (a new topic's label keeps the editor's
+    capitalisation), one per slug; anything else is reported on the field."""
     if value is None or value == "":
         return ()
     if isinstance(value, str):
@@ -257,7 +258,11 @@ def _list(value: Any, name: str, errors: dict[str, str]) -> tuple[str, ...]:
     if not all(isinstance(item, str) for item in items):
         errors[name] = "Every entry must be a name, e.g. lead-scoring."
         return ()
-    return tuple(dict.fromkeys(slugify(item) for item in items if slugify(item)))
+    named: dict[str, str] = {}
+    for item in items:
+        if slugify(item):
+            named.setdefault(slugify(item), " ".join(item.split()))
+    return tuple(named.values())
 
 
 def _bool(value: Any) -> bool:

@@ -49,33 +49,106 @@ def slugify(text: str, max_length: int = 100) -> str:
     return slug[:max_length].rstrip("-")
 
 
+ACRONYMS = {
+    word.lower(): word
+    for word in (
+        "ABM",
+        "AI",
+        "API",
+        "B2B",
+        "B2C",
+        "BANT",
+        "CDP",
+        "CMS",
+        "CRM",
+        "CTA",
+        "CX",
+        "DACH",
+        "DSGVO",
+        "ERP",
+        "FAQ",
+        "GDPR",
+        "ICP",
+        "KPI",
+        "MQL",
+        "PDF",
+        "ROI",
+        "RFP",
+        "SaaS",
+        "SDR",
+        "SEO",
+        "SMB",
+        "SQL",
+        "UX",
+    )
+}
+"""Words a slug spells in lower case that a label spells as they are known."""
+COMPOUND_ENDINGS = frozenset(("based", "driven", "led", "facing", "centric", "oriented", "powered"))
+"""Second halves of compound adjectives: "account-based", "data-driven", "product-led"."""
+LABEL_MAX = 120
+
+
 def label_from_slug(slug: str) -> str:
-    words = slug.replace("_", "-").split("-")
+    """A readable label for a slug: "account-based-marketing" → "Account-based marketing",
+    "crm-integration" → "CRM integration"."""
+    words: list[str] = []
+    for word in slug.replace("_", "-").split("-"):
+        if not word:
+            continue
+        if word in COMPOUND_ENDINGS and words:
+            words[-1] += f"-{word}"
+        else:
+            words.append(ACRONYMS.get(word, word))
     label = " ".join(words)
     return label[:1].upper() + label[1:]
 
 
-def ensure_topics(session: Session, slugs: Iterable[str]) -> list[Topic]:
-    """The topics with these slugs, creating missing ones (label derived from the slug)."""
-    return _ensure(session, Topic, slugs)
+def _old_label_from_slug(slug: str) -> str:
+    """The label the first releases derived (acronyms lower-cased, compounds split)."""
+    label = " ".join(slug.replace("_", "-").split("-"))
+    return label[:1].upper() + label[1:]
 
 
-def ensure_personas(session: Session, slugs: Iterable[str]) -> list[Persona]:
-    return _ensure(session, Persona, slugs)
+def label_for(name: str) -> str:
+    """The label of a topic or persona an editor names: their own words when they capitalised
+    them ("CRM Integration"), else derived ("crm integration" → "CRM integration")."""
+    written = " ".join(name.split())[:LABEL_MAX].strip()
+    if written == slugify(written):
+        return label_from_slug(written)
+    if any(c.isupper() for c in written):
+        return written
+    label = " ".join(ACRONYMS.get(word, word) for word in written.split(" "))
+    return label[:1].upper() + label[1:]
 
 
-def _ensure(session: Session, model: type[_T], slugs: Iterable[str]) -> list[_T]:
-    wanted = list(dict.fromkeys(slugify(s) for s in slugs if slugify(s)))
+def ensure_topics(session: Session, names: Iterable[str]) -> list[Topic]:
+    """The topics named (by slug or label), creating missing ones with ``label_for`` the name."""
+    return _ensure(session, Topic, names)
+
+
+def ensure_personas(session: Session, names: Iterable[str]) -> list[Persona]:
+    return _ensure(session, Persona, names)
+
+
+def _ensure(session: Session, model: type[_T], names: Iterable[str]) -> list[_T]:
+    wanted: dict[str, str] = {}
+    for name in names:
+        slug = slugify(name)
+        if slug:
+            wanted.setdefault(slug, name)
     if not wanted:
         return []
     existing = {
-        row.slug: row for row in session.scalars(select(model).where(model.slug.in_(wanted)))
+        row.slug: row for row in session.scalars(select(model).where(model.slug.in_(list(wanted))))
     }
-    for slug in wanted:
-        if slug not in existing:
-            row = model(slug=slug, label=label_from_slug(slug))
+    for slug, name in wanted.items():
+        row = existing.get(slug)
+        if row is None:
+            row = model(slug=slug, label=label_for(name))
             session.add(row)
             existing[slug] = row
+        elif row.label == _old_label_from_slug(slug):
+            row.label = label_from_slug(slug)  # derived badly before; an editor's label stays
     session.flush()
     return [existing[slug] for slug in wanted]
 

@@ -126,7 +126,7 @@ def test_topic_filter(db: Database, library: dict[str, int]) -> None:
         result = browse(session, BrowseQuery(topic="nurturing"))
     assert slugs(result.items) == ["a10", "a8", "a7", "a4"]
     assert [(v.value, v.label, v.count) for v in result.facets["topic"]] == [
-        ("lead-scoring", "Lead scoring", 5), ("abm", "Abm", 4), ("nurturing", "Nurturing", 4)
+        ("lead-scoring", "Lead scoring", 5), ("abm", "ABM", 4), ("nurturing", "Nurturing", 4)
     ]  # fmt: skip
     assert selected(result.facets["topic"]) == ["nurturing"]
     assert counts(result.facets["kind"]) == {"webinar": 1, "article": 2, "ebook": 1}

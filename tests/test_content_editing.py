@@ -150,7 +150,7 @@ def test_valid_form_values_are_cleaned() -> None:
     )
     assert draft.title == "Lead scoring guide"
     assert draft.body == "line one\nline two"
-    assert draft.topics == ("lead-scoring", "abm")
+    assert draft.topics == ("Lead Scoring", "ABM")  # as written, one per slug (a new label)
     assert draft.featured is True
     assert (draft.gate, draft.language) == ("open", "en")
 
