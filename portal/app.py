@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 middleware=[VisitorMiddleware()],
             ),
             public.healthz,
+            public.favicon,
             console,
             api_router(),
             create_static_files_router(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
+from litestar.response import File
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from portal.db import Database
+from portal.resources import resource_path
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=True, cache_control=None)
@@ -20,4 +22,19 @@ def healthz(state: State) -> Response[dict[str, Any]]:
     return Response(
         {"status": "unavailable", "database": "not answering"},
         status_code=HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+@get(
+    "/favicon.ico",
+    include_in_schema=False,
+    sync_to_thread=False,
+    cache_control=CacheControlHeader(public=True, max_age=24 * 3600),
+)
+def favicon() -> File:
+    """The site icon where browsers and tools look for it without a link (pages link the SVG)."""
+    return File(
+        resource_path("static") / "favicon.ico",
+        media_type="image/vnd.microsoft.icon",
+        content_disposition_type="inline",
     )
