@@ -191,16 +191,17 @@ def _waiting(limits: ExtractionLimits) -> ColumnElement[bool]:
 
 def _claim(database: SessionSource, limits: ExtractionLimits) -> str | None:
     """The next file whose text is waiting, now claimed by this process; None if there is none."""
-    with database.write() as session:
+    with database.read() as session:  # most ticks find nothing: no write lock for that
         sha256 = session.scalar(
             select(Asset.file_sha256)
             .where(_waiting(limits))
             .order_by(Asset.updated_at, Asset.id)
             .limit(1)
         )
-        if sha256 is None:
-            return None
-        # Only unclaimed rows are taken: of two processes racing here, one gets the file.
+    if sha256 is None:
+        return None
+    with database.write() as session:
+        # Only rows still unclaimed are taken: of two processes racing here, one gets the file.
         claimed = session.execute(
             update(Asset)
             .where(Asset.file_sha256 == sha256, _waiting(limits))

@@ -1,10 +1,13 @@
-"""An uploaded PDF is stored at once; its text is read later, bounded; the editor sees if not."""
+"""An uploaded PDF is stored at once; its text is read later, bounded, by one process at a time;
+the editor sees when it could not be read."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -14,14 +17,15 @@ from sqlalchemy import func, select
 from content import indexer
 from content.extraction import ExtractionLimits, extract_pending_texts
 from content.files import FileStore
-from content.models import Asset, ContentChange, FileTextStatus
+from content.models import Asset, ContentChange, FileTextStatus, StoredFile
+from content.orm import utcnow
 from portal.accounts import service
 from portal.accounts.models import Role
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.conftest import STAFF_PASSWORD, StaffActions, csrf_token_from, html
-from tests.factories import extract_file_texts
+from tests.factories import extract_file_texts, make_asset
 from tests.pdfs import make_pdf, make_pdf_bomb
 
 EDITOR = "editor@example.com"
@@ -132,3 +136,54 @@ def test_a_normal_pdf_becomes_searchable_by_its_text(settings: Settings, db: Dat
         assert "Intent Data Field Guide" in titles
         form = html(client.get(f"/console/assets/{asset.id}").text)
         assert form.css_first(".file-text-status") is None
+
+
+def pending_pdf(db: Database, store: FileStore, data: bytes, claimed_at: datetime | None) -> int:
+    """An asset whose PDF waits for its text, claimed by some process at ``claimed_at``."""
+    blob = store.put(data, "guide.pdf")
+    asset = make_asset(db)
+    with db.write() as session:
+        row = session.get(Asset, asset.id)
+        assert row is not None
+        session.add(StoredFile(sha256=blob.sha256, size=blob.size, content_type=blob.content_type))
+        row.file_sha256 = blob.sha256
+        row.file_text_status = FileTextStatus.PENDING.value
+        row.file_text_claimed_at = claimed_at
+    return asset.id
+
+
+def test_a_file_another_process_reads_is_left_to_it_until_its_claim_expires(
+    db: Database, tmp_path: Path
+) -> None:
+    store = FileStore(tmp_path / "files")
+    asset_id = pending_pdf(db, store, make_pdf(["claimed words"]), claimed_at=utcnow())
+    assert extract_pending_texts(db, store) == 0
+    with db.write() as session:
+        row = session.get(Asset, asset_id)
+        assert row is not None
+        row.file_text_claimed_at = utcnow() - timedelta(minutes=5)  # that process died
+    assert extract_pending_texts(db, store) == 1
+    with db.read() as session:
+        row = session.get(Asset, asset_id)
+        assert row is not None
+        assert row.file_text_status == FileTextStatus.INDEXED
+        assert row.file_text == "claimed words"
+        assert row.file_text_claimed_at is None
+
+
+def test_a_reading_given_up_at_shutdown_hands_the_file_back(db: Database, tmp_path: Path) -> None:
+    class StopDuringReading:
+        calls = 0
+
+        def is_set(self) -> bool:
+            self.calls += 1
+            return self.calls > 1  # not before the file is claimed, at once while it is read
+
+    store = FileStore(tmp_path / "files")
+    asset_id = pending_pdf(db, store, make_pdf_bomb(8), claimed_at=None)
+    assert extract_pending_texts(db, store, stopping=StopDuringReading()) == 0
+    with db.read() as session:
+        row = session.get(Asset, asset_id)
+        assert row is not None
+        assert row.file_text_status == FileTextStatus.PENDING
+        assert row.file_text_claimed_at is None
