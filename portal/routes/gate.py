@@ -43,6 +43,7 @@ from tracking import events, identity
 from tracking.gates import GateForm, GateResult, gate_form, submit_gate
 from tracking.model import Model
 from tracking.profile import profile
+from tracking.profiling import clean_answers
 from tracking.visitors import new_visitor_id
 
 HONEYPOT_FIELD = "hp_website"
@@ -171,7 +172,9 @@ def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answer
             return response
         # A one-click form has nothing to fill in (and only a known lead's browser sees it).
         min_seconds = model.profiling.min_fill_seconds if form.fields else 0.0
-        if too_fast(state, answers.get(STARTED_FIELD, ""), min_seconds):
+        # Mistakes are named first (submit_gate refuses them); only a valid form is timed.
+        _, mistakes = clean_answers(answers, form.fields)
+        if not mistakes and too_fast(state, answers.get(STARTED_FIELD, ""), min_seconds):
             context = _form_context(state, asset, form, values=answers, notice=TOO_FAST)
             return _render_form(request, context, status_code=422)
         result = submit_gate(

@@ -38,7 +38,7 @@ from portal.routes.library import PERSONAL
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
 from tracking import identity
-from tracking.demo_requests import demo_request_form, submit_demo_request
+from tracking.demo_requests import clean_demo_request, demo_request_form, submit_demo_request
 from tracking.model import Model
 
 PATH = "/talk-to-sales"
@@ -130,7 +130,11 @@ def request_demo(request: HTMXRequest, state: State, data: Answers) -> Response[
             return response
         if answers.get(HONEYPOT_FIELD) or visitor.crawler:
             return _render(request, _context(state, asset, values=answers, notice=SPAM), 400)
-        if too_fast(state, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds):
+        # Mistakes are named first (submit_demo_request refuses them); only a valid form is timed.
+        _, mistakes = clean_demo_request(answers, demo_request_form(model))
+        if not mistakes and too_fast(
+            state, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds
+        ):
             return _render(request, _context(state, asset, values=answers, notice=TOO_FAST), 422)
         result = submit_demo_request(
             session,
