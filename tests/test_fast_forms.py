@@ -18,7 +18,6 @@ from tracking.models import Lead
 
 Client = TestClient[Litestar]
 TYPO = "ada@example"
-FAST = backdated(0)
 QUICKER = "quicker than we expected"
 
 
@@ -37,7 +36,7 @@ def test_a_fast_gate_form_with_a_wrong_email_names_the_email(
 ) -> None:
     page = client.get("/library/pricing-guide/gate")
     answers = {name: "Ada" for name in asked(page.text)}
-    data = {**form_fields(page.text), **answers, "email": TYPO, "_started": FAST}
+    data = {**form_fields(page.text), **answers, "email": TYPO, "_started": backdated(0)}
     response = client.post("/library/pricing-guide/unlock", data=data, follow_redirects=False)
 
     assert response.status_code == 422
@@ -53,7 +52,12 @@ def test_a_fast_gate_form_filled_in_correctly_is_still_too_fast(
 ) -> None:
     page = client.get("/library/pricing-guide/gate")
     answers = {name: "Ada" for name in asked(page.text)}
-    data = {**form_fields(page.text), **answers, "email": "ada@example.com", "_started": FAST}
+    data = {
+        **form_fields(page.text),
+        **answers,
+        "email": "ada@example.com",
+        "_started": backdated(0),
+    }
     response = client.post("/library/pricing-guide/unlock", data=data, follow_redirects=False)
 
     assert response.status_code == 422
@@ -69,7 +73,9 @@ def test_a_fast_sales_form_with_a_wrong_email_names_the_email(client: Client, db
         for node in form.css("input[name]")
         if node.attributes.get("type") != "checkbox"
     }
-    data.update(email=TYPO, first_name="Ada", last_name="L", company="Engines", _started=FAST)
+    data.update(
+        email=TYPO, first_name="Ada", last_name="L", company="Engines", _started=backdated(0)
+    )
     response = client.post("/talk-to-sales", data=data, follow_redirects=False)
 
     assert response.status_code == 422
