@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from hypothesis import HealthCheck, given, settings
 from litestar import Litestar
 from litestar.testing import TestClient
 from selectolax.lexbor import LexborHTMLParser
+from sqlalchemy import delete
 
 from content.models import Asset
 from content.orm import utcnow
@@ -19,10 +21,12 @@ from portal.accounts.models import Role
 from portal.db import Database
 from tests.conftest import StaffActions, html
 from tests.factories import make_asset
+from tests.test_analytics import add_lead, change
 from tests.test_console_access import settled  # noqa: F401  (a fixture)
 from tests.test_console_reports_web import NONE, asset_rows
 from tests.test_gates_web import submit
 from tests.test_handoff import MQL_ANSWERS, lead_answering
+from tests.test_reports import HISTORIES, LIFECYCLE, reach_of
 from tests.test_talk_to_sales import ANSWERS, send
 from tracking import events, rollups
 from tracking.analytics import Period, asset_figures, dashboard
@@ -30,8 +34,8 @@ from tracking.asset_stats import asset_stats
 from tracking.demo_requests import submit_demo_request
 from tracking.ingest import record
 from tracking.model import Model
-from tracking.models import AssetDaily, Lead
-from tracking.reports import FunnelStep
+from tracking.models import AssetDaily, Lead, LeadChange
+from tracking.reports import FunnelStep, path_funnel
 
 MODEL = Model()
 
@@ -131,6 +135,43 @@ def test_a_fast_lane_sql_does_not_convert_from_mql(db: Database) -> None:
         FunnelStep("decision", 2, None, skipped=2),
         FunnelStep("customer", 0, 0.0),
     ]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(HISTORIES)
+def test_the_database_counts_the_funnel_along_the_paths_in_the_change_log(
+    db: Database, histories: list[list[str]]
+) -> None:
+    """Whatever the lifecycle and stage histories, the dashboard's funnels are what the
+    definition (``reach_of``, in plain Python) says of the same paths."""
+    stages = MODEL.stages[1:]
+    as_stage = dict(
+        zip([*LIFECYCLE, "recycled"], [*stages, MODEL.stages[0], stages[0]], strict=True)
+    )
+    with db.write() as session:
+        session.execute(delete(LeadChange))
+        session.execute(delete(Lead))
+        for number, history in enumerate(histories):
+            lead_id = add_lead(session, f"lead{number}@x.example", created=utcnow())
+            for step in history:  # the change log numbers them in this order
+                change(session, lead_id, "lifecycle", None, step, utcnow())
+                change(session, lead_id, "stage", None, as_stage[step], utcnow())
+                session.flush()
+    with db.read() as session:
+        board = dashboard(session, MODEL, Period.last_days(7, utcnow().date()))
+    total = len(histories)
+    assert board.lifecycle_funnel == path_funnel(
+        ("lead", total), LIFECYCLE, reach_of(LIFECYCLE, histories)
+    )
+    stage_histories = [[as_stage[step] for step in history] for history in histories]
+    assert board.stage_funnel == path_funnel(
+        (MODEL.stages[0], total), stages, reach_of(stages, stage_histories)
+    )
 
 
 # the console pages

@@ -34,47 +34,30 @@ class FunnelStep:
     lane to SQL past MQL, a content fast lane past a stage); not counted as converting."""
 
 
-Arrivals = Mapping[str, tuple[int, int]]
-"""One lead's path: for each step it reached, the positions in its history (change-log sequence
-numbers) of its first and its last arrival there."""
+Reach = Mapping[str, tuple[int, int]]
+"""Per step after the entry: the leads that reached it, and how many of them reached it after
+having been at the step before (their first arrival there came before their last one here)."""
 
 
-def path_funnel(
-    entry: tuple[str, int], steps: Sequence[str], paths: Iterable[Arrivals]
-) -> list[FunnelStep]:
+def path_funnel(entry: tuple[str, int], steps: Sequence[str], reach: Reach) -> list[FunnelStep]:
     """A funnel counted along the paths leads took.
 
     ``entry`` is the step every lead starts at, with the number of leads. Each later step
-    counts the leads that reached it; its conversion from the step before is the share of
-    the leads that reached the step before and reached this one after that (every lead was
-    at the entry), and ``skipped`` counts those that reached it without having been at the
-    step before.
+    counts the leads that reached it; its conversion is the share of the leads at the step
+    before that went on to reach it (everyone was at the entry; None when nobody reached the
+    step before), and ``skipped`` counts those that reached it without passing the step
+    before: they are not a conversion from it.
     """
-    reached = dict.fromkeys(steps, 0)
-    converted = dict.fromkeys(steps, 0)
-    for path in paths:
-        previous: str | None = None  # the entry: every lead has been there
-        for step in steps:
-            arrived = path.get(step)
-            if arrived is not None:
-                reached[step] += 1
-                before = path.get(previous) if previous is not None else (-1, -1)
-                if before is not None and before[0] < arrived[1]:
-                    converted[step] += 1
-            previous = step
     label, total = entry
     result = [FunnelStep(label, total, None)]
-    previous_count = total
+    previous = total
     for step in steps:
-        result.append(
-            FunnelStep(
-                step,
-                reached[step],
-                converted[step] / previous_count if previous_count else None,
-                skipped=reached[step] - converted[step],
-            )
-        )
-        previous_count = reached[step]
+        reached, converted = reach.get(step, (0, 0))
+        if step == steps[0]:
+            converted = reached  # every lead has been at the entry
+        conversion = converted / previous if previous else None
+        result.append(FunnelStep(step, reached, conversion, skipped=reached - converted))
+        previous = reached
     return result
 
 
