@@ -8,8 +8,9 @@ allows ``data:`` images, and SVG shown as an image runs no script.
 from __future__ import annotations
 
 import base64
+import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ STYLE = Style(
 )
 Number = int | float
 DOTS_UP_TO = 100
+WIDTH = 720
+MOST_TICKS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +68,41 @@ def _chart(kind: type[pygal.graph.graph.Graph], title: str, height: int, **optio
     return kind(
         title=title,
         style=STYLE,
-        width=720,
+        width=WIDTH,
         height=height,
         explicit_size=True,
         disable_xml_declaration=True,
         js=[],
         print_values=False,
         legend_at_bottom=True,
+        # One legend entry per row, never shortened: side by side, pygal squeezes them under
+        # the plot (narrow beside long bar labels) and cuts the names ("Unloc…").
+        legend_at_bottom_columns=1,
+        truncate_legend=-1,
         truncate_label=40,
         **options,
     )
+
+
+def _whole_numbers(chart: Any, series: dict[str, Sequence[Number | None]]) -> None:
+    """Counts get whole-number axis labels (pygal would print "2.8 leads" between 2 and 3)."""
+    counts = [v for column in series.values() for v in column if isinstance(v, int)]
+    if len(counts) == sum(v is not None for column in series.values() for v in column):
+        chart.y_labels = count_ticks(max(counts, default=0))
+
+
+def count_ticks(top: int) -> list[int]:
+    """0 to at least ``top`` in steps of 1, 2 or 5 times a power of ten, at most 8 steps."""
+    step = next(step for step in _steps() if -(-top // step) <= MOST_TICKS)
+    last = max(step, -(-top // step) * step)
+    return list(range(0, last + 1, step))
+
+
+def _steps() -> Iterator[int]:
+    """1, 2, 5, 10, 20, 50, …"""
+    for power in itertools.count():
+        for mantissa in (1, 2, 5):
+            yield mantissa * 10**power
 
 
 def bars(
@@ -98,6 +126,7 @@ def bars(
         chart.x_labels = list(labels)
         for name, values in series.items():
             chart.add(name, list(values))
+    _whole_numbers(chart, series)
     return Chart(title, _render(chart), (label_header, *series), _rows(labels, series))
 
 
@@ -117,6 +146,7 @@ def lines(
     chart.show_minor_x_labels = False
     for name, values in series.items():
         chart.add(name, list(values))
+    _whole_numbers(chart, series)
     return Chart(title, _render(chart), (label_header, *series), _rows(labels, series))
 
 
