@@ -56,6 +56,13 @@ WEBHOOKS = Section(
     "Endpoints your CRM or marketing automation listens on, and every delivery to them.",
 )
 
+PRIVACY_POLICY = Section(
+    "Privacy policy",
+    "/console/privacy",
+    frozenset({Role.ADMIN}),
+    "The text of the privacy page every public form links to.",
+)
+
 PEOPLE = frozenset({Role.ADMIN, Role.MARKETER})
 
 DASHBOARD = Section(
@@ -93,6 +100,7 @@ SECTIONS: tuple[Section, ...] = (
     TAXONOMY,
     STAFF,
     WEBHOOKS,
+    PRIVACY_POLICY,
 )
 
 

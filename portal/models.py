@@ -1,6 +1,7 @@
 """Every table of the application, gathered so Alembic and tests see one complete metadata."""
 
 from content import models as content_models
+from content import site_pages
 from content.orm import Base
 from nurture import models as nurture_models
 from portal import ratelimit
@@ -15,5 +16,6 @@ __all__ = [
     "metadata",
     "nurture_models",
     "ratelimit",
+    "site_pages",
     "tracking_models",
 ]

@@ -81,6 +81,10 @@ class Settings:
     throttling count the visitor's address, not the proxy's; ``*`` trusts every peer (only when
     nothing but the proxy can reach the portal); empty: the connecting address counts."""
 
+    privacy_url: str = "/privacy"
+    """The privacy policy every public form links to: a path on this site or an http(s) URL;
+    the default is the built-in page, whose text an admin edits in the console."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -92,6 +96,7 @@ class Settings:
         _check_range("event_retention_days", self.event_retention_days, 1, 36500)
         _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
         _check_range("api_per_minute", self.api_per_minute, 1, 1_000_000)
+        _check_page_url("privacy_url", self.privacy_url)
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
         try:
@@ -187,6 +192,17 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_page_url(name: str, value: str) -> None:
+    """A page visitors may follow: a path on this site or an absolute http(s) URL."""
+    parts = urlsplit(value)
+    if any(c.isspace() or c == "\\" or not c.isprintable() for c in value):
+        raise SettingsError(f"{name}: spaces, backslashes and control characters need encoding")
+    on_site = value.startswith("/") and not value.startswith("//") and not parts.netloc
+    elsewhere = parts.scheme in ("http", "https") and bool(parts.netloc)
+    if not (on_site or elsewhere):
+        raise SettingsError(f"{name}: expected /path or http(s)://host/path, got {value!r}")
 
 
 def setting_names() -> list[str]:

@@ -108,6 +108,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console/analytics"): Expect("/console/analytics", EVERYONE),
     ("GET", "/console/handoff"): Expect("/console/handoff", PEOPLE),
     ("POST", "/console/handoff/{lead_id:int}"): Expect("/console/handoff/{lead}", PEOPLE),
+    # the privacy page's text
+    ("GET", "/console/privacy"): Expect("/console/privacy", ADMINS),
+    ("POST", "/console/privacy"): Expect("/console/privacy", ADMINS),
 }
 
 MENUS: dict[Role, set[str]] = {
@@ -129,6 +132,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/taxonomy",
         "/console/staff",
         "/console/webhooks",
+        "/console/privacy",
     },
 }
 

@@ -58,6 +58,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_WEBHOOK_ALLOW_NETWORKS",
         "LEADSHELF_API_PER_MINUTE",
         "LEADSHELF_TRUSTED_PROXIES",
+        "LEADSHELF_PRIVACY_URL",
     ]
 
 

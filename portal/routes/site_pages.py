@@ -1,0 +1,104 @@
+"""The built-in privacy page every public form links to, and its editor in the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Response, Template
+
+from content.markdown import render_markdown
+from content.site_pages import PRIVACY, body_problem, page_text, restore_built_in, save_page
+from portal.accounts.guards import requires_role
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import PRIVACY_POLICY
+from portal.db import Database
+from portal.routes.console import console_page
+from portal.settings import Settings
+
+PRIVACY_PATH = "/privacy"
+"""The built-in page (``LEADSHELF_PRIVACY_URL``'s default)."""
+BODY_FIELD = "body"
+RESTORE_FIELD = "restore"
+
+
+@get(PRIVACY_PATH, include_in_schema=False, sync_to_thread=True)
+def privacy_page(state: State) -> Template:
+    """The privacy policy: the admin's text, or the built-in one until they write their own."""
+    database: Database = state.db
+    with database.read() as session:
+        text = page_text(session, PRIVACY)
+    return Template("public/privacy.html", context={"policy_html": render_markdown(text.body)})
+
+
+class SitePagesController(Controller):
+    """Admins write the privacy policy (Markdown, sanitized like asset bodies)."""
+
+    path = PRIVACY_POLICY.url
+    guards = [requires_role(*PRIVACY_POLICY.roles)]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def edit(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+        database: Database = state.db
+        with database.read() as session:
+            text = page_text(session, PRIVACY)
+        saved = request.query_params.get("done")
+        return _editor(request, state, text.body, built_in=text.built_in, notice=saved)
+
+    @post("/")
+    async def save(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Response[Any]:
+        form = await request.form()
+        body = str(form.get(BODY_FIELD, "")).replace("\r\n", "\n")
+        restore = form.get(RESTORE_FIELD) == "built-in"
+        problem = None if restore else body_problem(body)
+        if problem:
+            response = _editor(request, state, body, built_in=False, problem=problem)
+            response.status_code = 422
+            return response
+        database: Database = state.db
+        author = request.user.email
+
+        def work() -> None:
+            with database.write() as session:
+                if restore:
+                    restore_built_in(session, PRIVACY)
+                else:
+                    save_page(session, PRIVACY, body, author)
+
+        await to_thread.run_sync(work)
+        done = "restored" if restore else "saved"
+        return Redirect(f"{PRIVACY_POLICY.url}?done={done}", status_code=303)
+
+
+NOTICES = {
+    "saved": "Saved: the privacy page shows your text.",
+    "restored": "The privacy page shows the built-in text again.",
+}
+
+
+def _editor(
+    request: Request[StaffPrincipal, Any, Any],
+    state: State,
+    body: str,
+    *,
+    built_in: bool,
+    notice: str | None = None,
+    problem: str | None = None,
+) -> Template:
+    settings: Settings = state.settings
+    return console_page(
+        request,
+        "console/privacy.html",
+        body=body,
+        built_in=built_in,
+        notice=NOTICES.get(notice or ""),
+        problem=problem,
+        linked_elsewhere=settings.privacy_url != PRIVACY_PATH,
+        privacy_url=settings.privacy_url,
+    )
+
+
+ROUTES = [privacy_page]
