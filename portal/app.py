@@ -39,14 +39,13 @@ from portal.migrate import upgrade_to_head
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.resources import resource_path
-from portal.routes import gate, library, public, sales, site_pages, track
+from portal.routes import gate, library, public, sales, track
 from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.console_leads import LeadsController
 from portal.routes.console_reports import ReportsController, dashboard_snapshots
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
-from portal.routes.site_pages import SitePagesController
 from portal.routes.taxonomy import TaxonomyController
 from portal.routes.webhooks import WebhooksController
 from portal.settings import Settings
@@ -121,7 +120,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             WebhooksController,
             LeadsController,
             ReportsController,
-            SitePagesController,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
@@ -130,13 +128,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[
-                    *library.ROUTES,
-                    *gate.ROUTES,
-                    *sales.ROUTES,
-                    *track.ROUTES,
-                    *site_pages.ROUTES,
-                ],
+                route_handlers=[*library.ROUTES, *gate.ROUTES, *sales.ROUTES, *track.ROUTES],
                 middleware=[VisitorMiddleware()],
             ),
             public.healthz,
@@ -175,7 +167,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         template_config=TemplateConfig(
             directory=resource_path("templates"),
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: _configure_templates(engine, settings),
+            engine_callback=_configure_templates,
         ),
         middleware=[
             csrf_middleware(
@@ -269,10 +261,9 @@ def _housekeeping(
     return tick
 
 
-def _configure_templates(engine: JinjaTemplateEngine, settings: Settings) -> None:
+def _configure_templates(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(
         site_name=SITE_NAME,
-        privacy_url=settings.privacy_url,
         static=static_url,
         htmx_path=HTMX_PATH,
         htmx_integrity=HTMX_INTEGRITY,

@@ -21,6 +21,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from content.printable import unprintable
 from portal.accounts import service
 from portal.app import create_app
 from portal.db import Database
@@ -116,6 +117,15 @@ def without_cursor(case: Case) -> Case:
     return case
 
 
+def printable_query(case: Case) -> Case:
+    """Every URL refuses a query value holding a control character with 400, whatever the
+    parameter's schema allows (portal/printable_urls.py), so positive cases leave those out."""
+    for name, value in list((case.query or {}).items()):
+        if isinstance(value, str) and unprintable(value):
+            del case.query[name]
+    return case
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_answers_as_documented(
     api_schema: OpenApiSchema, write_token: str, mode: GenerationMode
@@ -125,7 +135,7 @@ def test_every_operation_answers_as_documented(
     for operation in operations(api_schema):
         strategy = operation.as_strategy(generation_mode=mode)
         if mode is GenerationMode.POSITIVE:
-            strategy = strategy.map(without_cursor)
+            strategy = strategy.map(without_cursor).map(printable_query)
 
         @given(case=strategy)
         @settings(
