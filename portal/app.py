@@ -36,16 +36,18 @@ from portal.accounts.guards import StaffSessionMiddleware
 from portal.csrf import csrf_middleware
 from portal.db import Database
 from portal.migrate import upgrade_to_head
+from portal.printable_urls import PrintableUrlMiddleware
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.resources import resource_path
-from portal.routes import gate, library, public, sales, track
+from portal.routes import gate, library, public, sales, site_pages, track
 from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.console_leads import LeadsController
 from portal.routes.console_reports import ReportsController, dashboard_snapshots
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
+from portal.routes.site_pages import SitePagesController
 from portal.routes.taxonomy import TaxonomyController
 from portal.routes.webhooks import WebhooksController
 from portal.settings import Settings
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             WebhooksController,
             LeadsController,
             ReportsController,
+            SitePagesController,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
@@ -128,7 +131,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*library.ROUTES, *gate.ROUTES, *sales.ROUTES, *track.ROUTES],
+                route_handlers=[
+                    *library.ROUTES,
+                    *gate.ROUTES,
+                    *sales.ROUTES,
+                    *track.ROUTES,
+                    *site_pages.ROUTES,
+                ],
                 middleware=[VisitorMiddleware()],
             ),
             public.healthz,
@@ -167,9 +176,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         template_config=TemplateConfig(
             directory=resource_path("templates"),
             engine=JinjaTemplateEngine,
-            engine_callback=_configure_templates,
+            engine_callback=lambda engine: _configure_templates(engine, settings),
         ),
         middleware=[
+            PrintableUrlMiddleware(),  # NUL & co. in a URL: 404/400, never a 500
             csrf_middleware(
                 signer.derive_all("csrf"),
                 cookie_name=CSRF_COOKIE,
@@ -177,7 +187,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 cookie_samesite="lax",
                 # Bearer-authenticated API calls and the JSON beacon carry no cookie authority.
                 exclude=[r"^/api/", r"^/t$"],
-            )
+            ),
         ],
         openapi_config=OpenAPIConfig(
             title="Leadshelf API",
@@ -261,9 +271,10 @@ def _housekeeping(
     return tick
 
 
-def _configure_templates(engine: JinjaTemplateEngine) -> None:
+def _configure_templates(engine: JinjaTemplateEngine, settings: Settings) -> None:
     engine.engine.globals.update(
         site_name=SITE_NAME,
+        privacy_url=settings.privacy_url,
         static=static_url,
         htmx_path=HTMX_PATH,
         htmx_integrity=HTMX_INTEGRITY,
