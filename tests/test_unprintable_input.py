@@ -130,7 +130,7 @@ def test_a_lifecycle_reason_with_a_control_character_is_refused(
     response = client.post(
         f"/api/v1/leads/{lead_id}/lifecycle", json={"to": "sql", "reason": reason}, headers=auth
     )
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith("reason contains the control character")
     with db.read() as session:
         assert session.scalar(select(Lead.lifecycle).where(Lead.id == lead_id)) != "sql"
@@ -153,6 +153,46 @@ def test_a_console_lifecycle_reason_with_a_control_character_is_refused(
     with db.read() as session:
         assert session.scalar(select(Lead.lifecycle).where(Lead.id == lead_id)) != "sql"
         assert session.scalar(select(func.count()).select_from(LeadChange)) == 1  # identified
+
+
+def test_a_handoff_reason_with_a_control_character_is_refused(
+    client: Client, db: Database, staff: StaffActions
+) -> None:
+    lead_id = new_lead(db)
+    staff.sign_in_as(Role.MARKETER)
+    token = csrf_token_from(client.get("/console/handoff").text)
+    response = client.post(
+        f"/console/handoff/{lead_id}",
+        data={"_csrf_token": token, "do": "accept", "reason": "budget\x00 confirmed"},
+    )
+    assert response.status_code == 200
+    problem = html(response.text).css_first(".flash--error").text(strip=True)
+    assert "U+0000" in problem
+    with db.read() as session:
+        assert session.scalar(select(Lead.lifecycle).where(Lead.id == lead_id)) != "sql"
+
+
+def test_an_api_token_name_with_a_control_character_is_refused_next_to_the_field(
+    client: Client, db: Database, staff: StaffActions
+) -> None:
+    staff.sign_in_as(Role.ADMIN)
+    page = client.get("/console/staff")
+    refused = client.post(
+        "/console/staff/tokens",
+        data={"name": "crm\x00sync", "scope": "read", "_csrf_token": csrf_token_from(page.text)},
+    )
+    assert refused.status_code == 422
+    assert "U+0000" in html(refused.text).css_first("#error-token-name").text()
+
+
+def test_a_staff_sign_in_with_a_control_character_in_the_email_says_so(
+    client: Client, db: Database, staff: StaffActions
+) -> None:
+    staff.create(Role.ADMIN)
+    response = staff.login("admin\x00@example.com")
+    assert getattr(response, "status_code", None) == 400
+    error = html(getattr(response, "text", "")).css_first("#login-error").text()
+    assert error == "The email contains the control character U+0000 at position 6."
 
 
 # --- public forms -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
+from content.printable import unprintable
 from portal.accounts.models import (
     ApiToken,
     LoginAttempt,
@@ -269,6 +270,9 @@ def create_token(session: Session, name: str, scope: TokenScope | str = TokenSco
     name = name.strip()
     if not name or len(name) > 80:
         raise AccountError("token name must be 1 to 80 characters")
+    problem = unprintable(name)
+    if problem:
+        raise AccountError(f"token name contains {problem}")
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
         raise AccountError(f"an API token named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

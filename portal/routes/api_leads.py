@@ -133,7 +133,7 @@ def list_leads(
     sync_to_thread=True,
     summary="Move a lead's lifecycle",
     status_code=200,
-    responses=error_responses(404, 409),
+    responses=error_responses(404, 409, 422),
 )
 def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]) -> LeadRead:
     """Sales accepts (sql), sends back (recycled), or marks an opportunity or customer."""
@@ -141,8 +141,8 @@ def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]
     if not reason:
         raise ValidationException("reason is required")
     problem = unprintable(reason, multiline=True)
-    if problem:
-        raise ValidationException(f"reason contains {problem}")
+    if problem:  # well-formed JSON, refused content: 422 like the events import
+        raise HTTPException(status_code=422, detail=f"reason contains {problem}")
     database: Database = state.db
     with database.write() as session:
         lead = _lead_or_404(session, lead_id)

@@ -11,6 +11,7 @@ from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from content.printable import unprintable
 from portal.accounts import service
 from portal.accounts.guards import STAFF_COOKIE, requires_role, staff_only
 from portal.accounts.models import TokenScope
@@ -83,6 +84,8 @@ class ConsoleController(Controller):
     ) -> Response[Any]:
         database: Database = state.db
         target = safe_next(data.next)
+        if problem := unprintable(data.email):  # no such address, and PostgreSQL cannot hold it
+            return _login_failed(data, f"The email contains {problem}.", status_code=400)
         with database.write() as session:
             outcome = service.authenticate(session, data.email, data.password, client_ip(request))
             if isinstance(outcome, Throttled):

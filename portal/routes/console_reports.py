@@ -22,7 +22,7 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
 from portal.db import Database
 from portal.routes.console import console_page
-from portal.routes.console_leads import FormBody, journey_label, reason_from
+from portal.routes.console_leads import FormBody, journey_label, reason_from, reason_problem
 from portal.snapshots import Snapshots
 from tracking import analytics
 from tracking.analytics import AssetSort, Period
@@ -159,6 +159,8 @@ class ReportsController(Controller):
         reason = reason_from(data)
         if target is None:
             return _queue(problem="Choose accept or send back.")
+        if refused := reason_problem(data):
+            return _queue(problem=refused)
         if target is Lifecycle.RECYCLED and not reason:
             return _queue(problem="Say why the lead goes back to nurturing.")
         database: Database = state.db
