@@ -135,7 +135,7 @@ def test_a_query_parameter_with_a_control_character_is_refused_with_its_name(
         assert f"the query parameter {name!r} contains the " in page
 
 
-def test_the_refusal_keeps_the_console_layout_out_of_it_and_the_filters_still_work(
+def test_printable_filters_still_work_and_a_tab_in_a_search_is_refused(
     portal: Portal,
 ) -> None:
     assert get(portal, "/console/leads?topic=lead-scoring").status_code == 200
