@@ -216,13 +216,13 @@ def test_htmx_gets_only_the_results_and_a_browser_the_whole_page(
 
 
 REFUSED: list[tuple[str, str]] = [
-    ("fit_min=abc", "fit min must be a number, not 'abc'"),
-    ("engagement_max=lots", "engagement max must be a number, not 'lots'"),
+    ("fit_min=abc", "Fit score from must be a number, not 'abc'"),
+    ("engagement_max=lots", "Engagement to must be a number, not 'lots'"),
     ("stage=nowhere", "unknown stage 'nowhere'"),
     ("grade=F", "unknown grade 'F'"),
-    ("active_from=2026-13-01", "active from must be a date (YYYY-MM-DD)"),
+    ("active_from=2026-13-01", "Last active from must be a date (YYYY-MM-DD)"),
     ("sort=shoe_size", "cannot sort by 'shoe_size'"),
-    ("page=two", "page must be a number, not 'two'"),
+    ("page=two", "Page must be a number, not 'two'"),
 ]
 
 

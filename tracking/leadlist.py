@@ -100,18 +100,32 @@ class BadFilter(ValueError):
     """A filter value that cannot be understood; the message names it."""
 
 
+RANGE_LABELS = {
+    "fit_min": "Fit score from",
+    "fit_max": "Fit score to",
+    "engagement_min": "Engagement from",
+    "engagement_max": "Engagement to",
+    "active_from": "Last active from",
+    "active_to": "Last active to",
+    "created_from": "First seen from",
+    "created_to": "First seen to",
+    "page": "Page",
+}
+"""What the lead list's filter form calls each range field, for the messages about them."""
+
+
 def _number(name: str, raw: str, kind: type[int] | type[float]) -> Any:
     try:
         return kind(raw)
     except ValueError:
-        raise BadFilter(f"{name.replace('_', ' ')} must be a number, not '{raw[:40]}'") from None
+        raise BadFilter(f"{RANGE_LABELS[name]} must be a number, not '{raw[:40]}'") from None
 
 
 def _day(name: str, raw: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadFilter(f"{name.replace('_', ' ')} must be a date (YYYY-MM-DD)") from None
+        raise BadFilter(f"{RANGE_LABELS[name]} must be a date (YYYY-MM-DD)") from None
 
 
 def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilter:
