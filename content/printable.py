@@ -59,3 +59,20 @@ def unprintable_json(value: Any, where: str) -> str | None:
         elif isinstance(item, list | tuple):
             pending.extend(reversed([(child, f"{path}[{i}]") for i, child in enumerate(item)]))
     return None
+
+
+def printable_copy(value: Any) -> Any:
+    """Decoded JSON with every refused character replaced by U+FFFD (keys and values alike).
+
+    For text stored before it was checked at the door: showing it must not fail.
+    """
+    if isinstance(value, str):
+        return _MULTILINE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {
+            _SINGLE_LINE.sub("\ufffd", k) if isinstance(k, str) else k: printable_copy(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [printable_copy(item) for item in value]
+    return value

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from content.printable import unprintable, unprintable_json
+from content.printable import printable_copy, unprintable, unprintable_json
 
 CONTROLS = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))]
 WHITESPACE = ["\t", "\n", "\r"]
@@ -141,3 +141,20 @@ json_values = st.recursive(
 def test_printable_json_always_serializes_as_utf8(value: object) -> None:
     if unprintable_json(value, "v") is None:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def test_a_printable_copy_replaces_what_the_check_refuses() -> None:
+    stored = {"target": "a\udfffb", "bad\nkey": ["x\x00", 1, None], "note": "line\nbreak\t"}
+    assert printable_copy(stored) == {
+        "target": "a\ufffdb",
+        "bad\ufffdkey": ["x\ufffd", 1, None],
+        "note": "line\nbreak\t",
+    }
+
+
+@given(json_values)
+def test_a_printable_copy_is_printable_and_leaves_printable_json_alone(value: object) -> None:
+    copy = printable_copy(value)
+    assert unprintable_json(copy, "v") is None
+    if unprintable_json(value, "v") is None:
+        assert copy == value

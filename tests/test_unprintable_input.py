@@ -24,6 +24,7 @@ from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
 from tests.test_gates_web import submit
 from tests.test_talk_to_sales import send as send_demo_request
+from tracking import events, ingest
 from tracking.identity import Source, identify
 from tracking.models import Event, Lead, LeadChange
 
@@ -76,6 +77,25 @@ def test_a_beacon_with_unprintable_text_is_refused_and_the_trail_still_reads(
     assert code in response.json()["detail"]
     with db.read() as session:
         assert session.scalar(select(Event.id).where(Event.type == "cta_click")) is None
+
+
+def test_a_trail_stored_before_the_check_still_reads(
+    client: Client, db: Database, auth: dict[str, str], staff: StaffActions
+) -> None:
+    lead_id = new_lead(db)
+    stored = [
+        events.CtaClick(visitor_id="v1", lead_id=lead_id, target="\udfff"),
+        events.CtaClick(visitor_id="v1", lead_id=lead_id, target="call\x07us"),
+    ]
+    with db.write() as session:
+        ingest.record(session, stored)
+    trail = client.get(f"/api/v1/leads/{lead_id}/trail", headers=auth)
+    assert trail.status_code == 200, trail.text
+    targets = {item["properties"].get("target") for item in trail.json()["items"]}
+    assert {"\ufffd", "call\ufffdus"} <= targets
+    staff.sign_in_as(Role.MARKETER)
+    assert client.get(f"/console/leads/{lead_id}").status_code == 200
+    assert client.get(f"/console/leads/{lead_id}/trail").status_code == 200
 
 
 # --- the events API ---------------------------------------------------------------------------

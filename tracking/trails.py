@@ -18,6 +18,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from content.models import Asset
+from content.printable import printable_copy
 from tracking.models import AssetEngagement, Event
 
 MAX_PAGE = 500
@@ -115,7 +116,7 @@ def trail(session: Session, lead_id: int, limit: int = 50, cursor: str | None = 
             asset=TrailAsset(slug, title, kind, stage) if slug is not None else None,
             seconds=event.seconds,
             depth=event.depth,
-            properties=event.properties or {},
+            properties=printable_copy(event.properties or {}),  # older rows went unchecked
         )
         for event, slug, title, kind, stage in rows[:limit]
     ]
