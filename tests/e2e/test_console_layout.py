@@ -80,7 +80,7 @@ def api(server: LiveServer, token: str, method: str, path: str, body: Any = None
         return json.load(response)
 
 
-def console_pages(lead_id: int) -> dict[str, str]:
+def console_pages(lead_id: int, asset_path: str) -> dict[str, str]:
     return {
         "overview": "/console",
         "leads": LEAD_FILTERS,
@@ -89,7 +89,8 @@ def console_pages(lead_id: int) -> dict[str, str]:
         "analytics": "/console/analytics",
         "handoff": "/console/handoff",
         "library": "/console/assets",
-        "asset-form": "/console/assets/new",
+        "new-asset": "/console/assets/new",
+        "asset-form": asset_path,
         "taxonomy": "/console/taxonomy",
         "webhooks": "/console/webhooks",
         "staff": "/console/staff",
@@ -198,7 +199,10 @@ DATE_PROBLEMS = """
 
 def check_pages(page: Page, server: LiveServer, lead_id: int, width: int, shots: Path) -> None:
     problems: dict[str, list[str]] = {}
-    for name, path in console_pages(lead_id).items():
+    page.goto(f"{server.url}/console/assets")
+    asset_path = page.locator(".data-table a[href^='/console/assets/']").first.get_attribute("href")
+    assert asset_path
+    for name, path in console_pages(lead_id, asset_path).items():
         response = page.goto(f"{server.url}{path}")
         assert response is not None
         assert response.status == 200, (name, path)
