@@ -28,7 +28,8 @@ def url_refusal(path: str, query_string: bytes) -> HTTPException | None:
         problem = unprintable(name)
         if problem:
             return ValidationException(f"a query parameter name contains {problem}")
-        problem = unprintable(value)
+        # A tab or line break pasted into a search box is whitespace, as in any text area.
+        problem = unprintable(value, multiline=True)
         if problem:
             return ValidationException(f"the query parameter {name!r} contains {problem}")
     return None

@@ -104,7 +104,7 @@ BAD_QUERY = [
     ("/api/v1/leads?stage=%00", "stage"),
     ("/api/v1/leads?email=ada%00@example.com", "email"),
     ("/console/leads?topic=%00", "topic"),
-    ("/console/leads?q=a%0Ab", "q"),
+    ("/console/leads?q=a%1Bb", "q"),
 ]
 
 
@@ -135,11 +135,12 @@ def test_a_query_parameter_with_a_control_character_is_refused_with_its_name(
         assert f"the query parameter {name!r} contains the " in page
 
 
-def test_printable_filters_still_work_and_a_tab_in_a_search_is_refused(
+def test_printable_filters_still_work_and_a_tab_in_a_search_is_whitespace(
     portal: Portal,
 ) -> None:
     assert get(portal, "/console/leads?topic=lead-scoring").status_code == 200
-    assert get(portal, "/library?q=pricing%09guide").status_code == 400
+    assert get(portal, "/console/leads?q=ada%0Alovelace").status_code == 200
+    assert get(portal, "/library?q=pricing%09guide").status_code == 200
     assert get(portal, "/library?q=Leitf%C3%A4den%20%F0%9F%9A%80").status_code == 200
 
 
