@@ -96,7 +96,7 @@ def open_asset(page: Page, server: LiveServer, slug: str) -> None:
 
 def send_gate_form(page: Page, answers: Mapping[str, str], button: str) -> None:
     """Fill the gate form by label and send it, no sooner than a person could have."""
-    form = page.locator("#gate form")
+    form = page.locator("#gate form.gate-form")
     expect(form).to_be_visible()
     shown = time.monotonic()
     for label, value in answers.items():
