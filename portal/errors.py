@@ -40,6 +40,15 @@ _MESSAGES = {
 }
 
 
+_CONSOLE_MESSAGES = {
+    404: (
+        "We couldn't find that page",
+        "What you were looking for may have been deleted, merged into another lead or erased.",
+    ),
+}
+"""Where the console's own words differ from the public pages' ("try the library")."""
+
+
 def wants_json(request: Request[Any, Any, Any]) -> bool:
     """The API and the tracking beacon answer errors in JSON."""
     return request.url.path.startswith(API_PREFIX) or request.url.path == "/t"
@@ -82,7 +91,7 @@ def console_error_page(
 ) -> Response[Any]:
     """An error met inside the console, shown inside it: the menu the role may use and
     links to those sections, so nobody lands on a public-looking page with no way back."""
-    title, default_message = _MESSAGES.get(
+    title, default_message = _CONSOLE_MESSAGES.get(status_code) or _MESSAGES.get(
         status_code, (HTTPStatus(status_code).phrase, "Please go back and try again.")
     )
     return Template(

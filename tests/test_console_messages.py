@@ -92,6 +92,19 @@ def test_a_forbidden_console_page_keeps_the_console_and_links_what_the_role_may_
     assert path not in [a.attributes["href"] for a in main.css("a")]
 
 
+def test_a_missing_lead_is_reported_inside_the_console(
+    client: TestClient[Litestar], staff: StaffActions
+) -> None:
+    staff.sign_in_as(Role.MARKETER)
+    response = client.get("/console/leads/987654")
+    assert response.status_code == 404
+    page = html(response.text)
+    assert "/console/leads" in [a.attributes["href"] for a in page.css(".console-nav a")]
+    message = page.css_first("main .error-page__message").text()
+    assert "library" not in message
+    assert "merged" in message
+
+
 def test_a_forbidden_page_outside_a_session_still_goes_to_the_login(
     client: TestClient[Litestar],
 ) -> None:
