@@ -12,6 +12,7 @@ index. The importer (a command, not a request) reads at once, within the same li
 from __future__ import annotations
 
 import json
+import logging
 import math
 import signal
 import subprocess
@@ -30,6 +31,9 @@ from content.indexer import SessionSource, record_change
 from content.markdown import reading_minutes, word_count
 from content.models import Asset, FileTextStatus
 from content.orm import utcnow
+from content.printable import printable_copy
+
+logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
 CLAIM_MARGIN_SECONDS = 60
@@ -71,7 +75,7 @@ class Extraction:
             "file_text": self.text,
             "file_pages": self.pages,
             "file_text_status": self.status.value,
-            "file_text_reason": self.reason[:REASON_MAX],
+            "file_text_reason": str(printable_copy(self.reason))[:REASON_MAX],
         }
 
 
@@ -175,7 +179,12 @@ def extract_pending_texts(
         if extraction is None:
             _release(database, sha256)
             break
-        _store_text(database, sha256, extraction)
+        try:
+            _store_text(database, sha256, extraction)
+        except Exception:
+            # Left pending, the file would be read again every time its claim expires.
+            logger.exception("storing the text of file %s failed; marked not indexed", sha256)
+            _store_text(database, sha256, _not_indexed("Its text could not be stored."))
         done += 1
     return done
 

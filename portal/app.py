@@ -83,9 +83,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     search = SearchIndex(settings.search_dir)
     ingestor = Ingestor(database, model=model)
     stopping = threading.Event()  # set at shutdown: a PDF whose text is being read is given up
-    syncer = IndexSyncer(
-        database, search, on_tick=_housekeeping(database, settings, model, stopping=stopping)
-    )
+    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings, model))
+    # Its own thread: reading one PDF may take up to 30 s, which must not hold up search sync.
+    texts = Refresher([_text_extraction(database, settings, stopping)], 2.0, name="pdf-text")
     outbox = outbox_worker(settings, database, model) if settings.outbox_in_process else None
     audience = AudienceCache(background=True)
     dashboards = dashboard_snapshots(database, model)
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         ingestor.start()
         stopping.clear()
         syncer.start()
+        texts.start()
         refresher.start()
         if outbox is not None:
             outbox.start()
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
         if outbox is not None:
             outbox.stop()
         refresher.stop()
+        texts.stop()
         syncer.stop()
         ingestor.stop()
         database.dispose()
@@ -237,14 +239,23 @@ def _audience_refresh(database: Database, cache: AudienceCache) -> Callable[[], 
     return refresh
 
 
-def _housekeeping(
-    database: Database, settings: Settings, model: Model, *, stopping: threading.Event | None = None
+def _text_extraction(
+    database: Database, settings: Settings, stopping: threading.Event
 ) -> Callable[[], None]:
-    """The background tick: publish scheduled assets, read the text of uploaded PDFs; now and
-    then prune old rate windows and raw events past their retention, and re-evaluate leads
-    gone quiet (their scores fade)."""
-    last_prune: float | None = None  # None: the first tick prunes, however long the machine is up
+    """Read the text of uploaded PDFs waiting for it (bounded child processes)."""
     files = FileStore(settings.files_dir)
+
+    def extract() -> None:
+        if extract_pending_texts(database, files, stopping=stopping):
+            logger.info("read the text of uploaded PDFs")
+
+    return extract
+
+
+def _housekeeping(database: Database, settings: Settings, model: Model) -> Callable[[], None]:
+    """The background tick: publish scheduled assets; now and then prune old rate windows and
+    raw events past their retention, and re-evaluate leads gone quiet (their scores fade)."""
+    last_prune: float | None = None  # None: the first tick prunes, however long the machine is up
 
     def tick() -> None:
         nonlocal last_prune
@@ -252,8 +263,6 @@ def _housekeeping(
             published = publish_due(session)
         if published:
             logger.info("published scheduled assets: %s", ", ".join(published))
-        if extract_pending_texts(database, files, stopping=stopping):
-            logger.info("read the text of uploaded PDFs")
         if last_prune is None or time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
             last_prune = time.monotonic()
             with database.write() as session:

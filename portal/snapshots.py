@@ -102,9 +102,12 @@ class Refresher:
     """A daemon thread running each job every ``interval`` seconds; a failing job is logged
     and tried again next round."""
 
-    def __init__(self, jobs: list[Callable[[], object]], interval: float = 5.0) -> None:
+    def __init__(
+        self, jobs: list[Callable[[], object]], interval: float = 5.0, name: str = "refresh"
+    ) -> None:
         self.jobs = jobs
         self.interval = interval
+        self.name = name
         self.passes = 0
         """Rounds completed (benchmarks wait for the first before timing pages)."""
         self._stopping = threading.Event()
@@ -128,7 +131,9 @@ class Refresher:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="leadshelf-refresh", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"leadshelf-{self.name}", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
-from content import indexer
-from content.extraction import ExtractionLimits, extract_pending_texts
+from content import extraction, indexer
+from content.extraction import Extraction, ExtractionLimits, extract_pending_texts
 from content.files import FileStore
 from content.models import Asset, ContentChange, FileTextStatus, StoredFile
 from content.orm import utcnow
@@ -187,3 +188,49 @@ def test_a_reading_given_up_at_shutdown_hands_the_file_back(db: Database, tmp_pa
         assert row is not None
         assert row.file_text_status == FileTextStatus.PENDING
         assert row.file_text_claimed_at is None
+
+
+def test_a_reason_holding_a_control_character_is_stored(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader's error output ends up in the reason; PostgreSQL refuses NUL in a text."""
+    store = FileStore(tmp_path / "files")
+    asset_id = pending_pdf(db, store, make_pdf(["words"]), claimed_at=None)
+    reason = "The PDF cannot be read (bad \x00 byte)."
+    broken = Extraction(FileTextStatus.NOT_INDEXED, reason=reason)
+    monkeypatch.setattr(extraction, "extract_pdf_text", lambda *args, **kwargs: broken)
+
+    assert extract_pending_texts(db, store) == 1
+
+    with db.read() as session:
+        row = session.get(Asset, asset_id)
+        assert row is not None
+        assert row.file_text_status == FileTextStatus.NOT_INDEXED
+        assert row.file_text_reason == "The PDF cannot be read (bad \ufffd byte)."
+        assert row.file_text_claimed_at is None
+
+
+def test_a_text_that_cannot_be_stored_is_not_read_again_and_again(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(tmp_path / "files")
+    asset_id = pending_pdf(db, store, make_pdf(["words"]), claimed_at=None)
+    real_record_change = extraction.record_change
+    failures = iter([RuntimeError("disk full")])
+
+    def record_change_failing_once(*args: Any, **kwargs: Any) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real_record_change(*args, **kwargs)
+
+    monkeypatch.setattr(extraction, "record_change", record_change_failing_once)
+
+    assert extract_pending_texts(db, store) == 1
+
+    with db.read() as session:
+        row = session.get(Asset, asset_id)
+        assert row is not None
+        assert row.file_text_status == FileTextStatus.NOT_INDEXED
+        assert row.file_text_reason == "Its text could not be stored."
+    assert extract_pending_texts(db, store) == 0

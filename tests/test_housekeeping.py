@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -52,3 +53,18 @@ def test_later_ticks_wait_for_the_interval(
     clock[0] += app_module.PRUNE_EVERY_SECONDS
     tick()
     assert stale_window_count(db) == 0
+
+
+def test_the_search_thread_never_reads_pdfs(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading one PDF may take 30 s; on the search index's thread it held up search sync."""
+    calls: list[str] = []
+    monkeypatch.setattr(
+        app_module, "extract_pending_texts", lambda *args, **kwargs: calls.append("read") or 0
+    )
+    app_module._housekeeping(db, settings, Model())()
+    assert calls == []
+
+    app_module._text_extraction(db, settings, threading.Event())()
+    assert calls == ["read"]
