@@ -138,7 +138,7 @@
   document.addEventListener("click", function (event) {
     var cta = event.target.closest ? event.target.closest("[data-cta]") : null;
     if (cta) {
-      var body = { type: "cta_click", target: cta.getAttribute("data-cta").slice(0, 200) };
+      var body = { type: "cta_click", target: Array.from(cta.getAttribute("data-cta")).slice(0, 200).join("") };
       if (reading) {
         body.asset = reading.asset;
       }
