@@ -153,6 +153,14 @@ def pending_pdf(db: Database, store: FileStore, data: bytes, claimed_at: datetim
     return asset.id
 
 
+def stored(db: Database, asset_id: int) -> Asset:
+    """The asset as the database holds it now."""
+    with db.read() as session:
+        row = session.get(Asset, asset_id)
+        assert row is not None
+        return row
+
+
 def test_a_file_another_process_reads_is_left_to_it_until_its_claim_expires(
     db: Database, tmp_path: Path
 ) -> None:
@@ -164,12 +172,10 @@ def test_a_file_another_process_reads_is_left_to_it_until_its_claim_expires(
         assert row is not None
         row.file_text_claimed_at = utcnow() - timedelta(minutes=5)  # that process died
     assert extract_pending_texts(db, store) == 1
-    with db.read() as session:
-        row = session.get(Asset, asset_id)
-        assert row is not None
-        assert row.file_text_status == FileTextStatus.INDEXED
-        assert row.file_text == "claimed words"
-        assert row.file_text_claimed_at is None
+    row = stored(db, asset_id)
+    assert row.file_text_status == FileTextStatus.INDEXED
+    assert row.file_text == "claimed words"
+    assert row.file_text_claimed_at is None
 
 
 def test_a_reading_given_up_at_shutdown_hands_the_file_back(db: Database, tmp_path: Path) -> None:
@@ -183,11 +189,9 @@ def test_a_reading_given_up_at_shutdown_hands_the_file_back(db: Database, tmp_pa
     store = FileStore(tmp_path / "files")
     asset_id = pending_pdf(db, store, make_pdf_bomb(8), claimed_at=None)
     assert extract_pending_texts(db, store, stopping=StopDuringReading()) == 0
-    with db.read() as session:
-        row = session.get(Asset, asset_id)
-        assert row is not None
-        assert row.file_text_status == FileTextStatus.PENDING
-        assert row.file_text_claimed_at is None
+    row = stored(db, asset_id)
+    assert row.file_text_status == FileTextStatus.PENDING
+    assert row.file_text_claimed_at is None
 
 
 def test_a_reason_holding_a_control_character_is_stored(
@@ -202,12 +206,10 @@ def test_a_reason_holding_a_control_character_is_stored(
 
     assert extract_pending_texts(db, store) == 1
 
-    with db.read() as session:
-        row = session.get(Asset, asset_id)
-        assert row is not None
-        assert row.file_text_status == FileTextStatus.NOT_INDEXED
-        assert row.file_text_reason == "The PDF cannot be read (bad \ufffd byte)."
-        assert row.file_text_claimed_at is None
+    row = stored(db, asset_id)
+    assert row.file_text_status == FileTextStatus.NOT_INDEXED
+    assert row.file_text_reason == "The PDF cannot be read (bad \ufffd byte)."
+    assert row.file_text_claimed_at is None
 
 
 def test_a_text_that_cannot_be_stored_is_not_read_again_and_again(
@@ -228,9 +230,7 @@ def test_a_text_that_cannot_be_stored_is_not_read_again_and_again(
 
     assert extract_pending_texts(db, store) == 1
 
-    with db.read() as session:
-        row = session.get(Asset, asset_id)
-        assert row is not None
-        assert row.file_text_status == FileTextStatus.NOT_INDEXED
-        assert row.file_text_reason == "Its text could not be stored."
+    row = stored(db, asset_id)
+    assert row.file_text_status == FileTextStatus.NOT_INDEXED
+    assert row.file_text_reason == "Its text could not be stored."
     assert extract_pending_texts(db, store) == 0
