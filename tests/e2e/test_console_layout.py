@@ -159,6 +159,23 @@ LAYOUT_PROBLEMS = """
       }
     }
   });
+  // Sections side by side in a grid start level (a stacking gap pushed one down).
+  document.querySelectorAll('.lead-grid, .chart-grid').forEach((grid) => {
+    const rows = new Map();
+    [...grid.children].forEach((child) => {
+      const box = child.getBoundingClientRect();
+      const row = [...rows.keys()].find((top) => Math.abs(top - box.top) < box.height / 2);
+      const heading = child.querySelector('h2, h3');
+      if (heading) rows.set(row ?? box.top, [...(rows.get(row ?? box.top) || []), heading]);
+    });
+    rows.forEach((headings) => {
+      const tops = headings.map((h) => Math.round(h.getBoundingClientRect().top));
+      if (Math.max(...tops) - Math.min(...tops) > 2) {
+        const names = headings.map((h) => h.textContent.trim()).join(' / ');
+        problems.push(`headings side by side not level: ${names} (${tops.join(', ')})`);
+      }
+    });
+  });
   return problems;
 }
 """
