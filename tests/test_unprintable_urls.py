@@ -1,13 +1,15 @@
 """URLs with characters no slug or filter holds (NUL, other controls, lone surrogates): a path
 answers 404 and a query parameter 400, through the usual error pages, never a 500.
 
-The fuzz test derives its targets from the app's own routes, so a new route or parameter is
-covered the day it is added. The app is built once per backend for the whole module.
+The fuzz test and the sweep derive their targets from the app's own routes: the handlers'
+signatures and the names they read from ``request.query_params`` (``tests.query_reads``), so a
+new route or parameter is covered the day it is added. The app is built once per backend.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,9 @@ from portal.db import Database
 from portal.settings import Settings
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET_KEYS, clean_tables, csrf_token_from, html
 from tests.factories import make_asset
+from tests.query_reads import Reads, every_read_place, names_read_by, qualified, reads_of
+from tracking import leadlist
 from tracking.identity import Source, identify
-from tracking.leadlist import LeadFilter
 
 
 @dataclasses.dataclass
@@ -146,16 +149,13 @@ def test_printable_filters_still_work_and_a_tab_in_a_search_is_whitespace(
 
 # --- every route, every parameter, arbitrary text -------------------------------------------
 
-HAND_READ = {
-    # Handlers that read these from request.query_params rather than their signature.
-    "/console/leads": [f.name for f in dataclasses.fields(LeadFilter)] + ["done", "problem"],
-    "/console/analytics": ["days", "sort", "order"],
-    "/console/dashboard": ["days"],
-    "/console/handoff": ["done", "problem"],
-    "/console/taxonomy": ["done", "problem"],
-    "/console/login": ["signed_out"],
-    "/console/leads/{lead_id:int}": ["done", "problem"],
-    "/console/assets/{asset_id:int}": ["done"],
+WHOLE_QUERY_READERS = {
+    # Functions a handler hands the whole query to, with the names they read from it.
+    qualified(leadlist.parse_filter): names_read_by(lambda query: leadlist.parse_filter(query, {})),
+}
+NOT_HANDLER_READS = {
+    # Places that read the query but are no route handler's reading of a parameter.
+    "portal.routes.api_common.known_query_only",  # the API guard refusing unknown names
 }
 NOT_QUERY = {"self", "request", "state", "data", "headers", "cookies", "scope", "socket"}
 EVIL = st.sampled_from(["\x00", "\udfff", "\ud800", "\x1b", "\n", "\x7f", "\x85", "%", "/", ".."])
@@ -167,8 +167,11 @@ class Target:
     path: str
     path_parameters: tuple[tuple[str, type], ...]
     query_parameters: tuple[str, ...]
+    reads: Reads
+    """What the handler reads from ``request.query_params`` by hand, and where it looked."""
 
 
+@functools.cache
 def targets(app: Litestar) -> list[Target]:
     """Every GET route of the app with its path parameters and the query parameters it reads."""
     found = []
@@ -180,6 +183,7 @@ def targets(app: Litestar) -> list[Target]:
                 continue
             path_names = set(route.path_parameters)
             query = set(handler.parsed_fn_signature.parameters) - NOT_QUERY - path_names
+            reads = reads_of(handler.fn, WHOLE_QUERY_READERS)
             found.append(
                 Target(
                     path=route.path,
@@ -187,7 +191,8 @@ def targets(app: Litestar) -> list[Target]:
                         (name, definition.type)
                         for name, definition in route.path_parameters.items()
                     ),
-                    query_parameters=tuple(sorted(query | set(HAND_READ.get(route.path, [])))),
+                    query_parameters=tuple(sorted(query | reads.names)),
+                    reads=reads,
                 )
             )
     return found
@@ -204,17 +209,38 @@ def test_the_fuzzed_targets_cover_the_public_api_and_console_routes(portal: Port
     assert "/static/{file_path:path}" in paths
 
 
+def test_every_parameter_a_handler_reads_by_hand_is_fuzzed(portal: Portal) -> None:
+    """Names read from ``request.query_params`` (in the handler, the functions it calls and the
+    templates they render) are targets; every place that reads the query is reached."""
+    found = {target.path: target for target in targets(portal.client.app)}
+    filters = WHOLE_QUERY_READERS[qualified(leadlist.parse_filter)]
+    assert {"q", "stage", "fit_min", "active_to", "sort", "order", "page"} <= filters
+    expected = {
+        "/console/privacy": {"done"},
+        "/console/webhooks/{endpoint_id:int}": {"done", "problem"},
+        "/console/leads": filters | {"done"},
+        "/console/leads/export.csv": filters,
+        "/console/dashboard": {"days"},
+        "/console/analytics": {"days", "sort", "order"},
+        "/console/assets/{asset_id:int}": {"done", "problem"},
+        "/console/login": {"signed_out"},
+    }
+    for path, names in expected.items():
+        assert names <= set(found[path].query_parameters), path
+    reached = set().union(
+        *(target.reads.functions | target.reads.templates for target in found.values())
+    )
+    assert set(every_read_place()) - NOT_HANDLER_READS <= reached
+
+
 @st.composite
 def urls(draw: st.DrawFn, found: list[Target], lead_id: int) -> str:
     target = draw(st.sampled_from(found))
-    path = target.path
-    for name, kind in target.path_parameters:
-        value = draw(st.sampled_from([str(lead_id), "pricing-guide", "1"]) | TEXT)
-        if kind is Path:
-            value = "/".join(encoded(part) for part in value.split("/"))
-        else:
-            value = encoded(value)
-        path = path.replace("{" + name + ":" + _converter(kind) + "}", value or "x")
+    values = {
+        name: draw(st.sampled_from([str(lead_id), "pricing-guide", "1"]) | TEXT)
+        for name, _ in target.path_parameters
+    }
+    path = fill(target, values)
     names = (
         draw(st.lists(st.sampled_from(target.query_parameters), max_size=3))
         if (target.query_parameters)
@@ -239,3 +265,67 @@ def test_no_url_answers_a_server_error(portal: Portal, data: st.DataObject) -> N
     url = data.draw(urls(found, portal.lead_id))
     response = get(portal, url)
     assert response.status_code < 500, (url, response.text[:300])
+
+
+# --- every route, every parameter, each of a fixed set of evil strings ----------------------
+
+SWEEP = {
+    "nul": "\x00",
+    "c1-control": "\x85",
+    "escape": "\x1b",
+    "long": "lead-scoring " * 400,
+    "percent": "%",
+    "emoji": "\U0001f680",
+    "parent": "../",
+}
+"""A lone surrogate cannot be sent as such in a URL (its bytes are refused as a NUL is)."""
+SAFE = {int: "1", str: "pricing-guide", Path: "css/site.css"}
+
+
+def sweep_urls(found: list[Target], lead_id: int, evil: str) -> Iterator[str]:
+    """Each route with ``evil`` in one parameter at a time (path, then query), others harmless."""
+    for target in found:
+        safe = {
+            name: str(lead_id) if kind is int else SAFE[kind]
+            for name, kind in target.path_parameters
+        }
+        for name, _ in target.path_parameters:
+            yield fill(target, {**safe, name: evil})
+        for name in target.query_parameters:
+            yield f"{fill(target, safe)}?{name}={encoded(evil)}"
+
+
+def fill(target: Target, values: dict[str, str]) -> str:
+    """The route's path with its parameters percent-encoded (a path parameter by segment)."""
+    path = target.path
+    for name, kind in target.path_parameters:
+        value = values[name]
+        if kind is Path:
+            value = "/".join(encoded(part) for part in value.split("/"))
+        else:
+            value = encoded(value)
+        path = path.replace("{" + name + ":" + _converter(kind) + "}", value or "x")
+    return path
+
+
+@pytest.mark.parametrize("evil", SWEEP.values(), ids=SWEEP.keys())
+def test_no_parameter_of_any_route_answers_a_server_error_to_an_evil_string(
+    portal: Portal, evil: str
+) -> None:
+    found = targets(portal.client.app)
+    answers = {url: get(portal, url) for url in sweep_urls(found, portal.lead_id, evil)}
+    assert len(answers) > 90  # about 60 routes, 100 parameters
+    failed = {url[:120]: answer.status_code for url, answer in answers.items()}
+    known = {fill(STATIC, {"file_path": evil})[:120]} if evil == SWEEP["long"] else set()
+    assert {url: code for url, code in failed.items() if code >= 500 and url not in known} == {}
+
+
+STATIC = Target("/static/{file_path:path}", (("file_path", Path),), (), Reads())
+
+
+@pytest.mark.xfail(
+    strict=True, reason="a static file name longer than the file system allows answers 500"
+)
+def test_a_static_file_name_too_long_for_the_file_system_is_not_found(portal: Portal) -> None:
+    response = get(portal, fill(STATIC, {"file_path": SWEEP["long"]}))
+    assert response.status_code == 404
