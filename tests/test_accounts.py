@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -25,10 +26,9 @@ def add_user(db: Database, email: str = "ann@example.com", role: Role | str = Ro
 
 
 def sign_in(db: Database, email: str, password: str = PASSWORD, ip: str = IP) -> object:
-    """One sign-in attempt in its own transaction, as a login request makes it."""
-    with db.write() as session:
-        result = service.authenticate(session, email, password, ip)
-        return result.email if isinstance(result, StaffUser) else result
+    """One sign-in attempt in the transactions a login request uses."""
+    result = service.authenticate(db, email, password, ip)
+    return result.email if isinstance(result, StaffUser) else result
 
 
 def start(db: Database, email: str, replaces: str | None = None) -> str:
@@ -157,11 +157,39 @@ def test_failures_older_than_the_window_do_not_count(db: Database) -> None:
     assert sign_in(db, "ann@example.com") == "ann@example.com"
 
 
+def test_right_password_after_failures_below_the_limit_signs_in(db: Database) -> None:
+    add_user(db, "ann@example.com")
+    for _ in range(service.MAX_FAILURES_PER_EMAIL - 1):
+        assert sign_in(db, "ann@example.com", "wrong password!") is None
+
+    assert sign_in(db, "ann@example.com") == "ann@example.com"
+
+    with db.read() as session:
+        outcomes = session.scalars(select(LoginAttempt.succeeded).order_by(LoginAttempt.id)).all()
+    assert outcomes == [False] * (service.MAX_FAILURES_PER_EMAIL - 1) + [True]
+
+
+def test_a_password_changed_during_the_check_does_not_sign_in(db: Database) -> None:
+    add_user(db, "ann@example.com")
+    with db.write() as session:
+        attempt = service.record_attempt(session, "ann@example.com", IP)
+    assert isinstance(attempt, service.SignInAttempt)
+    assert service.password_matches(attempt, PASSWORD)
+
+    with db.write() as session:
+        service.set_password(session, "ann@example.com", "another good password")
+    with db.write() as session:
+        assert service.mark_succeeded(session, attempt, PASSWORD) is None
+
+    with db.read() as session:
+        assert service.failures_for(session, "ann@example.com") == 1
+
+
 def parallel_sign_ins(
     db: Database, monkeypatch: pytest.MonkeyPatch, attempts: list[tuple[str, str]]
 ) -> tuple[int, list[object]]:
-    """Every (email, ip) attempt at once, each thread in its own transaction as login requests
-    make them; returns how many passwords were checked and each attempt's outcome."""
+    """Every (email, ip) attempt at once, each thread signing in as a login request does;
+    returns how many passwords were checked and each attempt's outcome."""
     checked = 0
     counting = threading.Lock()
     verify = service._verify
@@ -211,6 +239,43 @@ def test_parallel_wrong_passwords_from_one_address_check_only_the_limit(
     assert (
         sum(isinstance(o, service.Throttled) for o in outcomes) == 30 - service.MAX_FAILURES_PER_IP
     )
+
+
+def test_a_slow_password_check_does_not_hold_up_another_sign_in_from_the_address(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-in lock covers counting and recording the attempt, not the password check:
+    behind a proxy every sign-in shares one address, and they must not run one at a time."""
+    add_user(db, "ann@example.com")
+    add_user(db, "bob@example.com")
+    checking, release = threading.Event(), threading.Event()
+    calls = itertools.count()
+    verify = service._verify
+
+    def first_one_held(password_hash: str, password: str) -> bool:
+        if next(calls) == 0:
+            checking.set()
+            release.wait(timeout=120)
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(service, "_verify", first_one_held)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ann = pool.submit(sign_in, db, "ann@example.com")
+        assert checking.wait(timeout=120)
+        bob = pool.submit(sign_in, db, "bob@example.com")
+        try:
+            # Before the fix Bob waited for Ann's lock (PostgreSQL) or write lock (SQLite).
+            bob_outcome = bob.result(timeout=30)
+            ann_still_checking = not ann.done()
+        finally:
+            release.set()
+
+    assert bob_outcome == "bob@example.com"
+    assert ann_still_checking
+    assert ann.result() == "ann@example.com"
+    with db.read() as session:
+        assert service.failures_for(session, "ann@example.com") == 0
+        assert service.failures_for(session, "bob@example.com") == 0
 
 
 def test_session_token_resolves_to_the_user_and_only_its_hash_is_stored(db: Database) -> None:

@@ -53,8 +53,7 @@ def one_line_error(result: Result) -> str:
 
 
 def authenticates(db: Database, email: str, password: str) -> bool:
-    with db.write() as session:
-        return isinstance(service.authenticate(session, email, password, "127.0.0.1"), StaffUser)
+    return isinstance(service.authenticate(db, email, password, "127.0.0.1"), StaffUser)
 
 
 def token_name(db: Database, token: str) -> str | None:

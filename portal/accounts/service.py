@@ -1,7 +1,8 @@
 """Staff users, console sessions, sign-in throttling and API tokens.
 
 Every function takes an open SQLAlchemy session and plain values; the caller
-owns the transaction.
+owns the transaction. ``authenticate`` alone takes the database: a sign-in is two
+short transactions with the password check between them, outside the lock.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
@@ -27,6 +28,7 @@ from portal.accounts.models import (
     StaffUser,
     TokenScope,
 )
+from portal.db import Database
 
 SESSION_LIFETIME = timedelta(hours=12)
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -139,31 +141,78 @@ def check_throttle(
     return None
 
 
-def authenticate(
-    session: Session, email: str, password: str, ip: str
-) -> StaffUser | Throttled | None:
-    """Check a sign-in; records the attempt. Returns the user, a ``Throttled``, or None.
+@dataclass(frozen=True, slots=True)
+class SignInAttempt:
+    """A sign-in recorded as failed (under the lock) until its password is found to match."""
 
-    Counting the recent failures and recording this attempt happen under one lock
-    per email and per address, so parallel guesses cannot all pass the count first.
+    id: int
+    user_id: int | None
+    password_hash: str
+    active: bool
+
+
+def authenticate(
+    database: Database, email: str, password: str, ip: str
+) -> StaffUser | Throttled | None:
+    """Check a sign-in in the three steps the login route takes; no console session is started.
+
+    Returns the user, a ``Throttled``, or None (wrong password, unknown or inactive user).
+    """
+    with database.write() as session:
+        attempt = record_attempt(session, email, ip)
+    if isinstance(attempt, Throttled) or not password_matches(attempt, password):
+        return attempt if isinstance(attempt, Throttled) else None
+    with database.write() as session:
+        return mark_succeeded(session, attempt, password)
+
+
+def record_attempt(session: Session, email: str, ip: str) -> SignInAttempt | Throttled:
+    """Count recent failures and record this attempt as failed, under one lock per email and
+    per address, so parallel guesses cannot all pass the count first.
+
+    Commit before checking the password: the lock lasts until the transaction ends, and the
+    slow check must not hold it (behind a proxy every sign-in shares one address).
     """
     email = normalize_email(email)
     _lock_attempts(session, email, ip)
     throttled = check_throttle(session, email, ip)
     if throttled is not None:
         return throttled
-    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
-    ok = _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    if ok and user is not None and not user.is_active:
-        ok = False
     now = utcnow()
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
-    session.add(LoginAttempt(email=email[:254], ip=ip[:45], succeeded=ok, at=now))
-    if not ok or user is None:
+    row = LoginAttempt(email=email[:254], ip=ip[:45], succeeded=False, at=now)
+    session.add(row)
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    session.flush()
+    if user is None:
+        return SignInAttempt(row.id, None, _DUMMY_HASH, active=False)
+    return SignInAttempt(row.id, user.id, user.password_hash, active=user.is_active)
+
+
+def password_matches(attempt: SignInAttempt, password: str) -> bool:
+    """Check the password outside any transaction; an unknown email costs the same time."""
+    matches = _verify(attempt.password_hash, password)
+    return matches and attempt.user_id is not None and attempt.active
+
+
+def mark_succeeded(session: Session, attempt: SignInAttempt, password: str) -> StaffUser | None:
+    """Record a matched attempt as succeeded and return its user; None if, since the check,
+    the user was deactivated or its password changed (the attempt stays a failure)."""
+    user = session.scalar(
+        select(StaffUser).where(
+            StaffUser.id == attempt.user_id,
+            StaffUser.password_hash == attempt.password_hash,
+            StaffUser.is_active.is_(True),
+        )
+    )
+    if user is None:
         return None
+    session.execute(
+        update(LoginAttempt).where(LoginAttempt.id == attempt.id).values(succeeded=True)
+    )
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     return user
 
 

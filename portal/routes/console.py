@@ -86,21 +86,28 @@ class ConsoleController(Controller):
         target = safe_next(data.next)
         if problem := unprintable(data.email):  # no such address, and PostgreSQL cannot hold it
             return _login_failed(data, f"The email contains {problem}.", status_code=400)
+        # The attempt is counted and recorded under the sign-in lock, which its commit
+        # releases; the password is checked after it (see service.authenticate).
         with database.write() as session:
-            outcome = service.authenticate(session, data.email, data.password, client_ip(request))
-            if isinstance(outcome, Throttled):
-                minutes = -(-outcome.retry_after // 60)
-                return _login_failed(
-                    data,
-                    f"Too many sign-in attempts. Try again in {minutes} {_minutes(minutes)}.",
-                    status_code=429,
-                    headers={"Retry-After": str(outcome.retry_after)},
-                )
-            if outcome is None:
-                return _login_failed(data, "Email or password is incorrect.", status_code=401)
+            attempt = service.record_attempt(session, data.email, client_ip(request))
+        if isinstance(attempt, Throttled):
+            minutes = -(-attempt.retry_after // 60)
+            return _login_failed(
+                data,
+                f"Too many sign-in attempts. Try again in {minutes} {_minutes(minutes)}.",
+                status_code=429,
+                headers={"Retry-After": str(attempt.retry_after)},
+            )
+        incorrect = "Email or password is incorrect."
+        if not service.password_matches(attempt, data.password):
+            return _login_failed(data, incorrect, status_code=401)
+        with database.write() as session:
+            user = service.mark_succeeded(session, attempt, data.password)
+            if user is None:
+                return _login_failed(data, incorrect, status_code=401)
             token = service.start_session(
                 session,
-                outcome,
+                user,
                 replaces=request.cookies.get(STAFF_COOKIE),
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent", ""),
