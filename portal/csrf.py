@@ -4,8 +4,10 @@ Litestar's ``CSRFMiddleware`` signs its token with one secret and, on a page
 view, hands a browser back whatever ``csrftoken`` cookie it already holds. After
 a restart with a new key every browser holding a cookie would get 403 on every
 form until it cleared its cookies. Here a token signed with any listed key is
-accepted, and a page view replaces a cookie that is not signed with the newest
-key (an older one, a retired one, or garbage) with a fresh token.
+accepted, and a page view re-issues a cookie that is not signed with the newest
+key: one signed with an older key keeps its random part, re-signed with the
+newest key, so forms other tabs show with the old token still match it; one
+signed with no listed key (a retired key, or garbage) gets a fresh token.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from litestar.utils.scope.state import ScopeState
 
 
 class RotatingCSRFMiddleware(CSRFMiddleware):
-    """``CSRFMiddleware`` that verifies with every key and re-issues stale cookies on a page view.
+    """``CSRFMiddleware`` that verifies with every key and re-signs stale cookies on a page view.
 
     ``config.secret`` is the newest secret (new tokens are signed with it);
     ``older_secrets`` are still accepted on form posts.
@@ -43,7 +45,7 @@ class RotatingCSRFMiddleware(CSRFMiddleware):
             request = scope["litestar_app"].request_class(scope=scope, receive=receive)
             cookie = request.cookies.get(self.config.cookie_name)
             if cookie is not None and not self._bypassed(scope) and not self._current(cookie):
-                token = generate_csrf_token(secret=self.config.secret)
+                token = self._reissued(cookie)
                 ScopeState.from_scope(scope).csrf_token = token
                 # csrf_cookie=None: the response sets the cookie to the fresh token.
                 await self.app(scope, receive, self.create_send_wrapper(send, token, None))
@@ -61,6 +63,14 @@ class RotatingCSRFMiddleware(CSRFMiddleware):
     def _current(self, token: str) -> bool:
         """The token is signed with the newest secret."""
         return _token_secret(token, self.config.secret) is not None
+
+    def _reissued(self, cookie: str) -> str:
+        """The cookie signed with the newest secret, keeping the random part Litestar
+        compares forms against; a brand-new token when no listed secret signed it."""
+        random_part = self._decode_csrf_token(cookie)
+        if random_part is None:
+            return generate_csrf_token(secret=self.config.secret)
+        return random_part + generate_csrf_hash(token=random_part, secret=self.config.secret)
 
     def _decode_csrf_token(self, token: str) -> str | None:
         """The token's random part when it is signed with any of the secrets, else None."""

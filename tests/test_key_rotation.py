@@ -121,3 +121,27 @@ def test_a_token_of_a_retired_key_is_refused_and_replaced_on_the_next_page(
         fresh = gate_answers(after.get(f"/library/{SLUG}/gate").text, NEW_KEY)
         assert fresh["_csrf_token"] != answers["_csrf_token"]
         assert unlock(after, fresh).status_code == 303
+
+
+def test_a_form_open_in_another_tab_still_posts_after_a_page_reissues_the_token(
+    settings: Settings, before: TestClient[Litestar], gated: Any, db: Any
+) -> None:
+    email = StaffActions(before, db).create()
+    # Tab 1 shows the gate form and the staff login before the restart.
+    answers = gate_answers(before.get(f"/library/{SLUG}/gate").text)
+    login = {
+        "email": email,
+        "password": STAFF_PASSWORD,
+        "next": "",
+        "_csrf_token": csrf_token_from(before.get("/console/login").text),
+    }
+    old_cookie = before.cookies[CSRF_COOKIE]
+
+    with restarted(settings, before, OLD_KEY, NEW_KEY) as after:
+        # Tab 2 views a page: the cookie is re-signed with the newest key.
+        tab2 = gate_answers(after.get(f"/library/{SLUG}/gate").text, NEW_KEY)
+        assert after.cookies[CSRF_COOKIE] != old_cookie
+        assert tab2["_csrf_token"] == after.cookies[CSRF_COOKIE]
+        # Tab 1's forms still post.
+        assert unlock(after, answers).status_code == 303
+        assert after.post("/console/login", data=login, follow_redirects=False).status_code == 303
