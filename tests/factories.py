@@ -7,12 +7,14 @@ import time
 from datetime import datetime
 from typing import Any
 
+from litestar import Litestar
 from sqlalchemy import func, select
 
+from content import indexer
 from content.editing import save_asset, validate_draft
 from content.extraction import extract_pending_texts
 from content.files import FileStore
-from content.models import Asset, FileTextStatus
+from content.models import Asset, ContentChange, FileTextStatus
 from content.publishing import publish
 from content.text import pdf_text_and_pages
 from portal.db import Database
@@ -81,3 +83,32 @@ def extract_file_texts(db: Database, store: FileStore) -> None:
             return
         assert time.monotonic() < deadline, "PDF text still not read"
         time.sleep(0.05)
+
+
+def editor_form(**fields: str) -> dict[str, str]:
+    """The console editor's fields for a valid open whitepaper, with ``fields`` changed."""
+    return {
+        "title": "Scoring Field Guide",
+        "summary": "How to weigh fit and intent.",
+        "body": "Short body.",
+        "kind": "whitepaper",
+        "stage": "consideration",
+        "gate": "open",
+        "language": "en",
+        "timezone": "UTC",
+        **fields,
+    }
+
+
+def catch_up_search(db: Database, app: Litestar) -> None:
+    """Bring the app's search index up to the newest change now. The app's own syncer may
+    hold the index with an older view of the change log (then a round is skipped): go on
+    until the index has every change."""
+    with db.read() as session:
+        head = session.scalar(select(func.max(ContentChange.seq))) or 0
+    deadline = time.monotonic() + 30
+    while app.state.search.last_seq() < head:
+        assert time.monotonic() < deadline, "the search index did not catch up"
+        with db.read() as session:
+            if not indexer.sync(session, app.state.search):
+                time.sleep(0.02)

@@ -14,18 +14,9 @@ from content.models import Asset
 from portal.accounts.models import Role
 from portal.db import Database
 from tests.conftest import StaffActions, csrf_token_from, html
+from tests.factories import editor_form
 from tests.pdfs import make_pdf
 
-FORM = {
-    "title": "Scoring Field Guide",
-    "summary": "How to weigh fit and intent.",
-    "body": "Short body.",
-    "kind": "whitepaper",
-    "stage": "consideration",
-    "gate": "open",
-    "language": "en",
-    "timezone": "UTC",
-}
 DISPOSITION = re.compile(
     r"""^(?P<kind>inline|attachment); """
     r"""filename="(?P<ascii>[\x20-\x21\x23-\x24\x26-\x5b\x5d-\x7e]+)"; """
@@ -37,7 +28,7 @@ def submit(client: TestClient[Litestar], form: dict[str, Any], **files: Any) -> 
     token = csrf_token_from(client.get("/console/assets/new").text)
     return client.post(
         "/console/assets/new",
-        data={**FORM, **form, "_csrf_token": token},
+        data={**editor_form(), **form, "_csrf_token": token},
         files=files or None,
         follow_redirects=False,
     )

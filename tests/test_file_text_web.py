@@ -3,7 +3,6 @@ the editor sees when it could not be read."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -13,12 +12,12 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from content import extraction, indexer
+from content import extraction
 from content.extraction import Extraction, ExtractionLimits, extract_pending_texts
 from content.files import FileStore
-from content.models import Asset, ContentChange, FileTextStatus, StoredFile
+from content.models import Asset, FileTextStatus, StoredFile
 from content.orm import utcnow
 from portal.accounts import service
 from portal.accounts.models import Role
@@ -26,20 +25,10 @@ from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.conftest import STAFF_PASSWORD, StaffActions, csrf_token_from, html
-from tests.factories import extract_file_texts, make_asset
+from tests.factories import catch_up_search, editor_form, extract_file_texts, make_asset
 from tests.pdfs import make_pdf, make_pdf_bomb
 
 EDITOR = "editor@example.com"
-FORM = {
-    "title": "Intent Data Field Guide",
-    "summary": "How to read intent.",
-    "body": "Short body.",
-    "kind": "whitepaper",
-    "stage": "consideration",
-    "gate": "open",
-    "language": "en",
-    "timezone": "UTC",
-}
 
 
 def add_editor(db: Database) -> None:
@@ -60,22 +49,14 @@ def upload(client: TestClient[Litestar], name: str, data: bytes, **form: str) ->
     token = csrf_token_from(client.get("/console/assets/new").text)
     return client.post(
         "/console/assets/new",
-        data={**FORM, **form, "_csrf_token": token},
+        data={
+            **editor_form(title="Intent Data Field Guide", summary="How to read intent."),
+            **form,
+            "_csrf_token": token,
+        },
         files={"file": (name, data, "application/pdf")},
         follow_redirects=False,
     )
-
-
-def catch_up(db: Database, app: Litestar) -> None:
-    """Bring the app's search index up to the newest change (its own syncer may hold it now)."""
-    with db.read() as session:
-        head = session.scalar(select(func.max(ContentChange.seq))) or 0
-    deadline = time.monotonic() + 30
-    while app.state.search.last_seq() < head:
-        assert time.monotonic() < deadline, "the search index did not catch up"
-        with db.read() as session:
-            if not indexer.sync(session, app.state.search):
-                time.sleep(0.02)
 
 
 def the_asset(db: Database) -> Asset:
@@ -131,7 +112,7 @@ def test_a_normal_pdf_becomes_searchable_by_its_text(settings: Settings, db: Dat
         assert asset.file_pages == 2
         assert "quorbitmatrix" in asset.file_text
 
-        catch_up(db, client.app)
+        catch_up_search(db, client.app)
         results = html(client.get("/library", params={"q": "quorbitmatrix"}).text)
         titles = [node.text(strip=True) for node in results.css("#results h3 a, #results h2 a")]
         assert "Intent Data Field Guide" in titles

@@ -8,14 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import func, select
 
-from content import indexer
 from content.editing import save_asset, validate_draft
-from content.models import ContentChange
 from portal.db import Database
 from tests.conftest import html
-from tests.factories import make_asset
+from tests.factories import catch_up_search, make_asset
 
 
 @pytest.fixture
@@ -23,16 +20,7 @@ def sync(app: Litestar, db: Database):  # type: ignore[no-untyped-def]
     """Bring the app's search index up to date now (the background syncer would within seconds)."""
 
     def run() -> None:
-        # The app's own syncer may hold the index right now with an older view of the change
-        # log (then our round is skipped): go on until the index has every change.
-        with db.read() as session:
-            head = session.scalar(select(func.max(ContentChange.seq))) or 0
-        deadline = time.monotonic() + 30
-        while app.state.search.last_seq() < head:
-            assert time.monotonic() < deadline, "the search index did not catch up"
-            with db.read() as session:
-                if not indexer.sync(session, app.state.search):
-                    time.sleep(0.02)
+        catch_up_search(db, app)
 
     return run
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -32,16 +34,23 @@ def test_editor_relabels_a_topic_and_the_library_shows_it(
     assert "CRM integration" not in library
 
 
-def test_empty_label_is_refused_and_nothing_changes(
-    client: TestClient[Litestar], staff: StaffActions, db: Database
-) -> None:
+def relabel_data_privacy(
+    client: TestClient[Litestar], staff: StaffActions, db: Database, label: str
+) -> Any:
+    """An editor sends ``label`` for the topic data-privacy (filed under by one asset)."""
     make_asset(db, topics=["data-privacy"])
     staff.sign_in_as(Role.EDITOR)
     page = client.get("/console/taxonomy")
-    response = client.post(
+    return client.post(
         "/console/taxonomy/topics/data-privacy",
-        data={"label": "   ", "_csrf_token": csrf_token_from(page.text)},
+        data={"label": label, "_csrf_token": csrf_token_from(page.text)},
     )
+
+
+def test_empty_label_is_refused_and_nothing_changes(
+    client: TestClient[Litestar], staff: StaffActions, db: Database
+) -> None:
+    response = relabel_data_privacy(client, staff, db, "   ")
     assert "1 to 120 characters" in html(response.text).css_first('[role="alert"]').text()
     assert html(response.text).css_first("#label-topics-data-privacy").attributes["value"] == (
         "Data privacy"

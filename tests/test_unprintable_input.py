@@ -21,9 +21,10 @@ from portal.accounts import service
 from portal.accounts.models import Role
 from portal.db import Database
 from tests.conftest import StaffActions, csrf_token_from, html
-from tests.factories import make_asset
+from tests.factories import editor_form, make_asset
 from tests.test_gates_web import submit
 from tests.test_talk_to_sales import send as send_demo_request
+from tests.test_taxonomy_web import relabel_data_privacy
 from tracking import events, ingest
 from tracking.identity import Source, identify
 from tracking.models import Event, Lead, LeadChange
@@ -219,30 +220,38 @@ def test_a_staff_sign_in_with_a_control_character_in_the_email_says_so(
 # --- public forms -----------------------------------------------------------------------------
 
 
-def test_the_gate_form_names_the_field_and_keeps_the_other_values(
-    client: Client, db: Database
+PUBLIC_FORMS = {
+    # form: (how to send it with one bad field, the character named, the field, the others kept)
+    "gate": (
+        lambda client: submit(
+            client, "pricing-guide", email="ada@example.com", first_name="Ada", last_name="Love\x00"
+        ),
+        "U+0000",
+        "gate-last_name",
+        {"gate-first_name": "Ada", "gate-email": "ada@example.com"},
+    ),
+    "talk-to-sales": (
+        lambda client: send_demo_request(client, message="Call me\x07 soon"),
+        "U+0007",
+        "sales-message",
+        {"sales-company": "Analytical Engines Ltd"},
+    ),
+}
+
+
+@pytest.mark.parametrize("form", PUBLIC_FORMS.keys())
+def test_a_public_form_names_the_field_and_keeps_the_other_values(
+    client: Client, db: Database, form: str
 ) -> None:
+    send, character, field, kept = PUBLIC_FORMS[form]
     make_asset(db, slug="pricing-guide", gate="gated")
-    response = submit(
-        client, "pricing-guide", email="ada@example.com", first_name="Ada", last_name="Love\x00"
-    )
+    response = send(client)
     assert response.status_code == 422
     tree = html(response.text)
-    assert "U+0000" in tree.css_first("#gate-last_name-error").text()
-    assert tree.css_first("#gate-first_name-error") is None
-    assert tree.css_first("#gate-first_name").attributes["value"] == "Ada"
-    assert tree.css_first("#gate-email").attributes["value"] == "ada@example.com"
-    assert count(db, Lead) == 0
-
-
-def test_the_talk_to_sales_form_names_the_field_and_keeps_the_other_values(
-    client: Client, db: Database
-) -> None:
-    response = send_demo_request(client, message="Call me\x07 soon")
-    assert response.status_code == 422
-    tree = html(response.text)
-    assert "U+0007" in tree.css_first("#sales-message-error").text()
-    assert tree.css_first("#sales-company").attributes["value"] == "Analytical Engines Ltd"
+    assert character in tree.css_first(f"#{field}-error").text()
+    for other, value in kept.items():
+        assert tree.css_first(f"#{other}-error") is None
+        assert tree.css_first(f"#{other}").attributes["value"] == value
     assert count(db, Lead) == 0
 
 
@@ -262,18 +271,13 @@ def test_the_editor_names_the_field_and_keeps_what_was_typed(
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
     token = csrf_token_from(client.get("/console/assets/new").text)
-    form = {
-        "title": "Field\x00guide",
-        "summary": "Kept summary",
-        "body": "Line one\n\tLine two",
-        "kind": "whitepaper",
-        "stage": "consideration",
-        "gate": "open",
-        "language": "en",
-        "timezone": "UTC",
-        "action": "save",
-        "_csrf_token": token,
-    }
+    form = editor_form(
+        title="Field\x00guide",
+        summary="Kept summary",
+        body="Line one\n\tLine two",
+        action="save",
+        _csrf_token=token,
+    )
     response = client.post("/console/assets/new", data=form, follow_redirects=False)
     assert response.status_code == 422
     page = html(response.text)
@@ -286,13 +290,7 @@ def test_the_editor_names_the_field_and_keeps_what_was_typed(
 def test_a_topic_label_with_a_control_character_is_refused(
     client: Client, db: Database, staff: StaffActions
 ) -> None:
-    make_asset(db, topics=["data-privacy"])
-    staff.sign_in_as(Role.EDITOR)
-    page = client.get("/console/taxonomy")
-    response = client.post(
-        "/console/taxonomy/topics/data-privacy",
-        data={"label": "Data\x00privacy", "_csrf_token": csrf_token_from(page.text)},
-    )
+    response = relabel_data_privacy(client, staff, db, "Data\x00privacy")
     alert = html(response.text).css_first('[role="alert"]').text()
     assert "label" in alert.lower()
     assert "U+0000" in alert

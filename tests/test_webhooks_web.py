@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -43,6 +44,15 @@ def create_endpoint(client: TestClient[Litestar], url: str, types: list[str]) ->
             "event_types": types,
             "_csrf_token": csrf_token_from(page.text),
         },
+    )
+
+
+def edit_endpoint(client: TestClient[Litestar], endpoint_id: int, **fields: object) -> Any:
+    """Send the endpoint's edit form with ``fields`` (and the page's CSRF token)."""
+    page = client.get(f"/console/webhooks/{endpoint_id}")
+    return client.post(
+        f"/console/webhooks/{endpoint_id}",
+        data={**fields, "_csrf_token": csrf_token_from(page.text)},
     )
 
 
@@ -125,14 +135,8 @@ def test_an_invalid_edit_answers_an_html_form(
     staff.sign_in_as(Role.ADMIN)
     create_endpoint(client, crm.url, ["lead.mql"])
     endpoint = only_endpoint(db)
-    page = client.get(f"/console/webhooks/{endpoint.id}")
-    refused = client.post(
-        f"/console/webhooks/{endpoint.id}",
-        data={
-            "url": "http://10.0.0.5/hook",
-            "event_types": ["lead.mql"],
-            "_csrf_token": csrf_token_from(page.text),
-        },
+    refused = edit_endpoint(
+        client, endpoint.id, url="http://10.0.0.5/hook", event_types=["lead.mql"]
     )
     assert refused.status_code == 400
     assert refused.headers["content-type"].startswith("text/html")
@@ -225,15 +229,12 @@ def test_an_admin_edits_the_event_types(
     staff.sign_in_as(Role.ADMIN)
     create_endpoint(client, crm.url, ["lead.mql"])
     endpoint = only_endpoint(db)
-    page = client.get(f"/console/webhooks/{endpoint.id}")
-    saved = client.post(
-        f"/console/webhooks/{endpoint.id}",
-        data={
-            "url": crm.url,
-            "description": "Marketing automation",
-            "event_types": ["lead.milestone", "asset.unlocked"],
-            "_csrf_token": csrf_token_from(page.text),
-        },
+    saved = edit_endpoint(
+        client,
+        endpoint.id,
+        url=crm.url,
+        description="Marketing automation",
+        event_types=["lead.milestone", "asset.unlocked"],
     )
     assert "Endpoint saved." in html(saved.text).css_first('[role="status"]').text()
     endpoint = only_endpoint(db)
