@@ -7,26 +7,17 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from portal.db import Database
 from tests.conftest import TEST_SECRET_KEYS
+from tests.servers import LEADSHELF, serving
+from tests.servers import free_port as free_port  # tests/test_cli.py imports it from here
 
-LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 WEBINAR = "progressive-profiling-webinar"  # in the demo library
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -41,43 +32,6 @@ def environment(db: Database, tmp_path: Path) -> dict[str, str]:
     for name in ("LEADSHELF_BASE_URL", "LEADSHELF_CONFIG", "LEADSHELF_MODEL"):
         env.pop(name, None)
     return env
-
-
-@contextmanager
-def serving(env: dict[str, str], cwd: Path, *args: str) -> Iterator[str]:
-    """``leadshelf serve ARGS`` running until it answers /healthz; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [LEADSHELF, "serve", "--port", str(port), *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"leadshelf serve exited with {process.returncode}:\n{output}")
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"leadshelf serve did not answer on {url}")
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_a_taken_port_gets_the_error_only(environment: dict[str, str], tmp_path: Path) -> None:
@@ -109,7 +63,7 @@ def calendar_file(url: str) -> str:
 def test_without_a_base_url_links_carry_the_port_it_listens_on(
     environment: dict[str, str], tmp_path: Path
 ) -> None:
-    with serving(environment, tmp_path, "--demo") as url:
+    with serving(environment, "--demo", cwd=tmp_path, timeout=60) as url:
         ics = calendar_file(url)
     assert f"URL:{url}/library/{WEBINAR}" in ics
     assert ":8000" not in ics
@@ -118,6 +72,6 @@ def test_without_a_base_url_links_carry_the_port_it_listens_on(
 def test_a_base_url_that_is_set_still_wins(environment: dict[str, str], tmp_path: Path) -> None:
     subprocess.run([LEADSHELF, "demo"], env=environment, check=True, capture_output=True)
     environment["LEADSHELF_BASE_URL"] = "https://content.example.com"
-    with serving(environment, tmp_path, "--host", "0.0.0.0") as url:  # noqa: S104
+    with serving(environment, "--host", "0.0.0.0", cwd=tmp_path, timeout=60) as url:  # noqa: S104
         ics = calendar_file(url)
     assert f"URL:https://content.example.com/library/{WEBINAR}" in ics

@@ -10,14 +10,11 @@ run rather than skipping it.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,10 @@ from sqlalchemy.engine import make_url
 
 from portal.settings import Settings
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET_KEYS, backends, postgres_url
+from tests.servers import LEADSHELF as LEADSHELF  # the e2e tests import these from here
+from tests.servers import free_port as free_port
+from tests.servers import serving
+from tests.servers import wait_until_healthy as wait_until_healthy
 from tracking.model import DEFAULT_FIELDS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,7 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 ADMIN_EMAIL = "e2e-admin@example.com"
 
 # Headless Chromium announces itself as "HeadlessChrome", which crawler detection rightly
@@ -68,6 +68,24 @@ E2E_MODEL = "\n".join(
 """The server's model file (``LEADSHELF_MODEL``)."""
 
 
+WEBINAR = "e2e-scoring-clinic-webinar"
+WEBINAR_MARKDOWN = """\
+---
+title: "Scoring Clinic: Bring Your Model"
+slug: {slug}
+kind: webinar
+stage: consideration
+topics: [lead-scoring]
+gate: gated
+language: en
+summary: "Forty-five minutes of live lead-scoring reviews."
+webinar: {{starts_at: {starts_at}, duration_minutes: 45}}
+published: true
+---
+We review three scoring models submitted by attendees, live.
+"""
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
@@ -76,12 +94,6 @@ class LiveServer:
     """The server's environment, for running other ``leadshelf`` commands against its data."""
     admin_email: str = ADMIN_EMAIL
     password: str = STAFF_PASSWORD
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fresh_postgres_database(suffix: str) -> str:
@@ -94,21 +106,6 @@ def fresh_postgres_database(suffix: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"leadshelf serve exited with {process.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"leadshelf serve did not answer on {url} within {timeout} s")
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -144,26 +141,25 @@ def live_server(
 @contextmanager
 def serve(env: Mapping[str, str]) -> Iterator[str]:
     """Run ``leadshelf serve`` with this environment on a free port; yield its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
+    with serving(env, "--host", "127.0.0.1") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def upcoming_webinar(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A gated webinar a month from now (the demo's webinars have fixed dates that will pass)."""
+    folder = tmp_path_factory.mktemp("webinar")
+    starts_at = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    (folder / f"{WEBINAR}.md").write_text(
+        WEBINAR_MARKDOWN.format(slug=WEBINAR, starts_at=starts_at.isoformat()), encoding="utf-8"
+    )
+    subprocess.run(
+        [LEADSHELF, "import", str(folder), "--publish"],
+        env=dict(live_server.env),
+        check=True,
+        capture_output=True,
+    )
+    return WEBINAR
 
 
 @pytest.fixture(scope="session")

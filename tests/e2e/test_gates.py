@@ -8,17 +8,15 @@ nothing more after that (``tests.e2e.conftest.E2E_MODEL``).
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import LEADSHELF, MIN_FILL_SECONDS, LiveServer, new_context
+from tests.e2e.conftest import MIN_FILL_SECONDS, LiveServer, new_context
 
 pytestmark = pytest.mark.e2e
 
@@ -27,22 +25,6 @@ BUYERS_GUIDE = "lead-scoring-buyers-guide"  # gated, consideration, with a PDF
 BUSINESS_CASE = "marketing-automation-business-case"  # gated, decision, with a PDF
 RFP_CHECKLIST = "marketing-automation-rfp-checklist"  # gated, decision, with a PDF
 CASE_STUDY = "hallberg-antriebstechnik-case-study"  # gated, decision, with a PDF
-WEBINAR = "e2e-scoring-clinic-webinar"
-WEBINAR_MARKDOWN = """\
----
-title: "Scoring Clinic: Bring Your Model"
-slug: {slug}
-kind: webinar
-stage: consideration
-topics: [lead-scoring]
-gate: gated
-language: en
-summary: "Forty-five minutes of live lead-scoring reviews."
-webinar: {{starts_at: {starts_at}, duration_minutes: 45}}
-published: true
----
-We review three scoring models submitted by attendees, live.
-"""
 NAME_LABELS = ["Business email", "First name", "Last name"]
 
 
@@ -61,23 +43,6 @@ class Prospect:
 def new_prospect(first_name: str, last_name: str = "Lindqvist") -> Prospect:
     """A person this session's server has not met (leads outlive a single test)."""
     return Prospect(first_name, last_name, f"{first_name.lower()}.{uuid4().hex[:12]}@example.com")
-
-
-@pytest.fixture(scope="module")
-def upcoming_webinar(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A gated webinar a month from now (the demo's webinars have fixed dates that will pass)."""
-    folder = tmp_path_factory.mktemp("webinar")
-    starts_at = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
-    (folder / f"{WEBINAR}.md").write_text(
-        WEBINAR_MARKDOWN.format(slug=WEBINAR, starts_at=starts_at.isoformat()), encoding="utf-8"
-    )
-    subprocess.run(
-        [LEADSHELF, "import", str(folder), "--publish"],
-        env=dict(live_server.env),
-        check=True,
-        capture_output=True,
-    )
-    return WEBINAR
 
 
 @pytest.fixture

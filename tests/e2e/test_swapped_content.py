@@ -12,7 +12,6 @@ import json
 import subprocess
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +21,6 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import LEADSHELF, LiveServer, new_context
 from tests.e2e.test_gates import (
     BUYERS_GUIDE,
-    WEBINAR_MARKDOWN,
     new_prospect,
     open_asset,
     send_gate_form,
@@ -31,7 +29,6 @@ from tests.e2e.test_gates import (
 
 pytestmark = pytest.mark.e2e
 
-WEBINAR = "e2e-local-time-webinar"
 VISITOR_ZONE = "America/New_York"
 READ_SECONDS = 20
 
@@ -46,23 +43,6 @@ def api_token(live_server: LiveServer) -> str:
         text=True,
     )
     return created.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def webinar(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A gated webinar a month from now, so the gate registers for it."""
-    folder = tmp_path_factory.mktemp("local-time-webinar")
-    starts_at = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
-    (folder / f"{WEBINAR}.md").write_text(
-        WEBINAR_MARKDOWN.format(slug=WEBINAR, starts_at=starts_at.isoformat()), encoding="utf-8"
-    )
-    subprocess.run(
-        [LEADSHELF, "import", str(folder), "--publish"],
-        env=dict(live_server.env),
-        check=True,
-        capture_output=True,
-    )
-    return WEBINAR
 
 
 def api_get(server: LiveServer, token: str, path: str) -> Any:
@@ -112,13 +92,13 @@ def test_reading_after_a_javascript_unlock_reaches_the_trail(
 
 
 def test_a_webinar_keeps_the_visitors_time_zone_after_registering(
-    browser: Browser, live_server: LiveServer, webinar: str
+    browser: Browser, live_server: LiveServer, upcoming_webinar: str
 ) -> None:
     context = new_context(browser, timezone_id=VISITOR_ZONE)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        open_asset(page, live_server, webinar)
+        open_asset(page, live_server, upcoming_webinar)
         when = page.locator(".webinar-panel time.local-time")
         expect(when).not_to_contain_text("UTC")
         local = when.inner_text()
