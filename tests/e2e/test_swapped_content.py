@@ -29,6 +29,16 @@ from tests.e2e.test_gates import (
 
 pytestmark = pytest.mark.e2e
 
+ON_SCREEN = """
+() => new Promise((resolve) => {
+  new IntersectionObserver((entries, observer) => {
+    if (entries.some((entry) => entry.isIntersecting)) {
+      observer.disconnect();
+      resolve(true);
+    }
+  }).observe(document.querySelector("[data-asset]"));
+})
+"""
 VISITOR_ZONE = "America/New_York"
 READ_SECONDS = 20
 
@@ -83,6 +93,9 @@ def test_reading_after_a_javascript_unlock_reaches_the_trail(
     page.clock.install()
     unlock(page, live_server, BUYERS_GUIDE, prospect)
     expect(page.locator(".asset__body")).to_be_visible()
+    # The tracker counts time once its IntersectionObserver has seen the content on screen;
+    # observers of one element hear in the same rendering step, so wait for our own to hear.
+    page.evaluate(ON_SCREEN)
 
     page.clock.run_for(READ_SECONDS * 1000)
     page.goto(f"{live_server.url}/library")  # leaving sends the last beacon
