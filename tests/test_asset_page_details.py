@@ -72,6 +72,12 @@ def test_a_soft_gate_without_a_file_offers_no_download(
         == "Thanks, Ada \u2014 you\u2019re all set."
     )
 
+    # Back on the page, a known reader is not asked for an email it no longer sees.
+    again = html(client.get("/library/scoring-clinic-recording/gate", headers=HTMX).text)
+    offer = again.css_first("#gate-title").text(strip=True)
+    assert "Leave your email" not in offer
+    assert offer == "Tell us a little more and we\u2019ll suggest what to read next."
+
 
 def test_every_page_names_an_icon_that_answers(client: TestClient[Litestar], db: Database) -> None:
     icon = html(client.get("/").text).css_first('link[rel="icon"]')
