@@ -54,6 +54,14 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith(API_PREFIX) or request.url.path == "/t"
 
 
+def _as_sentence(message: Any) -> Any:
+    """A detail written for the API ("the query parameter 'topic' contains …") as a sentence."""
+    if not isinstance(message, str) or not message:
+        return message
+    sentence = message[0].upper() + message[1:]
+    return sentence if sentence.endswith((".", "!", "?")) else f"{sentence}."
+
+
 def error_page(
     request: Request[Any, Any, Any],
     status_code: int,
@@ -78,7 +86,7 @@ def error_page(
         context={
             "status_code": status_code,
             "title": title or default_title,
-            "message": message or default_message,
+            "message": _as_sentence(message) or default_message,
             "retry_after": retry_after,
         },
         status_code=status_code,
@@ -101,7 +109,7 @@ def console_error_page(
             "nav": nav_for(staff.role, request.url.path),
             "status_code": status_code,
             "title": title,
-            "message": message or default_message,
+            "message": _as_sentence(message) or default_message,
         },
         status_code=status_code,
         media_type=MediaType.HTML,

@@ -135,7 +135,7 @@ def test_a_query_parameter_with_a_control_character_is_refused_with_its_name(
     else:
         assert response.headers["content-type"].startswith("text/html")
         page = html(response.text).body.text()
-        assert f"the query parameter {name!r} contains the " in page
+        assert f"The query parameter {name!r} contains the " in page
 
 
 def test_printable_filters_still_work_and_a_tab_in_a_search_is_whitespace(
