@@ -55,11 +55,11 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def _as_sentence(message: Any) -> Any:
-    """A detail written for the API ("the query parameter 'topic' contains …") as a sentence."""
+    """A detail written for the API ("the query parameter 'topic' contains …") begun as a
+    sentence on a page."""
     if not isinstance(message, str) or not message:
         return message
-    sentence = message[0].upper() + message[1:]
-    return sentence if sentence.endswith((".", "!", "?")) else f"{sentence}."
+    return message[0].upper() + message[1:]
 
 
 def error_page(
@@ -106,7 +106,8 @@ def console_error_page(
         "console/error.html",
         context={
             "staff": staff,
-            "nav": nav_for(staff.role, request.url.path),
+            # A refused section is not in the role's menu: mark none rather than Overview.
+            "nav": nav_for(staff.role, "" if status_code == 403 else request.url.path),
             "status_code": status_code,
             "title": title,
             "message": _as_sentence(message) or default_message,

@@ -85,6 +85,8 @@ def test_a_forbidden_console_page_keeps_the_console_and_links_what_the_role_may_
     assert menu == own_menu
     assert path not in menu
     assert page.css_first(".role-badge").text() == role.value
+    # The page asked for is in no section of the menu: none is marked as the current one.
+    assert page.css('.console-nav a[aria-current="page"]') == []
     main = page.css_first("main")
     assert "can't open" in main.css_first("h1").text()
     assert f"you are signed in as {role.value}" in main.css_first(".error-page__message").text()
@@ -100,6 +102,9 @@ def test_a_missing_lead_is_reported_inside_the_console(
     assert response.status_code == 404
     page = html(response.text)
     assert "/console/leads" in [a.attributes["href"] for a in page.css(".console-nav a")]
+    current = page.css_first('.console-nav a[aria-current="page"]')
+    assert current is not None
+    assert current.attributes["href"] == "/console/leads"
     message = page.css_first("main .error-page__message").text()
     assert "library" not in message
     assert "merged" in message
