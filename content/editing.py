@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from content.choices import Choice, choice_problem, menu
 from content.extraction import ExtractionLimits, extract_pdf_text
 from content.files import FileStore, StoredBlob, safe_file_name
 from content.indexer import record_change
@@ -85,7 +86,6 @@ def validate_draft(
     them by the values an import file spells out instead.
     """
     errors: dict[str, str] = {}
-    name = _namer(labelled)
     title = _text(values.get("title"))
     if not title:
         errors["title"] = "Give the asset a title."
@@ -96,14 +96,15 @@ def validate_draft(
         errors["slug"] = (
             f"Use lower-case letters, digits and dashes, e.g. {slugify(slug) or 'my-guide'}."
         )
-    kind = _choice(values, Choice("kind", "type", name(KIND_LABELS, list(Kind))), errors)
-    stage = _choice(values, Choice("stage", "stage", name(STAGE_LABELS, stages)), errors)
-    gate = _choice(
-        values, Choice("gate", "access", name(GATE_LABELS, list(Gate)), Gate.OPEN.value), errors
+    kinds = menu(KIND_LABELS, Kind, labelled=labelled)
+    kind = _choice(values, Choice("kind", "type", kinds), errors)
+    stage = _choice(
+        values, Choice("stage", "stage", menu(STAGE_LABELS, stages, labelled=labelled)), errors
     )
-    language = _choice(
-        values, Choice("language", "language", name(LANGUAGES, list(LANGUAGES)), "en"), errors
-    )
+    gates = menu(GATE_LABELS, Gate, labelled=labelled)
+    gate = _choice(values, Choice("gate", "access", gates, Gate.OPEN.value), errors)
+    languages = menu(LANGUAGES, LANGUAGES, labelled=labelled)
+    language = _choice(values, Choice("language", "language", languages, "en"), errors)
     summary = _text(values.get("summary"))
     if len(summary) > SUMMARY_MAX:
         errors["summary"] = (
@@ -159,40 +160,12 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """A field picked from a menu: its name, what the form calls it, and its options
-    (value → how the person filling it in knows that option)."""
-
-    field: str
-    noun: str
-    options: Mapping[str, str]
-    default: str = ""
-
-
-def _namer(labelled: bool) -> Callable[[Mapping[Any, str], Iterable[str]], dict[str, str]]:
-    def name(labels: Mapping[Any, str], allowed: Iterable[str]) -> dict[str, str]:
-        return {v: labels.get(v, v) if labelled else v for v in map(str, allowed)}
-
-    return name
-
-
 def _choice(values: Mapping[str, Any], choice: Choice, errors: dict[str, str]) -> str:
     value = _text(values.get(choice.field)) or choice.default
-    if value not in choice.options:
-        article = "an" if choice.noun[:1] in "aeiou" else "a"
-        options = _or_list(list(choice.options.values()))
-        errors[choice.field] = (
-            f"Choose {article} {choice.noun}: {options}."
-            if value == ""
-            else f"{value!r} is not {article} {choice.noun} we offer. Choose {options}."
-        )
+    problem = choice_problem(choice, value)
+    if problem:
+        errors[choice.field] = problem
     return value
-
-
-def _or_list(words: list[str]) -> str:
-    """ "A, B or C" """
-    return f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else "".join(words)
 
 
 def _url(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:
