@@ -98,8 +98,13 @@ def label_from_slug(slug: str) -> str:
         if word in COMPOUND_ENDINGS and words:
             words[-1] += f"-{word}"
         else:
-            words.append(ACRONYMS.get(word, word))
-    label = " ".join(words)
+            words.append(word)
+    return _sentence(words)
+
+
+def _sentence(words: list[str]) -> str:
+    """Words as a label: acronyms spelled as they are known, the first letter upper case."""
+    label = " ".join(ACRONYMS.get(word, word) for word in words)
     return label[:1].upper() + label[1:]
 
 
@@ -117,8 +122,7 @@ def label_for(name: str) -> str:
         return label_from_slug(written)
     if any(c.isupper() for c in written):
         return written
-    label = " ".join(ACRONYMS.get(word, word) for word in written.split(" "))
-    return label[:1].upper() + label[1:]
+    return _sentence(written.split(" "))
 
 
 def ensure_topics(session: Session, names: Iterable[str]) -> list[Topic]:
