@@ -564,7 +564,7 @@ def test_deltas_are_sorted_by_key_so_concurrent_writers_lock_in_one_order() -> N
         ("ann", 1, "asset_view", at(24), None),
         ("ann", 2, "asset_view", at(0), None),
     )
-    keys = [(d["asset_id"], d["day"]) for d in rollups.asset_deltas(batch, {})]
+    keys = [(d["asset_id"], d["day"]) for d in rollups.asset_deltas(batch, {}, set())]
     assert keys == [(1, DAY2), (2, DAY1), (2, DAY2)]
     fields: Sequence[dict[str, Any]] = rollups.field_deltas(
         [

@@ -275,7 +275,7 @@ def _statements(dialect: str) -> _Statements:
         ),
         prior_reads=select(
             table.c.visitor_id, table.c.asset_id, table.c.max_depth, table.c.views
-        ).where(ENGAGEMENT_TABLE.c.visitor_id.in_(bindparam("ids", expanding=True))),
+        ).where(table.c.visitor_id.in_(bindparam("ids", expanding=True))),
         insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
         # FOR SHARE (PostgreSQL): an identification of these visitors waits for this batch,
         # or this batch for it, so no event escapes stitching.

@@ -73,7 +73,7 @@ def _blank_asset_day(asset_id: int, day: date) -> dict[str, Any]:
 
 
 def asset_deltas(
-    rows: Iterable[Mapping[str, Any]], prior: Prior, viewers: Viewers = ()
+    rows: Iterable[Mapping[str, Any]], prior: Prior, viewers: Viewers
 ) -> list[dict[str, Any]]:
     """A batch of event rows folded per asset and UTC day.
 
@@ -170,7 +170,7 @@ def _statements(dialect: str) -> _Statements:
 
 
 def fold(
-    connection: Connection, rows: list[dict[str, Any]], prior: Prior, viewers: Viewers = ()
+    connection: Connection, rows: list[dict[str, Any]], prior: Prior, viewers: Viewers
 ) -> None:
     """Add a stored batch of events to the daily roll-ups (the caller's transaction)."""
     statements = _statements(connection.dialect.name)
