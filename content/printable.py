@@ -61,13 +61,18 @@ def unprintable_json(value: Any, where: str) -> str | None:
     return None
 
 
+def printable_text(text: str, replacement: str = "\ufffd") -> str:
+    """``text`` with every refused character (tab and line breaks are kept) replaced."""
+    return _MULTILINE.sub(replacement, text)
+
+
 def printable_copy(value: Any) -> Any:
     """Decoded JSON with every refused character replaced by U+FFFD (keys and values alike).
 
     For text stored before it was checked at the door: showing it must not fail.
     """
     if isinstance(value, str):
-        return _MULTILINE.sub("\ufffd", value)
+        return printable_text(value)
     if isinstance(value, dict):
         return {
             _SINGLE_LINE.sub("\ufffd", k) if isinstance(k, str) else k: printable_copy(v)

@@ -13,6 +13,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from pypdf import PdfReader
 
+from content.printable import printable_text
+
 logger = logging.getLogger(__name__)
 
 # The same dialect content.markdown renders, so the index sees what visitors read.
@@ -25,7 +27,6 @@ _CODE_BLOCKS = {"fence", "code_block", "html_block"}
 _SPACES = re.compile(r"[^\S\n]+")
 _HYPHENATED = re.compile(r"(\w)-\n(\w)")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-_NOT_TEXT = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def markdown_to_text(markdown: str) -> str:
@@ -109,8 +110,7 @@ def pdf_text_and_pages(data: bytes) -> tuple[str, int]:
 def _clean_pdf_text(text: str) -> str:
     # NUL bytes occur in extracted text and PostgreSQL refuses them in text columns; other
     # control characters and lone surrogates (from broken font maps) are no text either.
-    text = text.replace("\x00", "")
-    text = _NOT_TEXT.sub(" ", text)
+    text = printable_text(text.replace("\x00", ""), " ")
     text = _HYPHENATED.sub(r"\1\2", text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", text).strip()
