@@ -39,6 +39,8 @@ ON_SCREEN = """
   }).observe(document.querySelector("[data-asset]"));
 })
 """
+SETTLE_MS = 500
+"""More than htmx's settle delay (20 ms by default)."""
 VISITOR_ZONE = "America/New_York"
 READ_SECONDS = 20
 
@@ -93,8 +95,11 @@ def test_reading_after_a_javascript_unlock_reaches_the_trail(
     page.clock.install()
     unlock(page, live_server, BUYERS_GUIDE, prospect)
     expect(page.locator(".asset__body")).to_be_visible()
+    # htmx announces swapped-in content (htmx:load, which binds the tracker) once it settles,
+    # after a short timer: on the installed clock that timer only fires when time moves on.
+    page.clock.run_for(SETTLE_MS)
     # The tracker counts time once its IntersectionObserver has seen the content on screen;
-    # observers of one element hear in the same rendering step, so wait for our own to hear.
+    # observers of one element hear in the order they were made, so wait for ours to hear.
     page.evaluate(ON_SCREEN)
 
     page.clock.run_for(READ_SECONDS * 1000)
