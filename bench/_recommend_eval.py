@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
-from nurture.recommend import DEFAULT_WEIGHTS, Audience, ReaderContext, Weights, rank
+from nurture.ranking import DEFAULT_WEIGHTS, Audience, ReaderContext, Weights, rank
 from nurture.recommendations import (
     AudienceCache,
     Catalog,
@@ -35,7 +35,7 @@ from nurture.recommendations import (
     recommend_for_visitor,
     visitor_context,
 )
-from tracking.model import Model
+from tracking.rules.config import Model
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ leads with very long trails, the longest BENCH_CONSOLE_LONG_TRAIL events), the
 row carries its ``journey.apply`` state, as ingestion keeps it), and the lead change log
 (identification, stage, lifecycle, grade and category changes; stage and
 lifecycle changes with their dwell time). Then it builds the daily roll-ups with
-``tracking.rollups.rebuild`` and ``refresh_lead_stats`` (what ``leadshelf rollup``
+``tracking.pipeline.rollups.rebuild`` and ``refresh_lead_stats`` (what ``leadshelf rollup``
 costs, timed; on PostgreSQL then VACUUM ANALYZE of the roll-up tables, as autovacuum
 would do).
 
@@ -85,11 +85,12 @@ from portal.accounts.models import Role
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings
-from tracking import journey, leadstate, rollups
 from tracking.folding import search_text
-from tracking.journey import JourneyState
-from tracking.model import Model
 from tracking.models import AssetLeadStats, Event, Lead
+from tracking.pipeline import leadstate, rollups
+from tracking.rules import journey
+from tracking.rules.config import Model
+from tracking.rules.journey import JourneyState
 
 SMOKE = os.environ.get("BENCH_SECONDS") == "1"
 

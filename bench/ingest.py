@@ -37,8 +37,8 @@ from content.orm import utcnow
 from content.publishing import publish
 from portal.db import Database
 from portal.migrate import upgrade_to_head
-from tracking import trails
 from tracking.models import Event, Lead
+from tracking.reporting import trails
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10,100").split(",")]

@@ -6,10 +6,10 @@ through awareness → consideration → decision over months of simulated time.
 They read mostly content of their current stage (75 % current, 15 % one stage
 earlier, 10 % one later: customer content for a buyer in decision), dwell
 (read_progress beacons of at most 60 s with growing depth) or bounce, unlock
-gated assets through the real gate forms (``tracking.gates``: progressive
+gated assets through the real gate forms (``tracking.identity.gate_forms``: progressive
 profiling, identification with stitching), register for and attend webinars,
 download, and go quiet for weeks. Every session is one write transaction through
-``tracking.ingest.store(..., now=<simulated time>, model=...)``, so the stored
+``tracking.pipeline.ingest.store(..., now=<simulated time>, model=...)``, so the stored
 ``Lead.journey_stage`` is the product's own verdict.
 
 It prints (figures only, never pass/fail): stage accuracy against the simulator's
@@ -65,13 +65,16 @@ from content.models import Asset
 from content.publishing import publish
 from portal.db import Database
 from portal.migrate import upgrade_to_head
-from tracking import events, gates, identity, journey, leadstate
-from tracking.identity import Source
-from tracking.ingest import store
-from tracking.journey import JourneyState
-from tracking.model import Model, ScoringModel
+from tracking import events
+from tracking.identity import gate_forms, identify
+from tracking.identity.identify import Source
 from tracking.models import Event, Lead, ProfileFact, VisitorJourney
-from tracking.scoring import Lifecycle
+from tracking.pipeline import leadstate
+from tracking.pipeline.ingest import store
+from tracking.rules import journey
+from tracking.rules.config import Model, ScoringModel
+from tracking.rules.journey import JourneyState
+from tracking.rules.scoring import Lifecycle
 
 JOURNEYS = int(os.environ.get("BENCH_JOURNEYS", "300"))
 SINGLE_READS = int(os.environ.get("BENCH_SINGLE_READS", "60"))
@@ -332,7 +335,7 @@ class Visit:
             name: truthful(name, buyer, self.stage)
             for name in ("first_name", "last_name", "company", "job_title", "company_size")
         }
-        found = identity.identify(
+        found = identify.identify(
             self.session,
             visitor_id=buyer.visitor,
             email=buyer.email,
@@ -365,9 +368,9 @@ class Visit:
         self.flush()
         row = self.session.get(Asset, asset.id)
         assert row is not None
-        form = gates.gate_form(self.session, row, buyer.visitor, self.model)
+        form = gate_forms.gate_form(self.session, row, buyer.visitor, self.model)
         answers = {spec.name: truthful(spec.name, buyer, self.stage) for spec in form.fields}
-        result = gates.submit_gate(
+        result = gate_forms.submit_gate(
             self.session,
             row,
             buyer.visitor,
@@ -692,7 +695,7 @@ def single_read_lead(
     lead_id = None
     if variant != 1:
         answers = {"timeframe": "0-3m", "budget": "approved"} if variant == 2 else {}
-        found = identity.identify(
+        found = identify.identify(
             session,
             visitor_id=visitor,
             email=email,
@@ -708,13 +711,13 @@ def single_read_lead(
         store(session, [[view]], now=at, model=model)
         row = session.get(Asset, asset.id)
         assert row is not None
-        form = gates.gate_form(session, row, visitor, model)
+        form = gate_forms.gate_form(session, row, visitor, model)
         answers = {
             spec.name: "x@reader.example" if spec.name == "email" else "Reader"
             for spec in form.fields
         }
         answers["email"] = email
-        result = gates.submit_gate(
+        result = gate_forms.submit_gate(
             session, row, visitor, answers, consent_ticked=False, model=model, now=at
         )
         assert result.accepted, result.errors
@@ -958,7 +961,7 @@ def prefill(
     """A lead with ``length`` stored events, its journey state brought along by ``store``."""
     at = START + timedelta(days=HORIZON_DAYS + 30)
     with database.write() as session:
-        found = identity.identify(
+        found = identify.identify(
             session,
             visitor_id=None,
             email=f"trail{length}@bench.example",

@@ -32,8 +32,8 @@ from nurture.worker import OutboxWorker, Round
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from tests.webhook_receiver import receiver
-from tracking.model_file import load_model
 from tracking.models import Lead, LeadChange
+from tracking.rules.config_file import load_model
 
 COUNT = int(os.environ.get("BENCH_WEBHOOKS", "1000"))
 LOOPBACK = parse_networks("127.0.0.0/8")

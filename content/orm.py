@@ -6,7 +6,7 @@ and portal may all import it, and it imports nothing of theirs.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData
@@ -48,6 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def start_of(day: date) -> datetime:
+    """Midnight UTC at the start of a day (roll-ups and reports count UTC days)."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

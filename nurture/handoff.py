@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from content.orm import utcnow
 from nurture.models import Handoff
 from nurture.relay import lock_cursor
-from tracking import leads, leadstate
-from tracking.model import Model
 from tracking.models import Lead, LeadChange
-from tracking.scoring import Lifecycle
+from tracking.pipeline import leadstate
+from tracking.reporting import lead_view
+from tracking.rules.config import Model
+from tracking.rules.scoring import Lifecycle
 
 CURSOR = "handoff"
 FAST_LANE = "sales fast lane"
@@ -144,7 +145,7 @@ def queue(session: Session, model: Model, now: datetime | None = None) -> list[Q
         QueueItem(
             handoff=item,
             lead=lead,
-            explanation=leads.view(session, lead, model, now).explanation,
+            explanation=lead_view.view(session, lead, model, now).explanation,
             waiting_days=(now - item.opened_at).total_seconds() / 86_400,
         )
         for item, lead in rows

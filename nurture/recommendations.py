@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from content.catalog import content_version, live
 from content.models import Asset, Persona
-from nurture.recommend import (
+from nurture.ranking import (
     Audience,
     Candidate,
     Read,
@@ -32,11 +32,11 @@ from nurture.recommend import (
     personas_from_title,
     rank,
 )
-from tracking.journey import JourneyState, stage_evidence
-from tracking.model import Model
+from tracking.identity.visitors import active_lead_id
+from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Event, Lead, Unlock, VisitorJourney
-from tracking.profile import profile
-from tracking.visitors import active_lead_id
+from tracking.rules.config import Model
+from tracking.rules.journey import JourneyState, stage_evidence
 
 __all__ = [
     "AudienceCache",

@@ -21,9 +21,9 @@ from content.models import Asset
 from content.orm import dialect_insert, utcnow
 from nurture.models import RelayCursor, WebhookDelivery, WebhookEndpoint
 from nurture.webhooks import RETRY_FOR, ChangeFacts, WebhookEvent, events_for
-from tracking.lead_document import LeadRead, lead_read
-from tracking.model import Model
 from tracking.models import Lead, LeadChange
+from tracking.reporting.lead_document import LeadRead, lead_read
+from tracking.rules.config import Model
 
 CURSOR = "webhooks"
 BATCH = 200

@@ -1,7 +1,7 @@
 """The webhook rules, pure: which events a lead change makes, event ids, signatures, backoff.
 
 Nothing here touches the database or the network, so every rule is tested
-with plain values (tests/test_webhook_rules.py).
+with plain values (tests/nurture/test_webhook_rules.py).
 """
 
 from __future__ import annotations

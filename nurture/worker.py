@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from nurture import delivery, relay, targets
-from tracking.model import Model
+from tracking.rules.config import Model
 
 logger = logging.getLogger(__name__)
 

@@ -56,11 +56,11 @@ from portal.snapshots import Refresher
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
-from tracking import leadstate, rollups
-from tracking.ingest import Ingestor
-from tracking.model import Model
-from tracking.model_file import load_model
-from tracking.retention import delete_expired_events
+from tracking.pipeline import leadstate, rollups
+from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.retention import delete_expired_events
+from tracking.rules.config import Model
+from tracking.rules.config_file import load_model
 
 SITE_NAME = "Leadshelf"
 CONTENT_SECURITY_POLICY = (

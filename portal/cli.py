@@ -29,8 +29,8 @@ from portal.cli_support import (
 )
 from portal.db import Database
 from portal.settings import Settings, env_names, listening_url
-from tracking import leadstate, rollups
-from tracking.model_file import load_model
+from tracking.pipeline import leadstate, rollups
+from tracking.rules.config_file import load_model
 
 DEMO_LIBRARY = Path(content.__file__).resolve().parent / "demo_library"
 DEMO_PASSWORD_FILE = "demo-login.txt"  # noqa: S105 (a file name)

@@ -13,8 +13,8 @@ from portal.accounts import service
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings, SettingsError
-from tracking.model import ModelError
-from tracking.model_file import load_model
+from tracking.rules.config import ModelError
+from tracking.rules.config_file import load_model
 
 
 class CliError(click.ClickException):

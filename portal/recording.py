@@ -16,7 +16,7 @@ from content.models import Asset
 from portal.db import Database
 from portal.visitor import visitor_of
 from tracking.events import TrackedEvent
-from tracking.ingest import IngestError, Ingestor
+from tracking.pipeline.ingest import IngestError, Ingestor
 
 logger = logging.getLogger("leadshelf")
 

@@ -20,7 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
-from tracking.visitors import is_crawler, new_visitor_id
+from tracking.identity.visitors import is_crawler, new_visitor_id
 
 VISITOR_COOKIE = "ls_visitor"
 VISITOR_MAX_AGE = 365 * 24 * 3600

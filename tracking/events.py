@@ -1,7 +1,7 @@
 """Typed events: each event type is a small frozen class with a docstring.
 
 Everything that is recorded, by the server, the beacon or the API import,
-goes through ``tracking.ingest.store`` (directly inside a transaction, or
+goes through ``tracking.pipeline.ingest.store`` (directly inside a transaction, or
 batched by the ``Ingestor``). The class decides which of its attributes
 become the stored ``properties``.
 """

@@ -23,7 +23,7 @@ from portal.routes.api_common import (
     encode_cursor,
     error_responses,
 )
-from tracking.asset_stats import AssetStats, asset_stats
+from tracking.reporting.asset_stats import AssetStats, asset_stats
 
 Kind = Literal[
     "whitepaper", "ebook", "webinar", "case_study", "checklist", "video", "article", "datasheet"

@@ -18,9 +18,11 @@ from litestar.params import QueryParameter
 from content.orm import utcnow
 from portal.db import Database
 from portal.routes.api_common import Cursor, LeadId, error_responses, in_row_range
-from tracking import imports, ingest, trails
 from tracking.events import EventType
+from tracking.identity import event_import
 from tracking.models import Lead
+from tracking.pipeline import ingest
+from tracking.reporting import trails
 
 
 class TrailAssetRead(msgspec.Struct):
@@ -122,7 +124,7 @@ def _events_body() -> RequestBody:
         required=["events"],
         properties={
             "events": Schema(
-                type=OpenAPIType.ARRAY, items=event, min_items=1, max_items=imports.MAX_EVENTS
+                type=OpenAPIType.ARRAY, items=event, min_items=1, max_items=event_import.MAX_EVENTS
             )
         },
     )
@@ -156,12 +158,12 @@ async def import_events(request: Request[Any, Any, Any], state: State) -> Events
     def store_all() -> tuple[int, int]:
         # One transaction: new leads and their events are stored together or not at all.
         with database.write() as session:
-            resolved = imports.resolve(session, imports.parse_events(body, now), now)
+            resolved = event_import.resolve(session, event_import.parse_events(body, now), now)
             return len(resolved), ingest.record(session, resolved, now, model=state.model)
 
     try:
         accepted, stored = await to_thread.run_sync(store_all)
-    except imports.ImportRefused as refused:
+    except event_import.ImportRefused as refused:
         raise HTTPException(status_code=422, extra={"events": refused.errors}) from None
     return EventsAccepted(accepted=accepted, duplicates=accepted - stored)
 

@@ -1,5 +1,5 @@
 """Leads in the JSON API: the filtered list, one lead, lifecycle moves (the Lead shape of
-CONTRACT.md is built by ``tracking.lead_document``, which webhooks share)."""
+CONTRACT.md is built by ``tracking.reporting.lead_document``, which webhooks share)."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ from portal.routes.api_common import (
     error_responses,
     in_row_range,
 )
-from tracking import leadstate
-from tracking.lead_document import LeadRead, lead_read
 from tracking.models import Lead
-from tracking.profiling import InvalidAnswer, normalize_email
-from tracking.scoring import Lifecycle
+from tracking.pipeline import leadstate
+from tracking.reporting.lead_document import LeadRead, lead_read
+from tracking.rules.profiling import InvalidAnswer, normalize_email
+from tracking.rules.scoring import Lifecycle
 
 
 class LeadList(msgspec.Struct):

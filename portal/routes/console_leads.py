@@ -31,12 +31,13 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LEADS
 from portal.db import Database
 from portal.routes.console import console_page
-from tracking import analytics, leadadmin, leadlist, leads, reports, trails
-from tracking.model import Model
+from tracking.identity import leadadmin
+from tracking.lead_profile import profile_history
 from tracking.models import Consent, Lead
-from tracking.profile import profile_history
-from tracking.profiling import InvalidAnswer, normalize_email
-from tracking.scoring import Category, Lifecycle
+from tracking.reporting import analytics, figures, lead_view, leadlist, trails
+from tracking.rules.config import Model
+from tracking.rules.profiling import InvalidAnswer, normalize_email
+from tracking.rules.scoring import Category, Lifecycle
 
 TRAIL_PAGE = 200
 CURVE_DAYS = 90
@@ -183,7 +184,7 @@ class LeadsController(Controller):
             except trails.BadCursor as refused:
                 raise NotFoundException(str(refused)) from None
         context = {
-            "days": reports.group_trail(page.items),
+            "days": figures.group_trail(page.items),
             "page": page,
             "lead_id": lead_id,
             "stage_label": journey_label(state.model),
@@ -305,10 +306,10 @@ def _csv_chunks(rows: Iterator[list[str]], every: int = 500) -> Iterator[bytes]:
 def _lead_context(
     session: Session, lead: Lead, model: Model, now: Any, audience: AudienceCache
 ) -> dict[str, Any]:
-    seen = leads.view(session, lead, model, now)
+    seen = lead_view.view(session, lead, model, now)
     period = analytics.Period(now.date() - timedelta(days=CURVE_DAYS - 1), now.date())
-    points = reports.day_points(analytics.lead_day_counts(session, lead.id, period), model.scoring)
-    curve = reports.engagement_curve(
+    points = figures.day_points(analytics.lead_day_counts(session, lead.id, period), model.scoring)
+    curve = figures.engagement_curve(
         points, period.first, period.last, model.scoring.half_life_days
     )
     page = trails.trail(session, lead.id, TRAIL_PAGE)
@@ -324,7 +325,7 @@ def _lead_context(
         "stage_history": analytics.stage_history(session, lead.id),
         "changes": handoff.recent_changes(session, lead.id),
         "summaries": trails.asset_summaries(session, lead.id),
-        "days": reports.group_trail(page.items),
+        "days": figures.group_trail(page.items),
         "page": page,
         # The portal's shared audience cache: the co-reading table is not rebuilt per page.
         "recommendations": recommend_for_lead(session, lead.id, model, now, 3, cache=audience),

@@ -24,11 +24,11 @@ from portal.db import Database
 from portal.routes.console import console_page
 from portal.routes.console_leads import FormBody, journey_label, reason_from, reason_problem
 from portal.snapshots import Snapshots
-from tracking import analytics
-from tracking.analytics import AssetSort, Period
-from tracking.model import Model
 from tracking.models import Lead
-from tracking.scoring import Lifecycle
+from tracking.reporting import analytics
+from tracking.reporting.analytics import AssetSort, Period
+from tracking.rules.config import Model
+from tracking.rules.scoring import Lifecycle
 
 PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
 DEFAULT_PERIOD = "30"

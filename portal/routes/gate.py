@@ -39,12 +39,13 @@ from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
 from portal.visitor import VisitorContext, visitor_of
 from portal.web import client_ip, safe_next
-from tracking import events, identity
-from tracking.gates import GateForm, GateResult, gate_form, submit_gate
-from tracking.model import Model
-from tracking.profile import profile
-from tracking.profiling import clean_answers
-from tracking.visitors import new_visitor_id
+from tracking import events
+from tracking.identity import identify
+from tracking.identity.gate_forms import GateForm, GateResult, gate_form, submit_gate
+from tracking.identity.visitors import new_visitor_id
+from tracking.lead_profile import profile
+from tracking.rules.config import Model
+from tracking.rules.profiling import clean_answers
 
 HONEYPOT_FIELD = "hp_website"
 STARTED_FIELD = "_started"
@@ -305,7 +306,7 @@ def forget(request: Request[Any, Any, Any], state: State, data: ForgetForm) -> R
     if visitor.id and not visitor.is_new:
         database: Database = state.db
         with database.write() as session:
-            identity.forget(session, visitor.id)
+            identify.forget(session, visitor.id)
     if visitor.tracking:
         visitor.rotate(new_visitor_id())
     else:
@@ -351,7 +352,7 @@ def _download_lead(state: State, asset: Asset, token: str) -> int | Literal[Fals
         return False
     database: Database = state.db
     with database.read() as session:
-        return lead_id if identity.is_unlocked(session, lead_id, asset.id) else False
+        return lead_id if identify.is_unlocked(session, lead_id, asset.id) else False
 
 
 def _expired_link_page(request: HTMXRequest, state: State, asset: Asset) -> Response[Any]:

@@ -27,9 +27,10 @@ from portal.downloads import content_disposition, file_response
 from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
-from tracking import events, identity
-from tracking.demo_requests import offers_sales
-from tracking.visitors import active_lead_id
+from tracking import events
+from tracking.identity import identify
+from tracking.identity.demo_requests import offers_sales
+from tracking.identity.visitors import active_lead_id
 
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
 
@@ -184,7 +185,7 @@ def unlocking_lead(session: Session, asset: Asset, visitor_id: str | None) -> in
     if asset.gate != Gate.GATED.value or not visitor_id:
         return None
     lead_id = active_lead_id(session, visitor_id)
-    if lead_id is None or not identity.is_unlocked(session, lead_id, asset.id):
+    if lead_id is None or not identify.is_unlocked(session, lead_id, asset.id):
         return None
     return lead_id
 

@@ -37,9 +37,13 @@ from portal.routes.gate import (
 from portal.routes.library import PERSONAL
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
-from tracking import identity
-from tracking.demo_requests import clean_demo_request, demo_request_form, submit_demo_request
-from tracking.model import Model
+from tracking.identity import identify
+from tracking.identity.demo_requests import (
+    clean_demo_request,
+    demo_request_form,
+    submit_demo_request,
+)
+from tracking.rules.config import Model
 
 PATH = "/talk-to-sales"
 SPAM = "We couldn't accept this form. Please check your answers and send it again."
@@ -100,7 +104,7 @@ def talk_to_sales(
     database: Database = state.db
     with database.read() as session:
         context_asset = _context_asset(session, asset)
-        lead = identity.known_lead(session, visitor_of(request).id)
+        lead = identify.known_lead(session, visitor_of(request).id)
     # A returning prospect finds what we know already filled in (they may still correct it).
     known = {"email": lead.email, **lead.profile} if lead else None
     return _render(request, _context(state, context_asset, known=known))

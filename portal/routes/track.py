@@ -23,10 +23,10 @@ from portal.visitor import (
 )
 from portal.web import safe_next
 from tracking import events
-from tracking.beacon import MAX_BODY_BYTES, Beacon, BeaconError, parse_beacon
 from tracking.events import EventType
-from tracking.ingest import IngestError, Ingestor
-from tracking.visitors import new_visitor_id
+from tracking.identity.visitors import new_visitor_id
+from tracking.pipeline.beacon import MAX_BODY_BYTES, Beacon, BeaconError, parse_beacon
+from tracking.pipeline.ingest import IngestError, Ingestor
 
 NO_CONTENT = 204
 

@@ -29,7 +29,7 @@ from tests.servers import LEADSHELF as LEADSHELF  # the e2e tests import these f
 from tests.servers import free_port as free_port
 from tests.servers import serving
 from tests.servers import wait_until_healthy as wait_until_healthy
-from tracking.model import DEFAULT_FIELDS
+from tracking.rules.config import DEFAULT_FIELDS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -1,0 +1,144 @@
+"""The "Talk to sales" form: a demo request identifies the browser and puts the lead on the
+sales fast lane at once (DOMAIN.md: a high-intent act routes to sales).
+
+Everything happens in the caller's one write transaction, as for a gate
+submission: the answers are cleaned by the same rules (``tracking.rules.profiling``),
+the browser is identified (its anonymous trail stitched, a fresh visitor id),
+the answers become profile facts with their source, the ``demo_request`` event
+is recorded, and the lead is evaluated with the fast-lane reason, which moves
+it to ``sql`` and logs "sales fast lane: asked to talk to sales".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from content.models import Asset
+from content.orm import utcnow
+from tracking import events
+from tracking.identity import identify
+from tracking.identity.identify import ConsentText, Source
+from tracking.models import Lead
+from tracking.pipeline import ingest, leadstate
+from tracking.rules.config import EMAIL_FIELD, FieldSpec, FieldType, Model
+from tracking.rules.profiling import InvalidAnswer, clean_answer, clean_answers
+
+FORM_NAME = "talk_to_sales"
+SOURCE_REF = "talk-to-sales"
+FAST_LANE_REASON = "asked to talk to sales"
+MESSAGE_FIELD = FieldSpec("message", "How can we help?", FieldType.TEXTAREA, max_length=2000)
+REQUIRED = ("first_name", "last_name", "company")
+OPTIONAL = ("phone",)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRequestForm:
+    """The fields of the form: always the same short set (sales needs them all)."""
+
+    required: tuple[FieldSpec, ...]
+    optional: tuple[FieldSpec, ...]
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        return (*self.required, *self.optional)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRequestResult:
+    """Accepted (``lead_id`` set, ``visitor_id`` the browser's new id) or refused per field."""
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    lead_id: int | None = None
+    visitor_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.lead_id is not None
+
+
+def offers_sales(model: Model, stage: str) -> bool:
+    """Whether an asset of this stage ends with "Talk to sales": the last stage before customer
+    (``decision`` by default), where every piece's one call to action is the conversation."""
+    prospect_stages = [s for s in model.stages if s != model.scoring.customer_stage]
+    return bool(prospect_stages) and stage == prospect_stages[-1]
+
+
+def demo_request_form(model: Model) -> DemoRequestForm:
+    """Email, names and company (required); phone and a message (optional)."""
+    catalogue = {spec.name: spec for spec in model.profiling.fields}
+    required = (EMAIL_FIELD, *(catalogue[name] for name in REQUIRED if name in catalogue))
+    optional = (*(catalogue[name] for name in OPTIONAL if name in catalogue), MESSAGE_FIELD)
+    return DemoRequestForm(required=required, optional=optional)
+
+
+def clean_demo_request(
+    answers: Mapping[str, str], form: DemoRequestForm
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Cleaned values and error messages by field (optional fields only when filled in)."""
+    values, errors = clean_answers(answers, form.required)
+    for spec in form.optional:
+        raw = (answers.get(spec.name) or "").strip()
+        if not raw:
+            continue
+        try:
+            values[spec.name] = clean_answer(spec, raw)
+        except InvalidAnswer as refused:
+            errors[spec.name] = str(refused)
+    return values, errors
+
+
+def submit_demo_request(
+    session: Session,
+    visitor_id: str | None,
+    answers: Mapping[str, str],
+    *,
+    consent_ticked: bool,
+    asset: Asset | None,
+    model: Model,
+    now: datetime | None = None,
+) -> DemoRequestResult:
+    """Check the answers; on success identify, store, record and fast-lane the lead."""
+    now = now or utcnow()
+    values, errors = clean_demo_request(answers, demo_request_form(model))
+    if errors:
+        return DemoRequestResult(errors=errors, values=dict(answers))
+    message = values.pop(MESSAGE_FIELD.name, "")
+    wording = (
+        ConsentText(model.profiling.consent_version, model.profiling.consent_text)
+        if consent_ticked
+        else None
+    )
+    found = identify.identify(
+        session,
+        visitor_id=visitor_id,
+        email=values["email"],
+        answers={name: value for name, value in values.items() if name != "email"},
+        consent=wording,
+        source=Source("form", SOURCE_REF),
+        now=now,
+        model=model,
+    )
+    asset_id = asset.id if asset is not None else None
+    requested = [
+        events.FormSubmit(
+            visitor_id=found.visitor_id,
+            lead_id=found.lead_id,
+            asset_id=asset_id,
+            answered=tuple(sorted(values)),
+            form=FORM_NAME,
+        ),
+        events.DemoRequest(
+            visitor_id=found.visitor_id, lead_id=found.lead_id, asset_id=asset_id, message=message
+        ),
+    ]
+    ingest.record(session, requested, now, model=model)
+    session.flush()
+    lead = session.get(Lead, found.lead_id, with_for_update=True, populate_existing=True)
+    assert lead is not None
+    leadstate.evaluate(session, lead, model, now, fast_lane_reason=FAST_LANE_REASON)
+    return DemoRequestResult(values=values, lead_id=found.lead_id, visitor_id=found.visitor_id)

@@ -1,0 +1,171 @@
+"""Gate forms: what to ask this browser for this asset, and what a submission does.
+
+The rules live in ``tracking.rules.profiling`` (pure); this module loads what they
+need (the browser's lead, its profile and interest stage) and persists the
+outcome (identification, facts, consent, unlock and events) in the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from content.models import Asset, Kind
+from content.orm import utcnow
+from tracking import events
+from tracking.identity import identify
+from tracking.identity.identify import ConsentText, KnownLead, Source
+from tracking.models import Lead
+from tracking.pipeline import ingest
+from tracking.rules.config import FieldSpec, Model
+from tracking.rules.profiling import clean_answers, fields_to_ask
+
+
+@dataclass(frozen=True, slots=True)
+class GateForm:
+    """The form one browser sees on one gated asset."""
+
+    fields: tuple[FieldSpec, ...]
+    lead: KnownLead | None
+    ask_consent: bool
+    unlocked: bool
+    """The browser's lead has unlocked this asset already."""
+
+    @property
+    def one_click(self) -> bool:
+        """Nothing is left to ask: a single button unlocks."""
+        return not self.fields
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """A submission: accepted (``lead_id`` set) or refused with messages per field."""
+
+    form: GateForm
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    lead_id: int | None = None
+    visitor_id: str | None = None
+    """The browser's new visitor id when it was (re-)identified; None when unchanged."""
+    first_unlock: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.lead_id is not None
+
+
+def interest_stage(session: Session, lead: KnownLead | None, asset: Asset, model: Model) -> str:
+    """How far the lead's interest reaches: its journey stage, what it unlocked, this asset."""
+    stages = [asset.stage]
+    if lead is not None:
+        stages += [lead.journey_stage, *identify.unlocked_stages(session, lead.id)]
+    return max(stages, key=model.stage_index)
+
+
+def gate_form(session: Session, asset: Asset, visitor_id: str | None, model: Model) -> GateForm:
+    """The fields this browser is asked on this asset, chosen by the progressive-profiling rule."""
+    lead = identify.known_lead(session, visitor_id)
+    known = lead.known_fields if lead else frozenset()
+    policy = model.profiling.policy_for(asset.kind, asset.slug)
+    stage = interest_stage(session, lead, asset, model)
+    return GateForm(
+        fields=fields_to_ask(known, policy, stage, model),
+        lead=lead,
+        ask_consent=not (lead and lead.marketing_consent),
+        unlocked=bool(lead and identify.is_unlocked(session, lead.id, asset.id)),
+    )
+
+
+def submit_gate(
+    session: Session,
+    asset: Asset,
+    visitor_id: str | None,
+    answers: Mapping[str, str],
+    *,
+    consent_ticked: bool,
+    model: Model,
+    now: datetime | None = None,
+) -> GateResult:
+    """Check the answers against what this browser is asked now; on success identify and unlock.
+
+    The server decides what is asked: fields the browser sends beyond that are
+    ignored, and a field the browser's (older) form lacked is asked again.
+    """
+    now = now or utcnow()
+    form = gate_form(session, asset, visitor_id, model)
+    values, errors = clean_answers(answers, form.fields)
+    if errors:
+        return GateResult(form=form, errors=errors, values=dict(answers))
+    source = Source("form", asset.slug)
+    wording = (
+        ConsentText(model.profiling.consent_version, model.profiling.consent_text)
+        if consent_ticked and form.ask_consent
+        else None
+    )
+    facts = {name: value for name, value in values.items() if name != "email"}
+    new_visitor_id = None
+    if form.lead is None:
+        identification = identify.identify(
+            session,
+            visitor_id=visitor_id,
+            email=values["email"],
+            answers=facts,
+            consent=wording,
+            source=source,
+            now=now,
+            model=model,
+        )
+        lead_id, new_visitor_id = identification.lead_id, identification.visitor_id
+    else:
+        lead_id = form.lead.id
+        _update_known(session, lead_id, facts, wording, source, now)
+    first_unlock = identify.unlock(session, lead_id, asset.id, now)
+    _record_submission(session, asset, lead_id, new_visitor_id or visitor_id, values, now, model)
+    return GateResult(
+        form=form,
+        values=values,
+        lead_id=lead_id,
+        visitor_id=new_visitor_id,
+        first_unlock=first_unlock,
+    )
+
+
+def _update_known(
+    session: Session,
+    lead_id: int,
+    facts: Mapping[str, str],
+    wording: ConsentText | None,
+    source: Source,
+    now: datetime,
+) -> None:
+    lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
+    assert lead is not None
+    identify.record_facts(session, lead_id, facts, source, now)
+    if wording is not None and not lead.marketing_consent:
+        identify.record_consent(
+            session, lead, granted=True, wording=wording, source=source, now=now
+        )
+    lead.last_activity_at = now
+
+
+def _record_submission(
+    session: Session,
+    asset: Asset,
+    lead_id: int,
+    visitor_id: str | None,
+    values: Mapping[str, str],
+    now: datetime,
+    model: Model,
+) -> None:
+    kinds: list[type[events.TrackedEvent]] = [events.UnlockEvent]
+    if asset.kind == Kind.WEBINAR.value:
+        kinds.append(events.WebinarRegister)
+    submitted = events.FormSubmit(
+        visitor_id=visitor_id, lead_id=lead_id, asset_id=asset.id, answered=tuple(sorted(values))
+    )
+    followed = [kind(visitor_id=visitor_id, lead_id=lead_id, asset_id=asset.id) for kind in kinds]
+    ingest.record(session, [submitted, *followed], now, model=model)

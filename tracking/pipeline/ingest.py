@@ -1,0 +1,374 @@
+"""Group-committed ingestion: many requests' events share one transaction, none is lost.
+
+One writer thread drains a queue. A batch takes every request that queued while
+the previous batch was committing (up to ``max_batch`` events; ``max_wait``
+can hold a batch open longer), so batches grow with load and an idle server
+adds no wait. The batch is written in one transaction (events, per visitor and
+asset aggregates, and with a model the journey states and lead verdicts), and
+only then is every request of the batch answered. So an acknowledged event is
+a committed event, and SQLite's single writer never waits on itself. If a
+batch fails, its requests are retried one by one, so one bad event fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any, Protocol
+
+from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
+
+from content.orm import utcnow
+from tracking.events import EventType, TrackedEvent, event_row
+from tracking.models import AssetEngagement, Event, Visitor
+from tracking.pipeline import rollups
+from tracking.rules.config import Model
+
+logger = logging.getLogger("leadshelf.ingest")
+EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
+ENGAGEMENT_TABLE: Table = AssetEngagement.__table__  # type: ignore[assignment]
+VISITOR_TABLE: Table = Visitor.__table__  # type: ignore[assignment]
+
+
+class WriteSessions(Protocol):
+    """What ingestion needs of the database: a context manager of write transactions."""
+
+    def write(self) -> Any: ...
+
+
+@dataclass(slots=True)
+class _Request:
+    events: Sequence[TrackedEvent]
+    future: Future[int] = field(default_factory=Future)
+
+
+class Ingestor:
+    """The group-commit writer. ``start()`` it once per process; ``record*`` from anywhere."""
+
+    def __init__(
+        self,
+        database: WriteSessions,
+        *,
+        max_batch: int = 1000,
+        max_wait: float = 0.0,
+        model: Model | None = None,
+    ) -> None:
+        self.database = database
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.model = model
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()  # None: stop
+        self._thread: threading.Thread | None = None
+        self.batches = 0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._thread = threading.Thread(target=self._run, name="leadshelf-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread (late arrivals are written too)."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+        leftovers = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                leftovers.append(item)
+        if leftovers:
+            self._write(leftovers)
+
+    def submit(self, events: Sequence[TrackedEvent]) -> Future[int]:
+        """Queue events; the future resolves to how many were stored once they are committed."""
+        request = _Request(events)
+        if not events:
+            request.future.set_result(0)
+        elif not self.running:
+            # No writer thread (a CLI command, a test without the app): write right here.
+            self._write([request])
+        else:
+            self._queue.put(request)
+        return request.future
+
+    async def record(self, events: Sequence[TrackedEvent]) -> int:
+        """Store events and return once they are committed (for async handlers).
+
+        A caller that gives up (its request is cancelled) only stops waiting: the
+        events are still written, and the writer carries on.
+        """
+        return await asyncio.shield(asyncio.wrap_future(self.submit(events)))
+
+    def record_sync(self, events: Sequence[TrackedEvent], timeout: float = 30.0) -> int:
+        """Store events and return once they are committed (for sync handlers and tools)."""
+        return self.submit(events).result(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stopping = self._collect(first)
+            try:
+                self._write(batch)
+            except Exception:  # the writer must outlive any one batch
+                logger.exception("ingestion batch failed")
+                for request in batch:
+                    _settle(request.future, error=IngestError("the event could not be stored"))
+
+    def _collect(self, first: _Request) -> tuple[list[_Request], bool]:
+        """The batch starting with ``first``: closed by size or ``max_wait`` (or a stop)."""
+        batch = [first]
+        size = len(first.events)
+        deadline = time.monotonic() + self.max_wait
+        while size < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+            size += len(item.events)
+        return batch, False
+
+    def _write(self, batch: list[_Request]) -> None:
+        try:
+            counts = self._commit(batch)
+        except Exception:
+            if len(batch) == 1:
+                logger.exception("could not store %d event(s)", len(batch[0].events))
+                _settle(batch[0].future, error=IngestError("the event could not be stored"))
+                return
+            for request in batch:
+                self._write([request])
+            return
+        for request, count in zip(batch, counts, strict=True):
+            _settle(request.future, result=count)
+
+    def _commit(self, batch: list[_Request]) -> list[int]:
+        with self.database.write() as session:
+            counts = store(session, [r.events for r in batch], model=self.model)
+        self.batches += 1
+        return counts
+
+
+def _settle(future: Future[int], *, result: int = 0, error: Exception | None = None) -> None:
+    """Answer a request, unless its caller gave up waiting (a cancelled future)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class IngestError(RuntimeError):
+    """The events could not be stored (logged with the cause)."""
+
+
+def store(
+    session: Session,
+    groups: Sequence[Sequence[TrackedEvent]],
+    now: datetime | None = None,
+    model: Model | None = None,
+) -> list[int]:
+    """Store groups of events in the caller's transaction; returns how many of each were new.
+
+    Resent events (an ``uid`` already stored, or twice in the batch) are skipped.
+    Visitors are created on first sight and events take their visitor's lead.
+    With a ``model``, the leads' and visitors' journey states are updated too.
+    """
+    now = now or utcnow()
+    statements = _statements(session.get_bind().dialect.name)
+    connection = session.connection()
+    seen = _stored_uids(connection, statements, [e.uid for group in groups for e in group])
+    rows: list[dict[str, Any]] = []
+    counts = []
+    for group in groups:
+        fresh = []
+        for event in group:
+            if event.uid:
+                if event.uid in seen:
+                    continue
+                seen.add(event.uid)
+            fresh.append(event_row(event, now))
+        rows.extend(fresh)
+        counts.append(len(fresh))
+    if not rows:
+        return counts
+    _attach_leads(connection, statements, rows, now)
+    connection.execute(statements.insert_events, rows)
+    deltas = _engagement_deltas(rows)
+    prior, viewers = _prior_reads(connection, statements, deltas)
+    if deltas:
+        connection.execute(statements.upsert_engagement, deltas)
+    rollups.fold(connection, rows, prior, viewers)
+    if model is not None:
+        from tracking.pipeline.leadstate import score_batch  # scoring builds on ingestion
+
+        score_batch(session, rows, prior, model, now)
+    return counts
+
+
+def record(
+    session: Session,
+    events: Sequence[TrackedEvent],
+    now: datetime | None = None,
+    model: Model | None = None,
+) -> int:
+    """Store one group of events in the caller's transaction; returns how many were new."""
+    return store(session, [events], now=now, model=model)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The hot path's statements, built once per dialect (building them costs more than running)."""
+
+    stored_uids: Executable
+    prior_reads: Executable
+    insert_visitors: Executable
+    visitor_leads: Executable
+    insert_events: Executable
+    upsert_engagement: Executable
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    greatest, least = (func.max, func.min) if dialect == "sqlite" else (func.greatest, func.least)
+    table = ENGAGEMENT_TABLE
+    upsert = insert(table)
+    excluded = upsert.excluded
+    visitors = VISITOR_TABLE.c
+    return _Statements(
+        stored_uids=select(EVENT_TABLE.c.uid).where(
+            EVENT_TABLE.c.uid.in_(bindparam("uids", expanding=True))
+        ),
+        prior_reads=select(
+            table.c.visitor_id, table.c.asset_id, table.c.max_depth, table.c.views
+        ).where(table.c.visitor_id.in_(bindparam("ids", expanding=True))),
+        insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
+        # FOR SHARE (PostgreSQL): an identification of these visitors waits for this batch,
+        # or this batch for it, so no event escapes stitching.
+        visitor_leads=select(visitors.id, visitors.lead_id)
+        .where(visitors.id.in_(bindparam("ids", expanding=True)))
+        .order_by(visitors.id)
+        .with_for_update(read=True),
+        insert_events=EVENT_TABLE.insert(),
+        upsert_engagement=upsert.on_conflict_do_update(
+            index_elements=[table.c.visitor_id, table.c.asset_id],
+            set_={
+                "lead_id": func.coalesce(table.c.lead_id, excluded.lead_id),
+                "engaged_seconds": table.c.engaged_seconds + excluded.engaged_seconds,
+                "max_depth": greatest(table.c.max_depth, excluded.max_depth),
+                "views": table.c.views + excluded.views,
+                "downloads": table.c.downloads + excluded.downloads,
+                "first_at": least(table.c.first_at, excluded.first_at),
+                "last_at": greatest(table.c.last_at, excluded.last_at),
+            },
+        ),
+    )
+
+
+def _stored_uids(
+    connection: Connection, statements: _Statements, uids: list[str | None]
+) -> set[str]:
+    wanted = sorted({uid for uid in uids if uid})
+    if not wanted:
+        return set()
+    return set(connection.execute(statements.stored_uids, {"uids": wanted}).scalars())
+
+
+def _prior_reads(
+    connection: Connection, statements: _Statements, deltas: list[dict[str, Any]]
+) -> tuple[dict[tuple[str, int], float], set[tuple[str, int]]]:
+    """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus and
+    the roll-ups' completions), and the pairs whose visitor had opened the asset (readers)."""
+    if not deltas:
+        return {}, set()
+    ids = sorted({d["visitor_id"] for d in deltas})
+    depths: dict[tuple[str, int], float] = {}
+    viewers: set[tuple[str, int]] = set()
+    for visitor_id, asset_id, depth, views in connection.execute(
+        statements.prior_reads, {"ids": ids}
+    ):
+        depths[(visitor_id, asset_id)] = depth
+        if views:
+            viewers.add((visitor_id, asset_id))
+    return depths, viewers
+
+
+def _attach_leads(
+    connection: Connection, statements: _Statements, rows: list[dict[str, Any]], now: datetime
+) -> None:
+    """Create unseen visitors and give anonymous rows their visitor's lead, if it has one."""
+    visitor_ids = sorted({row["visitor_id"] for row in rows if row["visitor_id"]})
+    if not visitor_ids:
+        return
+    connection.execute(
+        statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
+    )
+    found = connection.execute(statements.visitor_leads, {"ids": visitor_ids})
+    leads: dict[str, int] = {v: lead_id for v, lead_id in found if lead_id is not None}
+    for row in rows:
+        if row["lead_id"] is None and row["visitor_id"] in leads:
+            row["lead_id"] = leads[row["visitor_id"]]
+
+
+def _engagement_deltas(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch folded per visitor and asset, as parameters of the aggregate upsert."""
+    deltas: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        if row["asset_id"] is None or not row["visitor_id"]:
+            continue
+        at = row["occurred_at"]
+        delta = deltas.get((row["visitor_id"], row["asset_id"]))
+        if delta is None:
+            delta = deltas[(row["visitor_id"], row["asset_id"])] = {
+                "visitor_id": row["visitor_id"],
+                "asset_id": row["asset_id"],
+                "lead_id": row["lead_id"],
+                "engaged_seconds": 0.0,
+                "max_depth": 0.0,
+                "views": 0,
+                "downloads": 0,
+                "first_at": at,
+                "last_at": at,
+            }
+        delta["first_at"], delta["last_at"] = min(delta["first_at"], at), max(delta["last_at"], at)
+        delta["lead_id"] = delta["lead_id"] or row["lead_id"]
+        delta["engaged_seconds"] += row["seconds"] or 0.0
+        delta["max_depth"] = max(delta["max_depth"], row["depth"] or 0.0)
+        delta["views"] += row["type"] == EventType.ASSET_VIEW.value
+        delta["downloads"] += row["type"] == EventType.DOWNLOAD.value
+    # A stable order keeps concurrent writers (PostgreSQL) from deadlocking on the same rows.
+    return [deltas[key] for key in sorted(deltas)]

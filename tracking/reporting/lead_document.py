@@ -1,0 +1,95 @@
+"""The Lead document of CONTRACT.md: what the JSON API answers and what webhooks carry.
+
+One builder for both, so an integrator reading ``GET /api/v1/leads/{id}`` and
+one receiving ``lead.mql`` see the same shape. msgspec Structs (not Litestar
+DTOs) keep this usable outside the web app.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from sqlalchemy.orm import Session
+
+from tracking.models import Lead
+from tracking.reporting import lead_view
+from tracking.rules.config import Model
+
+
+class EvidenceAssetRead(msgspec.Struct):
+    asset: str
+    weight: float
+
+
+class StageEvidenceRead(msgspec.Struct):
+    stage: str
+    score: float
+    top: list[EvidenceAssetRead]
+
+
+class ConsentRead(msgspec.Struct):
+    marketing: bool
+    at: datetime | None
+
+
+class FitPartRead(msgspec.Struct):
+    field: str
+    answer: str
+    points: float
+
+
+class LeadRead(msgspec.Struct):
+    """A lead: profile, stage with its evidence, scores, grade, category, lifecycle, consent."""
+
+    id: str
+    email: str
+    profile: dict[str, str]
+    journey_stage: str
+    stage_confidence: float
+    stage_evidence: list[StageEvidenceRead]
+    stage_explanation: str
+    fit_score: int
+    fit_breakdown: list[FitPartRead]
+    engagement_score: float
+    grade: str
+    grade_reason: str
+    category: str
+    lifecycle: str
+    milestones: list[str]
+    consent: ConsentRead
+    first_seen: datetime
+    last_activity: datetime
+
+
+def lead_read(session: Session, lead: Lead, model: Model, at: datetime | None = None) -> LeadRead:
+    """The lead with its verdicts evaluated at ``at`` (now by default)."""
+    seen = lead_view.view(session, lead, model, at)
+    found = seen.verdicts
+    return LeadRead(
+        id=str(lead.id),
+        email=lead.email,
+        profile=dict(seen.profile),
+        journey_stage=found.stage.stage,
+        stage_confidence=found.stage.confidence,
+        stage_evidence=[
+            StageEvidenceRead(
+                stage=item.stage,
+                score=item.score,
+                top=[EvidenceAssetRead(a.slug, a.weight) for a in seen.evidence[item.stage]],
+            )
+            for item in found.stage.evidence
+        ],
+        stage_explanation=seen.explanation,
+        fit_score=found.fit.score,
+        fit_breakdown=[FitPartRead(f, a, p) for f, a, p in found.fit.breakdown],
+        engagement_score=found.engagement,
+        grade=found.grade,
+        grade_reason=found.grade_reason,
+        category=found.category.value,
+        lifecycle=lead.lifecycle,
+        milestones=list(lead.milestones or []),
+        consent=ConsentRead(lead.marketing_consent, lead.marketing_consent_at),
+        first_seen=lead.created_at,
+        last_activity=lead.last_activity_at,
+    )

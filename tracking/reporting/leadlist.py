@@ -1,0 +1,370 @@
+"""The console's lead list: filters, search, sorting, pages, and the full CSV export.
+
+Everything filters on the lead row's stored verdicts (stage, grade, category,
+lifecycle, fit, engagement as of its last evaluation), which ingestion and the
+background task keep current, so a page is one indexed query however many
+events there are. The list shows the same stored values it filters on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.orm import Session, defer
+
+from content.models import Topic, asset_topic
+from content.orm import start_of
+from tracking.folding import fold
+from tracking.models import AssetEngagement, Lead, ProfileFact
+
+PER_PAGE = 50
+COUNT_CAP = 10_000
+EXPORT_CHUNK = 2_000
+
+
+class Sort(StrEnum):
+    LAST_ACTIVITY = "last_activity"
+    CREATED = "created"
+    FIT = "fit"
+    ENGAGEMENT = "engagement"
+    EMAIL = "email"
+    NAME = "name"
+    COMPANY = "company"
+
+
+SORT_COLUMNS = {
+    Sort.LAST_ACTIVITY: Lead.last_activity_at,
+    Sort.CREATED: Lead.created_at,
+    Sort.FIT: Lead.fit_score,
+    Sort.ENGAGEMENT: Lead.engagement,
+    Sort.EMAIL: Lead.email,
+    Sort.NAME: Lead.name,
+    Sort.COMPANY: Lead.company,
+}
+DESCENDING_FIRST = {Sort.LAST_ACTIVITY, Sort.CREATED, Sort.FIT, Sort.ENGAGEMENT}
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    """One view of the lead list; every field round-trips through the URL's query string."""
+
+    q: str = ""
+    stage: tuple[str, ...] = ()
+    lifecycle: tuple[str, ...] = ()
+    grade: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    topic: str = ""
+    fit_min: int | None = None
+    fit_max: int | None = None
+    engagement_min: float | None = None
+    engagement_max: float | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    sort: Sort = Sort.LAST_ACTIVITY
+    descending: bool = True
+    page: int = 1
+
+    def query_items(self, **changes: Any) -> list[tuple[str, str]]:
+        """The filter as query-string pairs (defaults left out), with ``changes`` applied."""
+        view = replace(self, **changes)
+        pairs: list[tuple[str, str]] = []
+        for item in fields(view):
+            value = getattr(view, item.name)
+            if item.name == "descending":
+                if value != (view.sort in DESCENDING_FIRST):  # not the sort's natural direction
+                    pairs.append(("order", "desc" if value else "asc"))
+                continue
+            if value == item.default or value in ((), "", None):
+                continue
+            if isinstance(value, tuple):
+                pairs.extend((item.name, str(v)) for v in value)
+            else:
+                pairs.append((item.name, str(value)))
+        return pairs
+
+    @property
+    def active(self) -> bool:
+        """Whether anything narrows the list (search or a filter)."""
+        return replace(self, sort=Sort.LAST_ACTIVITY, descending=True, page=1) != LeadFilter()
+
+
+class BadFilter(ValueError):
+    """A filter value that cannot be understood; the message names it."""
+
+
+RANGE_LABELS = {
+    "fit_min": "Fit score from",
+    "fit_max": "Fit score to",
+    "engagement_min": "Engagement from",
+    "engagement_max": "Engagement to",
+    "active_from": "Last active from",
+    "active_to": "Last active to",
+    "created_from": "First seen from",
+    "created_to": "First seen to",
+    "page": "Page",
+}
+"""What the lead list's filter form calls each range field, for the messages about them."""
+
+
+def _number(name: str, raw: str, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise BadFilter(f"{RANGE_LABELS[name]} must be a number, not '{raw[:40]}'") from None
+
+
+def _day(name: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadFilter(f"{RANGE_LABELS[name]} must be a date (YYYY-MM-DD)") from None
+
+
+def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilter:
+    """A ``LeadFilter`` from query parameters (a multi-dict); ``choices`` lists the values
+    allowed for stage, lifecycle, grade and category. Unknown values raise ``BadFilter``."""
+    values: dict[str, Any] = {"q": (params.get("q") or "").strip()[:200]}
+    for name in ("stage", "lifecycle", "grade", "category"):
+        picked = tuple(v for v in params.getall(name, []) if v)
+        wrong = [v for v in picked if v not in choices[name]]
+        if wrong:
+            raise BadFilter(f"unknown {name} '{wrong[0][:40]}'")
+        values[name] = picked
+    values["topic"] = (params.get("topic") or "").strip()[:80]
+    for name, kind in (
+        ("fit_min", int),
+        ("fit_max", int),
+        ("engagement_min", float),
+        ("engagement_max", float),
+    ):
+        raw = (params.get(name) or "").strip()
+        values[name] = _number(name, raw, kind) if raw else None
+    for name in ("active_from", "active_to", "created_from", "created_to"):
+        raw = (params.get(name) or "").strip()
+        values[name] = _day(name, raw) if raw else None
+    sort = params.get("sort") or Sort.LAST_ACTIVITY.value
+    if sort not in Sort.__members__.values():
+        raise BadFilter(f"cannot sort by '{sort[:40]}'")
+    values["sort"] = Sort(sort)
+    order = params.get("order")
+    values["descending"] = order != "asc" if order else Sort(sort) in DESCENDING_FIRST
+    page = (params.get("page") or "1").strip()
+    values["page"] = max(1, min(_number("page", page, int), 100_000))
+    return LeadFilter(**values)
+
+
+def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
+    for column, picked in (
+        (Lead.journey_stage, view.stage),
+        (Lead.lifecycle, view.lifecycle),
+        (Lead.grade, view.grade),
+        (Lead.category, view.category),
+    ):
+        if picked:
+            query = query.where(column.in_(picked))
+    ranges: tuple[tuple[Any, Any, Any], ...] = (
+        (Lead.fit_score, view.fit_min, view.fit_max),
+        (Lead.engagement, view.engagement_min, view.engagement_max),
+    )
+    for column, low, high in ranges:
+        if low is not None:
+            query = query.where(column >= low)
+        if high is not None:
+            query = query.where(column <= high)
+    spans: tuple[tuple[Any, date | None, date | None], ...] = (
+        (Lead.last_activity_at, view.active_from, view.active_to),
+        (Lead.created_at, view.created_from, view.created_to),
+    )
+    for column, first, last in spans:
+        if first is not None:
+            query = query.where(column >= start_of(first))
+        if last is not None:
+            query = query.where(column < start_of(last + timedelta(days=1)))
+    if view.q:
+        query = query.where(_matches(fold(view.q)))
+    if view.topic:
+        query = query.where(
+            exists(
+                select(1)
+                .select_from(AssetEngagement)
+                .join(asset_topic, asset_topic.c.asset_id == AssetEngagement.asset_id)
+                .join(Topic, Topic.id == asset_topic.c.topic_id)
+                .where(AssetEngagement.lead_id == Lead.id, Topic.slug == view.topic)
+            )
+        )
+    return query
+
+
+def _matches(folded: str) -> ColumnElement[bool]:
+    """The lead's folded email, name or company contains ``folded`` (a folded query). On
+    PostgreSQL a GIN trigram index serves the LIKE; on SQLite it scans the column's index."""
+    return Lead.search_text.like(f"%{_escape_like(folded)}%", escape="\\")
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ordered(query: Select[Any], view: LeadFilter) -> Select[Any]:
+    column = SORT_COLUMNS[view.sort]
+    tie = Lead.id.desc() if view.descending else Lead.id.asc()
+    return query.order_by(column.desc() if view.descending else column.asc(), tie)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadPage:
+    leads: list[Lead]
+    total: int
+    """Matching leads, counted up to ``COUNT_CAP`` (``capped`` says when there are more)."""
+    capped: bool
+    page: int
+    pages: int
+    per_page: int = PER_PAGE
+    view: LeadFilter = field(default_factory=LeadFilter)
+
+    @property
+    def first_row(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.leads else 0
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.leads) - 1 if self.leads else 0
+
+
+def count(session: Session, view: LeadFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many leads match, counted up to ``cap`` + 1 so a huge list stays cheap."""
+    matching = _where(select(Lead.id), view).limit(cap + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(matching)) or 0
+    return min(found, cap), found > cap
+
+
+def _page_query(view: LeadFilter, dialect: str, capped: bool) -> Select[Any]:
+    if view.q and dialect == "sqlite" and not capped:
+        # SQLite cannot tell how many leads a search matches, so it walks the sort order
+        # until a page is full: through every lead when few or none match. The count says
+        # they are few, so it collects them through the search column's index first.
+        return select(Lead).where(Lead.id.in_(_where(select(Lead.id), view)))
+    return _where(select(Lead), view)
+
+
+def page(session: Session, view: LeadFilter, per_page: int = PER_PAGE) -> LeadPage:
+    """One page of the matching leads in the chosen order."""
+    total, capped = count(session, view)
+    pages = max(1, -(-total // per_page))
+    number = view.page if capped else min(view.page, pages)
+    query = _ordered(_page_query(view, _dialect(session), capped), view)
+    leads = list(session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
+    return LeadPage(leads, total, capped, number, pages, per_page, replace(view, page=number))
+
+
+EXPORT_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "phone",
+    "industry",
+    "company_size",
+    "budget",
+    "authority",
+    "need",
+    "timeframe",
+    "project",
+)
+EXPORT_HEADER = (
+    "id",
+    "email",
+    *EXPORT_FIELDS,
+    "journey_stage",
+    "stage_confidence",
+    "fit_score",
+    "engagement_score",
+    "grade",
+    "category",
+    "lifecycle",
+    "marketing_consent",
+    "first_seen",
+    "last_activity",
+)
+
+
+def export_rows(
+    session_factory: Any, view: LeadFilter, chunk: int = EXPORT_CHUNK
+) -> Iterator[list[str]]:
+    """Every matching lead as CSV cells, oldest first, read in chunks (each its own short read
+    transaction, so a long download never holds the database)."""
+    yield list(EXPORT_HEADER)
+    last_id = 0
+    while True:
+        with session_factory() as session:
+            leads = list(
+                session.scalars(
+                    _where(select(Lead), view)
+                    .options(defer(Lead.journey), defer(Lead.milestones))  # not exported
+                    .where(Lead.id > last_id)
+                    .order_by(Lead.id)
+                    .limit(chunk)
+                )
+            )
+            if not leads:
+                return
+            facts = _current_facts(session, [lead.id for lead in leads])
+        for lead in leads:
+            yield [safe_cell(value) for value in _export_row(lead, facts.get(lead.id, {}))]
+        last_id = leads[-1].id
+
+
+def _current_facts(session: Session, lead_ids: list[int]) -> dict[int, dict[str, str]]:
+    found: dict[int, dict[str, str]] = {}
+    rows = session.execute(
+        select(ProfileFact.lead_id, ProfileFact.field, ProfileFact.value).where(
+            ProfileFact.lead_id.in_(lead_ids), ProfileFact.superseded_at.is_(None)
+        )
+    )
+    for lead_id, name, value in rows:
+        found.setdefault(lead_id, {})[name] = value
+    return found
+
+
+def _export_row(lead: Lead, facts: dict[str, str]) -> list[str]:
+    return [
+        str(lead.id),
+        lead.email,
+        *(facts.get(name, "") for name in EXPORT_FIELDS),
+        lead.journey_stage,
+        f"{lead.stage_confidence:.2f}",
+        str(lead.fit_score),
+        f"{lead.engagement:.1f}",
+        lead.grade,
+        lead.category,
+        lead.lifecycle,
+        "yes" if lead.marketing_consent else "no",
+        lead.created_at.isoformat(timespec="seconds"),
+        lead.last_activity_at.isoformat(timespec="seconds"),
+    ]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[\d\s().-]+")
+"""Phone numbers and signed numbers: no formula can hide in them."""
+
+
+def safe_cell(value: str) -> str:
+    """A cell spreadsheet programs will not run as a formula (CSV injection); phone numbers
+    such as "+49 30 1234" stay as they are."""
+    if value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
