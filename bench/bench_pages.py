@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 from content import indexer
 from content.catalog import CatalogCache
 from content.models import Asset, ContentChange, Kind, Topic
-from content.search import SearchIndex
+from content.search.index import SearchIndex
 from content.taxonomy import STAGE_NAMES
 from portal.app import create_app
 from portal.db import Database

@@ -2,7 +2,7 @@
 
 A deterministic synthetic library (BENCH_ASSETS, default 10,000 assets of
 150-600 words, about 70 % English and 30 % German, Zipf-distributed marketing
-vocabulary) is indexed by ``content.search.SearchIndex`` and by SQLite FTS5
+vocabulary) is indexed by ``content.search.index.SearchIndex`` and by SQLite FTS5
 (``porter unicode61`` for English, ``unicode61`` for German, which FTS5
 cannot stem). Then BENCH_QUERIES (default 200) queries of 1-3 words run on
 both, returning ranked ids, a highlighted snippet per hit and the total, once
@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from content.search import SearchDocument, SearchIndex
+from content.search.index import SearchIndex
+from content.search.schema import SearchDocument
 
 ASSETS = int(os.environ.get("BENCH_ASSETS", "10000"))
 QUERIES = int(os.environ.get("BENCH_QUERIES", "200"))

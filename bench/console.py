@@ -78,7 +78,7 @@ import portal.app
 from bench._common import fresh_postgres
 from bench.journeys import DOWNLOADABLE, build_library
 from content import indexer
-from content.search import SearchIndex
+from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
 from portal.accounts import service
 from portal.accounts.models import Role

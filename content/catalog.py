@@ -23,7 +23,7 @@ from content.models import (
     Topic,
     asset_topic,
 )
-from content.search import SearchFilters, SearchResults
+from content.search.query import SearchFilters, SearchResults
 from content.taxonomy import DEFAULT_STAGES, STAGE_LABELS
 
 PER_PAGE = 12

@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from content.models import Asset, ContentChange, Status
-from content.search import SearchDocument, SearchIndex
+from content.search.index import SearchIndex
+from content.search.schema import SearchDocument
 from content.text import markdown_to_text
 
 logger = logging.getLogger(__name__)

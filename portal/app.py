@@ -27,7 +27,7 @@ from content.extraction import extract_pending_texts
 from content.files import FileStore
 from content.indexer import IndexSyncer
 from content.publishing import publish_due
-from content.search import SearchIndex
+from content.search.index import SearchIndex
 from nurture import handoff
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker

@@ -16,7 +16,7 @@ import content
 from content import indexer
 from content.files import FileStore
 from content.importer import ImportReport, asset_files, import_folder
-from content.search import SearchIndex
+from content.search.index import SearchIndex
 from portal import __version__, listening
 from portal.accounts import service
 from portal.accounts.models import Role

@@ -19,7 +19,8 @@ from content.catalog import BrowseQuery
 from content.markdown import render_markdown
 from content.models import Asset, Gate, Kind
 from content.orm import utcnow
-from content.search import SearchFilters, SearchIndex, SearchResults
+from content.search.index import SearchIndex
+from content.search.query import SearchFilters, SearchResults
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
 from portal.calendar import webinar_ics
 from portal.db import Database

@@ -15,7 +15,7 @@ from content.catalog import PER_PAGE, BrowseQuery, FacetValue, browse
 from content.editing import save_asset, validate_draft
 from content.models import Asset
 from content.publishing import archive, publish, schedule
-from content.search import SearchFilters, SearchHit, SearchResults
+from content.search.query import SearchFilters, SearchHit, SearchResults
 from portal.db import Database
 
 EDITOR = "editor@example.com"

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from content.indexer import IndexSyncer, document_for, rebuild, record_change, sync
 from content.models import Asset, ContentChange, Persona, Status, Topic
 from content.orm import utcnow
-from content.search import SearchFilters, SearchIndex
+from content.search.index import SearchIndex
+from content.search.query import SearchFilters
 from portal.db import Database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -228,7 +229,7 @@ def test_another_process_catches_up_on_its_own_index(db: Database, tmp_path: Pat
         import sys
         from pathlib import Path
         from content.indexer import sync
-        from content.search import SearchIndex
+        from content.search.index import SearchIndex
         from portal.db import Database
 
         database = Database(sys.argv[1])

@@ -1,24 +1,20 @@
-"""The search index alone: ranking, stemming, filters, snippets, suggestions, hostile queries."""
+"""What a search finds and shows: ranking by field and language, filters, snippets,
+suggestions, and whatever anyone types (``content.search.query`` via ``SearchIndex.search``).
+"""
 
 from __future__ import annotations
 
-import io
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from content.search import SearchDocument, SearchFilters, SearchIndex, SearchResults
-from content.text import markdown_to_text, pdf_text_and_pages
+from content.search.index import SearchIndex
+from content.search.query import SearchFilters, SearchResults
+from content.search.schema import SearchDocument
 from tests.conftest import html
 
 PUBLISHED = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def document(
@@ -324,152 +320,3 @@ def test_total_counts_every_match_beyond_the_limit(index: SearchIndex) -> None:
 
     assert len(results.hits) == 5
     assert results.total == 30
-
-
-def test_apply_removes_and_replaces_documents(index: SearchIndex) -> None:
-    index.apply([document(1, "Lead scoring"), document(2, "Lead routing")], [], 1)
-    index.apply([document(2, "Territory planning")], [1], 2)
-
-    assert index.search("lead").total == 0
-    assert ids(index.search("territory")) == [2]
-    assert index.doc_count() == 1
-    assert index.last_seq() == 2
-
-
-def test_rebuild_replaces_everything(index: SearchIndex) -> None:
-    index.apply([document(1, "Old guide"), document(2, "Old checklist")], [], 5)
-    seen: list[int] = []
-
-    count = index.rebuild(
-        (document(n, f"New guide {n}") for n in range(10, 13)), last_seq=9, progress=seen.append
-    )
-
-    assert count == 3
-    assert seen[-1] == 3
-    assert index.search("old").total == 0
-    assert sorted(ids(index.search("new"))) == [10, 11, 12]
-    assert index.doc_count() == 3
-    assert index.last_seq() == 9
-
-
-def test_a_failed_rebuild_keeps_the_old_index(index: SearchIndex) -> None:
-    index.apply([document(1, "Old guide")], [], 5)
-
-    def broken() -> list[SearchDocument]:
-        raise RuntimeError("database went away")
-
-    with pytest.raises(RuntimeError):
-        index.rebuild((d for d in [document(2, "New guide"), *broken()]), last_seq=9)
-
-    assert ids(index.search("guide")) == [1]
-    assert index.last_seq() == 5
-
-
-def test_last_seq_and_documents_survive_reopening(tmp_path: Path) -> None:
-    first = SearchIndex(tmp_path / "index")
-    assert first.last_seq() == 0
-    first.apply([document(1, "Lead scoring")], [], last_seq=42)
-
-    reopened = SearchIndex(tmp_path / "index")
-
-    assert reopened.last_seq() == 42
-    assert reopened.doc_count() == 1
-    assert ids(reopened.search("scoring")) == [1]
-
-
-def test_only_one_writer_holds_an_index_folder(tmp_path: Path) -> None:
-    first = SearchIndex(tmp_path / "index")
-    second = SearchIndex(tmp_path / "index")
-
-    with first.writer_lock() as mine:
-        with second.writer_lock() as theirs:
-            assert mine is True
-            assert theirs is False
-        with first.writer_lock() as again:
-            assert again is True  # re-entrant for the holder
-    with second.writer_lock() as theirs:
-        assert theirs is True
-
-
-def test_a_writer_in_another_process_keeps_this_one_out(tmp_path: Path) -> None:
-    index = SearchIndex(tmp_path / "index")
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from content.search import SearchIndex\n"
-            "with SearchIndex(Path(sys.argv[1])).writer_lock() as mine:\n"
-            "    print('locked' if mine else 'busy', flush=True); sys.stdin.read()",
-            str(tmp_path / "index"),
-        ],
-        cwd=REPO_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
-        with index.writer_lock() as mine:
-            assert mine is False
-    finally:
-        holder.communicate("", timeout=60)
-
-    with index.writer_lock() as mine:
-        assert mine is True
-
-
-def test_an_index_from_an_older_schema_is_started_afresh(tmp_path: Path) -> None:
-    SearchIndex(tmp_path / "index").apply([document(1, "Lead scoring")], [], last_seq=42)
-    state = tmp_path / "index" / "leadshelf-state.json"
-    state.write_text(json.dumps({"last_seq": 42, "schema": 0}))
-
-    reopened = SearchIndex(tmp_path / "index")
-
-    assert reopened.last_seq() == 0  # so the next sync rebuilds it from the database
-    assert reopened.doc_count() == 0
-
-
-def test_markdown_becomes_plain_text() -> None:
-    source = (
-        "# Lead *scoring*\n\nRead [the guide](https://example.com/x) ![chart](c.png)\n\n"
-        "- one\n- `two`\n\n<b>raw</b>\n"
-    )
-
-    assert markdown_to_text(source) == (
-        "Lead scoring\n\nRead the guide chart\n\none\n\ntwo\n\n<b>raw</b>"
-    )
-
-
-def _pdf(*lines: str) -> bytes:
-    writer = PdfWriter()
-    page = writer.add_blank_page(612, 792)
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
-    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
-    shown = " ".join(f"({line}) Tj 0 -14 Td" for line in lines)
-    content = DecodedStreamObject()
-    content.set_data(f"BT /F1 12 Tf 72 720 Td {shown} ET".encode())
-    page[NameObject("/Contents")] = writer._add_object(content)
-    writer.add_blank_page(612, 792)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-def test_pdf_text_and_page_count_are_extracted() -> None:
-    assert pdf_text_and_pages(_pdf("Attribution for mar-", "keting teams")) == (
-        "Attribution for marketing teams",
-        2,
-    )
-
-
-@pytest.mark.parametrize("data", [b"", b"%PDF-1.7\n garbage", b"not a pdf", _pdf("x")[:300]])
-def test_a_broken_pdf_gives_no_text_instead_of_an_error(data: bytes) -> None:
-    assert pdf_text_and_pages(data) == ("", 0)
