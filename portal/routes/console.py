@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
@@ -18,23 +18,32 @@ from portal.accounts.models import TokenScope
 from portal.accounts.service import AccountError, StaffPrincipal, Throttled
 from portal.console_nav import STAFF, nav_for
 from portal.db import Database
+from portal.settings import Settings
 from portal.web import client_ip, safe_next
 
 CSRF_COOKIE = "csrftoken"
 PUBLIC = {"exclude_from_auth": True}
+FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
+"""A console form's body: ``data: Annotated[SomeForm, FormBody]`` parses it into the Struct.
+
+Form Structs type every field as text with a default: a missing field is empty, and what the
+user typed is checked by the handler, which shows the form again with a message."""
 
 
-@dataclass
-class TokenForm:
+class TokenForm(msgspec.Struct, kw_only=True):
+    """The staff page's form for a new API token."""
+
     name: str = ""
     scope: str = TokenScope.READ.value
 
 
-@dataclass
-class LoginForm:
+class LoginForm(msgspec.Struct, kw_only=True):
+    """The console sign-in form."""
+
     email: str = ""
     password: str = ""
     next: str = ""
+    """Where to go once signed in (only a path on this site is followed)."""
 
 
 def console_page(
@@ -61,10 +70,12 @@ class ConsoleController(Controller):
 
     @get("/login", opt=PUBLIC, sync_to_thread=True)
     def login_page(
-        self, request: Request[Any, Any, Any], state: State, next: FromQuery[str] = ""
+        self,
+        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
+        next: FromQuery[str] = "",
     ) -> Response[Any]:
         token = request.cookies.get(STAFF_COOKIE)
-        database: Database = state.db
         if token:
             with database.read() as session:
                 if service.principal_for_session(session, token) is not None:
@@ -79,10 +90,10 @@ class ConsoleController(Controller):
     def login(
         self,
         request: Request[Any, Any, Any],
-        state: State,
-        data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        data: Annotated[LoginForm, FormBody],
     ) -> Response[Any]:
-        database: Database = state.db
         target = safe_next(data.next)
         if problem := unprintable(data.email):  # no such address, and PostgreSQL cannot hold it
             return _login_failed(data, f"The email contains {problem}.", status_code=400)
@@ -118,7 +129,7 @@ class ConsoleController(Controller):
             token,
             httponly=True,
             samesite="lax",
-            secure=state.settings.secure_cookies,
+            secure=settings.secure_cookies,
             max_age=int(service.SESSION_LIFETIME.total_seconds()),
             path="/",
         )
@@ -127,8 +138,9 @@ class ConsoleController(Controller):
         return response
 
     @post("/logout", sync_to_thread=True)
-    def logout(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Response[Any]:
-        database: Database = state.db
+    def logout(
+        self, request: Request[StaffPrincipal, Any, Any], database: NamedDependency[Database]
+    ) -> Response[Any]:
         with database.write() as session:
             service.end_session(session, request.auth)
         response: Response[Any] = Redirect("/console/login?signed_out=1", status_code=303)
@@ -141,8 +153,10 @@ class ConsoleController(Controller):
         return console_page(request, "console/overview.html")
 
     @get("/staff", guards=[requires_role(*STAFF.roles)], sync_to_thread=True)
-    def staff(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        return _staff_page(request, state)
+    def staff(
+        self, request: Request[StaffPrincipal, Any, Any], database: NamedDependency[Database]
+    ) -> Template:
+        return _staff_page(request, database)
 
     @post(
         "/staff/tokens", guards=[requires_role(*STAFF.roles)], sync_to_thread=True, status_code=200
@@ -150,25 +164,23 @@ class ConsoleController(Controller):
     def add_token(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
-        data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        database: NamedDependency[Database],
+        data: Annotated[TokenForm, FormBody],
     ) -> Template:
         """Create an API token with a scope; the page shows it once (it is stored hashed)."""
-        database: Database = state.db
         try:
             with database.write() as session:
                 created = service.create_token(session, data.name, data.scope)
         except AccountError as refused:
-            page = _staff_page(request, state, form=data, token_error=str(refused))
+            page = _staff_page(request, database, form=data, token_error=str(refused))
             page.status_code = 422
             return page
-        return _staff_page(request, state, created=(data.name.strip(), data.scope, created))
+        return _staff_page(request, database, created=(data.name.strip(), data.scope, created))
 
 
 def _staff_page(
-    request: Request[StaffPrincipal, Any, Any], state: State, **context: Any
+    request: Request[StaffPrincipal, Any, Any], database: Database, **context: Any
 ) -> Template:
-    database: Database = state.db
     with database.read() as session:
         users = service.list_users(session)
         tokens = service.list_tokens(session)

@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
-from litestar.enums import RequestEncodingType
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Stream, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LEADS
 from portal.db import Database
-from portal.routes.console import console_page
+from portal.routes.console import FormBody, console_page
 from tracking.identity import leadadmin
 from tracking.lead_profile import profile_history
 from tracking.models import Consent, Lead
@@ -47,17 +47,37 @@ MANUAL_MOVES = {
     "opportunity": "Marked as opportunity",
     "customer": "Marked as customer",
 }
-FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
-def reason_from(data: dict[str, str], limit: int = 500) -> str:
+class MoveForm(msgspec.Struct, kw_only=True):
+    """A lifecycle move by hand (one of ``MANUAL_MOVES``) and why."""
+
+    to: str = ""
+    reason: str = ""
+
+
+class MergeForm(msgspec.Struct, kw_only=True):
+    """Merge the lead with this email into the one on the page, once ``confirm`` is ticked."""
+
+    duplicate: str = ""
+    confirm: str = ""
+    reason: str = ""
+
+
+class EraseForm(msgspec.Struct, kw_only=True):
+    """Erase the lead's personal data: its email typed again confirms it."""
+
+    confirm_email: str = ""
+
+
+def reason_from(typed: str, limit: int = 500) -> str:
     """The reason typed into an action form, on one line and cut to ``limit``."""
-    return " ".join(data.get("reason", "").split())[:limit]
+    return " ".join(typed.split())[:limit]
 
 
-def reason_problem(data: dict[str, str]) -> str | None:
+def reason_problem(typed: str) -> str | None:
     """What to tell the user when the typed reason holds a character that cannot be kept."""
-    problem = unprintable(data.get("reason", ""), multiline=True)
+    problem = unprintable(typed, multiline=True)
     return f"The reason contains {problem}: remove it and try again." if problem else None
 
 
@@ -95,9 +115,12 @@ class LeadsController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def index(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        model: Model = state.model
-        database: Database = state.db
+    def index(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+    ) -> Template:
         choices = filter_choices(model)
         problem = None
         try:
@@ -132,13 +155,17 @@ class LeadsController(Controller):
         return page
 
     @get("/export.csv", sync_to_thread=False)
-    def export(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Response[Any]:
+    def export(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+    ) -> Response[Any]:
         """Every matching lead (not just one page), streamed as it is read."""
         try:
-            view = leadlist.parse_filter(request.query_params, filter_choices(state.model))
+            view = leadlist.parse_filter(request.query_params, filter_choices(model))
         except leadlist.BadFilter as refused:
             return Response(str(refused), status_code=400, media_type="text/plain")
-        database: Database = state.db
         rows = leadlist.export_rows(database.read, view)
         stamp = utcnow().strftime("%Y%m%d-%H%M")
         return Stream(
@@ -149,14 +176,17 @@ class LeadsController(Controller):
 
     @get("/{lead_id:int}", sync_to_thread=True)
     def lead_page(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, lead_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+        audience_cache: NamedDependency[AudienceCache],
+        lead_id: FromPath[int],
     ) -> Template:
-        database: Database = state.db
-        model: Model = state.model
         now = utcnow()
         with database.read() as session:
             lead = _lead_or_404(session, lead_id)
-            context = _lead_context(session, lead, model, now, state.audience_cache)
+            context = _lead_context(session, lead, model, now, audience_cache)
         return console_page(
             request,
             "console/lead.html",
@@ -171,12 +201,12 @@ class LeadsController(Controller):
     def trail_page(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
         lead_id: FromPath[int],
         cursor: FromQuery[str] = "",
     ) -> Template:
         """Older trail entries (htmx "Show older"); without htmx, the lead page links here too."""
-        database: Database = state.db
         with database.read() as session:
             _lead_or_404(session, lead_id)
             try:
@@ -187,7 +217,7 @@ class LeadsController(Controller):
             "days": figures.group_trail(page.items),
             "page": page,
             "lead_id": lead_id,
-            "stage_label": journey_label(state.model),
+            "stage_label": journey_label(model),
         }
         if request.headers.get("hx-request"):
             return Template("partials/lead_trail.html", context=context)
@@ -197,19 +227,18 @@ class LeadsController(Controller):
     async def move(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
         lead_id: FromPath[int],
-        data: Annotated[dict[str, str], FormBody],
+        data: Annotated[MoveForm, FormBody],
     ) -> Response[Any]:
-        target, reason = data.get("to", ""), reason_from(data)
+        target, reason = data.to, reason_from(data.reason)
         if target not in MANUAL_MOVES:
             return _back(lead_id, problem="Choose what to do with the lead.")
-        if refused := reason_problem(data):
+        if refused := reason_problem(data.reason):
             return _back(lead_id, problem=refused)
         if not reason:
             return _back(lead_id, problem="Say why, in a few words: it goes into the lead's log.")
-        database: Database = state.db
-        model: Model = state.model
         actor = request.user.email
 
         def work() -> str | None:
@@ -230,22 +259,21 @@ class LeadsController(Controller):
     async def merge(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
         lead_id: FromPath[int],
-        data: Annotated[dict[str, str], FormBody],
+        data: Annotated[MergeForm, FormBody],
     ) -> Response[Any]:
         """Merge another lead (by email) into this one, after an explicit confirmation."""
-        reason = reason_from(data, 300)
-        if data.get("confirm") != "yes":
+        reason = reason_from(data.reason, 300)
+        if data.confirm != "yes":
             return _back(lead_id, problem="Tick the box to confirm the merge.")
-        if refused := reason_problem(data):
+        if refused := reason_problem(data.reason):
             return _back(lead_id, problem=refused)
         try:
-            email = normalize_email(data.get("duplicate", ""))
+            email = normalize_email(data.duplicate)
         except InvalidAnswer:
             return _back(lead_id, problem="Enter the email of the duplicate lead.")
-        database: Database = state.db
-        model: Model = state.model
         actor = request.user.email
 
         def work() -> str | None:
@@ -269,17 +297,16 @@ class LeadsController(Controller):
     @post("/{lead_id:int}/erase")
     async def erase(
         self,
-        state: State,
+        database: NamedDependency[Database],
         lead_id: FromPath[int],
-        data: Annotated[dict[str, str], FormBody],
+        data: Annotated[EraseForm, FormBody],
     ) -> Response[Any]:
         """Erase the lead's personal data; confirmed by typing its email."""
-        database: Database = state.db
 
         def work() -> str | None:
             with database.write() as session:
                 lead = _lead_or_404(session, lead_id)
-                if data.get("confirm_email", "").strip().lower() != lead.email:
+                if data.confirm_email.strip().lower() != lead.email:
                     return "Type the lead's email exactly to confirm the erasure."
                 privacy.erase_lead(session, lead_id)
             return None

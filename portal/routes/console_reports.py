@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
@@ -21,8 +22,8 @@ from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
 from portal.db import Database
-from portal.routes.console import console_page
-from portal.routes.console_leads import FormBody, journey_label, reason_from, reason_problem
+from portal.routes.console import FormBody, console_page
+from portal.routes.console_leads import journey_label, reason_from, reason_problem
 from portal.snapshots import Snapshots
 from tracking.models import Lead
 from tracking.reporting import analytics
@@ -40,6 +41,13 @@ class DashboardView:
 
     board: analytics.Dashboard
     charts: list[charts.Chart]
+
+
+class HandoffDecision(msgspec.Struct, kw_only=True):
+    """Sales' answer on a waiting lead: ``accept`` or ``recycle`` (which needs a reason)."""
+
+    do: str = ""
+    reason: str = ""
 
 
 def dashboard_snapshots(database: Database, model: Model) -> Snapshots[int, DashboardView]:
@@ -74,9 +82,13 @@ class ReportsController(Controller):
     include_in_schema = False
 
     @get("/dashboard", guards=[requires_role(*DASHBOARD.roles)], sync_to_thread=True)
-    def dashboard(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+    def dashboard(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        model: NamedDependency[Model],
+        dashboards: NamedDependency[Snapshots[int, DashboardView]],
+    ) -> Template:
         chosen = _chosen(request)
-        dashboards: Snapshots[int, DashboardView] = state.dashboards
         snapshot = dashboards.get(int(chosen))
         return console_page(
             request,
@@ -87,16 +99,20 @@ class ReportsController(Controller):
             refreshed_every=round(dashboards.fresh_for),
             periods=PERIODS,
             chosen=chosen,
-            stage_label=journey_label(state.model),
+            stage_label=journey_label(model),
         )
 
     @get("/analytics", guards=[requires_role(*CONTENT_ANALYTICS.roles)], sync_to_thread=True)
-    def assets(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
+    def assets(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+    ) -> Template:
         chosen, period = _period(request)
         sort = request.query_params.get("sort", AssetSort.VIEWS.value)
         sort = sort if sort in AssetSort.__members__.values() else AssetSort.VIEWS.value
         order = request.query_params.get("order", "asc" if sort == "title" else "desc")
-        database: Database = state.db
         with database.read() as session:
             figures = analytics.asset_figures(session, period, AssetSort(sort), order != "asc")
             as_of = analytics.lead_stats_as_of(session)
@@ -123,19 +139,23 @@ class ReportsController(Controller):
             order=order,
             as_of=as_of,
             percent=_percent,
-            stage_label=journey_label(state.model),
+            stage_label=journey_label(model),
             link=lambda **changes: urlencode(
                 {"days": chosen, "sort": sort, "order": order, **changes}
             ),
         )
 
     @get("/handoff", guards=[requires_role(*HANDOFF.roles)], sync_to_thread=True)
-    def handoff_queue(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        database: Database = state.db
+    def handoff_queue(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+    ) -> Template:
         with database.write() as session:  # the queue catches up with the change log first
             handoff.catch_up(session)
         with database.read() as session:
-            waiting = handoff.queue(session, state.model)
+            waiting = handoff.queue(session, model)
             done = handoff.recent(session, limit=20)
         return console_page(
             request,
@@ -150,20 +170,20 @@ class ReportsController(Controller):
     async def decide(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
         lead_id: FromPath[int],
-        data: Annotated[dict[str, str], FormBody],
+        data: Annotated[HandoffDecision, FormBody],
     ) -> Response[Any]:
         """Accept (sql) or send back (recycled, a reason required) one waiting lead."""
-        target = {"accept": Lifecycle.SQL, "recycle": Lifecycle.RECYCLED}.get(data.get("do", ""))
-        reason = reason_from(data)
+        target = {"accept": Lifecycle.SQL, "recycle": Lifecycle.RECYCLED}.get(data.do)
+        reason = reason_from(data.reason)
         if target is None:
             return _queue(problem="Choose accept or send back.")
-        if refused := reason_problem(data):
+        if refused := reason_problem(data.reason):
             return _queue(problem=refused)
         if target is Lifecycle.RECYCLED and not reason:
             return _queue(problem="Say why the lead goes back to nurturing.")
-        database: Database = state.db
         actor = request.user.email
         said = reason or "accepted by sales"
 
@@ -173,7 +193,7 @@ class ReportsController(Controller):
                 if lead is None:
                     raise NotFoundException(f"no lead {lead_id}")
                 try:
-                    handoff.move(session, lead, target, f"{said} ({actor})", state.model)
+                    handoff.move(session, lead, target, f"{said} ({actor})", model)
                 except ValueError as refused:
                     return False, f"Not allowed: {refused}."
                 return True, lead.email

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -31,13 +34,65 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LIBRARY
 from portal.db import Database
 from portal.downloads import file_response
-from portal.routes.console import console_page
+from portal.routes.console import FormBody, console_page
 
 FORM_FIELDS = (
     "title", "slug", "summary", "body", "kind", "stage", "gate", "language", "video_url",
     "webinar_starts_at", "webinar_duration_minutes", "recording_url", "timezone", "new_topics",
 )  # fmt: skip
 STATUS_ACTIONS = {"publish", "schedule", "unpublish", "archive"}
+MultipartBody = Body(media_type=RequestEncodingType.MULTI_PART)
+
+
+class AssetForm(msgspec.Struct, kw_only=True):
+    """The asset editor's form, sent as multipart: it may carry the file.
+
+    Every field is text as typed; ``content.editing.validate_draft`` checks it, and a refused
+    form is shown again with what was typed.
+    """
+
+    title: str = ""
+    slug: str = ""
+    summary: str = ""
+    body: str = ""
+    kind: str = ""
+    stage: str = ""
+    gate: str = ""
+    language: str = ""
+    video_url: str = ""
+    webinar_starts_at: str = ""
+    webinar_duration_minutes: str = ""
+    recording_url: str = ""
+    timezone: str = ""
+    new_topics: str = ""
+    """Topics that do not exist yet, comma-separated."""
+    topics: list[str] = []
+    personas: list[str] = []
+    featured: str = ""
+    """``on`` when ticked."""
+    file: UploadFile | None = None
+    uploaded_sha256: str = ""
+    """A valid upload sent with a form that had errors, kept by hash: no need to choose it
+    again."""
+    uploaded_name: str = ""
+    action: str = "save"
+    """``publish`` saves and publishes."""
+
+    def values(self) -> dict[str, Any]:
+        """The fields as ``validate_draft`` reads them and the form shows them again."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in FORM_FIELDS}
+        values["topics"] = [*self.topics, *(t for t in self.new_topics.split(",") if t.strip())]
+        values["personas"] = list(self.personas)
+        values["featured"] = self.featured == "on"
+        return values
+
+
+class StatusForm(msgspec.Struct, kw_only=True):
+    """A status change (one of ``STATUS_ACTIONS``); scheduling also sends when, and where."""
+
+    action: str = ""
+    publish_at: str = ""
+    timezone: str = ""
 
 
 def _choices(session: Session) -> dict[str, Any]:
@@ -73,11 +128,10 @@ class EditorController(Controller):
     def index(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
         status: FromQuery[str] = "",
         q: FromQuery[str] = "",
     ) -> Template:
-        database: Database = state.db
         statement = (
             select(Asset).options(selectinload(Asset.topics)).order_by(Asset.updated_at.desc())
         )
@@ -103,8 +157,9 @@ class EditorController(Controller):
         )
 
     @get("/new", sync_to_thread=True)
-    def new(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        database: Database = state.db
+    def new(
+        self, request: Request[StaffPrincipal, Any, Any], database: NamedDependency[Database]
+    ) -> Template:
         with database.read() as session:
             choices = _choices(session)
         return console_page(
@@ -118,15 +173,21 @@ class EditorController(Controller):
 
     @post("/new")
     async def create(
-        self, request: Request[StaffPrincipal, Any, Any], state: State
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        files: NamedDependency[FileStore],
+        data: Annotated[AssetForm, MultipartBody],
     ) -> Response[Any]:
-        return await _save(request, state, asset_id=None)
+        return await _save(request, database, files, data, asset_id=None)
 
     @get("/{asset_id:int}", sync_to_thread=True)
     def edit(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, asset_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        asset_id: FromPath[int],
     ) -> Template:
-        database: Database = state.db
         with database.read() as session:
             asset = _load(session, asset_id)
             choices = _choices(session)
@@ -147,24 +208,30 @@ class EditorController(Controller):
 
     @post("/{asset_id:int}")
     async def update(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, asset_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        files: NamedDependency[FileStore],
+        asset_id: FromPath[int],
+        data: Annotated[AssetForm, MultipartBody],
     ) -> Response[Any]:
-        return await _save(request, state, asset_id=asset_id)
+        return await _save(request, database, files, data, asset_id=asset_id)
 
     @post("/{asset_id:int}/status")
     async def change_status(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, asset_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        asset_id: FromPath[int],
+        data: Annotated[StatusForm, FormBody],
     ) -> Response[Any]:
-        form = await request.form()
-        action = str(form.get("action", ""))
-        database: Database = state.db
         author = request.user.email
 
         def work() -> str | None:
             with database.write() as session:
                 asset = _load(session, asset_id)
                 try:
-                    _apply_status(session, asset, action, form, author)
+                    _apply_status(session, asset, data, author)
                 except ContentError as exc:
                     return "; ".join(exc.errors.values())
             return None
@@ -178,19 +245,21 @@ class EditorController(Controller):
 
     @get("/{asset_id:int}/file", sync_to_thread=True)
     def file(
-        self, state: State, request: Request[StaffPrincipal, Any, Any], asset_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        files: NamedDependency[FileStore],
+        asset_id: FromPath[int],
     ) -> Response[Any]:
         """The attached file of any asset, draft or not, for the editor's preview."""
-        database: Database = state.db
         with database.read() as session:
             asset = _load(session, asset_id)
             stored = asset.file
             if stored is None or asset.file_sha256 is None:
                 raise NotFoundException()
             name = asset.file_name or asset.slug
-        store: FileStore = state.files
         return file_response(
-            store.path_for(stored.sha256),
+            files.path_for(stored.sha256),
             content_type=stored.content_type,
             file_name=name,
             attachment=False,
@@ -199,10 +268,7 @@ class EditorController(Controller):
         )
 
     @get("/{asset_id:int}/preview", sync_to_thread=True)
-    def preview(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, asset_id: FromPath[int]
-    ) -> Template:
-        database: Database = state.db
+    def preview(self, database: NamedDependency[Database], asset_id: FromPath[int]) -> Template:
         with database.read() as session:
             asset = _load(session, asset_id)
         return Template(
@@ -235,15 +301,14 @@ def _load(session: Session, asset_id: FromPath[int]) -> Asset:
     return asset
 
 
-def _apply_status(session: Session, asset: Asset, action: str, form: Any, author: str) -> None:
+def _apply_status(session: Session, asset: Asset, form: StatusForm, author: str) -> None:
+    action = form.action
     if action == "publish":
         publishing.publish(session, asset, author)
     elif action == "schedule":
         errors: dict[str, str] = {}
         at = parse_datetime(
-            {"publish_at": form.get("publish_at"), "timezone": form.get("timezone")},
-            "publish_at",
-            errors,
+            {"publish_at": form.publish_at, "timezone": form.timezone}, "publish_at", errors
         )
         if at is None:
             raise ContentError(errors or {"publish_at": "Pick the date and time to publish."})
@@ -276,25 +341,20 @@ def _attachment(
 
 
 async def _save(
-    request: Request[StaffPrincipal, Any, Any], state: State, asset_id: int | None
+    request: Request[StaffPrincipal, Any, Any],
+    database: Database,
+    store: FileStore,
+    form: AssetForm,
+    asset_id: int | None,
 ) -> Response[Any]:
-    form = await request.form()
-    values: dict[str, Any] = {name: str(form.get(name, "") or "") for name in FORM_FIELDS}
-    values["topics"] = [str(t) for t in form.getall("topics", [])] + [
-        t for t in values["new_topics"].split(",") if t.strip()
-    ]
-    values["personas"] = [str(p) for p in form.getall("personas", [])]
-    values["featured"] = form.get("featured") == "on"
-    upload = form.get("file")
-    data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else b""
-    file_name = upload.filename if isinstance(upload, UploadFile) and upload.filename else None
-    # A valid upload sent with a form that had errors is kept by hash: no need to choose it again.
-    kept_sha256 = str(form.get("uploaded_sha256", "") or "")
+    values = form.values()
+    upload = form.file if form.file is not None and form.file.filename else None
+    data = await upload.read() if upload is not None else b""
+    file_name = upload.filename if upload is not None else None
+    kept_sha256 = form.uploaded_sha256
     if not data and kept_sha256:
-        file_name = str(form.get("uploaded_name", "") or "") or None
-    action = str(form.get("action", "save"))
-    database: Database = state.db
-    store: FileStore = state.files
+        file_name = form.uploaded_name or None
+    action = form.action
     author = request.user.email
 
     def work() -> tuple[int | None, dict[str, str], dict[str, str]]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
 from content.markdown import render_markdown
@@ -15,19 +16,24 @@ from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PRIVACY_POLICY
 from portal.db import Database
-from portal.routes.console import console_page
+from portal.routes.console import FormBody, console_page
 from portal.settings import Settings
 
 PRIVACY_PATH = "/privacy"
 """The built-in page (``LEADSHELF_PRIVACY_URL``'s default)."""
-BODY_FIELD = "body"
-RESTORE_FIELD = "restore"
+
+
+class PolicyForm(msgspec.Struct, kw_only=True):
+    """The privacy policy editor: the Markdown text, or the button that restores the built-in."""
+
+    body: str = ""
+    restore: str = ""
+    """``built-in`` when the admin asked for the built-in text back."""
 
 
 @get(PRIVACY_PATH, include_in_schema=False, sync_to_thread=True)
-def privacy_page(state: State) -> Template:
+def privacy_page(database: NamedDependency[Database]) -> Template:
     """The privacy policy: the admin's text, or the built-in one until they write their own."""
-    database: Database = state.db
     with database.read() as session:
         text = page_text(session, PRIVACY)
     return Template("public/privacy.html", context={"policy_html": render_markdown(text.body)})
@@ -41,24 +47,32 @@ class SitePagesController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def edit(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        database: Database = state.db
+    def edit(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+    ) -> Template:
         with database.read() as session:
             text = page_text(session, PRIVACY)
         saved = request.query_params.get("done")
-        return _editor(request, state, text.body, built_in=text.built_in, notice=saved)
+        return _editor(request, settings, text.body, built_in=text.built_in, notice=saved)
 
     @post("/")
-    async def save(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Response[Any]:
-        form = await request.form()
-        body = str(form.get(BODY_FIELD, "")).replace("\r\n", "\n")
-        restore = form.get(RESTORE_FIELD) == "built-in"
+    async def save(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        data: Annotated[PolicyForm, FormBody],
+    ) -> Response[Any]:
+        body = data.body.replace("\r\n", "\n")
+        restore = data.restore == "built-in"
         problem = None if restore else body_problem(body)
         if problem:
-            response = _editor(request, state, body, built_in=False, problem=problem)
+            response = _editor(request, settings, body, built_in=False, problem=problem)
             response.status_code = 422
             return response
-        database: Database = state.db
         author = request.user.email
 
         def work() -> None:
@@ -81,14 +95,13 @@ NOTICES = {
 
 def _editor(
     request: Request[StaffPrincipal, Any, Any],
-    state: State,
+    settings: Settings,
     body: str,
     *,
     built_in: bool,
     notice: str | None = None,
     problem: str | None = None,
 ) -> Template:
-    settings: Settings = state.settings
     return console_page(
         request,
         "console/privacy.html",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
@@ -19,9 +20,15 @@ from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LIBRARY
 from portal.db import Database
-from portal.routes.console import console_page
+from portal.routes.console import FormBody, console_page
 
 MODELS: dict[str, type[Topic] | type[Persona]] = {"topics": Topic, "personas": Persona}
+
+
+class LabelForm(msgspec.Struct, kw_only=True):
+    """A topic's or persona's new label."""
+
+    label: str = ""
 
 
 class TaxonomyController(Controller):
@@ -30,8 +37,9 @@ class TaxonomyController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def index(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        database: Database = state.db
+    def index(
+        self, request: Request[StaffPrincipal, Any, Any], database: NamedDependency[Database]
+    ) -> Template:
         with database.read() as session:
             topics = taxonomy.all_topics(session)
             personas = taxonomy.all_personas(session)
@@ -48,22 +56,20 @@ class TaxonomyController(Controller):
     @post("/{group:str}/{slug:str}")
     async def relabel(
         self,
-        request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
         group: FromPath[str],
         slug: FromPath[str],
+        data: Annotated[LabelForm, FormBody],
     ) -> Response[Any]:
-        model = MODELS.get(group)
-        if model is None:
+        table = MODELS.get(group)
+        if table is None:
             raise NotFoundException()
-        form = await request.form()
-        label = str(form.get("label", ""))
-        database: Database = state.db
+        label = data.label
 
         def work() -> str | None:
             try:
                 with database.write() as session:
-                    for asset_id in taxonomy.rename(session, model, slug, label):
+                    for asset_id in taxonomy.rename(session, table, slug, label):
                         record_change(session, asset_id, "relabelled")  # cards and facets refresh
             except LookupError:
                 return f"No such entry: {slug}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
@@ -20,7 +21,8 @@ from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import WEBHOOKS
 from portal.db import Database
-from portal.routes.console import console_page
+from portal.routes.console import FormBody, console_page
+from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
 
 BASE = "/console/webhooks"
@@ -45,26 +47,38 @@ def _values(endpoint: WebhookEndpoint | None) -> dict[str, Any]:
     }
 
 
-async def _form(request: Request[StaffPrincipal, Any, Any]) -> dict[str, Any]:
-    form = await request.form()
-    return {
-        "url": str(form.get("url", "")),
-        "description": str(form.get("description", "")),
-        "event_types": [str(v) for v in form.getall("event_types", [])],
-    }
+class EndpointForm(msgspec.Struct, kw_only=True):
+    """An endpoint's address, its note and the event types it receives."""
+
+    url: str = ""
+    description: str = ""
+    event_types: list[str] | str = []
+    """The ticked boxes (a form with one ticked box sends it as a plain string)."""
+
+    def values(self) -> dict[str, Any]:
+        """The fields as the form shows them again."""
+        chosen = [self.event_types] if isinstance(self.event_types, str) else self.event_types
+        return {"url": self.url, "description": self.description, "event_types": chosen}
+
+
+class EnabledForm(msgspec.Struct, kw_only=True):
+    """The enable/disable button: ``1`` turns deliveries on, anything else off."""
+
+    enabled: str = ""
 
 
 def _fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-def _show_secret_once(state: State, endpoint: WebhookEndpoint, rotated: bool) -> Response[Any]:
+def _show_secret_once(
+    signer: Signer, settings: Settings, endpoint: WebhookEndpoint, rotated: bool
+) -> Response[Any]:
     """POST-redirect-GET: the secret page is a GET, so a reload or a retry posts nothing again.
 
     A short-lived signed cookie, bound to this endpoint and this secret, lets that page
     show the secret one time; the page deletes it.
     """
-    signer: Signer = state.signer
     url = f"{BASE}/{endpoint.id}/secret"
     response: Response[Any] = Redirect(url, status_code=303)
     token = signer.sign(
@@ -78,16 +92,15 @@ def _show_secret_once(state: State, endpoint: WebhookEndpoint, rotated: bool) ->
         max_age=REVEAL_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=state.settings.secure_cookies,
+        secure=settings.secure_cookies,
     )
     return response
 
 
 def _revealed(
-    request: Request[StaffPrincipal, Any, Any], state: State, endpoint: WebhookEndpoint
+    request: Request[StaffPrincipal, Any, Any], signer: Signer, endpoint: WebhookEndpoint
 ) -> dict[str, Any] | None:
     """What the reveal cookie allows this page to show, or None (shown already, or expired)."""
-    signer: Signer = state.signer
     try:
         claim = signer.unsign(
             Purpose.SECRET_REVEAL, request.cookies.get(REVEAL_COOKIE, ""), REVEAL_SECONDS
@@ -105,8 +118,9 @@ class WebhooksController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def index(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        database: Database = state.db
+    def index(
+        self, request: Request[StaffPrincipal, Any, Any], database: NamedDependency[Database]
+    ) -> Template:
         with database.read() as session:
             rows = endpoints.all_endpoints(session)
         return console_page(request, "console/webhooks.html", rows=rows)
@@ -124,11 +138,15 @@ class WebhooksController(Controller):
 
     @post("/new")
     async def create(
-        self, request: Request[StaffPrincipal, Any, Any], state: State
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        signer: NamedDependency[Signer],
+        data: Annotated[EndpointForm, FormBody],
     ) -> Response[Any]:
-        values = await _form(request)
-        database: Database = state.db
-        networks = state.settings.webhook_networks
+        values = data.values()
+        networks = settings.webhook_networks
 
         def work() -> WebhookEndpoint | endpoints.EndpointError:
             try:
@@ -143,7 +161,7 @@ class WebhooksController(Controller):
         outcome = await to_thread.run_sync(work)
         if isinstance(outcome, endpoints.EndpointError):
             return self._invalid(request, None, values, outcome)
-        return _show_secret_once(state, outcome, rotated=False)
+        return _show_secret_once(signer, settings, outcome, rotated=False)
 
     def _invalid(
         self,
@@ -167,12 +185,11 @@ class WebhooksController(Controller):
     def detail(
         self,
         request: Request[StaffPrincipal, Any, Any],
-        state: State,
+        database: NamedDependency[Database],
         endpoint_id: FromPath[int],
         status: FromQuery[str] = "",
         tested: FromQuery[int | None] = None,
     ) -> Template:
-        database: Database = state.db
         status = status if status in {s.value for s in DeliveryStatus} else ""
         with database.read() as session:
             endpoint = _endpoint_or_404(session, endpoint_id)
@@ -197,11 +214,15 @@ class WebhooksController(Controller):
 
     @post("/{endpoint_id:int}")
     async def update(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        endpoint_id: FromPath[int],
+        data: Annotated[EndpointForm, FormBody],
     ) -> Response[Any]:
-        values = await _form(request)
-        database: Database = state.db
-        networks = state.settings.webhook_networks
+        values = data.values()
+        networks = settings.webhook_networks
 
         def work() -> WebhookEndpoint | endpoints.EndpointError:
             with database.write() as session:
@@ -223,10 +244,12 @@ class WebhooksController(Controller):
 
     @post("/{endpoint_id:int}/enabled")
     async def enable(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+        self,
+        database: NamedDependency[Database],
+        endpoint_id: FromPath[int],
+        data: Annotated[EnabledForm, FormBody],
     ) -> Response[Any]:
-        enabled = (await request.form()).get("enabled") == "1"
-        database: Database = state.db
+        enabled = data.enabled == "1"
 
         def work() -> None:
             with database.write() as session:
@@ -238,22 +261,30 @@ class WebhooksController(Controller):
         return Redirect(f"{BASE}/{endpoint_id}?done={done}", status_code=303)
 
     @post("/{endpoint_id:int}/rotate", sync_to_thread=True)
-    def rotate(self, state: State, endpoint_id: FromPath[int]) -> Response[Any]:
-        database: Database = state.db
+    def rotate(
+        self,
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        signer: NamedDependency[Signer],
+        endpoint_id: FromPath[int],
+    ) -> Response[Any]:
         with database.write() as session:
             _endpoint_or_404(session, endpoint_id)
             endpoint = endpoints.rotate_secret(session, endpoint_id)
-        return _show_secret_once(state, endpoint, rotated=True)
+        return _show_secret_once(signer, settings, endpoint, rotated=True)
 
     @get("/{endpoint_id:int}/secret", sync_to_thread=True)
     def secret(
-        self, request: Request[StaffPrincipal, Any, Any], state: State, endpoint_id: FromPath[int]
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        signer: NamedDependency[Signer],
+        endpoint_id: FromPath[int],
     ) -> Template:
         """The secret right after it is made, once; afterwards, how to get a new one."""
-        database: Database = state.db
         with database.read() as session:
             endpoint = _endpoint_or_404(session, endpoint_id)
-        shown = _revealed(request, state, endpoint)
+        shown = _revealed(request, signer, endpoint)
         page = console_page(
             request,
             "console/webhook_secret.html",
@@ -266,18 +297,24 @@ class WebhooksController(Controller):
         return page
 
     @post("/{endpoint_id:int}/test", sync_to_thread=True)
-    def send_test(self, state: State, endpoint_id: FromPath[int]) -> Response[Any]:
-        database: Database = state.db
+    def send_test(
+        self,
+        database: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        endpoint_id: FromPath[int],
+    ) -> Response[Any]:
         with database.read() as session:
             _endpoint_or_404(session, endpoint_id)
-        sent = endpoints.send_test(database, endpoint_id, state.settings.webhook_networks)
+        sent = endpoints.send_test(database, endpoint_id, settings.webhook_networks)
         return Redirect(f"{BASE}/{endpoint_id}?tested={sent.id}#test-result", status_code=303)
 
     @post("/{endpoint_id:int}/deliveries/{delivery_id:int}/replay", sync_to_thread=True)
     def replay(
-        self, state: State, endpoint_id: FromPath[int], delivery_id: FromPath[int]
+        self,
+        database: NamedDependency[Database],
+        endpoint_id: FromPath[int],
+        delivery_id: FromPath[int],
     ) -> Response[Any]:
-        database: Database = state.db
         try:
             with database.write() as session:
                 endpoints.replay(session, endpoint_id, delivery_id)

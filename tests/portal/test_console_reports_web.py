@@ -1,6 +1,6 @@
 """The funnel dashboard and content analytics as a marketer sees them, on SQLite and PostgreSQL:
 funnel tables against known leads, gate form abandonment, every chart with its picture and
-table, the period picker, and the asset table's figures and sorting."""
+table, the period picker, the asset table's figures and sorting, and the handoff queue's form."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from selectolax.lexbor import LexborHTMLParser
+from sqlalchemy import select
 
 from content.models import Asset
 from content.orm import utcnow
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, html
+from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
 from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
 from tests.portal.test_console_leads_web import same_figures, svg_values, table_values
 from tests.tracking.reporting.test_analytics import add_lead, change
 from tracking import events
-from tracking.models import AssetDaily, FieldDaily
+from tracking.models import AssetDaily, FieldDaily, Lead
 from tracking.pipeline.ingest import record
 
 TODAY = utcnow().date()
@@ -451,3 +452,29 @@ def test_reading_outside_the_period_is_left_out(
         session.add(AssetDaily(asset_id=library["quiet"].id, day=TODAY - timedelta(20), views=9))
     assert asset_rows(analytics(client, "?days=30"))["quiet"]["views"] == "9"
     assert asset_rows(analytics(client, "?days=7"))["quiet"]["views"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("decision", "message"),
+    [
+        ({"do": "maybe", "reason": "call back"}, "Choose accept or send back."),
+        ({"do": "recycle", "reason": "   "}, "Say why the lead goes back to nurturing."),
+    ],
+)
+def test_a_handoff_decision_without_its_choice_or_reason_says_why_and_moves_nothing(
+    client: TestClient[Litestar],
+    db: Database,
+    marketer: str,
+    decision: dict[str, str],
+    message: str,
+) -> None:
+    with db.write() as session:
+        lead_id = add_lead(
+            session, "mia@x.example", created=utcnow(), journey_stage="decision", lifecycle="mql"
+        )
+    token = csrf_token_from(client.get("/console/handoff").text)
+    response = client.post(f"/console/handoff/{lead_id}", data={"_csrf_token": token, **decision})
+    assert response.status_code == 200
+    assert html(response.text).css_first(".flash--error").text(strip=True) == message
+    with db.read() as session:
+        assert session.scalar(select(Lead.lifecycle).where(Lead.id == lead_id)) == "mql"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
@@ -171,6 +172,37 @@ def test_publish_schedule_unpublish_and_archive(
     assert "status-badge--archived" in page.css_first(".status-badge").attributes["class"]
     actions = [li.text() for li in page.css(".revisions li, .revision")]
     assert any("archived" in a for a in actions)
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ({"publish_at": ""}, "Pick the date and time to publish."),
+        ({"publish_at": "next Tuesday"}, "Use a date and time like 2027-02-10T16:00."),
+        (
+            {"publish_at": "2099-01-01T10:00", "timezone": "Mars/Olympus"},
+            "Unknown time zone 'Mars/Olympus'.",
+        ),
+    ],
+)
+def test_a_schedule_without_a_usable_time_says_why_and_changes_nothing(
+    client: TestClient[Litestar],
+    staff: StaffActions,
+    db: Database,
+    when: dict[str, str],
+    message: str,
+) -> None:
+    staff.sign_in_as(Role.EDITOR)
+    url = submit(client, "/console/assets/new", GOOD_FORM).headers["location"].split("?")[0]
+    token = csrf_token_from(client.get(url).text)
+    response = client.post(
+        f"{url}/status",
+        data={"_csrf_token": token, "action": "schedule", "timezone": "UTC", **when},
+    )
+    assert response.status_code == 200
+    assert html(response.text).css_first(".flash--error").text(strip=True) == message
+    with db.read() as session:
+        assert session.scalar(select(Asset.status)) == "draft"
 
 
 def test_preview_shows_a_draft_to_staff_only(

@@ -156,6 +156,35 @@ def test_a_private_target_is_refused_in_the_form(
         assert session.scalars(select(WebhookEndpoint)).all() == []
 
 
+@pytest.mark.parametrize(
+    ("url", "types", "field", "message"),
+    [
+        ("http://10.0.0.5/hook", ["lead.milestone"], "url", "10.0.0.5 is a private address"),
+        ("http://127.0.0.1:9/hook", [], "event_types", "choose at least one event type"),
+    ],
+)
+def test_a_refused_endpoint_form_says_why_and_keeps_what_was_chosen(
+    client: TestClient[Litestar],
+    staff: StaffActions,
+    db: Database,
+    url: str,
+    types: list[str],
+    field: str,
+    message: str,
+) -> None:
+    staff.sign_in_as(Role.ADMIN)
+    response = create_endpoint(client, url, types)
+    assert getattr(response, "status_code", None) == 400
+    page = html(getattr(response, "text", ""))
+    assert page.css_first(f"#error-{field}").text() == message
+    assert page.css_first("#url").attributes["value"] == url
+    assert page.css_first("#description").attributes["value"] == "Our CRM"
+    ticked = [box.attributes["value"] for box in page.css("input[name=event_types][checked]")]
+    assert ticked == types
+    with db.read() as session:
+        assert session.scalars(select(WebhookEndpoint)).all() == []
+
+
 def test_forms_without_the_csrf_token_are_refused(
     client: TestClient[Litestar], staff: StaffActions, db: Database, crm: Receiver
 ) -> None:
