@@ -67,7 +67,7 @@ from portal.db import Database
 from portal.migrate import upgrade_to_head
 from tracking import events
 from tracking.identity import gate_forms, identify
-from tracking.identity.identify import Source
+from tracking.identity.facts import Source
 from tracking.models import Event, Lead, ProfileFact, VisitorJourney
 from tracking.pipeline import leadstate
 from tracking.pipeline.ingest import store

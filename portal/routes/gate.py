@@ -40,7 +40,8 @@ from portal.signing import InvalidToken, Purpose, Signer
 from portal.visitor import VisitorContext, visitor_of
 from portal.web import client_ip, safe_next
 from tracking import events
-from tracking.identity import identify
+from tracking.identity import unlocks
+from tracking.identity.forget import forget as forget_browser
 from tracking.identity.gate_forms import GateForm, GateResult, gate_form, submit_gate
 from tracking.identity.visitors import new_visitor_id
 from tracking.lead_profile import profile
@@ -306,7 +307,7 @@ def forget(request: Request[Any, Any, Any], state: State, data: ForgetForm) -> R
     if visitor.id and not visitor.is_new:
         database: Database = state.db
         with database.write() as session:
-            identify.forget(session, visitor.id)
+            forget_browser(session, visitor.id)
     if visitor.tracking:
         visitor.rotate(new_visitor_id())
     else:
@@ -352,7 +353,7 @@ def _download_lead(state: State, asset: Asset, token: str) -> int | Literal[Fals
         return False
     database: Database = state.db
     with database.read() as session:
-        return lead_id if identify.is_unlocked(session, lead_id, asset.id) else False
+        return lead_id if unlocks.is_unlocked(session, lead_id, asset.id) else False
 
 
 def _expired_link_page(request: HTMXRequest, state: State, asset: Asset) -> Response[Any]:

@@ -29,7 +29,7 @@ from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
 from tracking import events
-from tracking.identity import identify
+from tracking.identity import unlocks
 from tracking.identity.demo_requests import offers_sales
 from tracking.identity.visitors import active_lead_id
 
@@ -186,7 +186,7 @@ def unlocking_lead(session: Session, asset: Asset, visitor_id: str | None) -> in
     if asset.gate != Gate.GATED.value or not visitor_id:
         return None
     lead_id = active_lead_id(session, visitor_id)
-    if lead_id is None or not identify.is_unlocked(session, lead_id, asset.id):
+    if lead_id is None or not unlocks.is_unlocked(session, lead_id, asset.id):
         return None
     return lead_id
 

@@ -19,7 +19,8 @@ from portal.accounts.models import Role
 from portal.db import Database
 from tests.conftest import StaffActions, csrf_token_from, html
 from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
-from tracking.identity.identify import Source, get_or_create_lead, record_facts
+from tracking.identity.facts import Source, record_facts
+from tracking.identity.identify import get_or_create_lead
 from tracking.models import Lead, LeadChange
 from tracking.pipeline import leadstate
 from tracking.rules.config import Model

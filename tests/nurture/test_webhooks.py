@@ -24,7 +24,8 @@ from portal.db import Database
 from tests.factories import make_asset
 from tests.webhook_receiver import receiver
 from tracking.identity import identify as identification
-from tracking.identity.identify import Source
+from tracking.identity.facts import Source
+from tracking.identity.unlocks import unlock
 from tracking.models import Lead
 from tracking.pipeline import leadstate
 from tracking.rules.config_file import load_model
@@ -124,7 +125,7 @@ def test_a_first_unlock_is_an_asset_unlocked_event_and_a_repeat_is_not(db: Datab
         lead_id = identify(db)
         for _ in range(2):
             with db.write() as session:
-                identification.unlock(session, lead_id, asset.id)
+                unlock(session, lead_id, asset.id)
         worker(db).run_once()
     (got,) = crm.received
     assert got.event["type"] == "asset.unlocked"

@@ -14,7 +14,8 @@ from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
 from tracking.identity import identify
-from tracking.identity.identify import Source
+from tracking.identity.facts import Source
+from tracking.identity.unlocks import unlock
 from tracking.identity.visitors import new_visitor_id
 from tracking.pipeline.ingest import record
 from tracking.reporting.asset_stats import asset_stats
@@ -67,7 +68,7 @@ def test_an_asset_shows_stage_topics_gate_and_engagement(
             consent=None,
             source=Source("form", "pricing-guide"),
         )
-        identify.unlock(session, found.lead_id, guide.id)
+        unlock(session, found.lead_id, guide.id)
 
     response = client.get("/api/v1/assets/pricing-guide", headers=auth)
 

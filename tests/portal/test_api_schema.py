@@ -29,7 +29,7 @@ from portal.settings import Settings
 from tests.conftest import TEST_SECRET_KEYS
 from tests.factories import make_asset
 from tracking.identity import identify
-from tracking.identity.identify import Source
+from tracking.identity.facts import Source
 
 MAX_EXAMPLES = 25
 

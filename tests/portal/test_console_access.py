@@ -28,7 +28,9 @@ from portal.settings import Settings
 from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
 from tracking import events
-from tracking.identity.identify import ConsentText, Source, identify
+from tracking.identity.consent import ConsentText
+from tracking.identity.facts import Source
+from tracking.identity.identify import identify
 from tracking.models import Lead
 from tracking.pipeline.ingest import record
 

@@ -28,7 +28,9 @@ from tests.factories import make_asset
 from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
 from tests.tracking.reporting.test_leadlist import LEADS
 from tracking import events
-from tracking.identity.identify import ConsentText, Source, identify, record_facts
+from tracking.identity.consent import ConsentText
+from tracking.identity.facts import Source, record_facts
+from tracking.identity.identify import identify
 from tracking.models import AssetEngagement, Event, Lead, LeadChange
 from tracking.pipeline import leadstate
 from tracking.pipeline.ingest import record

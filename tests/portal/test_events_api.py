@@ -18,7 +18,8 @@ from tests.factories import make_asset
 from tracking import events
 from tracking.identity import identify as identification
 from tracking.identity.event_import import MAX_EVENTS
-from tracking.identity.identify import Identification, Source
+from tracking.identity.facts import Source
+from tracking.identity.identify import Identification
 from tracking.models import Event, Lead, Visitor
 from tracking.pipeline.ingest import record
 

@@ -19,7 +19,7 @@ from tests.factories import make_asset
 from tests.portal.test_gates_web import HTMX, submit
 from tracking import events
 from tracking.identity import identify
-from tracking.identity.identify import Source
+from tracking.identity.facts import Source
 from tracking.pipeline.ingest import store
 from tracking.rules.config import Model
 

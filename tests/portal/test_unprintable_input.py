@@ -26,7 +26,8 @@ from tests.portal.test_gates_web import submit
 from tests.portal.test_talk_to_sales import send as send_demo_request
 from tests.portal.test_taxonomy_web import relabel_data_privacy
 from tracking import events
-from tracking.identity.identify import Source, identify
+from tracking.identity.facts import Source
+from tracking.identity.identify import identify
 from tracking.models import Event, Lead, LeadChange
 from tracking.pipeline import ingest
 

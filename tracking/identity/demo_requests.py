@@ -21,7 +21,8 @@ from content.models import Asset
 from content.orm import utcnow
 from tracking import events
 from tracking.identity import identify
-from tracking.identity.identify import ConsentText, Source
+from tracking.identity.consent import ConsentText
+from tracking.identity.facts import Source
 from tracking.models import Lead
 from tracking.pipeline import ingest, leadstate
 from tracking.rules.config import EMAIL_FIELD, FieldSpec, FieldType, Model

@@ -18,7 +18,10 @@ from content.models import Asset, Kind
 from content.orm import utcnow
 from tracking import events
 from tracking.identity import identify
-from tracking.identity.identify import ConsentText, KnownLead, Source
+from tracking.identity.consent import ConsentText, record_consent
+from tracking.identity.facts import Source, record_facts
+from tracking.identity.identify import KnownLead
+from tracking.identity.unlocks import is_unlocked, unlock, unlocked_stages
 from tracking.models import Lead
 from tracking.pipeline import ingest
 from tracking.rules.config import FieldSpec, Model
@@ -62,7 +65,7 @@ def interest_stage(session: Session, lead: KnownLead | None, asset: Asset, model
     """How far the lead's interest reaches: its journey stage, what it unlocked, this asset."""
     stages = [asset.stage]
     if lead is not None:
-        stages += [lead.journey_stage, *identify.unlocked_stages(session, lead.id)]
+        stages += [lead.journey_stage, *unlocked_stages(session, lead.id)]
     return max(stages, key=model.stage_index)
 
 
@@ -76,7 +79,7 @@ def gate_form(session: Session, asset: Asset, visitor_id: str | None, model: Mod
         fields=fields_to_ask(known, policy, stage, model),
         lead=lead,
         ask_consent=not (lead and lead.marketing_consent),
-        unlocked=bool(lead and identify.is_unlocked(session, lead.id, asset.id)),
+        unlocked=bool(lead and is_unlocked(session, lead.id, asset.id)),
     )
 
 
@@ -123,7 +126,7 @@ def submit_gate(
     else:
         lead_id = form.lead.id
         _update_known(session, lead_id, facts, wording, source, now)
-    first_unlock = identify.unlock(session, lead_id, asset.id, now)
+    first_unlock = unlock(session, lead_id, asset.id, now)
     _record_submission(session, asset, lead_id, new_visitor_id or visitor_id, values, now, model)
     return GateResult(
         form=form,
@@ -144,11 +147,9 @@ def _update_known(
 ) -> None:
     lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     assert lead is not None
-    identify.record_facts(session, lead_id, facts, source, now)
+    record_facts(session, lead_id, facts, source, now)
     if wording is not None and not lead.marketing_consent:
-        identify.record_consent(
-            session, lead, granted=True, wording=wording, source=source, now=now
-        )
+        record_consent(session, lead, granted=True, wording=wording, source=source, now=now)
     lead.last_activity_at = now
 
 

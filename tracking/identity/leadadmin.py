@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
-from tracking.identity.identify import refresh_listed
+from tracking.identity.facts import refresh_listed
 from tracking.models import (
     AssetEngagement,
     Consent,

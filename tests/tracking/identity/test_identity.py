@@ -13,7 +13,11 @@ from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
 from tracking.identity import identify as identification
-from tracking.identity.identify import ConsentText, Source
+from tracking.identity.consent import ConsentText, consents
+from tracking.identity.facts import Source, record_facts
+from tracking.identity.forget import forget
+from tracking.identity.stitch import stitch
+from tracking.identity.unlocks import is_unlocked, unlock, unlocked_stages
 from tracking.identity.visitors import active_lead_id, ensure_visitor, new_visitor_id
 from tracking.lead_profile import profile, profile_history
 from tracking.models import Consent, Event, Lead, ProfileFact, Visitor
@@ -74,10 +78,10 @@ def test_twenty_concurrent_first_submissions_create_exactly_one_lead(db: Databas
 def test_new_value_wins_and_old_values_stay_with_their_provenance(db: Database) -> None:
     first = identify(db, "ada@example.com", company="Acme")
     with db.write() as session:
-        changed = identification.record_facts(
+        changed = record_facts(
             session, first.lead_id, {"company": "Acme Group"}, Source("api", "crm"), utcnow()
         )
-        unchanged = identification.record_facts(
+        unchanged = record_facts(
             session, first.lead_id, {"company": "Acme Group"}, Source("api", "crm"), utcnow()
         )
     assert changed == ("company",)
@@ -113,7 +117,7 @@ def test_consent_is_stored_with_text_version_time_and_source(db: Database) -> No
         )
     with db.read() as session:
         lead = session.get(Lead, result.lead_id)
-        records = identification.consents(session, result.lead_id)
+        records = consents(session, result.lead_id)
     assert lead is not None
     assert lead.marketing_consent
     assert lead.marketing_consent_at is not None
@@ -161,9 +165,9 @@ def test_stitching_twice_changes_nothing(db: Database) -> None:
     _anonymous_events(db, browser, 2)
     result = identify(db, "ada@example.com", browser)
     with db.write() as session:
-        assert identification.stitch(session, browser, result.lead_id) == 0
+        assert stitch(session, browser, result.lead_id) == 0
         other = identification.get_or_create_lead(session, "bob@example.com", utcnow())[0]
-        assert identification.stitch(session, browser, other.id) == 0
+        assert stitch(session, browser, other.id) == 0
     with db.read() as session:
         owners = set(session.scalars(select(Event.lead_id)))
     assert owners == {result.lead_id}
@@ -199,7 +203,7 @@ def test_a_browser_of_lead_a_submitting_as_b_belongs_to_b_and_a_keeps_its_histor
 def test_forget_retires_the_browser_id_but_keeps_the_history(db: Database) -> None:
     ada = identify(db, "ada@example.com")
     with db.write() as session:
-        identification.forget(session, ada.visitor_id)
+        forget(session, ada.visitor_id)
     with db.read() as session:
         assert identification.known_lead(session, ada.visitor_id) is None
         visitor = session.get(Visitor, ada.visitor_id)
@@ -212,12 +216,12 @@ def test_unlock_is_per_lead_and_idempotent(db: Database) -> None:
     ada = identify(db, "ada@example.com")
     bob = identify(db, "bob@example.com")
     with db.write() as session:
-        assert identification.unlock(session, ada.lead_id, asset.id) is True
-        assert identification.unlock(session, ada.lead_id, asset.id) is False
+        assert unlock(session, ada.lead_id, asset.id) is True
+        assert unlock(session, ada.lead_id, asset.id) is False
     with db.read() as session:
-        assert identification.is_unlocked(session, ada.lead_id, asset.id)
-        assert not identification.is_unlocked(session, bob.lead_id, asset.id)
-        assert identification.unlocked_stages(session, ada.lead_id) == ["awareness"]
+        assert is_unlocked(session, ada.lead_id, asset.id)
+        assert not is_unlocked(session, bob.lead_id, asset.id)
+        assert unlocked_stages(session, ada.lead_id) == ["awareness"]
 
 
 def test_known_lead_reads_the_profile_of_the_browser_lead(db: Database) -> None:

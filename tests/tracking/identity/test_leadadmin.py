@@ -15,7 +15,9 @@ from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
 from tracking.identity import identify as identification
-from tracking.identity.identify import ConsentText, Source
+from tracking.identity import unlocks
+from tracking.identity.consent import ConsentText, consents, record_consent
+from tracking.identity.facts import Source
 from tracking.identity.leadadmin import MergeRefused, erase, merge
 from tracking.lead_profile import profile, profile_history
 from tracking.models import (
@@ -88,14 +90,14 @@ def consent(db: Database, lead_id: int, granted: bool, wording: ConsentText, day
     with db.write() as session:
         lead = session.get(Lead, lead_id)
         assert lead is not None
-        identification.record_consent(
+        record_consent(
             session, lead, granted=granted, wording=wording, source=Source("form", "x"), now=at(day)
         )
 
 
 def unlock(db: Database, lead_id: int, asset: Asset, day: float) -> None:
     with db.write() as session:
-        identification.unlock(session, lead_id, asset.id, at(day))
+        unlocks.unlock(session, lead_id, asset.id, at(day))
 
 
 @pytest.fixture
@@ -273,7 +275,7 @@ def test_merge_keeps_every_consent_record_and_the_newer_decision_stands(
 ) -> None:
     do_merge(db, pair)
     with db.read() as session:
-        records = identification.consents(session, pair.survivor.lead_id)
+        records = consents(session, pair.survivor.lead_id)
         lead = session.get(Lead, pair.survivor.lead_id)
         assert lead is not None
     assert [(c.granted, c.text_version, c.recorded_at) for c in records] == [

@@ -21,7 +21,8 @@ from tests.conftest import TEST_SECRET_KEYS
 from tests.factories import make_asset
 from tests.portal.test_gates_web import submit
 from tracking.events import EventType
-from tracking.identity.identify import Source, identify
+from tracking.identity.facts import Source
+from tracking.identity.identify import identify
 from tracking.models import AssetEngagement, Event, Lead
 from tracking.pipeline.beacon import Beacon, BeaconError, parse_beacon
 

@@ -17,9 +17,9 @@ from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
 from tracking.identity import identify as identification
-from tracking.identity.identify import Source
+from tracking.identity.facts import Source, record_facts
 from tracking.identity.visitors import new_visitor_id
-from tracking.models import Lead, LeadChange
+from tracking.models import Lead, LeadChange, Visitor
 from tracking.pipeline import leadstate
 from tracking.pipeline.ingest import record
 from tracking.rules.config import Model
@@ -95,9 +95,9 @@ def browser_of(db: Database, lead_id: int) -> str:
     """The browser id that speaks for the lead now (identification rotates it)."""
     with db.read() as session:
         visitor = session.scalar(
-            select(identification.Visitor.id).where(
-                identification.Visitor.lead_id == lead_id,
-                identification.Visitor.retired_at.is_(None),
+            select(Visitor.id).where(
+                Visitor.lead_id == lead_id,
+                Visitor.retired_at.is_(None),
             )
         )
     assert visitor is not None
@@ -122,7 +122,7 @@ def realistic_trail(db: Database, library: dict[str, Any]) -> tuple[int, str]:
         now=at(19),
     )
     with db.write() as session:
-        identification.record_facts(
+        record_facts(
             session, lead_id, {"timeframe": "0-3m", "authority": "decision_maker"},
             Source("form", "pricing-guide"), at(19.5),
         )  # fmt: skip

@@ -20,7 +20,8 @@ from portal.db import Database
 from portal.migrate import alembic_config
 from tests.factories import make_asset
 from tracking.folding import SEPARATOR, fold, search_text
-from tracking.identity.identify import Source, identify, record_facts
+from tracking.identity.facts import Source, record_facts
+from tracking.identity.identify import identify
 from tracking.models import AssetEngagement, Lead
 from tracking.reporting import leadlist
 from tracking.reporting.leadlist import (

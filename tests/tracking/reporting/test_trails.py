@@ -15,7 +15,9 @@ from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
 from tracking.identity import identify as identification
-from tracking.identity.identify import Identification, Source
+from tracking.identity.facts import Source
+from tracking.identity.identify import Identification
+from tracking.identity.stitch import stitch
 from tracking.identity.visitors import new_visitor_id
 from tracking.models import AssetEngagement, Event
 from tracking.pipeline.ingest import record
@@ -117,9 +119,9 @@ def test_identification_moves_anonymous_events_and_aggregates_to_the_lead_once(
 
     # Again, for the same lead or for another one: nothing left to move.
     with db.write() as session:
-        assert identification.stitch(session, browser, ada.lead_id) == 0
-        assert identification.stitch(session, browser, bob.lead_id) == 0
-        assert identification.stitch(session, bob.visitor_id, ada.lead_id) == 0
+        assert stitch(session, browser, ada.lead_id) == 0
+        assert stitch(session, browser, bob.lead_id) == 0
+        assert stitch(session, bob.visitor_id, ada.lead_id) == 0
     assert owners(db, browser) == [ada.lead_id] * 3
     assert owners(db, bob.visitor_id) == [bob.lead_id] * 2
     assert engagement_owners(db) == {

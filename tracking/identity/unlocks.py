@@ -1,0 +1,54 @@
+"""Unlocks: the gated assets a lead has unlocked, on every device they identify on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from content.models import Asset
+from content.orm import dialect_insert, utcnow
+from tracking.models import LeadChange, Unlock
+from tracking.pipeline import changelog
+
+
+def unlock(session: Session, lead_id: int, asset_id: int, now: datetime | None = None) -> bool:
+    """Unlock an asset for a lead; True when it was not unlocked before.
+
+    A first unlock is logged as an ``unlocked`` change (new: the asset id,
+    reason: its slug then) in the same transaction, so the nurturing core
+    hears of it like of any other change.
+    """
+    now = now or utcnow()
+    insert = dialect_insert(session)
+    unlocked = session.scalar(
+        insert(Unlock)
+        .values(lead_id=lead_id, asset_id=asset_id, unlocked_at=now)
+        .on_conflict_do_nothing(index_elements=[Unlock.lead_id, Unlock.asset_id])
+        .returning(Unlock.asset_id)
+    )
+    if unlocked is None:
+        return False
+    slug = session.scalar(select(Asset.slug).where(Asset.id == asset_id)) or ""
+    changelog.append(
+        session,
+        LeadChange(lead_id=lead_id, at=now, kind="unlocked", new=str(asset_id), reason=slug),
+    )
+    return True
+
+
+def is_unlocked(session: Session, lead_id: int, asset_id: int) -> bool:
+    return session.get(Unlock, (lead_id, asset_id)) is not None
+
+
+def unlocked_stages(session: Session, lead_id: int) -> list[str]:
+    """The stages of the assets a lead has unlocked (a signal of how far their interest goes)."""
+    return list(
+        session.scalars(
+            select(Asset.stage)
+            .join(Unlock, Unlock.asset_id == Asset.id)
+            .where(Unlock.lead_id == lead_id)
+            .distinct()
+        )
+    )
