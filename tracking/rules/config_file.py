@@ -73,7 +73,6 @@ for stages the model no longer has are dropped. ``true``/``false`` is never a nu
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -94,6 +93,19 @@ from tracking.rules.config import (
     ProfilingModel,
     default_model,
 )
+from tracking.rules.file_values import (
+    _FIELD_NAME,
+    _check_keys,
+    _flag,
+    _int,
+    _join,
+    _names,
+    _number,
+    _stage,
+    _table,
+    _text,
+)
+from tracking.rules.scoring_file import parse_scoring
 
 
 def load_model(path: Path | None) -> Model:
@@ -117,9 +129,6 @@ def load_model(path: Path | None) -> Model:
 
 def parse_model(data: Mapping[str, Any]) -> Model:
     """The model from parsed TOML; ModelError starts with the dotted key path."""
-    # imported here: the [scoring] parser builds on the value helpers of this module
-    from tracking.rules.scoring_file import parse_scoring
-
     _check_keys(data, "", ("stages", "stage_labels", "profiling", "scoring"))
     stages = _stages(data["stages"]) if "stages" in data else STAGES
     profiling = _profiling(_table(data.get("profiling", {}), "profiling"), stages)
@@ -132,84 +141,12 @@ def parse_model(data: Mapping[str, Any]) -> Model:
     )
 
 
-# --- validation helpers: each takes the value and its dotted key -----------------------------
+# --- names and stages ---------------------------------------------------------------------
 
-_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _ASSET_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _RESERVED_FIELDS = ("email", "consent_marketing")
 _ASKABLE_TYPES = tuple(t.value for t in FieldType if t is not FieldType.EMAIL)
-
-
-def _join(key: str, name: str) -> str:
-    part = name if _BARE_KEY.fullmatch(name) else f'"{name}"'
-    return f"{key}.{part}" if key else part
-
-
-def _check_keys(table: Mapping[str, Any], key: str, known: tuple[str, ...]) -> None:
-    for name in table:
-        if name not in known:
-            raise ModelError(f"{_join(key, name)}: unknown key (known: {', '.join(sorted(known))})")
-
-
-def _table(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ModelError(f"{key}: expected a table")
-    return value
-
-
-def _int(value: Any, key: str, low: int, high: int | None = None) -> int:
-    # bool is an int subclass in Python; `true` is never a count
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ModelError(f"{key}: expected an integer")
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise ModelError(f"{key}: expected an integer {bounds}, got {value}")
-    return value
-
-
-def _number(value: Any, key: str, high: float | None = None, *, positive: bool = False) -> float:
-    """A finite number of at least 0 (above 0 when ``positive``), at most ``high`` if given."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ModelError(f"{key}: expected a number")
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond any float
-        number = math.inf
-    if not math.isfinite(number):
-        raise ModelError(f"{key}: expected a finite number")
-    if number < 0 or (positive and number == 0) or (high is not None and number > high):
-        raise ModelError(f"{key}: {_bounds(high, positive=positive)}, got {value}")
-    return number
-
-
-def _bounds(high: float | None, *, positive: bool) -> str:
-    if high is None:
-        return "must be above 0" if positive else "must not be negative"
-    return f"must be above 0 and at most {high:g}" if positive else f"must be from 0 to {high:g}"
-
-
-def _text(value: Any, key: str, *, empty: bool = False) -> str:
-    if not isinstance(value, str) or not (empty or value.strip()):
-        raise ModelError(f"{key}: expected a {'' if empty else 'non-empty '}string")
-    return value
-
-
-def _flag(value: Any, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ModelError(f"{key}: expected true or false")
-
-
-def _names(value: Any, key: str) -> list[str]:
-    if not isinstance(value, list):
-        raise ModelError(f"{key}: expected a list of strings")
-    names = [_text(item, f"{key}[{index}]") for index, item in enumerate(value)]
-    for name in names:
-        if names.count(name) > 1:
-            raise ModelError(f"{key}: {name!r} is listed twice")
-    return names
 
 
 def _stages(value: Any) -> tuple[str, ...]:
@@ -220,13 +157,6 @@ def _stages(value: Any) -> tuple[str, ...]:
         if not _STAGE_NAME.fullmatch(stage):
             raise ModelError(f"stages[{index}]: {stage!r} is not a name like 'consideration'")
     return tuple(stages)
-
-
-def _stage(value: Any, key: str, stages: tuple[str, ...]) -> str:
-    stage = _text(value, key)
-    if stage not in stages:
-        raise ModelError(f"{key}: {stage!r} is not a stage (stages: {', '.join(stages)})")
-    return stage
 
 
 def _stage_labels(value: Any, stages: tuple[str, ...]) -> Mapping[str, str]:

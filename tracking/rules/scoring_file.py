@@ -31,7 +31,7 @@ from tracking.rules.config import (
     ProfileHint,
     ScoringModel,
 )
-from tracking.rules.config_file import (
+from tracking.rules.file_values import (
     _FIELD_NAME,
     _check_keys,
     _int,
