@@ -873,16 +873,16 @@ def time_pages(client: TestClient[Any], pages: list[tuple[str, str]]) -> dict[st
     """Up to N requests per page, round robin (a busy moment on the machine hits every page
     alike); a page stops once it has used its time budget (after at least 5 requests).
 
-    Timing starts once the app's background thread has made its first pass, which builds
-    the recommendations' audience aggregates (seconds at a million engagement rows): a
+    Timing starts once the app's recommendation-audience job has made its first pass, which
+    builds the recommendations' audience aggregates (seconds at a million engagement rows): a
     request arriving meanwhile waits for them once after start-up, which is not the steady
     state these figures describe (``print_background`` prints that build's cost)."""
     for _, path in pages:  # warm-up: templates compiled, caches filled
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code, response.text[:300])
-    refresher = client.app.state.refresher
+    runner = client.app.state.runner
     deadline = time.monotonic() + 120
-    while refresher.passes < 1 and time.monotonic() < deadline:
+    while runner.state("recommendation-audience").passes < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     timings: dict[str, list[float]] = {path: [] for _, path in pages}
     for _ in range(REQUESTS):
@@ -956,14 +956,17 @@ def measure(label: str, url: str, data_dir: Path, database: Database) -> None:
         (f"lead page, {typical_events}-event trail", f"/console/leads/{typical_id}"),
         ("content analytics, 365 days", "/console/analytics?days=365"),
     ]
+    # Web-only jobs (``serve --no-jobs``): the housekeeping passes (quiet leads re-scored,
+    # lead figures, retention) would run next to the timed requests; their cost is the
+    # refresh timed above.
     settings = Settings(
-        data_dir=data_dir, database_url=url, secret_keys=("bench-secret-key-0123456789",)
+        data_dir=data_dir,
+        database_url=url,
+        secret_keys=("bench-secret-key-0123456789",),
+        jobs_in_process=False,
     )
-    with database.read() as session:  # the index the app would have (the syncer stays idle)
+    with database.read() as session:  # the index the app would have (its job stays idle)
         indexer.rebuild(session, SearchIndex(settings.search_dir))
-    # The housekeeping pass (quiet leads re-scored, lead figures, retention) runs on the first
-    # background tick, next to the timed requests; its cost is the refresh timed above.
-    portal.app._housekeeping = lambda database, settings, model: lambda: None
     app = portal.app.create_app(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     with TestClient(app) as client:

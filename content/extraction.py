@@ -23,14 +23,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from content.extraction_child import EXIT_OUT_OF_MEMORY, EXIT_UNREADABLE
 from content.files import FileStore
-from content.indexer import SessionSource, record_change
+from content.indexer import record_change
 from content.markdown import reading_minutes, word_count
 from content.models import Asset, FileTextStatus
-from content.orm import utcnow
+from content.orm import SessionSource, utcnow
 from content.printable import printable_copy
 
 logger = logging.getLogger(__name__)
@@ -162,10 +163,10 @@ def extract_pending_texts(
 ) -> int:
     """Read the text of PDFs waiting for it, one file at a time; returns how many were read.
 
-    The background tick calls this. Each file is claimed for as long as its reading may
+    The PDF text job calls this. Each file is claimed for as long as its reading may
     take, so several processes share the work without reading a file twice; a claim
     left by a process that died expires. No new file is started after
-    ``budget_seconds``, so the tick's other work waits for one reading at most.
+    ``budget_seconds``, so a stop waits for one reading at most.
     """
     started = time.monotonic()
     done = 0
@@ -262,3 +263,15 @@ def _release(database: SessionSource, sha256: str) -> None:
             .values(file_text_claimed_at=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def waiting_count(session: Session) -> int:
+    """Uploaded PDFs whose text is still to be read (the job's backlog)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Asset)
+            .where(Asset.file_text_status == FileTextStatus.PENDING.value)
+        )
+        or 0
+    )

@@ -2,23 +2,23 @@
 
 Every change to an asset writes a ``content_change`` row in the same
 transaction (``record_change``). Each app process owns a ``SearchIndex`` folder
-and an ``IndexSyncer`` thread that reads the rows after the index's
-``last_seq`` and re-indexes or removes the assets they name. The database is
+and runs ``catch_up`` as a background job (every process, its own index): it
+reads the rows after the index's ``last_seq`` and re-indexes or removes the
+assets they name. The database is
 the source of truth; an index can always be rebuilt from it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from typing import Protocol
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from content.models import Asset, ContentChange, Status
+from content.orm import SessionSource
 from content.search.index import SearchIndex
 from content.search.schema import SearchDocument
 from content.text import markdown_to_text
@@ -26,14 +26,6 @@ from content.text import markdown_to_text
 logger = logging.getLogger(__name__)
 
 REBUILD_BATCH = 500
-
-
-class SessionSource(Protocol):
-    """What the syncer needs of the app's database (``portal.db.Database`` fits)."""
-
-    def read(self) -> AbstractContextManager[Session]: ...
-
-    def write(self) -> AbstractContextManager[Session]: ...
 
 
 def record_change(session: Session, asset_id: int, action: str) -> None:
@@ -123,70 +115,24 @@ def rebuild(
     return index.rebuild(_all_live_documents(session), last_seq=head, progress=report)
 
 
-class IndexSyncer:
-    """A daemon thread that keeps one process's search index current, off the request path.
+def catch_up(database: SessionSource, index: SearchIndex) -> str | None:
+    """One pass of the search index job (every process, its own index): apply the changes
+    logged since the index's position. Says what it did, or None when there was nothing."""
+    with database.read() as session:
+        touched = sync(session, index)
+    if not touched:
+        return None
+    logger.info("search index: %d asset(s) synced up to change %d", touched, index.last_seq())
+    return f"{touched} asset(s) indexed, up to change {index.last_seq()}"
 
-    Every ``interval`` seconds it runs ``on_tick`` (if given; the app publishes
-    scheduled assets that are due there) and then ``sync``. Errors are logged
-    and the next round tries again.
-    """
 
-    def __init__(
-        self,
-        database: SessionSource,
-        index: SearchIndex,
-        interval: float = 2.0,
-        on_tick: Callable[[], object] | None = None,
-    ) -> None:
-        self.database = database
-        self.index = index
-        self.interval = interval
-        self.on_tick = on_tick
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="leadshelf-index-sync", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Ask the thread to finish its round and wait for it."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.warning("search index sync still running after %.0f s; left behind", timeout)
-            else:
-                self._thread = None
-
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def run_once(self) -> int:
-        """One round: ``on_tick``, then sync; returns how many assets were touched."""
-        if self.on_tick is not None:
-            try:
-                self.on_tick()
-            except Exception:
-                logger.exception("scheduled task before the search sync failed")
-        with self.database.read() as session:
-            touched = sync(session, self.index)
-        if touched:
-            logger.info(
-                "search index: %d asset(s) synced up to change %d", touched, self.index.last_seq()
-            )
-        return touched
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                logger.exception("search index sync failed; retrying in %.1f s", self.interval)
-            self._stopping.wait(self.interval)
+def backlog(session: Session, index: SearchIndex) -> tuple[int, datetime | None]:
+    """Changes logged after the index's position, and when the oldest of them was logged."""
+    position = index.last_seq()
+    waiting, oldest = session.execute(
+        select(func.count(), func.min(ContentChange.at)).where(ContentChange.seq > position)
+    ).one()
+    return int(waiting), oldest
 
 
 def _is_live() -> ColumnElement[bool]:

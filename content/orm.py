@@ -6,8 +6,9 @@ and portal may all import it, and it imports nothing of theirs.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +44,15 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SessionSource(Protocol):
+    """What domain services need of the app's database (``portal.db.Database`` fits): read
+    sessions, and write sessions that commit on success and roll back on error."""
+
+    def read(self) -> AbstractContextManager[Session]: ...
+
+    def write(self) -> AbstractContextManager[Session]: ...
 
 
 def utcnow() -> datetime:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from nurture import targets
@@ -63,7 +63,7 @@ def new_claim() -> str:
     return secrets.token_hex(16)
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(
             WebhookDelivery.status == DeliveryStatus.PENDING.value,
@@ -82,7 +82,7 @@ def claim(session: Session, now: datetime, limit: int, token: str) -> list[Claim
         select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret, LeadChange.lead_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .outerjoin(LeadChange, LeadChange.seq == WebhookDelivery.change_seq)
-        .where(WebhookEndpoint.enabled.is_(True), _due(now))  # type: ignore[arg-type]
+        .where(WebhookEndpoint.enabled.is_(True), _due(now))
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
         .with_for_update(of=WebhookDelivery, skip_locked=True)
@@ -220,3 +220,39 @@ def prune(session: Session, now: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """The outbox as an operator reads it."""
+
+    undelivered: int
+    """Deliveries not settled yet: waiting for their turn, retrying, or being sent."""
+    oldest_undelivered: datetime | None
+    """When the oldest of them was queued."""
+    due_since: datetime | None
+    """When the longest-waiting delivery that is due now became due (None: none is due)."""
+
+
+def backlog(session: Session, now: datetime) -> Backlog:
+    """What the delivery job has in front of it."""
+    unsettled = WebhookDelivery.status.in_(
+        [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
+    )
+    undelivered, oldest = session.execute(
+        select(func.count(), func.min(WebhookDelivery.created_at)).where(unsettled)
+    ).one()
+    due_since = session.scalar(
+        select(
+            func.min(
+                case(
+                    (
+                        WebhookDelivery.status == DeliveryStatus.SENDING.value,
+                        WebhookDelivery.lease_until,
+                    ),
+                    else_=WebhookDelivery.next_attempt_at,
+                )
+            )
+        ).where(_due(now))
+    )
+    return Backlog(int(undelivered), oldest, due_since)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from content.orm import utcnow
+from content.orm import SessionSource, utcnow
 from content.printable import unprintable
 from nurture import delivery, targets
 from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -32,10 +30,6 @@ class EndpointError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-class SessionSource(Protocol):
-    def write(self) -> AbstractContextManager[Session]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,48 +1,31 @@
 """The outbox worker: relay new lead changes into deliveries, then send what is due.
 
-``leadshelf worker`` runs one in the foreground; the app runs one in a
-background thread by default, so ``leadshelf serve`` alone delivers webhooks.
-Several workers are safe: on PostgreSQL they share the work (SKIP LOCKED);
-on SQLite a lock file beside the database lets one worker process deliver at
-a time, and another takes over as soon as it stops or dies.
+Its ``run_once`` is the webhook delivery job of the background runner (in
+``leadshelf serve`` by default, or in ``leadshelf worker``); ``prune_settled``
+is the job that forgets old settled deliveries. Several processes are safe: on
+PostgreSQL they share the work (SKIP LOCKED claims, one relay cursor); on
+SQLite the runner lets one process at a time deliver (a lock file).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Protocol
 
 import httpx
-from sqlalchemy.orm import Session
 
-from content.orm import utcnow
+from content.orm import SessionSource, utcnow
 from nurture import delivery, relay, targets
 from tracking.rules.config import Model
 
 logger = logging.getLogger(__name__)
 
-PRUNE_EVERY = 600.0
-"""Seconds between deletions of old settled deliveries."""
 BATCH = 8
 """Deliveries claimed, and sent side by side, at a time."""
-
-
-class SessionSource(Protocol):
-    """What the worker needs of the app's database (``portal.db.Database`` fits)."""
-
-    def read(self) -> AbstractContextManager[Session]: ...
-
-    def write(self) -> AbstractContextManager[Session]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,33 +44,6 @@ class Round:
         )
 
 
-class SingleWorkerLock:
-    """An exclusive lock file (SQLite): held by one process, released when it stops or dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        """Take the lock without waiting; True if this process holds it (now or already)."""
-        if self._fd is not None:
-            return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
 class OutboxWorker:
     """Relays and delivers in rounds; ``clock`` and ``resolve`` are injectable for tests."""
 
@@ -97,25 +53,21 @@ class OutboxWorker:
         model: Model,
         *,
         allowed_networks: Sequence[targets.IPNetwork] = (),
-        lock_path: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
         resolve: targets.Resolver = targets.system_resolver,
         client: httpx.Client | None = None,
-        interval: float = 1.0,
         batch: int = BATCH,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.database = database
         self.model = model
         self.allowed = tuple(allowed_networks)
-        self.lock = SingleWorkerLock(lock_path) if lock_path is not None else None
         self.clock = clock
         self.resolve = resolve
         self.client = client or delivery.http_client()
-        self.interval = interval
         self.batch = batch
-        self.stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_prune = float("-inf")
+        self.stopping = stopping or threading.Event()
+        """Set when the process stops: a round finishes the batch in hand and returns."""
 
     def relay_all(self) -> int:
         """Relay every change waiting; returns the deliveries written."""
@@ -184,42 +136,15 @@ class OutboxWorker:
         )
 
     def run_once(self) -> Round:
-        """One round: relay, then deliver what is due (SQLite: only while holding the lock)."""
-        if self.lock is not None and not self.lock.acquire():
-            return Round()
+        """One round: relay, then deliver what is due."""
         relayed = self.relay_all()
-        done = Round(relayed=relayed) + self.deliver_due()
-        if time.monotonic() - self._last_prune > PRUNE_EVERY:
-            self._last_prune = time.monotonic()
-            with self.database.write() as session:
-                delivery.prune(session, self.clock())
-        return done
+        return Round(relayed=relayed) + self.deliver_due()
 
-    def run(self) -> None:
-        """Rounds until ``stop``: a failing round is logged and the next one tries again."""
-        try:
-            while not self.stopping.is_set():
-                try:
-                    self.run_once()
-                except Exception:
-                    logger.exception("outbox round failed; retrying in %.1f s", self.interval)
-                self.stopping.wait(self.interval)
-        finally:
-            if self.lock is not None:
-                self.lock.release()
+    def prune_settled(self) -> int:
+        """Delete settled deliveries past their keeping time (a job of its own)."""
+        with self.database.write() as session:
+            return delivery.prune(session, self.clock())
 
-    def start(self) -> None:
-        """Run in a daemon thread (the app's in-process delivery)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self.stopping.clear()
-        self._thread = threading.Thread(target=self.run, name="leadshelf-outbox", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the delivery in hand, then stop (the rest stays due for the next worker)."""
-        self.stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def close(self) -> None:
+        """Close the HTTP client (the process is stopping)."""
         self.client.close()

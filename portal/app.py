@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
@@ -23,18 +19,14 @@ from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from content.catalog import CatalogCache
-from content.extraction import extract_pending_texts
 from content.files import FileStore
-from content.indexer import IndexSyncer
-from content.publishing import publish_due
 from content.search.index import SearchIndex
-from nurture import handoff
 from nurture.recommendations import AudienceCache
-from nurture.worker import OutboxWorker
-from portal import __version__, errors, ratelimit
+from portal import __version__, errors, jobs
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.csrf import csrf_middleware
 from portal.db import Database
+from portal.dependencies import DEPENDENCIES
 from portal.migrate import upgrade_to_head
 from portal.printable_urls import PrintableUrlMiddleware
 from portal.ratelimit import TokenBuckets
@@ -48,18 +40,15 @@ from portal.routes.console_reports import ReportsController, dashboard_snapshots
 from portal.routes.editor import EditorController
 from portal.routes.library import EMBED_HOSTS
 from portal.routes.site_pages import SitePagesController
+from portal.routes.system import HealthCache, SystemController
 from portal.routes.taxonomy import TaxonomyController
 from portal.routes.webhooks import WebhooksController
 from portal.settings import Settings
 from portal.signing import Signer, load_secret_keys
-from portal.snapshots import Refresher
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
-from tracking.pipeline import leadstate, rollups
 from tracking.pipeline.ingest import Ingestor
-from tracking.pipeline.retention import delete_expired_events
-from tracking.rules.config import Model
 from tracking.rules.config_file import load_model
 
 SITE_NAME = "Leadshelf"
@@ -82,37 +71,21 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
     ingestor = Ingestor(database, model=model)
-    stopping = threading.Event()  # set at shutdown: a PDF whose text is being read is given up
-    syncer = IndexSyncer(database, search, on_tick=_housekeeping(database, settings, model))
-    # Its own thread: reading one PDF may take up to 30 s, which must not hold up search sync.
-    texts = Refresher([_text_extraction(database, settings, stopping)], 2.0, name="pdf-text")
-    outbox = outbox_worker(settings, database, model) if settings.outbox_in_process else None
     audience = AudienceCache(background=True)
     dashboards = dashboard_snapshots(database, model)
-    refresher = Refresher([dashboards.refresh, _audience_refresh(database, audience)])
+    parts = jobs.Parts(settings, database, model, search, files, ingestor, audience)
+    runner = jobs.runner_for(parts, jobs.for_web, refresh_dashboards=dashboards.refresh)
 
     def on_startup(app: Litestar) -> None:
         if migrate and upgrade_to_head(database):
             logger.info("database migrated to head")
-        ingestor.start()
-        stopping.clear()
-        syncer.start()
-        texts.start()
-        refresher.start()
-        if outbox is not None:
-            outbox.start()
+        runner.start()
         # Everything loaded so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise pause request handling for milliseconds.
         gc.freeze()
 
     def on_shutdown(app: Litestar) -> None:
-        stopping.set()
-        if outbox is not None:
-            outbox.stop()
-        refresher.stop()
-        texts.stop()
-        syncer.stop()
-        ingestor.stop()
+        runner.stop()
         database.dispose()
 
     console = Router(
@@ -125,6 +98,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             LeadsController,
             ReportsController,
             SitePagesController,
+            SystemController,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
@@ -165,12 +139,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 "catalog_cache": CatalogCache(),
                 "audience_cache": audience,
                 "dashboards": dashboards,
-                "refresher": refresher,
+                "runner": runner,
+                "health": HealthCache(),
                 "ingestor": ingestor,
                 "asset_ids": AssetIds(database),
                 "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
             }
         ),
+        dependencies=DEPENDENCIES,
         request_max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
@@ -211,73 +187,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     )
 
 
-def outbox_worker(settings: Settings, database: Database, model: Model) -> OutboxWorker:
-    """The webhook worker for these settings (SQLite: one delivering process at a time)."""
-    lock_path = None
-    if database.is_sqlite and database.url.database not in (None, "", ":memory:"):
-        lock_path = Path(f"{database.url.database}.outbox-lock")
-    return OutboxWorker(
-        database, model, allowed_networks=settings.webhook_networks, lock_path=lock_path
-    )
-
-
 def create_app_from_env() -> Litestar:
     """Factory for ASGI servers (``uvicorn --factory portal.app:create_app_from_env``)."""
     return create_app(Settings.from_env())
-
-
-PRUNE_EVERY_SECONDS = 600
-
-
-def _audience_refresh(database: Database, cache: AudienceCache) -> Callable[[], None]:
-    """Rebuild the recommendations' audience aggregates when reading has moved on."""
-
-    def refresh() -> None:
-        with database.read() as session:
-            cache.refresh(session)
-
-    return refresh
-
-
-def _text_extraction(
-    database: Database, settings: Settings, stopping: threading.Event
-) -> Callable[[], None]:
-    """Read the text of uploaded PDFs waiting for it (bounded child processes)."""
-    files = FileStore(settings.files_dir)
-
-    def extract() -> None:
-        if extract_pending_texts(database, files, stopping=stopping):
-            logger.info("read the text of uploaded PDFs")
-
-    return extract
-
-
-def _housekeeping(database: Database, settings: Settings, model: Model) -> Callable[[], None]:
-    """The background tick: publish scheduled assets; now and then prune old rate windows and
-    raw events past their retention, and re-evaluate leads gone quiet (their scores fade)."""
-    last_prune: float | None = None  # None: the first tick prunes, however long the machine is up
-
-    def tick() -> None:
-        nonlocal last_prune
-        with database.write() as session:
-            published = publish_due(session)
-        if published:
-            logger.info("published scheduled assets: %s", ", ".join(published))
-        if last_prune is None or time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
-            last_prune = time.monotonic()
-            with database.write() as session:
-                ratelimit.prune(session)
-            leadstate.reevaluate_quiet(database, model)
-            with database.read() as session:  # the long read stays out of the write lock
-                figures = rollups.lead_stats(session)
-            with database.write() as session:
-                rollups.store_lead_stats(session, figures)
-                handoff.catch_up(session)
-            deleted = delete_expired_events(database, settings.event_retention_days)
-            if deleted:
-                logger.info("deleted %d raw events past retention", deleted)
-
-    return tick
 
 
 def _configure_templates(engine: JinjaTemplateEngine, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from content import indexer
 from content.files import FileStore
 from content.importer import ImportReport, asset_files, import_folder
 from content.search.index import SearchIndex
-from portal import __version__, listening
+from portal import __version__, jobs, listening
 from portal.accounts import service
 from portal.accounts.models import Role
+from portal.background import Runner
 from portal.cli_accounts import token, user
 from portal.cli_support import (
     CliError,
@@ -74,8 +76,18 @@ def init(ctx: click.Context) -> None:
     "--demo", is_flag=True, help="Load the demo staff users (and library) if the database is empty."
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--no-jobs",
+    is_flag=True,
+    help="Web only: leave the shared background jobs to `leadshelf worker` "
+    "(sets LEADSHELF_JOBS_IN_PROCESS=false).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, demo: bool, workers: int) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, demo: bool, workers: int, no_jobs: bool
+) -> None:
+    if no_jobs:
+        os.environ["LEADSHELF_JOBS_IN_PROCESS"] = "false"  # read by every worker process
     settings = settings_for(ctx, listening=(host, port))
     try:
         sock = listening.bind(host, port)
@@ -293,44 +305,60 @@ def rollup(ctx: click.Context) -> None:
 
 
 @main.command(
-    help="Deliver the outbox (webhooks) until stopped; SIGTERM or Ctrl-C finish the delivery "
-    "in hand, then exit. Run several for throughput (PostgreSQL) or failover (SQLite)."
+    help="Run the background jobs without HTTP (publishing, re-scoring, retention, webhook "
+    "delivery, PDF text …) until stopped; SIGTERM or Ctrl-C finish the passes in hand, then exit. "
+    "Run beside `serve --no-jobs`; several workers share the work, each singleton job runs in "
+    "one of them at a time."
 )
-@click.option("--once", is_flag=True, help="Relay and deliver what is due now, then exit.")
+@click.option("--once", is_flag=True, help="One pass of each job, then exit (1 if one failed).")
 @click.pass_context
 def worker(ctx: click.Context, once: bool) -> None:
-    from portal.app import outbox_worker
-
     settings = settings_for(ctx)
     with friendly_errors():
         model = load_model(settings.model)
     database = open_database(settings)
-    outbox = outbox_worker(settings, database, model)
-
-    def stop(signum: int, _frame: Any) -> None:
-        outbox.stopping.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        with friendly_errors():
+            runner = jobs.runner_for(jobs.parts_for(settings, database, model), jobs.for_worker)
         if once:
-            done = outbox.run_once()
-            click.echo(
-                f"{done.relayed} deliveries queued, {done.delivered} delivered, "
-                f"{done.failed} failed (retried later)."
-            )
+            states = runner.run_all_once().values()
+            runner.locks.release_all()
+            for state in states:
+                said = state.waiting or (
+                    f"failed: {state.last_error}" if state.failures else state.last_outcome
+                )
+                click.echo(f"{state.name}: {said}")
+            if any(state.failures for state in states):
+                ctx.exit(1)
             return
-        if outbox.lock is not None and not outbox.lock.acquire():
-            click.echo("Another process delivers for this SQLite database; standing by.", err=True)
-        click.echo("Outbox worker running; stop with Ctrl-C or SIGTERM.", err=True)
-        outbox.run()
-        click.echo("Outbox worker stopped.", err=True)
+        _run_until_signalled(runner)
     finally:
+        database.dispose()
+
+
+def _run_until_signalled(runner: Runner) -> None:
+    """Run the jobs until SIGTERM or SIGINT, then stop them (the passes in hand finish)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        runner.start()
+        names = ", ".join(job.name for job in runner.jobs)
+        click.echo(f"Worker running jobs: {names}. Stop with Ctrl-C or SIGTERM.", err=True)
+        stop.wait()
+    finally:
+        stragglers = runner.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if outbox.lock is not None:
-            outbox.lock.release()
-        outbox.client.close()
-        database.dispose()
+    if stragglers:
+        click.echo(
+            f"Worker stopped; still running when it left: {', '.join(stragglers)}.", err=True
+        )
+    else:
+        click.echo("Worker stopped.", err=True)
 
 
 main.add_command(user)

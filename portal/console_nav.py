@@ -63,6 +63,13 @@ PRIVACY_POLICY = Section(
     "The text of the privacy page every public form links to.",
 )
 
+SYSTEM = Section(
+    "Background jobs",
+    "/console/system",
+    frozenset({Role.ADMIN}),
+    "What each background job did last, where it runs, and what is waiting for it.",
+)
+
 PEOPLE = frozenset({Role.ADMIN, Role.MARKETER})
 
 DASHBOARD = Section(
@@ -101,6 +108,7 @@ SECTIONS: tuple[Section, ...] = (
     STAFF,
     WEBHOOKS,
     PRIVACY_POLICY,
+    SYSTEM,
 )
 
 

@@ -4,7 +4,7 @@ from content import models as content_models
 from content import site_pages
 from content.orm import Base
 from nurture import models as nurture_models
-from portal import ratelimit
+from portal import job_records, ratelimit
 from portal.accounts import models as accounts_models
 from tracking import models as tracking_models
 
@@ -13,6 +13,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "content_models",
+    "job_records",
     "metadata",
     "nurture_models",
     "ratelimit",

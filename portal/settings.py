@@ -66,8 +66,17 @@ class Settings:
     """Tracking beacons one visitor may send per minute (a reader sends about 5)."""
 
     outbox_in_process: bool = True
-    """``true``: the app itself delivers webhooks in a background thread, so ``leadshelf serve``
+    """``true``: the app itself delivers webhooks (a background job), so ``leadshelf serve``
     alone is enough; ``false`` when separate ``leadshelf worker`` processes deliver."""
+
+    jobs_in_process: bool = True
+    """``true``: web processes also run the shared background jobs (publishing, re-scoring,
+    retention, webhook delivery …); ``false`` (``serve --no-jobs``): only their own (event
+    writer, search index, caches), and ``leadshelf worker`` runs the rest."""
+
+    job_intervals: str = ""
+    """Seconds between passes of named background jobs, overriding their defaults:
+    ``lead-figures=60, scheduled-publishing=2`` (names on /console/system)."""
 
     webhook_allow_networks: str = ""
     """Comma-separated networks (``127.0.0.0/8, 10.20.0.0/16``) webhooks may reach although they
@@ -97,6 +106,7 @@ class Settings:
         _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
         _check_range("api_per_minute", self.api_per_minute, 1, 1_000_000)
         _check_page_url("privacy_url", self.privacy_url)
+        self.interval_overrides()  # refuses a malformed value at start-up
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
         try:
@@ -108,6 +118,24 @@ class Settings:
                 parse_networks(self.trusted_proxies)
             except ValueError as exc:
                 raise SettingsError(f"trusted_proxies: {exc}") from None
+
+    def interval_overrides(self) -> dict[str, float]:
+        """``job_intervals`` as a mapping of job name to seconds (0.1 s to one day)."""
+        overrides: dict[str, float] = {}
+        for item in self.job_intervals.split(","):
+            if not item.strip():
+                continue
+            name, sep, seconds = item.partition("=")
+            try:
+                value = float(seconds)
+            except ValueError:
+                value = -1.0
+            if not sep or not name.strip() or not 0.1 <= value <= 86400:
+                raise SettingsError(
+                    f"job_intervals: expected name=seconds (0.1 to 86400), got {item.strip()!r}"
+                )
+            overrides[name.strip()] = value
+        return overrides
 
     @property
     def resolved_database_url(self) -> str:
@@ -254,7 +282,7 @@ _INTEGER_SETTINGS = (
 )
 
 
-_BOOLEAN_SETTINGS = ("outbox_in_process",)
+_BOOLEAN_SETTINGS = ("outbox_in_process", "jobs_in_process")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 

@@ -3,8 +3,8 @@
 A ``Snapshots`` keeps the last value computed for each key (a dashboard
 period). A request gets that value at once, however busy the database is; only
 a key nobody asked for yet, or one whose snapshot is older than ``max_age``
-(the refresher stopped), is computed on the request. A ``Refresher`` thread
-recomputes, every ``fresh_for`` seconds, the keys someone looked at lately,
+(the refresher stopped), is computed on the request. The dashboard-snapshots job
+(``Snapshots.refresh``) recomputes, every ``fresh_for`` seconds, the keys someone looked at lately,
 and forgets the ones nobody did. Pages show when their figures were taken.
 """
 
@@ -96,48 +96,3 @@ class Snapshots(Generic[K, V]):
             snapshot = Snapshot(value, taken_at, self.clock())
             self._values[key] = snapshot
             return snapshot
-
-
-class Refresher:
-    """A daemon thread running each job every ``interval`` seconds; a failing job is logged
-    and tried again next round."""
-
-    def __init__(
-        self, jobs: list[Callable[[], object]], interval: float = 5.0, name: str = "refresh"
-    ) -> None:
-        self.jobs = jobs
-        self.interval = interval
-        self.name = name
-        self.passes = 0
-        """Rounds completed (benchmarks wait for the first before timing pages)."""
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def run_once(self) -> None:
-        for job in self.jobs:
-            if self._stopping.is_set():
-                return
-            try:
-                job()
-            except Exception:
-                logger.exception("background refresh %r failed", job)
-        self.passes += 1
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            self.run_once()
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"leadshelf-{self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None

@@ -10,7 +10,6 @@ from typing import Any
 from litestar import Litestar
 from sqlalchemy import func, select
 
-from content import indexer
 from content.editing import save_asset, validate_draft
 from content.extraction import extract_pending_texts
 from content.files import FileStore
@@ -68,8 +67,8 @@ def make_asset(
 
 
 def extract_file_texts(db: Database, store: FileStore) -> None:
-    """Read the text of every PDF waiting for it, as the app's background tick does (that
-    tick may hold a file for a moment: then wait for it)."""
+    """Read the text of every PDF waiting for it, as the app's pdf-text job does (that job
+    may hold a file for a moment: then wait for it)."""
     deadline = time.monotonic() + 60
     while True:
         extract_pending_texts(db, store)
@@ -101,14 +100,9 @@ def editor_form(**fields: str) -> dict[str, str]:
 
 
 def catch_up_search(db: Database, app: Litestar) -> None:
-    """Bring the app's search index up to the newest change now. The app's own syncer may
-    hold the index with an older view of the change log (then a round is skipped): go on
-    until the index has every change."""
+    """Bring the app's search index up to the newest change now: one pass of its search-index
+    job (which waits for a pass the job's own thread has in hand, so none is skipped)."""
     with db.read() as session:
         head = session.scalar(select(func.max(ContentChange.seq))) or 0
-    deadline = time.monotonic() + 30
-    while app.state.search.last_seq() < head:
-        assert time.monotonic() < deadline, "the search index did not catch up"
-        with db.read() as session:
-            if not indexer.sync(session, app.state.search):
-                time.sleep(0.02)
+    app.state.runner.run_all_once(["search-index"])
+    assert app.state.search.last_seq() >= head, "the search index did not catch up"

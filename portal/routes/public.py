@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Response, get
@@ -12,17 +13,29 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from portal.db import Database
 from portal.resources import resource_path
 
+logger = logging.getLogger(__name__)
+
 
 @get("/healthz", include_in_schema=False, sync_to_thread=True, cache_control=None)
 def healthz(state: State) -> Response[dict[str, Any]]:
-    """200 when the database answers, 503 otherwise (for load balancers and monitors)."""
+    """200 while the database answers, with ``"status": "degraded"`` and the reasons when a
+    background job keeps failing or falls behind; 503 only when the database does not answer
+    (load balancers take the node out then, and only then)."""
     database: Database = state.db
-    if database.ping():
-        return Response({"status": "ok", "database": "ok"}, status_code=HTTP_200_OK)
-    return Response(
-        {"status": "unavailable", "database": "not answering"},
-        status_code=HTTP_503_SERVICE_UNAVAILABLE,
-    )
+    if not database.ping():
+        return Response(
+            {"status": "unavailable", "database": "not answering"},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    try:
+        health = state.health.get(database, state.runner)
+    except Exception:  # the verdict must not take a working node out of the balancer
+        logger.exception("could not assess the background jobs")
+        return Response(
+            {"status": "degraded", "database": "ok", "reasons": ["job states unreadable"]},
+            status_code=HTTP_200_OK,
+        )
+    return Response(health.document(), status_code=HTTP_200_OK)
 
 
 @get(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 import textwrap
@@ -16,11 +15,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from content.indexer import IndexSyncer, document_for, rebuild, record_change, sync
+from content.indexer import backlog, catch_up, document_for, rebuild, record_change, sync
 from content.models import Asset, ContentChange, Persona, Status, Topic
 from content.orm import utcnow
 from content.search.index import SearchIndex
 from content.search.query import SearchFilters
+from portal.background import Job, Runner
 from portal.db import Database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -355,50 +355,25 @@ def test_document_for_gives_plain_text_and_slugs(db: Database) -> None:
     assert (document.kind, document.stage, document.language) == ("ebook", "consideration", "de")
 
 
-def test_the_syncer_picks_up_changes_and_stops(db: Database, index: SearchIndex) -> None:
-    syncer = IndexSyncer(db, index, interval=0.1)
-    syncer.start()
-    try:
-        asset = add_asset(db, "Demand generation")
-        assert wait_until(lambda: found(index, "demand") == [asset])
-    finally:
-        syncer.stop()
-
-    assert not syncer.is_alive()
-
-
-def test_the_syncer_runs_on_tick_first_and_survives_errors(
-    db: Database, index: SearchIndex, caplog: pytest.LogCaptureFixture
+def test_catch_up_applies_the_changes_and_says_what_it_did(
+    db: Database, index: SearchIndex
 ) -> None:
-    scheduled = add_asset(db, "Launch announcement", status=Status.SCHEDULED)
-    ticks: list[int] = []
+    asset = add_asset(db, "Demand generation")
+    with db.read() as session:
+        waiting, oldest = backlog(session, index)
+    assert waiting >= 1
+    assert oldest is not None
 
-    def on_tick() -> None:
-        ticks.append(1)
-        if len(ticks) == 1:
-            raise RuntimeError("scheduler hiccup")
-        with db.write() as session:
-            asset = session.get(Asset, scheduled)
-            assert asset is not None
-            if asset.status != Status.PUBLISHED.value:
-                asset.status, asset.published_at = Status.PUBLISHED.value, utcnow()
-                record_change(session, scheduled, "published")
+    said = catch_up(db, index)
 
-    syncer = IndexSyncer(db, index, interval=0.1, on_tick=on_tick)
-    with caplog.at_level(logging.ERROR, logger="content.indexer"):
-        syncer.start()
-        try:
-            assert wait_until(lambda: found(index, "launch") == [scheduled])
-        finally:
-            syncer.stop()
-
-    assert "scheduler hiccup" in caplog.text
-    assert not syncer.is_alive()
+    assert said == f"1 asset(s) indexed, up to change {index.last_seq()}"
+    assert found(index, "demand") == [asset]
+    assert catch_up(db, index) is None  # nothing new
+    with db.read() as session:
+        assert backlog(session, index) == (0, None)
 
 
-def test_the_syncer_keeps_going_after_a_failed_round(
-    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_the_search_index_job_keeps_going_after_a_failed_pass(db: Database, tmp_path: Path) -> None:
     class FlakyDatabase:
         def __init__(self) -> None:
             self.rounds = 0
@@ -414,12 +389,16 @@ def test_the_syncer_keeps_going_after_a_failed_round(
 
     index = SearchIndex(tmp_path / "index")
     asset = add_asset(db, "Retention playbook")
-    syncer = IndexSyncer(FlakyDatabase(), index, interval=0.1)
-    with caplog.at_level(logging.ERROR, logger="content.indexer"):
-        syncer.start()
-        try:
-            assert wait_until(lambda: found(index, "retention") == [asset])
-        finally:
-            syncer.stop()
+    flaky = FlakyDatabase()
+    runner = Runner([Job("search-index", 0.05, lambda _: catch_up(flaky, index))])
+    runner.start()
+    try:
+        assert wait_until(lambda: found(index, "retention") == [asset])
+    finally:
+        runner.stop()
 
-    assert "database restarting" in caplog.text
+    state = runner.state("search-index")
+    assert state.last_error is not None
+    assert "database restarting" in state.last_error
+    assert state.failures == 0  # the later passes succeeded
+    assert state.passes >= 2

@@ -56,7 +56,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(db: Database, tmp_path: Path
         later = utcnow() + LEASE + timedelta(seconds=1)
         successor = OutboxWorker(db, MODEL, allowed_networks=LOOPBACK, clock=lambda: later)
         successor.run_once()
-        successor.stop()
+        successor.close()
     assert {d.status for d in deliveries(db)} == {"delivered"}
     assert len(set(crm.event_ids())) == 3
 
@@ -72,7 +72,7 @@ def test_sigterm_stops_the_worker_cleanly_after_it_delivered(db: Database, tmp_p
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr.decode()
-    assert "Outbox worker stopped." in stderr.decode()
+    assert "Worker stopped." in stderr.decode()
     assert [d.status for d in deliveries(db)] == ["delivered"]
 
 
@@ -88,7 +88,7 @@ def test_worker_once_delivers_what_is_due_and_exits(db: Database, tmp_path: Path
         }
         result = CliRunner().invoke(main, ["worker", "--once"], env=env)
     assert result.exit_code == 0, result.output
-    assert "1 deliveries queued, 1 delivered, 0 failed" in result.output
+    assert "webhook-delivery: 1 queued, 1 delivered, 0 failed" in result.output
     assert len(crm.received) == 1
 
 

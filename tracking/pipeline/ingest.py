@@ -1,6 +1,7 @@
 """Group-committed ingestion: many requests' events share one transaction, none is lost.
 
-One writer thread drains a queue. A batch takes every request that queued while
+One writer job (``Ingestor.write_pending``, run back to back by the background
+runner) drains a queue. A batch takes every request that queued while
 the previous batch was committing (up to ``max_batch`` events; ``max_wait``
 can hold a batch open longer), so batches grow with load and an idle server
 adds no wait. The batch is written in one transaction (events, per visitor and
@@ -22,7 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-from content.orm import utcnow
+from content.orm import SessionSource, utcnow
 from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
 from tracking.pipeline import rollups
@@ -42,12 +43,6 @@ ENGAGEMENT_TABLE: Table = AssetEngagement.__table__  # type: ignore[assignment]
 VISITOR_TABLE: Table = Visitor.__table__  # type: ignore[assignment]
 
 
-class WriteSessions(Protocol):
-    """What ingestion needs of the database: a context manager of write transactions."""
-
-    def write(self) -> Any: ...
-
-
 @dataclass(slots=True)
 class _Request:
     events: Sequence[TrackedEvent]
@@ -55,49 +50,45 @@ class _Request:
 
 
 class Ingestor:
-    """The group-commit writer. ``start()`` it once per process; ``record*`` from anywhere."""
+    """The group-commit writer. Its ``write_pending`` is the event writer job of every web
+    process (``open`` when the job starts, ``close`` when it stops); ``record*`` from anywhere.
+    """
 
     def __init__(
         self,
-        database: WriteSessions,
+        database: SessionSource,
         *,
         max_batch: int = 1000,
         max_wait: float = 0.0,
         model: Model | None = None,
+        poll: float = 0.05,
     ) -> None:
         self.database = database
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.model = model
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()  # None: stop
-        self._thread: threading.Thread | None = None
+        self.poll = poll
+        """Seconds a pass waits for a first request before it looks at the stop event again."""
+        self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        self._open = False
+        self._guard = threading.Lock()  # opening/closing versus queueing: nothing is stranded
         self.batches = 0
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether a writer job drains the queue (else ``submit`` writes in the caller)."""
+        return self._open
 
-    def start(self) -> None:
-        if self.running:
-            return
-        self._thread = threading.Thread(target=self._run, name="leadshelf-ingest", daemon=True)
-        self._thread.start()
+    def open(self) -> None:
+        """From now on requests are queued for ``write_pending`` (the job is starting)."""
+        with self._guard:
+            self._open = True
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread (late arrivals are written too)."""
-        if self._thread is None:
-            return
-        self._queue.put(None)
-        self._thread.join(timeout)
-        self._thread = None
-        leftovers = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                leftovers.append(item)
+    def close(self) -> None:
+        """Requests are written by their callers again; what is still queued is written now."""
+        with self._guard:
+            self._open = False
+            leftovers = self._drain()
         if leftovers:
             self._write(leftovers)
 
@@ -106,11 +97,14 @@ class Ingestor:
         request = _Request(events)
         if not events:
             request.future.set_result(0)
-        elif not self.running:
-            # No writer thread (a CLI command, a test without the app): write right here.
+            return request.future
+        with self._guard:
+            queued = self._open
+            if queued:
+                self._queue.put(request)
+        if not queued:
+            # No writer job (a CLI command, a test without the app): write right here.
             self._write([request])
-        else:
-            self._queue.put(request)
         return request.future
 
     async def record(self, events: Sequence[TrackedEvent]) -> int:
@@ -125,40 +119,55 @@ class Ingestor:
         """Store events and return once they are committed (for sync handlers and tools)."""
         return self.submit(events).result(timeout)
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, stopping = self._collect(first)
-            try:
-                self._write(batch)
-            except Exception:  # the writer must outlive any one batch
-                logger.exception("ingestion batch failed")
-                for request in batch:
-                    _settle(request.future, error=IngestError("the event could not be stored"))
+    def write_pending(self, stopping: threading.Event) -> int:
+        """One pass of the writer job: wait (up to ``poll`` seconds, not at all once
+        ``stopping`` is set) for a request, then write it with everything queued behind it
+        as one batch. Returns how many events were stored."""
+        try:
+            first = (
+                self._queue.get_nowait()
+                if stopping.is_set()
+                else self._queue.get(timeout=self.poll)
+            )
+        except queue.Empty:
+            return 0
+        batch = self._collect(first, stopping)
+        try:
+            self._write(batch)
+        except Exception:  # the writer must outlive any one batch
+            logger.exception("ingestion batch failed")
+            for request in batch:
+                _settle(request.future, error=IngestError("the event could not be stored"))
+            return 0
+        return sum(len(request.events) for request in batch)
 
-    def _collect(self, first: _Request) -> tuple[list[_Request], bool]:
-        """The batch starting with ``first``: closed by size or ``max_wait`` (or a stop)."""
+    def _drain(self) -> list[_Request]:
+        leftovers = []
+        while True:
+            try:
+                leftovers.append(self._queue.get_nowait())
+            except queue.Empty:
+                return leftovers
+
+    def _collect(self, first: _Request, stopping: threading.Event) -> list[_Request]:
+        """The batch starting with ``first``: closed by size, by ``max_wait``, or by a stop."""
         batch = [first]
         size = len(first.events)
         deadline = time.monotonic() + self.max_wait
         while size < self.max_batch:
             remaining = deadline - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                if remaining > 0 and not stopping.is_set():
+                    item = self._queue.get(timeout=min(remaining, self.poll))
+                else:
+                    item = self._queue.get_nowait()
             except queue.Empty:
+                if remaining > 0 and not stopping.is_set():
+                    continue  # still within max_wait: look at the stop event, then wait on
                 break
-            if item is None:
-                return batch, True
             batch.append(item)
             size += len(item.events)
-        return batch, False
+        return batch
 
     def _write(self, batch: list[_Request]) -> None:
         try:

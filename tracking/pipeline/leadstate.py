@@ -20,7 +20,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
-from content.orm import dialect_insert, utcnow
+from content.orm import SessionSource, dialect_insert, utcnow
 from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Event, Lead, LeadChange, VisitorJourney
 from tracking.pipeline import changelog
@@ -335,7 +335,7 @@ def rescore(
 
 
 def rescore_all(
-    database: Any, model: Model, progress: Callable[[int, int], None] | None = None
+    database: SessionSource, model: Model, progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
     """Rescore every lead, one transaction each (writers never wait long); returns
     (leads rescored, changes logged)."""
@@ -363,7 +363,7 @@ def rescore_all(
 
 
 def reevaluate_quiet(
-    database: Any,
+    database: SessionSource,
     model: Model,
     now: datetime | None = None,
     limit: int = 200,
@@ -375,8 +375,8 @@ def reevaluate_quiet(
 
     Batch after batch of ``limit``, each its own short write transaction (other writers go
     in between), until none is left or ``budget_seconds`` is spent (at least one batch); the
-    rest waits for the next call. The background task calls it every 10 minutes from the
-    search index syncer's thread, so the budget is also how long index syncing may wait.
+    rest waits for the next call (the re-scoring job runs it every 10 minutes), and a stopping
+    process waits for one batch at most beyond the budget.
     """
     now = now or utcnow()
     deadline = clock() + budget_seconds

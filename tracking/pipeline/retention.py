@@ -10,15 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from content.orm import start_of, utcnow
+from content.orm import SessionSource, start_of, utcnow
 from tracking.models import Event
-from tracking.pipeline.ingest import WriteSessions
 
 CHUNK = 5000
 
 
 def delete_expired_events(
-    database: WriteSessions, retention_days: int, now: datetime | None = None
+    database: SessionSource, retention_days: int, now: datetime | None = None
 ) -> int:
     """Delete raw events that occurred more than ``retention_days`` ago; returns how many.
 

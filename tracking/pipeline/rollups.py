@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-from content.orm import start_of, utcnow
+from content.orm import SessionSource, start_of, utcnow
 from tracking.events import EventType
 from tracking.models import (
     AssetDaily,
@@ -311,6 +311,16 @@ def lead_stats(session: Session, now: datetime | None = None) -> list[dict[str, 
         }
         for asset_id, count in sorted(influenced.items())
     ]
+
+
+def recompute_lead_stats(database: SessionSource, now: datetime | None = None) -> int:
+    """The lead figures job: ``refresh_lead_stats`` with the long read outside the write lock
+    (only the store is a write transaction, a short one). Returns for how many assets."""
+    with database.read() as session:
+        figures = lead_stats(session, now)
+    with database.write() as session:
+        store_lead_stats(session, figures)
+    return len(figures)
 
 
 def store_lead_stats(session: Session, rows: list[dict[str, Any]]) -> None:

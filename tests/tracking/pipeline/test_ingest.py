@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import ColumnElement, func, select
 
 from content.orm import utcnow
+from portal.background import Job, Runner
 from portal.db import Database
 from tests.conftest import run_in_own_loop
 from tests.factories import make_asset
@@ -291,10 +292,27 @@ def test_events_without_an_asset_leave_aggregates_alone(db: Database) -> None:
 # the Ingestor
 
 
+def start_writer(ingestor: Ingestor) -> Runner:
+    """Run the ingestor's writer as the app does: the event-writer job of a runner."""
+    runner = Runner(
+        [
+            Job(
+                "event-writer",
+                0,
+                ingestor.write_pending,
+                on_start=ingestor.open,
+                on_stop=ingestor.close,
+            )
+        ]
+    )
+    runner.start()
+    return runner
+
+
 def test_concurrent_requests_share_transactions(db: Database) -> None:
     asset = make_asset(db)
     ingestor = Ingestor(db)
-    ingestor.start()
+    writer = start_writer(ingestor)
     try:
         outcomes = run_concurrently(
             20,
@@ -303,7 +321,7 @@ def test_concurrent_requests_share_transactions(db: Database) -> None:
             ),
         )
     finally:
-        ingestor.stop()
+        writer.stop()
     assert outcomes == [1] * 20
     assert count(db, Event) == 20
     assert engagement(db, "crowd", asset.id).views == 20
@@ -315,7 +333,7 @@ def test_a_failing_request_fails_alone(db: Database) -> None:
     asset = make_asset(db)
     # A generous max_wait keeps the requests in one batch, so the bad one spoils it first.
     ingestor = Ingestor(db, max_wait=0.2)
-    ingestor.start()
+    writer = start_writer(ingestor)
     bad_one = 7
 
     def request(n: int) -> int:
@@ -327,7 +345,7 @@ def test_a_failing_request_fails_alone(db: Database) -> None:
     try:
         outcomes = run_concurrently(12, request)
     finally:
-        ingestor.stop()
+        writer.stop()
     assert isinstance(outcomes[bad_one], IngestError)
     assert outcomes[:bad_one] + outcomes[bad_one + 1 :] == [1] * 11
     with db.read() as session:
@@ -336,7 +354,7 @@ def test_a_failing_request_fails_alone(db: Database) -> None:
     assert count(db, AssetEngagement) == 11
 
 
-def test_record_sync_writes_inline_without_the_thread(db: Database) -> None:
+def test_record_sync_writes_inline_without_the_writer_job(db: Database) -> None:
     ingestor = Ingestor(db)
     assert not ingestor.running
     assert ingestor.record_sync([events.CtaClick(visitor_id="cli", target="a")]) == 1
@@ -350,12 +368,12 @@ def test_record_sync_writes_inline_without_the_thread(db: Database) -> None:
 def test_stop_writes_what_is_queued(db: Database) -> None:
     # A batch that would stay open for a minute: stop() must write it rather than wait.
     ingestor = Ingestor(db, max_wait=60.0)
-    ingestor.start()
+    writer = start_writer(ingestor)
     futures = [
         ingestor.submit([events.CtaClick(visitor_id="leaving", uid=f"queued-{n:04}", target="t")])
         for n in range(5)
     ]
-    ingestor.stop()
+    writer.stop()
     assert not ingestor.running
     assert all(f.done() for f in futures)
     assert [f.result() for f in futures] == [1] * 5
@@ -365,7 +383,7 @@ def test_stop_writes_what_is_queued(db: Database) -> None:
 def test_fifty_clients_of_two_hundred_events_each_are_all_stored(db: Database) -> None:
     clients, per_client = 50, 200
     ingestor = Ingestor(db)
-    ingestor.start()
+    writer = start_writer(ingestor)
 
     def client(n: int) -> int:
         return sum(
@@ -378,7 +396,7 @@ def test_fifty_clients_of_two_hundred_events_each_are_all_stored(db: Database) -
     try:
         outcomes = run_concurrently(clients, client)
     finally:
-        ingestor.stop()
+        writer.stop()
     assert outcomes == [per_client] * clients
     assert count(db, Event) == clients * per_client
     assert count(db, Visitor) == clients
@@ -433,7 +451,7 @@ def test_callers_that_give_up_waiting_neither_lose_events_nor_stop_the_writer(
     import asyncio
 
     ingestor = Ingestor(db)
-    ingestor.start()
+    writer = start_writer(ingestor)
 
     async def main() -> int:
         waiting = [
@@ -458,5 +476,5 @@ def test_callers_that_give_up_waiting_neither_lose_events_nor_stop_the_writer(
         assert answers == [1]
         assert ingestor.running
     finally:
-        ingestor.stop()
+        writer.stop()
     assert count(db, Event) == 41

@@ -1,0 +1,313 @@
+"""Every background job of Leadshelf, listed in one place (the composition root).
+
+Each job's function comes from the package that owns the duty; this module
+only names them, gives them an interval and a scope (``portal.background``),
+and says which process runs which:
+
+- a web process (``leadshelf serve``) runs all of them, or with ``--no-jobs``
+  (``LEADSHELF_JOBS_IN_PROCESS=false``) only the node jobs it needs itself;
+- ``leadshelf worker`` runs the singleton and shared jobs, without HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from content import indexer
+from content.extraction import extract_pending_texts, waiting_count
+from content.files import FileStore
+from content.orm import utcnow
+from content.publishing import publish_due
+from content.search.index import SearchIndex
+from nurture import delivery, handoff
+from nurture.recommendations import AudienceCache
+from nurture.worker import OutboxWorker
+from portal import job_records, ratelimit
+from portal.background import Backlog, Job, Runner, Scope
+from portal.db import Database
+from portal.job_locks import locks_for
+from portal.settings import Settings, SettingsError
+from tracking.pipeline import leadstate, rollups
+from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.retention import delete_expired_events
+from tracking.rules.config import Model
+
+logger = logging.getLogger("leadshelf.background")
+T = TypeVar("T")
+
+HOUSEKEEPING_EVERY = 600.0
+"""Seconds between passes of the slow singleton jobs (re-scoring, retention, pruning …)."""
+SEARCH_BEHIND_AFTER = timedelta(minutes=5)
+"""A change the search index has not applied for this long makes /healthz degraded."""
+DELIVERY_BEHIND_AFTER = timedelta(minutes=5)
+"""A webhook delivery due for this long and not sent makes /healthz degraded."""
+PDF_TEXT_BEHIND = 50
+"""More PDFs than this waiting for their text to be read makes /healthz degraded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What the jobs work on: the app's objects (built once per process by ``create_app``)."""
+
+    settings: Settings
+    database: Database
+    model: Model
+    search: SearchIndex
+    files: FileStore
+    ingestor: Ingestor
+    audience: AudienceCache
+
+
+def parts_for(settings: Settings, database: Database, model: Model) -> Parts:
+    """Parts for a process that serves no pages (``leadshelf worker``)."""
+    return Parts(
+        settings,
+        database,
+        model,
+        SearchIndex(settings.search_dir),
+        FileStore(settings.files_dir),
+        Ingestor(database, model=model),
+        AudienceCache(),
+    )
+
+
+def runner_for(
+    parts: Parts,
+    choose: Callable[[list[Job], Settings], list[Job]],
+    *,
+    refresh_dashboards: Callable[[], int] = lambda: 0,
+) -> Runner:
+    """A runner of the jobs ``choose`` picks (``for_web`` or ``for_worker``), with the singleton
+    locks that fit the database and job states recorded in it for /console/system."""
+    stopping = threading.Event()
+    outbox = outbox_worker(parts.settings, parts.database, parts.model, stopping)
+    every = all_jobs(parts, outbox, refresh_dashboards)
+    return Runner(
+        choose(every, parts.settings),
+        locks=locks_for(parts.database),
+        record=job_records.recorder(parts.database),
+        stopping=stopping,
+        catalogue=every,
+    )
+
+
+def outbox_worker(
+    settings: Settings, database: Database, model: Model, stopping: threading.Event | None = None
+) -> OutboxWorker:
+    """The webhook worker for these settings; ``stopping`` ends a round early."""
+    return OutboxWorker(
+        database, model, allowed_networks=settings.webhook_networks, stopping=stopping
+    )
+
+
+def all_jobs(
+    parts: Parts, outbox: OutboxWorker, refresh_dashboards: Callable[[], int]
+) -> list[Job]:
+    """Every job, in the order ``run_all_once`` runs them (writes before what reads them)."""
+    database, settings = parts.database, parts.settings
+    outbox_scope = Scope.SINGLETON if database.is_sqlite else Scope.SHARED  # one SQLite writer
+    jobs = [
+        Job(
+            "event-writer",
+            0,
+            parts.ingestor.write_pending,
+            on_start=parts.ingestor.open,
+            on_stop=parts.ingestor.close,
+            description="Writes tracked events in group-committed batches.",
+        ),
+        Job(
+            "scheduled-publishing",
+            5,
+            lambda _: ", ".join(_in_write(database, publish_due)) or None,
+            Scope.SINGLETON,
+            description="Publishes scheduled assets when their time has come.",
+        ),
+        Job(
+            "search-index",
+            2,
+            lambda _: indexer.catch_up(database, parts.search),
+            backlog=lambda: _search_backlog(database, parts.search),
+            description="Applies the content change log to this process's search index.",
+        ),
+        Job(
+            "pdf-text",
+            2,
+            lambda stopping: _read(
+                "PDF(s) read",
+                extract_pending_texts(database, parts.files, stopping=stopping),
+            ),
+            Scope.SHARED,
+            backlog=lambda: _pdf_backlog(database),
+            description="Reads the text of uploaded PDFs, in bounded child processes.",
+        ),
+        Job(
+            "quiet-lead-rescoring",
+            HOUSEKEEPING_EVERY,
+            lambda _: _read("lead(s) re-scored", leadstate.reevaluate_quiet(database, parts.model)),
+            Scope.SINGLETON,
+            description="Re-scores leads gone quiet, so fading engagement moves their verdicts.",
+        ),
+        Job(
+            "lead-figures",
+            HOUSEKEEPING_EVERY,
+            lambda _: _read("asset(s) with lead figures", rollups.recompute_lead_stats(database)),
+            Scope.SINGLETON,
+            description="Recomputes the per-asset lead figures (influenced leads, before MQL).",
+        ),
+        Job(
+            "handoff-catch-up",
+            HOUSEKEEPING_EVERY,
+            lambda _: _read("lead change(s) read", _in_write(database, handoff.catch_up)),
+            Scope.SINGLETON,
+            description="Applies lifecycle changes to the sales handoff queue.",
+        ),
+        Job(
+            "event-retention",
+            HOUSEKEEPING_EVERY,
+            lambda _: _read(
+                "raw event(s) deleted",
+                delete_expired_events(database, settings.event_retention_days),
+            ),
+            Scope.SINGLETON,
+            description="Deletes raw events past LEADSHELF_EVENT_RETENTION_DAYS.",
+        ),
+        Job(
+            "rate-limit-pruning",
+            HOUSEKEEPING_EVERY,
+            lambda _: _read("old row(s) deleted", _in_write(database, _prune_portal_rows)),
+            Scope.SINGLETON,
+            description="Forgets old rate-limit windows and job records of vanished processes.",
+        ),
+        Job(
+            "webhook-delivery",
+            1,
+            lambda _: _delivered(outbox),
+            outbox_scope,
+            backlog=lambda: _delivery_backlog(database),
+            on_stop=outbox.close,
+            description="Relays lead changes into webhook deliveries and sends what is due.",
+        ),
+        Job(
+            "delivery-pruning",
+            HOUSEKEEPING_EVERY,
+            lambda _: _read("settled delivery(ies) deleted", outbox.prune_settled()),
+            Scope.SINGLETON,
+            description="Deletes delivered and dead webhook deliveries after 30 days.",
+        ),
+        Job(
+            "dashboard-snapshots",
+            5,
+            lambda _: _read("dashboard period(s) recomputed", refresh_dashboards()),
+            description="Recomputes the funnel dashboard periods someone looked at lately.",
+        ),
+        Job(
+            "recommendation-audience",
+            5,
+            lambda _: _refresh_audience(database, parts.audience),
+            description="Rebuilds the co-reading and popularity figures recommendations use.",
+        ),
+    ]
+    return with_intervals(jobs, settings.interval_overrides())
+
+
+def for_web(jobs: Iterable[Job], settings: Settings) -> list[Job]:
+    """The jobs a web process runs: all of them, or only the node jobs with ``--no-jobs``;
+    webhook delivery only while ``LEADSHELF_OUTBOX_IN_PROCESS`` is true."""
+    return [
+        job
+        for job in jobs
+        if (settings.jobs_in_process or job.scope is Scope.NODE)
+        and (settings.outbox_in_process or job.name != "webhook-delivery")
+    ]
+
+
+def for_worker(jobs: Iterable[Job], settings: Settings | None = None) -> list[Job]:
+    """The jobs ``leadshelf worker`` runs: the singleton and shared ones (it serves no pages, so
+    it keeps no search index, caches or event writer of its own)."""
+    return [job for job in jobs if job.scope is not Scope.NODE]
+
+
+def with_intervals(jobs: list[Job], overrides: dict[str, float]) -> list[Job]:
+    """The jobs with ``LEADSHELF_JOB_INTERVALS`` applied; an unknown name is refused."""
+    names = [job.name for job in jobs]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise SettingsError(
+            f"job_intervals: no job named {', '.join(unknown)} (jobs: {', '.join(names)})"
+        )
+    return [
+        replace(job, interval=overrides[job.name]) if job.name in overrides else job for job in jobs
+    ]
+
+
+def _in_write(database: Database, work: Callable[[Session], T]) -> T:
+    with database.write() as session:
+        return work(session)
+
+
+def _read(what: str, count: int) -> str | None:
+    return f"{count} {what}" if count else None
+
+
+def _delivered(outbox: OutboxWorker) -> str | None:
+    done = outbox.run_once()
+    if not (done.relayed or done.delivered or done.failed):
+        return None
+    return f"{done.relayed} queued, {done.delivered} delivered, {done.failed} failed"
+
+
+def _prune_portal_rows(session: Session) -> int:
+    return ratelimit.prune(session) + job_records.forget_old(session)
+
+
+def _refresh_audience(database: Database, audience: AudienceCache) -> None:
+    with database.read() as session:
+        audience.refresh(session)
+
+
+def _search_backlog(database: Database, search: SearchIndex) -> Backlog:
+    with database.read() as session:
+        waiting, oldest = indexer.backlog(session, search)
+    if not waiting:
+        return Backlog("up to date")
+    return Backlog(
+        f"{waiting} change(s) waiting since {_when(oldest)}",
+        behind=_older_than(oldest, SEARCH_BEHIND_AFTER),
+    )
+
+
+def _delivery_backlog(database: Database) -> Backlog:
+    with database.read() as session:
+        waiting = delivery.backlog(session, utcnow())
+    if not waiting.undelivered:
+        return Backlog("nothing waiting")
+    summary = (
+        f"{waiting.undelivered} undelivered, oldest queued {_when(waiting.oldest_undelivered)}"
+    )
+    if waiting.due_since is not None:
+        summary += f"; due since {_when(waiting.due_since)}"
+    return Backlog(summary, behind=_older_than(waiting.due_since, DELIVERY_BEHIND_AFTER))
+
+
+def _pdf_backlog(database: Database) -> Backlog:
+    with database.read() as session:
+        waiting = waiting_count(session)
+    return Backlog(
+        f"{waiting} PDF(s) waiting" if waiting else "nothing waiting",
+        behind=waiting > PDF_TEXT_BEHIND,
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "unknown"
+
+
+def _older_than(moment: datetime | None, age: timedelta) -> bool:
+    return moment is not None and utcnow() - moment > age
