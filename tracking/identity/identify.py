@@ -80,10 +80,6 @@ def known_lead(session: Session, visitor_id: str | None) -> KnownLead | None:
     )
 
 
-def lead_by_email(session: Session, email: str) -> Lead | None:
-    return session.scalar(select(Lead).where(Lead.email == email))
-
-
 def get_or_create_lead(session: Session, email: str, now: datetime) -> tuple[Lead, bool]:
     """The lead with this (normalized) email, created if new; safe when many submit at once.
 
