@@ -263,7 +263,9 @@ class Runner:
             return
         with slot.guard:  # passes of one job never overlap (run_all_once beside the thread)
             started_at, started = utcnow(), time.monotonic()
-            self._set(slot, running=True, waiting=None, last_started_at=started_at)
+            continuous = job.interval == 0
+            if not continuous:
+                self._set(slot, running=True, waiting=None, last_started_at=started_at)
             try:
                 outcome = job.run(stopping)
             except Exception as exc:
@@ -271,6 +273,7 @@ class Runner:
                 state = self._set(
                     slot,
                     running=False,
+                    last_started_at=started_at,
                     passes=slot.state.passes + 1,
                     failures=slot.state.failures + 1,
                     last_finished_at=utcnow(),
@@ -279,9 +282,13 @@ class Runner:
                     last_error_at=utcnow(),
                 )
             else:
+                if continuous and _outcome_text(outcome) == NOTHING:
+                    return  # a continuous job's idle wait is not a pass
                 state = self._set(
                     slot,
                     running=False,
+                    waiting=None,
+                    last_started_at=started_at,
                     passes=slot.state.passes + 1,
                     failures=0,
                     last_finished_at=utcnow(),
@@ -306,10 +313,13 @@ class Runner:
         return slot.state
 
 
+NOTHING = "nothing to do"
+
+
 def _outcome_text(outcome: object) -> str:
     """What a pass returned, in words."""
     if outcome is None or outcome == 0 or outcome == "" or outcome == []:
-        return "nothing to do"
+        return NOTHING
     return str(outcome)[:200]
 
 

@@ -53,6 +53,7 @@ class AdvisoryLocks(SingletonLocks):
         self.engine = engine
         self._connection: Connection | None = None
         self._held: set[str] = set()
+        self._refused: set[str] = set()
         self._guard = threading.Lock()
 
     def hold(self, name: str) -> bool:
@@ -72,7 +73,9 @@ class AdvisoryLocks(SingletonLocks):
                 raise
             if taken:
                 self._held.add(name)
-                logger.info("this process now runs the background job %r", name)
+                _took_over(name, self._refused)
+            else:
+                self._refused.add(name)
             return bool(taken)
 
     def release_all(self) -> None:
@@ -117,6 +120,7 @@ class FileLocks(SingletonLocks):
     def __init__(self, prefix: Path) -> None:
         self.prefix = prefix
         self._fds: dict[str, int] = {}
+        self._refused: set[str] = set()
         self._guard = threading.Lock()
 
     def path(self, name: str) -> Path:
@@ -132,9 +136,10 @@ class FileLocks(SingletonLocks):
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
+                self._refused.add(name)
                 return False
             self._fds[name] = fd
-            logger.info("this process now runs the background job %r", name)
+            _took_over(name, self._refused)
             return True
 
     def release_all(self) -> None:
@@ -143,3 +148,12 @@ class FileLocks(SingletonLocks):
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
             self._fds.clear()
+
+
+def _took_over(name: str, refused: set[str]) -> None:
+    """Log a takeover (the lock was held elsewhere before); a first start stays quiet."""
+    if name in refused:
+        refused.discard(name)
+        logger.info("this process took over the background job %r", name)
+    else:
+        logger.debug("this process runs the background job %r", name)

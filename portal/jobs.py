@@ -117,7 +117,7 @@ def all_jobs(
         Job(
             "event-writer",
             0,
-            parts.ingestor.write_pending,
+            lambda stopping: _read("event(s) stored", parts.ingestor.write_pending(stopping)),
             on_start=parts.ingestor.open,
             on_stop=parts.ingestor.close,
             description="Writes tracked events in group-committed batches.",

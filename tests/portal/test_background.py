@@ -109,9 +109,10 @@ def test_consecutive_failures_are_counted_until_a_pass_succeeds() -> None:
 def test_run_all_once_runs_every_job_in_order_in_the_callers_thread() -> None:
     seen: list[tuple[str, str, bool]] = []
 
-    def job(name: str) -> Callable[[threading.Event], None]:
-        def run(stopping: threading.Event) -> None:
+    def job(name: str) -> Callable[[threading.Event], str]:
+        def run(stopping: threading.Event) -> str:
             seen.append((name, threading.current_thread().name, stopping.is_set()))
+            return f"{name} done"
 
         return run
 
@@ -121,9 +122,18 @@ def test_run_all_once_runs_every_job_in_order_in_the_callers_thread() -> None:
     # The stop event is set: a queue job writes what is waiting without waiting for more.
     assert seen == [("first", here, True), ("second", here, True)]
     assert [state.passes for state in states.values()] == [1, 1]
-    assert runner.run_all_once(["second"])["second"].passes == 2
+    assert runner.run_all_once(["second"])["second"].last_outcome == "second done"
     with pytest.raises(KeyError, match="no such job: third"):
         runner.run_all_once(["third"])
+
+
+def test_a_continuous_job_counts_only_the_passes_that_did_something() -> None:
+    """The event writer waits for events inside its pass: an idle wait is not a pass."""
+    batches = iter([0, 0, 3, 0])
+    runner = Runner([Job("event-writer", 0, lambda _: next(batches))])
+    states = [runner.run_all_once()["event-writer"] for _ in range(4)]
+    assert [state.passes for state in states] == [0, 0, 1, 1]
+    assert states[-1].last_outcome == "3"
 
 
 def test_a_singleton_held_by_another_process_is_skipped_and_says_why() -> None:
