@@ -4,45 +4,39 @@ Every test that asks for ``db`` (or anything built on it: ``settings``, ``app``,
 ``client``, ``staff``) runs once per backend: SQLite always, PostgreSQL when
 ``LEADSHELF_TEST_POSTGRES_URL`` is set. If that variable is set and the server
 does not answer, the whole run stops with an error instead of skipping.
+
+Plain helpers (the test keys, ``html``, ``StaffActions`` …) live in ``tests/support.py``;
+each test folder keeps its own fixtures in its ``conftest.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
-from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from content.orm import Base
-from portal.accounts import service
-from portal.accounts.models import Role
+from nurture.models import RelayCursor
 from portal.app import create_app
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings
-
-POSTGRES_URL_ENV = "LEADSHELF_TEST_POSTGRES_URL"
-TEST_SECRET_KEYS = ("test-secret-key-0123456789abcdef",)
-STAFF_PASSWORD = "correct horse battery"
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
-    return url or None
-
-
-def backends() -> list[str]:
-    return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
+from tests.support import (
+    POSTGRES_URL_ENV,
+    TEST_SECRET_KEYS,
+    StaffActions,
+    backends,
+    clean_tables,
+    postgres_url,
+)
+from tests.support import STAFF_PASSWORD as STAFF_PASSWORD  # TRANSITIONAL until tests/portal moves
+from tests.support import csrf_token_from as csrf_token_from  # TRANSITIONAL
+from tests.support import html as html  # TRANSITIONAL
 
 
 def pytest_report_header() -> str:
@@ -90,17 +84,6 @@ def migrated_database(
     database.dispose()
 
 
-def clean_tables(database: Database) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with database.write_connection() as connection:
-        if database.is_sqlite:
-            for table in tables:
-                connection.execute(table.delete())
-        else:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
 def db(migrated_database: Database) -> Iterator[Database]:
     """The migrated database of the current backend, emptied after each test."""
@@ -133,68 +116,20 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
-def html(response_text: str) -> HTMLParser:
-    return HTMLParser(response_text)
-
-
-def csrf_token_from(page: str) -> str:
-    node = html(page).css_first('input[name="_csrf_token"]')
-    assert node is not None, "page has no CSRF input"
-    value = node.attributes.get("value")
-    assert value
-    return value
-
-
-@dataclass
-class StaffActions:
-    """Create staff users and sign them in through the real login form (flaskr's AuthActions)."""
-
-    client: TestClient[Litestar]
-    db: Database
-
-    def create(self, role: Role | str = Role.ADMIN, email: str | None = None) -> str:
-        email = email or f"{Role(role).value}@example.com"
-        with self.db.write() as session:
-            service.create_user(session, email, role, STAFF_PASSWORD)
-        return email
-
-    def login(self, email: str, password: str = STAFF_PASSWORD, next_url: str = "") -> object:
-        page = self.client.get("/console/login")
-        return self.client.post(
-            "/console/login",
-            data={
-                "email": email,
-                "password": password,
-                "next": next_url,
-                "_csrf_token": csrf_token_from(page.text),
-            },
-            follow_redirects=False,
-        )
-
-    def sign_in_as(self, role: Role | str) -> str:
-        email = self.create(role)
-        response = self.login(email)
-        assert getattr(response, "status_code", None) == 303
-        return email
-
-
 @pytest.fixture
 def staff(client: TestClient[Litestar], db: Database) -> StaffActions:
     return StaffActions(client, db)
 
 
-def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """asyncio.run in a thread of its own (Playwright's sync API may hold this thread's loop)."""
-    failures: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # re-raised in the test's thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failures:
-        raise failures[0]
+@pytest.fixture
+def settled(client: TestClient[Litestar], db: Database) -> None:
+    """The started app's first background pass (re-scoring quiet leads, catching the handoff
+    queue up) has finished, so it cannot change the test's data under its feet; the next pass
+    that does more than publish scheduled assets comes ten minutes later."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with db.read() as session:
+            if session.get(RelayCursor, "handoff") is not None:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the app's first background pass did not finish")

@@ -19,11 +19,6 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
 ALLOWED = "PDF, PNG, JPEG, GIF or WebP"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / "files")
-
-
 @pytest.mark.parametrize(
     ("data", "name", "content_type", "extension"),
     [

@@ -90,11 +90,6 @@ def write_files(folder: Path, files: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / "files")
-
-
-@pytest.fixture
 def folder(tmp_path: Path) -> Path:
     folder = tmp_path / "library"
     write_files(folder, GOOD | BAD | IGNORED)

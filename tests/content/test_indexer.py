@@ -88,11 +88,6 @@ def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     return condition()
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> SearchIndex:
-    return SearchIndex(tmp_path / "index")
-
-
 def test_a_published_asset_is_found_after_sync(db: Database, index: SearchIndex) -> None:
     first = add_asset(db, "Lead scoring playbook", "How to **score** leads.", topics=("scoring",))
 

@@ -37,11 +37,6 @@ def document(asset_id: int, title: str) -> SearchDocument:
     )
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> SearchIndex:
-    return SearchIndex(tmp_path / "index")
-
-
 def ids(results: SearchResults) -> list[int]:
     return [hit.asset_id for hit in results.hits]
 

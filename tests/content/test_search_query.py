@@ -5,14 +5,13 @@ suggestions, and whatever anyone types (``content.search.query`` via ``SearchInd
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from content.search.index import SearchIndex
 from content.search.query import SearchFilters, SearchResults
 from content.search.schema import SearchDocument
-from tests.conftest import html
+from tests.support import html
 
 PUBLISHED = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -43,11 +42,6 @@ def document(
         language=language,
         published_at=PUBLISHED,
     )
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> SearchIndex:
-    return SearchIndex(tmp_path / "index")
 
 
 def ids(results: SearchResults) -> list[int]:

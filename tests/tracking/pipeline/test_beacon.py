@@ -17,9 +17,9 @@ from portal.db import Database
 from portal.settings import Settings
 from portal.signing import Purpose, Signer
 from portal.visitor import VISITOR_COOKIE
-from tests.conftest import TEST_SECRET_KEYS
 from tests.factories import make_asset
-from tests.portal.test_gates_web import submit
+from tests.portal.forms import submit
+from tests.support import TEST_SECRET_KEYS
 from tracking.events import EventType
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify

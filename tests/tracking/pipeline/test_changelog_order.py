@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from content.orm import utcnow
 from portal.db import Database
-from tests.tracking.reporting.test_analytics import add_lead
+from tests.tracking.reporting.leads import add_lead
 from tracking.models import LeadChange
 from tracking.pipeline import changelog
 

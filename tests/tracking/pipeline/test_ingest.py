@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, func, select
 from content.orm import utcnow
 from portal.background import Job, Runner
 from portal.db import Database
-from tests.conftest import run_in_own_loop
 from tests.factories import make_asset
+from tests.support import run_in_own_loop
 from tracking import events
 from tracking.identity.identify import get_or_create_lead
 from tracking.models import AssetEngagement, Event, Visitor

@@ -25,8 +25,8 @@ from content.editing import save_asset, validate_draft
 from content.publishing import publish
 from portal.db import Database
 from portal.migrate import upgrade_to_head
-from tests.conftest import TEST_SECRET_KEYS, backends, run_in_own_loop
-from tests.e2e.conftest import free_port, fresh_postgres_database
+from tests.servers import free_port
+from tests.support import TEST_SECRET_KEYS, backends, fresh_postgres_database, run_in_own_loop
 from tracking.models import Event
 
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))

@@ -13,6 +13,7 @@ from content.models import Asset, Topic
 from content.orm import utcnow
 from portal.db import Database
 from tests.factories import make_asset
+from tests.tracking.reporting.leads import add_lead, change
 from tracking import events
 from tracking.identity.identify import get_or_create_lead
 from tracking.models import (
@@ -207,20 +208,6 @@ def test_asset_figures_from_real_ingestion(db: Database, library: dict[str, Asse
 
 
 # dashboard
-
-
-def add_lead(session: Any, email: str, *, created: datetime, **values: Any) -> int:
-    lead = Lead(email=email, created_at=created, last_activity_at=created, **values)
-    session.add(lead)
-    session.flush()
-    return lead.id
-
-
-def change(session: Any, lead_id: int, kind: str, old: str | None, new: str, at: datetime,
-           dwell: float | None = None) -> None:  # fmt: skip
-    session.add(
-        LeadChange(lead_id=lead_id, kind=kind, old=old, new=new, at=at, dwell_seconds=dwell)
-    )
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from content.models import Asset
 from portal.db import Database
 from portal.migrate import alembic_config
 from tests.factories import make_asset
+from tests.tracking.reporting.leads import LEADS, add_leads, moment
 from tracking.folding import SEPARATOR, fold, search_text
 from tracking.identity.facts import Source, record_facts
 from tracking.identity.identify import identify
@@ -47,56 +48,10 @@ CHOICES: dict[str, Any] = {
 }
 
 
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-LEADS: list[dict[str, Any]] = [
-    dict(
-        email="ada@acme.example", name="Ada Lovelace", company="Acme",
-        journey_stage="decision", lifecycle="mql", grade="A", category="bant",
-        fit_score=80, engagement=40.5, stage_confidence=0.78,
-        created_at=moment("2026-01-10T08:00:00"), last_activity_at=moment("2026-03-02T23:59:59"),
-        marketing_consent=True,
-    ),
-    dict(
-        email="bob@stone.example", name="Bob Stone", company="Stone_Works",
-        journey_stage="consideration", lifecycle="lead", grade="B", category="two_touch",
-        fit_score=45, engagement=20.0,
-        created_at=moment("2026-02-01T00:00:00"), last_activity_at=moment("2026-03-01T00:00:00"),
-    ),
-    dict(
-        email="cy@globex.example", name="Cy Sure", company="Globex 100% Sure",
-        journey_stage="awareness", lifecycle="subscriber", grade="E", category="known",
-        fit_score=0, engagement=0.0,
-        created_at=moment("2026-02-15T23:59:59"), last_activity_at=moment("2026-02-16T10:00:00"),
-    ),
-    dict(
-        email="dee@initech.example", name="", company="",
-        journey_stage="decision", lifecycle="sql", grade="B", category="qualified_question",
-        fit_score=60, engagement=20.0,
-        created_at=moment("2026-02-16T00:00:00"), last_activity_at=moment("2026-03-03T00:00:00"),
-    ),
-    dict(
-        email="eve@corp.example", name="Eve Adams", company="Big ACME Corp",
-        journey_stage="customer", lifecycle="customer", grade="C", category="profiling_question",
-        fit_score=30, engagement=5.25,
-        created_at=moment("2025-12-31T23:59:59"), last_activity_at=moment("2026-01-05T12:00:00"),
-    ),
-]  # fmt: skip
-
-
 @pytest.fixture
 def leads(db: Database) -> dict[str, int]:
-    """The five leads above, by the part of their email before the @."""
-    ids = {}
-    with db.write() as session:
-        for values in LEADS:
-            lead = Lead(**values)
-            session.add(lead)
-            session.flush()
-            ids[values["email"].split("@")[0]] = lead.id
-    return ids
+    """The five ``LEADS`` (ada, bob, cy, dee, eve), by the part of their email before the @."""
+    return add_leads(db)
 
 
 def names(db: Database, view: LeadFilter, per_page: int = 50) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.tracking.reporting.funnels import HISTORIES, LIFECYCLE, reach_of
 from tracking.reporting.figures import (
     VISIT_GAP,
     FunnelStep,
@@ -60,27 +61,6 @@ def newest_first(*items: Item) -> list[Item]:
 
 
 # path_funnel
-
-LIFECYCLE = ("mql", "sql", "opportunity", "customer")
-
-
-def reach_of(
-    steps: Sequence[str], histories: Sequence[Sequence[str]]
-) -> dict[str, tuple[int, int]]:
-    """(leads that reached it, of them those that reached it after the step before) per step,
-    straight from the definition: a lead converted from X to Y when one of its arrivals at X
-    comes before one of its arrivals at Y. The database computes the same (test_figures_agree)."""
-    found = {}
-    for index, step in enumerate(steps):
-        reached = [h for h in histories if step in h]
-        before = steps[index - 1] if index else None
-        converted = [
-            h
-            for h in reached
-            if before is None or any(h[i] == before and step in h[i + 1 :] for i in range(len(h)))
-        ]
-        found[step] = (len(reached), len(converted))
-    return found
 
 
 def lifecycle_funnel(total: int, *histories: Sequence[str]) -> list[FunnelStep]:
@@ -145,11 +125,6 @@ def test_a_path_funnel_of_nobody() -> None:
         FunnelStep("mql", 0, 0.0),
         *(FunnelStep(step, 0, None) for step in LIFECYCLE[1:]),
     ]
-
-
-HISTORIES = st.lists(
-    st.lists(st.sampled_from([*LIFECYCLE, "recycled"]), min_size=1, max_size=8), max_size=12
-)
 
 
 @given(HISTORIES, st.integers(min_value=0, max_value=5))

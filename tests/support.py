@@ -1,0 +1,126 @@
+"""What tests share besides fixtures: the test keys and password, the backends a run covers,
+emptying and creating databases, parsed HTML, the CSRF token of a form, staff sign-in, and
+running a coroutine in a loop of its own.
+
+``tests/conftest.py`` builds its fixtures from these; test modules import them from here
+(never from a conftest or another test module).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from content.orm import Base
+from portal.accounts import service
+from portal.accounts.models import Role
+from portal.db import Database
+from portal.settings import Settings
+
+POSTGRES_URL_ENV = "LEADSHELF_TEST_POSTGRES_URL"
+TEST_SECRET_KEYS = ("test-secret-key-0123456789abcdef",)
+STAFF_PASSWORD = "correct horse battery"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    return url or None
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
+
+
+def clean_tables(database: Database) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with database.write_connection() as connection:
+        if database.is_sqlite:
+            for table in tables:
+                connection.execute(table.delete())
+        else:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def fresh_postgres_database(suffix: str) -> str:
+    """Create (or re-create) a database beside the test database and return its URL."""
+    url = make_url(Settings(database_url=postgres_url() or "").resolved_database_url)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def html(response_text: str) -> HTMLParser:
+    return HTMLParser(response_text)
+
+
+def csrf_token_from(page: str) -> str:
+    node = html(page).css_first('input[name="_csrf_token"]')
+    assert node is not None, "page has no CSRF input"
+    value = node.attributes.get("value")
+    assert value
+    return value
+
+
+@dataclass
+class StaffActions:
+    """Create staff users and sign them in through the real login form (flaskr's AuthActions)."""
+
+    client: TestClient[Litestar]
+    db: Database
+
+    def create(self, role: Role | str = Role.ADMIN, email: str | None = None) -> str:
+        email = email or f"{Role(role).value}@example.com"
+        with self.db.write() as session:
+            service.create_user(session, email, role, STAFF_PASSWORD)
+        return email
+
+    def login(self, email: str, password: str = STAFF_PASSWORD, next_url: str = "") -> object:
+        page = self.client.get("/console/login")
+        return self.client.post(
+            "/console/login",
+            data={
+                "email": email,
+                "password": password,
+                "next": next_url,
+                "_csrf_token": csrf_token_from(page.text),
+            },
+            follow_redirects=False,
+        )
+
+    def sign_in_as(self, role: Role | str) -> str:
+        email = self.create(role)
+        response = self.login(email)
+        assert getattr(response, "status_code", None) == 303
+        return email
+
+
+def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run in a thread of its own (Playwright's sync API may hold this thread's loop)."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
