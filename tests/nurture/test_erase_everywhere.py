@@ -7,7 +7,7 @@ from sqlalchemy import select
 from nurture import privacy, relay
 from nurture.models import WebhookDelivery
 from portal.db import Database
-from tests.nurture.test_webhooks import MODEL, add_endpoint, identify
+from tests.nurture.outbox import MODEL, add_endpoint, identify
 from tracking.models import Lead
 
 

@@ -17,10 +17,8 @@ from nurture import handoff
 from nurture.models import Handoff, RelayCursor
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
-from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
-from tracking.identity.facts import Source, record_facts
-from tracking.identity.identify import get_or_create_lead
+from tests.nurture.answers import BANT_ANSWERS, MQL_ANSWERS, lead_answering
+from tests.support import StaffActions, csrf_token_from, html
 from tracking.models import Lead, LeadChange
 from tracking.pipeline import leadstate
 from tracking.rules.config import Model
@@ -28,10 +26,6 @@ from tracking.rules.scoring import Lifecycle
 
 MODEL = Model()
 NOW = utcnow()
-# Decision-stage hints (timeframe 0-3m, budget approved) and fit 35: the MQL rule holds.
-MQL_ANSWERS = {"budget": "approved", "timeframe": "0-3m"}
-# Qualifying answers to all four BANT questions: the sales fast lane.
-BANT_ANSWERS = {**MQL_ANSWERS, "authority": "decision_maker", "need": "Score leads in our CRM"}
 
 
 def ago(days: float = 0, hours: float = 0) -> datetime:
@@ -43,20 +37,6 @@ def fresh_now(monkeypatch: pytest.MonkeyPatch) -> None:
     """ "Now" is when the test starts, however long after the import it runs (ages shown in
     hours and days stay what the test expects)."""
     monkeypatch.setitem(globals(), "NOW", utcnow())
-
-
-def lead_answering(
-    db: Database, email: str, answers: dict[str, str], at: datetime, name: str = ""
-) -> int:
-    """A lead who answered ``answers`` at ``at`` and was evaluated then."""
-    with db.write() as session:
-        lead, _ = get_or_create_lead(session, email, at)
-        facts = dict(answers)
-        if name:
-            facts["first_name"], facts["last_name"] = name.split()
-        record_facts(session, lead.id, facts, Source("form", "pricing"), at)
-        leadstate.evaluate(session, lead, MODEL, at)
-        return lead.id
 
 
 def lead(db: Database, lead_id: int) -> Lead:
@@ -295,7 +275,7 @@ def test_the_queue_lists_the_longest_waiting_first_with_evidence(db: Database) -
 
 
 @pytest.fixture
-def queue(db: Database, settled: None) -> dict[str, int]:  # noqa: F811
+def queue(db: Database, settled: None) -> dict[str, int]:
     """Four leads handed to sales: one waiting 15 days, one 3 days, one on the fast lane for
     2 hours, and one accepted yesterday."""
     ids = {
@@ -439,7 +419,7 @@ def test_an_unknown_choice_or_lead_is_refused(
 def test_an_empty_queue_says_nobody_is_waiting(
     client: TestClient[Litestar],
     marketer: str,
-    settled: None,  # noqa: F811
+    settled: None,
 ) -> None:
     tree = queue_page(client)
     assert waiting_rows(tree) == []

@@ -18,9 +18,9 @@ from portal.db import Database
 from portal.settings import Settings
 from portal.signing import Purpose, Signer
 from portal.visitor import CONSENT_COOKIE, VISITOR_COOKIE, may_track, read_visitor
-from tests.conftest import TEST_SECRET_KEYS, csrf_token_from, html
 from tests.factories import make_asset
-from tests.portal.test_gates_web import submit
+from tests.portal.forms import submit
+from tests.support import TEST_SECRET_KEYS, csrf_token_from, html
 from tracking.models import Event, Lead, Unlock, Visitor
 
 SIGNER = Signer(TEST_SECRET_KEYS)

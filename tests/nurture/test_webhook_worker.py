@@ -17,8 +17,8 @@ from nurture.delivery import LEASE
 from nurture.worker import OutboxWorker
 from portal.cli import main
 from portal.db import Database
-from tests.conftest import TEST_SECRET_KEYS
-from tests.nurture.test_webhooks import LOOPBACK, MODEL, add_endpoint, deliveries, identify
+from tests.nurture.outbox import LOOPBACK, MODEL, add_endpoint, deliveries, identify
+from tests.support import TEST_SECRET_KEYS
 from tests.webhook_receiver import receiver
 
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))

@@ -10,28 +10,20 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from content.orm import utcnow
 from nurture import delivery, endpoints, relay
 from nurture.delivery import LEASE
-from nurture.models import WebhookDelivery, WebhookEndpoint
-from nurture.targets import parse_networks
-from nurture.webhooks import EVENT_TYPES, RETRY_FOR
+from nurture.webhooks import RETRY_FOR
 from nurture.worker import OutboxWorker
 from portal.db import Database
 from tests.factories import make_asset
+from tests.nurture.outbox import LOOPBACK, MODEL, add_endpoint, deliveries, identify
 from tests.webhook_receiver import receiver
-from tracking.identity import identify as identification
-from tracking.identity.facts import Source
 from tracking.identity.unlocks import unlock
 from tracking.models import Lead
 from tracking.pipeline import leadstate
-from tracking.rules.config_file import load_model
 from tracking.rules.scoring import Lifecycle
-
-LOOPBACK = parse_networks("127.0.0.0/8")
-MODEL = load_model(None)
 
 
 class Clock:
@@ -47,35 +39,8 @@ class Clock:
         self.now += delta
 
 
-def add_endpoint(db: Database, url: str, types: tuple[str, ...] = EVENT_TYPES) -> WebhookEndpoint:
-    draft = endpoints.validate(url, types, "CRM", LOOPBACK)
-    with db.write() as session:
-        endpoint = endpoints.create(session, draft)
-        session.expunge(endpoint)
-    return endpoint
-
-
-def identify(db: Database, email: str = "ada@example.com") -> int:
-    with db.write() as session:
-        found = identification.identify(
-            session,
-            visitor_id=None,
-            email=email,
-            answers={"company": "Analytical Engines"},
-            consent=None,
-            source=Source("form", "pricing-guide"),
-            model=MODEL,
-        )
-    return found.lead_id
-
-
 def worker(db: Database, clock: Callable[[], datetime] = utcnow) -> OutboxWorker:
     return OutboxWorker(db, MODEL, allowed_networks=LOOPBACK, clock=clock)
-
-
-def deliveries(db: Database) -> list[WebhookDelivery]:
-    with db.read() as session:
-        return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
 
 
 def test_an_identified_lead_is_posted_signed_to_a_real_receiver(db: Database) -> None:
