@@ -4,32 +4,31 @@ The server runs once per database backend (SQLite, and PostgreSQL in its own
 database when ``LEADSHELF_TEST_POSTGRES_URL`` is set), with the demo library
 loaded and a small profiling model (``E2E_MODEL``). Chromium must be at
 /usr/bin/chromium (``make browser`` installs it); a missing browser fails the
-run rather than skipping it.
+run rather than skipping it. The plain helpers the tests import (``LiveServer``,
+``new_context``, the model) are in ``tests/e2e/live.py``.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from portal.settings import Settings
-from tests.conftest import STAFF_PASSWORD, TEST_SECRET_KEYS, backends, postgres_url
-from tests.servers import LEADSHELF as LEADSHELF  # the e2e tests import these from here
-from tests.servers import free_port as free_port
-from tests.servers import serving
-from tests.servers import wait_until_healthy as wait_until_healthy
-from tracking.rules.config import DEFAULT_FIELDS
+from tests.e2e.live import (
+    ADMIN_EMAIL,
+    DESKTOP_USER_AGENT,
+    E2E_MODEL,
+    LiveServer,
+    new_context,
+    serve,
+)
+from tests.servers import LEADSHELF
+from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, backends, fresh_postgres_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,32 +40,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ADMIN_EMAIL = "e2e-admin@example.com"
-
-# Headless Chromium announces itself as "HeadlessChrome", which crawler detection rightly
-# takes for a bot: no visitor cookie, no gate forms. The tests play a person at a desktop.
-DESKTOP_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
-)
-
-MIN_FILL_SECONDS = 0.5
-"""Gate forms sent back faster than this are refused (2 s by default; shorter keeps tests fast)."""
-PROFILE_FIELDS = ("first_name", "last_name", "company", "job_title")
-"""The only catalogue fields the e2e model keeps: the first gate asks email and the names, the
-second company and job title, and from the third on a known prospect unlocks in one click."""
-E2E_MODEL = "\n".join(
-    [
-        f"[profiling]\nmin_fill_seconds = {MIN_FILL_SECONDS}",
-        *(
-            f"[profiling.fields.{spec.name}]\nenabled = false"
-            for spec in DEFAULT_FIELDS
-            if spec.name not in PROFILE_FIELDS
-        ),
-    ]
-)
-"""The server's model file (``LEADSHELF_MODEL``)."""
-
 
 WEBINAR = "e2e-scoring-clinic-webinar"
 WEBINAR_MARKDOWN = """\
@@ -84,28 +57,6 @@ published: true
 ---
 We review three scoring models submitted by attendees, live.
 """
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    backend: str
-    env: Mapping[str, str]
-    """The server's environment, for running other ``leadshelf`` commands against its data."""
-    admin_email: str = ADMIN_EMAIL
-    password: str = STAFF_PASSWORD
-
-
-def fresh_postgres_database(suffix: str) -> str:
-    """Create (or re-create) a database beside the test database and return its URL."""
-    url = make_url(Settings(database_url=postgres_url() or "").resolved_database_url)
-    name = f"{url.database}_{suffix}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -136,13 +87,6 @@ def live_server(
     subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
     with serve(env) as url:
         yield LiveServer(url=url, backend=request.param, env=env)
-
-
-@contextmanager
-def serve(env: Mapping[str, str]) -> Iterator[str]:
-    """Run ``leadshelf serve`` with this environment on a free port; yield its URL."""
-    with serving(env, "--host", "127.0.0.1") as url:
-        yield url
 
 
 @pytest.fixture(scope="session")
@@ -178,13 +122,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
     yield chromium
     chromium.close()
-
-
-def new_context(browser: Browser, **options: Any) -> BrowserContext:
-    """A fresh browser profile (its own cookies, so its own visitor) that looks like a person's."""
-    return browser.new_context(
-        viewport={"width": 1280, "height": 900}, user_agent=DESKTOP_USER_AGENT, **options
-    )
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import DESKTOP_USER_AGENT, LEADSHELF, LiveServer
+from tests.e2e.live import DESKTOP_USER_AGENT, LiveServer
+from tests.servers import LEADSHELF
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import STAFF_PASSWORD
-from tests.e2e.conftest import LEADSHELF, MIN_FILL_SECONDS, LiveServer, new_context
-from tests.e2e.test_gates import BUSINESS_CASE, new_prospect, unlock
+from tests.e2e.live import MIN_FILL_SECONDS, LiveServer, new_context
+from tests.e2e.prospects import BUSINESS_CASE, new_prospect, unlock
+from tests.servers import LEADSHELF
+from tests.support import STAFF_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEYS, csrf_token_from
-from tests.e2e.conftest import LEADSHELF, free_port, wait_until_healthy
+from tests.servers import LEADSHELF, free_port, wait_until_healthy
+from tests.support import TEST_SECRET_KEYS, csrf_token_from
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.live import LiveServer
 from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.e2e

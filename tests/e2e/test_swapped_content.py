@@ -18,14 +18,15 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import LEADSHELF, LiveServer, new_context
-from tests.e2e.test_gates import (
+from tests.e2e.live import LiveServer, new_context
+from tests.e2e.prospects import (
     BUYERS_GUIDE,
     new_prospect,
     open_asset,
     send_gate_form,
     unlock,
 )
+from tests.servers import LEADSHELF
 
 pytestmark = pytest.mark.e2e
 

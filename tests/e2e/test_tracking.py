@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import TEST_SECRET_KEYS, backends
-from tests.e2e.conftest import LEADSHELF, fresh_postgres_database, new_context, serve
+from tests.e2e.live import new_context, serve
+from tests.servers import LEADSHELF
+from tests.support import TEST_SECRET_KEYS, backends, fresh_postgres_database
 from tracking.models import Event
 
 pytestmark = pytest.mark.e2e

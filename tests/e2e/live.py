@@ -1,0 +1,67 @@
+"""The live server the e2e tests drive and the browser they drive it with: the server's
+profiling model (``E2E_MODEL``), what a test knows of a running server (``LiveServer``),
+``serve`` to start another one, and ``new_context``, a browser profile that looks like a
+person at a desktop. The fixtures built on them are in ``tests/e2e/conftest.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext
+
+from tests.servers import serving
+from tests.support import STAFF_PASSWORD
+from tracking.rules.config import DEFAULT_FIELDS
+
+ADMIN_EMAIL = "e2e-admin@example.com"
+
+# Headless Chromium announces itself as "HeadlessChrome", which crawler detection rightly
+# takes for a bot: no visitor cookie, no gate forms. The tests play a person at a desktop.
+DESKTOP_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+MIN_FILL_SECONDS = 0.5
+"""Gate forms sent back faster than this are refused (2 s by default; shorter keeps tests fast)."""
+PROFILE_FIELDS = ("first_name", "last_name", "company", "job_title")
+"""The only catalogue fields the e2e model keeps: the first gate asks email and the names, the
+second company and job title, and from the third on a known prospect unlocks in one click."""
+E2E_MODEL = "\n".join(
+    [
+        f"[profiling]\nmin_fill_seconds = {MIN_FILL_SECONDS}",
+        *(
+            f"[profiling.fields.{spec.name}]\nenabled = false"
+            for spec in DEFAULT_FIELDS
+            if spec.name not in PROFILE_FIELDS
+        ),
+    ]
+)
+"""The server's model file (``LEADSHELF_MODEL``)."""
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    backend: str
+    env: Mapping[str, str]
+    """The server's environment, for running other ``leadshelf`` commands against its data."""
+    admin_email: str = ADMIN_EMAIL
+    password: str = STAFF_PASSWORD
+
+
+@contextmanager
+def serve(env: Mapping[str, str]) -> Iterator[str]:
+    """Run ``leadshelf serve`` with this environment on a free port; yield its URL."""
+    with serving(env, "--host", "127.0.0.1") as url:
+        yield url
+
+
+def new_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A fresh browser profile (its own cookies, so its own visitor) that looks like a person's."""
+    return browser.new_context(
+        viewport={"width": 1280, "height": 900}, user_agent=DESKTOP_USER_AGENT, **options
+    )
