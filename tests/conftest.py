@@ -34,9 +34,6 @@ from tests.support import (
     clean_tables,
     postgres_url,
 )
-from tests.support import STAFF_PASSWORD as STAFF_PASSWORD  # TRANSITIONAL until tests/portal moves
-from tests.support import csrf_token_from as csrf_token_from  # TRANSITIONAL
-from tests.support import html as html  # TRANSITIONAL
 
 
 def pytest_report_header() -> str:

@@ -9,9 +9,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from portal.db import Database
-from tests.conftest import html
 from tests.factories import make_asset
-from tests.portal.test_gates_web import HTMX, submit
+from tests.portal.forms import HTMX, submit
+from tests.support import html
 
 VIDEO_URL = "https://www.youtube-nocookie.com/embed/abc123"
 

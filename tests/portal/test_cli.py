@@ -18,7 +18,7 @@ from portal.accounts.models import ApiToken, StaffUser
 from portal.cli import main
 from portal.db import Database
 from portal.settings import env_names
-from tests.portal.test_serve import free_port
+from tests.servers import free_port
 
 PASSWORD = "long-enough-pw"
 Run = Callable[..., Result]

@@ -8,7 +8,6 @@ an expectation fails ``test_every_console_route_has_an_expectation``.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -21,12 +20,12 @@ from sqlalchemy import select
 
 from content.models import Topic
 from content.orm import Base, utcnow
-from nurture.models import RelayCursor, WebhookDelivery, WebhookEndpoint
+from nurture.models import WebhookDelivery, WebhookEndpoint
 from portal.accounts.models import Role
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
+from tests.support import StaffActions, csrf_token_from, html
 from tracking import events
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source
@@ -162,20 +161,6 @@ def console_routes(app: Litestar) -> set[tuple[str, str]]:
                 if method not in {"OPTIONS", "HEAD"}:
                     found.add((method, route.path))
     return found
-
-
-@pytest.fixture
-def settled(client: TestClient[Litestar], db: Database) -> None:
-    """The started app's first background pass (re-scoring quiet leads, catching the handoff
-    queue up) has finished, so it cannot change the test's data under its feet; the next pass
-    that does more than publish scheduled assets comes ten minutes later."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with db.read() as session:
-            if session.get(RelayCursor, "handoff") is not None:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the app's first background pass did not finish")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from portal.accounts.guards import STAFF_COOKIE
 from portal.accounts.models import Role
 from portal.console_nav import SECTIONS
 from portal.db import Database
-from tests.conftest import STAFF_PASSWORD, StaffActions, csrf_token_from, html
+from tests.support import STAFF_PASSWORD, StaffActions, csrf_token_from, html
 
 
 def test_login_page_has_a_csrf_protected_form(client: TestClient[Litestar]) -> None:

@@ -4,7 +4,6 @@ it (lifecycle, merge, erase) and the older part of a long trail."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import re
@@ -21,12 +20,11 @@ from sqlalchemy import func, select
 
 from content.models import Asset
 from content.orm import utcnow
-from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
-from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
-from tests.tracking.reporting.test_leadlist import LEADS
+from tests.portal.figures import same_figures, table_values
+from tests.support import csrf_token_from, html
+from tests.tracking.reporting.leads import add_leads
 from tracking import events
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source, record_facts
@@ -52,24 +50,14 @@ def fresh_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(globals(), "NOW", utcnow())
 
 
-@pytest.fixture
-def marketer(staff: StaffActions, settled: None) -> str:  # noqa: F811
-    return staff.sign_in_as(Role.MARKETER)
-
-
 # the list
 
 
 @pytest.fixture
-def listed(db: Database, settled: None) -> dict[str, int]:  # noqa: F811
-    """test_leadlist's five leads (ada, bob, cy, dee, eve), by the part of the email before @."""
-    ids = {}
-    with db.write() as session:
-        for values in LEADS:
-            lead = Lead(**values)
-            session.add(lead)
-            session.flush()
-            ids[values["email"].split("@")[0]] = lead.id
+def listed(db: Database, settled: None) -> dict[str, int]:
+    """The five ``LEADS`` (ada, bob, cy, dee, eve) by the part of the email before @; ada read
+    the pricing guide, bob and eve a nurturing asset."""
+    ids = add_leads(db)
     pricing = make_asset(db, slug="pricing-guide", topics=["pricing"])
     nurturing = make_asset(db, slug="nurturing-101", topics=["nurturing"])
     with db.write() as session:
@@ -414,7 +402,7 @@ class Library:
 
 
 @pytest.fixture
-def library(db: Database, settled: None) -> Library:  # noqa: F811
+def library(db: Database, settled: None) -> Library:
     return Library(
         intro=make_asset(db, slug="intro", title="What lead scoring is", stage="awareness"),
         guide=make_asset(
@@ -564,27 +552,6 @@ def test_the_lead_page_explains_scores_and_stage(
     history = [" ".join(li.text().split()) for li in tree.css("ol.stage-history li")]
     assert any("stage awareness → decision" in item for item in history), history
     assert any("lifecycle lead → mql" in item for item in history), history
-
-
-def svg_values(image: str) -> list[float]:
-    prefix = "data:image/svg+xml;base64,"
-    assert image.startswith(prefix)
-    svg = base64.b64decode(image[len(prefix) :]).decode()
-    assert svg.lstrip().startswith("<svg")
-    return [float(v) for v in re.findall(r'<desc class="value">([^<]*)</desc>', svg)]
-
-
-def table_values(figure: LexborNode) -> list[float]:
-    cells = [td.text(strip=True).replace(",", "") for td in figure.css("table tbody td")]
-    return [float(cell) for cell in cells if cell != "n/a"]
-
-
-def same_figures(figure: LexborNode) -> None:
-    """The picture and the table fallback show the same numbers."""
-    image = figure.css_first("img").attributes["src"]
-    assert image is not None
-    pictured = sorted(round(v, 1) for v in svg_values(image))
-    assert pictured == sorted(table_values(figure))
 
 
 def test_the_engagement_chart_has_a_picture_and_the_same_figures_as_a_table(

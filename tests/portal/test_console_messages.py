@@ -9,8 +9,8 @@ from litestar.testing import TestClient
 
 from content.editing import validate_draft
 from portal.accounts.models import Role
-from tests.conftest import StaffActions, html
-from tests.portal.test_editor_web import GOOD_FORM, submit
+from tests.portal.console_forms import GOOD_FORM, send_asset_form
+from tests.support import StaffActions, html
 
 INTERNAL_NAMES = ("awareness", "consideration", "case_study", "whitepaper", "gated")
 
@@ -39,7 +39,7 @@ def test_the_editor_form_shows_labels_not_internal_values(
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
     form = {**GOOD_FORM, "kind": "", "stage": "", "action": "save"}
-    page = html(submit(client, "/console/assets/new", form).text)
+    page = html(send_asset_form(client, "/console/assets/new", form).text)
     for field in ("kind", "stage"):
         shown = page.css_first(f"#error-{field}").text()
         assert not any(name in shown for name in INTERNAL_NAMES), shown

@@ -15,13 +15,11 @@ from sqlalchemy import select
 
 from content.models import Asset
 from content.orm import utcnow
-from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
-from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
-from tests.portal.test_console_leads_web import same_figures, svg_values, table_values
-from tests.tracking.reporting.test_analytics import add_lead, change
+from tests.portal.figures import NONE, asset_rows, same_figures, svg_values, table_values
+from tests.support import csrf_token_from, html
+from tests.tracking.reporting.leads import add_lead, change
 from tracking import events
 from tracking.models import AssetDaily, FieldDaily, Lead
 from tracking.pipeline.ingest import record
@@ -29,7 +27,6 @@ from tracking.pipeline.ingest import record
 TODAY = utcnow().date()
 D1, D2 = TODAY - timedelta(days=2), TODAY - timedelta(days=1)
 DAY = 86_400
-NONE = "\u2013"  # an en dash: no figure
 
 
 @pytest.fixture(autouse=True)
@@ -49,12 +46,7 @@ def moment(day: date, hour: float = 12) -> datetime:
 
 
 @pytest.fixture
-def marketer(staff: StaffActions, settled: None) -> str:  # noqa: F811
-    return staff.sign_in_as(Role.MARKETER)
-
-
-@pytest.fixture
-def library(db: Database, settled: None) -> dict[str, Asset]:  # noqa: F811
+def library(db: Database, settled: None) -> dict[str, Asset]:
     return {
         "pricing": make_asset(
             db, slug="pricing", title="Pricing guide", topics=["pricing"], gate="gated"
@@ -327,19 +319,6 @@ def reading(db: Database, library: dict[str, Asset]) -> None:
                 ),
             ],
         )
-
-
-FIGURES = ("views", "readers", "gate-views", "unlocks", "conversion", "downloads", "time",
-           "completion")  # fmt: skip
-
-
-def asset_rows(tree: LexborHTMLParser) -> dict[str, dict[str, str]]:
-    return {
-        row.attributes["data-asset"] or "": {
-            name: row.css_first(f"td.{name}").text(strip=True) for name in FIGURES
-        }
-        for row in tree.css("table.asset-figures tbody tr")
-    }
 
 
 def order(tree: LexborHTMLParser) -> list[str]:

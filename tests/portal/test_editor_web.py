@@ -12,33 +12,10 @@ from sqlalchemy import select
 from content.models import Asset, AssetRevision
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import extract_file_texts
 from tests.pdfs import make_pdf
-
-GOOD_FORM = {
-    "title": "Lead Scoring Field Guide",
-    "summary": "How to weigh fit and intent.",
-    "body": "## Why\n\nBecause.",
-    "kind": "whitepaper",
-    "stage": "consideration",
-    "gate": "gated",
-    "language": "en",
-    "new_topics": "lead-scoring, sales-alignment",
-    "timezone": "UTC",
-}
-
-
-def submit(
-    client: TestClient[Litestar],
-    url: str,
-    form: dict[str, Any],
-    files: dict[str, Any] | None = None,
-) -> Any:
-    token = csrf_token_from(client.get("/console/assets/new").text)
-    return client.post(
-        url, data={**form, "_csrf_token": token}, files=files, follow_redirects=False
-    )
+from tests.portal.console_forms import GOOD_FORM, send_asset_form
+from tests.support import StaffActions, csrf_token_from, html
 
 
 def test_editor_creates_a_draft_with_a_pdf(
@@ -46,7 +23,7 @@ def test_editor_creates_a_draft_with_a_pdf(
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
     pdf = make_pdf(["Cover", "Chapter one on scoring", "Chapter two"])
-    response = submit(
+    response = send_asset_form(
         client,
         "/console/assets/new",
         {**GOOD_FORM, "action": "save"},
@@ -81,7 +58,7 @@ def test_validation_errors_show_next_to_fields_and_keep_what_was_typed(
         "summary": "Kept summary text",
         "action": "save",
     }
-    response = submit(client, "/console/assets/new", form)
+    response = send_asset_form(client, "/console/assets/new", form)
     assert response.status_code == 422
     page = html(response.text)
     assert page.css_first("#error-title") is not None
@@ -96,7 +73,7 @@ def test_upload_with_wrong_content_is_refused_clearly(
     client: TestClient[Litestar], staff: StaffActions
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
-    response = submit(
+    response = send_asset_form(
         client,
         "/console/assets/new",
         {**GOOD_FORM, "action": "save"},
@@ -113,7 +90,7 @@ def test_a_valid_upload_survives_a_form_error(
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
     pdf = make_pdf(["kept file"])
-    first = submit(
+    first = send_asset_form(
         client,
         "/console/assets/new",
         {**GOOD_FORM, "title": "", "action": "save"},
@@ -121,7 +98,7 @@ def test_a_valid_upload_survives_a_form_error(
     )
     assert first.status_code == 422
     kept = html(first.text).css_first('input[name="uploaded_sha256"]').attributes["value"]
-    second = submit(
+    second = send_asset_form(
         client,
         "/console/assets/new",
         {**GOOD_FORM, "action": "save", "uploaded_sha256": kept, "uploaded_name": "kept.pdf"},
@@ -137,7 +114,7 @@ def test_publish_schedule_unpublish_and_archive(
     client: TestClient[Litestar], staff: StaffActions, db: Database
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
-    created = submit(
+    created = send_asset_form(
         client, "/console/assets/new", {**GOOD_FORM, "gate": "open", "action": "publish"}
     )
     url = created.headers["location"].split("?")[0]
@@ -193,7 +170,9 @@ def test_a_schedule_without_a_usable_time_says_why_and_changes_nothing(
     message: str,
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
-    url = submit(client, "/console/assets/new", GOOD_FORM).headers["location"].split("?")[0]
+    url = (
+        send_asset_form(client, "/console/assets/new", GOOD_FORM).headers["location"].split("?")[0]
+    )
     token = csrf_token_from(client.get(url).text)
     response = client.post(
         f"{url}/status",
@@ -209,7 +188,7 @@ def test_preview_shows_a_draft_to_staff_only(
     client: TestClient[Litestar], staff: StaffActions
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
-    created = submit(
+    created = send_asset_form(
         client, "/console/assets/new", {**GOOD_FORM, "body": "Draft body words", "action": "save"}
     )
     url = created.headers["location"].split("?")[0]
@@ -245,7 +224,7 @@ def test_preview_shows_the_draft_file_framed_by_our_own_pages_only(
 ) -> None:
     staff.sign_in_as(Role.EDITOR)
     pdf = make_pdf(["draft pdf"])
-    created = submit(
+    created = send_asset_form(
         client,
         "/console/assets/new",
         {**GOOD_FORM, "gate": "open", "action": "save"},

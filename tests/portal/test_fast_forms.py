@@ -11,9 +11,9 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from portal.db import Database
-from tests.conftest import html
 from tests.factories import make_asset
-from tests.portal.test_gates_web import asked, backdated, form_fields
+from tests.portal.forms import asked, backdated, form_fields
+from tests.support import html
 from tracking.models import Lead
 
 Client = TestClient[Litestar]

@@ -19,15 +19,14 @@ from content.models import Asset
 from content.orm import utcnow
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, html
 from tests.factories import make_asset
-from tests.nurture.test_handoff import MQL_ANSWERS, lead_answering
-from tests.portal.test_console_access import settled  # noqa: F401  (a fixture)
-from tests.portal.test_console_reports_web import NONE, asset_rows
-from tests.portal.test_gates_web import submit
-from tests.portal.test_talk_to_sales import ANSWERS, send
-from tests.tracking.reporting.test_analytics import add_lead, change
-from tests.tracking.reporting.test_reports import HISTORIES, LIFECYCLE, reach_of
+from tests.nurture.answers import MQL_ANSWERS, lead_answering
+from tests.portal.figures import NONE, asset_rows
+from tests.portal.forms import submit
+from tests.portal.sales_form import ANSWERS, send
+from tests.support import StaffActions, html
+from tests.tracking.reporting.funnels import HISTORIES, LIFECYCLE, reach_of
+from tests.tracking.reporting.leads import add_lead, change
 from tracking import events
 from tracking.identity.demo_requests import submit_demo_request
 from tracking.models import AssetDaily, Lead, LeadChange
@@ -182,7 +181,7 @@ def test_a_browser_that_unlocks_with_javascript_and_reads_to_the_end_is_a_comple
     client: TestClient[Litestar],
     db: Database,
     staff: StaffActions,
-    settled: None,  # noqa: F811
+    settled: None,
 ) -> None:
     make_asset(db, slug="pricing-guide", title="Pricing guide", stage="decision", gate="gated")
     assert client.get("/library/pricing-guide").status_code == 200  # the teaser: a view
@@ -221,7 +220,7 @@ def test_the_console_shows_the_figures_of_a_talk_to_sales_visitor_and_a_fast_lan
     client: TestClient[Litestar],
     db: Database,
     staff: StaffActions,
-    settled: None,  # noqa: F811
+    settled: None,
 ) -> None:
     datasheet(db)
     lead_answering(db, "mia@example.com", MQL_ANSWERS, utcnow())

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from content.models import Asset
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import editor_form
 from tests.pdfs import make_pdf
+from tests.support import StaffActions, csrf_token_from, html
 
 DISPOSITION = re.compile(
     r"""^(?P<kind>inline|attachment); """

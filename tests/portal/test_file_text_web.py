@@ -24,9 +24,9 @@ from portal.accounts.models import Role
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import STAFF_PASSWORD, StaffActions, csrf_token_from, html
 from tests.factories import catch_up_search, editor_form, extract_file_texts, make_asset
 from tests.pdfs import make_pdf, make_pdf_bomb
+from tests.support import STAFF_PASSWORD, StaffActions, csrf_token_from, html
 
 EDITOR = "editor@example.com"
 

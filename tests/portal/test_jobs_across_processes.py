@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 
 from portal.db import Database
 from portal.job_records import JobRecord
-from tests.conftest import TEST_SECRET_KEYS
 from tests.servers import LEADSHELF, serving
+from tests.support import TEST_SECRET_KEYS
 
 SINGLETONS = (
     "lead-figures",

@@ -14,8 +14,8 @@ from portal.app import create_app
 from portal.routes.console import CSRF_COOKIE
 from portal.settings import Settings
 from portal.signing import Purpose, Signer
-from tests.conftest import STAFF_PASSWORD, StaffActions, csrf_token_from, html
 from tests.factories import make_asset
+from tests.support import STAFF_PASSWORD, StaffActions, csrf_token_from, html
 
 OLD_KEY = "old-key-0123456789abcdef"
 NEW_KEY = "new-key-fedcba9876543210"

@@ -11,8 +11,8 @@ from litestar.testing import TestClient
 
 from content.editing import save_asset, validate_draft
 from portal.db import Database
-from tests.conftest import html
 from tests.factories import catch_up_search, make_asset
+from tests.support import html
 
 
 @pytest.fixture

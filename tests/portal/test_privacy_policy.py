@@ -17,9 +17,9 @@ from portal.accounts.models import Role
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings, SettingsError
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
-from tests.portal.test_gates_web import HTMX
+from tests.portal.forms import HTMX
+from tests.support import StaffActions, csrf_token_from, html
 
 Client = TestClient[Litestar]
 EXTERNAL = "https://pipewise.example/legal/privacy"

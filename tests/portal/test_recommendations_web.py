@@ -14,9 +14,9 @@ from content.orm import utcnow
 from nurture.ranking import MAX_PER_KIND
 from nurture.recommendations import AudienceCache, recommend_for_lead, recommend_for_visitor
 from portal.db import Database
-from tests.conftest import html
 from tests.factories import make_asset
-from tests.portal.test_gates_web import HTMX, submit
+from tests.portal.forms import HTMX, submit
+from tests.support import html
 from tracking import events
 from tracking.identity import identify
 from tracking.identity.facts import Source

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from portal.db import Database
-from tests.conftest import TEST_SECRET_KEYS
 from tests.servers import LEADSHELF, serving
-from tests.servers import free_port as free_port  # tests/test_cli.py imports it from here
+from tests.support import TEST_SECRET_KEYS
 
 WEBINAR = "progressive-profiling-webinar"  # in the demo library
 

@@ -17,7 +17,7 @@ from portal.background import Backlog, Job, JobState, Scope
 from portal.cli import main
 from portal.db import Database
 from portal.health import FAILING_AFTER, assess
-from tests.conftest import TEST_SECRET_KEYS, StaffActions, html
+from tests.support import TEST_SECRET_KEYS, StaffActions, html
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 LONG_UP = NOW - timedelta(hours=1)

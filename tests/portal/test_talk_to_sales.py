@@ -13,42 +13,13 @@ from sqlalchemy import select
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import html
 from tests.factories import make_asset
-from tests.portal.test_gates_web import HTMX, backdated, visitor_cookie
+from tests.portal.forms import backdated, visitor_cookie
+from tests.portal.sales_form import ANSWERS, form_values, send
+from tests.support import html
 from tracking.models import Consent, Event, Lead, LeadChange, ProfileFact
 
 Client = TestClient[Litestar]
-ANSWERS = {
-    "email": "Ada@Example.com",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "company": "Analytical Engines Ltd",
-    "message": "We want to score 20,000 leads a month.",
-}
-
-
-def form_values(page_text: str) -> dict[str, str]:
-    """The sales form's inputs as a browser sends them untouched (hidden values kept)."""
-    form = html(page_text).css_first("form.sales-form")
-    assert form is not None, "no sales form on the page"
-    values: dict[str, str] = {}
-    for node in form.css("input, textarea"):
-        name = node.attributes.get("name")
-        if name and node.attributes.get("type") != "checkbox":
-            values[name] = node.attributes.get("value") or node.text() or ""
-    return values
-
-
-def send(
-    client: Client, query: str = "", *, htmx: bool = False, started: str | None = None, **extra: str
-) -> Any:
-    page = client.get(f"/talk-to-sales{query}")
-    assert page.status_code == 200
-    data = {**form_values(page.text), "_started": started or backdated(), **ANSWERS, **extra}
-    return client.post(
-        "/talk-to-sales", data=data, headers=HTMX if htmx else {}, follow_redirects=False
-    )
 
 
 def typed_values(page_text: str) -> dict[str, str]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import make_asset
+from tests.portal.console_forms import relabel_data_privacy
+from tests.support import StaffActions, csrf_token_from, html
 
 
 def test_editor_relabels_a_topic_and_the_library_shows_it(
@@ -32,19 +31,6 @@ def test_editor_relabels_a_topic_and_the_library_shows_it(
     library = html(client.get("/library").text).css_first("#results").text()
     assert "CRM and ERP sync" in library
     assert "CRM integration" not in library
-
-
-def relabel_data_privacy(
-    client: TestClient[Litestar], staff: StaffActions, db: Database, label: str
-) -> Any:
-    """An editor sends ``label`` for the topic data-privacy (filed under by one asset)."""
-    make_asset(db, topics=["data-privacy"])
-    staff.sign_in_as(Role.EDITOR)
-    page = client.get("/console/taxonomy")
-    return client.post(
-        "/console/taxonomy/topics/data-privacy",
-        data={"label": label, "_csrf_token": csrf_token_from(page.text)},
-    )
 
 
 def test_empty_label_is_refused_and_nothing_changes(

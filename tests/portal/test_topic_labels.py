@@ -11,8 +11,8 @@ from sqlalchemy import select
 from content.models import Persona, Topic
 from content.taxonomy import label_from_slug
 from portal.db import Database
-from tests.conftest import html
 from tests.factories import make_asset
+from tests.support import html
 
 
 @pytest.mark.parametrize(

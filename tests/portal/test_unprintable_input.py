@@ -20,11 +20,11 @@ from nurture.models import WebhookEndpoint
 from portal.accounts import service
 from portal.accounts.models import Role
 from portal.db import Database
-from tests.conftest import StaffActions, csrf_token_from, html
 from tests.factories import editor_form, make_asset
-from tests.portal.test_gates_web import submit
-from tests.portal.test_talk_to_sales import send as send_demo_request
-from tests.portal.test_taxonomy_web import relabel_data_privacy
+from tests.portal.console_forms import relabel_data_privacy
+from tests.portal.forms import submit
+from tests.portal.sales_form import send as send_demo_request
+from tests.support import StaffActions, csrf_token_from, html
 from tracking import events
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify

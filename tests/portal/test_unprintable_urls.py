@@ -27,9 +27,9 @@ from portal.accounts.models import Role
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import STAFF_PASSWORD, TEST_SECRET_KEYS, clean_tables, csrf_token_from, html
 from tests.factories import make_asset
 from tests.query_reads import Reads, every_read_place, names_read_by, qualified, reads_of
+from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, clean_tables, csrf_token_from, html
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify
 from tracking.reporting import leadlist

@@ -14,7 +14,7 @@ from portal.db import Database
 from portal.resources import resource_path
 from portal.settings import Settings
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, HTMX_SHA256
-from tests.conftest import html
+from tests.support import html
 
 
 def test_home_page_renders_the_resource_center(client: TestClient[Litestar]) -> None:

@@ -17,8 +17,8 @@ from portal.accounts.models import Role
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import StaffActions, csrf_token_from, html
-from tests.nurture.test_webhooks import identify
+from tests.nurture.outbox import identify
+from tests.support import StaffActions, csrf_token_from, html
 from tests.webhook_receiver import Receiver, receiver
 
 
