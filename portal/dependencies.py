@@ -1,15 +1,19 @@
 """The app's long-lived objects, handed to route handlers by Litestar's dependency injection.
 
-``create_app`` builds them once and keeps them in the app's ``state``; a handler names the one
-it needs as a parameter (``database: NamedDependency[Database]``) and gets it typed, instead
-of reading an untyped ``state`` attribute. Every provider is one attribute read, so none runs
-in a worker thread (``sync_to_thread=False``): a thread hop would cost more than the read.
+``create_app`` builds them once and keeps them in the app's ``state``; a handler names what it
+needs as a parameter and gets it typed, instead of reading an untyped ``state`` attribute:
+console and API handlers take each object by name (``database: NamedDependency[Database]``),
+the public site's handlers take them all as one ``site: NamedDependency[PublicSite]`` (see
+``PublicSite`` for why). Every provider only reads attributes, so none runs in a worker thread
+(``sync_to_thread=False``): a thread hop would cost more than the read.
 
 A test, or one router, can replace a provider by the same key (Litestar's layered
 ``dependencies``) without touching the app's state.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -59,18 +63,6 @@ def provide_files(state: State) -> FileStore:
     return files
 
 
-def provide_search(state: State) -> SearchIndex:
-    """This node's search index (a derived copy of the library, kept in sync off-request)."""
-    search: SearchIndex = state.search
-    return search
-
-
-def provide_catalog_cache(state: State) -> CatalogCache:
-    """The library's cached facets and listings, refreshed when content changes."""
-    catalog_cache: CatalogCache = state.catalog_cache
-    return catalog_cache
-
-
 def provide_audience_cache(state: State) -> AudienceCache:
     """The recommendations' shared catalog and co-reading aggregates (one per process)."""
     audience_cache: AudienceCache = state.audience_cache
@@ -83,22 +75,49 @@ def provide_dashboards(state: State) -> Snapshots[int, DashboardView]:
     return dashboards
 
 
-def provide_ingestor(state: State) -> Ingestor:
-    """The tracking pipeline's group-commit queue: events are acknowledged once committed."""
-    ingestor: Ingestor = state.ingestor
-    return ingestor
+@dataclass(frozen=True, slots=True)
+class PublicSite:
+    """What the public pages, the gate and sales forms and the beacon work with, as one dependency.
 
+    Litestar resolves two or more dependencies of a handler concurrently in an anyio task group
+    (litestar#4563, open): three cost about 90 µs a request more than one on a bare handler, and
+    the beacon taking three lost a sixth of its throughput (``bench/ingest.py``, 100 clients).
+    One dependency costs about 5 µs, so these handlers take ``site`` alone.
+    """
 
-def provide_asset_ids(state: State) -> AssetIds:
+    database: Database
+    model: Model
+    settings: Settings
+    signer: Signer
+    files: FileStore
+    search: SearchIndex
+    """This node's search index (a derived copy of the library, kept in sync off-request)."""
+    catalog_cache: CatalogCache
+    """The library's cached facets and listings, refreshed when content changes."""
+    audience_cache: AudienceCache
+    ingestor: Ingestor
+    """The tracking pipeline's group commit: an event is acknowledged once committed."""
+    asset_ids: AssetIds
     """Live asset ids by slug, cached for the beacon."""
-    asset_ids: AssetIds = state.asset_ids
-    return asset_ids
-
-
-def provide_beacon_buckets(state: State) -> TokenBuckets:
+    beacon_buckets: TokenBuckets
     """Per-visitor token buckets that rate-limit the beacon."""
-    beacon_buckets: TokenBuckets = state.beacon_buckets
-    return beacon_buckets
+
+
+def provide_site(state: State) -> PublicSite:
+    """The public site's objects, typed (built per request: a dozen attribute reads)."""
+    return PublicSite(
+        database=state.db,
+        model=state.model,
+        settings=state.settings,
+        signer=state.signer,
+        files=state.files,
+        search=state.search,
+        catalog_cache=state.catalog_cache,
+        audience_cache=state.audience_cache,
+        ingestor=state.ingestor,
+        asset_ids=state.asset_ids,
+        beacon_buckets=state.beacon_buckets,
+    )
 
 
 DEPENDENCIES: dict[str, Provide] = {
@@ -107,12 +126,8 @@ DEPENDENCIES: dict[str, Provide] = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "signer": Provide(provide_signer, sync_to_thread=False),
     "files": Provide(provide_files, sync_to_thread=False),
-    "search": Provide(provide_search, sync_to_thread=False),
-    "catalog_cache": Provide(provide_catalog_cache, sync_to_thread=False),
     "audience_cache": Provide(provide_audience_cache, sync_to_thread=False),
     "dashboards": Provide(provide_dashboards, sync_to_thread=False),
-    "ingestor": Provide(provide_ingestor, sync_to_thread=False),
-    "asset_ids": Provide(provide_asset_ids, sync_to_thread=False),
-    "beacon_buckets": Provide(provide_beacon_buckets, sync_to_thread=False),
+    "site": Provide(provide_site, sync_to_thread=False),
 }
 """For ``Litestar(dependencies=DEPENDENCIES)``: each key is the parameter name handlers use."""

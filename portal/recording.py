@@ -22,7 +22,7 @@ logger = logging.getLogger("leadshelf")
 
 
 def record_server_events(
-    connection: ASGIConnection[Any, Any, Any, Any], *events: TrackedEvent
+    ingestor: Ingestor, connection: ASGIConnection[Any, Any, Any, Any], *events: TrackedEvent
 ) -> None:
     """Record events of this request's visitor, once committed; skipped when it is not tracked.
 
@@ -31,7 +31,6 @@ def record_server_events(
     visitor = visitor_of(connection)
     if not visitor.tracking or not visitor.id:
         return
-    ingestor: Ingestor = connection.app.state.ingestor
     stamped = [dataclasses.replace(event, visitor_id=visitor.id) for event in events]
     try:
         ingestor.record_sync(stamped)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
@@ -26,6 +26,7 @@ from content import catalog
 from content.models import Asset, Gate
 from portal import ratelimit
 from portal.db import Database
+from portal.dependencies import PublicSite
 from portal.recording import record_server_events
 from portal.routes.library import (
     PERSONAL,
@@ -35,7 +36,6 @@ from portal.routes.library import (
     recommended_for_lead,
     send_file,
 )
-from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
 from portal.visitor import VisitorContext, visitor_of
 from portal.web import client_ip, safe_next
@@ -79,7 +79,7 @@ def _gate_asset(session: Session, slug: str) -> Asset:
 
 
 def _form_context(
-    state: State,
+    site: PublicSite,
     asset: Asset,
     form: GateForm,
     *,
@@ -87,16 +87,14 @@ def _form_context(
     values: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
-    model: Model = state.model
-    signer: Signer = state.signer
     return {
-        **asset_context(state, asset, None),
+        **asset_context(site.signer, asset, None),
         "form": form,
         "errors": errors or {},
         "values": values or {},
         "notice": notice,
-        "started": signer.sign(Purpose.FORM_STARTED, time.time()),
-        "consent_text": model.profiling.consent_text,
+        "started": site.signer.sign(Purpose.FORM_STARTED, time.time()),
+        "consent_text": site.model.profiling.consent_text,
         "autocomplete": AUTOCOMPLETE,
     }
 
@@ -122,20 +120,23 @@ def _render_form(
     sync_to_thread=True,
     response_headers=PERSONAL,
 )
-def gate(slug: FromPath[str], request: HTMXRequest, state: State) -> Response[Any]:
+def gate(
+    slug: FromPath[str], request: HTMXRequest, site: NamedDependency[PublicSite]
+) -> Response[Any]:
     """The gate form this browser should see (only the questions still unknown)."""
-    database: Database = state.db
     visitor = visitor_of(request)
-    with database.read() as session:
+    with site.database.read() as session:
         asset = _gate_asset(session, slug)
-        form = gate_form(session, asset, visitor.id, state.model)
+        form = gate_form(session, asset, visitor.id, site.model)
         session.expunge(asset)
     if form.unlocked and asset.gate == Gate.GATED.value:
-        return _unlocked(request, state, asset, form.lead.id if form.lead else None, None)
+        return _unlocked(request, site, asset, form.lead.id if form.lead else None, None)
     record_server_events(
-        request, events.GateView(asset_id=asset.id, asked=tuple(f.name for f in form.fields))
+        site.ingestor,
+        request,
+        events.GateView(asset_id=asset.id, asked=tuple(f.name for f in form.fields)),
     )
-    return _render_form(request, _form_context(state, asset, form))
+    return _render_form(request, _form_context(site, asset, form))
 
 
 @post(
@@ -145,10 +146,11 @@ def gate(slug: FromPath[str], request: HTMXRequest, state: State) -> Response[An
     request_max_body_size=FORM_MAX_BYTES,
     response_headers=PERSONAL,
 )
-def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answers) -> Response[Any]:
+def unlock(
+    slug: FromPath[str], request: HTMXRequest, site: NamedDependency[PublicSite], data: Answers
+) -> Response[Any]:
     """A gate form submission: checked, then the browser is identified and the asset unlocked."""
-    database: Database = state.db
-    model: Model = state.model
+    model = site.model
     visitor = visitor_of(request)
     answers = {k: v for k, v in data.items() if isinstance(v, str)}
     if answers.get(HONEYPOT_FIELD) or visitor.crawler:
@@ -161,13 +163,13 @@ def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answer
             },
             status_code=400,
         )
-    with database.write() as session:
+    with site.database.write() as session:
         verdict = form_rate_verdict(session, request, model)
         asset = _gate_asset(session, slug)
         form = gate_form(session, asset, visitor.id, model)
         if not verdict.allowed:
             context = _form_context(
-                state, asset, form, values=answers, notice=too_many_notice(verdict)
+                site, asset, form, values=answers, notice=too_many_notice(verdict)
             )
             response = _render_form(request, context, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
@@ -176,8 +178,8 @@ def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answer
         min_seconds = model.profiling.min_fill_seconds if form.fields else 0.0
         # Mistakes are named first (submit_gate refuses them); only a valid form is timed.
         _, mistakes = clean_answers(answers, form.fields)
-        if not mistakes and too_fast(state, answers.get(STARTED_FIELD, ""), min_seconds):
-            context = _form_context(state, asset, form, values=answers, notice=TOO_FAST)
+        if not mistakes and too_fast(site.signer, answers.get(STARTED_FIELD, ""), min_seconds):
+            context = _form_context(site, asset, form, values=answers, notice=TOO_FAST)
             return _render_form(request, context, status_code=422)
         result = submit_gate(
             session,
@@ -189,11 +191,11 @@ def unlock(slug: FromPath[str], request: HTMXRequest, state: State, data: Answer
         )
         if not result.accepted:
             context = _form_context(
-                state, asset, result.form, errors=result.errors, values=result.values
+                site, asset, result.form, errors=result.errors, values=result.values
             )
             return _render_form(request, context, status_code=422)
         session.expunge(asset)
-    return _accepted(request, state, asset, result, visitor)
+    return _accepted(request, site, asset, result, visitor)
 
 
 def form_rate_verdict(
@@ -213,9 +215,8 @@ def too_many_notice(verdict: ratelimit.Verdict) -> str:
     )
 
 
-def too_fast(state: State, started_token: str, min_seconds: float) -> bool:
+def too_fast(signer: Signer, started_token: str, min_seconds: float) -> bool:
     """True when the form came back faster than a person fills it in (or without a start time)."""
-    signer: Signer = state.signer
     try:
         started = signer.unsign(Purpose.FORM_STARTED, started_token, max_age=24 * 3600)
     except InvalidToken:
@@ -227,7 +228,7 @@ def too_fast(state: State, started_token: str, min_seconds: float) -> bool:
 
 def _accepted(
     request: HTMXRequest,
-    state: State,
+    site: PublicSite,
     asset: Asset,
     result: GateResult,
     visitor: VisitorContext,
@@ -238,34 +239,32 @@ def _accepted(
         return Redirect(f"/library/{asset.slug}", status_code=303)
     assert result.lead_id is not None
     if asset.gate == Gate.GATED.value:
-        return _unlocked(request, state, asset, result.lead_id, result)
-    settings: Settings = state.settings
-    database: Database = state.db
-    with database.read() as session:
-        read_next = recommended_for_lead(state, session, result.lead_id, exclude=asset.slug)
+        return _unlocked(request, site, asset, result.lead_id, result)
+    with site.database.read() as session:
+        read_next = recommended_for_lead(site, session, result.lead_id, exclude=asset.slug)
+    first_name = result.values.get("first_name") or _first_name(site.database, result.lead_id)
     return HTMXTemplate(
         template_name="partials/gate_done.html",
         context={
             "read_next": read_next,
             "asset": asset,
-            "first_name": result.values.get("first_name") or _first_name(state, result.lead_id),
-            "download_url": download_url(state.signer, asset, result.lead_id)
+            "first_name": first_name,
+            "download_url": download_url(site.signer, asset, result.lead_id)
             if asset.file_sha256
             else None,
-            "link_days": settings.download_link_days,
+            "link_days": site.settings.download_link_days,
         },
     )
 
 
-def _first_name(state: State, lead_id: int) -> str | None:
-    database: Database = state.db
+def _first_name(database: Database, lead_id: int) -> str | None:
     with database.read() as session:
         return profile(session, lead_id).get("first_name")
 
 
 def _unlocked(
     request: HTMXRequest,
-    state: State,
+    site: PublicSite,
     asset: Asset,
     lead_id: int | None,
     result: GateResult | None,
@@ -276,8 +275,8 @@ def _unlocked(
     if result is not None:
         # The content replaces the form: a view of the asset (under the browser's fresh id),
         # as the page a browser without JavaScript is redirected to records one.
-        record_server_events(request, events.AssetView(asset_id=asset.id))
-    context = asset_context(state, asset, lead_id)
+        record_server_events(site.ingestor, request, events.AssetView(asset_id=asset.id))
+    context = asset_context(site.signer, asset, lead_id)
     notice = None
     if result is not None:
         upcoming = context["webinar"] is not None and not context["webinar"]["past"]
@@ -300,13 +299,14 @@ def forget_page(next: FromQuery[str] = "/") -> Template:
 
 
 @post("/forget", include_in_schema=False, sync_to_thread=True, request_max_body_size=16 * 1024)
-def forget(request: Request[Any, Any, Any], state: State, data: ForgetForm) -> Response[Any]:
+def forget(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite], data: ForgetForm
+) -> Response[Any]:
     """ "Not you?": this browser forgets who it was; the next person starts anonymous."""
     target = str(data.get("next") or "/")
     visitor = visitor_of(request)
     if visitor.id and not visitor.is_new:
-        database: Database = state.db
-        with database.write() as session:
+        with site.database.write() as session:
             forget_browser(session, visitor.id)
     if visitor.tracking:
         visitor.rotate(new_visitor_id())
@@ -318,24 +318,27 @@ def forget(request: Request[Any, Any, Any], state: State, data: ForgetForm) -> R
 
 @get("/library/{slug:str}/download", include_in_schema=False, sync_to_thread=True)
 def download(
-    slug: FromPath[str], state: State, request: HTMXRequest, t: FromQuery[str] = ""
+    slug: FromPath[str],
+    request: HTMXRequest,
+    site: NamedDependency[PublicSite],
+    t: FromQuery[str] = "",
 ) -> Response[Any]:
     """The attachment for a valid signed link; a forged or expired one gets a fresh-link page."""
-    asset = live_file_or_404(state, slug)
-    lead_id = _download_lead(state, asset, t)
+    asset = live_file_or_404(site.database, slug)
+    lead_id = _download_lead(site, asset, t)
     if lead_id is False:
-        return _expired_link_page(request, state, asset)
-    record_server_events(request, events.Download(lead_id=lead_id or None, asset_id=asset.id))
-    return send_file(state, asset, request, attachment=True)
+        return _expired_link_page(request, site, asset)
+    record_server_events(
+        site.ingestor, request, events.Download(lead_id=lead_id or None, asset_id=asset.id)
+    )
+    return send_file(site.files, asset, request, attachment=True)
 
 
-def _download_lead(state: State, asset: Asset, token: str) -> int | Literal[False] | None:
+def _download_lead(site: PublicSite, asset: Asset, token: str) -> int | Literal[False] | None:
     """The lead a valid link was issued to (None for open files), or False for a bad link."""
-    signer: Signer = state.signer
-    settings: Settings = state.settings
     try:
-        claims = signer.unsign(
-            Purpose.DOWNLOAD, token, max_age=settings.download_link_days * 24 * 3600
+        claims = site.signer.unsign(
+            Purpose.DOWNLOAD, token, max_age=site.settings.download_link_days * 24 * 3600
         )
     except InvalidToken:
         return False
@@ -351,22 +354,20 @@ def _download_lead(state: State, asset: Asset, token: str) -> int | Literal[Fals
         return lead_id
     if lead_id is None:
         return False
-    database: Database = state.db
-    with database.read() as session:
+    with site.database.read() as session:
         return lead_id if unlocks.is_unlocked(session, lead_id, asset.id) else False
 
 
-def _expired_link_page(request: HTMXRequest, state: State, asset: Asset) -> Response[Any]:
+def _expired_link_page(request: HTMXRequest, site: PublicSite, asset: Asset) -> Response[Any]:
     """A friendly page for a bad link: the form (or one click) for a fresh one, never the file."""
     notice = "This download link has expired or is not valid."
     form = None
     if asset.gate != Gate.OPEN.value:
-        database: Database = state.db
-        with database.read() as session:
-            form = gate_form(session, asset, visitor_of(request).id, state.model)
+        with site.database.read() as session:
+            form = gate_form(session, asset, visitor_of(request).id, site.model)
         notice += " Send the form below and you get a fresh one right away."
     context = (
-        _form_context(state, asset, form, notice=notice)
+        _form_context(site, asset, form, notice=notice)
         if form is not None
         else {"asset": asset, "form": None, "notice": notice}
     )

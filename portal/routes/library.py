@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from content import catalog
 from content.catalog import BrowseQuery
+from content.files import FileStore
 from content.markdown import render_markdown
 from content.models import Asset, Gate, Kind
 from content.orm import utcnow
@@ -24,6 +25,7 @@ from content.search.query import SearchFilters, SearchResults
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
 from portal.calendar import webinar_ics
 from portal.db import Database
+from portal.dependencies import PublicSite
 from portal.downloads import content_disposition, file_response
 from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
@@ -42,33 +44,31 @@ for another browser."""
 
 
 def recommended(
-    state: State, session: Session, visitor_id: str | None, exclude: str | None = None
+    site: PublicSite, session: Session, visitor_id: str | None, exclude: str | None = None
 ) -> list[Recommendation]:
     """The next reads for this browser (its lead's, its own, or the non-personal list)."""
     return recommend_for_visitor(
-        session, visitor_id, state.model, utcnow(), exclude=exclude, cache=state.audience_cache
+        session, visitor_id, site.model, utcnow(), exclude=exclude, cache=site.audience_cache
     )
 
 
 def recommended_for_lead(
-    state: State, session: Session, lead_id: int, exclude: str | None = None
+    site: PublicSite, session: Session, lead_id: int, exclude: str | None = None
 ) -> list[Recommendation]:
     return recommend_for_lead(
-        session, lead_id, state.model, utcnow(), exclude=exclude, cache=state.audience_cache
+        session, lead_id, site.model, utcnow(), exclude=exclude, cache=site.audience_cache
     )
 
 
 @get("/", include_in_schema=False, sync_to_thread=True)
-def home(state: State, request: Request[Any, Any, Any]) -> Template:
+def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite]) -> Template:
     """Featured, by stage, by topic, and "Recommended for you" (personal once the browser has an
     id, so then never cached for another)."""
-    database: Database = state.db
-    cache: catalog.CatalogCache = state.catalog_cache
     visitor = visitor_of(request)
-    with database.read() as session:
-        sections = cache.home(session)
-        recommendations = recommended(state, session, visitor.id)
-    record_server_events(request, events.PageView(path="/"))
+    with site.database.read() as session:
+        sections = site.catalog_cache.home(session)
+        recommendations = recommended(site, session, visitor.id)
+    record_server_events(site.ingestor, request, events.PageView(path="/"))
     return Template(
         "public/home.html",
         context={
@@ -81,9 +81,7 @@ def home(state: State, request: Request[Any, Any, Any]) -> Template:
     )
 
 
-def _searcher(state: State) -> catalog.Search:
-    index: SearchIndex = state.search
-
+def _searcher(index: SearchIndex) -> catalog.Search:
     def search(query: str, filters: SearchFilters | None) -> SearchResults:
         return index.search(query, filters)
 
@@ -93,7 +91,7 @@ def _searcher(state: State) -> catalog.Search:
 @get("/library", include_in_schema=False, sync_to_thread=True)
 def library(
     request: HTMXRequest,
-    state: State,
+    site: NamedDependency[PublicSite],
     q: FromQuery[str] = "",
     kind: FromQuery[str | None] = None,
     stage: FromQuery[str | None] = None,
@@ -110,14 +108,13 @@ def library(
         language=language or None,
         page=page,
     )
-    database: Database = state.db
-    cache: catalog.CatalogCache = state.catalog_cache
-    with database.read() as session:
-        index: SearchIndex = state.search
-        result = cache.browse(
-            session, query, _searcher(state), search_version=index.last_seq() if query.q else 0
+    index = site.search
+    with site.database.read() as session:
+        result = site.catalog_cache.browse(
+            session, query, _searcher(index), search_version=index.last_seq() if query.q else 0
         )
     record_server_events(
+        site.ingestor,
         request,
         events.Search(query=query.q, results=result.total)
         if query.q
@@ -134,30 +131,31 @@ def library(
 
 
 @get("/library/{slug:str}", include_in_schema=False, sync_to_thread=True)
-def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+def asset_page(
+    slug: FromPath[str], request: Request[Any, Any, Any], site: NamedDependency[PublicSite]
+) -> Response[Any]:
     """The asset: full content when open, soft or unlocked for this browser's lead; else a teaser.
 
     A locked page is the same for every browser; the gate form loads as a fragment.
     """
-    database: Database = state.db
     visitor = visitor_of(request)
-    with database.read() as session:
+    with site.database.read() as session:
         asset = catalog.find_live(session, slug)
         if asset is None:
             return _redirect_or_404(session, slug)
         related = catalog.related(session, asset)
         lead_id = unlocking_lead(session, asset, visitor.id)
-        read_next = recommended(state, session, visitor.id, exclude=asset.slug)
+        read_next = recommended(site, session, visitor.id, exclude=asset.slug)
     locked = asset.gate == Gate.GATED.value and lead_id is None
-    record_server_events(request, events.AssetView(asset_id=asset.id, locked=locked))
+    record_server_events(site.ingestor, request, events.AssetView(asset_id=asset.id, locked=locked))
     shown = {r.slug for r in read_next}
     return Template(
         "public/asset.html",
         context={
-            **asset_context(state, asset, lead_id),
+            **asset_context(site.signer, asset, lead_id),
             "related": [a for a in related if a.slug not in shown],
             "read_next": read_next,
-            "offer_sales": offers_sales(state.model, asset.stage),
+            "offer_sales": offers_sales(site.model, asset.stage),
         },
         # An unlocked page carries the lead's own download link, and "Read next" is personal
         # for any browser with an id: never cache either for another.
@@ -165,7 +163,7 @@ def asset_page(slug: FromPath[str], state: State, request: Request[Any, Any, Any
     )
 
 
-def asset_context(state: State, asset: Asset, lead_id: int | None) -> dict[str, Any]:
+def asset_context(signer: Signer, asset: Asset, lead_id: int | None) -> dict[str, Any]:
     """What the asset templates need; ``lead_id`` is the lead that unlocked a gated asset."""
     locked = asset.gate == Gate.GATED.value and lead_id is None
     has_file = bool(asset.file_sha256) and not locked
@@ -176,7 +174,7 @@ def asset_context(state: State, asset: Asset, lead_id: int | None) -> dict[str, 
         "embed_url": _embed(asset.video_url),
         "recording_embed_url": _embed(asset.recording_url),
         "webinar": _webinar(asset),
-        "download_url": download_url(state.signer, asset, lead_id) if has_file else None,
+        "download_url": download_url(signer, asset, lead_id) if has_file else None,
         "view_url": f"/library/{asset.slug}/file" if has_file else None,
     }
 
@@ -219,19 +217,19 @@ def download_url(signer: Signer, asset: Asset, lead_id: int | None) -> str:
 
 
 @get("/library/{slug:str}/file", include_in_schema=False, sync_to_thread=True)
-def view_file(slug: FromPath[str], state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+def view_file(
+    slug: FromPath[str], request: Request[Any, Any, Any], site: NamedDependency[PublicSite]
+) -> Response[Any]:
     """The attachment shown in the browser (PDF viewer); gated files once the lead unlocked them."""
-    asset = live_file_or_404(state, slug)
+    asset = live_file_or_404(site.database, slug)
     if asset.gate == Gate.GATED.value:
-        database: Database = state.db
-        with database.read() as session:
+        with site.database.read() as session:
             if unlocking_lead(session, asset, visitor_of(request).id) is None:
                 raise PermissionDeniedException("unlock this asset to read the file")
-    return send_file(state, asset, request, attachment=False)
+    return send_file(site.files, asset, request, attachment=False)
 
 
-def live_file_or_404(state: State, slug: str) -> Asset:
-    database: Database = state.db
+def live_file_or_404(database: Database, slug: str) -> Asset:
     with database.read() as session:
         asset = catalog.find_live(session, slug)
         if asset is None or not asset.file_sha256 or asset.file is None:
@@ -241,11 +239,11 @@ def live_file_or_404(state: State, slug: str) -> Asset:
 
 
 def send_file(
-    state: State, asset: Asset, request: Request[Any, Any, Any], *, attachment: bool
+    files: FileStore, asset: Asset, request: Request[Any, Any, Any], *, attachment: bool
 ) -> Response[Any]:
     assert asset.file_sha256 is not None
     assert asset.file is not None
-    path = state.files.path_for(asset.file_sha256)
+    path = files.path_for(asset.file_sha256)
     if not path.exists():
         raise NotFoundException()
     return file_response(
@@ -258,15 +256,13 @@ def send_file(
 
 
 @get("/library/{slug:str}/calendar.ics", include_in_schema=False, sync_to_thread=True)
-def calendar(slug: FromPath[str], state: State) -> Response[bytes]:
+def calendar(slug: FromPath[str], site: NamedDependency[PublicSite]) -> Response[bytes]:
     """An "add to calendar" file for a webinar."""
-    database: Database = state.db
-    settings = state.settings
-    with database.read() as session:
+    with site.database.read() as session:
         asset = catalog.find_live(session, slug)
         if asset is None or asset.kind != Kind.WEBINAR.value or asset.webinar_starts_at is None:
             raise NotFoundException()
-        body = webinar_ics(asset, settings.base_url)
+        body = webinar_ics(asset, site.settings.base_url)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Response, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from content import catalog
 from content.models import Asset
 from content.printable import unprintable
-from portal.db import Database
+from portal.dependencies import PublicSite
 from portal.routes.gate import (
     AUTOCOMPLETE,
     FORM_MAX_BYTES,
@@ -35,7 +35,7 @@ from portal.routes.gate import (
     too_many_notice,
 )
 from portal.routes.library import PERSONAL
-from portal.signing import Purpose, Signer
+from portal.signing import Purpose
 from portal.visitor import visitor_of
 from tracking.identity import identify
 from tracking.identity.demo_requests import (
@@ -43,7 +43,6 @@ from tracking.identity.demo_requests import (
     demo_request_form,
     submit_demo_request,
 )
-from tracking.rules.config import Model
 
 PATH = "/talk-to-sales"
 SPAM = "We couldn't accept this form. Please check your answers and send it again."
@@ -60,7 +59,7 @@ def _context_asset(session: Session, slug: str | None) -> Asset | None:
 
 
 def _context(
-    state: State,
+    site: PublicSite,
     asset: Asset | None,
     *,
     known: Mapping[str, str] | None = None,
@@ -68,8 +67,7 @@ def _context(
     errors: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
-    model: Model = state.model
-    signer: Signer = state.signer
+    model = site.model
     form = demo_request_form(model)
     return {
         "form": form,
@@ -78,7 +76,7 @@ def _context(
         "values": values or dict(known or {}),
         "errors": errors or {},
         "notice": notice,
-        "started": signer.sign(Purpose.FORM_STARTED, time.time()),
+        "started": site.signer.sign(Purpose.FORM_STARTED, time.time()),
         "consent_text": model.profiling.consent_text,
         "autocomplete": AUTOCOMPLETE,
     }
@@ -98,16 +96,15 @@ def _render(request: HTMXRequest, context: dict[str, Any], status_code: int = 20
 
 @get(PATH, include_in_schema=False, sync_to_thread=True, response_headers=PERSONAL)
 def talk_to_sales(
-    request: HTMXRequest, state: State, asset: FromQuery[str | None] = None
+    request: HTMXRequest, site: NamedDependency[PublicSite], asset: FromQuery[str | None] = None
 ) -> Response[Any]:
     """The form, with the asset the visitor came from as context."""
-    database: Database = state.db
-    with database.read() as session:
+    with site.database.read() as session:
         context_asset = _context_asset(session, asset)
         lead = identify.known_lead(session, visitor_of(request).id)
     # A returning prospect finds what we know already filled in (they may still correct it).
     known = {"email": lead.email, **lead.profile} if lead else None
-    return _render(request, _context(state, context_asset, known=known))
+    return _render(request, _context(site, context_asset, known=known))
 
 
 @post(
@@ -118,28 +115,29 @@ def talk_to_sales(
     response_headers=PERSONAL,
     status_code=200,
 )
-def request_demo(request: HTMXRequest, state: State, data: Answers) -> Response[Any]:
+def request_demo(
+    request: HTMXRequest, site: NamedDependency[PublicSite], data: Answers
+) -> Response[Any]:
     """A demo request: checked like a gate form, then the lead goes straight to sales."""
-    database: Database = state.db
-    model: Model = state.model
+    model = site.model
     visitor = visitor_of(request)
     answers = {k: v for k, v in data.items() if isinstance(v, str)}
-    with database.write() as session:
+    with site.database.write() as session:
         asset = _context_asset(session, answers.get("asset"))
         verdict = form_rate_verdict(session, request, model)
         if not verdict.allowed:
-            context = _context(state, asset, values=answers, notice=too_many_notice(verdict))
+            context = _context(site, asset, values=answers, notice=too_many_notice(verdict))
             response = _render(request, context, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
         if answers.get(HONEYPOT_FIELD) or visitor.crawler:
-            return _render(request, _context(state, asset, values=answers, notice=SPAM), 400)
+            return _render(request, _context(site, asset, values=answers, notice=SPAM), 400)
         # Mistakes are named first (submit_demo_request refuses them); only a valid form is timed.
         _, mistakes = clean_demo_request(answers, demo_request_form(model))
         if not mistakes and too_fast(
-            state, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds
+            site.signer, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds
         ):
-            return _render(request, _context(state, asset, values=answers, notice=TOO_FAST), 422)
+            return _render(request, _context(site, asset, values=answers, notice=TOO_FAST), 422)
         result = submit_demo_request(
             session,
             visitor.id,
@@ -149,7 +147,7 @@ def request_demo(request: HTMXRequest, state: State, data: Answers) -> Response[
             model=model,
         )
         if not result.accepted:
-            context = _context(state, asset, values=result.values, errors=result.errors)
+            context = _context(site, asset, values=result.values, errors=result.errors)
             return _render(request, context, status_code=422)
     if result.visitor_id:
         visitor.rotate(result.visitor_id)

@@ -7,13 +7,13 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.ratelimit import TokenBuckets
-from portal.recording import AssetIds
+from portal.dependencies import PublicSite
 from portal.visitor import (
     CONSENT_COOKIE,
     CONSENT_DENIED,
@@ -26,7 +26,7 @@ from tracking import events
 from tracking.events import EventType
 from tracking.identity.visitors import new_visitor_id
 from tracking.pipeline.beacon import MAX_BODY_BYTES, Beacon, BeaconError, parse_beacon
-from tracking.pipeline.ingest import IngestError, Ingestor
+from tracking.pipeline.ingest import IngestError
 
 NO_CONTENT = 204
 
@@ -51,7 +51,9 @@ def _event(beacon: Beacon, visitor_id: str, asset_id: int | None) -> events.Trac
     request_max_body_size=MAX_BODY_BYTES,
     status_code=200,
 )
-async def beacon(request: Request[Any, Any, Any], state: State) -> Response[Any]:
+async def beacon(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite]
+) -> Response[Any]:
     """Engaged time, depth and CTA clicks from ``static/track.js``; 204 once committed."""
     visitor = visitor_of(request)
     if not visitor.tracking or visitor.crawler:
@@ -65,16 +67,13 @@ async def beacon(request: Request[Any, Any, Any], state: State) -> Response[Any]
     except (ValueError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, BeaconError) else "the body must be JSON"
         return _refuse(400, reason)
-    buckets: TokenBuckets = state.beacon_buckets
-    if not buckets.allow(visitor.id):
+    if not site.beacon_buckets.allow(visitor.id):
         return _refuse(429, "too many beacons from this browser; slow down")
-    asset_ids: AssetIds = state.asset_ids
-    asset_id = await asset_ids.resolve(parsed.asset) if parsed.asset else None
+    asset_id = await site.asset_ids.resolve(parsed.asset) if parsed.asset else None
     if parsed.asset and asset_id is None:
         return _refuse(400, f"unknown asset {parsed.asset!r}")
-    ingestor: Ingestor = state.ingestor
     try:
-        await ingestor.record([_event(parsed, visitor.id, asset_id)])
+        await site.ingestor.record([_event(parsed, visitor.id, asset_id)])
     except IngestError:
         return _refuse(503, "the event could not be stored; send it again")
     return Response(None, status_code=NO_CONTENT)
@@ -84,20 +83,24 @@ ConsentForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_
 
 
 @get("/consent", include_in_schema=False, sync_to_thread=False)
-def consent_page(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> Template:
+def consent_page(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite], next: FromQuery[str] = "/"
+) -> Template:
     """Privacy choices: what is tracked, and the visitor's current choice (to change it)."""
     return Template(
         "public/consent.html",
         context={
             "choice": request.cookies.get(CONSENT_COOKIE),
             "next": safe_next(next, default="/"),
-            "mode": request.app.state.settings.consent_mode,
+            "mode": site.settings.consent_mode,
         },
     )
 
 
 @post("/consent", include_in_schema=False, sync_to_thread=False, request_max_body_size=16 * 1024)
-def consent(request: Request[Any, Any, Any], data: ConsentForm) -> Response[Any]:
+def consent(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite], data: ConsentForm
+) -> Response[Any]:
     """Store the visitor's choice (a strictly necessary cookie) and go back where they were."""
     choice = CONSENT_GRANTED if data.get("choice") == CONSENT_GRANTED else CONSENT_DENIED
     visitor = visitor_of(request)
@@ -114,7 +117,7 @@ def consent(request: Request[Any, Any, Any], data: ConsentForm) -> Response[Any]
             path="/",
             httponly=True,
             samesite="lax",
-            secure=request.app.state.settings.secure_cookies,
+            secure=site.settings.secure_cookies,
         )
     )
     return response
