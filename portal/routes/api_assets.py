@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from portal.routes.api_common import (
     encode_cursor,
     error_responses,
 )
+from portal.settings import Settings
 from tracking.reporting.asset_stats import AssetStats, asset_stats
 
 Kind = Literal[
@@ -104,7 +105,8 @@ def _reads(session: Session, assets: list[Asset], base_url: str) -> list[AssetRe
     responses=error_responses(),
 )
 def list_assets(
-    state: State,
+    database: NamedDependency[Database],
+    settings: NamedDependency[Settings],
     stage: FromQuery[str | None] = None,
     kind: FromQuery[Kind | None] = None,
     topic: FromQuery[str | None] = None,
@@ -126,10 +128,9 @@ def list_assets(
         query = query.where(Asset.kind == kind)
     if topic:
         query = query.where(Asset.topics.any(Topic.slug == topic))
-    database: Database = state.db
     with database.read() as session:
         found = list(session.scalars(query))
-        items = _reads(session, found[:limit], state.settings.base_url)
+        items = _reads(session, found[:limit], settings.base_url)
     more = len(found) > limit
     return AssetList(items=items, next_cursor=encode_cursor(found[limit - 1].id) if more else None)
 
@@ -140,14 +141,15 @@ def list_assets(
     summary="One published asset",
     responses=error_responses(404),
 )
-def get_asset(slug: FromPath[str], state: State) -> AssetRead:
+def get_asset(
+    slug: FromPath[str], database: NamedDependency[Database], settings: NamedDependency[Settings]
+) -> AssetRead:
     """The asset with its engagement figures as they stand now."""
-    database: Database = state.db
     with database.read() as session:
         asset = catalog.find_live(session, slug)
         if asset is None:
             raise NotFoundException(f"no published asset {slug!r}")
-        return _reads(session, [asset], state.settings.base_url)[0]
+        return _reads(session, [asset], settings.base_url)[0]
 
 
 ROUTES = [list_assets, get_asset]

@@ -70,6 +70,7 @@ def error_responses(*codes: int) -> dict[int, ResponseSpec]:
 
 
 _NOT_QUERY = frozenset({"state", "request", "data", "headers", "cookies", "scope"})
+"""Handler parameters Litestar fills from the connection, never from the query string."""
 
 
 def known_query_only(
@@ -80,7 +81,8 @@ def known_query_only(
     A misspelt filter (``?lifecyle=sql``) would otherwise be ignored silently and
     answer with every lead; a 400 naming it is kinder to the integrator.
     """
-    taken = set(handler.parsed_fn_signature.parameters) - _NOT_QUERY
+    injected = handler.resolve_dependencies()  # the database, the model…: not query parameters
+    taken = set(handler.parsed_fn_signature.parameters) - _NOT_QUERY - injected.keys()
     given = [key for key, _ in connection.query_params.multi_items()]
     repeated = sorted({key for key in given if given.count(key) > 1})
     if repeated:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from anyio import to_thread
 from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import QueryParameter
@@ -23,6 +23,7 @@ from tracking.identity import event_import
 from tracking.models import Lead
 from tracking.pipeline import ingest
 from tracking.reporting import trails
+from tracking.rules.config import Model
 
 
 class TrailAssetRead(msgspec.Struct):
@@ -65,7 +66,7 @@ class EventsAccepted(msgspec.Struct):
 )
 def lead_trail(
     lead_id: LeadId,
-    state: State,
+    database: NamedDependency[Database],
     limit: Annotated[
         int,
         QueryParameter(ge=1, le=trails.MAX_PAGE, description="Events per page."),
@@ -73,7 +74,6 @@ def lead_trail(
     cursor: Cursor = None,
 ) -> TrailRead:
     """Everything the lead did on all its devices, newest first, with cursor pagination."""
-    database: Database = state.db
     with database.read() as session:
         if not in_row_range(lead_id) or session.get(Lead, lead_id) is None:
             raise NotFoundException(f"no lead {lead_id}")
@@ -146,20 +146,23 @@ class EventsImportOperation(Operation):
     operation_class=EventsImportOperation,
     responses=error_responses(422),
 )
-async def import_events(request: Request[Any, Any, Any], state: State) -> EventsAccepted:
+async def import_events(
+    request: Request[Any, Any, Any],
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+) -> EventsAccepted:
     """Up to 1,000 events; all or nothing (refused events are listed by index with the reason)."""
     now = utcnow()
     try:
         body = json.loads(await request.body())
     except (ValueError, RecursionError):
         raise ValidationException("the body must be JSON") from None
-    database: Database = state.db
 
     def store_all() -> tuple[int, int]:
         # One transaction: new leads and their events are stored together or not at all.
         with database.write() as session:
             resolved = event_import.resolve(session, event_import.parse_events(body, now), now)
-            return len(resolved), ingest.record(session, resolved, now, model=state.model)
+            return len(resolved), ingest.record(session, resolved, now, model=model)
 
     try:
         accepted, stored = await to_thread.run_sync(store_all)

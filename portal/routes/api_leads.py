@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -30,6 +30,7 @@ from portal.routes.api_common import (
 from tracking.models import Lead
 from tracking.pipeline import leadstate
 from tracking.reporting.lead_document import LeadRead, lead_read
+from tracking.rules.config import Model
 from tracking.rules.profiling import InvalidAnswer, normalize_email
 from tracking.rules.scoring import Lifecycle
 
@@ -64,11 +65,12 @@ def _lead_or_404(session: Session, lead_id: int) -> Lead:
     summary="One lead",
     responses=error_responses(404),
 )
-def get_lead(lead_id: LeadId, state: State) -> LeadRead:
+def get_lead(
+    lead_id: LeadId, database: NamedDependency[Database], model: NamedDependency[Model]
+) -> LeadRead:
     """The lead with its verdicts as they stand now (engagement decayed to this moment)."""
-    database: Database = state.db
     with database.read() as session:
-        return lead_read(session, _lead_or_404(session, lead_id), state.model)
+        return lead_read(session, _lead_or_404(session, lead_id), model)
 
 
 def _moment(value: str) -> datetime:
@@ -84,7 +86,8 @@ def _moment(value: str) -> datetime:
 
 @get("/leads", sync_to_thread=True, summary="Leads, filtered", responses=error_responses())
 def list_leads(
-    state: State,
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
     email: Annotated[
         str | None,
         QueryParameter(format=OpenAPIFormat.EMAIL, description="The lead with this address."),
@@ -120,10 +123,9 @@ def list_leads(
             query = query.where(column == value)
     if updated_since is not None:
         query = query.where(Lead.last_activity_at >= _moment(updated_since))
-    database: Database = state.db
     with database.read() as session:
         found = list(session.scalars(query))
-        items = [lead_read(session, lead, state.model) for lead in found[:limit]]
+        items = [lead_read(session, lead, model) for lead in found[:limit]]
     more = len(found) > limit
     return LeadList(items=items, next_cursor=encode_cursor(found[limit - 1].id) if more else None)
 
@@ -135,7 +137,12 @@ def list_leads(
     status_code=200,
     responses=error_responses(404, 409, 422),
 )
-def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]) -> LeadRead:
+def move_lifecycle(
+    lead_id: LeadId,
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+    data: JSONBody[LifecycleWrite],
+) -> LeadRead:
     """Sales accepts (sql), sends back (recycled), or marks an opportunity or customer."""
     reason = data.reason.strip()
     if not reason:
@@ -143,16 +150,15 @@ def move_lifecycle(lead_id: LeadId, state: State, data: JSONBody[LifecycleWrite]
     problem = unprintable(reason, multiline=True)
     if problem:  # well-formed JSON, refused content: 422 like the events import
         raise HTTPException(status_code=422, detail=f"reason contains {problem}")
-    database: Database = state.db
     with database.write() as session:
         lead = _lead_or_404(session, lead_id)
         try:
             leadstate.set_lifecycle(session, lead, Lifecycle(data.to), reason[:500], utcnow())
-            leadstate.evaluate(session, lead, state.model)  # e.g. a customer is now in that stage
+            leadstate.evaluate(session, lead, model)  # e.g. a customer is now in that stage
         except ValueError as refused:
             raise HTTPException(status_code=409, detail=str(refused)) from None
         session.flush()
-        return lead_read(session, lead, state.model)
+        return lead_read(session, lead, model)
 
 
 ROUTES = [get_lead, list_leads, move_lifecycle]

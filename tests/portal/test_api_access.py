@@ -168,6 +168,18 @@ def test_a_misspelt_filter_is_named_instead_of_ignored(
     assert response.json()["detail"].startswith("unknown query parameter 'lifecyle'")
 
 
+def test_the_injected_database_and_model_are_no_query_parameters(
+    client: Client, tokens: dict[str, str | None]
+) -> None:
+    response = call(client, "GET", "/api/v1/leads?model=strict", None, tokens["read"])
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "unknown query parameter 'model'; this call takes: "
+        "cursor, email, grade, lifecycle, limit, stage, updated_since"
+    )
+
+
 def test_the_cli_creates_read_tokens_and_keeps_write_as_the_default(db: Database) -> None:
     with db.write() as session:
         default = service.create_token(session, "script")
