@@ -117,3 +117,31 @@ def test_the_tracking_tree_reads_as_its_sub_packages() -> None:
     assert flat == ["__init__.py", "events.py", "folding.py", "lead_profile.py", "models.py"]
     subs = sorted(p.name for p in (ROOT / "tracking").iterdir() if (p / "__init__.py").exists())
     assert subs == ["identity", "pipeline", "reporting", "rules"]
+
+
+def imported_from_tests(path: Path) -> Iterator[str]:
+    """Every module under tests/ this file imports, and every name it imports from one
+    (``tests.portal.forms:submit``, ``.test_gates:unlock``), at the top or inside a function."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name.split(".")[0] == "tests")
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            if node.level or module.split(".")[0] == "tests":
+                yield from (f"{module}:{alias.name}" for alias in node.names)
+
+
+def test_no_test_module_or_conftest_is_imported() -> None:
+    """Tests mirror the packages: fixtures come from each folder's conftest.py (pytest finds
+    them) and plain helpers from helper modules (tests/support.py, tests/factories.py,
+    tests/portal/forms.py …), never from a test module or a conftest."""
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for name in imported_from_tests(path)
+        if any(
+            part == "conftest" or part.startswith("test_")
+            for part in name.replace(":", ".").split(".")
+        )
+    ]
+    assert wrong == [], "; ".join(wrong)

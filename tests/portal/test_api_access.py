@@ -14,8 +14,8 @@ from portal.accounts import service
 from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
-from tests.conftest import TEST_SECRET_KEYS
 from tests.factories import make_asset
+from tests.support import TEST_SECRET_KEYS
 from tracking.identity import identify
 from tracking.identity.facts import Source
 
