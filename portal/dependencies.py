@@ -22,10 +22,12 @@ from content.catalog import CatalogCache
 from content.files import FileStore
 from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
+from portal.background import Runner
 from portal.db import Database
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.routes.console_reports import DashboardView
+from portal.routes.system import HealthCache
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.snapshots import Snapshots
@@ -103,6 +105,18 @@ class PublicSite:
     """Per-visitor token buckets that rate-limit the beacon."""
 
 
+def provide_runner(state: State) -> Runner:
+    """This process's background runner: its jobs, their states, the whole catalogue."""
+    runner: Runner = state.runner
+    return runner
+
+
+def provide_health(state: State) -> HealthCache:
+    """The background jobs' verdict, reused for a moment (``/healthz``)."""
+    health: HealthCache = state.health
+    return health
+
+
 def provide_site(state: State) -> PublicSite:
     """The public site's objects, typed (built per request: a dozen attribute reads)."""
     return PublicSite(
@@ -129,5 +143,7 @@ DEPENDENCIES: dict[str, Provide] = {
     "audience_cache": Provide(provide_audience_cache, sync_to_thread=False),
     "dashboards": Provide(provide_dashboards, sync_to_thread=False),
     "site": Provide(provide_site, sync_to_thread=False),
+    "runner": Provide(provide_runner, sync_to_thread=False),
+    "health": Provide(provide_health, sync_to_thread=False),
 }
 """For ``Litestar(dependencies=DEPENDENCIES)``: each key is the parameter name handlers use."""

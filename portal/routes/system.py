@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from content.orm import utcnow
@@ -74,10 +74,14 @@ class SystemController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def jobs(self, request: Request[StaffPrincipal, Any, Any], state: State) -> Template:
-        runner: Runner = state.runner
-        health = current_health(state.db, runner)
-        with state.db.read() as session:
+    def jobs(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        runner: NamedDependency[Runner],
+    ) -> Template:
+        health = current_health(database, runner)
+        with database.read() as session:
             recorded = job_records.recorded(session)
         return console_page(
             request,
