@@ -76,7 +76,7 @@ def deliver(database: Database, workers: int) -> tuple[float, int]:
         thread.join()
     elapsed = time.perf_counter() - started
     for outbox in outboxes:
-        outbox.stop()
+        outbox.close()
     failed = sum(r.failed for r in rounds)
     if failed:
         with database.read() as session:
@@ -96,7 +96,7 @@ def run(name: str, url: str) -> None:
         started = time.perf_counter()
         queued = relayer.relay_all()
         relay_s = time.perf_counter() - started
-        relayer.stop()
+        relayer.close()
         print(
             f"{name}: relay {queued} changes -> deliveries in {relay_s:.2f} s "
             f"({queued / relay_s:,.0f} changes/s, Lead document included)"
