@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -213,16 +214,17 @@ def test_the_sqlite_lock_file_lets_one_holder_at_a_time(tmp_path: Path) -> None:
 
 
 def test_the_locks_fit_the_database(db: Database) -> None:
+    job = f"test-{uuid.uuid4().hex}"  # no app or server of another test holds it
     locks = locks_for(db)
     try:
         assert isinstance(locks, FileLocks if db.is_sqlite else AdvisoryLocks)
-        assert locks.hold("scheduled-publishing")
+        assert locks.hold(job)
         second = Database(db.url.render_as_string(hide_password=False))
         other = locks_for(second)
         try:
-            assert not other.hold("scheduled-publishing")
+            assert not other.hold(job)
             locks.release_all()  # the holder stops (or dies: its connection or file goes)
-            assert other.hold("scheduled-publishing")
+            assert other.hold(job)
         finally:
             other.release_all()
             second.dispose()
@@ -234,32 +236,33 @@ def test_a_lock_dies_with_its_holder(db: Database, tmp_path: Path) -> None:
     """A killed leader frees its singleton jobs: the kernel drops a dead process's lock file
     lock; PostgreSQL drops a session's advisory locks with its connection (and the old holder
     notices it lost them)."""
+    job = f"test-{uuid.uuid4().hex}"
     if db.is_sqlite:
         prefix = tmp_path / "x.db.jobs"
         holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_AND_SLEEP, str(prefix)], stdout=subprocess.PIPE
+            [sys.executable, "-c", HOLD_AND_SLEEP, str(prefix), job], stdout=subprocess.PIPE
         )
         try:
             assert holder.stdout is not None
             assert holder.stdout.readline().strip() == b"holding"
             locks = FileLocks(prefix)
-            assert not locks.hold("lead-figures")
+            assert not locks.hold(job)
         finally:
             holder.send_signal(signal.SIGKILL)
             holder.communicate(timeout=10)
-        assert locks.hold("lead-figures")
+        assert locks.hold(job)
         locks.release_all()
         return
     locks = AdvisoryLocks(db.engine)
     second = Database(db.url.render_as_string(hide_password=False))
     other = AdvisoryLocks(second.engine)
     try:
-        assert locks.hold("lead-figures")
+        assert locks.hold(job)
         connection = locks._connection
         assert connection is not None
         connection.invalidate()  # the database restarted, or a proxy dropped the connection
-        assert other.hold("lead-figures")  # the lock went with the connection
-        assert not locks.hold("lead-figures")  # and the old holder knows it lost it
+        assert other.hold(job)  # the lock went with the connection
+        assert not locks.hold(job)  # and the old holder knows it lost it
     finally:
         locks.release_all()
         other.release_all()
@@ -270,7 +273,7 @@ HOLD_AND_SLEEP = """
 import sys, time
 from pathlib import Path
 from portal.job_locks import FileLocks
-assert FileLocks(Path(sys.argv[1])).hold("lead-figures")
+assert FileLocks(Path(sys.argv[1])).hold(sys.argv[2])
 print("holding", flush=True)
 time.sleep(60)
 """
