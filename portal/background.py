@@ -64,6 +64,9 @@ class Job:
     scope: Scope = Scope.NODE
     backlog: Callable[[], Backlog] | None = None
     """What is waiting for the job (shown on /console/system; too far behind → degraded)."""
+    first_after: float = 0.0
+    """Seconds after start-up before the first pass: slow housekeeping waits a moment, so a
+    process answers its first requests without it (a stop during the wait ends it at once)."""
     on_start: Callable[[], None] | None = None
     """Called before the job's thread starts (e.g. start queueing for it)."""
     on_stop: Callable[[], None] | None = None
@@ -251,6 +254,8 @@ class Runner:
             logger.exception("background job %r failed to stop cleanly", job.name)
 
     def _loop(self, slot: _Slot) -> None:
+        if slot.job.first_after > 0 and self.stopping.wait(slot.job.first_after):
+            return
         while not self.stopping.is_set():
             self._pass(slot, self.stopping)
             if slot.job.interval > 0:

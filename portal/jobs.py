@@ -42,6 +42,9 @@ from tracking.rules.config import Model
 logger = logging.getLogger("leadshelf.background")
 T = TypeVar("T")
 
+SETTLE = 2.0
+"""Seconds after start-up before the slower jobs' first pass (the event writer, search index,
+publishing and webhook delivery start at once)."""
 HOUSEKEEPING_EVERY = 600.0
 """Seconds between passes of the slow singleton jobs (re-scoring, retention, pruning …)."""
 SEARCH_BEHIND_AFTER = timedelta(minutes=5)
@@ -145,6 +148,7 @@ def all_jobs(
             ),
             Scope.SHARED,
             backlog=lambda: _pdf_backlog(database),
+            first_after=SETTLE,
             description="Reads the text of uploaded PDFs, in bounded child processes.",
         ),
         Job(
@@ -152,6 +156,7 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("lead(s) re-scored", leadstate.reevaluate_quiet(database, parts.model)),
             Scope.SINGLETON,
+            first_after=SETTLE,
             description="Re-scores leads gone quiet, so fading engagement moves their verdicts.",
         ),
         Job(
@@ -159,6 +164,7 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("asset(s) with lead figures", rollups.recompute_lead_stats(database)),
             Scope.SINGLETON,
+            first_after=SETTLE,
             description="Recomputes the per-asset lead figures (influenced leads, before MQL).",
         ),
         Job(
@@ -166,6 +172,7 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("lead change(s) read", _in_write(database, handoff.catch_up)),
             Scope.SINGLETON,
+            first_after=SETTLE,
             description="Applies lifecycle changes to the sales handoff queue.",
         ),
         Job(
@@ -176,6 +183,7 @@ def all_jobs(
                 delete_expired_events(database, settings.event_retention_days),
             ),
             Scope.SINGLETON,
+            first_after=SETTLE,
             description="Deletes raw events past LEADSHELF_EVENT_RETENTION_DAYS.",
         ),
         Job(
@@ -183,6 +191,7 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("old row(s) deleted", _in_write(database, _prune_portal_rows)),
             Scope.SINGLETON,
+            first_after=SETTLE,
             description="Forgets old rate-limit windows and job records of vanished processes.",
         ),
         Job(
@@ -199,18 +208,21 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("settled delivery(ies) deleted", outbox.prune_settled()),
             Scope.SINGLETON,
+            first_after=SETTLE,
             description="Deletes delivered and dead webhook deliveries after 30 days.",
         ),
         Job(
             "dashboard-snapshots",
             5,
             lambda _: _read("dashboard period(s) recomputed", refresh_dashboards()),
+            first_after=SETTLE,
             description="Recomputes the funnel dashboard periods someone looked at lately.",
         ),
         Job(
             "recommendation-audience",
             5,
             lambda _: _refresh_audience(database, parts.audience),
+            first_after=SETTLE,
             description="Rebuilds the co-reading and popularity figures recommendations use.",
         ),
     ]

@@ -310,3 +310,20 @@ def test_web_processes_and_workers_split_the_jobs(settings: Settings) -> None:
     no_outbox = Settings(data_dir=settings.data_dir, outbox_in_process=False)
     assert names(jobs.for_web(every, no_outbox)) == ["search-index", "lead-figures"]
     assert names(jobs.for_worker(every)) == ["lead-figures", "webhook-delivery"]
+
+
+def test_a_job_may_wait_a_moment_after_start_up_and_a_stop_ends_the_wait() -> None:
+    passes: list[float] = []
+    runner = Runner([Job("lead-figures", 600, lambda _: passes.append(1), first_after=0.3)])
+    runner.start()
+    time.sleep(0.1)
+    assert passes == []  # start-up is left to the requests
+    assert wait_until(lambda: passes == [1], timeout=3)
+    runner.stop()
+
+    waiting = Runner([Job("lead-figures", 600, lambda _: passes.append(2), first_after=60)])
+    waiting.start()
+    started = time.monotonic()
+    assert waiting.stop() == []
+    assert time.monotonic() - started < 1.0
+    assert 2 not in passes
