@@ -127,7 +127,7 @@ def all_jobs(
         ),
         Job(
             "scheduled-publishing",
-            5,
+            2,
             lambda _: ", ".join(_in_write(database, publish_due)) or None,
             Scope.SINGLETON,
             description="Publishes scheduled assets when their time has come.",

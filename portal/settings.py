@@ -76,7 +76,7 @@ class Settings:
 
     job_intervals: str = ""
     """Seconds between passes of named background jobs, overriding their defaults:
-    ``lead-figures=60, scheduled-publishing=2`` (names on /console/system)."""
+    ``lead-figures=60, scheduled-publishing=10`` (names on /console/system)."""
 
     webhook_allow_networks: str = ""
     """Comma-separated networks (``127.0.0.0/8, 10.20.0.0/16``) webhooks may reach although they
