@@ -136,6 +136,8 @@ class _Slot:
     state: JobState
     thread: threading.Thread | None = None
     guard: threading.Lock = field(default_factory=threading.Lock)
+    next_at: float = 0.0
+    """Monotonic time of the thread's next pass (a pass from ``run_all_once`` pushes it)."""
 
 
 class Runner:
@@ -233,7 +235,9 @@ class Runner:
 
         A singleton whose lock another process holds is skipped (its state says so). The stop
         event is set while the passes run, so a queue job writes what is waiting without
-        waiting for more. Returns the states after the passes.
+        waiting for more. A job's thread makes its next pass an interval after this one (a
+        test that runs the housekeeping now is not surprised by it a moment later). Returns
+        the states after the passes.
         """
         wanted = list(self._slots) if names is None else list(names)
         unknown = [name for name in wanted if name not in self._slots]
@@ -254,20 +258,23 @@ class Runner:
             logger.exception("background job %r failed to stop cleanly", job.name)
 
     def _loop(self, slot: _Slot) -> None:
-        if slot.job.first_after > 0 and self.stopping.wait(slot.job.first_after):
-            return
+        slot.next_at = max(slot.next_at, time.monotonic() + slot.job.first_after)
         while not self.stopping.is_set():
+            wait = slot.next_at - time.monotonic()
+            if wait > 0:
+                self.stopping.wait(wait)
+                continue  # look again: a pass from run_all_once may have pushed the next one
             self._pass(slot, self.stopping)
-            if slot.job.interval > 0:
-                self.stopping.wait(slot.job.interval)
 
     def _pass(self, slot: _Slot, stopping: threading.Event) -> None:
         job = slot.job
         if job.scope is Scope.SINGLETON and not self._holds(job.name):
             self._set(slot, running=False, waiting="another process runs it")
+            slot.next_at = time.monotonic() + job.interval
             return
         with slot.guard:  # passes of one job never overlap (run_all_once beside the thread)
             started_at, started = utcnow(), time.monotonic()
+            slot.next_at = started + job.interval  # wherever the pass runs, the next waits
             continuous = job.interval == 0
             if not continuous:
                 self._set(slot, running=True, waiting=None, last_started_at=started_at)

@@ -11,7 +11,6 @@ each test folder keeps its own fixtures in its ``conftest.py``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from nurture.models import RelayCursor
 from portal.app import create_app
 from portal.db import Database
 from portal.migrate import upgrade_to_head
@@ -119,14 +117,8 @@ def staff(client: TestClient[Litestar], db: Database) -> StaffActions:
 
 
 @pytest.fixture
-def settled(client: TestClient[Litestar], db: Database) -> None:
-    """The started app's first background pass (re-scoring quiet leads, catching the handoff
-    queue up) has finished, so it cannot change the test's data under its feet; the next pass
-    that does more than publish scheduled assets comes ten minutes later."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with db.read() as session:
-            if session.get(RelayCursor, "handoff") is not None:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the app's first background pass did not finish")
+def settled(client: TestClient[Litestar]) -> None:
+    """The app's housekeeping (re-scoring quiet leads, catching the handoff queue up) has made
+    its pass now, so it cannot change the test's data under its feet: the jobs' own threads
+    make their next pass ten minutes after this one."""
+    client.app.state.runner.run_all_once(["quiet-lead-rescoring", "handoff-catch-up"])

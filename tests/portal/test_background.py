@@ -327,3 +327,17 @@ def test_a_job_may_wait_a_moment_after_start_up_and_a_stop_ends_the_wait() -> No
     assert waiting.stop() == []
     assert time.monotonic() - started < 1.0
     assert 2 not in passes
+
+
+def test_a_pass_run_now_puts_the_threads_next_pass_an_interval_later() -> None:
+    passes: list[str] = []
+    runner = Runner(
+        [Job("handoff-catch-up", 600, lambda _: passes.append("pass"), first_after=0.2)]
+    )
+    runner.run_all_once()
+    runner.start()
+    try:
+        time.sleep(0.5)  # past first_after: the thread would have passed without the one above
+    finally:
+        runner.stop()
+    assert passes == ["pass"]
