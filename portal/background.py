@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from content.orm import utcnow
 
@@ -104,18 +105,16 @@ class JobState:
     """Why the job is not running here (another process holds its lock)."""
 
 
-class SingletonLocks:
-    """The interface of ``portal.job_locks``: ``hold(name)`` is True while this process may run
-    the singleton job ``name`` (taking the lock if it is free), ``release_all`` lets go."""
+class SingletonLocks(Protocol):
+    """What the runner needs of ``portal.job_locks``: ``hold(name)`` is True while this process
+    may run the singleton job ``name`` (taking the lock if it is free), ``release_all`` lets go."""
 
-    def hold(self, name: str) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    def hold(self, name: str) -> bool: ...
 
-    def release_all(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def release_all(self) -> None: ...
 
 
-class ProcessLocal(SingletonLocks):
+class ProcessLocal:
     """No other process to share with (an in-memory SQLite database): every lock is free."""
 
     def hold(self, name: str) -> bool:

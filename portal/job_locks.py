@@ -42,7 +42,7 @@ def lock_key(name: str) -> int:
     return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
-class AdvisoryLocks(SingletonLocks):
+class AdvisoryLocks:
     """Session-level advisory locks on one connection of this process.
 
     Each ``hold`` checks the lock is still held (the connection may have been
@@ -114,7 +114,7 @@ class AdvisoryLocks(SingletonLocks):
             self._connection = None
 
 
-class FileLocks(SingletonLocks):
+class FileLocks:
     """One ``flock`` file per job beside the SQLite database (``<db>.jobs.<job>.lock``)."""
 
     def __init__(self, prefix: Path) -> None:

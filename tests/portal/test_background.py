@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from portal import jobs
-from portal.background import Job, Runner, Scope, SingletonLocks
+from portal.background import Job, Runner, Scope
 from portal.db import Database
 from portal.job_locks import AdvisoryLocks, FileLocks, locks_for
 from portal.settings import Settings, SettingsError
@@ -30,7 +30,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     return condition()
 
 
-class HeldElsewhere(SingletonLocks):
+class HeldElsewhere:
     """Another process holds every singleton lock."""
 
     def hold(self, name: str) -> bool:
