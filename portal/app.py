@@ -32,7 +32,19 @@ from portal.printable_urls import PrintableUrlMiddleware
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.resources import resource_path
-from portal.routes import gate, library, public, sales, site_pages, track
+from portal.routes import (
+    console_mail,
+    console_mailbox,
+    email_continue,
+    email_links,
+    email_pages,
+    gate,
+    library,
+    public,
+    sales,
+    site_pages,
+    track,
+)
 from portal.routes.api import api_router, openapi_components
 from portal.routes.console import CSRF_COOKIE, ConsoleController
 from portal.routes.console_leads import LeadsController
@@ -73,7 +85,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     ingestor = Ingestor(database, model=model)
     audience = AudienceCache(background=True)
     dashboards = dashboard_snapshots(database, model)
-    parts = jobs.Parts(settings, database, model, search, files, ingestor, audience)
+    parts = jobs.Parts(settings, database, model, search, files, ingestor, audience, signer)
     runner = jobs.runner_for(parts, jobs.for_web, refresh_dashboards=dashboards.refresh)
 
     def on_startup(app: Litestar) -> None:
@@ -99,6 +111,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             ReportsController,
             SitePagesController,
             SystemController,
+            *console_mail.ROUTES,
+            *console_mailbox.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
@@ -113,6 +127,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                     *sales.ROUTES,
                     *track.ROUTES,
                     *site_pages.ROUTES,
+                    *email_pages.ROUTES,
+                    *email_continue.ROUTES,
+                    *email_links.ROUTES,
                 ],
                 middleware=[VisitorMiddleware()],
             ),

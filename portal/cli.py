@@ -23,6 +23,8 @@ from portal.accounts import service
 from portal.accounts.models import Role
 from portal.background import Runner
 from portal.cli_accounts import token, user
+from portal.cli_bounces import bounces
+from portal.cli_mail import mail
 from portal.cli_support import (
     CliError,
     friendly_errors,
@@ -363,3 +365,5 @@ def _run_until_signalled(runner: Runner) -> None:
 
 main.add_command(user)
 main.add_command(token)
+main.add_command(mail)
+main.add_command(bounces)

@@ -27,13 +27,18 @@ from content.orm import utcnow
 from content.publishing import publish_due
 from content.search.index import SearchIndex
 from nurture import delivery, handoff
+from nurture.mail import sender as mail_sender_module
+from nurture.mail.sender import MailSender
+from nurture.mail.smtp import parse_sender, parse_smtp_url
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
 from portal import job_records, ratelimit
 from portal.background import Backlog, Job, Runner, Scope
 from portal.db import Database
 from portal.job_locks import locks_for
+from portal.mail.render import MailRenderer
 from portal.settings import Settings, SettingsError
+from portal.signing import Signer, load_secret_keys
 from tracking.pipeline import leadstate, rollups
 from tracking.pipeline.ingest import Ingestor
 from tracking.pipeline.retention import delete_expired_events
@@ -66,6 +71,7 @@ class Parts:
     files: FileStore
     ingestor: Ingestor
     audience: AudienceCache
+    signer: Signer
 
 
 def parts_for(settings: Settings, database: Database, model: Model) -> Parts:
@@ -78,6 +84,7 @@ def parts_for(settings: Settings, database: Database, model: Model) -> Parts:
         FileStore(settings.files_dir),
         Ingestor(database, model=model),
         AudienceCache(),
+        Signer(load_secret_keys(settings)),
     )
 
 
@@ -91,7 +98,7 @@ def runner_for(
     locks that fit the database and job states recorded in it for /console/system."""
     stopping = threading.Event()
     outbox = outbox_worker(parts.settings, parts.database, parts.model, stopping)
-    every = all_jobs(parts, outbox, refresh_dashboards)
+    every = all_jobs(parts, outbox, refresh_dashboards, mail_sender(parts, stopping))
     return Runner(
         choose(every, parts.settings),
         locks=locks_for(parts.database),
@@ -110,8 +117,25 @@ def outbox_worker(
     )
 
 
+def mail_sender(parts: Parts, stopping: threading.Event | None = None) -> MailSender:
+    """The mail send job's worker for these settings (SMTP unset: it sends nothing)."""
+    settings = parts.settings
+    return MailSender(
+        parts.database,
+        MailRenderer(settings, parts.signer),
+        parse_smtp_url(settings.smtp_url) if settings.smtp_url else None,
+        parse_sender(settings.mail_from),
+        postal_address=settings.postal_address,
+        per_second=settings.mail_per_second,
+        stopping=stopping,
+    )
+
+
 def all_jobs(
-    parts: Parts, outbox: OutboxWorker, refresh_dashboards: Callable[[], int]
+    parts: Parts,
+    outbox: OutboxWorker,
+    refresh_dashboards: Callable[[], int],
+    mailer: MailSender | None = None,
 ) -> list[Job]:
     """Every job, in the order ``run_all_once`` runs them (writes before what reads them)."""
     database, settings = parts.database, parts.settings
@@ -204,6 +228,14 @@ def all_jobs(
             description="Relays lead changes into webhook deliveries and sends what is due.",
         ),
         Job(
+            "mail-sending",
+            1,
+            lambda _: _mailed(mailer) if mailer is not None else None,
+            outbox_scope,
+            backlog=lambda: _mail_backlog(database, settings),
+            description="Sends the mail outbox over SMTP: retries, bounces, suppressions.",
+        ),
+        Job(
             "delivery-pruning",
             HOUSEKEEPING_EVERY,
             lambda _: _read("settled delivery(ies) deleted", outbox.prune_settled()),
@@ -273,6 +305,36 @@ def _delivered(outbox: OutboxWorker) -> str | None:
     if not (done.relayed or done.delivered or done.failed):
         return None
     return f"{done.relayed} queued, {done.delivered} delivered, {done.failed} failed"
+
+
+def _mailed(mailer: MailSender) -> str | None:
+    done = mailer.run_once()
+    if not done.total:
+        return None
+    parts = [f"{done.sent} sent"]
+    parts += [
+        f"{count} {what}"
+        for count, what in (
+            (done.retried, "to retry"),
+            (done.bounced, "bounced"),
+            (done.skipped, "skipped"),
+        )
+        if count
+    ]
+    return ", ".join(parts)
+
+
+def _mail_backlog(database: Database, settings: Settings) -> Backlog:
+    with database.read() as session:
+        waiting = mail_sender_module.backlog(session, utcnow())
+    if not waiting.waiting:
+        return Backlog("nothing waiting")
+    summary = f"{waiting.waiting} message(s) waiting"
+    if not settings.smtp_url:
+        summary += " (LEADSHELF_SMTP_URL is not set: mail waits until it is)"
+    elif waiting.oldest_due is not None:
+        summary += f"; due since {_when(waiting.oldest_due)}"
+    return Backlog(summary, behind=_older_than(waiting.oldest_due, DELIVERY_BEHIND_AFTER))
 
 
 def _prune_portal_rows(session: Session) -> int:

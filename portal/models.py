@@ -4,6 +4,7 @@ from content import models as content_models
 from content import site_pages
 from content.orm import Base
 from nurture import models as nurture_models
+from nurture.mail import models as mail_models
 from portal import job_records, ratelimit
 from portal.accounts import models as accounts_models
 from tracking import models as tracking_models
@@ -14,6 +15,7 @@ __all__ = [
     "accounts_models",
     "content_models",
     "job_records",
+    "mail_models",
     "metadata",
     "nurture_models",
     "ratelimit",

@@ -7,6 +7,7 @@ Nothing here runs at import time; callers build a ``Settings`` with
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -94,6 +95,45 @@ class Settings:
     """The privacy policy every public form links to: a path on this site or an http(s) URL;
     the default is the built-in page, whose text an admin edits in the console."""
 
+    smtp_url: str = ""
+    """Where mail is sent: ``smtp://[user:pass@]host:port[?starttls=true]`` or ``smtps://…``;
+    empty: mail waits in the outbox and /console/system says why (``serve --demo`` starts its
+    own local catcher)."""
+
+    mail_from: str = "Leadshelf <news@leadshelf.example>"
+    """The sender of every mail, a name and an address: ``Pipewise <news@pipewise.example>``;
+    bounces come back to ``bounces+TOKEN@`` its domain (VERP)."""
+
+    mail_per_second: float = 0.0
+    """Messages one sending process sends per second at most; 0: as fast as the server takes."""
+
+    postal_address: str = ""
+    """The postal address in every mail's footer (legally required for marketing mail, which is
+    refused while it is empty)."""
+
+    dkim_key_file: Path | None = None
+    """PEM private key to DKIM-sign every mail with (with ``dkim_selector``); unset: unsigned."""
+
+    dkim_selector: str = ""
+    """The DKIM selector whose DNS record holds the public key (``mail`` for
+    ``mail._domainkey.pipewise.example``)."""
+
+    default_language: str = "en"
+    """``en`` or ``de``: the language of mail to a lead whose language is not known yet."""
+
+    mail_gated_downloads: bool = True
+    """``true``: unlocking a gated asset with a file also mails "your copy of …" with the signed
+    download link (a transactional mail, sent without marketing consent)."""
+
+    brand_name: str = ""
+    """The name mail and pages are signed with; empty: the sender name of ``mail_from``."""
+
+    brand_color: str = "#1f5fbf"
+    """The accent colour of mail buttons and headers, as ``#rrggbb``."""
+
+    brand_logo_url: str = ""
+    """An https URL of the logo shown at the top of every mail; empty: the brand name as text."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -108,6 +148,8 @@ class Settings:
         _check_page_url("privacy_url", self.privacy_url)
         self.interval_overrides()  # refuses a malformed value at start-up
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
+        _check_choice("default_language", self.default_language, ("en", "de"))
+        _check_mail_settings(self)
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
         try:
             parse_networks(self.webhook_allow_networks)
@@ -212,6 +254,33 @@ def listening_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def _check_mail_settings(settings: Settings) -> None:
+    """The mail settings are checked at start-up, so a typo never waits for the first send."""
+    from nurture.mail.smtp import MailSettingError, parse_sender, parse_smtp_url
+
+    try:
+        if settings.smtp_url:
+            parse_smtp_url(settings.smtp_url)
+        parse_sender(settings.mail_from)
+    except MailSettingError as exc:
+        raise SettingsError(str(exc)) from None
+    if not 0 <= settings.mail_per_second <= 100_000:
+        raise SettingsError(
+            f"mail_per_second: expected 0 to 100000, got {settings.mail_per_second}"
+        )
+    if bool(settings.dkim_key_file) != bool(settings.dkim_selector):
+        raise SettingsError("dkim_key_file and dkim_selector: set both to sign mail, or neither")
+    if settings.dkim_key_file is not None and not settings.dkim_key_file.is_file():
+        raise SettingsError(f"dkim_key_file: {settings.dkim_key_file} is not a readable file")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", settings.brand_color):
+        raise SettingsError(f"brand_color: expected #rrggbb, got {settings.brand_color!r}")
+    logo = urlsplit(settings.brand_logo_url)
+    if settings.brand_logo_url and (logo.scheme != "https" or not logo.netloc):
+        raise SettingsError(
+            f"brand_logo_url: expected an https URL, got {settings.brand_logo_url!r}"
+        )
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise SettingsError(f"{name}: expected {low} to {high}, got {value}")
@@ -282,7 +351,7 @@ _INTEGER_SETTINGS = (
 )
 
 
-_BOOLEAN_SETTINGS = ("outbox_in_process", "jobs_in_process")
+_BOOLEAN_SETTINGS = ("outbox_in_process", "jobs_in_process", "mail_gated_downloads")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -295,9 +364,18 @@ def _boolean(name: str, value: Any) -> bool:
     raise SettingsError(f"{name}: expected true or false, got {value!r}")
 
 
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise SettingsError(f"{name}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name}: expected a number, got {value!r}") from None
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn a raw environment/TOML value into the type of the named setting."""
-    if name in ("data_dir", "model"):
+    if name in ("data_dir", "model", "dkim_key_file"):
         if not isinstance(value, str):
             raise SettingsError(f"{name}: expected a path string")
         return Path(value).expanduser()
@@ -314,12 +392,18 @@ def _coerce(name: str, value: Any) -> Any:
     if name in ("webhook_allow_networks", "trusted_proxies") and isinstance(value, list):
         return ",".join(str(item) for item in value)
     if name in _INTEGER_SETTINGS:
-        if isinstance(value, bool):
-            raise SettingsError(f"{name}: expected a whole number, got {value!r}")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
+        return _whole_number(name, value)
+    if name == "mail_per_second":
+        return _number(name, value)
     if not isinstance(value, str):
         raise SettingsError(f"{name}: expected a string")
     return value
+
+
+def _whole_number(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise SettingsError(f"{name}: expected a whole number, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None

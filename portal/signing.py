@@ -29,8 +29,12 @@ class Purpose(StrEnum):
     VISITOR = "visitor"
     DOWNLOAD = "download"
     EMAIL_LINK = "email-link"
+    """"Continue on this device" (``portal.mail.links.continue_url``)."""
     UNSUBSCRIBE = "unsubscribe"
     OPT_IN = "opt-in"
+    PREFERENCES = "preferences"
+    EMAIL_CLICK = "email-click"
+    EMAIL_OPEN = "email-open"
     FORM_STARTED = "form-started"
     SECRET_REVEAL = "secret-reveal"  # noqa: S105 (a salt name, not a secret)
 

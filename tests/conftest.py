@@ -24,6 +24,7 @@ from portal.app import create_app
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings
+from tests.mailbox import SmtpSink
 from tests.support import (
     POSTGRES_URL_ENV,
     TEST_SECRET_KEYS,
@@ -108,6 +109,31 @@ def app(settings: Settings) -> Litestar:
 @pytest.fixture
 def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
     with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on a free port that keeps what it receives (``tests/mailbox.py``)."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_sink: SmtpSink) -> Settings:
+    """The test settings with mail going to ``smtp_sink`` and a postal address set."""
+    return settings.with_overrides(
+        smtp_url=smtp_sink.url,
+        mail_from="Pipewise <news@pipewise.example>",
+        postal_address="Pipewise GmbH, Hafenstraße 1, 20457 Hamburg",
+    )
+
+
+@pytest.fixture
+def mail_client(mail_settings: Settings) -> Iterator[TestClient[Litestar]]:
+    """A client of an app whose mail reaches ``smtp_sink``; ``send_mail(client)`` sends it."""
+    with TestClient(create_app(mail_settings)) as test_client:
         yield test_client
 
 

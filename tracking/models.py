@@ -66,7 +66,20 @@ class Lead(Base):
     """The incremental ``JourneyState`` (decayed accumulators per asset, event counts)."""
     milestones: Mapped[list[str]] = mapped_column(JSON, default=list)
     marketing_consent: Mapped[bool] = mapped_column(default=False)
+    """Subscribed to marketing mail: true only once double opt-in is confirmed."""
     marketing_consent_at: Mapped[datetime | None]
+    consent_status: Mapped[str] = mapped_column(
+        String(12), default="none", server_default="none", index=True
+    )
+    """``none``, ``pending`` (confirmation mail sent), ``confirmed`` or ``withdrawn``
+    (``tracking.identity.consent.ConsentStatus``)."""
+    language: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    """The language mail is written in (``en``/``de``): the first form's, or the lead's choice
+    in the preference center; empty: the site default."""
+    mail_topics: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """Topic slugs the lead chose in the preference center; empty: every topic."""
+    mail_frequency: Mapped[str] = mapped_column(String(12), default="all", server_default="all")
+    """``all``, ``weekly`` or ``monthly``: how often marketing mail may come."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -131,7 +144,12 @@ class ProfileFact(Base):
 
 
 class Consent(Base):
-    """A consent decision as given: purpose, granted or withdrawn, the text and its version."""
+    """A consent decision as given: purpose, granted or withdrawn, the text and its version.
+
+    A grant by form starts ``pending`` and becomes ``confirmed`` when the confirmation link
+    is clicked (double opt-in), keeping when it was asked and when and from where it was
+    confirmed; a withdrawal is a row of its own.
+    """
 
     __tablename__ = "consent"
 
@@ -144,6 +162,33 @@ class Consent(Base):
     source: Mapped[str] = mapped_column(String(20))
     source_ref: Mapped[str] = mapped_column(String(200), default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When it was asked (a grant) or given (a withdrawal)."""
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    """``pending``, ``confirmed`` or ``withdrawn``; rows from before double opt-in are
+    ``single_opt_in``."""
+    language: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    """The language the text was shown in."""
+    confirmed_at: Mapped[datetime | None]
+    confirmed_ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    confirmed_user_agent: Mapped[str] = mapped_column(String(300), default="", server_default="")
+
+
+class IdentityClaim(Base):
+    """A browser typed the email of a lead it does not speak for: it may read the asset it
+    asked for, but nothing reaches the lead until a "continue on this device" link from that
+    inbox is clicked (``tracking.identity.claims``). Its answers wait here unverified."""
+
+    __tablename__ = "identity_claim"
+    __table_args__ = (Index("ix_identity_claim_visitor", "visitor_id", "asset_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="SET NULL"))
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    consent_ticked: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verified_at: Mapped[datetime | None]
 
 
 class Unlock(Base):

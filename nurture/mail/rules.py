@@ -1,0 +1,81 @@
+"""The rules of sending, as pure functions: who may get which mail, what an SMTP answer means,
+when a temporary failure is tried again, and when bounces suppress an address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from nurture.mail.models import MailCategory, SuppressionReason
+
+RETRY_FOR = timedelta(days=3)
+"""A temporary failure (4xx, server down) is retried this long, then the message is given up."""
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+)
+"""Waits after the 1st, 2nd … failed attempt; the last one repeats."""
+SOFT_BOUNCES_SUPPRESS = 3
+"""Soft bounces in a row (with no click or human open between) that suppress an address."""
+
+
+class Verdict(StrEnum):
+    """What an attempt's answer means."""
+
+    ACCEPTED = "accepted"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+def verdict(code: int | None) -> Verdict:
+    """2xx accepted; 5xx refused for good; 4xx, no answer or anything else: try again."""
+    if code is not None and 200 <= code < 300:
+        return Verdict.ACCEPTED
+    if code is not None and 500 <= code < 600:
+        return Verdict.PERMANENT
+    return Verdict.TEMPORARY
+
+
+def next_attempt(attempts: int, now: datetime, retry_until: datetime) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts, or None: give up."""
+    wait = BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+    due = now + wait
+    return None if now >= retry_until else min(due, retry_until)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What the sender knows of the recipient when it is about to send."""
+
+    suppression: SuppressionReason | None
+    consent_status: str
+    """The lead's ``consent_status`` (``none`` when the mail goes to no lead)."""
+
+
+def refusal(category: MailCategory, recipient: Recipient, postal_address: str) -> str | None:
+    """Why this mail must not go (a short reason kept on the message), or None: send it.
+
+    Any suppression stops marketing mail; hard bounces, complaints and erasure stop
+    transactional mail too (an unsubscribe does not: the reader asked for that mail).
+    Marketing mail needs confirmed consent and a postal address for the footer.
+    """
+    if recipient.suppression is not None and (
+        category is MailCategory.MARKETING
+        or recipient.suppression is not SuppressionReason.UNSUBSCRIBED
+    ):
+        return f"suppressed: {recipient.suppression.value}"
+    if category is MailCategory.MARKETING:
+        if recipient.consent_status != "confirmed":
+            return f"no consent: {recipient.consent_status}"
+        if not postal_address.strip():
+            return "no postal address"
+    return None
+
+
+def soft_bounce_suppresses(soft_bounces_in_row: int) -> bool:
+    return soft_bounces_in_row >= SOFT_BOUNCES_SUPPRESS
