@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from nurture.mail.smtp import parse_smtp_url
 from portal.settings import Settings, SettingsError, env_names, normalize_database_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +63,17 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_API_PER_MINUTE",
         "LEADSHELF_TRUSTED_PROXIES",
         "LEADSHELF_PRIVACY_URL",
+        "LEADSHELF_SMTP_URL",
+        "LEADSHELF_MAIL_FROM",
+        "LEADSHELF_MAIL_PER_SECOND",
+        "LEADSHELF_POSTAL_ADDRESS",
+        "LEADSHELF_DKIM_KEY_FILE",
+        "LEADSHELF_DKIM_SELECTOR",
+        "LEADSHELF_DEFAULT_LANGUAGE",
+        "LEADSHELF_MAIL_GATED_DOWNLOADS",
+        "LEADSHELF_BRAND_NAME",
+        "LEADSHELF_BRAND_COLOR",
+        "LEADSHELF_BRAND_LOGO_URL",
     ]
 
 
@@ -297,3 +310,47 @@ def test_trusted_proxies_are_addresses_networks_or_a_star(tmp_path: Path) -> Non
 def test_bad_outbox_settings_name_the_key(variable: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(environ={variable: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("smtp_url", "http://mail.example", "smtp_url: expected smtp://"),
+        ("smtp_url", "smtp://mail.example:99999", "smtp_url: the port must be a number"),
+        ("smtp_url", "smtps://mail.example?starttls=true", "smtps:// is TLS already"),
+        ("smtp_url", "smtp://mail.example?tls=1", "smtp_url: unknown option tls"),
+        ("mail_from", "Pipewise", "mail_from: expected Name <address@domain.example>"),
+        ("mail_per_second", "fast", "mail_per_second: expected a number"),
+        ("default_language", "fr", "default_language: expected one of en, de"),
+        ("dkim_selector", "mail", "set both to sign mail, or neither"),
+        ("brand_color", "blue", "brand_color: expected #rrggbb"),
+        ("brand_logo_url", "http://cdn.example/logo.png", "brand_logo_url: expected an https URL"),
+    ],
+)
+def test_a_malformed_mail_setting_is_refused_at_start_up_naming_it(
+    name: str, value: str, message: str
+) -> None:
+    env = {f"LEADSHELF_{name.upper()}": value}
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env, config_file=None)
+
+
+def test_mail_settings_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "LEADSHELF_SMTP_URL": "smtp://user:p%40ss@mail.example:587?starttls=true",
+            "LEADSHELF_MAIL_FROM": "Pipewise <news@pipewise.example>",
+            "LEADSHELF_MAIL_PER_SECOND": "12.5",
+            "LEADSHELF_MAIL_GATED_DOWNLOADS": "false",
+        },
+        config_file=None,
+    )
+    assert settings.mail_per_second == 12.5
+    assert settings.mail_gated_downloads is False
+    server = parse_smtp_url(settings.smtp_url)
+    assert (server.host, server.port, server.starttls, server.password) == (
+        "mail.example",
+        587,
+        True,
+        "p@ss",
+    )
