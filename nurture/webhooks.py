@@ -23,8 +23,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "lead.sales_fast_lane",
     "lead.milestone",
     "asset.unlocked",
+    "email.bounced",
+    "lead.unsubscribed",
 )
-"""Every type an endpoint may subscribe to (CONTRACT.md, "Webhooks")."""
+"""Every type an endpoint may subscribe to (CONTRACT.md, "Webhooks" and its additions)."""
 
 PING = "ping"
 """The type of the console's "Send test" event; never subscribed, always sent on request."""
@@ -82,6 +84,10 @@ def _types_and_data(change: ChangeFacts) -> list[tuple[str, dict[str, Any]]]:
         return [("lead.milestone", {"milestone": change.new, "label": change.reason})]
     if change.kind == "unlocked":
         return [("asset.unlocked", {"asset_id": int(change.new), "slug": change.reason})]
+    if change.kind == "email_bounced":  # written by nurture.mail.suppression.suppress
+        return [("email.bounced", {"reason": change.new, "detail": change.reason})]
+    if change.kind == "unsubscribed":
+        return [("lead.unsubscribed", {"detail": change.reason})]
     if change.kind != "lifecycle":
         return []  # grade and category changes travel inside the Lead, not as events
     found = [("lead.lifecycle_changed", _move(change))]

@@ -16,6 +16,7 @@ import pytest
 from nurture import targets
 from nurture.delivery import Claimed, lanes
 from nurture.webhooks import (
+    EVENT_TYPES,
     RETRY_FOR,
     ChangeFacts,
     backoff,
@@ -68,6 +69,9 @@ def test_one_leads_events_to_one_endpoint_share_a_lane_in_queue_order() -> None:
         (change("lifecycle", "recycled", "sql", "not yet"), ["lead.lifecycle_changed"]),
         (change("milestone", "webinar_attended", reason="Attended a webinar"), ["lead.milestone"]),
         (change("unlocked", "12", reason="pricing-guide"), ["asset.unlocked"]),
+        (change("email_bounced", "hard_bounce", reason="550 5.1.1"), ["email.bounced"]),
+        (change("email_bounced", "complaint", reason="abuse report"), ["email.bounced"]),
+        (change("unsubscribed", "unsubscribed", reason="one-click"), ["lead.unsubscribed"]),
         (change("grade", "B", "C"), []),
         (change("category", "bant", "known"), []),
     ],
@@ -81,6 +85,22 @@ def test_event_data_says_what_moved_and_why() -> None:
     assert moved.data == {"from": "consideration", "to": "decision", "reason": "decision (0.8)"}
     (milestone,) = events_for(change("milestone", "read_3", reason="Read 3 decision assets"))
     assert milestone.data == {"milestone": "read_3", "label": "Read 3 decision assets"}
+
+
+def test_mail_events_say_why_the_address_stopped_receiving_mail() -> None:
+    (bounced,) = events_for(change("email_bounced", "hard_bounce", reason="550 5.1.1 no user"))
+    assert bounced.data == {"reason": "hard_bounce", "detail": "550 5.1.1 no user"}
+    (complained,) = events_for(change("email_bounced", "complaint", reason="ARF abuse"))
+    assert complained.data == {"reason": "complaint", "detail": "ARF abuse"}
+    (left,) = events_for(change("unsubscribed", "unsubscribed", reason="List-Unsubscribe"))
+    assert left.data == {"detail": "List-Unsubscribe"}
+
+
+def test_every_event_type_a_change_makes_can_be_subscribed_to() -> None:
+    kinds = ["identified", "stage", "milestone", "unlocked", "email_bounced", "unsubscribed"]
+    made = {event.type for kind in kinds for event in events_for(change(kind, "1"))}
+    made |= {e.type for e in events_for(change("lifecycle", "mql", reason="sales fast lane"))}
+    assert made == set(EVENT_TYPES)
 
 
 def test_event_ids_are_stable_per_change_and_type_and_differ_otherwise() -> None:
