@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from content import catalog
 from content.models import Asset, Gate
+from content.orm import utcnow
 from portal import ratelimit
 from portal.db import Database
 from portal.dependencies import PublicSite
+from portal.mail.queue import confirm_subscription
 from portal.recording import record_server_events
 from portal.routes.library import (
     PERSONAL,
@@ -194,6 +196,10 @@ def unlock(
                 site, asset, result.form, errors=result.errors, values=result.values
             )
             return _render_form(request, context, status_code=422)
+        assert result.lead_id is not None
+        confirm_subscription(
+            session, site.settings, result.lead_id, result.consent_to_confirm, utcnow()
+        )
         session.expunge(asset)
     return _accepted(request, site, asset, result, visitor)
 

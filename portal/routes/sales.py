@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from content import catalog
 from content.models import Asset
+from content.orm import utcnow
 from content.printable import unprintable
 from portal.dependencies import PublicSite
+from portal.mail.queue import confirm_subscription
 from portal.routes.gate import (
     AUTOCOMPLETE,
     FORM_MAX_BYTES,
@@ -149,6 +151,10 @@ def request_demo(
         if not result.accepted:
             context = _context(site, asset, values=result.values, errors=result.errors)
             return _render(request, context, status_code=422)
+        assert result.lead_id is not None
+        confirm_subscription(
+            session, site.settings, result.lead_id, result.consent_to_confirm, utcnow()
+        )
     if result.visitor_id:
         visitor.rotate(result.visitor_id)
     if request.htmx:

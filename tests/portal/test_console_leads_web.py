@@ -26,6 +26,7 @@ from tests.portal.figures import same_figures, table_values
 from tests.support import csrf_token_from, html
 from tests.tracking.reporting.leads import add_leads
 from tracking import events
+from tracking.identity import consent as consenting
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source, record_facts
 from tracking.identity.identify import identify
@@ -452,6 +453,11 @@ def ada(db: Database, app: Litestar, library: Library) -> Ada:
             now=ago(days=3),
             model=model,
         )
+        assert found.consent_to_confirm is not None
+        confirmed = consenting.confirm(
+            session, found.lead_id, found.consent_to_confirm, now=ago(days=3)
+        )
+        assert confirmed == "confirmed"
     read_on = ago(days=2).replace(hour=10, minute=0, second=0, microsecond=0)
     with db.write() as session:
         record(

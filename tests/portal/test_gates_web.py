@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from content.files import FileStore
+from nurture.mail.models import MailMessage
 from portal.db import Database
 from portal.settings import Settings
 from portal.signing import Purpose
@@ -92,9 +93,13 @@ def test_unlock_with_htmx_swaps_in_the_content_and_a_download_link(
     with db.read() as session:
         lead = session.scalars(select(Lead)).one()
         assert lead.email == "ada@example.com"
-        assert lead.marketing_consent
+        # Double opt-in: the ticked box asks; the confirmation mail is queued with the form.
+        assert not lead.marketing_consent
+        assert lead.consent_status == "pending"
         consent = session.scalars(select(Consent)).one()
-        assert consent.source_ref == "pricing-guide"
+        assert (consent.source_ref, consent.status) == ("pricing-guide", "pending")
+        queued = session.scalars(select(MailMessage)).one()
+        assert (queued.kind, queued.to_address) == ("opt_in", "ada@example.com")
         types = session.scalars(select(Event.type).order_by(Event.id)).all()
     assert types == ["gate_view", "form_submit", "unlock", "asset_view", "download"]
 

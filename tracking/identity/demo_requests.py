@@ -56,6 +56,8 @@ class DemoRequestResult:
     values: Mapping[str, str] = field(default_factory=dict)
     lead_id: int | None = None
     visitor_id: str | None = None
+    consent_to_confirm: int | None = None
+    """The pending consent whose confirmation mail must go (the box was ticked)."""
 
     @property
     def accepted(self) -> bool:
@@ -123,6 +125,7 @@ def submit_demo_request(
         source=Source("form", SOURCE_REF),
         now=now,
         model=model,
+        language=asset.language if asset is not None else "",
     )
     asset_id = asset.id if asset is not None else None
     requested = [
@@ -142,4 +145,9 @@ def submit_demo_request(
     lead = session.get(Lead, found.lead_id, with_for_update=True, populate_existing=True)
     assert lead is not None
     leadstate.evaluate(session, lead, model, now, fast_lane_reason=FAST_LANE_REASON)
-    return DemoRequestResult(values=values, lead_id=found.lead_id, visitor_id=found.visitor_id)
+    return DemoRequestResult(
+        values=values,
+        lead_id=found.lead_id,
+        visitor_id=found.visitor_id,
+        consent_to_confirm=found.consent_to_confirm,
+    )

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from content.models import Asset, Kind
 from content.orm import utcnow
 from tracking import events
+from tracking.identity import consent as consents
 from tracking.identity import identify
-from tracking.identity.consent import ConsentText, record_consent
+from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source, record_facts
 from tracking.identity.identify import KnownLead
 from tracking.identity.unlocks import is_unlocked, unlock, unlocked_stages
@@ -55,6 +56,8 @@ class GateResult:
     visitor_id: str | None = None
     """The browser's new visitor id when it was (re-)identified; None when unchanged."""
     first_unlock: bool = False
+    consent_to_confirm: int | None = None
+    """The pending consent whose confirmation mail must go (the box was ticked)."""
 
     @property
     def accepted(self) -> bool:
@@ -121,11 +124,13 @@ def submit_gate(
             source=source,
             now=now,
             model=model,
+            language=asset.language,
         )
         lead_id, new_visitor_id = identification.lead_id, identification.visitor_id
+        to_confirm = identification.consent_to_confirm
     else:
         lead_id = form.lead.id
-        _update_known(session, lead_id, facts, wording, source, now)
+        to_confirm = _update_known(session, lead_id, facts, wording, source, now)
     first_unlock = unlock(session, lead_id, asset.id, now)
     _record_submission(session, asset, lead_id, new_visitor_id or visitor_id, values, now, model)
     return GateResult(
@@ -134,6 +139,7 @@ def submit_gate(
         lead_id=lead_id,
         visitor_id=new_visitor_id,
         first_unlock=first_unlock,
+        consent_to_confirm=to_confirm,
     )
 
 
@@ -144,13 +150,16 @@ def _update_known(
     wording: ConsentText | None,
     source: Source,
     now: datetime,
-) -> None:
+) -> int | None:
+    """Store a known lead's new answers; returns the consent to confirm when the box was ticked."""
     lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     assert lead is not None
     record_facts(session, lead_id, facts, source, now)
-    if wording is not None and not lead.marketing_consent:
-        record_consent(session, lead, granted=True, wording=wording, source=source, now=now)
     lead.last_activity_at = now
+    if wording is None:
+        return None
+    asked = consents.ask(session, lead, wording, source=source, now=now, language=lead.language)
+    return asked.id if asked is not None else None
 
 
 def _record_submission(

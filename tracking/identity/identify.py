@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from content.orm import dialect_insert, utcnow
 from tracking import folding
-from tracking.identity.consent import ConsentText, record_consent
+from tracking.identity import consent as consents
+from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source, record_facts
 from tracking.identity.stitch import stitch
 from tracking.identity.visitors import ensure_visitor, new_visitor_id
@@ -58,6 +59,8 @@ class Identification:
     visitor_id: str
     created: bool
     changed_fields: tuple[str, ...]
+    consent_to_confirm: int | None = None
+    """The pending consent whose confirmation mail must go (the box was ticked)."""
 
 
 def known_lead(session: Session, visitor_id: str | None) -> KnownLead | None:
@@ -118,11 +121,14 @@ def identify(
     source: Source,
     now: datetime | None = None,
     model: Model | None = None,
+    language: str = "",
 ) -> Identification:
     """Make the browser's visitor a known lead (see the module docstring for the rules).
 
     ``email`` must be normalized; ``consent`` is the wording when the person
-    ticked the opt-in box, else None (an unticked box withdraws nothing).
+    ticked the opt-in box, else None (an unticked box withdraws nothing): it is
+    asked (double opt-in), and the result names the consent to confirm by mail.
+    ``language`` (``en``/``de``) becomes the lead's mail language if it has none.
     """
     now = now or utcnow()
     # The browser's row first, then the lead: ingestion locks in the same order (no deadlock).
@@ -140,8 +146,13 @@ def identify(
             ),
         )
     changed = record_facts(session, lead.id, answers, source, now)
-    if consent is not None and not lead.marketing_consent:
-        record_consent(session, lead, granted=True, wording=consent, source=source, now=now)
+    if language and not lead.language:
+        lead.language = language
+    asked = (
+        consents.ask(session, lead, consent, source=source, now=now, language=lead.language)
+        if consent is not None
+        else None
+    )
     if old is not None:
         _retire(session, old, lead, now, model)
     fresh_id = new_visitor_id()
@@ -149,7 +160,11 @@ def identify(
     lead.last_activity_at = now
     session.flush()
     return Identification(
-        lead_id=lead.id, visitor_id=fresh_id, created=created, changed_fields=changed
+        lead_id=lead.id,
+        visitor_id=fresh_id,
+        created=created,
+        changed_fields=changed,
+        consent_to_confirm=asked.id if asked is not None else None,
     )
 
 

@@ -76,6 +76,7 @@ def merge(
     if theirs is not None and (ours is None or theirs > ours):  # the newer decision stands
         survivor.marketing_consent = duplicate.marketing_consent
         survivor.marketing_consent_at = duplicate.marketing_consent_at
+        survivor.consent_status = duplicate.consent_status
     survivor.journey = journey.merge(
         JourneyState.from_json(survivor.journey),
         JourneyState.from_json(duplicate.journey),

@@ -119,11 +119,13 @@ def test_consent_is_stored_with_text_version_time_and_source(db: Database) -> No
         lead = session.get(Lead, result.lead_id)
         records = consents(session, result.lead_id)
     assert lead is not None
-    assert lead.marketing_consent
-    assert lead.marketing_consent_at is not None
-    assert [(c.granted, c.text_version, c.text, c.source, c.source_ref) for c in records] == [
-        (True, "2026-11", "Yes, email me new resources.", "form", "pricing-guide")
-    ]
+    # Double opt-in: asked, not subscribed until the confirmation link is clicked.
+    assert not lead.marketing_consent
+    assert lead.consent_status == "pending"
+    assert [
+        (c.granted, c.status, c.text_version, c.text, c.source, c.source_ref) for c in records
+    ] == [(True, "pending", "2026-11", "Yes, email me new resources.", "form", "pricing-guide")]
+    assert result.consent_to_confirm == records[0].id
 
 
 def test_no_consent_is_recorded_when_the_box_is_not_ticked(db: Database) -> None:

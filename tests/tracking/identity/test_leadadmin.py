@@ -14,9 +14,10 @@ from content.models import Asset
 from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
+from tracking.identity import consent as consenting
 from tracking.identity import identify as identification
 from tracking.identity import unlocks
-from tracking.identity.consent import ConsentText, consents, record_consent
+from tracking.identity.consent import ConsentText, consents
 from tracking.identity.facts import Source
 from tracking.identity.leadadmin import MergeRefused, erase, merge
 from tracking.lead_profile import profile, profile_history
@@ -90,9 +91,13 @@ def consent(db: Database, lead_id: int, granted: bool, wording: ConsentText, day
     with db.write() as session:
         lead = session.get(Lead, lead_id)
         assert lead is not None
-        record_consent(
-            session, lead, granted=granted, wording=wording, source=Source("form", "x"), now=at(day)
-        )
+        source = Source("form", "x")
+        if not granted:
+            consenting.withdraw(session, lead, source=source, now=at(day), wording=wording)
+            return
+        asked = consenting.ask(session, lead, wording, source=source, now=at(day))
+        assert asked is not None
+        assert consenting.confirm(session, lead_id, asked.id, now=at(day)) == "confirmed"
 
 
 def unlock(db: Database, lead_id: int, asset: Asset, day: float) -> None:
@@ -287,6 +292,7 @@ def test_merge_keeps_every_consent_record_and_the_newer_decision_stands(
 
 
 def test_the_survivors_newer_consent_decision_stands(db: Database, pair: Pair) -> None:
+    consent(db, pair.survivor.lead_id, False, V2, 5.5)
     consent(db, pair.survivor.lead_id, True, V2, 6)
     do_merge(db, pair)
     with db.read() as session:
