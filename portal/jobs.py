@@ -27,6 +27,7 @@ from content.orm import utcnow
 from content.publishing import publish_due
 from content.search.index import SearchIndex
 from nurture import delivery, handoff
+from nurture.mail import dkim
 from nurture.mail import sender as mail_sender_module
 from nurture.mail.sender import MailSender
 from nurture.mail.smtp import parse_sender, parse_smtp_url
@@ -118,13 +119,24 @@ def outbox_worker(
 
 
 def mail_sender(parts: Parts, stopping: threading.Event | None = None) -> MailSender:
-    """The mail send job's worker for these settings (SMTP unset: it sends nothing)."""
+    """The mail send job's worker for these settings (SMTP unset: it sends nothing); with
+    ``dkim_key_file`` and ``dkim_selector`` every mail is signed (the key is read here, once)."""
     settings = parts.settings
+    sender = parse_sender(settings.mail_from)
+    try:
+        render = dkim.signing_if_set(
+            MailRenderer(settings, parts.signer),
+            settings.dkim_key_file,
+            settings.dkim_selector,
+            sender.domain,
+        )
+    except dkim.DkimKeyError as exc:
+        raise SettingsError(str(exc)) from None
     return MailSender(
         parts.database,
-        MailRenderer(settings, parts.signer),
+        render,
         parse_smtp_url(settings.smtp_url) if settings.smtp_url else None,
-        parse_sender(settings.mail_from),
+        sender,
         postal_address=settings.postal_address,
         per_second=settings.mail_per_second,
         stopping=stopping,

@@ -1,19 +1,27 @@
 """A real SMTP server for tests (aiosmtpd on a free port) that keeps every message it
-accepted, parsed back with the standard ``email`` package, and answers as scripted."""
+accepted, parsed back with the standard ``email`` package, and answers as scripted; and the
+keys tests make for it (a DKIM key, a self-signed certificate for STARTTLS) with openssl."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import ssl
+import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.servers import free_port
 
@@ -44,6 +52,21 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        refusal = self.sink.rcpt_refusals.get(address)
+        if refusal is not None:
+            self.sink.refused.append(refusal)
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
@@ -56,15 +79,17 @@ class _Handler:
             raw = envelope.content
         message = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(message, EmailMessage)
+        received = Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), raw, message)
         with self.sink.lock:
-            self.sink.messages.append(
-                Received(
-                    str(envelope.mail_from),
-                    tuple(envelope.rcpt_tos),
-                    raw,
-                    message,
-                )
-            )
+            self.sink.messages.append(received)
+            count = len(self.sink.messages)
+        if self.sink.on_data is not None:
+            self.sink.on_data(received)
+        if count == self.sink.hold_at:
+            # Kept, but not answered yet: the sender is "in flight" with this message.
+            self.sink.holding.set()
+            while not self.sink.released.is_set():
+                await asyncio.sleep(0.01)
         return "250 Message accepted for delivery"
 
 
@@ -80,14 +105,59 @@ class SmtpSink:
         self.port = port or free_port()
         self.messages: list[Received] = []
         self.refused: list[str] = []
+        self.rcpt_refusals: dict[str, str] = {}
+        """Recipients refused at RCPT, with the reply (``refuse_recipient``)."""
+        self.on_data: Callable[[Received], None] | None = None
+        """Called (in the server's thread) with each accepted message before the 250."""
+        self.hold_at: int | None = None
+        """The n-th accepted message is kept but its 250 waits until ``released`` is set."""
+        self.holding = threading.Event()
+        self.released = threading.Event()
         self.lock = threading.Lock()
         self._replies: deque[str] = deque()
         self._options = controller_options
         self._controller: Controller | None = None
+        self.query = ""
+        self.credentials = ""
+
+    @classmethod
+    def secured(cls, folder: Path, username: str, password: str) -> SmtpSink:
+        """A sink that requires STARTTLS (a self-signed certificate made in ``folder``) and
+        AUTH with these credentials before it takes mail."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*self_signed_certificate(folder))
+
+        def authenticator(
+            server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+        ) -> AuthResult:
+            ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+                username.encode(),
+                password.encode(),
+            )
+            return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535 itself
+
+        sink = cls(
+            tls_context=context,
+            require_starttls=True,
+            auth_require_tls=True,
+            auth_required=True,
+            authenticator=authenticator,
+        )
+        sink.query = "?starttls=true&verify=false"
+        sink.credentials = f"{quote(username, safe='')}:{quote(password, safe='')}@"
+        return sink
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"smtp://{self.credentials}127.0.0.1:{self.port}{self.query}"
+
+    def refuse_recipient(self, address: str, reply: str) -> None:
+        """Refuse ``address`` at RCPT with ``reply`` (``"550 5.1.1 no such user"``)."""
+        self.rcpt_refusals[address] = reply
+
+    def message_ids(self) -> list[str]:
+        with self.lock:
+            return [str(m.message["Message-ID"]) for m in self.messages]
 
     def start(self) -> SmtpSink:
         self._controller = Controller(
@@ -97,6 +167,7 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
@@ -128,3 +199,27 @@ class SmtpSink:
 def send_mail(client: Any) -> None:
     """Make the app's mail-sending job pass now (a ``TestClient``'s app)."""
     client.app.state.runner.run_all_once(["mail-sending"])
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+def dkim_key(folder: Path) -> tuple[Path, str]:
+    """A fresh 2048-bit RSA key in ``folder``: the PEM private key file and the DKIM TXT record
+    that publishes its public key (``v=DKIM1; k=rsa; p=…``)."""
+    private, public = folder / "dkim.pem", folder / "dkim.pub.der"
+    _openssl("genrsa", "-out", str(private), "2048")
+    _openssl("rsa", "-in", str(private), "-pubout", "-outform", "DER", "-out", str(public))
+    record = f"v=DKIM1; k=rsa; p={base64.b64encode(public.read_bytes()).decode()}"
+    return private, record
+
+
+def self_signed_certificate(folder: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key (PEM files), valid for a day."""
+    certificate, key = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(certificate),
+    )  # fmt: skip
+    return str(certificate), str(key)

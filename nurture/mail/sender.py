@@ -2,11 +2,12 @@
 connection per batch, and record each outcome the moment the server answers.
 
 Crash safety: a claim is a short write transaction that marks messages ``sending`` with a
-lease; SMTP runs outside any transaction (on SQLite the write lock is never held while
-talking to the server). Each acceptance is committed before the next message is sent, so a
-process killed mid-batch leaves at most the one message in flight to be sent again when its
-lease runs out (at least once, for that one only); the rest are either recorded as sent or
-still claimable. Several senders share the queue on PostgreSQL (``FOR UPDATE SKIP LOCKED``).
+lease; rendering reads in its own read session and SMTP runs outside any transaction (on
+SQLite the write lock is never held while talking to the server). Each answer is committed
+before the next message is sent, so a process killed mid-batch leaves at most the one message
+in flight to be sent again when its lease runs out (at least once, for that one only); the
+rest are either recorded or still claimable. Several senders share the queue on PostgreSQL
+(``FOR UPDATE SKIP LOCKED``); a sender that is stopped gives its unsent claims back.
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from content.orm import SessionSource, utcnow
 from nurture.mail import rules, suppression
-from nurture.mail.models import MailAddress, MailCategory, MailMessage, MailStatus
-from nurture.mail.smtp import Connection, Reply, Sender, SmtpServer, connect
+from nurture.mail.models import (
+    MailAddress,
+    MailCategory,
+    MailMessage,
+    MailStatus,
+    SuppressionReason,
+)
+from nurture.mail.smtp import Connection, Reply, Sender, SessionFailed, SmtpServer, connect
 from tracking.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -78,6 +85,8 @@ class SendRound:
     bounced: int = 0
     failed: int = 0
     skipped: int = 0
+    unreachable: bool = False
+    """No SMTP session could be opened (the pass ended there)."""
 
     def __add__(self, other: SendRound) -> SendRound:
         return SendRound(
@@ -86,6 +95,7 @@ class SendRound:
             self.bounced + other.bounced,
             self.failed + other.failed,
             self.skipped + other.skipped,
+            self.unreachable or other.unreachable,
         )
 
     @property
@@ -189,7 +199,7 @@ def record(
         if item.category is MailCategory.MARKETING:
             _note_marketing_sent(session, item.to, now)
         return outcome
-    message.last_error = reply.text[:2000]
+    message.last_error = reply.describe()[:2000]
     if outcome is rules.Verdict.PERMANENT:
         message.status = MailStatus.BOUNCED.value
         suppression.record_bounce(
@@ -199,7 +209,7 @@ def record(
             "smtp",
             now,
             status=str(reply.code),
-            detail=reply.text,
+            detail=reply.describe(),
             message_id=item.id,
         )
         return outcome
@@ -213,13 +223,41 @@ def record(
             "smtp",
             now,
             status=str(reply.code or ""),
-            detail=f"gave up after {message.attempts} attempts: {reply.text}",
+            detail=f"gave up after {message.attempts} attempts: {reply.describe()}",
             message_id=item.id,
         )
     else:
         message.status = MailStatus.PENDING.value
         message.next_attempt_at = retry_at
     return outcome
+
+
+def skip(session: Session, item: Outgoing, reason: str) -> bool:
+    """Mark a claimed message ``skipped`` (by the claim holder); False: the claim was lost."""
+    done = session.execute(
+        update(MailMessage)
+        .where(MailMessage.id == item.id, MailMessage.claim == item.claim)
+        .values(
+            status=MailStatus.SKIPPED.value, skip_reason=reason[:40], claim=None, lease_until=None
+        )
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def release(session: Session, items: Sequence[Outgoing]) -> None:
+    """Give claimed messages back unsent (the process is stopping): due again at once, and the
+    attempt they were claimed for does not count."""
+    for item in items:
+        session.execute(
+            update(MailMessage)
+            .where(MailMessage.id == item.id, MailMessage.claim == item.claim)
+            .values(
+                status=MailStatus.PENDING.value,
+                claim=None,
+                lease_until=None,
+                attempts=MailMessage.attempts - 1,
+            )
+        )
 
 
 def _note_marketing_sent(session: Session, address: str, now: datetime) -> None:
@@ -249,7 +287,9 @@ def backlog(session: Session, now: datetime) -> Backlog:
 
 class MailSender:
     """Sends due mail in batches; ``server`` None means SMTP is not configured (nothing is
-    claimed: the mail waits). ``clock``, ``connect`` and ``sleep`` are injectable for tests."""
+    claimed: the mail waits). ``clock``, ``connect``, ``sleep`` and ``monotonic`` are
+    injectable for tests; by default a wait for the rate ends at once when ``stopping`` is set.
+    """
 
     def __init__(
         self,
@@ -263,7 +303,8 @@ class MailSender:
         batch: int = BATCH,
         clock: Callable[[], datetime] = utcnow,
         connect: Connect = connect,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
     ) -> None:
         self.database = database
@@ -275,12 +316,14 @@ class MailSender:
         self.batch = batch
         self.clock = clock
         self.connect = connect
-        self.sleep = sleep
         self.stopping = stopping or threading.Event()
-        self._last_send = 0.0
+        self.sleep = sleep or self.stopping.wait
+        self.monotonic = monotonic
+        self._next_send: float | None = None
 
     def run_once(self) -> SendRound:
-        """Claim and send batch after batch until nothing is due (or the process stops)."""
+        """Claim and send batch after batch until nothing is due, the server cannot be reached
+        (the next pass tries again) or the process stops."""
         done = SendRound()
         if self.server is None:
             return done
@@ -293,10 +336,49 @@ class MailSender:
             done += SendRound(skipped=skipped)
             if not claimed:
                 return done
-            done += self.send_batch(claimed)
+            batch = self.send_batch(claimed)
+            done += batch
+            if batch.unreachable:
+                return done
         return done
 
     def send_batch(self, claimed: Sequence[Outgoing]) -> SendRound:
+        """Send claimed messages over one connection (a new one only if it drops), recording
+        each answer before the next message goes."""
+        assert self.server is not None
+        rendered = self._render_all(claimed)
+        done = SendRound()
+        hard_bounced: set[str] = set()
+        connection: Connection | None = None
+        try:
+            for index, item in enumerate(claimed):
+                outcome = rendered[item.id]
+                if isinstance(outcome, Exception):
+                    done += self._record(item, Reply(None, f"rendering failed: {outcome}"))
+                    continue
+                if item.to in hard_bounced:
+                    # Refused for good a moment ago: suppressed now, so the rest is not sent.
+                    done += self._skip(item, f"suppressed: {SuppressionReason.HARD_BOUNCE.value}")
+                    continue
+                if connection is None or not connection.alive:
+                    connection, failed = self._open(connection)
+                    if connection is None:
+                        return done + self._unreachable(claimed[index:], failed, rendered)
+                self._pace()
+                if self.stopping.is_set():
+                    self._release(claimed[index:])
+                    return done
+                reply = connection.send(return_path(item.verp, self.sender), item.to, outcome.data)
+                done += self._record(item, reply, outcome.subject)
+                if rules.verdict(reply.code) is rules.Verdict.PERMANENT:
+                    hard_bounced.add(item.to)
+        finally:
+            if connection is not None:
+                connection.close()
+        return done
+
+    def _render_all(self, claimed: Sequence[Outgoing]) -> dict[int, Rendered | Exception]:
+        """Every message of the batch, rendered in one read session before SMTP starts."""
         rendered: dict[int, Rendered | Exception] = {}
         with self.database.read() as session:
             for item in claimed:
@@ -305,58 +387,50 @@ class MailSender:
                 except Exception as exc:  # a template or data fault: retried, logged
                     logger.exception("mail %d (%s) could not be rendered", item.id, item.kind)
                     rendered[item.id] = exc
-        done = SendRound()
-        connection: Connection | None = None
-        down: Reply | None = None
-        try:
-            for item in claimed:
-                outcome = rendered[item.id]
-                if isinstance(outcome, Exception):
-                    done += self._record(item, Reply(None, f"rendering failed: {outcome}"))
-                    continue
-                if down is None and (connection is None or not connection.alive):
-                    connection, refused = self._open()
-                    down = refused if connection is None else None
-                if down is not None or connection is None:
-                    # The server cannot be reached: the rest of the batch waits for a retry.
-                    done += self._record(
-                        item, down or Reply(None, "no connection"), outcome.subject
-                    )
-                    continue
-                self._pace()
-                reply = connection.send(return_path(item.verp, self.sender), item.to, outcome.data)
-                done += self._record(item, reply, outcome.subject)
-        finally:
-            if connection is not None:
-                connection.close()
-        return done
+        return rendered
 
-    def _open(self) -> tuple[Connection | None, Reply]:
+    def _open(self, previous: Connection | None) -> tuple[Connection | None, str]:
         assert self.server is not None
+        if previous is not None:
+            previous.close()
         try:
-            return self.connect(self.server), Reply(250)
-        except smtplib.SMTPResponseException as exc:
-            text = (
-                exc.smtp_error.decode(errors="replace")
-                if isinstance(exc.smtp_error, bytes)
-                else str(exc.smtp_error)
-            )
-            logger.warning(
-                "SMTP %s refused the session: %s %s", self.server.describe(), exc.smtp_code, text
-            )
-            # A refused session (e.g. 535 bad credentials) is no verdict on the recipient.
-            return None, Reply(None, f"session refused: {exc.smtp_code} {text}")
-        except (smtplib.SMTPException, OSError) as exc:
-            logger.warning("SMTP %s unreachable: %s", self.server.describe(), exc)
-            return None, Reply(None, f"cannot connect to {self.server.describe()}: {exc}")
+            return self.connect(self.server), ""
+        except SessionFailed as exc:
+            reason = exc.reason
+        except (smtplib.SMTPException, OSError) as exc:  # a connect function of a test
+            reason = f"cannot connect to {self.server.describe()}: {exc}"
+        logger.warning("SMTP %s: %s", self.server.describe(), reason)
+        return None, reason
+
+    def _unreachable(
+        self,
+        rest: Sequence[Outgoing],
+        reason: str,
+        rendered: dict[int, Rendered | Exception],
+    ) -> SendRound:
+        """No session (down, TLS, 535 …) is no verdict on a recipient: the rest of the batch
+        is tried again with backoff, in one transaction."""
+        reply = Reply(None, f"no session: {reason}")
+        retried = 0
+        with self.database.write() as session:
+            now = self.clock()
+            for item in rest:
+                outcome = rendered.get(item.id)
+                subject = outcome.subject if isinstance(outcome, Rendered) else ""
+                if record(session, item, reply, now, subject=subject) is not None:
+                    retried += 1
+        return SendRound(retried=retried, unreachable=True)
 
     def _pace(self) -> None:
+        """At most ``per_second`` messages a second from this sender, evenly spaced."""
         if self.per_second <= 0:
             return
-        wait = self._last_send + 1.0 / self.per_second - time.monotonic()
-        if wait > 0:
-            self.sleep(wait)
-        self._last_send = time.monotonic()
+        now = self.monotonic()
+        if self._next_send is not None and now < self._next_send:
+            self.sleep(self._next_send - now)
+            now = self.monotonic()
+        start = now if self._next_send is None else max(now, self._next_send)
+        self._next_send = start + 1.0 / self.per_second
 
     def _record(self, item: Outgoing, reply: Reply, subject: str = "") -> SendRound:
         with self.database.write() as session:
@@ -366,6 +440,15 @@ class MailSender:
         if outcome is rules.Verdict.PERMANENT:
             return SendRound(bounced=1)
         if outcome is rules.Verdict.TEMPORARY:
-            logger.info("mail %d to be retried: %s", item.id, reply.text)
+            logger.info("mail %d to be retried: %s", item.id, reply.describe())
             return SendRound(retried=1)
         return SendRound()
+
+    def _skip(self, item: Outgoing, reason: str) -> SendRound:
+        with self.database.write() as session:
+            skipped = skip(session, item, reason)
+        return SendRound(skipped=1 if skipped else 0)
+
+    def _release(self, rest: Sequence[Outgoing]) -> None:
+        with self.database.write() as session:
+            release(session, rest)

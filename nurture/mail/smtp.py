@@ -8,12 +8,14 @@ asked), and turns every answer into a ``Reply`` the pure rules classify.
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 TIMEOUT = 30.0
@@ -68,10 +70,16 @@ class Reply:
     code: int | None
     """The SMTP reply code; None when the connection failed or dropped (no answer at all)."""
     text: str = ""
+    step: str = ""
+    """The command the reply answered: ``MAIL``, ``RCPT`` or ``DATA`` (empty: no command)."""
 
     @property
     def accepted(self) -> bool:
         return self.code is not None and 200 <= self.code < 300
+
+    def describe(self) -> str:
+        """``RCPT 550 5.1.1 no such user``: what the console shows as the message's last error."""
+        return " ".join(str(part) for part in (self.step, self.code, self.text) if part)
 
 
 def parse_smtp_url(url: str) -> SmtpServer:
@@ -124,70 +132,165 @@ def _tls_context(server: SmtpServer) -> ssl.SSLContext:
     return context
 
 
+class SessionFailed(Exception):
+    """No session: the server is unreachable, TLS failed, or it refused us (e.g. 535 bad
+    credentials). Says nothing about any recipient, so the mail waits and is tried again."""
+
+    def __init__(self, reason: str, dialogue: list[str], code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.dialogue = dialogue
+        self.code = code
+
+
+class _Banner:
+    """Keeps the greeting (``smtplib`` reads and drops it)."""
+
+    banner: tuple[int, bytes] = (0, b"")
+
+    def connect(self, host: str = "localhost", port: int = 0, source_address: Any = None) -> Any:
+        reply = super().connect(host, port, source_address)  # type: ignore[misc]
+        self.banner = reply
+        return reply
+
+
+class _PlainClient(_Banner, smtplib.SMTP):
+    pass
+
+
+class _TlsClient(_Banner, smtplib.SMTP_SSL):
+    pass
+
+
 class Connection:
     """One SMTP session; ``send`` answers a ``Reply`` for every message and never raises for
-    the server's refusals. After a dropped connection ``alive`` is False."""
+    the server's refusals. After a dropped connection ``alive`` is False.
+
+    ``dialogue`` keeps one line per step of the opening (greeting, EHLO, STARTTLS, AUTH), the
+    lines ``leadshelf mail test`` prints. Opening raises ``SessionFailed`` (with the dialogue
+    so far) and nothing else.
+    """
 
     def __init__(self, server: SmtpServer, local_hostname: str | None = None) -> None:
         self.server = server
         self.dialogue: list[str] = []
+        self.alive = False
         client: smtplib.SMTP
-        if server.tls:
-            client = smtplib.SMTP_SSL(
-                server.host,
-                server.port,
-                local_hostname=local_hostname,
-                timeout=TIMEOUT,
-                context=_tls_context(server),
-            )
-        else:
-            client = smtplib.SMTP(
-                server.host, server.port, local_hostname=local_hostname, timeout=TIMEOUT
-            )
+        try:
+            if server.tls:
+                client = _TlsClient(
+                    server.host,
+                    server.port,
+                    local_hostname=local_hostname,
+                    timeout=TIMEOUT,
+                    context=_tls_context(server),
+                )
+            else:
+                client = _PlainClient(
+                    server.host, server.port, local_hostname=local_hostname, timeout=TIMEOUT
+                )
+        except smtplib.SMTPResponseException as exc:  # a greeting other than 220
+            raise self._failed("greeting", exc) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SessionFailed(
+                f"cannot connect to {server.host}:{server.port}: {_describe(exc)}", self.dialogue
+            ) from None
         self.client = client
         self.alive = True
+        code, text = getattr(client, "banner", (220, b""))
+        self._note("CONNECT", code, text)
         try:
-            code, text = client.ehlo()
-            self._note("EHLO", code, text)
-            if server.starttls:
-                code, text = client.starttls(context=_tls_context(server))
-                self._note("STARTTLS", code, text)
-                client.ehlo()
-            if server.username:
-                code, text = client.login(server.username, server.password)
-                self._note("AUTH", code, text)
+            self._open()
         except BaseException:
             self.close()
             raise
 
+    def _open(self) -> None:
+        step = "EHLO"
+        try:
+            code, text = self.client.ehlo()
+            if not 200 <= code < 300:
+                raise smtplib.SMTPHeloError(code, text)
+            self._note(step, code, text)
+            if self.server.starttls:
+                step = "STARTTLS"
+                code, text = self.client.starttls(context=_tls_context(self.server))
+                self._note(step, code, text)
+                step = "EHLO"
+                self.client.ehlo()
+            if self.server.username:
+                step = "AUTH"
+                code, text = self.client.login(self.server.username, self.server.password)
+                self._note(step, code, text)
+        except smtplib.SMTPResponseException as exc:
+            raise self._failed(step, exc) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self.dialogue.append(f"{step}: {_describe(exc)}")
+            raise SessionFailed(f"{step} failed: {_describe(exc)}", self.dialogue) from None
+
+    def _failed(self, step: str, exc: smtplib.SMTPResponseException) -> SessionFailed:
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        self._note(step, exc.smtp_code, reply.text)
+        return SessionFailed(
+            f"{step} refused: {exc.smtp_code} {reply.text}", self.dialogue, exc.smtp_code
+        )
+
     def _note(self, command: str, code: int, text: bytes | str) -> None:
         shown = text.decode(errors="replace") if isinstance(text, bytes) else text
-        self.dialogue.append(f"{command}: {code} {shown.splitlines()[0] if shown else ''}".strip())
+        first = shown.splitlines()[0] if shown else ""
+        self.dialogue.append(f"{command}: {code} {first}".strip())
 
     def send(self, envelope_from: str, recipient: str, message: bytes) -> Reply:
+        """MAIL, RCPT and DATA for one message; the reply to the step that decided it."""
+        options = self._mail_options(envelope_from, recipient, message)
+        if options is None:
+            return Reply(
+                None, "this server does not take non-ASCII addresses (no SMTPUTF8)", "MAIL"
+            )
+        step = "MAIL"
+        text: bytes | str
         try:
-            refused = self.client.sendmail(envelope_from, [recipient], message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = exc.recipients.get(recipient, (550, b"recipient refused"))
-            return _reply(code, text)
-        except smtplib.SMTPResponseException as exc:
-            self._reset()
-            return _reply(exc.smtp_code, exc.smtp_error)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            code, text = self.client.mail(envelope_from, options)
+            if code == 250:
+                step = "RCPT"
+                code, text = self.client.rcpt(recipient)
+            if code in (250, 251):
+                step = "DATA"
+                code, text = self.client.data(message)
+        except smtplib.SMTPResponseException as exc:  # DATA answered other than 354
+            code, text = exc.smtp_code, exc.smtp_error
+        except (smtplib.SMTPException, OSError) as exc:
             self.alive = False
-            return Reply(None, f"connection lost: {exc}")
-        if refused:
-            code, text = refused[recipient]
-            return _reply(code, text)
-        return Reply(250, "accepted")
+            return Reply(None, f"connection lost: {_describe(exc)}", step)
+        reply = _reply(code, text, step)
+        if not reply.accepted:
+            self._reset(code)
+        return reply
 
-    def _reset(self) -> None:
+    def _mail_options(self, envelope_from: str, recipient: str, message: bytes) -> list[str] | None:
+        options = []
+        if self.client.has_extn("size"):
+            options.append(f"SIZE={len(message)}")
+        if not message.isascii() and self.client.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        if not (envelope_from + recipient).isascii():
+            if not self.client.has_extn("smtputf8"):
+                return None
+            options.append("SMTPUTF8")
+        return options
+
+    def _reset(self, code: int) -> None:
+        if code == 421:  # the server is closing the session
+            self.close()
+            return
         try:
             self.client.rset()
         except (smtplib.SMTPException, OSError):
             self.alive = False
 
     def close(self) -> None:
+        if not hasattr(self, "client"):
+            return
         try:
             self.client.quit()
         except (smtplib.SMTPException, OSError):
@@ -196,11 +299,21 @@ class Connection:
         self.alive = False
 
 
-def _reply(code: int, text: bytes | str) -> Reply:
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _reply(code: int, text: bytes | str, step: str = "") -> Reply:
     shown = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-    return Reply(code, " ".join(shown.split())[:500])
+    return Reply(code, " ".join(shown.split())[:500], step)
+
+
+@functools.cache
+def local_hostname() -> str | None:
+    """The name this host gives in EHLO (looked up once: ``getfqdn`` may ask DNS)."""
+    return socket.getfqdn() or None
 
 
 def connect(server: SmtpServer) -> Connection:
-    """Open a session; raises ``OSError`` or ``smtplib.SMTPException`` when that fails."""
-    return Connection(server, local_hostname=socket.getfqdn() or None)
+    """Open a session; raises ``SessionFailed`` when that fails."""
+    return Connection(server, local_hostname=local_hostname())
