@@ -117,8 +117,12 @@ def record_bounce(
     """Store a bounce or complaint and apply the rules; returns the suppression it caused.
 
     ``kind``: ``hard`` suppresses at once, ``complaint`` too, ``soft`` after
-    ``rules.SOFT_BOUNCES_SUPPRESS`` in a row.
+    ``rules.SOFT_BOUNCES_SUPPRESS`` in a row. The same bounce told twice (a DSN resent, a
+    provider's webhook retried, a delay warning after another for one message) is recorded
+    once: a message counts once towards the soft bounces in a row.
     """
+    if told_before(session, address, kind, source, now, message_id):
+        return None
     session.add(
         MailBounce(
             address=address,
@@ -146,6 +150,25 @@ def record_bounce(
         return None
     suppress(session, address, reason, now, detail=detail, message_id=message_id)
     return reason
+
+
+def told_before(
+    session: Session,
+    address: str,
+    kind: str,
+    source: str,
+    at: datetime,
+    message_id: int | None,
+) -> bool:
+    """Whether this bounce is stored already: of this kind for the same message, or (no message
+    known) from the same source at the same moment (``ix_mail_bounce_address`` finds both)."""
+    query = select(MailBounce.id).where(MailBounce.address == address, MailBounce.kind == kind)
+    if message_id is not None:
+        query = query.where(MailBounce.message_id == message_id)
+    else:
+        query = query.where(MailBounce.at == at, MailBounce.source == source)
+    session.flush()
+    return session.scalar(query.limit(1)) is not None
 
 
 def showed_life(session: Session, address: str) -> None:
