@@ -1,11 +1,21 @@
 """The signed links mail carries, and what each token holds (the routes under /email/ read
-them back). One purpose per kind of link, so a token never works for another."""
+them back). One purpose per kind of link, so a token never works for another.
+
+Tracking: ``click`` wraps a link of a message in ``/email/click?t=`` (the token holds the
+message and the target, so only links a message contained redirect: no open redirect);
+``open_pixel`` is the message's ``/email/open?t=`` image. Neither expires: an old mail's
+links keep working. Links to the portal's own ``/email/`` pages (confirm, continue,
+unsubscribe, preferences) are never wrapped (``tracked``): they are signed already, act on
+the reader's consent or identity, and must work exactly as written.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from portal.signing import Purpose, Signer
+from portal.signing import InvalidToken, Purpose, Signer
 
 OPT_IN_DAYS = 7
 """A double opt-in confirmation link works this long."""
@@ -19,6 +29,11 @@ class Links:
     def __init__(self, signer: Signer, base_url: str) -> None:
         self.signer = signer
         self.base_url = base_url.rstrip("/")
+
+    @property
+    def own_pages(self) -> str:
+        """The prefix of the portal's /email/ pages, whose links are never wrapped."""
+        return f"{self.base_url}/email/"
 
     def url(self, path: str, **query: str) -> str:
         return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
@@ -44,3 +59,60 @@ class Links:
         """ "Continue on this device": ``/email/continue?t=`` (expires after ``CONTINUE_HOURS``)."""
         token = self.signer.sign(Purpose.EMAIL_LINK, {"c": claim_id, "l": lead_id})
         return self.url("/email/continue", t=token)
+
+    def tracked(self, url: str) -> bool:
+        """Whether a link in a mail is wrapped in a click URL: every http(s) link except the
+        portal's own /email/ pages."""
+        return url.startswith(("http://", "https://")) and not url.startswith(self.own_pages)
+
+    def click(self, message_id: int, target: str) -> str:
+        """``/email/click?t=``: records the click on message ``message_id``, then redirects."""
+        token = self.signer.sign(Purpose.EMAIL_CLICK, {"m": message_id, "u": target})
+        return self.url("/email/click", t=token)
+
+    def open_pixel(self, message_id: int) -> str:
+        """``/email/open?t=``: the 1x1 image whose loading records an open."""
+        return self.url("/email/open", t=self.signer.sign(Purpose.EMAIL_OPEN, {"m": message_id}))
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """What a click URL's token holds: the message and where its link pointed."""
+
+    message_id: int
+    target: str
+
+
+def read_click(signer: Signer, token: str) -> Click | None:
+    """The click a token stands for; None when it is forged, altered or not a click token."""
+    value = _unsign(signer, Purpose.EMAIL_CLICK, token)
+    if not isinstance(value, dict):
+        return None
+    message_id, target = _an_id(value.get("m")), value.get("u")
+    if message_id is None or not isinstance(target, str):
+        return None
+    if urlsplit(target).scheme not in ("http", "https"):
+        return None  # never signed so, but a redirect must never leave http(s)
+    return Click(message_id, target)
+
+
+def read_open(signer: Signer, token: str) -> int | None:
+    """The message an open pixel's token names, or None."""
+    value = _unsign(signer, Purpose.EMAIL_OPEN, token)
+    return _an_id(value.get("m")) if isinstance(value, dict) else None
+
+
+def _unsign(signer: Signer, purpose: Purpose, token: str) -> Any:
+    if not token or len(token) > 8000:
+        return None
+    try:
+        return signer.unsign(purpose, token)
+    except InvalidToken:
+        return None
+
+
+def _an_id(value: Any) -> int | None:
+    """A message id as signed (a positive int), or None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None

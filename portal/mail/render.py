@@ -2,66 +2,138 @@
 layout, an HTML and a plain-text part, and the headers (Message-ID, List-Unsubscribe on
 marketing mail, DKIM when configured).
 
-A kind's template defines the blocks ``subject``, ``preheader``, ``body`` (HTML) and
-``text`` (plain text); the layouts add the brand, the footer (postal address; unsubscribe
-and preference links on marketing mail) and the reason the reader gets the mail.
+**A kind's template** defines blocks, all optional but ``subject`` and ``body``:
+
+- ``subject``: one line (rendered without HTML escaping; whitespace collapsed);
+- ``preheader``: the preview line mail clients show after the subject (hidden in the body);
+- ``body``: the HTML of the message, plain semantic markup: ``<h1>``, ``<p>``, ``<ul>``,
+  ``<a class="button" href="…">`` for the one call to action, ``<p class="muted">`` for small
+  print, ``<img>`` (always scaled to the column). No ``style`` attributes or tables are
+  needed: the layout's stylesheet styles these and is inlined (css-inline) at render time,
+  into one fluid column at most 600px wide that reads at 320px;
+- ``text``: the plain-text part. Leave it out and the text is made from ``body`` (the same
+  words, links written out), which keeps both parts the same; write it only when the text
+  should differ;
+- ``reason``: one sentence saying why the reader gets this mail (marketing mail has a default:
+  "you subscribed to news from BRAND as ADDRESS").
+
+The layouts add the brand (logo or name, brand colour), the footer (brand, postal address;
+on marketing mail the preference-center and unsubscribe links) and the reason.
+
+**Words in two languages** (English, German): templates mark English text with Jinja's i18n
+extension, ``{% trans %}Hello {{ name }},{% endtrans %}`` (whitespace inside is collapsed) or
+``{{ _("Unsubscribe") }}``, and the German goes in a catalog keyed by the English text with
+``%(name)s`` placeholders: the shared words in ``portal.mail.i18n.GERMAN``, a kind's own in a
+``GERMAN`` mapping beside its ``CONTEXTS`` (``subscription_mails.GERMAN`` …), merged here.
+Plurals: ``{% trans count=n %}…{% pluralize %}…{% endtrans %}`` with a (singular, plural)
+pair as the German. No compile step; a later move to Babel ``.po`` catalogs keeps the
+templates. The language is the message's ``language`` (the lead's, else the site default);
+``lang`` is in every template's context too. ``tests/portal/mail/test_i18n.py`` fails when a
+marked text has no German.
+
+**Tracking**: every http(s) link of both parts is rewritten to a signed ``/email/click?t=``
+URL (``portal.mail.links``), except links to the portal's own ``/email/`` pages (confirm,
+continue, unsubscribe, preferences); marketing mail carries the ``/email/open?t=`` pixel
+(transactional mail, sent without marketing consent, carries no pixel).
 """
 
 from __future__ import annotations
 
+import html as html_text
+import re
+from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
+import css_inline
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing, Rendered
 from nurture.mail.smtp import Sender, parse_sender
-from portal.mail import identity_mails, subscription_mails, webinar_mails
+from portal.mail import i18n, identity_mails, subscription_mails, webinar_mails
 from portal.mail.kinds import ContextFunction, KindContext, test_mail
 from portal.mail.links import Links
+from portal.mail.plaintext import html_to_text
 from portal.resources import resource_path
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.templating import template_helpers
 
+KIND_MODULES = (subscription_mails, identity_mails, webinar_mails)
+"""The feature modules that bring kinds of mail (``CONTEXTS``) and their German (``GERMAN``)."""
+
 
 def contexts() -> dict[str, ContextFunction]:
     """Every kind of mail the renderer knows."""
-    return {
-        "test": test_mail,
-        **subscription_mails.CONTEXTS,
-        **identity_mails.CONTEXTS,
-        **webinar_mails.CONTEXTS,
-    }
+    found: dict[str, ContextFunction] = {"test": test_mail}
+    for module in KIND_MODULES:
+        found.update(module.CONTEXTS)
+    return found
 
 
-def environment() -> jinja2.Environment:
+def kind_catalogs() -> list[Mapping[str, i18n.Entry]]:
+    """The kind modules' own German words."""
+    return [getattr(module, "GERMAN", {}) for module in KIND_MODULES]
+
+
+def environment(
+    language: str = "en", *, html: bool = True, template_dirs: Sequence[Path] = ()
+) -> jinja2.Environment:
+    """The Jinja environment of mail in ``language``: HTML (autoescaped) or text (not).
+    ``template_dirs`` are searched before the built-in ``templates/email``."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(resource_path("templates") / "email"),
-        autoescape=jinja2.select_autoescape(["html"]),
+        loader=jinja2.FileSystemLoader([*template_dirs, resource_path("templates") / "email"]),
+        autoescape=html,  # noqa: S701 (the text part is plain text, never HTML)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.catalog(language, kind_catalogs()), newstyle=True
     )
     env.globals.update(template_helpers())
     return env
 
 
-class MailRenderer:
-    """``nurture.mail.sender.Render`` for these settings: call it with a session and a message."""
+WIRE = SMTP.clone(max_line_length=998)
+"""Headers are folded only past RFC 5322's hard limit: a List-Unsubscribe URL longer than 78
+characters must stay a URL, not become an encoded word that clients do not decode."""
 
-    def __init__(self, settings: Settings, signer: Signer) -> None:
+INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+"""Moves the layout's stylesheet into style attributes (many mail clients drop <style>)."""
+
+
+class MailRenderer:
+    """``nurture.mail.sender.Render`` for these settings: call it with a session and a message.
+    ``template_dirs`` are searched before ``templates/email`` (tests add kinds of their own)."""
+
+    def __init__(
+        self, settings: Settings, signer: Signer, *, template_dirs: Sequence[Path] = ()
+    ) -> None:
         self.settings = settings
+        self.template_dirs = tuple(template_dirs)
         self.sender: Sender = parse_sender(settings.mail_from)
         self.links = Links(signer, settings.base_url)
-        self.env = environment()
         self.kinds: dict[str, ContextFunction] = contexts()
+        self._environments: dict[tuple[str, bool], jinja2.Environment] = {}
+
+    def environment(self, language: str, *, html: bool) -> jinja2.Environment:
+        key = (language, html)
+        env = self._environments.get(key)
+        if env is None:
+            env = self._environments[key] = environment(
+                language, html=html, template_dirs=self.template_dirs
+            )
+        return env
 
     @property
     def brand(self) -> str:
@@ -70,7 +142,7 @@ class MailRenderer:
     def common(self, message: Outgoing) -> dict[str, Any]:
         marketing = message.category is MailCategory.MARKETING
         return {
-            "lang": message.language,
+            "lang": i18n.language(message.language),
             "brand": self.brand,
             "brand_color": self.settings.brand_color,
             "logo_url": self.settings.brand_logo_url,
@@ -84,6 +156,7 @@ class MailRenderer:
                 if marketing and message.lead_id is not None
                 else ""
             ),
+            "open_url": self.links.open_pixel(message.id) if marketing else "",
         }
 
     def __call__(self, session: Session, message: Outgoing) -> Rendered:
@@ -94,16 +167,8 @@ class MailRenderer:
             **self.common(message),
             **kind(KindContext(session, message, self.links)),
         }
-        template = self.env.get_template(f"{message.kind}.html")
-        subject = " ".join(_block(template, "subject", values).split())
-        html = self.env.get_template("layout.html").render(
-            **values,
-            subject=subject,
-            body=Markup(_block(template, "body", values)),  # noqa: S704 (autoescaped already)
-        )
-        text = self.env.get_template("layout.txt").render(
-            **values, subject=subject, body=_block(template, "text", values).strip()
-        )
+        html, text, subject = self.parts(message.kind, values)
+        track = _Tracker(self.links, message.id)
         mail = EmailMessage()
         mail["Subject"] = subject
         mail["From"] = self.sender.header()
@@ -114,9 +179,92 @@ class MailRenderer:
             mailto = f"mailto:{_unsubscribe_mailbox(self.sender, message.verp)}"
             mail["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>, <{mailto}>"
             mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        mail.set_content(text)
-        mail.add_alternative(html, subtype="html")
-        return Rendered(subject=subject, data=mail.as_bytes(policy=SMTP))
+        mail.set_content(rewrite_text(text, track))
+        mail.add_alternative(INLINER.inline(rewrite_html(html, track)), subtype="html")
+        mail["Content-Language"] = values["lang"]  # after the content, which clears Content-*
+        return Rendered(subject=subject, data=mail.as_bytes(policy=WIRE))
+
+    def parts(self, kind: str, values: dict[str, Any]) -> tuple[str, str, str]:
+        """(HTML document, plain text, subject) of a kind with these values, links as written."""
+        html_env = self.environment(values["lang"], html=True)
+        text_env = self.environment(values["lang"], html=False)
+        as_html = html_env.get_template(f"{kind}.html")
+        as_text = text_env.get_template(f"{kind}.html")
+        subject = " ".join(_block(as_text, "subject", values).split())
+        body = _block(as_html, "body", values)
+        reason = _block(as_html, "reason", values).strip()
+        extra = {
+            "subject": subject,
+            "preheader": " ".join(_block(as_text, "preheader", values).split()),
+        }
+        document = html_env.get_template("layout.html").render(
+            **values,
+            **extra,
+            body=Markup(body),  # noqa: S704 (autoescaped already)
+            reason=Markup(reason),  # noqa: S704 (autoescaped already)
+        )
+        text = text_env.get_template("layout.txt").render(
+            **values,
+            **extra,
+            body=_block(as_text, "text", values).strip() or html_to_text(body),
+            reason=html_to_text(reason) if reason else "",
+        )
+        return document, text, subject
+
+
+class _Tracker:
+    """Click URLs of one message, each target signed once."""
+
+    def __init__(self, links: Links, message_id: int) -> None:
+        self.links = links
+        self.message_id = message_id
+        self.done: dict[str, str] = {}
+
+    def __call__(self, url: str) -> str:
+        if not self.links.tracked(url):
+            return url
+        wrapped = self.done.get(url)
+        if wrapped is None:
+            wrapped = self.done[url] = self.links.click(self.message_id, url)
+        return wrapped
+
+
+_HREF = re.compile(r"""(<a\s[^>]*?\bhref=)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_URL = re.compile(r"""https?://[^\s<>"'\]]+""")
+_TRAILING = ".,;:!?"
+
+
+def rewrite_html(document: str, track: Callable[[str], str]) -> str:
+    """Every link (``<a href>``) through ``track``; images and other attributes stay."""
+
+    def replace(match: re.Match[str]) -> str:
+        start, quote, value = match.groups()
+        target = html_text.unescape(value)
+        tracked = track(target)
+        return match.group(0) if tracked == target else f"{start}{quote}{escape(tracked)}{quote}"
+
+    return _HREF.sub(replace, document)
+
+
+def rewrite_text(text: str, track: Callable[[str], str]) -> str:
+    """Every http(s) URL of a plain text through ``track``, without the punctuation that
+    ends a sentence or closes a bracket around it."""
+
+    def replace(match: re.Match[str]) -> str:
+        url, rest = _trim(match.group(0))
+        return track(url) + rest
+
+    return _URL.sub(replace, text)
+
+
+def _trim(url: str) -> tuple[str, str]:
+    end = len(url)
+    while end and (
+        url[end - 1] in _TRAILING
+        or (url[end - 1] == ")" and url.count("(", 0, end) < url.count(")", 0, end))
+    ):
+        end -= 1
+    return url[:end], url[end:]
 
 
 def _unsubscribe_mailbox(sender: Sender, verp: str) -> str:
