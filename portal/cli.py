@@ -32,6 +32,7 @@ from portal.cli_support import (
     settings_for,
 )
 from portal.db import Database
+from portal.demo_mail import DemoCatcher
 from portal.settings import Settings, env_names, listening_url
 from tracking.pipeline import leadstate, rollups
 from tracking.rules.config_file import load_model
@@ -105,24 +106,33 @@ def serve(
                     _import(settings, database, DEMO_LIBRARY, publish_all=True)
         finally:
             database.dispose()
+        # The demo catches its mail unless an SMTP server is configured (that one wins).
+        catcher = DemoCatcher(settings.data_dir).start() if demo and not settings.smtp_url else None
     except BaseException:
         sock.close()
         raise
     click.echo(f"Leadshelf is running at {listening_url(host, port)}  (console: /console)")
     if demo:
         _print_demo_logins(settings)
+    if catcher is not None:
+        os.environ["LEADSHELF_SMTP_URL"] = catcher.url  # read by every worker process
+        click.echo(f"Demo mailbox: mail is caught at {catcher.url} and shown at /console/mailbox")
     _exportsettings_for(ctx)
     os.environ["LEADSHELF_BASE_URL"] = settings.base_url  # links follow the port (workers too)
-    started = listening.serve(
-        sock,
-        app="portal.app:create_app_from_env",
-        factory=True,
-        workers=workers,
-        log_level="warning",
-        # Forwarded headers only from the proxies named in LEADSHELF_TRUSTED_PROXIES.
-        proxy_headers=bool(settings.trusted_proxies.strip()),
-        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
-    )
+    try:
+        started = listening.serve(
+            sock,
+            app="portal.app:create_app_from_env",
+            factory=True,
+            workers=workers,
+            log_level="warning",
+            # Forwarded headers only from the proxies named in LEADSHELF_TRUSTED_PROXIES.
+            proxy_headers=bool(settings.trusted_proxies.strip()),
+            forwarded_allow_ips=settings.trusted_proxies.strip() or None,
+        )
+    finally:
+        if catcher is not None:
+            catcher.stop()
     if not started:
         ctx.exit(3)
 
