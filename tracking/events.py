@@ -29,6 +29,7 @@ class EventType(StrEnum):
     WEBINAR_ATTEND = "webinar_attend"
     CTA_CLICK = "cta_click"
     EMAIL_CLICK = "email_click"
+    EMAIL_OPEN = "email_open"
     DEMO_REQUEST = "demo_request"
 
 
@@ -158,10 +159,43 @@ class CtaClick(TrackedEvent):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EmailClick(TrackedEvent):
-    """A link in one of our emails was followed."""
+    """A link in one of our emails was followed (``/email/click``). On a link to an asset page
+    ``asset_id`` is that asset, so the click is a touch on it (stage evidence) like its view."""
 
     type = EventType.EMAIL_CLICK
+    message: int | None = None
+    """The mail message (``mail_message.id``) the link was in."""
+    kind: str = ""
+    """The message's kind of mail (``opt_in``, ``asset_copy`` …)."""
+    target: str = ""
+    """Where the link led."""
     campaign: str = ""
+
+    def properties(self) -> dict[str, Any] | None:
+        return _given(TrackedEvent.properties(self))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EmailOpen(TrackedEvent):
+    """One of our emails loaded its open pixel (``/email/open``). ``machine`` opens (a privacy
+    proxy or scanner fetching the image, not a person reading) are kept for the record only.
+    Opens never earn points (``tracking.rules.scoring_file.UNSCORED_EVENTS``)."""
+
+    type = EventType.EMAIL_OPEN
+    message: int | None = None
+    kind: str = ""
+    machine: bool = False
+    reason: str = ""
+    """Why the open counts as a machine's."""
+
+    def properties(self) -> dict[str, Any] | None:
+        return _given(TrackedEvent.properties(self))
+
+
+def _given(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Properties without the empty text and missing values (``machine: false`` stays)."""
+    kept = {k: v for k, v in (values or {}).items() if v is not None and v != ""}
+    return kept or None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

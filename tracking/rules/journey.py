@@ -86,6 +86,11 @@ ACTS = frozenset(
 )
 """Event types worth naming in a stage's evidence ("attended 'Live demo'")."""
 
+UNSCORED = frozenset({"email_open"})
+"""Event types kept on the trail that are no evidence at all: no points, not counted. Most
+email opens are a privacy proxy or scanner loading the pixel (those are flagged ``machine``),
+and even a person's open says less than the click that follows it."""
+
 
 @dataclass(frozen=True, slots=True)
 class JourneyState:
@@ -142,6 +147,8 @@ def apply(state: JourneyState, touches: Iterable[Touch], scoring: ScoringModel) 
     assets = dict(state.assets)
     counts = dict(state.counts)
     for touch in touches:
+        if touch.type in UNSCORED:
+            continue
         points = touch_points(touch, scoring)
         engagement = engagement.add(points, touch.at, half_life)
         counts[touch.type] = counts.get(touch.type, 0) + 1

@@ -42,8 +42,12 @@ from tracking.rules.file_values import (
     _table,
     _text,
 )
+from tracking.rules.journey import UNSCORED
 
-EVENT_TYPES: tuple[str, ...] = tuple(event.value for event in EventType)
+EVENT_TYPES: tuple[str, ...] = tuple(
+    event.value for event in EventType if event.value not in UNSCORED
+)
+"""The event types a model may give points or count in a milestone (opens are no evidence)."""
 ANY_ANSWER = "*"
 GRADES = "ABCDE"
 
@@ -168,10 +172,20 @@ _SECTIONS = (
 def _event_points(value: Any) -> Mapping[str, float]:
     key = "scoring.event_points"
     table = _table(value, key)
+    for name in table:
+        _scorable(name, _join(key, name))
     _check_keys(table, key, EVENT_TYPES)
     points = dict(DEFAULT_EVENT_POINTS)
     points.update({name: _number(given, _join(key, name)) for name, given in table.items()})
     return MappingProxyType(points)
+
+
+def _scorable(event: str, key: str) -> None:
+    if event in UNSCORED:
+        raise ModelError(
+            f"{key}: {event} is never scored (most opens are a mail client's privacy proxy "
+            "loading the pixel, not a person); score the clicks instead (email_click)"
+        )
 
 
 def _thresholds(value: Any, stages: tuple[str, ...]) -> Mapping[str, float]:
@@ -342,6 +356,7 @@ def _milestone(entry: dict[str, Any], key: str, stages: tuple[str, ...]) -> Mile
         if "depth" in entry:
             raise ModelError(f"{key}.depth: only a stage milestone has a depth")
         event = _text(entry["event"], f"{key}.event")
+        _scorable(event, f"{key}.event")
         if event not in EVENT_TYPES:
             raise ModelError(
                 f"{key}.event: {event!r} is not an event type (one of {', '.join(EVENT_TYPES)})"
