@@ -34,7 +34,8 @@ marked text has no German.
 **Tracking**: every http(s) link of both parts is rewritten to a signed ``/email/click?t=``
 URL (``portal.mail.links``), except links to the portal's own ``/email/`` pages (confirm,
 continue, unsubscribe, preferences); marketing mail carries the ``/email/open?t=`` pixel
-(transactional mail, sent without marketing consent, carries no pixel).
+(transactional mail, sent without marketing consent, carries no pixel). A mail rendered
+outside the outbox (``Outgoing.id`` 0, ``leadshelf mail test``) keeps its links as written.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class MailRenderer:
                 if marketing and message.lead_id is not None
                 else ""
             ),
-            "open_url": self.links.open_pixel(message.id) if marketing else "",
+            "open_url": self.links.open_pixel(message.id) if marketing and message.id else "",
         }
 
     def __call__(self, session: Session, message: Outgoing) -> Rendered:
@@ -213,7 +214,8 @@ class MailRenderer:
 
 
 class _Tracker:
-    """Click URLs of one message, each target signed once."""
+    """Click URLs of one message, each target signed once. A mail that is not in the outbox
+    (message id 0: ``leadshelf mail test``) keeps its links as written."""
 
     def __init__(self, links: Links, message_id: int) -> None:
         self.links = links
@@ -221,7 +223,7 @@ class _Tracker:
         self.done: dict[str, str] = {}
 
     def __call__(self, url: str) -> str:
-        if not self.links.tracked(url):
+        if not self.message_id or not self.links.tracked(url):
             return url
         wrapped = self.done.get(url)
         if wrapped is None:

@@ -5,16 +5,20 @@ links of a received mail."""
 
 from __future__ import annotations
 
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
 from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.outbox import Mail, enqueue
-from nurture.mail.sender import MailSender, SendRound
+from nurture.mail.sender import MailSender, Outgoing, Rendered, SendRound
 from nurture.mail.smtp import parse_sender, parse_smtp_url
 from portal.db import Database
 from portal.mail.kinds import KindContext
@@ -105,6 +109,22 @@ def queue(
     return written
 
 
+def outside_outbox(language: str = "en") -> Outgoing:
+    """A test mail as ``leadshelf mail test`` renders it: no outbox row (id 0), no lead."""
+    return Outgoing(
+        id=0, claim="", message_id=f"<test@{DOMAIN}>", verp="0" * 24, lead_id=None,
+        to="ops@pipewise.example", kind="test", category=MailCategory.TRANSACTIONAL,
+        language=language, params={}, attempts=1, created_at=utcnow(),
+    )  # fmt: skip
+
+
+def parsed(rendered: Rendered) -> Received:
+    """A rendered mail as a server would receive it."""
+    message = BytesParser(policy=policy.default).parsebytes(rendered.data)
+    assert isinstance(message, EmailMessage)
+    return Received("", (), rendered.data, message)
+
+
 def text_of(received: Received) -> str:
     """The plain-text part with its line ends as a reader sees them."""
     return received.part("plain").replace("\r\n", "\n")
@@ -112,6 +132,13 @@ def text_of(received: Received) -> str:
 
 def page(received: Received) -> HTMLParser:
     return HTMLParser(received.part("html"))
+
+
+def one(document: HTMLParser, selector: str) -> LexborNode:
+    """The first element ``selector`` matches (there must be one)."""
+    node = document.css_first(selector)
+    assert node is not None, f"no {selector}"
+    return node
 
 
 def hrefs(received: Received) -> list[str]:

@@ -13,7 +13,7 @@ from portal.resources import resource_path
 def _marked() -> list[tuple[str, str]]:
     """(template, message id) of every marked text of the mail templates."""
     env = environment("de")
-    found = []
+    found: list[tuple[str, str]] = []
     for path in sorted((resource_path("templates") / "email").iterdir()):
         if path.suffix not in (".html", ".txt"):
             continue

@@ -19,7 +19,10 @@ from tests.portal.mail.mailing import (
     OUTSIDE,
     hrefs,
     make_lead,
+    one,
+    outside_outbox,
     page,
+    parsed,
     queue,
     renderer,
     send_all,
@@ -54,14 +57,13 @@ def test_the_test_mail_arrives_with_both_parts_and_its_css_inlined(
     assert received.subject == "Test message from Pipewise"
     assert "can send through this server" in text
     assert document.css_first("style") is None  # clients that drop <style> lose nothing
-    body_style = document.css_first("body").attributes["style"] or ""
+    body_style = one(document, "body").attributes["style"] or ""
     assert "font-family" in body_style
-    paragraph = document.css_first(".card p")
-    assert paragraph is not None
+    paragraph = one(document, ".card p")
     assert "margin" in (paragraph.attributes.get("style") or "")
     # the footer: brand and postal address in both parts
     assert "Pipewise GmbH, Hafenstraße 1, 20457 Hamburg" in text
-    footer = document.css_first(".footer").text()
+    footer = one(document, ".footer").text()
     assert "Pipewise GmbH, Hafenstraße 1, 20457 Hamburg" in footer
     assert received.message["Content-Language"] == "en"
 
@@ -89,8 +91,8 @@ def test_marketing_mail_in_german_with_one_click_unsubscribe(
     text, document = text_of(received), page(received)
     assert received.subject == "Testnachricht von Pipewise"
     assert "über diesen Server senden kann" in text
-    assert document.css_first("html").attributes["lang"] == "de"
-    footer = document.css_first(".footer").text()
+    assert one(document, "html").attributes["lang"] == "de"
+    footer = one(document, ".footer").text()
     assert "Sie erhalten diese E-Mail, weil Sie Neuigkeiten von Pipewise" in footer
     assert "jan@example.de" in footer
     links = {a.text(): str(a.attributes["href"]) for a in document.css(".footer a")}
@@ -138,8 +140,7 @@ def test_the_text_part_mirrors_the_html_when_the_kind_writes_none(
     assert "Cover" not in text  # images stay out of the text part
     assert "You get this email because you subscribed to news from Pipewise" in text
     assert received.subject == "Your digest from Pipewise"
-    preheader = page(received).css_first(".preheader")
-    assert preheader is not None
+    preheader = one(page(received), ".preheader")
     assert preheader.text() == "Three reads for this week"
     assert "display: none" in (preheader.attributes.get("style") or "")
 
@@ -157,7 +158,7 @@ def test_the_html_part_fits_the_narrow_widths_of_mail_clients(
             assert int(px) <= 600, node.html
     for image in document.css(".card img"):
         assert "max-width: 100%" in (image.attributes.get("style") or "")
-    wrap = document.css_first(".wrap")
+    wrap = one(document, ".wrap")
     assert "max-width: 600px" in (wrap.attributes.get("style") or "")
     assert "<table" not in received.part("html")
 
@@ -172,13 +173,21 @@ def test_the_brand_colour_and_logo_come_from_the_settings(
     )
     received = _digest(db, smtp_sink, renderer(branded, tmp_path / "t"), branded)
     document = page(received)
-    logo = document.css_first(".brand img")
-    assert logo is not None
+    logo = one(document, ".brand img")
     assert logo.attributes["src"] == "https://cdn.pipewise.example/logo.png"
     assert logo.attributes["alt"] == "Pipewise & Co"
     assert "max-width" in (logo.attributes.get("style") or "")
-    button = document.css_first("a.button")
+    button = one(document, "a.button")
     assert "background-color: #0a7d4f" in (button.attributes.get("style") or "")
     # the name is escaped in HTML only: the subject and the text part read it as written
     assert received.subject == "Your digest from Pipewise & Co"
     assert "\n-- \nPipewise & Co\n" in text_of(received)
+
+
+def test_a_mail_sent_outside_the_outbox_keeps_its_links_as_written(
+    render: MailRenderer,
+) -> None:
+    """``leadshelf mail test`` renders a message that has no row (id 0) to attribute clicks to."""
+    received = parsed(render(None, outside_outbox()))  # type: ignore[arg-type]
+    assert hrefs(received) == ["http://127.0.0.1:8000/library"]
+    assert "Open the library:\nhttp://127.0.0.1:8000/library\n" in text_of(received)

@@ -92,11 +92,12 @@ def test_a_click_on_an_asset_link_is_recorded_and_lands_on_the_asset(
         assert address is not None  # marketing mail sent to it
         address.soft_bounces = 2
     with db.read() as session:
-        slug = session.scalar(select(MailMessage.params).where(MailMessage.id == message_id))
+        params = session.scalar(select(MailMessage.params).where(MailMessage.id == message_id))
+        assert params is not None
     button = hrefs(received)[0]
     response = mail_client.get(local(button), follow_redirects=False)
     assert response.status_code == 302
-    assert response.headers["location"] == f"http://127.0.0.1:8000/library/{slug['slug']}"
+    assert response.headers["location"] == f"http://127.0.0.1:8000/library/{params['slug']}"
     assert "no-store" in response.headers["cache-control"]
     (click,) = _events(db, "email_click")
     assert click.asset_id == asset_id
