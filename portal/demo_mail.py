@@ -12,6 +12,7 @@ SMTP server, or a marker left behind by a killed demo, never shows a stale mailb
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -304,6 +305,8 @@ class DemoCatcher:
     def start(self) -> DemoCatcher:
         """Listen on a free port and say so in the marker file; raises ``OSError`` on failure."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        # aiosmtpd logs every SMTP command at INFO: keep the demo's output readable.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.bind((self.host, 0))
