@@ -97,12 +97,20 @@ CONTENT_ANALYTICS = Section(
     "Per asset: views, readers, gate conversion, downloads, time, completion, leads influenced.",
 )
 
+EMAIL = Section(
+    "Email",
+    "/console/email",
+    PEOPLE,
+    "The mail outbox in numbers, recent messages and bounces, and the suppression list.",
+)
+
 SECTIONS: tuple[Section, ...] = (
     OVERVIEW,
     DASHBOARD,
     LEADS,
     HANDOFF,
     CONTENT_ANALYTICS,
+    EMAIL,
     LIBRARY,
     TAXONOMY,
     STAFF,

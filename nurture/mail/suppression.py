@@ -88,6 +88,28 @@ def suppress(
     return True
 
 
+LIFT_REASON_MAX = 500
+"""The longest reason kept for lifting an entry."""
+
+
+def entries(session: Session, search: str = "", limit: int = 100) -> list[Suppression]:
+    """The entries in force, newest first; ``search`` keeps addresses containing it."""
+    query = select(Suppression).where(Suppression.lifted_at.is_(None))
+    needle = search.strip().lower()
+    if needle:
+        query = query.where(Suppression.address.contains(needle, autoescape=True))
+    return list(session.scalars(query.order_by(Suppression.id.desc()).limit(limit)))
+
+
+def lifted(session: Session, search: str = "", limit: int = 20) -> list[Suppression]:
+    """Entries an admin lifted, the latest first: who, when and why."""
+    query = select(Suppression).where(Suppression.lifted_at.is_not(None))
+    needle = search.strip().lower()
+    if needle:
+        query = query.where(Suppression.address.contains(needle, autoescape=True))
+    return list(session.scalars(query.order_by(Suppression.lifted_at.desc()).limit(limit)))
+
+
 def lift(session: Session, suppression_id: int, *, by: str, reason: str, now: datetime) -> bool:
     """Lift an entry (an admin, with a reason); the row stays as history. False: not in force."""
     entry = session.get(Suppression, suppression_id, with_for_update=True)
