@@ -12,6 +12,7 @@ SMTP server, or a marker left behind by a killed demo, never shows a stale mailb
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -127,9 +128,9 @@ class Mailbox:
         """The newest ``limit`` mails, newest first."""
         found = []
         for mail_id in self.ids()[:limit]:
-            message = self._read(mail_id, headers_only=True)
-            if message is not None:  # deleted meanwhile by the cap
-                found.append(_summary(mail_id, message))
+            summary = _summary_at(self.folder / f"{mail_id}.eml")
+            if summary is not None:  # None: deleted meanwhile by the cap
+                found.append(summary)
         return found
 
     def open(self, mail_id: str) -> OpenedMail | None:
@@ -147,21 +148,33 @@ class Mailbox:
             attachments=tuple(_attachments(message)),
         )
 
-    def _read(self, mail_id: str, *, headers_only: bool = False) -> EmailMessage | None:
+    def _read(self, mail_id: str) -> EmailMessage | None:
         if not _NAME.match(mail_id):
             return None
-        try:
-            data = (self.folder / f"{mail_id}.eml").read_bytes()
-        except OSError:
-            return None
-        parsed = BytesParser(policy=policy.default).parsebytes(data, headersonly=headers_only)
-        assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
-        return parsed
+        return _parse(self.folder / f"{mail_id}.eml")
 
     def _prune(self) -> None:
         for mail_id in self.ids()[self.keep :]:
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / f"{mail_id}.eml").unlink()
+
+
+def _parse(path: Path, *, headers_only: bool = False) -> EmailMessage | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    parsed = BytesParser(policy=policy.default).parsebytes(data, headersonly=headers_only)
+    assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
+    return parsed
+
+
+@functools.lru_cache(maxsize=4 * KEEP)
+def _summary_at(path: Path) -> CaughtMail | None:
+    """A caught mail's list entry. Cached: a file is never changed once written, and its
+    name is never reused (parsing the headers of 500 mails would take half a second)."""
+    message = _parse(path, headers_only=True)
+    return _summary(path.stem, message) if message is not None else None
 
 
 def _header(message: EmailMessage, name: str) -> str:
