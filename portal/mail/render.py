@@ -17,6 +17,9 @@ marketing mail, DKIM when configured).
 - ``reason``: one sentence saying why the reader gets this mail (marketing mail has a default:
   "you subscribed to news from BRAND as ADDRESS").
 
+A kind's context function may return ``attachments``, a list of ``portal.mail.mime.Attachment``
+(a webinar's ``.ics``); the message bytes are built by ``portal.mail.mime``.
+
 The layouts add the brand (logo or name, brand colour), the footer (brand, postal address;
 on marketing mail the preference-center and unsubscribe links) and the reason.
 
@@ -43,8 +46,6 @@ from __future__ import annotations
 import html as html_text
 import re
 from collections.abc import Callable, Mapping, Sequence
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing, Rendered
 from nurture.mail.smtp import Sender, parse_sender
-from portal.mail import i18n, identity_mails, subscription_mails, webinar_mails
+from portal.mail import i18n, identity_mails, mime, subscription_mails, webinar_mails
 from portal.mail.kinds import ContextFunction, KindContext, test_mail
 from portal.mail.links import Links
 from portal.mail.plaintext import html_to_text
@@ -104,10 +105,6 @@ def environment(
     env.globals.update(template_helpers())
     return env
 
-
-WIRE = SMTP.clone(max_line_length=998)
-"""Headers are folded only past RFC 5322's hard limit: a List-Unsubscribe URL longer than 78
-characters must stay a URL, not become an encoded word that clients do not decode."""
 
 INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 """Moves the layout's stylesheet into style attributes (many mail clients drop <style>)."""
@@ -170,20 +167,25 @@ class MailRenderer:
         }
         html, text, subject = self.parts(message.kind, values)
         track = _Tracker(self.links, message.id)
-        mail = EmailMessage()
-        mail["Subject"] = subject
-        mail["From"] = self.sender.header()
-        mail["To"] = message.to
-        mail["Date"] = format_datetime(utcnow())
-        mail["Message-ID"] = message.message_id
+        headers: list[tuple[str, str]] = [
+            ("Subject", mime.header(subject)),
+            ("From", mime.address(self.sender.name, self.sender.address)),
+            ("To", message.to),
+            ("Date", format_datetime(utcnow())),
+            ("Message-ID", message.message_id),
+            ("Content-Language", values["lang"]),
+        ]
         if values["unsubscribe_url"]:
             mailto = f"mailto:{_unsubscribe_mailbox(self.sender, message.verp)}"
-            mail["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>, <{mailto}>"
-            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        mail.set_content(rewrite_text(text, track))
-        mail.add_alternative(INLINER.inline(rewrite_html(html, track)), subtype="html")
-        mail["Content-Language"] = values["lang"]  # after the content, which clears Content-*
-        return Rendered(subject=subject, data=mail.as_bytes(policy=WIRE))
+            headers.append(("List-Unsubscribe", f"<{values['unsubscribe_url']}>, <{mailto}>"))
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        data = mime.build(
+            headers,
+            rewrite_text(text, track),
+            INLINER.inline(rewrite_html(html, track)),
+            values.get("attachments", ()),
+        )
+        return Rendered(subject=subject, data=data)
 
     def parts(self, kind: str, values: dict[str, Any]) -> tuple[str, str, str]:
         """(HTML document, plain text, subject) of a kind with these values, links as written."""
