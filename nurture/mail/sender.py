@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from content.orm import SessionSource, utcnow
+from content.orm import SessionSource, dialect_insert, utcnow
 from nurture.mail import rules, suppression
 from nurture.mail.models import (
     MailAddress,
@@ -183,6 +183,8 @@ def record(
     subject: str = "",
 ) -> rules.Verdict | None:
     """Store how one attempt went (only by the claim holder); None: the claim was lost."""
+    if reply.accepted:
+        return _record_accepted(session, item, reply, now, subject)
     message = session.get(MailMessage, item.id, with_for_update=True, populate_existing=True)
     if message is None or message.claim != item.claim:
         return None
@@ -192,13 +194,6 @@ def record(
     message.lease_until = None
     if subject:
         message.subject = subject[:300]
-    if outcome is rules.Verdict.ACCEPTED:
-        message.status = MailStatus.SENT.value
-        message.sent_at = now
-        message.last_error = ""
-        if item.category is MailCategory.MARKETING:
-            _note_marketing_sent(session, item.to, now)
-        return outcome
     message.last_error = reply.describe()[:2000]
     if outcome is rules.Verdict.PERMANENT:
         message.status = MailStatus.BOUNCED.value
@@ -232,6 +227,33 @@ def record(
     return outcome
 
 
+def _record_accepted(
+    session: Session, item: Outgoing, reply: Reply, now: datetime, subject: str
+) -> rules.Verdict | None:
+    """The common case, kept to one UPDATE (and one upsert for marketing mail): it is written
+    and committed after every single message, before the next one goes."""
+    values: dict[str, Any] = {
+        "status": MailStatus.SENT.value,
+        "sent_at": now,
+        "smtp_code": reply.code,
+        "claim": None,
+        "lease_until": None,
+        "last_error": "",
+    }
+    if subject:
+        values["subject"] = subject[:300]
+    done = session.connection().execute(  # Core: none of the ORM's bookkeeping per message
+        update(MailMessage)
+        .where(MailMessage.id == item.id, MailMessage.claim == item.claim)
+        .values(**values)
+    )
+    if not done.rowcount:
+        return None
+    if item.category is MailCategory.MARKETING:
+        _note_marketing_sent(session, item.to, now)
+    return rules.Verdict.ACCEPTED
+
+
 def skip(session: Session, item: Outgoing, reason: str) -> bool:
     """Mark a claimed message ``skipped`` (by the claim holder); False: the claim was lost."""
     done = session.execute(
@@ -261,11 +283,13 @@ def release(session: Session, items: Sequence[Outgoing]) -> None:
 
 
 def _note_marketing_sent(session: Session, address: str, now: datetime) -> None:
-    state = session.get(MailAddress, address)
-    if state is None:
-        session.add(MailAddress(address=address, soft_bounces=0, last_sent_at=now))
-    else:
-        state.last_sent_at = now
+    """When marketing mail last went to the address (the frequency cap reads it)."""
+    insert = dialect_insert(session)
+    session.execute(
+        insert(MailAddress)
+        .values(address=address, soft_bounces=0, last_sent_at=now)
+        .on_conflict_do_update(index_elements=[MailAddress.address], set_={"last_sent_at": now})
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from nurture.mail import rules, suppression
 from nurture.mail.models import (
+    MailAddress,
     MailBounce,
     MailCategory,
     MailMessage,
@@ -274,12 +275,20 @@ def test_a_message_that_cannot_be_rendered_waits_and_the_rest_go(
 def test_marketing_mail_without_consent_or_postal_address_is_skipped(
     db: Database, mail_settings: Settings, smtp_sink: SmtpSink
 ) -> None:
+    clock = Clock()
     lead = subscribed_lead(db, "ann@example.com")
-    consented = queue(db, "ann@example.com", category=MailCategory.MARKETING, lead_id=lead)
-    stranger = queue(db, "bob@example.com", category=MailCategory.MARKETING)
-    assert make_sender(db, mail_settings).run_once() == SendRound(sent=1, skipped=1)
+    consented = queue(
+        db, "ann@example.com", category=MailCategory.MARKETING, lead_id=lead, now=clock()
+    )
+    stranger = queue(db, "bob@example.com", category=MailCategory.MARKETING, now=clock())
+    assert make_sender(db, mail_settings, clock=clock).run_once() == SendRound(sent=1, skipped=1)
     assert message(db, consented).status == MailStatus.SENT.value
     assert message(db, stranger).skip_reason == "no consent: none"
+    with db.read() as session:  # what the frequency cap reads
+        sent_to = session.get(MailAddress, "ann@example.com")
+        assert sent_to is not None
+        assert sent_to.last_sent_at == clock()
+        assert session.get(MailAddress, "bob@example.com") is None
 
     again = queue(db, "ann@example.com", category=MailCategory.MARKETING, lead_id=lead)
     no_address = mail_settings.with_overrides(postal_address="")
