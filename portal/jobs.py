@@ -27,7 +27,7 @@ from content.orm import utcnow
 from content.publishing import publish_due
 from content.search.index import SearchIndex
 from nurture import delivery, handoff
-from nurture.mail import dkim
+from nurture.mail import dkim, webinars
 from nurture.mail import sender as mail_sender_module
 from nurture.mail.sender import MailSender
 from nurture.mail.smtp import parse_sender, parse_smtp_url
@@ -240,6 +240,14 @@ def all_jobs(
             description="Relays lead changes into webhook deliveries and sends what is due.",
         ),
         Job(
+            "webinar-mail",
+            60,
+            lambda _: _webinar_mail(database, settings),
+            Scope.SINGLETON,
+            first_after=SETTLE,
+            description="Queues webinar confirmations, reminders and recordings when they are due.",
+        ),
+        Job(
             "mail-sending",
             1,
             lambda _: _mailed(mailer) if mailer is not None else None,
@@ -334,6 +342,24 @@ def _mailed(mailer: MailSender) -> str | None:
         if count
     ]
     return ", ".join(parts)
+
+
+def _webinar_mail(database: Database, settings: Settings) -> str | None:
+    """Reads what is due first: an idle minute takes no write lock."""
+    now = utcnow()
+    with database.read() as session:
+        due = webinars.find_due(session, now)
+    if not due:
+        return None
+    with database.write() as session:
+        queued = webinars.queue(
+            session,
+            due,
+            now,
+            domain=parse_sender(settings.mail_from).domain,
+            default_language=settings.default_language,
+        )
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(queued.counts.items()) if count)
 
 
 def _mail_backlog(database: Database, settings: Settings) -> Backlog:
