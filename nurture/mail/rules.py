@@ -22,6 +22,12 @@ BACKOFF = (
 """Waits after the 1st, 2nd … failed attempt; the last one repeats."""
 SOFT_BOUNCES_SUPPRESS = 3
 """Soft bounces in a row (with no click or human open between) that suppress an address."""
+FREQUENCY_GAPS = {"weekly": timedelta(days=6), "monthly": timedelta(days=27)}
+"""The least time between two marketing mails to a reader who chose "at most one email a week"
+or "a month" in the preference center (``all``: no gap). A little under a week and under the
+shortest month, so a mail sent at the same time every week or on the same day every month
+(February too) is never held back by a few hours of delay, while a second one within the
+week or month is."""
 
 
 class Verdict(StrEnum):
@@ -55,14 +61,21 @@ class Recipient:
     suppression: SuppressionReason | None
     consent_status: str
     """The lead's ``consent_status`` (``none`` when the mail goes to no lead)."""
+    frequency: str = "all"
+    """The lead's ``mail_frequency``: ``all``, ``weekly`` or ``monthly``."""
+    last_marketing_at: datetime | None = None
+    """When marketing mail last went to the address."""
 
 
-def refusal(category: MailCategory, recipient: Recipient, postal_address: str) -> str | None:
+def refusal(
+    category: MailCategory, recipient: Recipient, postal_address: str, now: datetime
+) -> str | None:
     """Why this mail must not go (a short reason kept on the message), or None: send it.
 
     Any suppression stops marketing mail; hard bounces, complaints and erasure stop
     transactional mail too (an unsubscribe does not: the reader asked for that mail).
-    Marketing mail needs confirmed consent and a postal address for the footer.
+    Marketing mail needs confirmed consent, a postal address for the footer, and keeps to the
+    frequency the reader chose (the mail is skipped, not postponed: "at most one a week").
     """
     if recipient.suppression is not None and (
         category is MailCategory.MARKETING
@@ -74,7 +87,15 @@ def refusal(category: MailCategory, recipient: Recipient, postal_address: str) -
             return f"no consent: {recipient.consent_status}"
         if not postal_address.strip():
             return "no postal address"
+        if too_soon(recipient.frequency, recipient.last_marketing_at, now):
+            return f"frequency: {recipient.frequency}"
     return None
+
+
+def too_soon(frequency: str, last_marketing_at: datetime | None, now: datetime) -> bool:
+    """Whether marketing mail now would break the reader's chosen frequency."""
+    gap = FREQUENCY_GAPS.get(frequency)
+    return gap is not None and last_marketing_at is not None and now - last_marketing_at < gap
 
 
 def soft_bounce_suppresses(soft_bounces_in_row: int) -> bool:

@@ -18,7 +18,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -131,18 +131,12 @@ def claim(
     )
     if not rows:
         return [], 0
-    addresses = sorted({row.to_address for row in rows})
-    suppressed = suppression.active_reasons(session, addresses)
-    lead_ids = {row.lead_id for row in rows if row.lead_id is not None}
-    consent: dict[int | None, str] = dict(
-        session.execute(select(Lead.id, Lead.consent_status).where(Lead.id.in_(lead_ids))).all()
-    )
+    recipients = _recipients(session, rows)
     claimed, skipped = [], 0
     for row in rows:
-        recipient = rules.Recipient(
-            suppressed.get(row.to_address), consent.get(row.lead_id, "none")
-        )
-        refused = rules.refusal(MailCategory(row.category), recipient, postal_address)
+        category = MailCategory(row.category)
+        recipient = recipients[row.to_address, row.lead_id]
+        refused = rules.refusal(category, recipient, postal_address, now)
         if refused is not None:
             row.status = MailStatus.SKIPPED.value
             row.skip_reason = refused
@@ -150,28 +144,66 @@ def claim(
             row.lease_until = None
             skipped += 1
             continue
+        if category is MailCategory.MARKETING:
+            # A second marketing mail in this batch counts the first as sent for the cap.
+            recipients[row.to_address, row.lead_id] = replace(recipient, last_marketing_at=now)
         row.status = MailStatus.SENDING.value
         row.claim = token
         row.lease_until = now + LEASE
         row.attempts += 1
-        claimed.append(
-            Outgoing(
-                id=row.id,
-                claim=token,
-                message_id=row.message_id,
-                verp=row.verp,
-                lead_id=row.lead_id,
-                to=row.to_address,
-                kind=row.kind,
-                category=MailCategory(row.category),
-                language=row.language,
-                params=dict(row.params or {}),
-                attempts=row.attempts,
-                created_at=row.created_at,
-            )
-        )
+        claimed.append(_outgoing(row, token))
     session.flush()
     return claimed, skipped
+
+
+def _recipients(
+    session: Session, rows: Sequence[MailMessage]
+) -> dict[tuple[str, int | None], rules.Recipient]:
+    """What the rules need to know of each (address, lead) of these messages, in three
+    queries for the whole batch."""
+    addresses = sorted({row.to_address for row in rows})
+    suppressed = suppression.active_reasons(session, addresses)
+    last_marketing = dict(
+        session.execute(
+            select(MailAddress.address, MailAddress.last_sent_at).where(
+                MailAddress.address.in_(addresses)
+            )
+        ).all()
+    )
+    lead_ids = {row.lead_id for row in rows if row.lead_id is not None}
+    leads: dict[int | None, tuple[str, str]] = {
+        lead_id: (consent, frequency)
+        for lead_id, consent, frequency in session.execute(
+            select(Lead.id, Lead.consent_status, Lead.mail_frequency).where(Lead.id.in_(lead_ids))
+        ).all()
+    }
+    found = {}
+    for row in rows:
+        consent, frequency = leads.get(row.lead_id, ("none", "all"))
+        found[row.to_address, row.lead_id] = rules.Recipient(
+            suppressed.get(row.to_address),
+            consent,
+            frequency=frequency or "all",
+            last_marketing_at=last_marketing.get(row.to_address),
+        )
+    return found
+
+
+def _outgoing(row: MailMessage, token: str) -> Outgoing:
+    return Outgoing(
+        id=row.id,
+        claim=token,
+        message_id=row.message_id,
+        verp=row.verp,
+        lead_id=row.lead_id,
+        to=row.to_address,
+        kind=row.kind,
+        category=MailCategory(row.category),
+        language=row.language,
+        params=dict(row.params or {}),
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
 
 
 def record(

@@ -83,10 +83,10 @@ def queue_many(db: Database, count: int, now: datetime | None = None) -> list[in
     return [queue(db, f"reader{n}@example.com", now=now) for n in range(count)]
 
 
-def subscribed_lead(db: Database, email: str) -> int:
+def subscribed_lead(db: Database, email: str, frequency: str = "all") -> int:
     """A lead with confirmed marketing consent (marketing mail may go to it)."""
     with db.write() as session:
-        lead = Lead(email=email, consent_status="confirmed")
+        lead = Lead(email=email, consent_status="confirmed", mail_frequency=frequency)
         session.add(lead)
         session.flush()
         return lead.id

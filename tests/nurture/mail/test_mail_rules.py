@@ -105,15 +105,53 @@ def test_refusal(
     postal: str,
     expected: str | None,
 ) -> None:
-    assert rules.refusal(category, Recipient(suppressed, consent), postal) == expected
+    assert rules.refusal(category, Recipient(suppressed, consent), postal, NOW) == expected
 
 
 def test_every_refusal_fits_the_skip_reason_column() -> None:
     reasons = [
-        rules.refusal(MailCategory.MARKETING, Recipient(reason, "withdrawn"), "")
+        rules.refusal(MailCategory.MARKETING, Recipient(reason, "withdrawn"), "", NOW)
         for reason in SuppressionReason
-    ] + [rules.refusal(MailCategory.MARKETING, Recipient(None, "withdrawn"), "")]
+    ] + [
+        rules.refusal(MailCategory.MARKETING, Recipient(None, "withdrawn"), "", NOW),
+        rules.refusal(
+            MailCategory.MARKETING,
+            Recipient(None, "confirmed", frequency="monthly", last_marketing_at=NOW),
+            ADDRESS,
+            NOW,
+        ),
+    ]
     assert all(reason is not None and len(reason) <= 40 for reason in reasons)
+
+
+@pytest.mark.parametrize(
+    ("frequency", "since_last", "expected"),
+    [
+        ("all", timedelta(minutes=1), None),
+        ("weekly", None, None),  # never sent before
+        ("weekly", timedelta(days=1), "frequency: weekly"),
+        ("weekly", timedelta(days=5, hours=23), "frequency: weekly"),
+        # The same time next week, a few hours late or early, still goes.
+        ("weekly", timedelta(days=6, hours=21), None),
+        ("weekly", timedelta(days=7), None),
+        ("monthly", timedelta(days=14), "frequency: monthly"),
+        ("monthly", timedelta(days=26, hours=23), "frequency: monthly"),
+        # The 1st of March after the 1st of February: 28 days.
+        ("monthly", timedelta(days=28), None),
+        ("monthly", timedelta(days=31), None),
+    ],
+)
+def test_marketing_mail_keeps_to_the_frequency_the_reader_chose(
+    frequency: str, since_last: timedelta | None, expected: str | None
+) -> None:
+    last = NOW - since_last if since_last is not None else None
+    recipient = Recipient(None, "confirmed", frequency=frequency, last_marketing_at=last)
+    assert rules.refusal(MARKETING, recipient, ADDRESS, NOW) == expected
+
+
+def test_the_frequency_never_holds_back_transactional_mail() -> None:
+    recipient = Recipient(None, "confirmed", frequency="monthly", last_marketing_at=NOW)
+    assert rules.refusal(TRANSACTIONAL, recipient, ADDRESS, NOW) is None
 
 
 @pytest.mark.parametrize(

@@ -309,3 +309,34 @@ def test_an_expired_lease_makes_a_message_due_again(
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert sender.run_once() == SendRound(sent=1)
     assert message(db, waiting).attempts == 2
+
+
+def test_a_reader_who_chose_weekly_gets_at_most_one_marketing_mail_a_week(
+    db: Database, mail_settings: Settings, smtp_sink: SmtpSink
+) -> None:
+    clock = Clock()
+    lead = subscribed_lead(db, "ann@example.com", frequency="weekly")
+
+    def digest() -> int:
+        return queue(
+            db, "ann@example.com", category=MailCategory.MARKETING, lead_id=lead, now=clock()
+        )
+
+    sender = make_sender(db, mail_settings, clock=clock)
+    first, same_batch = digest(), digest()
+    assert sender.run_once() == SendRound(sent=1, skipped=1)
+    assert message(db, first).status == MailStatus.SENT.value
+    assert message(db, same_batch).skip_reason == "frequency: weekly"
+
+    clock.advance(days=3)
+    too_soon = digest()
+    receipt = queue(db, "ann@example.com", lead_id=lead, now=clock())  # transactional
+    assert sender.run_once() == SendRound(sent=1, skipped=1)
+    assert message(db, too_soon).skip_reason == "frequency: weekly"
+    assert message(db, receipt).status == MailStatus.SENT.value
+
+    clock.advance(days=4)
+    next_week = digest()
+    assert sender.run_once() == SendRound(sent=1)
+    assert message(db, next_week).status == MailStatus.SENT.value
+    assert len(smtp_sink.wait_for(3)) == 3
