@@ -1,7 +1,256 @@
-"""(filled in by its feature)"""
+"""The transactional mails of the public forms: "continue on this device" (a browser typed a
+known lead's email), "your copy of …" (a gated download), and the Talk-to-sales
+confirmation. All three answer the reader's own request: they go without marketing consent
+and carry no marketing content (no recommendations, no news, no tracking pixel).
+
+``queue_*`` write a mail in the caller's transaction, within the per-address limit of
+``portal.mail.form_mails``; the ``CONTEXTS`` read what each mail shows at send time.
+"""
 
 from __future__ import annotations
 
-from portal.mail.kinds import ContextFunction
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
-CONTEXTS: dict[str, ContextFunction] = {}
+from sqlalchemy.orm import Session
+
+from content.models import Asset
+from portal.mail import form_mails
+from portal.mail.form_mails import Sent
+from portal.mail.i18n import Entry
+from portal.mail.kinds import ContextFunction, KindContext
+from portal.mail.links import CONTINUE_HOURS
+from portal.routes.library import download_url
+from portal.settings import Settings
+from tracking.identity.demo_requests import DemoRequestResult
+from tracking.identity.gate_forms import GateResult
+from tracking.identity.unlocks import Unlocker
+from tracking.lead_profile import profile
+from tracking.models import IdentityClaim
+
+CONTINUE = "continue"
+ASSET_COPY = "asset_copy"
+SALES_CONFIRMATION = "sales_confirmation"
+
+
+def queue_continue(
+    session: Session, settings: Settings, lead_id: int, claim_id: int, now: datetime
+) -> Sent:
+    """The "continue on this device" link of a claim, to the lead's address."""
+    return form_mails.form_mail(
+        session, settings, lead_id, CONTINUE, now=now, params={"claim": claim_id}
+    )
+
+
+def queue_asset_copy(
+    session: Session, settings: Settings, lead_id: int, asset: Asset, now: datetime
+) -> Sent:
+    """ "Your copy of …" with a download link bound to the lead, once per lead and asset, when
+    ``mail_gated_downloads`` is on and the asset has a file."""
+    if not settings.mail_gated_downloads or not asset.file_sha256:
+        return Sent.NOT_NEEDED
+    return form_mails.form_mail(
+        session,
+        settings,
+        lead_id,
+        ASSET_COPY,
+        now=now,
+        params={"asset": asset.id, "days": settings.download_link_days},
+        dedupe_key=f"asset-copy:{lead_id}:{asset.id}",
+    )
+
+
+def queue_sales_confirmation(
+    session: Session, settings: Settings, lead_id: int, asset_id: int | None, now: datetime
+) -> Sent:
+    """What happens after a "Talk to sales" request."""
+    return form_mails.form_mail(
+        session, settings, lead_id, SALES_CONFIRMATION, now=now, params={"asset": asset_id}
+    )
+
+
+def queue_after_gate(
+    session: Session, settings: Settings, asset: Asset, result: GateResult, now: datetime
+) -> Sent:
+    """The mails of an accepted gate form: for a claim, the continue link; for the browser's
+    lead, the opt-in confirmation (box ticked) and the copy of a first unlock's file.
+    Returns what became of the continue mail (``NOT_NEEDED`` when there was no claim)."""
+    if result.claim is not None:
+        return queue_continue(session, settings, result.claim.lead_id, result.claim.claim_id, now)
+    assert result.lead_id is not None
+    form_mails.confirm_subscription(
+        session, settings, result.lead_id, result.consent_to_confirm, now
+    )
+    if result.first_unlock:
+        queue_asset_copy(session, settings, result.lead_id, asset, now)
+    return Sent.NOT_NEEDED
+
+
+def queue_after_demo_request(
+    session: Session,
+    settings: Settings,
+    result: DemoRequestResult,
+    asset_id: int | None,
+    now: datetime,
+) -> Sent:
+    """The mails of an accepted "Talk to sales" request: the confirmation, then for a claim the
+    continue link, else the opt-in confirmation (box ticked). Returns what became of the
+    continue mail (``NOT_NEEDED`` when there was no claim)."""
+    assert result.lead_id is not None
+    queue_sales_confirmation(session, settings, result.lead_id, asset_id, now)
+    if result.claim is not None:
+        return queue_continue(session, settings, result.claim.lead_id, result.claim.claim_id, now)
+    form_mails.confirm_subscription(
+        session, settings, result.lead_id, result.consent_to_confirm, now
+    )
+    return Sent.NOT_NEEDED
+
+
+def _first_name(context: KindContext) -> str:
+    lead_id = context.message.lead_id
+    return profile(context.session, lead_id).get("first_name", "") if lead_id else ""
+
+
+def _asset(context: KindContext, asset_id: Any) -> Asset | None:
+    return context.session.get(Asset, int(asset_id)) if asset_id is not None else None
+
+
+def continue_here(context: KindContext) -> Mapping[str, Any]:
+    """The claim's link (``params["claim"]``), signed now, and what the claim asked for."""
+    claim = context.session.get(IdentityClaim, int(context.message.params["claim"]))
+    if claim is None:
+        raise LookupError("the claim of this mail is gone (its lead was erased)")
+    asset = _asset(context, claim.asset_id)
+    return {
+        "continue_url": context.links.continue_here(claim.id, claim.lead_id),
+        "hours": CONTINUE_HOURS,
+        "asset_title": asset.title if asset is not None else "",
+        "first_name": _first_name(context),
+    }
+
+
+def asset_copy(context: KindContext) -> Mapping[str, Any]:
+    """The asset (``params["asset"]``) and its download link for the lead, signed now (it works
+    ``params["days"]`` days, on any device)."""
+    message = context.message
+    asset = _asset(context, message.params["asset"])
+    if asset is None or not asset.file_sha256 or message.lead_id is None:
+        raise LookupError("the asset of this mail is gone or has no file")
+    path = download_url(context.links.signer, asset, Unlocker(lead_id=message.lead_id))
+    return {
+        "asset_title": asset.title,
+        "asset_url": context.links.url(f"/library/{asset.slug}"),
+        "download_url": f"{context.links.base_url}{path}",
+        "file_name": asset.file_name or "",
+        "days": int(message.params.get("days") or 7),
+        "first_name": _first_name(context),
+    }
+
+
+def sales_confirmation(context: KindContext) -> Mapping[str, Any]:
+    """The name we know and the asset the request came from (``params["asset"]``, if any).
+    What the person typed into the message is never repeated: the form is open to anyone, and
+    the mail must not carry a stranger's text to someone else's inbox."""
+    asset = _asset(context, context.message.params.get("asset"))
+    return {
+        "first_name": _first_name(context),
+        "asset_title": asset.title if asset is not None else "",
+    }
+
+
+CONTEXTS: dict[str, ContextFunction] = {
+    CONTINUE: continue_here,
+    ASSET_COPY: asset_copy,
+    SALES_CONFIRMATION: sales_confirmation,
+}
+
+GERMAN: Mapping[str, Entry] = {
+    "Hi %(first_name)s,": "Hallo %(first_name)s,",
+    "Hi,": "Hallo,",
+    # continue.html
+    "Your link to continue on this device": "Ihr Link, um auf diesem Gerät weiterzumachen",
+    "Open it on the device where you filled in the form. It works for %(count)s hour.": (
+        "Öffnen Sie ihn auf dem Gerät, auf dem Sie das Formular ausgefüllt haben. "
+        "Er ist %(count)s Stunde gültig.",
+        "Öffnen Sie ihn auf dem Gerät, auf dem Sie das Formular ausgefüllt haben. "
+        "Er ist %(count)s Stunden gültig.",
+    ),
+    "Someone (hopefully you) just asked for “%(title)s” with this email address, on a "
+    "browser we did not know yet. It is open there already.": (
+        "jemand (hoffentlich Sie) hat gerade mit dieser E-Mail-Adresse „%(title)s“ "
+        "angefordert, in einem Browser, den wir noch nicht kannten. Dort ist es schon "
+        "freigeschaltet."
+    ),
+    "Someone (hopefully you) just sent us a request with this email address, from a "
+    "browser we did not know yet.": (
+        "jemand (hoffentlich Sie) hat uns gerade mit dieser E-Mail-Adresse eine Anfrage "
+        "geschickt, aus einem Browser, den wir noch nicht kannten."
+    ),
+    "To continue on that browser with your profile (your answers and everything you have "
+    "unlocked), open this link on the device where you filled in the form:": (
+        "Um in diesem Browser mit Ihrem Profil weiterzumachen (mit Ihren Angaben und allem, was "
+        "Sie freigeschaltet haben), öffnen Sie diesen Link auf dem Gerät, auf dem Sie das "
+        "Formular ausgefüllt haben:"
+    ),
+    "Continue on this device": "Auf diesem Gerät weitermachen",
+    "The link works for %(count)s hour. If it was not you, just ignore this email: nothing "
+    "changes, and that browser sees nothing of yours.": (
+        "Der Link ist %(count)s Stunde gültig. Wenn Sie das nicht waren, ignorieren Sie diese "
+        "E-Mail einfach: Es ändert sich nichts, und dieser Browser sieht nichts von Ihnen.",
+        "Der Link ist %(count)s Stunden gültig. Wenn Sie das nicht waren, ignorieren Sie diese "
+        "E-Mail einfach: Es ändert sich nichts, und dieser Browser sieht nichts von Ihnen.",
+    ),
+    "You get this email because this address was entered in a form on the website of %(brand)s.": (
+        "Sie erhalten diese E-Mail, weil diese Adresse auf der Website von %(brand)s in ein "
+        "Formular eingegeben wurde."
+    ),
+    # asset_copy.html
+    "Your copy of “%(title)s”": "Ihr Exemplar von „%(title)s“",
+    "The download link, to keep or to read later.": (
+        "Der Download-Link, zum Aufbewahren oder späteren Lesen."
+    ),
+    "Here is your copy of “%(title)s”, to keep or to read later.": (
+        "hier ist Ihr Exemplar von „%(title)s“, zum Aufbewahren oder späteren Lesen."
+    ),
+    "Download the file": "Datei herunterladen",
+    "The download link works for %(count)s day, on any device.": (
+        "Der Download-Link ist %(count)s Tag gültig, auf jedem Gerät.",
+        "Der Download-Link ist %(count)s Tage gültig, auf jedem Gerät.",
+    ),
+    "You can also read it online:": "Sie können es auch online lesen:",
+    "You get this email because you unlocked “%(title)s” on the website of %(brand)s.": (
+        "Sie erhalten diese E-Mail, weil Sie „%(title)s“ auf der Website von %(brand)s "
+        "freigeschaltet haben."
+    ),
+    # sales_confirmation.html
+    "We have your request to talk to sales": "Ihre Anfrage an unseren Vertrieb ist angekommen",
+    "A person from our sales team gets in touch within one business day.": (
+        "Jemand aus unserem Vertriebsteam meldet sich innerhalb eines Werktags bei Ihnen."
+    ),
+    "Thank you for asking to talk to the sales team of %(brand)s. Here is what happens next:": (
+        "vielen Dank für Ihre Anfrage an das Vertriebsteam von %(brand)s. So geht es weiter:"
+    ),
+    "A person from our sales team reads your request and gets in touch within one business "
+    "day, by email, or by phone if you gave us a number.": (
+        "Jemand aus unserem Vertriebsteam liest Ihre Anfrage und meldet sich innerhalb eines "
+        "Werktags bei Ihnen, per E-Mail oder, wenn Sie uns eine Nummer genannt haben, per "
+        "Telefon."
+    ),
+    "They will have “%(title)s” at hand, where you sent the request from.": (
+        "Dabei haben wir „%(title)s“ zur Hand, von wo aus Sie die Anfrage geschickt haben."
+    ),
+    "Together you find out whether and how we can help; there is nothing you need to prepare.": (
+        "Gemeinsam finden Sie heraus, ob und wie wir helfen können; vorbereiten müssen Sie nichts."
+    ),
+    "If you did not send this request, you can ignore this email; just tell us when we get "
+    "in touch.": (
+        "Wenn Sie diese Anfrage nicht geschickt haben, können Sie diese E-Mail ignorieren; "
+        "sagen Sie es uns einfach, wenn wir uns melden."
+    ),
+    "You get this email because this address was entered in the “Talk to sales” form on the "
+    "website of %(brand)s.": (
+        "Sie erhalten diese E-Mail, weil diese Adresse auf der Website von %(brand)s in das "
+        "Formular „Mit dem Vertrieb sprechen“ eingegeben wurde."
+    ),
+}

@@ -26,15 +26,18 @@ from content import catalog
 from content.models import Asset, Gate
 from content.orm import utcnow
 from portal import ratelimit
-from portal.db import Database
 from portal.dependencies import PublicSite
-from portal.mail.queue import confirm_subscription
+from portal.mail.form_mails import Sent
+from portal.mail.identity_mails import queue_after_gate
 from portal.recording import record_server_events
 from portal.routes.library import (
     PERSONAL,
     asset_context,
+    claim_note,
+    claim_notice,
     download_url,
     live_file_or_404,
+    recommended,
     recommended_for_lead,
     send_file,
 )
@@ -45,6 +48,7 @@ from tracking import events
 from tracking.identity import unlocks
 from tracking.identity.forget import forget as forget_browser
 from tracking.identity.gate_forms import GateForm, GateResult, gate_form, submit_gate
+from tracking.identity.unlocks import Unlocker
 from tracking.identity.visitors import new_visitor_id
 from tracking.lead_profile import profile
 from tracking.rules.config import Model
@@ -132,7 +136,8 @@ def gate(
         form = gate_form(session, asset, visitor.id, site.model)
         session.expunge(asset)
     if form.unlocked and asset.gate == Gate.GATED.value:
-        return _unlocked(request, site, asset, form.lead.id if form.lead else None, None)
+        holder = Unlocker(lead_id=form.lead.id) if form.lead else Unlocker(visitor_id=visitor.id)
+        return _unlocked(request, site, asset, holder, None)
     record_server_events(
         site.ingestor,
         request,
@@ -151,7 +156,8 @@ def gate(
 def unlock(
     slug: FromPath[str], request: HTMXRequest, site: NamedDependency[PublicSite], data: Answers
 ) -> Response[Any]:
-    """A gate form submission: checked, then the browser is identified and the asset unlocked."""
+    """A gate form submission: checked, then the browser is identified (or, for a known lead's
+    email on a browser that does not speak for it, claims) and the asset unlocked."""
     model = site.model
     visitor = visitor_of(request)
     answers = {k: v for k, v in data.items() if isinstance(v, str)}
@@ -196,12 +202,9 @@ def unlock(
                 site, asset, result.form, errors=result.errors, values=result.values
             )
             return _render_form(request, context, status_code=422)
-        assert result.lead_id is not None
-        confirm_subscription(
-            session, site.settings, result.lead_id, result.consent_to_confirm, utcnow()
-        )
+        continue_mail = queue_after_gate(session, site.settings, asset, result, utcnow())
         session.expunge(asset)
-    return _accepted(request, site, asset, result, visitor)
+    return _accepted(request, site, asset, result, visitor, continue_mail)
 
 
 def form_rate_verdict(
@@ -238,42 +241,51 @@ def _accepted(
     asset: Asset,
     result: GateResult,
     visitor: VisitorContext,
+    continue_mail: Sent,
 ) -> Response[Any]:
     if result.visitor_id:
         visitor.rotate(result.visitor_id)
+    claim = result.claim
     if not request.htmx:
-        return Redirect(f"/library/{asset.slug}", status_code=303)
-    assert result.lead_id is not None
+        note = "" if claim is None else f"?note={claim_note(continue_mail)}"
+        return Redirect(f"/library/{asset.slug}{note}", status_code=303)
+    holder = (
+        Unlocker(visitor_id=claim.visitor_id)
+        if claim is not None
+        else Unlocker(lead_id=result.lead_id)
+    )
     if asset.gate == Gate.GATED.value:
-        return _unlocked(request, site, asset, result.lead_id, result)
+        return _unlocked(request, site, asset, holder, result, continue_mail)
     with site.database.read() as session:
-        read_next = recommended_for_lead(site, session, result.lead_id, exclude=asset.slug)
-    first_name = result.values.get("first_name") or _first_name(site.database, result.lead_id)
+        if claim is not None:  # not personalised: what any anonymous browser would be shown
+            read_next = recommended(site, session, claim.visitor_id, exclude=asset.slug)
+            first_name = None
+        else:
+            assert result.lead_id is not None
+            read_next = recommended_for_lead(site, session, result.lead_id, exclude=asset.slug)
+            first_name = result.values.get("first_name") or profile(session, result.lead_id).get(
+                "first_name"
+            )
     return HTMXTemplate(
         template_name="partials/gate_done.html",
         context={
             "read_next": read_next,
             "asset": asset,
             "first_name": first_name,
-            "download_url": download_url(site.signer, asset, result.lead_id)
-            if asset.file_sha256
-            else None,
+            "download_url": download_url(site.signer, asset, holder) if asset.file_sha256 else None,
             "link_days": site.settings.download_link_days,
+            "claim_notice": claim_notice(continue_mail) if claim is not None else None,
         },
     )
-
-
-def _first_name(database: Database, lead_id: int) -> str | None:
-    with database.read() as session:
-        return profile(session, lead_id).get("first_name")
 
 
 def _unlocked(
     request: HTMXRequest,
     site: PublicSite,
     asset: Asset,
-    lead_id: int | None,
+    holder: Unlocker,
     result: GateResult | None,
+    continue_mail: Sent = Sent.NOT_NEEDED,
 ) -> Response[Any]:
     """The unlocked asset content, swapped over the teaser (or the asset page without htmx)."""
     if not request.htmx:
@@ -282,11 +294,14 @@ def _unlocked(
         # The content replaces the form: a view of the asset (under the browser's fresh id),
         # as the page a browser without JavaScript is redirected to records one.
         record_server_events(site.ingestor, request, events.AssetView(asset_id=asset.id))
-    context = asset_context(site.signer, asset, lead_id)
+    context = asset_context(site.signer, asset, holder)
     notice = None
     if result is not None:
         upcoming = context["webinar"] is not None and not context["webinar"]["past"]
-        notice = REGISTERED if upcoming else UNLOCKED
+        if result.claim is not None:
+            notice = claim_notice(continue_mail, webinar=upcoming)
+        else:
+            notice = REGISTERED if upcoming else UNLOCKED
     return HTMXTemplate(
         template_name="partials/asset_content.html",
         context={**context, "unlocked_notice": notice},
@@ -341,7 +356,9 @@ def download(
 
 
 def _download_lead(site: PublicSite, asset: Asset, token: str) -> int | Literal[False] | None:
-    """The lead a valid link was issued to (None for open files), or False for a bad link."""
+    """The lead a valid link was issued to (None for open files and a claim's link), or False
+    for a bad link. A gated file needs the lead's unlock, or the claim of the browser the link
+    was issued to (``v``)."""
     try:
         claims = site.signer.unsign(
             Purpose.DOWNLOAD, token, max_age=site.settings.download_link_days * 24 * 3600
@@ -358,10 +375,13 @@ def _download_lead(site: PublicSite, asset: Asset, token: str) -> int | Literal[
     lead_id = lead_id if isinstance(lead_id, int) and not isinstance(lead_id, bool) else None
     if asset.gate != Gate.GATED.value:
         return lead_id
-    if lead_id is None:
-        return False
+    claimed_by = claims.get("v")
     with site.database.read() as session:
-        return lead_id if unlocks.is_unlocked(session, lead_id, asset.id) else False
+        if lead_id is not None:
+            return lead_id if unlocks.is_unlocked(session, lead_id, asset.id) else False
+        if isinstance(claimed_by, str) and unlocks.is_claimed(session, claimed_by, asset.id):
+            return None
+    return False
 
 
 def _expired_link_page(request: HTMXRequest, site: PublicSite, asset: Asset) -> Response[Any]:

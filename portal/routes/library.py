@@ -27,13 +27,15 @@ from portal.calendar import webinar_ics
 from portal.db import Database
 from portal.dependencies import PublicSite
 from portal.downloads import content_disposition, file_response
+from portal.mail.form_mails import Sent
 from portal.recording import record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
 from tracking import events
 from tracking.identity import unlocks
 from tracking.identity.demo_requests import offers_sales
-from tracking.identity.visitors import active_lead_id
+from tracking.identity.identify import known_lead
+from tracking.identity.unlocks import Unlocker
 
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
 
@@ -130,11 +132,46 @@ def library(
     return Template("public/library.html", context=context)
 
 
+NOTES = {
+    "continued": "Welcome back{name} — this browser now continues where you left off.",
+    "continue-sent": "Unlocked on this browser only. Open the link we have emailed you to "
+    "continue on this device with your profile.",
+    "continue-held": "Unlocked on this browser only. We emailed you a link to continue on this "
+    "device a short while ago — please use that one.",
+}
+"""Short notices a redirect may ask the asset page to show (``?note=``): after a "continue on
+this device" link, and after a claim without JavaScript. Fixed text: nothing is echoed."""
+
+CLAIMED_WEBINAR = (
+    "One more step: open the link we have emailed you to confirm it is you, and your seat is saved."
+)
+CLAIMED_WEBINAR_HELD = (
+    "One more step: open the link we emailed you a short while ago to confirm it is you, and "
+    "your seat is saved."
+)
+
+
+def claim_note(continue_mail: Sent) -> str:
+    """The asset page's notice (``NOTES``) for a browser that claimed a known lead's email:
+    the continue link was mailed, or one went a short while ago (the per-address limit)."""
+    return "continue-held" if continue_mail is Sent.HELD else "continue-sent"
+
+
+def claim_notice(continue_mail: Sent, webinar: bool = False) -> str:
+    if webinar:
+        return CLAIMED_WEBINAR_HELD if continue_mail is Sent.HELD else CLAIMED_WEBINAR
+    return NOTES[claim_note(continue_mail)]
+
+
 @get("/library/{slug:str}", include_in_schema=False, sync_to_thread=True)
 def asset_page(
-    slug: FromPath[str], request: Request[Any, Any, Any], site: NamedDependency[PublicSite]
+    slug: FromPath[str],
+    request: Request[Any, Any, Any],
+    site: NamedDependency[PublicSite],
+    note: FromQuery[str] = "",
 ) -> Response[Any]:
-    """The asset: full content when open, soft or unlocked for this browser's lead; else a teaser.
+    """The asset: full content when open, soft or unlocked for this browser (its lead's unlock,
+    or its own claim); else a teaser.
 
     A locked page is the same for every browser; the gate form loads as a fragment.
     """
@@ -144,28 +181,41 @@ def asset_page(
         if asset is None:
             return _redirect_or_404(session, slug)
         related = catalog.related(session, asset)
-        lead_id = unlocking_lead(session, asset, visitor.id)
+        unlocked_by = unlocking(session, asset, visitor.id)
         read_next = recommended(site, session, visitor.id, exclude=asset.slug)
-    locked = asset.gate == Gate.GATED.value and lead_id is None
+        notice = _notice(session, note, visitor.id)
+    locked = asset.gate == Gate.GATED.value and unlocked_by is None
     record_server_events(site.ingestor, request, events.AssetView(asset_id=asset.id, locked=locked))
     shown = {r.slug for r in read_next}
     return Template(
         "public/asset.html",
         context={
-            **asset_context(site.signer, asset, lead_id),
+            **asset_context(site.signer, asset, unlocked_by),
             "related": [a for a in related if a.slug not in shown],
             "read_next": read_next,
             "offer_sales": offers_sales(site.model, asset.stage),
+            "unlocked_notice": notice if not locked else None,
         },
-        # An unlocked page carries the lead's own download link, and "Read next" is personal
+        # An unlocked page carries the reader's own download link, and "Read next" is personal
         # for any browser with an id: never cache either for another.
-        headers=PERSONAL if lead_id or visitor.id else {"Vary": "Cookie"},
+        headers=PERSONAL if unlocked_by or visitor.id else {"Vary": "Cookie"},
     )
 
 
-def asset_context(signer: Signer, asset: Asset, lead_id: int | None) -> dict[str, Any]:
-    """What the asset templates need; ``lead_id`` is the lead that unlocked a gated asset."""
-    locked = asset.gate == Gate.GATED.value and lead_id is None
+def _notice(session: Session, note: str, visitor_id: str | None) -> str | None:
+    """The ``NOTES`` text asked for; "continued" only on a browser that speaks for a lead."""
+    text = NOTES.get(note)
+    if text is None or note != "continued":
+        return text
+    lead = known_lead(session, visitor_id)
+    if lead is None:
+        return None
+    return text.format(name=f", {lead.first_name}" if lead.first_name else "")
+
+
+def asset_context(signer: Signer, asset: Asset, unlocked_by: Unlocker | None) -> dict[str, Any]:
+    """What the asset templates need; ``unlocked_by`` holds the unlock of a gated asset."""
+    locked = asset.gate == Gate.GATED.value and unlocked_by is None
     has_file = bool(asset.file_sha256) and not locked
     return {
         "asset": asset,
@@ -174,19 +224,17 @@ def asset_context(signer: Signer, asset: Asset, lead_id: int | None) -> dict[str
         "embed_url": _embed(asset.video_url),
         "recording_embed_url": _embed(asset.recording_url),
         "webinar": _webinar(asset),
-        "download_url": download_url(signer, asset, lead_id) if has_file else None,
+        "download_url": download_url(signer, asset, unlocked_by) if has_file else None,
         "view_url": f"/library/{asset.slug}/file" if has_file else None,
     }
 
 
-def unlocking_lead(session: Session, asset: Asset, visitor_id: str | None) -> int | None:
-    """The browser's lead when it has unlocked this gated asset (None for other gates)."""
-    if asset.gate != Gate.GATED.value or not visitor_id:
+def unlocking(session: Session, asset: Asset, visitor_id: str | None) -> Unlocker | None:
+    """Who unlocked this gated asset on this browser: its lead, or its own claim (None for
+    other gates, and while it is locked)."""
+    if asset.gate != Gate.GATED.value:
         return None
-    lead_id = active_lead_id(session, visitor_id)
-    if lead_id is None or not unlocks.is_unlocked(session, lead_id, asset.id):
-        return None
-    return lead_id
+    return unlocks.unlocker(session, visitor_id, asset.id)
 
 
 def _redirect_or_404(session: Any, slug: str) -> Response[Any]:
@@ -210,10 +258,17 @@ def _webinar(asset: Asset) -> dict[str, Any] | None:
     return {"starts_at": asset.webinar_starts_at, "ends_at": ends_at, "past": ends_at < utcnow()}
 
 
-def download_url(signer: Signer, asset: Asset, lead_id: int | None) -> str:
-    """A signed download link bound to the asset's file and, for gated assets, to the lead."""
-    token = signer.sign(Purpose.DOWNLOAD, {"a": asset.id, "f": asset.file_sha256, "l": lead_id})
-    return f"/library/{asset.slug}/download?t={token}"
+def download_url(signer: Signer, asset: Asset, unlocked_by: Unlocker | None) -> str:
+    """A signed download link bound to the asset's file and to who unlocked it: the lead (the
+    link works on any device, also in a mail), or for a claim the browser's visitor id."""
+    claims: dict[str, Any] = {
+        "a": asset.id,
+        "f": asset.file_sha256,
+        "l": unlocked_by.lead_id if unlocked_by else None,
+    }
+    if unlocked_by is not None and unlocked_by.visitor_id:
+        claims["v"] = unlocked_by.visitor_id
+    return f"/library/{asset.slug}/download?t={signer.sign(Purpose.DOWNLOAD, claims)}"
 
 
 @get("/library/{slug:str}/file", include_in_schema=False, sync_to_thread=True)
@@ -224,7 +279,7 @@ def view_file(
     asset = live_file_or_404(site.database, slug)
     if asset.gate == Gate.GATED.value:
         with site.database.read() as session:
-            if unlocking_lead(session, asset, visitor_of(request).id) is None:
+            if unlocking(session, asset, visitor_of(request).id) is None:
                 raise PermissionDeniedException("unlock this asset to read the file")
     return send_file(site.files, asset, request, attachment=False)
 

@@ -4,6 +4,11 @@ Held off against spam exactly like the gate form (``portal.routes.gate``): a
 honeypot field, a signed start time for the minimum fill time, and the same
 per-address limit. Works without JavaScript (303 to a thank-you page) and with
 htmx (the thank-you fragment replaces the form).
+
+A request with the email of a known lead this browser does not speak for still reaches
+sales, but the browser is not greeted and its answers wait on a claim
+(``tracking.identity.demo_requests``); the lead gets the confirmation and the "continue on
+this device" link.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from content.models import Asset
 from content.orm import utcnow
 from content.printable import unprintable
 from portal.dependencies import PublicSite
-from portal.mail.queue import confirm_subscription
+from portal.mail.form_mails import Sent
+from portal.mail.identity_mails import queue_after_demo_request
 from portal.routes.gate import (
     AUTOCOMPLETE,
     FORM_MAX_BYTES,
@@ -151,26 +157,35 @@ def request_demo(
         if not result.accepted:
             context = _context(site, asset, values=result.values, errors=result.errors)
             return _render(request, context, status_code=422)
-        assert result.lead_id is not None
-        confirm_subscription(
-            session, site.settings, result.lead_id, result.consent_to_confirm, utcnow()
+        continue_mail = queue_after_demo_request(
+            session, site.settings, result, asset.id if asset else None, utcnow()
         )
     if result.visitor_id:
         visitor.rotate(result.visitor_id)
+    claimed = result.claim is not None
     if request.htmx:
         return HTMXTemplate(
             template_name="partials/sales_thanks.html",
-            context={"first_name": result.values.get("first_name")},
+            context={
+                # A claim is not greeted: the name typed is not proven to be this browser's.
+                "first_name": None if claimed else result.values.get("first_name"),
+                "continue_mail": continue_mail.value if claimed else "",
+            },
             re_target="#sales-form",
             re_swap="outerHTML",
         )
-    return Redirect(f"{PATH}/thanks", status_code=303)
+    note = f"?sent={continue_mail.value}" if claimed else ""
+    return Redirect(f"{PATH}/thanks{note}", status_code=303)
 
 
 @get(f"{PATH}/thanks", include_in_schema=False, sync_to_thread=False)
-def thanks() -> Template:
-    """Where the form lands without JavaScript."""
-    return Template("public/sales_thanks.html", context={"first_name": None})
+def thanks(sent: FromQuery[str] = "") -> Template:
+    """Where the form lands without JavaScript (``?sent=``: a claim's continue mail went, or
+    was held by the per-address limit)."""
+    shown = sent if sent in (Sent.QUEUED.value, Sent.HELD.value) else ""
+    return Template(
+        "public/sales_thanks.html", context={"first_name": None, "continue_mail": shown}
+    )
 
 
 ROUTES = [talk_to_sales, request_demo, thanks]

@@ -7,6 +7,17 @@ the browser is identified (its anonymous trail stitched, a fresh visitor id),
 the answers become profile facts with their source, the ``demo_request`` event
 is recorded, and the lead is evaluated with the fast-lane reason, which moves
 it to ``sql`` and logs "sales fast lane: asked to talk to sales".
+
+A known lead's email typed on a browser that does not speak for that lead
+(``tracking.identity.claims``) is a claim here too, with one difference from a gate:
+the request itself still reaches sales. Asking for a conversation is the point of
+the form, and a request sales never sees would fail the real person far more often
+than it stops an impostor; a false request costs sales one call, in which the
+person at the address answers for themselves. So the ``demo_request`` is recorded
+for the lead and puts it on the fast lane as always, but with no visitor: the
+browser is not linked, its trail is not stitched, and it is not greeted. The
+answers (names, company, phone) and the consent box wait on the claim, unverified,
+until the "continue on this device" link is clicked; the claim unlocks no asset.
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ from sqlalchemy.orm import Session
 from content.models import Asset
 from content.orm import utcnow
 from tracking import events
-from tracking.identity import identify
+from tracking.identity import claims
+from tracking.identity.claims import Claimed
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source
 from tracking.models import Lead
@@ -29,7 +41,7 @@ from tracking.rules.config import EMAIL_FIELD, FieldSpec, FieldType, Model
 from tracking.rules.profiling import InvalidAnswer, clean_answer, clean_answers
 
 FORM_NAME = "talk_to_sales"
-SOURCE_REF = "talk-to-sales"
+SOURCE_REF = claims.SALES_REF
 FAST_LANE_REASON = "asked to talk to sales"
 MESSAGE_FIELD = FieldSpec("message", "How can we help?", FieldType.TEXTAREA, max_length=2000)
 REQUIRED = ("first_name", "last_name", "company")
@@ -55,7 +67,11 @@ class DemoRequestResult:
     errors: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     lead_id: int | None = None
+    """The lead the request is for (also for a claim: sales hears of it)."""
     visitor_id: str | None = None
+    """The browser's new visitor id when it got one; None when unchanged."""
+    claim: Claimed | None = None
+    """The email is a known lead's this browser does not speak for (module docstring)."""
     consent_to_confirm: int | None = None
     """The pending consent whose confirmation mail must go (the box was ticked)."""
 
@@ -105,7 +121,7 @@ def submit_demo_request(
     model: Model,
     now: datetime | None = None,
 ) -> DemoRequestResult:
-    """Check the answers; on success identify, store, record and fast-lane the lead."""
+    """Check the answers; on success identify (or claim), store, record and fast-lane the lead."""
     now = now or utcnow()
     values, errors = clean_demo_request(answers, demo_request_form(model))
     if errors:
@@ -116,7 +132,7 @@ def submit_demo_request(
         if consent_ticked
         else None
     )
-    found = identify.identify(
+    outcome = claims.identify_or_claim(
         session,
         visitor_id=visitor_id,
         email=values["email"],
@@ -125,29 +141,40 @@ def submit_demo_request(
         source=Source("form", SOURCE_REF),
         now=now,
         model=model,
+        asset_id=None,
         language=asset.language if asset is not None else "",
     )
+    lead_id = outcome.lead_id
+    # A claim's request is the lead's, but no browser's (module docstring).
+    event_visitor = None if isinstance(outcome, Claimed) else outcome.visitor_id
     asset_id = asset.id if asset is not None else None
     requested = [
         events.FormSubmit(
-            visitor_id=found.visitor_id,
-            lead_id=found.lead_id,
+            visitor_id=event_visitor,
+            lead_id=lead_id,
             asset_id=asset_id,
             answered=tuple(sorted(values)),
             form=FORM_NAME,
         ),
         events.DemoRequest(
-            visitor_id=found.visitor_id, lead_id=found.lead_id, asset_id=asset_id, message=message
+            visitor_id=event_visitor, lead_id=lead_id, asset_id=asset_id, message=message
         ),
     ]
     ingest.record(session, requested, now, model=model)
     session.flush()
-    lead = session.get(Lead, found.lead_id, with_for_update=True, populate_existing=True)
+    lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     assert lead is not None
     leadstate.evaluate(session, lead, model, now, fast_lane_reason=FAST_LANE_REASON)
+    if isinstance(outcome, Claimed):
+        return DemoRequestResult(
+            values=values,
+            lead_id=lead_id,
+            visitor_id=outcome.visitor_id if outcome.fresh_visitor else None,
+            claim=outcome,
+        )
     return DemoRequestResult(
         values=values,
-        lead_id=found.lead_id,
-        visitor_id=found.visitor_id,
-        consent_to_confirm=found.consent_to_confirm,
+        lead_id=lead_id,
+        visitor_id=outcome.visitor_id,
+        consent_to_confirm=outcome.consent_to_confirm,
     )

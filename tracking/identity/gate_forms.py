@@ -4,6 +4,11 @@ The rules live in ``tracking.rules.profiling`` (pure); this module loads what th
 need (the browser's lead, its profile and interest stage) and persists the
 outcome (identification, facts, consent, unlock and events) in the caller's
 transaction.
+
+An anonymous browser that types the email of a known lead it does not speak for
+makes a claim (``tracking.identity.claims``): the asset unlocks for this browser
+only, its events stay on its anonymous visitor, and nothing of the lead's changes
+until the "continue on this device" link from the lead's inbox is clicked.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from sqlalchemy.orm import Session
 from content.models import Asset, Kind
 from content.orm import utcnow
 from tracking import events
+from tracking.identity import claims, identify
 from tracking.identity import consent as consents
-from tracking.identity import identify
+from tracking.identity.claims import Claimed
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source, record_facts
 from tracking.identity.identify import KnownLead
-from tracking.identity.unlocks import is_unlocked, unlock, unlocked_stages
+from tracking.identity.unlocks import is_claimed, is_unlocked, unlock, unlocked_stages
 from tracking.models import Lead
 from tracking.pipeline import ingest
 from tracking.rules.config import FieldSpec, Model
@@ -37,7 +43,7 @@ class GateForm:
     lead: KnownLead | None
     ask_consent: bool
     unlocked: bool
-    """The browser's lead has unlocked this asset already."""
+    """The browser's lead has unlocked this asset already, or the browser claimed it."""
 
     @property
     def one_click(self) -> bool:
@@ -47,21 +53,27 @@ class GateForm:
 
 @dataclass(frozen=True, slots=True)
 class GateResult:
-    """A submission: accepted (``lead_id`` set) or refused with messages per field."""
+    """A submission: accepted (``lead_id`` or ``claim`` set) or refused with messages per field."""
 
     form: GateForm
     errors: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, str] = field(default_factory=dict)
     lead_id: int | None = None
+    """The lead this browser speaks for (new, or its own); None for a claim."""
+    claim: Claimed | None = None
+    """The email is a known lead's that this browser does not speak for: the asset unlocks
+    for this browser only, and the lead gets the "continue on this device" mail."""
     visitor_id: str | None = None
-    """The browser's new visitor id when it was (re-)identified; None when unchanged."""
+    """The browser's new visitor id when it got one (identified, or a claim from a browser
+    without an id); None when unchanged."""
     first_unlock: bool = False
+    """The lead unlocked this asset for the first time (never for a claim)."""
     consent_to_confirm: int | None = None
     """The pending consent whose confirmation mail must go (the box was ticked)."""
 
     @property
     def accepted(self) -> bool:
-        return self.lead_id is not None
+        return self.lead_id is not None or self.claim is not None
 
 
 def interest_stage(session: Session, lead: KnownLead | None, asset: Asset, model: Model) -> str:
@@ -78,11 +90,15 @@ def gate_form(session: Session, asset: Asset, visitor_id: str | None, model: Mod
     known = lead.known_fields if lead else frozenset()
     policy = model.profiling.policy_for(asset.kind, asset.slug)
     stage = interest_stage(session, lead, asset, model)
+    if lead is not None:
+        unlocked = is_unlocked(session, lead.id, asset.id)
+    else:
+        unlocked = bool(visitor_id) and is_claimed(session, visitor_id or "", asset.id)
     return GateForm(
         fields=fields_to_ask(known, policy, stage, model),
         lead=lead,
         ask_consent=not (lead and lead.marketing_consent),
-        unlocked=bool(lead and is_unlocked(session, lead.id, asset.id)),
+        unlocked=unlocked,
     )
 
 
@@ -96,7 +112,8 @@ def submit_gate(
     model: Model,
     now: datetime | None = None,
 ) -> GateResult:
-    """Check the answers against what this browser is asked now; on success identify and unlock.
+    """Check the answers against what this browser is asked now; on success identify and
+    unlock, or (a known lead's email on a browser that does not speak for it) claim.
 
     The server decides what is asked: fields the browser sends beyond that are
     ignored, and a field the browser's (older) form lacked is asked again.
@@ -115,7 +132,7 @@ def submit_gate(
     facts = {name: value for name, value in values.items() if name != "email"}
     new_visitor_id = None
     if form.lead is None:
-        identification = identify.identify(
+        outcome = claims.identify_or_claim(
             session,
             visitor_id=visitor_id,
             email=values["email"],
@@ -124,10 +141,19 @@ def submit_gate(
             source=source,
             now=now,
             model=model,
+            asset_id=asset.id,
             language=asset.language,
         )
-        lead_id, new_visitor_id = identification.lead_id, identification.visitor_id
-        to_confirm = identification.consent_to_confirm
+        if isinstance(outcome, Claimed):
+            _record_submission(session, asset, None, outcome.visitor_id, values, now, model)
+            return GateResult(
+                form=form,
+                values=values,
+                claim=outcome,
+                visitor_id=outcome.visitor_id if outcome.fresh_visitor else None,
+            )
+        lead_id, new_visitor_id = outcome.lead_id, outcome.visitor_id
+        to_confirm = outcome.consent_to_confirm
     else:
         lead_id = form.lead.id
         to_confirm = _update_known(session, lead_id, facts, wording, source, now)
@@ -165,7 +191,7 @@ def _update_known(
 def _record_submission(
     session: Session,
     asset: Asset,
-    lead_id: int,
+    lead_id: int | None,
     visitor_id: str | None,
     values: Mapping[str, str],
     now: datetime,

@@ -7,6 +7,11 @@ anyone), the old id's anonymous events move to the lead, and the form
 submission and unlock are recorded. Two identified leads are never merged:
 a browser linked to lead A that submits as B belongs to B from then on,
 and A keeps everything that was A's.
+
+``identify`` links whichever browser it is given: the public forms call it only when the
+email is new or the browser already speaks for that lead. A typed email of someone else's
+lead proves nothing; ``tracking.identity.claims`` records a claim instead, and only a click
+on the "continue on this device" link from that inbox calls ``identify``.
 """
 
 from __future__ import annotations
@@ -132,8 +137,37 @@ def identify(
     """
     now = now or utcnow()
     # The browser's row first, then the lead: ingestion locks in the same order (no deadlock).
-    old = _lock_visitor(session, visitor_id, now) if visitor_id else None
+    old = lock_visitor(session, visitor_id, now) if visitor_id else None
     lead, created = get_or_create_lead(session, email, now)
+    return link_browser(
+        session,
+        old,
+        lead,
+        created=created,
+        answers=answers,
+        consent=consent,
+        source=source,
+        now=now,
+        model=model,
+        language=language,
+    )
+
+
+def link_browser(
+    session: Session,
+    old: Visitor | None,
+    lead: Lead,
+    *,
+    created: bool,
+    answers: Mapping[str, str],
+    consent: ConsentText | None,
+    source: Source,
+    now: datetime,
+    model: Model | None = None,
+    language: str = "",
+) -> Identification:
+    """``identify`` once the browser's row (``old``, locked) and the lead are in hand: store
+    the answers, ask consent, retire the old id and give the browser a fresh one."""
     if created:
         changelog.append(
             session,
@@ -168,7 +202,14 @@ def identify(
     )
 
 
-def _lock_visitor(session: Session, visitor_id: str, now: datetime) -> Visitor:
+def speaks_for(visitor: Visitor | None, lead_id: int) -> bool:
+    """Whether this browser's (current) id speaks for the lead: the browser that created it,
+    or one that identified with proof (a "continue on this device" link)."""
+    return visitor is not None and visitor.retired_at is None and visitor.lead_id == lead_id
+
+
+def lock_visitor(session: Session, visitor_id: str, now: datetime) -> Visitor:
+    """The browser's row (created if unseen), locked for the rest of the transaction."""
     ensure_visitor(session, visitor_id, now)
     old = session.get(Visitor, visitor_id, with_for_update=True, populate_existing=True)
     assert old is not None

@@ -1,7 +1,10 @@
-"""Unlocks: the gated assets a lead has unlocked, on every device they identify on."""
+"""Unlocks: the gated assets a lead has unlocked, on every device they identify on; and the
+one asset a browser unlocked for itself alone with a claim (an email it has not proven yet,
+``tracking.identity.claims``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
-from tracking.models import LeadChange, Unlock
+from tracking.identity.visitors import active_lead_id
+from tracking.models import IdentityClaim, LeadChange, Unlock
 from tracking.pipeline import changelog
 
 
@@ -52,3 +56,37 @@ def unlocked_stages(session: Session, lead_id: int) -> list[str]:
             .distinct()
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Unlocker:
+    """Who holds the unlock of an asset on a browser: the browser's lead (``lead_id``), or,
+    after a claim, the browser alone (``visitor_id``), which sees that asset and nothing else
+    of the lead's."""
+
+    lead_id: int | None = None
+    visitor_id: str | None = None
+
+
+def is_claimed(session: Session, visitor_id: str, asset_id: int) -> bool:
+    """Whether this browser unlocked the asset with a claim (verified or not)."""
+    return (
+        session.scalar(
+            select(IdentityClaim.id)
+            .where(IdentityClaim.visitor_id == visitor_id, IdentityClaim.asset_id == asset_id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def unlocker(session: Session, visitor_id: str | None, asset_id: int) -> Unlocker | None:
+    """Who unlocked the asset for this browser: its lead, else its claim; None: locked."""
+    if not visitor_id:
+        return None
+    lead_id = active_lead_id(session, visitor_id)
+    if lead_id is not None and is_unlocked(session, lead_id, asset_id):
+        return Unlocker(lead_id=lead_id)
+    if is_claimed(session, visitor_id, asset_id):
+        return Unlocker(visitor_id=visitor_id)
+    return None
