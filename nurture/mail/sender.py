@@ -34,7 +34,15 @@ from nurture.mail.models import (
     MailStatus,
     SuppressionReason,
 )
-from nurture.mail.smtp import Connection, Reply, Sender, SessionFailed, SmtpServer, connect
+from nurture.mail.smtp import (
+    TIMEOUT,
+    Connection,
+    Reply,
+    Sender,
+    SessionFailed,
+    SmtpServer,
+    connect,
+)
 from tracking.models import Lead
 
 logger = logging.getLogger(__name__)
@@ -42,7 +50,11 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 """Messages claimed, rendered and sent over one connection at a time."""
 LEASE = timedelta(minutes=10)
-"""How long a claim lasts; a batch of ``BATCH`` at the SMTP timeout each still fits."""
+"""How long a claim lasts: after that another sender may take the message."""
+LEASE_MARGIN = timedelta(seconds=8 * TIMEOUT)
+"""A batch stops sending this long before its lease runs out (and gives the rest back): a
+reconnect (connect, EHLO, STARTTLS, AUTH) and one more message (MAIL, RCPT, DATA), each at the
+SMTP timeout, still end inside the lease, so no other sender can have claimed that message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,8 @@ class SendRound:
     skipped: int = 0
     unreachable: bool = False
     """No SMTP session could be opened (the pass ended there)."""
+    cut_short: bool = False
+    """The batch gave its unsent messages back (a stop, or its lease nearly over)."""
 
     def __add__(self, other: SendRound) -> SendRound:
         return SendRound(
@@ -96,6 +110,7 @@ class SendRound:
             self.failed + other.failed,
             self.skipped + other.skipped,
             self.unreachable or other.unreachable,
+            self.cut_short or other.cut_short,
         )
 
     @property
@@ -385,22 +400,23 @@ class MailSender:
             return done
         while not self.stopping.is_set():
             token = secrets.token_hex(16)
+            now = self.clock()
             with self.database.write() as session:
-                claimed, skipped = claim(
-                    session, self.clock(), self.batch, token, self.postal_address
-                )
+                claimed, skipped = claim(session, now, self.batch, token, self.postal_address)
             done += SendRound(skipped=skipped)
             if not claimed:
                 return done
-            batch = self.send_batch(claimed)
+            batch = self.send_batch(claimed, deadline=now + LEASE - LEASE_MARGIN)
             done += batch
-            if batch.unreachable:
+            if batch.unreachable or batch.cut_short:
                 return done
         return done
 
-    def send_batch(self, claimed: Sequence[Outgoing]) -> SendRound:
+    def send_batch(
+        self, claimed: Sequence[Outgoing], deadline: datetime | None = None
+    ) -> SendRound:
         """Send claimed messages over one connection (a new one only if it drops), recording
-        each answer before the next message goes."""
+        each answer before the next message goes; none is sent after ``deadline``."""
         assert self.server is not None
         rendered = self._render_all(claimed)
         done = SendRound()
@@ -421,9 +437,9 @@ class MailSender:
                     if connection is None:
                         return done + self._unreachable(claimed[index:], failed, rendered)
                 self._pace()
-                if self.stopping.is_set():
+                if self.stopping.is_set() or (deadline is not None and self.clock() >= deadline):
                     self._release(claimed[index:])
-                    return done
+                    return done + SendRound(cut_short=True)
                 reply = connection.send(return_path(item.verp, self.sender), item.to, outcome.data)
                 done += self._record(item, reply, outcome.subject)
                 if rules.verdict(reply.code) is rules.Verdict.PERMANENT:

@@ -3,6 +3,7 @@ is down or refuses the session, and a rate limit do to the outbox and to what ar
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from nurture.mail.models import (
     MailStatus,
     SuppressionReason,
 )
-from nurture.mail.sender import LEASE, SendRound, claim
+from nurture.mail.sender import LEASE, LEASE_MARGIN, SendRound, claim
 from nurture.mail.smtp import connect, parse_smtp_url
 from portal.db import Database
 from portal.settings import Settings
@@ -250,7 +251,7 @@ def test_stopping_during_a_batch_gives_the_unsent_claims_back(
         sender.stopping.set()  # the process is asked to stop while it waits for the rate
 
     sender.sleep = sleep
-    assert sender.run_once() == SendRound(sent=1)
+    assert sender.run_once() == SendRound(sent=1, cut_short=True)
     assert statuses(db) == {MailStatus.SENT.value: 1, MailStatus.PENDING.value: 3}
     assert len(smtp_sink.wait_for(1)) == 1
 
@@ -340,3 +341,19 @@ def test_a_reader_who_chose_weekly_gets_at_most_one_marketing_mail_a_week(
     assert sender.run_once() == SendRound(sent=1)
     assert message(db, next_week).status == MailStatus.SENT.value
     assert len(smtp_sink.wait_for(3)) == 3
+
+
+def test_a_batch_stops_sending_before_its_lease_runs_out(
+    db: Database, mail_settings: Settings, smtp_sink: SmtpSink
+) -> None:
+    clock = Clock()
+    queue_many(db, 5, now=clock())
+    smtp_sink.on_data = lambda _mail: clock.advance(minutes=2)  # a slow server
+    sender = make_sender(db, mail_settings, clock=clock)
+
+    # 10 minutes of lease, less the margin for one more message: 3 go, 2 are given back.
+    assert (LEASE - LEASE_MARGIN) / timedelta(minutes=2) == 3
+    assert sender.run_once() == SendRound(sent=3, cut_short=True)
+    assert statuses(db) == {MailStatus.SENT.value: 3, MailStatus.PENDING.value: 2}
+    assert sender.run_once() == SendRound(sent=2)
+    assert len(set(smtp_sink.message_ids())) == len(smtp_sink.messages) == 5
