@@ -1,5 +1,6 @@
-"""Leads in the JSON API: the filtered list, one lead, lifecycle moves (the Lead shape of
-CONTRACT.md is built by ``tracking.reporting.lead_document``, which webhooks share)."""
+"""Leads in the JSON API: the filtered list, one lead, lifecycle moves, recommendations (the
+Lead shape of CONTRACT.md is built by ``tracking.reporting.lead_document``, which webhooks
+share; the suppression list's part comes from ``nurture.mail.subscriptions``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from content.printable import unprintable
+from nurture.mail.subscriptions import suppressed_of
+from nurture.recommendations import AudienceCache, recommend_for_lead
 from portal.db import Database
 from portal.routes.api_common import (
     Cursor,
@@ -27,6 +30,8 @@ from portal.routes.api_common import (
     error_responses,
     in_row_range,
 )
+from portal.routes.api_events import TrailAssetRead
+from portal.settings import Settings
 from tracking.models import Lead
 from tracking.pipeline import leadstate
 from tracking.reporting.lead_document import LeadRead, lead_read
@@ -52,11 +57,42 @@ class LifecycleWrite(msgspec.Struct):
     """Why (kept in the lead's change log; longer than 500 characters is cut)."""
 
 
+class RecommendationRead(msgspec.Struct):
+    """An asset to offer the lead next, and why (the reason the portal shows the reader)."""
+
+    asset: TrailAssetRead
+    reason: str
+
+
+class RecommendationList(msgspec.Struct):
+    items: list[RecommendationRead]
+
+
+MAX_RECOMMENDATIONS = 20
+
+
 def _lead_or_404(session: Session, lead_id: int) -> Lead:
     lead = session.get(Lead, lead_id) if in_row_range(lead_id) else None
     if lead is None:
         raise NotFoundException(f"no lead {lead_id}")
     return lead
+
+
+def documents(
+    session: Session, leads: list[Lead], model: Model, settings: Settings
+) -> list[LeadRead]:
+    """The Lead documents of these leads, with their addresses' suppression entries."""
+    suppressed = suppressed_of(session, [lead.email for lead in leads])
+    return [
+        lead_read(
+            session,
+            lead,
+            model,
+            suppressed=suppressed.get(lead.email),
+            default_language=settings.default_language,
+        )
+        for lead in leads
+    ]
 
 
 @get(
@@ -66,11 +102,15 @@ def _lead_or_404(session: Session, lead_id: int) -> Lead:
     responses=error_responses(404),
 )
 def get_lead(
-    lead_id: LeadId, database: NamedDependency[Database], model: NamedDependency[Model]
+    lead_id: LeadId,
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+    settings: NamedDependency[Settings],
 ) -> LeadRead:
     """The lead with its verdicts as they stand now (engagement decayed to this moment)."""
     with database.read() as session:
-        return lead_read(session, _lead_or_404(session, lead_id), model)
+        (document,) = documents(session, [_lead_or_404(session, lead_id)], model, settings)
+        return document
 
 
 def _moment(value: str) -> datetime:
@@ -88,6 +128,7 @@ def _moment(value: str) -> datetime:
 def list_leads(
     database: NamedDependency[Database],
     model: NamedDependency[Model],
+    settings: NamedDependency[Settings],
     email: Annotated[
         str | None,
         QueryParameter(format=OpenAPIFormat.EMAIL, description="The lead with this address."),
@@ -125,7 +166,7 @@ def list_leads(
         query = query.where(Lead.last_activity_at >= _moment(updated_since))
     with database.read() as session:
         found = list(session.scalars(query))
-        items = [lead_read(session, lead, model) for lead in found[:limit]]
+        items = documents(session, found[:limit], model, settings)
     more = len(found) > limit
     return LeadList(items=items, next_cursor=encode_cursor(found[limit - 1].id) if more else None)
 
@@ -141,6 +182,7 @@ def move_lifecycle(
     lead_id: LeadId,
     database: NamedDependency[Database],
     model: NamedDependency[Model],
+    settings: NamedDependency[Settings],
     data: JSONBody[LifecycleWrite],
 ) -> LeadRead:
     """Sales accepts (sql), sends back (recycled), or marks an opportunity or customer."""
@@ -158,7 +200,42 @@ def move_lifecycle(
         except ValueError as refused:
             raise HTTPException(status_code=409, detail=str(refused)) from None
         session.flush()
-        return lead_read(session, lead, model)
+        (document,) = documents(session, [lead], model, settings)
+        return document
 
 
-ROUTES = [get_lead, list_leads, move_lifecycle]
+@get(
+    "/leads/{lead_id:int}/recommendations",
+    sync_to_thread=True,
+    summary="What to offer a lead next",
+    responses=error_responses(404),
+)
+def lead_recommendations(
+    lead_id: LeadId,
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+    audience_cache: NamedDependency[AudienceCache],
+    limit: Annotated[
+        int,
+        QueryParameter(
+            ge=1, le=MAX_RECOMMENDATIONS, description=f"How many (1 to {MAX_RECOMMENDATIONS})."
+        ),
+    ] = 5,
+) -> RecommendationList:
+    """The next-best content for the lead, best first, with the reason for each: the same
+    recommender as the portal's "Recommended for you", for mails other systems send."""
+    with database.read() as session:
+        _lead_or_404(session, lead_id)
+        found = recommend_for_lead(session, lead_id, model, utcnow(), limit, cache=audience_cache)
+    return RecommendationList(
+        items=[
+            RecommendationRead(
+                asset=TrailAssetRead(item.slug, item.title, item.kind, item.stage),
+                reason=item.reason,
+            )
+            for item in found
+        ]
+    )
+
+
+ROUTES = [get_lead, list_leads, move_lifecycle, lead_recommendations]

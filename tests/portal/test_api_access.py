@@ -27,6 +27,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/leads", None),
     ("GET", "/api/v1/leads/{lead}", None),
     ("GET", "/api/v1/leads/{lead}/trail", None),
+    ("GET", "/api/v1/leads/{lead}/recommendations", None),
     ("POST", "/api/v1/leads/{lead}/lifecycle", {"to": "sql", "reason": "demo booked"}),
     ("POST", "/api/v1/events", {"events": [{"email": "bo@example.com", "type": "page_view"}]}),
     ("GET", "/api/v1/assets", None),
@@ -100,7 +101,7 @@ def test_every_route_checks_the_token_and_its_scope(
 def test_a_read_token_is_told_which_scope_it_lacks(
     client: Client, tokens: dict[str, str | None]
 ) -> None:
-    response = call(client, *ROUTES[5][:3], tokens["read"])
+    response = call(client, *ROUTES[6][:3], tokens["read"])
 
     assert response.status_code == 403
     assert response.json() == {

@@ -95,6 +95,7 @@ OPERATIONS = {
     "GET /api/v1/leads/{lead_id}",
     "POST /api/v1/leads/{lead_id}/lifecycle",
     "GET /api/v1/leads/{lead_id}/trail",
+    "GET /api/v1/leads/{lead_id}/recommendations",
     "POST /api/v1/events",
     "GET /api/v1/assets",
     "GET /api/v1/assets/{slug}",

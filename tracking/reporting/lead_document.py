@@ -29,8 +29,20 @@ class StageEvidenceRead(msgspec.Struct):
 
 
 class ConsentRead(msgspec.Struct):
+    """Marketing consent: ``marketing`` is true once double opt-in is confirmed; ``status`` is
+    ``none``, ``pending`` (confirmation mail sent), ``confirmed`` or ``withdrawn``."""
+
     marketing: bool
     at: datetime | None
+    status: str
+
+
+class SuppressedRead(msgspec.Struct):
+    """Why no mail (or no marketing mail, for ``unsubscribed``) goes to the lead's address,
+    and since when: ``hard_bounce``, ``complaint``, ``unsubscribed`` or ``erased``."""
+
+    reason: str
+    at: datetime
 
 
 class FitPartRead(msgspec.Struct):
@@ -58,12 +70,28 @@ class LeadRead(msgspec.Struct):
     lifecycle: str
     milestones: list[str]
     consent: ConsentRead
+    suppressed: SuppressedRead | None
+    language: str
+    """The language mail goes out in: the lead's choice, else the site's default."""
     first_seen: datetime
     last_activity: datetime
 
 
-def lead_read(session: Session, lead: Lead, model: Model, at: datetime | None = None) -> LeadRead:
-    """The lead with its verdicts evaluated at ``at`` (now by default)."""
+def lead_read(
+    session: Session,
+    lead: Lead,
+    model: Model,
+    at: datetime | None = None,
+    *,
+    suppressed: SuppressedRead | None = None,
+    default_language: str = "en",
+) -> LeadRead:
+    """The lead with its verdicts evaluated at ``at`` (now by default).
+
+    The suppression list belongs to the nurturing core, which tracking does not read: the
+    caller passes the address's entry in force (``nurture.mail.subscriptions.suppressed_of``),
+    and the site's default language for a lead that chose none.
+    """
     seen = lead_view.view(session, lead, model, at)
     found = seen.verdicts
     return LeadRead(
@@ -89,7 +117,11 @@ def lead_read(session: Session, lead: Lead, model: Model, at: datetime | None = 
         category=found.category.value,
         lifecycle=lead.lifecycle,
         milestones=list(lead.milestones or []),
-        consent=ConsentRead(lead.marketing_consent, lead.marketing_consent_at),
+        consent=ConsentRead(
+            lead.marketing_consent, lead.marketing_consent_at, lead.consent_status or "none"
+        ),
+        suppressed=suppressed,
+        language=lead.language or default_language,
         first_seen=lead.created_at,
         last_activity=lead.last_activity_at,
     )

@@ -228,7 +228,7 @@ def test_the_lead_json_has_the_contract_shape_and_explains_the_stage(
     assert "read 'Pricing guide' 92%" in body["stage_explanation"]
     assert "timeframe 0-3m" in body["stage_explanation"]
     assert body["grade"] in "ABCDE"
-    assert body["consent"] == {"marketing": False, "at": None}
+    assert body["consent"] == {"marketing": False, "at": None, "status": "none"}
     assert 0 <= body["fit_score"] <= 100
 
 
