@@ -1,7 +1,466 @@
-"""(filled in by its feature)"""
+"""The reader's pages behind the links in mail: confirming a subscription (double opt-in),
+unsubscribing, and the preference center. Each link carries a signed token
+(``portal.mail.links``); the pages speak the reader's language (the lead's, else the site's).
+
+Unsubscribing follows RFC 8058: a GET only shows a page with one button (link scanners and
+previews open links; they must not unsubscribe anyone), and any POST to the link
+unsubscribes. Mail clients send ``List-Unsubscribe=One-Click`` with no cookie and no CSRF
+token, so that one route opts out of the CSRF check (``exclude_from_csrf``): the signed token
+is what authorises it, and a forged request cannot carry one it never saw.
+
+A confirmation does not identify the browser that clicks it (a mail may be opened anywhere):
+identity comes only from the "continue on this device" link.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-ROUTES: list[Any] = []
+from anyio import to_thread
+from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.params import FromQuery
+from litestar.response import Template
+from litestar.utils.scope.state import ScopeState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from content.models import Topic
+from content.orm import utcnow
+from content.taxonomy import all_topics
+from nurture.mail import subscriptions
+from nurture.mail.models import MailMessage
+from nurture.mail.subscriptions import FREQUENCIES, Change, Preferences
+from portal.dependencies import PublicSite
+from portal.mail.form_mails import Sent, confirm_subscription
+from portal.mail.links import OPT_IN_DAYS, Links
+from portal.routes.console import CSRF_COOKIE
+from portal.routes.email_words import LANGUAGES, day, language, translator
+from portal.routes.library import PERSONAL
+from portal.signing import ExpiredToken, InvalidToken, Purpose, Signer
+from portal.visitor import visitor_of
+from portal.web import client_ip
+from tracking.identity.consent import Confirmation, ConsentStatus, ConsentText
+from tracking.models import Consent, Lead
+
+FORM_MAX_BYTES = 16 * 1024
+NO_INDEX = {**PERSONAL, "X-Robots-Tag": "noindex"}
+"""Every email page names its reader: never cached, never indexed."""
+ONE_CLICK = "One-Click"
+
+SAVED = "Saved. Your choices apply from the next email we send."
+SAVED_UNSUBSCRIBED = "Saved. You're unsubscribed from all marketing email."
+SAVED_ASKED = (
+    "Saved. We've sent an email to %(address)s: click the link in it to confirm your subscription."
+)
+ASKED = "We've sent an email to %(address)s: click the link in it to confirm your subscription."
+ALREADY_SUBSCRIBED = "You're subscribed to marketing email."
+SAVED_TOPICS = "Saved your topics."
+HELD = (
+    "We sent several emails to %(address)s in the last hours, so we did not send another "
+    "now: use the link in the last one, or try again later."
+)
+NOTICES = (SAVED, SAVED_UNSUBSCRIBED, SAVED_ASKED, ASKED, ALREADY_SUBSCRIBED, SAVED_TOPICS, HELD)
+"""What the preference center says after a save (English message ids, see ``email_words``)."""
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+class BadLink(Exception):
+    """A token that is forged, cut off, or holds something no link of ours holds."""
+
+
+def _an_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def read_opt_in(signer: Signer, token: str, *, expired_ok: bool = False) -> tuple[int, int]:
+    """(lead, consent) of a confirmation link; ``ExpiredToken`` after ``OPT_IN_DAYS``
+    (``expired_ok`` reads an expired one anyway: only to speak the reader's language)."""
+    max_age = None if expired_ok else OPT_IN_DAYS * 24 * 3600
+    value = _unsign(signer, Purpose.OPT_IN, token, max_age)
+    if not isinstance(value, dict) or not _an_id(value.get("l")) or not _an_id(value.get("c")):
+        raise BadLink()
+    return value["l"], value["c"]
+
+
+def read_unsubscribe(signer: Signer, token: str) -> tuple[str, int | None]:
+    """(address, message id or None) of an unsubscribe link (these never expire)."""
+    value = _unsign(signer, Purpose.UNSUBSCRIBE, token, None)
+    if not isinstance(value, dict):
+        raise BadLink()
+    address, message = value.get("a"), value.get("m")
+    if not isinstance(address, str) or not 0 < len(address) <= 254:
+        raise BadLink()
+    if message is not None and not _an_id(message):
+        raise BadLink()
+    return address, message
+
+
+def read_preferences(signer: Signer, token: str) -> int:
+    """The lead of a preference center link (these never expire)."""
+    value = _unsign(signer, Purpose.PREFERENCES, token, None)
+    if not isinstance(value, dict) or not _an_id(value.get("l")):
+        raise BadLink()
+    lead_id: int = value["l"]
+    return lead_id
+
+
+def _unsign(signer: Signer, purpose: Purpose, token: str, max_age: int | None) -> Any:
+    if not token or len(token) > 4000:
+        raise BadLink()
+    try:
+        return signer.unsign(purpose, token, max_age=max_age)
+    except ExpiredToken:
+        raise
+    except InvalidToken:
+        raise BadLink() from None
+
+
+def preferences_path(signer: Signer, lead_id: int) -> str:
+    """The preference center of a lead, as a path on this site (forms post to 'self')."""
+    return Links(signer, "").preferences(lead_id)
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _page(
+    template: str,
+    lang: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    return Template(
+        f"public/{template}",
+        context={
+            "lang": lang,
+            "_": translator(lang),
+            "day": lambda moment: day(moment, lang),
+            **context,
+        },
+        status_code=status_code,
+        headers=NO_INDEX,
+    )
+
+
+def _link_problem(state: str, lang: str, status_code: int, **context: Any) -> Template:
+    return _page("email_link.html", lang, status_code, state=state, **context)
+
+
+def _topic_choices(session: Session) -> list[tuple[str, str]]:
+    return [(topic.slug, topic.label) for topic in all_topics(session)]
+
+
+def form_values(form: FormMultiDict, name: str) -> list[str]:
+    """Every text value a form sent under ``name`` (checkboxes repeat their name)."""
+    return [value for value in form.getall(name, []) if isinstance(value, str)]
+
+
+# --- confirm ----------------------------------------------------------------------------------
+
+
+@get("/email/confirm", include_in_schema=False, sync_to_thread=True)
+def confirm(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite], t: FromQuery[str] = ""
+) -> Template:
+    """Double opt-in: the click subscribes (``nurture.mail.subscriptions.confirm``) and keeps
+    when and from where; the page lets the reader pick topics."""
+    default = site.settings.default_language
+    try:
+        lead_id, consent_id = read_opt_in(site.signer, t)
+    except ExpiredToken:
+        return _link_problem("expired", _link_language(site, t), 410, days=OPT_IN_DAYS)
+    except BadLink:
+        return _link_problem("invalid", language(None, default), 400)
+    if visitor_of(request).crawler:
+        # A link previewer or a mail scanner fetched it: a bot's visit is no consent.
+        return _link_problem("browser", _link_language(site, t), 200)
+    with site.database.write() as session:
+        outcome = subscriptions.confirm(
+            session,
+            lead_id,
+            consent_id,
+            now=utcnow(),
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        lead = session.get(Lead, lead_id)
+        if outcome is Confirmation.UNKNOWN or lead is None:
+            return _link_problem("unknown", language(None, default), 404)
+        lang = language(lead.language, default)
+        context: dict[str, Any] = {
+            "state": outcome.value,
+            "confirmed_at": _confirmed_at(session, lead_id),
+            "preferences_url": preferences_path(site.signer, lead_id),
+            "topics": _topic_choices(session),
+            "ticked": subscriptions.shown_topics(lead.mail_topics or [], _slugs(session)),
+        }
+    return _page("email_confirm.html", lang, **context)
+
+
+def _link_language(site: PublicSite, token: str) -> str:
+    """The language of the lead a genuine confirmation link (expired too) was sent to."""
+    try:
+        lead_id, _ = read_opt_in(site.signer, token, expired_ok=True)
+    except (BadLink, ExpiredToken):
+        return language(None, site.settings.default_language)
+    with site.database.read() as session:
+        lead_language = session.scalar(select(Lead.language).where(Lead.id == lead_id))
+    return language(lead_language, site.settings.default_language)
+
+
+def _confirmed_at(session: Session, lead_id: int) -> datetime | None:
+    return session.scalar(
+        select(Consent.confirmed_at)
+        .where(Consent.lead_id == lead_id, Consent.status == ConsentStatus.CONFIRMED.value)
+        .order_by(Consent.confirmed_at.desc())
+        .limit(1)
+    )
+
+
+def _slugs(session: Session) -> list[str]:
+    return list(session.scalars(select(Topic.slug).order_by(Topic.slug)))
+
+
+# --- unsubscribe ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who an unsubscribe link speaks for, as its pages need it."""
+
+    address: str
+    lead_id: int | None
+    lang: str
+    unsubscribed: bool
+    """Nothing left to unsubscribe: no consent stands and the address is suppressed."""
+
+
+def _reader(session: Session, site: PublicSite, address: str, message_id: int | None) -> Reader:
+    lead = session.scalar(select(Lead).where(Lead.email == address))
+    message_language = (
+        session.scalar(select(MailMessage.language).where(MailMessage.id == message_id))
+        if message_id is not None
+        else None
+    )
+    lang = language(
+        lead.language if lead is not None and lead.language else message_language,
+        site.settings.default_language,
+    )
+    consenting = lead is not None and lead.consent_status in (
+        ConsentStatus.CONFIRMED.value,
+        ConsentStatus.PENDING.value,
+    )
+    suppressed = address in subscriptions.suppressed_of(session, [address])
+    return Reader(address, lead.id if lead else None, lang, suppressed and not consenting)
+
+
+@get("/email/unsubscribe", include_in_schema=False, sync_to_thread=True)
+def unsubscribe_page(site: NamedDependency[PublicSite], t: FromQuery[str] = "") -> Template:
+    """The page with one button: a GET changes nothing."""
+    try:
+        address, message_id = read_unsubscribe(site.signer, t)
+    except (BadLink, ExpiredToken):
+        return _link_problem("invalid", language(None, site.settings.default_language), 400)
+    with site.database.read() as session:
+        reader = _reader(session, site, address, message_id)
+    return _page(
+        "email_unsubscribe.html",
+        reader.lang,
+        state="already" if reader.unsubscribed else "ask",
+        address=address,
+        token=t,
+        preferences_url=_preferences_of(site, reader),
+    )
+
+
+@post(
+    "/email/unsubscribe",
+    include_in_schema=False,
+    request_max_body_size=FORM_MAX_BYTES,
+    status_code=200,
+    opt={"exclude_from_csrf": True},
+)
+async def unsubscribe(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite], t: FromQuery[str] = ""
+) -> Response[Any]:
+    """Unsubscribe: at once and with no page for a mail client's one-click POST (RFC 8058),
+    with the "You're unsubscribed" page for the button."""
+    form = await request.form()
+    one_click = form.get("List-Unsubscribe") == ONE_CLICK
+    try:
+        address, message_id = read_unsubscribe(site.signer, t)
+    except (BadLink, ExpiredToken):
+        if one_click:
+            return Response(
+                "This unsubscribe link is not valid.\n",
+                status_code=400,
+                media_type=MediaType.TEXT,
+                headers=NO_INDEX,
+            )
+        lang = language(None, site.settings.default_language)
+        return _link_problem("invalid", lang, 400)
+
+    def work() -> tuple[Reader, subscriptions.Unsubscribed]:
+        with site.database.write() as session:
+            left = subscriptions.unsubscribe(session, address, now=utcnow(), message_id=message_id)
+            return _reader(session, site, address, message_id), left
+
+    reader, left = await to_thread.run_sync(work)
+    if one_click:
+        return Response(
+            "Unsubscribed.\n", status_code=200, media_type=MediaType.TEXT, headers=NO_INDEX
+        )
+    undo = reader.lead_id is not None and _reuse_csrf_cookie(request)
+    return _page(
+        "email_unsubscribe.html",
+        reader.lang,
+        state="done",
+        already=left.already,
+        address=address,
+        preferences_url=_preferences_of(site, reader),
+        undo=undo,
+    )
+
+
+def _preferences_of(site: PublicSite, reader: Reader) -> str | None:
+    return preferences_path(site.signer, reader.lead_id) if reader.lead_id else None
+
+
+def _reuse_csrf_cookie(request: Request[Any, Any, Any]) -> bool:
+    """Let this page's forms carry the browser's CSRF cookie as their token (what the CSRF
+    middleware does on a GET; this route is exempt from it). False: no cookie to carry."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie:
+        return False
+    ScopeState.from_scope(request.scope).csrf_token = cookie
+    return True
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+
+@get("/email/preferences", include_in_schema=False, sync_to_thread=True)
+def preferences_page(site: NamedDependency[PublicSite], t: FromQuery[str] = "") -> Template:
+    """The preference center: topics, how often, language, or no marketing mail at all."""
+    default = site.settings.default_language
+    try:
+        lead_id = read_preferences(site.signer, t)
+    except (BadLink, ExpiredToken):
+        return _link_problem("invalid", language(None, default), 400)
+    with site.database.read() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            return _link_problem("gone", language(None, default), 404)
+        context = _preferences_context(session, site, lead, t)
+    return _page("email_preferences.html", context.pop("lang"), **context)
+
+
+@post(
+    "/email/preferences",
+    include_in_schema=False,
+    request_max_body_size=FORM_MAX_BYTES,
+    status_code=200,
+)
+async def save_preferences(
+    request: Request[Any, Any, Any], site: NamedDependency[PublicSite], t: FromQuery[str] = ""
+) -> Template:
+    """Save the preference center (``action=save``), the confirmation page's topics
+    (``action=topics``) or the unsubscribed page's undo (``action=resubscribe``)."""
+    form = await request.form()
+    default = site.settings.default_language
+    try:
+        lead_id = read_preferences(site.signer, t)
+    except (BadLink, ExpiredToken):
+        return _link_problem("invalid", language(None, default), 400)
+    action = form.get("action")
+
+    def work() -> dict[str, Any] | None:
+        with site.database.write() as session:
+            lead = session.get(Lead, lead_id, with_for_update=True)
+            if lead is None:
+                return None
+            notice = _apply(session, site, lead, action, form)
+            session.flush()
+            return {**_preferences_context(session, site, lead, t), "notice": notice}
+
+    context = await to_thread.run_sync(work)
+    if context is None:
+        return _link_problem("gone", language(None, default), 404)
+    return _page("email_preferences.html", context.pop("lang"), **context)
+
+
+def _apply(session: Session, site: PublicSite, lead: Lead, action: Any, form: FormMultiDict) -> str:
+    """Make the change a preference form asks for; returns the notice (English message id)."""
+    now = utcnow()
+    wording = ConsentText(site.model.profiling.consent_version, site.model.profiling.consent_text)
+    if action == "topics":
+        subscriptions.set_topics(
+            lead, subscriptions.chosen_topics(form_values(form, "topics"), _slugs(session))
+        )
+        return SAVED_TOPICS
+    if action == "resubscribe":
+        consent_id = subscriptions.resubscribe(session, lead, wording, now=now)
+        confirm_subscription(session, site.settings, lead.id, consent_id, now)
+        return (
+            "We've sent an email to %(address)s: click the link in it to confirm your subscription."
+            if consent_id is not None
+            else "You're subscribed to marketing email."
+        )
+    chosen = Preferences(
+        topics=tuple(subscriptions.chosen_topics(form_values(form, "topics"), _slugs(session))),
+        frequency=subscriptions.choice(
+            _one(form, "frequency"), FREQUENCIES, lead.mail_frequency or "all"
+        ),
+        language=subscriptions.choice(
+            _one(form, "language"),
+            LANGUAGES,
+            language(lead.language, site.settings.default_language),
+        ),
+        wants_mail=_one(form, "mail") != "no",
+    )
+    saved = subscriptions.save_preferences(session, lead, chosen, wording=wording, now=now)
+    if saved.change is Change.RESUBSCRIBE:
+        # Within the per-address limit of form mails: a forwarded newsletter's preference link
+        # must not become a way to flood its reader with confirmation mails.
+        mailed = confirm_subscription(
+            session, site.settings, lead.id, saved.consent_to_confirm, now
+        )
+        return HELD if mailed is Sent.HELD else SAVED_ASKED
+    if saved.change is Change.UNSUBSCRIBE:
+        return SAVED_UNSUBSCRIBED
+    return SAVED
+
+
+def _one(form: FormMultiDict, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _preferences_context(
+    session: Session, site: PublicSite, lead: Lead, token: str
+) -> dict[str, Any]:
+    slugs = _slugs(session)
+    return {
+        "lang": language(lead.language, site.settings.default_language),
+        "address": lead.email,
+        "token": token,
+        "status": lead.consent_status,
+        "subscribed": lead.consent_status
+        in (ConsentStatus.CONFIRMED.value, ConsentStatus.PENDING.value),
+        "topics": _topic_choices(session),
+        "ticked": subscriptions.shown_topics(lead.mail_topics or [], slugs),
+        "frequency": lead.mail_frequency or "all",
+        "frequencies": FREQUENCIES,
+        "language_choice": language(lead.language, site.settings.default_language),
+        "languages": LANGUAGES,
+    }
+
+
+ROUTES: list[Any] = [confirm, unsubscribe_page, unsubscribe, preferences_page, save_preferences]

@@ -1,0 +1,470 @@
+"""The reader's pages behind the links in mail, through the browser's (and the mail client's)
+eyes: confirming a subscription, unsubscribing (one button; RFC 8058 one-click POST), the
+preference center; in the lead's language, personal and never cached."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from itsdangerous import TimestampSigner
+from litestar import Litestar
+from litestar.testing import TestClient
+from selectolax.lexbor import LexborHTMLParser
+
+from content.models import Asset
+from portal.db import Database
+from portal.mail.links import Links
+from portal.resources import resource_path
+from portal.routes import email_pages
+from portal.routes.email_words import GERMAN
+from portal.signing import Purpose, Signer
+from tests.factories import make_asset
+from tests.mailbox import SmtpSink, send_mail
+from tests.nurture.mail.subscribers import (
+    T0,
+    ask,
+    consents_of,
+    entries,
+    lead_of,
+    mail_to,
+    messages,
+    new_lead,
+    subscribed,
+)
+from tests.portal.forms import submit
+from tests.support import TEST_SECRET_KEYS, csrf_token_from, html
+
+Client = TestClient[Litestar]
+SIGNER = Signer(TEST_SECRET_KEYS)
+LINKS = Links(SIGNER, "")
+"""Links as paths on the test app (mail carries them absolute, under the base URL)."""
+ADA = "ada@example.com"
+ONE_CLICK = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def topics(db: Database) -> list[Asset]:
+    """Two published assets filing three topics (the picker offers the library's topics)."""
+    return [
+        make_asset(db, slug="scoring-guide", topics=["lead-scoring", "crm"]),
+        make_asset(db, slug="nurture-guide", topics=["nurturing"]),
+    ]
+
+
+def page(response: Any, status: int = 200) -> LexborHTMLParser:
+    assert response.status_code == status, response.text
+    assert "no-store" in response.headers["cache-control"]
+    tree = html(response.text)
+    privacy = tree.css_first(".email-page__privacy a")
+    assert privacy is not None
+    assert privacy.attributes["href"] == "/privacy"
+    return tree
+
+
+def heading(tree: LexborHTMLParser) -> str:
+    return tree.css_first("h1").text(strip=True)
+
+
+def ticked(tree: LexborHTMLParser, name: str) -> set[str]:
+    return {
+        node.attributes.get("value") or ""
+        for node in tree.css(f'input[name="{name}"]')
+        if "checked" in node.attributes
+    }
+
+
+# --- confirm ----------------------------------------------------------------------------------
+
+
+def test_ticking_the_box_mails_a_link_that_subscribes_without_identifying_the_browser(
+    mail_client: Client, smtp_sink: SmtpSink, db: Database, topics: list[Asset]
+) -> None:
+    make_asset(db, slug="pricing-guide", gate="gated")
+    response = submit(
+        mail_client, "pricing-guide", consent=True, email=ADA, first_name="Ada", last_name="L"
+    )
+    assert response.status_code == 303
+    send_mail(mail_client)
+    (received,) = smtp_sink.wait_for(1)
+    assert received.subject == "Please confirm your subscription"
+    button = html(received.part("html")).css_first("a.button")
+    assert button is not None
+    link = urlsplit(button.attributes["href"] or "")
+    assert link.path == "/email/confirm"
+    assert "Yes, email me new resources" in received.part("plain")
+
+    mail_client.cookies.clear()  # the mail is opened on another device
+    tree = page(mail_client.get(f"{link.path}?{link.query}", headers={"User-Agent": "MailApp/2.0"}))
+    assert heading(tree) == "You're subscribed"
+    assert tree.css_first("html").attributes["lang"] == "en"
+    (lead_id,) = {m.lead_id for m in messages(db)}
+    assert lead_id is not None
+    lead = lead_of(db, lead_id)
+    assert (lead.consent_status, lead.marketing_consent) == ("confirmed", True)
+    (record,) = consents_of(db, lead_id)
+    assert (record.status, record.confirmed_ip, record.confirmed_user_agent) == (
+        "confirmed",
+        "testclient",
+        "MailApp/2.0",
+    )
+    # The picker offers the library's topics, all ticked (every topic until one is chosen).
+    offered = {n.attributes["value"] for n in tree.css('#email-topics input[name="topics"]')}
+    assert offered == {"crm", "lead-scoring", "nurturing"} == ticked(tree, "topics")
+    # The click proves the inbox, not who holds this browser: nothing greets it as Ada.
+    home = mail_client.get("/")
+    assert "Ada" not in home.text
+
+
+def test_topics_picked_on_the_confirmation_page_are_kept(
+    client: Client, db: Database, topics: list[Asset]
+) -> None:
+    lead_id = new_lead(db)
+    confirm = client.get(LINKS.confirm(lead_id, ask(db, lead_id)))
+    form = page(confirm).css_first("#email-topics-form")
+    action = form.attributes["action"] or ""
+    assert action.startswith("/email/preferences?t=")
+    saved = client.post(
+        action,
+        data={
+            "action": "topics",
+            "topics": ["crm", "nurturing"],
+            "_csrf_token": csrf_token_from(confirm.text),
+        },
+    )
+    tree = page(saved)
+    assert tree.css_first("#email-notice").text(strip=True) == "Saved your topics."
+    assert lead_of(db, lead_id).mail_topics == ["crm", "nurturing"]
+    assert ticked(tree, "topics") == {"crm", "nurturing"}
+
+
+def test_a_second_click_says_so(client: Client, db: Database) -> None:
+    lead_id = new_lead(db)
+    url = LINKS.confirm(lead_id, ask(db, lead_id))
+    page(client.get(url))
+    tree = page(client.get(url))
+    assert heading(tree) == "You're already subscribed"
+    assert "your subscription was confirmed on" in tree.css_first(".lead").text()
+
+
+def test_an_expired_link_explains_how_to_get_a_new_one_in_the_lead_language(
+    client: Client, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead_id = new_lead(db, language="de")
+    consent_id = ask(db, lead_id)
+    eight_days_ago = int(T0.timestamp()) - 8 * 86400
+    with monkeypatch.context() as patch:
+        patch.setattr(TimestampSigner, "get_timestamp", lambda _self: eight_days_ago)
+        url = LINKS.confirm(lead_id, consent_id)
+    tree = page(client.get(url), 410)
+    assert heading(tree) == "Dieser Bestätigungslink ist abgelaufen"
+    assert "7 Tage" in tree.css_first(".lead").text()
+    assert "Häkchen" in tree.css_first("#email-link-problem").text()
+    assert lead_of(db, lead_id).consent_status == "pending"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not-a-token",
+        SIGNER.sign(Purpose.PREFERENCES, {"l": 1, "c": 1}),  # another purpose
+        SIGNER.sign(Purpose.OPT_IN, {"l": "1", "c": 1}),
+        SIGNER.sign(Purpose.OPT_IN, [1, 1]),
+    ],
+)
+def test_a_forged_link_is_refused(client: Client, db: Database, token: str) -> None:
+    tree = page(client.get("/email/confirm", params={"t": token}), 400)
+    assert heading(tree) == "This link is not valid"
+
+
+def test_an_unknown_subscription_is_not_found(client: Client, db: Database) -> None:
+    lead_id = new_lead(db)
+    tree = page(client.get(LINKS.confirm(lead_id, 424242)), 404)
+    assert heading(tree) == "We couldn't find this subscription"
+
+
+def test_a_link_superseded_by_an_unsubscribe_does_not_subscribe(
+    client: Client, db: Database
+) -> None:
+    lead_id = new_lead(db)
+    url = LINKS.confirm(lead_id, ask(db, lead_id))
+    client.post(LINKS.unsubscribe(ADA), content="List-Unsubscribe=One-Click", headers=ONE_CLICK)
+    tree = page(client.get(url))
+    assert heading(tree) == "This link no longer subscribes you"
+    assert tree.css_first("#email-preferences-link").attributes["href"] == LINKS.preferences(
+        lead_id
+    )
+    assert lead_of(db, lead_id).consent_status == "withdrawn"
+
+
+def test_a_link_scanner_does_not_confirm(client: Client, db: Database) -> None:
+    lead_id = new_lead(db, language="de")
+    url = LINKS.confirm(lead_id, ask(db, lead_id))
+    scanner = {
+        "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    }
+    tree = page(client.get(url, headers=scanner))
+    assert heading(tree) == "Bitte öffnen Sie diesen Link im Browser"
+    assert lead_of(db, lead_id).consent_status == "pending"
+    assert heading(page(client.get(url))) == "Sie haben Ihr Abonnement bestätigt"
+
+
+# --- unsubscribe ------------------------------------------------------------------------------
+
+
+def test_the_unsubscribe_page_has_one_button_and_changes_nothing(
+    client: Client, db: Database
+) -> None:
+    lead_id = subscribed(db)
+    url = LINKS.unsubscribe(ADA, mail_to(db, lead_id, ADA))
+    for _ in range(2):  # a link scanner, then the person
+        tree = page(client.get(url))
+    assert heading(tree) == "Unsubscribe from marketing email?"
+    assert ADA in tree.css_first(".lead").text()
+    (button,) = tree.css("main button")
+    form = tree.css_first("#email-unsubscribe-form")
+    assert (form.attributes["method"], form.attributes["action"]) == ("post", url)
+    assert button.text(strip=True) == "Unsubscribe"
+    assert lead_of(db, lead_id).consent_status == "confirmed"
+    assert entries(db, ADA) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"content": "List-Unsubscribe=One-Click", "headers": ONE_CLICK}, id="form"),
+        pytest.param({"files": {"List-Unsubscribe": (None, "One-Click")}}, id="multipart"),
+    ],
+)
+def test_a_one_click_post_unsubscribes_at_once_with_no_page(
+    client: Client, db: Database, body: dict[str, Any]
+) -> None:
+    lead_id = subscribed(db)
+    message_id = mail_to(db, lead_id, ADA)
+    assert not client.cookies  # a mail client: no cookie, no CSRF token
+    response = client.post(LINKS.unsubscribe(ADA, message_id), **body)
+    assert response.status_code == 200
+    assert len(response.content) < 40
+    assert "<html" not in response.text
+    lead = lead_of(db, lead_id)
+    assert (lead.consent_status, lead.marketing_consent) == ("withdrawn", False)
+    withdrawal = consents_of(db, lead_id)[-1]
+    assert (withdrawal.source, withdrawal.source_ref) == ("unsubscribe", f"message {message_id}")
+    assert [(e.reason, e.message_id) for e in entries(db, ADA)] == [("unsubscribed", message_id)]
+
+
+def test_the_button_unsubscribes_and_offers_preferences_and_an_undo(
+    client: Client, db: Database
+) -> None:
+    lead_id = subscribed(db)
+    url = LINKS.unsubscribe(ADA, mail_to(db, lead_id, ADA))
+    client.get(url)
+    tree = page(client.post(url))
+    assert heading(tree) == "You're unsubscribed"
+    assert "We won't send marketing email to ada@example.com any more." in tree.text()
+    assert tree.css_first("#email-preferences-link").attributes["href"] == LINKS.preferences(
+        lead_id
+    )
+    assert lead_of(db, lead_id).consent_status == "withdrawn"
+    assert [e.reason for e in entries(db, ADA)] == ["unsubscribed"]
+
+    undo = tree.css_first("#email-undo-form")
+    assert undo.attributes["action"] == LINKS.preferences(lead_id)
+    token = undo.css_first('input[name="_csrf_token"]').attributes["value"]
+    again = page(
+        client.post(
+            LINKS.preferences(lead_id), data={"action": "resubscribe", "_csrf_token": token}
+        )
+    )
+    assert again.css_first("#email-notice").text(strip=True) == (
+        "We've sent an email to ada@example.com: click the link in it to confirm your subscription."
+    )
+    # Not an instant flip: a new double opt-in, mailed.
+    lead = lead_of(db, lead_id)
+    assert (lead.consent_status, lead.marketing_consent) == ("pending", False)
+    assert [m.kind for m in messages(db)][-1] == "opt_in"
+
+
+def test_unsubscribing_twice_says_nothing_changed(client: Client, db: Database) -> None:
+    subscribed(db)
+    url = LINKS.unsubscribe(ADA)
+    client.post(url, content="List-Unsubscribe=One-Click", headers=ONE_CLICK)
+    assert page(client.get(url)).css_first("#email-unsubscribe").attributes["data-state"] == (
+        "already"
+    )
+    tree = page(client.post(url))
+    assert "You had unsubscribed ada@example.com already" in tree.text()
+    assert len(entries(db, ADA)) == 1
+
+
+def test_an_address_without_a_lead_can_unsubscribe(client: Client, db: Database) -> None:
+    url = LINKS.unsubscribe("list@example.org")
+    client.get(url)
+    tree = page(client.post(url))
+    assert heading(tree) == "You're unsubscribed"
+    assert tree.css_first("#email-preferences-link") is None
+    assert tree.css_first("#email-undo-form") is None
+    assert [e.reason for e in entries(db, "list@example.org")] == ["unsubscribed"]
+
+
+def test_the_unsubscribe_page_speaks_the_lead_language(client: Client, db: Database) -> None:
+    subscribed(db, language="de")
+    tree = page(client.get(LINKS.unsubscribe(ADA)))
+    assert heading(tree) == "Von Marketing-E-Mails abmelden?"
+    assert tree.css_first(".email-page").attributes["lang"] == "de"
+    assert tree.css_first("main button").text(strip=True) == "Abmelden"
+    assert tree.css_first(".email-page__privacy a").text() == "Datenschutzerklärung"
+
+
+def test_a_forged_unsubscribe_changes_nothing(client: Client, db: Database) -> None:
+    subscribed(db)
+    forged = "/email/unsubscribe?t=" + SIGNER.sign(Purpose.PREFERENCES, {"a": ADA, "m": None})
+    assert (
+        client.post(forged, content="List-Unsubscribe=One-Click", headers=ONE_CLICK).status_code
+        == 400
+    )
+    page(client.get(forged), 400)
+    page(client.post(forged), 400)
+    assert entries(db, ADA) == []
+
+
+def test_only_the_unsubscribe_route_is_exempt_from_csrf(client: Client, db: Database) -> None:
+    lead_id = subscribed(db)
+    response = client.post(LINKS.preferences(lead_id), data={"action": "save", "mail": "no"})
+    assert response.status_code == 403
+    assert lead_of(db, lead_id).consent_status == "confirmed"
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+
+def preferences(client: Client, lead_id: int) -> tuple[LexborHTMLParser, str]:
+    response = client.get(LINKS.preferences(lead_id))
+    return page(response), csrf_token_from(response.text)
+
+
+def save(client: Client, lead_id: int, token: str, **fields: Any) -> LexborHTMLParser:
+    return page(
+        client.post(
+            LINKS.preferences(lead_id), data={"action": "save", "_csrf_token": token, **fields}
+        )
+    )
+
+
+def test_the_preference_center_shows_and_saves_the_choices(
+    client: Client, db: Database, topics: list[Asset]
+) -> None:
+    lead_id = subscribed(db)
+    tree, token = preferences(client, lead_id)
+    assert heading(tree) == "Your email preferences"
+    assert tree.css_first("#email-status").attributes["data-status"] == "confirmed"
+    assert ticked(tree, "topics") == {"crm", "lead-scoring", "nurturing"}
+    assert ticked(tree, "frequency") == {"all"}
+    assert ticked(tree, "language") == {"en"}
+    assert ticked(tree, "mail") == {"yes"}
+
+    tree = save(
+        client,
+        lead_id,
+        token,
+        topics=["lead-scoring"],
+        frequency="weekly",
+        language="de",
+        mail="yes",
+    )
+    # Saved in German: the page now speaks the chosen language.
+    assert heading(tree) == "Ihre E-Mail-Einstellungen"
+    assert tree.css_first("#email-notice").text(strip=True).startswith("Gespeichert.")
+    assert (ticked(tree, "topics"), ticked(tree, "frequency"), ticked(tree, "language")) == (
+        {"lead-scoring"},
+        {"weekly"},
+        {"de"},
+    )
+    lead = lead_of(db, lead_id)
+    assert (lead.mail_topics, lead.mail_frequency, lead.language, lead.consent_status) == (
+        ["lead-scoring"],
+        "weekly",
+        "de",
+        "confirmed",
+    )
+
+
+def test_a_forged_choice_keeps_what_stands(client: Client, db: Database) -> None:
+    lead_id = subscribed(db)
+    _, token = preferences(client, lead_id)
+    save(client, lead_id, token, frequency="hourly", language="fr", mail="yes")
+    lead = lead_of(db, lead_id)
+    assert (lead.mail_frequency, lead.language) == ("all", "en")
+
+
+def test_leaving_and_coming_back_from_the_preference_center(client: Client, db: Database) -> None:
+    lead_id = subscribed(db)
+    _, token = preferences(client, lead_id)
+    tree = save(client, lead_id, token, mail="no")
+    assert tree.css_first("#email-notice").text(strip=True) == (
+        "Saved. You're unsubscribed from all marketing email."
+    )
+    assert ticked(tree, "mail") == {"no"}
+    assert lead_of(db, lead_id).consent_status == "withdrawn"
+    assert [e.reason for e in entries(db, ADA)] == ["unsubscribed"]
+    label = tree.css_first('input[name="mail"][value="yes"]').parent
+    assert label is not None
+    assert "we'll send you an email to confirm" in label.text()
+
+    tree = save(client, lead_id, token, mail="yes")
+    assert "click the link in it to confirm" in tree.css_first("#email-notice").text()
+    assert lead_of(db, lead_id).consent_status == "pending"
+    (opt_in,) = [m for m in messages(db) if m.kind == "opt_in"]
+    assert (opt_in.to_address, opt_in.category) == (ADA, "transactional")
+    # The new confirmation subscribes and lifts the unsubscribe.
+    page(client.get(LINKS.confirm(lead_id, int(opt_in.params["consent"]))))
+    assert lead_of(db, lead_id).consent_status == "confirmed"
+    assert [e.lifted_by for e in entries(db, ADA)] == ["double opt-in"]
+
+
+def test_coming_back_again_and_again_does_not_flood_the_inbox(client: Client, db: Database) -> None:
+    """A forwarded newsletter carries the preference link: whoever holds it cannot make the
+    reader's inbox fill with confirmation mails (the form mails' per-address limit)."""
+    lead_id = subscribed(db)
+    _, token = preferences(client, lead_id)
+    notices = []
+    for _ in range(4):
+        save(client, lead_id, token, mail="no")
+        notices.append(save(client, lead_id, token, mail="yes").css_first("#email-notice").text())
+    assert ["click the link in it" in notice for notice in notices] == [True, True, True, False]
+    assert "we did not send another" in notices[-1]
+    assert [m.kind for m in messages(db)].count("opt_in") == 3
+
+
+def test_preferences_of_an_erased_lead_are_gone(client: Client, db: Database) -> None:
+    tree = page(client.get(LINKS.preferences(31337)), 404)
+    assert heading(tree) == "These preferences no longer exist"
+    forged = "/email/preferences?t=" + SIGNER.sign(Purpose.OPT_IN, {"l": 1})
+    page(client.get(forged), 400)
+
+
+# --- words ------------------------------------------------------------------------------------
+
+MARKED = re.compile(r'_\(\s*"((?:[^"\\]|\\.)*)"')
+
+
+def test_every_text_of_the_email_pages_has_its_german() -> None:
+    marked: set[str] = set()
+    for name in ("email_base", "email_confirm", "email_link", "email_preferences",
+                 "email_topics", "email_unsubscribe"):  # fmt: skip
+        source = (resource_path("templates") / "public" / f"{name}.html").read_text()
+        marked |= {m.group(1) for m in MARKED.finditer(source) if m.group(1)}
+    marked |= set(email_pages.NOTICES)
+    assert "You're subscribed" in marked
+    assert sorted(marked - set(GERMAN)) == []
+
+
+def test_nothing_is_cached_for_another_reader(client: Client, db: Database) -> None:
+    lead_id = subscribed(db)
+    for url in (LINKS.preferences(lead_id), LINKS.unsubscribe(ADA), "/email/confirm?t=x"):
+        response = client.get(url)
+        assert "no-store" in response.headers["cache-control"]
+        assert response.headers["x-robots-tag"] == "noindex"
