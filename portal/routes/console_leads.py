@@ -1,5 +1,6 @@
 """Marketers' and sales' lead views: the filtered list, its CSV export, one lead's page with its
-trail, and the actions on a lead (lifecycle moves, merge, erase)."""
+trail, consent and mail, and the actions on a lead (lifecycle moves, merge, withdrawing
+consent, erase)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from content.models import Topic
 from content.orm import utcnow
 from content.printable import unprintable
 from nurture import handoff, privacy
+from nurture.mail import outbox, subscriptions
 from nurture.recommendations import AudienceCache, recommend_for_lead
 from portal import charts
 from portal.accounts.guards import requires_role
@@ -40,6 +42,7 @@ from tracking.rules.profiling import InvalidAnswer, normalize_email
 from tracking.rules.scoring import Category, Lifecycle
 
 TRAIL_PAGE = 200
+MAILS_SHOWN = 20
 CURVE_DAYS = 90
 MANUAL_MOVES = {
     "sql": "Accepted as SQL",
@@ -61,6 +64,12 @@ class MergeForm(msgspec.Struct, kw_only=True):
 
     duplicate: str = ""
     confirm: str = ""
+    reason: str = ""
+
+
+class WithdrawForm(msgspec.Struct, kw_only=True):
+    """Withdraw the lead's marketing consent on its behalf; the reason becomes the record's text."""
+
     reason: str = ""
 
 
@@ -294,6 +303,44 @@ class LeadsController(Controller):
             return _back(lead_id, problem=problem)
         return _back(lead_id, done=f"Merged {email} into this lead")
 
+    @post("/{lead_id:int}/consent/withdraw")
+    async def withdraw_consent(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        lead_id: FromPath[int],
+        data: Annotated[WithdrawForm, FormBody],
+    ) -> Response[Any]:
+        """A marketer or admin withdraws consent for the lead (it asked by phone, by letter):
+        no more marketing mail, and the address goes on the suppression list."""
+        reason = reason_from(data.reason, subscriptions.REASON_MAX)
+        if refused := reason_problem(data.reason):
+            return _back(lead_id, problem=refused)
+        if not reason:
+            return _back(
+                lead_id, problem="Say why, in a few words: it is kept as the withdrawal's text."
+            )
+        actor = request.user.email
+
+        def work() -> tuple[str | None, str]:
+            with database.write() as session:
+                lead = _lead_or_404(session, lead_id)
+                left = subscriptions.withdraw_for(
+                    session, lead, by=actor, reason=reason, now=utcnow()
+                )
+                if left is None:
+                    return "There is no consent to withdraw: the lead is not subscribed.", ""
+                return None, lead.email
+
+        problem, email = await to_thread.run_sync(work)
+        if problem:
+            return _back(lead_id, problem=problem)
+        return _back(
+            lead_id,
+            done=f"Consent withdrawn: no more marketing email goes to {email}, and the address "
+            "is on the suppression list as unsubscribed",
+        )
+
     @post("/{lead_id:int}/erase")
     async def erase(
         self,
@@ -349,6 +396,8 @@ def _lead_context(
                 select(Consent).where(Consent.lead_id == lead.id).order_by(Consent.id.desc())
             )
         ),
+        "suppressions": subscriptions.entries_for(session, lead.email),
+        "mails": outbox.messages_to(session, lead.email, limit=MAILS_SHOWN),
         "stage_history": analytics.stage_history(session, lead.id),
         "changes": handoff.recent_changes(session, lead.id),
         "summaries": trails.asset_summaries(session, lead.id),

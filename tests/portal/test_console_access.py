@@ -104,6 +104,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ),
     ("POST", "/console/leads/{lead_id:int}/merge"): Expect("/console/leads/{lead}/merge", PEOPLE),
     ("POST", "/console/leads/{lead_id:int}/erase"): Expect("/console/leads/{lead}/erase", PEOPLE),
+    ("POST", "/console/leads/{lead_id:int}/consent/withdraw"): Expect(
+        "/console/leads/{lead}/consent/withdraw", PEOPLE
+    ),
     # reports and handoff
     ("GET", "/console/dashboard"): Expect("/console/dashboard", PEOPLE),
     ("GET", "/console/analytics"): Expect("/console/analytics", EVERYONE),

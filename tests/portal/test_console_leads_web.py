@@ -20,6 +20,16 @@ from sqlalchemy import func, select
 
 from content.models import Asset
 from content.orm import utcnow
+from nurture.mail import suppression
+from nurture.mail.models import (
+    MailBounce,
+    MailCategory,
+    MailMessage,
+    MailStatus,
+    Suppression,
+    SuppressionReason,
+)
+from nurture.mail.outbox import Mail, enqueue
 from portal.db import Database
 from tests.factories import make_asset
 from tests.portal.figures import same_figures, table_values
@@ -455,7 +465,12 @@ def ada(db: Database, app: Litestar, library: Library) -> Ada:
         )
         assert found.consent_to_confirm is not None
         confirmed = consenting.confirm(
-            session, found.lead_id, found.consent_to_confirm, now=ago(days=3)
+            session,
+            found.lead_id,
+            found.consent_to_confirm,
+            now=ago(days=3),
+            ip="203.0.113.7",
+            user_agent="MailApp/2.0",
         )
         assert confirmed == "confirmed"
     read_on = ago(days=2).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -514,11 +529,14 @@ def test_the_lead_page_shows_who_it_is_and_where_each_answer_came_from(
     assert profile["budget"] == [("is-current", "planned", "form · pricing")]
     assert profile["first name"] == [("is-current", "Ada", "form · pricing")]
     consent = section(tree, "consent-h")
-    assert consent.css_first("p strong").text() == "yes"
-    (record_item,) = consent.css(".consent-records li")
-    assert record_item.text().startswith("Granted")
-    assert "text version v1" in record_item.text()
-    assert record_item.css_first("q").text() == "Yes, send me news about lead scoring."
+    assert consent.css_first(".consent-status strong").text() == "confirmed"
+    (record_row,) = consent.css("table.consent-records tbody tr")
+    assert record_row.css_first("th").text().startswith("Granted")
+    assert "version v1" in record_row.text()
+    assert record_row.css_first("q").text() == "Yes, send me news about lead scoring."
+    confirmed = record_row.css_first(".consent-confirmed").text()
+    assert "203.0.113.7" in confirmed
+    assert "MailApp/2.0" in confirmed
 
 
 def test_the_lead_page_explains_scores_and_stage(
@@ -839,6 +857,140 @@ def test_erasing_removes_the_person_and_keeps_the_reading_anonymous(
     assert engagement
     assert all(row.lead_id is None for row in engagement)
     assert read_csv(client.get("/console/leads/export.csv"))[1:] == []
+
+
+def test_erasing_keeps_only_the_address_on_the_suppression_list(
+    client: TestClient[Litestar], marketer: str, db: Database, ada: Ada
+) -> None:
+    """The address is never mailed again; nothing else of its mail stays."""
+    mail_to_ada(db, ada.lead_id)
+    with db.write() as session:
+        suppression.record_bounce(session, "ada@acme.example", "soft", "dsn", NOW, detail="full")
+    post_action(client, ada.lead_id, "erase", confirm_email="ada@acme.example")
+    with db.read() as session:
+        kept = session.execute(
+            select(Suppression.address, Suppression.reason, Suppression.detail)
+        ).all()
+        assert [tuple(row) for row in kept] == [("ada@acme.example", "erased", "")]
+        assert session.scalars(select(MailMessage)).all() == []
+        assert session.scalars(select(MailBounce)).all() == []
+
+
+# consent and mail
+
+
+def mail_to_ada(db: Database, lead_id: int) -> int:
+    """A welcome mail, sent and opened."""
+    with db.write() as session:
+        message_id = enqueue(
+            session,
+            Mail(
+                to="ada@acme.example", kind="welcome", category=MailCategory.MARKETING,
+                lead_id=lead_id,
+            ),
+            domain="pipewise.example",
+            now=ago(days=2),
+        )  # fmt: skip
+        assert message_id is not None
+        message = session.get(MailMessage, message_id)
+        assert message is not None
+        message.status = MailStatus.SENT.value
+        message.subject = "Welcome to the library"
+        message.sent_at = ago(days=2)
+        message.opened_at = ago(days=1)
+        return message_id
+
+
+def test_the_lead_page_shows_suppressions_and_recent_mail(
+    client: TestClient[Litestar], marketer: str, db: Database, ada: Ada
+) -> None:
+    mail_to_ada(db, ada.lead_id)
+    with db.write() as session:
+        suppression.suppress(
+            session, "ada@acme.example", SuppressionReason.HARD_BOUNCE, ago(days=5), detail="550"
+        )
+    with db.write() as session:
+        (bounce,) = session.scalars(select(Suppression)).all()
+        suppression.lift(session, bounce.id, by="admin@example.com", reason="typo", now=ago(4))
+        suppression.suppress(
+            session, "ada@acme.example", SuppressionReason.UNSUBSCRIBED, ago(days=1),
+            detail="unsubscribe link",
+        )  # fmt: skip
+    mail = section(lead_page(client, ada.lead_id), "mail-h")
+    in_force, lifted = sorted(
+        mail.css("table.suppressions tbody tr"), key=lambda row: row.attributes["class"] or ""
+    )
+    assert in_force.attributes["class"] == "is-active"
+    assert in_force.css_first("th").text() == "unsubscribed"
+    assert "in force" in in_force.text()
+    assert lifted.css_first("th").text() == "hard bounce"
+    assert "by admin@example.com: typo" in lifted.text()
+    (row,) = mail.css("table.lead-mails tbody tr")
+    assert (row.attributes["data-kind"], row.attributes["data-status"]) == ("welcome", "sent")
+    assert row.css_first("th").text().startswith("Welcome to the library")
+    cells = row.css("td")
+    assert cells[1].css_first("time") is not None  # sent
+    assert cells[2].css_first("time") is not None  # opened
+    assert cells[3].text(strip=True) == EN_DASH  # not clicked
+
+
+def test_a_lead_without_mail_says_so(client: TestClient[Litestar], marketer: str, ada: Ada) -> None:
+    mail = section(lead_page(client, ada.lead_id), "mail-h")
+    assert "Not on the suppression list" in mail.css_first("table.suppressions").text()
+    assert "No mail to this address yet." in mail.css_first("table.lead-mails").text()
+
+
+def test_a_marketer_withdraws_consent_with_a_reason(
+    client: TestClient[Litestar], marketer: str, db: Database, ada: Ada
+) -> None:
+    response = post_action(client, ada.lead_id, "consent/withdraw", reason=" Asked by phone ")
+    assert response.status_code == 303
+    page_text = client.get(response.headers["location"]).text
+    assert flash(page_text, "success") == (
+        "Consent withdrawn: no more marketing email goes to ada@acme.example, and the address "
+        "is on the suppression list as unsubscribed."
+    )
+    with db.read() as session:
+        lead = session.get(Lead, ada.lead_id)
+        assert lead is not None
+        assert (lead.consent_status, lead.marketing_consent) == ("withdrawn", False)
+        (entry,) = session.scalars(select(Suppression)).all()
+        assert (entry.reason, entry.detail) == (
+            "unsubscribed",
+            f"withdrawn in the console by {marketer}: Asked by phone",
+        )
+        kinds = session.scalars(
+            select(LeadChange.kind).where(LeadChange.lead_id == ada.lead_id)
+        ).all()
+        assert "unsubscribed" in kinds
+    tree = html(page_text)
+    consent = section(tree, "consent-h")
+    assert consent.css_first(".consent-status strong").text() == "withdrawn"
+    newest = consent.css_first("table.consent-records tbody tr")
+    assert newest.css_first("th").text().startswith("Withdrawn")
+    assert newest.css_first("q").text() == "Asked by phone"
+    assert f"via console ({marketer})" in newest.text()
+    # Nothing left to withdraw: the action is gone, and a stale form is told so.
+    assert tree.css_first('form[action$="/consent/withdraw"]') is None
+    again = post_action(client, ada.lead_id, "consent/withdraw", reason="twice")
+    assert flash(client.get(again.headers["location"]).text, "error") == (
+        "There is no consent to withdraw: the lead is not subscribed."
+    )
+
+
+def test_withdrawing_needs_a_reason(
+    client: TestClient[Litestar], marketer: str, db: Database, ada: Ada
+) -> None:
+    form = html(client.get(f"/console/leads/{ada.lead_id}").text).css_first(
+        'form[action$="/consent/withdraw"] input[name="reason"]'
+    )
+    assert form is not None
+    response = post_action(client, ada.lead_id, "consent/withdraw", reason="   ")
+    assert flash(client.get(response.headers["location"]).text, "error").startswith("Say why")
+    with db.read() as session:
+        lead = session.get(Lead, ada.lead_id)
+        assert lead is not None
+        assert lead.consent_status == "confirmed"
 
 
 # the older part of a long trail

@@ -296,6 +296,7 @@ EXPORT_HEADER = (
     "category",
     "lifecycle",
     "marketing_consent",
+    "consent_status",
     "first_seen",
     "last_activity",
 )
@@ -352,6 +353,7 @@ def _export_row(lead: Lead, facts: dict[str, str]) -> list[str]:
         lead.category,
         lead.lifecycle,
         "yes" if lead.marketing_consent else "no",
+        lead.consent_status or "none",
         lead.created_at.isoformat(timespec="seconds"),
         lead.last_activity_at.isoformat(timespec="seconds"),
     ]

@@ -22,7 +22,7 @@ LEADS: list[dict[str, Any]] = [
         journey_stage="decision", lifecycle="mql", grade="A", category="bant",
         fit_score=80, engagement=40.5, stage_confidence=0.78,
         created_at=moment("2026-01-10T08:00:00"), last_activity_at=moment("2026-03-02T23:59:59"),
-        marketing_consent=True,
+        marketing_consent=True, consent_status="confirmed",
     ),
     dict(
         email="bob@stone.example", name="Bob Stone", company="Stone_Works",

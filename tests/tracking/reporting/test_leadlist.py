@@ -700,15 +700,17 @@ def test_export_carries_the_current_profile_and_the_verdicts(
         "category": "bant",
         "lifecycle": "mql",
         "marketing_consent": "yes",
+        "consent_status": "confirmed",
         "first_seen": "2026-01-10T08:00:00+00:00",
         "last_activity": "2026-03-02T23:59:59+00:00",
     }
     bob = dict(zip(rows[0], export(db, LeadFilter(q="bob@"))[1], strict=True))
-    assert (bob["marketing_consent"], bob["first_name"], bob["engagement_score"]) == (
-        "no",
-        "",
-        "20.0",
-    )
+    assert (
+        bob["marketing_consent"],
+        bob["consent_status"],
+        bob["first_name"],
+        bob["engagement_score"],
+    ) == ("no", "none", "", "20.0")
 
 
 def test_export_neutralises_formulas_in_profile_values(db: Database, leads: dict[str, int]) -> None:
