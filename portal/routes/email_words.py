@@ -72,7 +72,7 @@ GERMAN: Mapping[str, str] = {
     # unsubscribe
     "Unsubscribe from marketing email?": "Von Marketing-E-Mails abmelden?",
     "We'll stop sending marketing email to %(address)s.": (
-        "Wir senden keine Marketing-E-Mails mehr an %(address)s."
+        "Danach senden wir keine Marketing-E-Mails mehr an %(address)s."
     ),
     "Emails you ask for yourself, such as a download link, still reach you.": (
         "E-Mails, die Sie selbst anfordern, etwa einen Download-Link, erhalten Sie weiterhin."
