@@ -23,8 +23,10 @@ from email.utils import getaddresses
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nurture.mail import suppression
-from nurture.mail.models import MailMessage, MailStatus, SuppressionReason
+from nurture.mail import subscriptions, suppression
+from nurture.mail.models import MailMessage, MailStatus
+from tracking.identity.consent import ConsentText
+from tracking.identity.facts import Source
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,16 @@ _SMTP_CODE = re.compile(r"\b([245])\d\d\b")
 COMPLAINT_TYPES = frozenset({"abuse", "fraud", "virus", "other"})
 """ARF feedback types that mean "the reader did not want this mail" (``not-spam`` and
 ``auth-failure`` say nothing about the reader's wish; ``opt-out`` is an unsubscribe)."""
+
+
+LEFT_BY_MAIL = ConsentText(
+    "unsubscribe-mail",
+    "Unsubscribed by mailing the unsubscribe address of an email (List-Unsubscribe mailto).",
+)
+LEFT_BY_REPORT = ConsentText(
+    "opt-out-report", "Unsubscribed through the mailbox provider (an ARF opt-out report)."
+)
+"""The withdrawal records' texts: how the reader left."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +271,9 @@ def receive(session: Session, recipients: Sequence[str], raw: bytes, now: dateti
         if message is None:
             ignored += 1
             continue
-        _unsubscribe(session, message.to_address, now, "List-Unsubscribe mail", message.id)
+        _unsubscribe(
+            session, message.to_address, now, "List-Unsubscribe mail", message.id, LEFT_BY_MAIL
+        )
         unsubscribed.append(message.to_address)
     bounced: list[tuple[str, str]] = []
     for report in read_report(raw):
@@ -281,7 +295,7 @@ def _apply(
         return None
     message_pk = message.id if message is not None else None
     if report.kind == "unsubscribe":
-        _unsubscribe(session, address, now, report.detail, message_pk)
+        _unsubscribe(session, address, now, report.detail, message_pk, LEFT_BY_REPORT)
         return address, report.kind
     suppression.record_bounce(
         session,
@@ -299,10 +313,22 @@ def _apply(
 
 
 def _unsubscribe(
-    session: Session, address: str, now: datetime, detail: str, message_id: int | None
+    session: Session,
+    address: str,
+    now: datetime,
+    detail: str,
+    message_id: int | None,
+    wording: ConsentText,
 ) -> None:
-    suppression.suppress(
-        session, address, SuppressionReason.UNSUBSCRIBED, now, detail=detail, message_id=message_id
+    """As the unsubscribe link does: the consent is withdrawn and the address suppressed."""
+    subscriptions.unsubscribe(
+        session,
+        address,
+        now=now,
+        message_id=message_id,
+        source=Source("mailto", f"message {message_id}" if message_id else ""),
+        detail=detail,
+        wording=wording,
     )
 
 

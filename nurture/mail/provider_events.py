@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from content.printable import unprintable
-from nurture.mail import suppression
+from nurture.mail import subscriptions, suppression
 from nurture.mail.bounces import mark_bounced, message_by_id
-from nurture.mail.models import SuppressionReason
+from tracking.identity.consent import ConsentText
+from tracking.identity.facts import Source
 from tracking.rules.profiling import InvalidAnswer, normalize_email
 
 MAX_EVENTS = 1000
@@ -27,6 +28,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_DETAIL = 2000
 TYPES = ("bounce", "complaint", "unsubscribe")
 BOUNCE_TYPES = ("hard", "soft")
+LEFT_AT_PROVIDER = ConsentText(
+    "provider-unsubscribe", "Unsubscribed with the mail provider's own unsubscribe link."
+)
+"""The withdrawal record's text when a provider reports an unsubscribe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +162,16 @@ def _apply_one(session: Session, event: CheckedEvent) -> bool:
     message_pk = message.id if message is not None else None
     detail = event.detail or f"{event.kind} reported by the mail provider"
     if event.kind == "unsubscribe":
-        return suppression.suppress(
+        left = subscriptions.unsubscribe(
             session,
             event.address,
-            SuppressionReason.UNSUBSCRIBED,
-            event.at,
-            detail=detail,
+            now=event.at,
             message_id=message_pk,
+            source=Source("provider", "webhook"),
+            detail=detail,
+            wording=LEFT_AT_PROVIDER,
         )
+        return not left.already
     if suppression.told_before(session, event.address, event.kind, "webhook", event.at, message_pk):
         return False
     suppression.record_bounce(

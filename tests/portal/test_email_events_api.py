@@ -26,7 +26,7 @@ from nurture.mail.outbox import Mail, enqueue
 from portal.accounts import service
 from portal.db import Database
 from tracking.identity.identify import get_or_create_lead
-from tracking.models import LeadChange
+from tracking.models import Lead, LeadChange
 
 Client = TestClient[Litestar]
 URL = "/api/v1/email/events"
@@ -106,6 +106,9 @@ def test_a_hard_bounce_with_our_message_id_suppresses_and_marks_the_message(
 def test_complaints_and_unsubscribes_suppress_with_their_reason(
     client: Client, db: Database, auth: dict[str, str]
 ) -> None:
+    cy = sent_message(db, "cy@example.com").lead_id
+    with db.write() as session:
+        session.get_one(Lead, cy).consent_status = "confirmed"
     response = post(
         client,
         auth,
@@ -115,6 +118,8 @@ def test_complaints_and_unsubscribes_suppress_with_their_reason(
     assert response.json() == {"accepted": 2, "duplicates": 0}
     assert reason(db, "bob@example.com") == "complaint"
     assert reason(db, "cy@example.com") == "unsubscribed"
+    with db.read() as session:  # as the unsubscribe link does: the consent is withdrawn
+        assert session.get_one(Lead, cy).consent_status == "withdrawn"
 
 
 def test_the_same_webhook_sent_again_does_no_harm(

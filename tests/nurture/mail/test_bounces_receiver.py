@@ -27,7 +27,7 @@ from tests.nurture.mail.reports import arf, deliver, dsn, original_headers
 from tests.nurture.outbox import MODEL, add_endpoint, deliveries
 from tests.servers import free_port
 from tracking.identity.identify import get_or_create_lead
-from tracking.models import LeadChange
+from tracking.models import Consent, Lead, LeadChange
 
 
 @pytest.fixture
@@ -135,11 +135,17 @@ def test_a_mail_to_the_list_unsubscribe_address_unsubscribes_its_reader(
     db: Database, port: int
 ) -> None:
     lead_id, message = lead_with_message(db)
+    with db.write() as session:
+        session.get_one(Lead, lead_id).consent_status = "confirmed"
     mail = b"From: ann@example.com\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n"
     code, _ = deliver(port, f"unsubscribe+{message.verp}@pipewise.example", mail)
     assert code == 250
     assert suppressed(db, "ann@example.com") == "unsubscribed"
     assert changes(db, lead_id) == [("unsubscribed", "unsubscribed")]
+    with db.read() as session:  # as the unsubscribe link does: the consent is withdrawn
+        assert session.get_one(Lead, lead_id).consent_status == "withdrawn"
+        (record,) = session.scalars(select(Consent).where(Consent.lead_id == lead_id))
+        assert (record.status, record.source) == ("withdrawn", "mailto")
 
 
 def test_unknown_tokens_and_strangers_are_accepted_and_ignored(db: Database, port: int) -> None:
