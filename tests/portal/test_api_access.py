@@ -30,6 +30,11 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/leads/{lead}/recommendations", None),
     ("POST", "/api/v1/leads/{lead}/lifecycle", {"to": "sql", "reason": "demo booked"}),
     ("POST", "/api/v1/events", {"events": [{"email": "bo@example.com", "type": "page_view"}]}),
+    (
+        "POST",
+        "/api/v1/email/events",
+        {"events": [{"type": "complaint", "email": "bo@example.com"}]},
+    ),
     ("GET", "/api/v1/assets", None),
     ("GET", "/api/v1/assets/pricing-guide", None),
 ]

@@ -97,6 +97,7 @@ OPERATIONS = {
     "GET /api/v1/leads/{lead_id}/trail",
     "GET /api/v1/leads/{lead_id}/recommendations",
     "POST /api/v1/events",
+    "POST /api/v1/email/events",
     "GET /api/v1/assets",
     "GET /api/v1/assets/{slug}",
 }

@@ -9,8 +9,11 @@ an expectation fails ``test_every_console_route_has_an_expectation``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from content.orm import Base, utcnow
 from nurture.models import WebhookDelivery, WebhookEndpoint
 from portal.accounts.models import Role
 from portal.db import Database
+from portal.demo_mail import DemoCatcher
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.support import StaffActions, csrf_token_from, html
@@ -116,23 +120,46 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console/privacy"): Expect("/console/privacy", ADMINS),
     ("POST", "/console/privacy"): Expect("/console/privacy", ADMINS),
     ("GET", "/console/system"): Expect("/console/system", ADMINS),
+    ("GET", "/console/email"): Expect("/console/email", PEOPLE),
+    ("POST", "/console/email/suppressions/{entry_id:int}/lift"): Expect(
+        "/console/email/suppressions/1/lift", ADMINS
+    ),
+    # the demo mailbox (its catcher runs for every test here: see ``settings``)
+    ("GET", "/console/mailbox"): Expect("/console/mailbox", EVERYONE),
+    ("GET", "/console/mailbox/{mail_id:str}"): Expect("/console/mailbox/{mail}", EVERYONE),
+    ("GET", "/console/mailbox/{mail_id:str}/html"): Expect(
+        "/console/mailbox/{mail}/html", EVERYONE
+    ),
+    ("GET", "/console/mailbox/{mail_id:str}/attachments/{index:int}"): Expect(
+        "/console/mailbox/{mail}/attachments/0", EVERYONE
+    ),
 }
 
 MENUS: dict[Role, set[str]] = {
-    EDITOR: {"/console", "/console/analytics", "/console/assets", "/console/taxonomy"},
+    EDITOR: {
+        "/console",
+        "/console/analytics",
+        "/console/assets",
+        "/console/taxonomy",
+        "/console/mailbox",
+    },
     MARKETER: {
         "/console",
+        "/console/mailbox",
         "/console/dashboard",
         "/console/leads",
         "/console/handoff",
         "/console/analytics",
+        "/console/email",
     },
     ADMIN: {
         "/console",
+        "/console/mailbox",
         "/console/dashboard",
         "/console/leads",
         "/console/handoff",
         "/console/analytics",
+        "/console/email",
         "/console/assets",
         "/console/taxonomy",
         "/console/staff",
@@ -148,9 +175,17 @@ BOOKKEEPING = {"staff_session", "login_attempt", "rate_counter", "background_job
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """No in-process webhook worker: a replayed delivery stays where the test put it."""
-    return replace(settings, outbox_in_process=False)
+def catcher(tmp_path: Path) -> Iterator[DemoCatcher]:
+    with DemoCatcher(tmp_path / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def settings(settings: Settings, catcher: DemoCatcher) -> Settings:
+    """No in-process webhook worker: a replayed delivery stays where the test put it. The demo
+    mailbox on (as with ``serve --demo``): its routes are console routes too."""
+    assert settings.data_dir == catcher.folder.parent
+    return replace(settings, outbox_in_process=False, smtp_url=catcher.url)
 
 
 def console_routes(app: Litestar) -> set[tuple[str, str]]:
@@ -167,9 +202,9 @@ def console_routes(app: Litestar) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(db: Database, app: Litestar, settled: None) -> dict[str, Any]:
+def world(db: Database, app: Litestar, settled: None, catcher: DemoCatcher) -> dict[str, Any]:
     """One of everything a console URL can point at: an asset with a file, a topic, a lead with
-    a trail and an open handoff, a webhook endpoint with a delivery."""
+    a trail and an open handoff, a webhook endpoint with a delivery, a caught mail."""
     asset = make_asset(
         db,
         slug="pricing-guide",
@@ -218,7 +253,17 @@ def world(db: Database, app: Litestar, settled: None) -> dict[str, Any]:
         )
         session.add(delivery)
         session.flush()
+        mail = EmailMessage()
+        mail["Subject"] = "Your copy of the Pricing guide"
+        mail["To"] = "ada.lovelace@acme.example"
+        mail.set_content("Here it is.")
+        mail.add_alternative("<p>Here it is.</p>", subtype="html")
+        mail.add_attachment(b"BEGIN:VCALENDAR", maintype="text", subtype="calendar")
+        caught = catcher.mailbox.store(
+            mail.as_bytes(), mail_from="news@example.com", rcpt_to=[mail["To"]], now=now
+        )
         return {
+            "mail": caught,
             "asset": asset.id,
             "topic": topic,
             "lead": found.lead_id,
