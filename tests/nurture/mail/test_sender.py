@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from nurture.mail import rules, suppression
+from nurture.mail.attempts import LEASE, claim
 from nurture.mail.models import (
     MailAddress,
     MailBounce,
@@ -17,7 +18,7 @@ from nurture.mail.models import (
     MailStatus,
     SuppressionReason,
 )
-from nurture.mail.sender import LEASE, LEASE_MARGIN, SendRound, claim
+from nurture.mail.sender import LEASE_MARGIN, SendRound
 from nurture.mail.smtp import connect, parse_smtp_url
 from portal.db import Database
 from portal.settings import Settings

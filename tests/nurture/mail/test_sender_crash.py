@@ -11,8 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from content.orm import utcnow
+from nurture.mail.attempts import LEASE
 from nurture.mail.models import MailStatus
-from nurture.mail.sender import LEASE, SendRound
+from nurture.mail.sender import SendRound
 from portal.db import Database
 from portal.settings import Settings
 from tests.mailbox import SmtpSink
