@@ -117,6 +117,7 @@ class SmtpSink:
         self._replies: deque[str] = deque()
         self._options = controller_options
         self._controller: Controller | None = None
+        self.scheme = "smtp"
         self.query = ""
         self.credentials = ""
 
@@ -147,9 +148,19 @@ class SmtpSink:
         sink.credentials = f"{quote(username, safe='')}:{quote(password, safe='')}@"
         return sink
 
+    @classmethod
+    def implicit_tls(cls, folder: Path) -> SmtpSink:
+        """A sink that speaks TLS from the first byte (``smtps://``, port 465 style)."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*self_signed_certificate(folder))
+        sink = cls(ssl_context=context)
+        sink.scheme = "smtps"
+        sink.query = "?verify=false"
+        return sink
+
     @property
     def url(self) -> str:
-        return f"smtp://{self.credentials}127.0.0.1:{self.port}{self.query}"
+        return f"{self.scheme}://{self.credentials}127.0.0.1:{self.port}{self.query}"
 
     def refuse_recipient(self, address: str, reply: str) -> None:
         """Refuse ``address`` at RCPT with ``reply`` (``"550 5.1.1 no such user"``)."""

@@ -198,6 +198,32 @@ def test_starttls_and_auth(db: Database, mail_settings: Settings, tmp_path: Path
         sink.stop()
 
 
+def test_implicit_tls(db: Database, mail_settings: Settings, tmp_path: Path) -> None:
+    sink = SmtpSink.implicit_tls(tmp_path).start()
+    try:
+        assert sink.url.startswith("smtps://")
+        queue(db, "ann@example.com")
+        assert make_sender(db, mail_settings, url=sink.url).run_once() == SendRound(sent=1)
+        assert len(sink.wait_for(1)) == 1
+    finally:
+        sink.stop()
+
+
+def test_a_server_whose_certificate_does_not_verify_gets_no_mail(
+    db: Database, mail_settings: Settings, tmp_path: Path
+) -> None:
+    sink = SmtpSink.implicit_tls(tmp_path).start()
+    try:
+        waiting = queue(db, "ann@example.com")
+        checked = sink.url.removesuffix("?verify=false")  # a self-signed certificate
+        done = make_sender(db, mail_settings, url=checked).run_once()
+        assert done == SendRound(retried=1, unreachable=True)
+        assert "CERTIFICATE_VERIFY_FAILED" in message(db, waiting).last_error
+        assert sink.messages == []
+    finally:
+        sink.stop()
+
+
 def test_a_refused_session_leaves_mail_waiting(
     db: Database, mail_settings: Settings, tmp_path: Path
 ) -> None:
