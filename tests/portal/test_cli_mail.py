@@ -173,3 +173,20 @@ def test_a_malformed_address_is_refused(run: Run, smtp_sink: SmtpSink) -> None:
     line = failure(run("mail", "test", "not-an-address", LEADSHELF_SMTP_URL=smtp_sink.url))
     assert line == "Error: not an email address: 'not-an-address'"
     assert smtp_sink.messages == []
+
+
+def test_a_dkim_key_file_that_is_no_key_is_named(
+    run: Run, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    wrong = tmp_path / "dkim.pem"
+    wrong.write_text("not a key\n")
+    result = run(
+        "mail",
+        "test",
+        "ops@pipewise.example",
+        LEADSHELF_SMTP_URL=smtp_sink.url,
+        LEADSHELF_DKIM_KEY_FILE=str(wrong),
+        LEADSHELF_DKIM_SELECTOR="mail",
+    )
+    assert failure(result).startswith(f"Error: dkim_key_file: {wrong} is not a PEM RSA private key")
+    assert smtp_sink.messages == []
