@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
+from nurture.mail.subscriptions import suppressed_of
 from nurture.models import RelayCursor, WebhookDelivery, WebhookEndpoint
 from nurture.webhooks import RETRY_FOR, ChangeFacts, WebhookEvent, events_for
 from tracking.models import Lead, LeadChange
@@ -94,12 +95,18 @@ class _Round:
     """One relay round: caches each lead's document, so a burst of changes builds it once."""
 
     def __init__(
-        self, session: Session, model: Model, now: datetime, endpoints: list[WebhookEndpoint]
+        self,
+        session: Session,
+        model: Model,
+        now: datetime,
+        endpoints: list[WebhookEndpoint],
+        default_language: str,
     ) -> None:
         self.session = session
         self.model = model
         self.now = now
         self.endpoints = endpoints
+        self.default_language = default_language
         self.leads: dict[int, LeadRead | None] = {}
         self.written = 0
 
@@ -107,7 +114,16 @@ class _Round:
         if lead_id not in self.leads:
             lead = self.session.get(Lead, lead_id)
             self.leads[lead_id] = (
-                None if lead is None else lead_read(self.session, lead, self.model, self.now)
+                None
+                if lead is None
+                else lead_read(
+                    self.session,
+                    lead,
+                    self.model,
+                    self.now,
+                    suppressed=suppressed_of(self.session, [lead.email]).get(lead.email),
+                    default_language=self.default_language,
+                )
             )
         return self.leads[lead_id]
 
@@ -139,7 +155,12 @@ class _Round:
 
 
 def relay(
-    session: Session, model: Model, now: datetime | None = None, batch: int = BATCH
+    session: Session,
+    model: Model,
+    now: datetime | None = None,
+    batch: int = BATCH,
+    *,
+    default_language: str = "en",
 ) -> tuple[int, int]:
     """Turn up to ``batch`` changes after the cursor into deliveries.
 
@@ -165,7 +186,7 @@ def relay(
     ).all()
     if not rows:
         return 0, 0
-    work = _Round(session, model, now or utcnow(), endpoints)
+    work = _Round(session, model, now or utcnow(), endpoints, default_language)
     for row in rows:
         work.handle(
             ChangeFacts(row.seq, row.lead_id, row.at, row.kind, row.old, row.new, row.reason)

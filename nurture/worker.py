@@ -58,6 +58,7 @@ class OutboxWorker:
         client: httpx.Client | None = None,
         batch: int = BATCH,
         stopping: threading.Event | None = None,
+        default_language: str = "en",
     ) -> None:
         self.database = database
         self.model = model
@@ -66,6 +67,8 @@ class OutboxWorker:
         self.resolve = resolve
         self.client = client or delivery.http_client()
         self.batch = batch
+        self.default_language = default_language
+        """The Lead document's ``language`` for a lead that chose none (the site default)."""
         self.stopping = stopping or threading.Event()
         """Set when the process stops: a round finishes the batch in hand and returns."""
 
@@ -77,7 +80,9 @@ class OutboxWorker:
                 if not relay.has_work(session):
                     return written
             with self.database.write() as session:
-                read, made = relay.relay(session, self.model, self.clock())
+                read, made = relay.relay(
+                    session, self.model, self.clock(), default_language=self.default_language
+                )
             written += made
             if read == 0:  # another worker holds the cursor
                 return written

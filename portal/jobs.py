@@ -114,7 +114,11 @@ def outbox_worker(
 ) -> OutboxWorker:
     """The webhook worker for these settings; ``stopping`` ends a round early."""
     return OutboxWorker(
-        database, model, allowed_networks=settings.webhook_networks, stopping=stopping
+        database,
+        model,
+        allowed_networks=settings.webhook_networks,
+        stopping=stopping,
+        default_language=settings.default_language,
     )
 
 

@@ -177,11 +177,14 @@ def test_the_webhook_relay_tells_crms_of_the_bounce(db: Database, port: int) -> 
     _, message = lead_with_message(db)
     deliver(port, f"bounces+{message.verp}@pipewise.example", dsn("ann@example.com"))
     with db.write() as session:
-        relay.relay(session, MODEL)
+        relay.relay(session, MODEL, default_language="de")
     (delivery,) = deliveries(db)
     body = json.loads(delivery.body)
     assert body["type"] == "email.bounced"
     assert body["lead"]["email"] == "ann@example.com"
+    # The lead document says what the CRM must know: the address is suppressed now.
+    assert body["lead"]["suppressed"]["reason"] == "hard_bounce"
+    assert body["lead"]["language"] == "de"
     assert body["data"]["reason"] == "hard_bounce"
     assert "User unknown" in body["data"]["detail"]
 
