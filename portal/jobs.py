@@ -335,7 +335,8 @@ def _mailed(mailer: MailSender) -> str | None:
     done = mailer.run_once()
     if not done.total:
         return None
-    parts = [f"{done.sent} sent"]
+    parts = ["SMTP server unreachable"] if done.unreachable else []
+    parts.append(f"{done.sent} sent")
     parts += [
         f"{count} {what}"
         for count, what in (

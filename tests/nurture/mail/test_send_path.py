@@ -78,3 +78,14 @@ def test_a_dedupe_key_writes_a_mail_once(db: Database) -> None:
         )
     assert first
     assert again is None
+
+
+def test_the_job_says_when_the_smtp_server_cannot_be_reached(
+    mail_client: TestClient[Litestar], smtp_sink: SmtpSink, db: Database
+) -> None:
+    _queue(db, "ann@example.com")
+    smtp_sink.stop()
+    states = mail_client.app.state.runner.run_all_once(["mail-sending"])
+    assert states["mail-sending"].last_outcome == "SMTP server unreachable, 0 sent, 1 to retry"
+    with db.read() as session:
+        assert list(session.scalars(select(MailMessage.status))) == [MailStatus.PENDING.value]
