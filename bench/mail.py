@@ -8,7 +8,9 @@ the real ``MailRenderer``, DKIM-signed with a 2048-bit RSA key) until the outbox
 with one worker process, then with two side by side (SKIP LOCKED on PostgreSQL; on SQLite
 the job runs as a singleton in production, the two-worker row shows what the write lock
 costs). The sink is aiosmtpd in a process of its own; it counts what it accepted and checks
-that no Message-ID arrived twice.
+that no Message-ID arrived twice. Each row ends with the machine's state, since other work on
+a shared machine slows the workers down: the 1-minute load average just before the run and
+how many of the machine's cores were busy (anything, this run included) while it was timed.
 
 Run: make bench   (or .venv/bin/python bench/mail.py [--quick]; BENCH_MAILS, BENCH_BATCH)
 """
@@ -172,6 +174,26 @@ class Outcome:
     failed: int
     cpu: float
     """CPU seconds the workers used (all of them together)."""
+    busy_cores: float
+    """Cores the whole machine kept busy while the run was timed (nan off Linux)."""
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """Busy and total CPU ticks of the whole machine since boot (Linux ``/proc/stat``)."""
+    try:
+        line = Path("/proc/stat").read_text().split("\n", 1)[0]
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, line.split()[1:9])
+    except (OSError, ValueError):
+        return 0, 0
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+def busy_cores(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    if total <= 0:
+        return float("nan")
+    return (after[0] - before[0]) / total * (os.cpu_count() or 1)
 
 
 # Workers: each a process with its own engine, renderer and SMTP connection.
@@ -226,10 +248,12 @@ def send_all(
         processes.append(process)
     for pipe in pipes:
         assert pipe.recv() == "ready"
+    ticks = cpu_ticks()
     started = time.perf_counter()
     go.set()
     outcomes = [pipe.recv() for pipe in pipes]
     elapsed = time.perf_counter() - started
+    busy = busy_cores(ticks, cpu_ticks())
     for process in processes:
         process.join()
     return Outcome(
@@ -237,6 +261,7 @@ def send_all(
         sum(o[0] for o in outcomes),
         sum(o[1] for o in outcomes),
         sum(o[3] for o in outcomes),
+        busy,
     )
 
 
@@ -290,6 +315,7 @@ def run(
         settings = settings_for(url, sink.url, folder, key if signed else None)
         requeue(database)
         sink.ask("reset")
+        load = os.getloadavg()[0]
         outcome = send_all(context, settings, folder, workers)
         received, twice = sink.ask("count")
         with database.read() as session:
@@ -304,7 +330,8 @@ def run(
             f"sent {sent} mails in {outcome.seconds:.2f} s "
             f"({sent / outcome.seconds:,.0f} mails/s; worker CPU "
             f"{outcome.cpu / max(sent, 1) * 1000:.1f} ms/mail); sink got {received}, "
-            f"{twice} twice; failed attempts {outcome.failed}, not sent at the end {left}"
+            f"{twice} twice; failed attempts {outcome.failed}, not sent at the end {left}; "
+            f"load {load:.2f} before, {outcome.busy_cores:.1f} of {os.cpu_count()} cores busy"
         )
     database.dispose()
 
