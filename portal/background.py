@@ -34,7 +34,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -81,6 +81,16 @@ class Backlog:
 
     summary: str
     behind: bool = False
+
+
+def when(moment: datetime | None) -> str:
+    """A moment as a backlog summary shows it."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "unknown"
+
+
+def older_than(moment: datetime | None, age: timedelta) -> bool:
+    """Whether work waiting since ``moment`` has waited longer than ``age`` (a backlog behind)."""
+    return moment is not None and utcnow() - moment > age
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -27,17 +27,14 @@ from content.orm import utcnow
 from content.publishing import publish_due
 from content.search.index import SearchIndex
 from nurture import delivery, handoff
-from nurture.mail import dkim, webinars
-from nurture.mail import sender as mail_sender_module
 from nurture.mail.sender import MailSender
-from nurture.mail.smtp import parse_sender, parse_smtp_url
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
 from portal import job_records, ratelimit
-from portal.background import Backlog, Job, Runner, Scope
+from portal.background import Backlog, Job, Runner, Scope, older_than, when
 from portal.db import Database
 from portal.job_locks import locks_for
-from portal.mail.render import MailRenderer
+from portal.mail import jobs as mail_jobs
 from portal.settings import Settings, SettingsError
 from portal.signing import Signer, load_secret_keys
 from tracking.pipeline import leadstate, rollups
@@ -99,7 +96,8 @@ def runner_for(
     locks that fit the database and job states recorded in it for /console/system."""
     stopping = threading.Event()
     outbox = outbox_worker(parts.settings, parts.database, parts.model, stopping)
-    every = all_jobs(parts, outbox, refresh_dashboards, mail_sender(parts, stopping))
+    mailer = mail_jobs.mail_sender(parts.settings, parts.database, parts.signer, stopping)
+    every = all_jobs(parts, outbox, refresh_dashboards, mailer)
     return Runner(
         choose(every, parts.settings),
         locks=locks_for(parts.database),
@@ -119,31 +117,6 @@ def outbox_worker(
         allowed_networks=settings.webhook_networks,
         stopping=stopping,
         default_language=settings.default_language,
-    )
-
-
-def mail_sender(parts: Parts, stopping: threading.Event | None = None) -> MailSender:
-    """The mail send job's worker for these settings (SMTP unset: it sends nothing); with
-    ``dkim_key_file`` and ``dkim_selector`` every mail is signed (the key is read here, once)."""
-    settings = parts.settings
-    sender = parse_sender(settings.mail_from)
-    try:
-        render = dkim.signing_if_set(
-            MailRenderer(settings, parts.signer),
-            settings.dkim_key_file,
-            settings.dkim_selector,
-            sender.domain,
-        )
-    except dkim.DkimKeyError as exc:
-        raise SettingsError(str(exc)) from None
-    return MailSender(
-        parts.database,
-        render,
-        parse_smtp_url(settings.smtp_url) if settings.smtp_url else None,
-        sender,
-        postal_address=settings.postal_address,
-        per_second=settings.mail_per_second,
-        stopping=stopping,
     )
 
 
@@ -246,7 +219,7 @@ def all_jobs(
         Job(
             "webinar-mail",
             60,
-            lambda _: _webinar_mail(database, settings),
+            lambda _: mail_jobs.queue_webinar_mail(database, settings),
             Scope.SINGLETON,
             first_after=SETTLE,
             description="Queues webinar confirmations, reminders and recordings when they are due.",
@@ -254,9 +227,9 @@ def all_jobs(
         Job(
             "mail-sending",
             1,
-            lambda _: _mailed(mailer) if mailer is not None else None,
+            lambda _: mail_jobs.sent(mailer) if mailer is not None else None,
             outbox_scope,
-            backlog=lambda: _mail_backlog(database, settings),
+            backlog=lambda: mail_jobs.backlog(database, settings),
             description="Sends the mail outbox over SMTP: retries, bounces, suppressions.",
         ),
         Job(
@@ -331,55 +304,6 @@ def _delivered(outbox: OutboxWorker) -> str | None:
     return f"{done.relayed} queued, {done.delivered} delivered, {done.failed} failed"
 
 
-def _mailed(mailer: MailSender) -> str | None:
-    done = mailer.run_once()
-    if not done.total:
-        return None
-    parts = ["SMTP server unreachable"] if done.unreachable else []
-    parts.append(f"{done.sent} sent")
-    parts += [
-        f"{count} {what}"
-        for count, what in (
-            (done.retried, "to retry"),
-            (done.bounced, "bounced"),
-            (done.skipped, "skipped"),
-        )
-        if count
-    ]
-    return ", ".join(parts)
-
-
-def _webinar_mail(database: Database, settings: Settings) -> str | None:
-    """Reads what is due first: an idle minute takes no write lock."""
-    now = utcnow()
-    with database.read() as session:
-        due = webinars.find_due(session, now)
-    if not due:
-        return None
-    with database.write() as session:
-        queued = webinars.queue(
-            session,
-            due,
-            now,
-            domain=parse_sender(settings.mail_from).domain,
-            default_language=settings.default_language,
-        )
-    return ", ".join(f"{count} {kind}" for kind, count in sorted(queued.counts.items()) if count)
-
-
-def _mail_backlog(database: Database, settings: Settings) -> Backlog:
-    with database.read() as session:
-        waiting = mail_sender_module.backlog(session, utcnow())
-    if not waiting.waiting:
-        return Backlog("nothing waiting")
-    summary = f"{waiting.waiting} message(s) waiting"
-    if not settings.smtp_url:
-        summary += " (LEADSHELF_SMTP_URL is not set: mail waits until it is)"
-    elif waiting.oldest_due is not None:
-        summary += f"; due since {_when(waiting.oldest_due)}"
-    return Backlog(summary, behind=_older_than(waiting.oldest_due, DELIVERY_BEHIND_AFTER))
-
-
 def _prune_portal_rows(session: Session) -> int:
     return ratelimit.prune(session) + job_records.forget_old(session)
 
@@ -395,8 +319,8 @@ def _search_backlog(database: Database, search: SearchIndex) -> Backlog:
     if not waiting:
         return Backlog("up to date")
     return Backlog(
-        f"{waiting} change(s) waiting since {_when(oldest)}",
-        behind=_older_than(oldest, SEARCH_BEHIND_AFTER),
+        f"{waiting} change(s) waiting since {when(oldest)}",
+        behind=older_than(oldest, SEARCH_BEHIND_AFTER),
     )
 
 
@@ -405,12 +329,10 @@ def _delivery_backlog(database: Database) -> Backlog:
         waiting = delivery.backlog(session, utcnow())
     if not waiting.undelivered:
         return Backlog("nothing waiting")
-    summary = (
-        f"{waiting.undelivered} undelivered, oldest queued {_when(waiting.oldest_undelivered)}"
-    )
+    summary = f"{waiting.undelivered} undelivered, oldest queued {when(waiting.oldest_undelivered)}"
     if waiting.due_since is not None:
-        summary += f"; due since {_when(waiting.due_since)}"
-    return Backlog(summary, behind=_older_than(waiting.due_since, DELIVERY_BEHIND_AFTER))
+        summary += f"; due since {when(waiting.due_since)}"
+    return Backlog(summary, behind=older_than(waiting.due_since, DELIVERY_BEHIND_AFTER))
 
 
 def _pdf_backlog(database: Database) -> Backlog:
@@ -420,11 +342,3 @@ def _pdf_backlog(database: Database) -> Backlog:
         f"{waiting} PDF(s) waiting" if waiting else "nothing waiting",
         behind=waiting > PDF_TEXT_BEHIND,
     )
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "unknown"
-
-
-def _older_than(moment: datetime | None, age: timedelta) -> bool:
-    return moment is not None and utcnow() - moment > age

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from portal.signing import InvalidToken, Purpose, Signer
+from portal.signing import ExpiredToken, InvalidToken, Purpose, Signer
 
 OPT_IN_DAYS = 7
 """A double opt-in confirmation link works this long."""
@@ -116,3 +116,76 @@ def _an_id(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     return None
+
+
+class BadLink(Exception):
+    """A token that is forged, cut off, or holds something no link of ours holds."""
+
+
+def read_opt_in(signer: Signer, token: str, *, expired_ok: bool = False) -> tuple[int, int]:
+    """(lead, consent) of a confirmation link; ``ExpiredToken`` after ``OPT_IN_DAYS``
+    (``expired_ok`` reads an expired one anyway: only to speak the reader's language)."""
+    max_age = None if expired_ok else OPT_IN_DAYS * 24 * 3600
+    value = _checked(signer, Purpose.OPT_IN, token, max_age)
+    if not isinstance(value, dict):
+        raise BadLink()
+    lead_id, consent_id = _an_id(value.get("l")), _an_id(value.get("c"))
+    if lead_id is None or consent_id is None:
+        raise BadLink()
+    return lead_id, consent_id
+
+
+def read_unsubscribe(signer: Signer, token: str) -> tuple[str, int | None]:
+    """(address, message id or None) of an unsubscribe link (these never expire)."""
+    value = _checked(signer, Purpose.UNSUBSCRIBE, token, None)
+    if not isinstance(value, dict):
+        raise BadLink()
+    address, message = value.get("a"), value.get("m")
+    if not isinstance(address, str) or not 0 < len(address) <= 254:
+        raise BadLink()
+    if message is not None and _an_id(message) is None:
+        raise BadLink()
+    return address, message
+
+
+def read_preferences(signer: Signer, token: str) -> int:
+    """The lead of a preference center link (these never expire)."""
+    value = _checked(signer, Purpose.PREFERENCES, token, None)
+    lead_id = _an_id(value.get("l")) if isinstance(value, dict) else None
+    if lead_id is None:
+        raise BadLink()
+    return lead_id
+
+
+def _checked(signer: Signer, purpose: Purpose, token: str, max_age: int | None) -> Any:
+    """The signed value; ``BadLink`` when forged or cut off, ``ExpiredToken`` when too old."""
+    if not token or len(token) > 4000:
+        raise BadLink()
+    try:
+        return signer.unsign(purpose, token, max_age=max_age)
+    except ExpiredToken:
+        raise
+    except InvalidToken:
+        raise BadLink() from None
+
+
+def preferences_path(signer: Signer, lead_id: int) -> str:
+    """The preference center of a lead, as a path on this site (forms post to 'self')."""
+    return Links(signer, "").preferences(lead_id)
+
+
+def read_continue(signer: Signer, token: str) -> tuple[int, int] | str:
+    """(claim id, lead id) of a valid "continue on this device" link, else why not:
+    ``expired`` (after ``CONTINUE_HOURS``) or ``invalid``."""
+    try:
+        value = _checked(signer, Purpose.EMAIL_LINK, token, CONTINUE_HOURS * 3600)
+    except ExpiredToken:
+        return "expired"
+    except BadLink:
+        return "invalid"
+    if not isinstance(value, dict):
+        return "invalid"
+    claim_id, lead_id = _an_id(value.get("c")), _an_id(value.get("l"))
+    if claim_id is None or lead_id is None:
+        return "invalid"
+    return claim_id, lead_id

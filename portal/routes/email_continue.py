@@ -31,33 +31,12 @@ from portal.dependencies import PublicSite
 from portal.mail import form_mails
 from portal.mail.i18n import language
 from portal.mail.identity_mails import queue_asset_copy
-from portal.mail.links import CONTINUE_HOURS
+from portal.mail.links import CONTINUE_HOURS, read_continue
 from portal.routes.library import PERSONAL
-from portal.signing import ExpiredToken, InvalidToken, Purpose
 from portal.visitor import visitor_of
 from tracking.identity import claims
 from tracking.identity.claims import Continued
 from tracking.models import Lead
-
-
-def read_token(site: PublicSite, token: str) -> tuple[int, int] | str:
-    """(claim id, lead id) of a valid link, else why not: ``expired`` or ``invalid``."""
-    try:
-        value = site.signer.unsign(Purpose.EMAIL_LINK, token, max_age=CONTINUE_HOURS * 3600)
-    except ExpiredToken:
-        return "expired"
-    except InvalidToken:
-        return "invalid"
-    if not isinstance(value, dict):
-        return "invalid"
-    claim_id, lead_id = _an_id(value.get("c")), _an_id(value.get("l"))
-    if claim_id is None or lead_id is None:
-        return "invalid"
-    return claim_id, lead_id
-
-
-def _an_id(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _page(site: PublicSite, state: str, lang: str | None, status_code: int) -> Template:
@@ -78,7 +57,7 @@ def continue_here(
     request: Request[Any, Any, Any], site: NamedDependency[PublicSite], t: FromQuery[str] = ""
 ) -> Response[Any]:
     """Link this browser to the lead of a valid link, then go to what the claim asked for."""
-    found = read_token(site, t)
+    found = read_continue(site.signer, t)
     if isinstance(found, str):
         return _page(site, found, None, 410 if found == "expired" else 400)
     claim_id, lead_id = found

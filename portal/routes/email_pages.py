@@ -37,11 +37,18 @@ from nurture.mail.models import MailMessage
 from nurture.mail.subscriptions import FREQUENCIES, Change, Preferences
 from portal.dependencies import PublicSite
 from portal.mail.form_mails import Sent, confirm_subscription
-from portal.mail.links import OPT_IN_DAYS, Links
+from portal.mail.links import (
+    OPT_IN_DAYS,
+    BadLink,
+    preferences_path,
+    read_opt_in,
+    read_preferences,
+    read_unsubscribe,
+)
 from portal.routes.console import CSRF_COOKIE
 from portal.routes.email_words import LANGUAGES, day, language, translator
 from portal.routes.library import PERSONAL
-from portal.signing import ExpiredToken, InvalidToken, Purpose, Signer
+from portal.signing import ExpiredToken
 from portal.visitor import visitor_of
 from portal.web import client_ip
 from tracking.identity.consent import Confirmation, ConsentStatus, ConsentText
@@ -66,65 +73,6 @@ HELD = (
 )
 NOTICES = (SAVED, SAVED_UNSUBSCRIBED, SAVED_ASKED, ASKED, ALREADY_SUBSCRIBED, SAVED_TOPICS, HELD)
 """What the preference center says after a save (English message ids, see ``email_words``)."""
-
-
-# --- tokens -----------------------------------------------------------------------------------
-
-
-class BadLink(Exception):
-    """A token that is forged, cut off, or holds something no link of ours holds."""
-
-
-def _an_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
-def read_opt_in(signer: Signer, token: str, *, expired_ok: bool = False) -> tuple[int, int]:
-    """(lead, consent) of a confirmation link; ``ExpiredToken`` after ``OPT_IN_DAYS``
-    (``expired_ok`` reads an expired one anyway: only to speak the reader's language)."""
-    max_age = None if expired_ok else OPT_IN_DAYS * 24 * 3600
-    value = _unsign(signer, Purpose.OPT_IN, token, max_age)
-    if not isinstance(value, dict) or not _an_id(value.get("l")) or not _an_id(value.get("c")):
-        raise BadLink()
-    return value["l"], value["c"]
-
-
-def read_unsubscribe(signer: Signer, token: str) -> tuple[str, int | None]:
-    """(address, message id or None) of an unsubscribe link (these never expire)."""
-    value = _unsign(signer, Purpose.UNSUBSCRIBE, token, None)
-    if not isinstance(value, dict):
-        raise BadLink()
-    address, message = value.get("a"), value.get("m")
-    if not isinstance(address, str) or not 0 < len(address) <= 254:
-        raise BadLink()
-    if message is not None and not _an_id(message):
-        raise BadLink()
-    return address, message
-
-
-def read_preferences(signer: Signer, token: str) -> int:
-    """The lead of a preference center link (these never expire)."""
-    value = _unsign(signer, Purpose.PREFERENCES, token, None)
-    if not isinstance(value, dict) or not _an_id(value.get("l")):
-        raise BadLink()
-    lead_id: int = value["l"]
-    return lead_id
-
-
-def _unsign(signer: Signer, purpose: Purpose, token: str, max_age: int | None) -> Any:
-    if not token or len(token) > 4000:
-        raise BadLink()
-    try:
-        return signer.unsign(purpose, token, max_age=max_age)
-    except ExpiredToken:
-        raise
-    except InvalidToken:
-        raise BadLink() from None
-
-
-def preferences_path(signer: Signer, lead_id: int) -> str:
-    """The preference center of a lead, as a path on this site (forms post to 'self')."""
-    return Links(signer, "").preferences(lead_id)
 
 
 # --- rendering --------------------------------------------------------------------------------

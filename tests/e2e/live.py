@@ -5,15 +5,18 @@ person at a desktop. The fixtures built on them are in ``tests/e2e/conftest.py``
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext
 
-from tests.servers import serving
-from tests.support import STAFF_PASSWORD
+from tests.servers import LEADSHELF, serving
+from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, fresh_postgres_database
 from tracking.rules.config import DEFAULT_FIELDS
 
 ADMIN_EMAIL = "e2e-admin@example.com"
@@ -51,6 +54,34 @@ class LiveServer:
     """The server's environment, for running other ``leadshelf`` commands against its data."""
     admin_email: str = ADMIN_EMAIL
     password: str = STAFF_PASSWORD
+
+
+def prepared_env(data_dir: Path, backend: str, *, database: str, **settings: str) -> dict[str, str]:
+    """The environment of a server of a test's own: its data dir, test keys and the e2e model,
+    a fresh PostgreSQL database named ``database`` (on that backend), the e2e admin and the
+    demo library loaded; ``settings`` add ``LEADSHELF_*`` variables (``SMTP_URL="…"``).
+    No other ``LEADSHELF_*`` variable of the test run leaks in, so the server's links point
+    at the address it listens on."""
+    model = data_dir / "model.toml"
+    model.write_text(E2E_MODEL, encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEADSHELF_")},
+        "LEADSHELF_DATA_DIR": str(data_dir),
+        "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
+        "LEADSHELF_MODEL": str(model),
+        **{f"LEADSHELF_{name}": value for name, value in settings.items()},
+    }
+    if backend == "postgresql":
+        env["LEADSHELF_DATABASE_URL"] = fresh_postgres_database(database)
+    subprocess.run(
+        [LEADSHELF, "user", "add", ADMIN_EMAIL, "--role", "admin", "--name", "Erin Admin"],
+        input=f"{STAFF_PASSWORD}\n".encode(),
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
+    return env
 
 
 @contextmanager

@@ -6,9 +6,7 @@ later marketing mail. Nothing leaves the machine: the demo's own catcher receive
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +21,10 @@ from nurture.mail.models import MailCategory, MailMessage
 from nurture.mail.outbox import Mail, enqueue
 from portal.db import Database
 from portal.settings import Settings
-from tests.e2e.live import ADMIN_EMAIL, E2E_MODEL, new_context
+from tests.e2e.live import ADMIN_EMAIL, new_context, prepared_env
 from tests.e2e.prospects import BUYERS_GUIDE, new_prospect, open_asset, send_gate_form
-from tests.servers import LEADSHELF, serving
-from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, backends, fresh_postgres_database
+from tests.servers import serving
+from tests.support import STAFF_PASSWORD, backends
 from tracking.models import Lead
 
 pytestmark = pytest.mark.e2e
@@ -44,27 +42,12 @@ class DemoServer:
 def demo(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DemoServer]:
-    data_dir = tmp_path_factory.mktemp("e2e-demo-mail")
-    model = data_dir / "model.toml"
-    model.write_text(E2E_MODEL, encoding="utf-8")
-    env = {
-        # The server's own address goes into the mail's links: no LEADSHELF_BASE_URL here.
-        **{k: v for k, v in os.environ.items() if not k.startswith("LEADSHELF_")},
-        "LEADSHELF_DATA_DIR": str(data_dir),
-        "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
-        "LEADSHELF_MODEL": str(model),
-        "LEADSHELF_POSTAL_ADDRESS": "Pipewise GmbH, Hafenstraße 1, 20457 Hamburg",
-    }
-    if request.param == "postgresql":
-        env["LEADSHELF_DATABASE_URL"] = fresh_postgres_database("e2e_demo_mail")
-    subprocess.run(
-        [LEADSHELF, "user", "add", ADMIN_EMAIL, "--role", "admin", "--name", "Erin Admin"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=env,
-        check=True,
-        capture_output=True,
+    env = prepared_env(
+        tmp_path_factory.mktemp("e2e-demo-mail"),
+        request.param,
+        database="e2e_demo_mail",
+        POSTAL_ADDRESS="Pipewise GmbH, Hafenstraße 1, 20457 Hamburg",
     )
-    subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
     database = Database(Settings.from_env(env, config_file=None).resolved_database_url)
     try:
         with serving(env, "--host", "127.0.0.1", "--demo") as url:

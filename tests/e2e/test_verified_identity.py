@@ -7,8 +7,6 @@ This server sends mail, so it is one of its own (the session's ``live_server`` h
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.live import ADMIN_EMAIL, E2E_MODEL, LiveServer, new_context, serve
+from tests.e2e.live import LiveServer, new_context, prepared_env, serve
 from tests.e2e.prospects import (
     BUSINESS_CASE,
     BUYERS_GUIDE,
@@ -27,8 +25,7 @@ from tests.e2e.prospects import (
     unlock,
 )
 from tests.mailbox import Received, SmtpSink
-from tests.servers import LEADSHELF
-from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, backends, fresh_postgres_database, html
+from tests.support import backends, html
 
 pytestmark = pytest.mark.e2e
 
@@ -46,28 +43,14 @@ def mailing(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MailingServer]:
     sink = SmtpSink().start()
-    data_dir = tmp_path_factory.mktemp("e2e-mailing")
-    model = data_dir / "model.toml"
-    model.write_text(E2E_MODEL, encoding="utf-8")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LEADSHELF_")},
-        "LEADSHELF_DATA_DIR": str(data_dir),
-        "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
-        "LEADSHELF_MODEL": str(model),
-        "LEADSHELF_SMTP_URL": sink.url,
-        "LEADSHELF_MAIL_FROM": "Pipewise <news@pipewise.example>",
-        "LEADSHELF_POSTAL_ADDRESS": "Pipewise GmbH, Hafenstraße 1, 20457 Hamburg",
-    }
-    if request.param == "postgresql":
-        env["LEADSHELF_DATABASE_URL"] = fresh_postgres_database("e2e_mailing")
-    subprocess.run(
-        [LEADSHELF, "user", "add", ADMIN_EMAIL, "--role", "admin", "--name", "Erin Admin"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=env,
-        check=True,
-        capture_output=True,
+    env = prepared_env(
+        tmp_path_factory.mktemp("e2e-mailing"),
+        request.param,
+        database="e2e_mailing",
+        SMTP_URL=sink.url,
+        MAIL_FROM="Pipewise <news@pipewise.example>",
+        POSTAL_ADDRESS="Pipewise GmbH, Hafenstraße 1, 20457 Hamburg",
     )
-    subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
     try:
         with serve(env) as url:
             yield MailingServer(LiveServer(url=url, backend=request.param, env=env), sink)
