@@ -170,6 +170,10 @@ class EmailClick(TrackedEvent):
     target: str = ""
     """Where the link led."""
     campaign: str = ""
+    machine: bool | None = None
+    """True for a link scanner's click (kept for the record only; never a touch or points)."""
+    reason: str = ""
+    """Why the click counts as a machine's."""
 
     def properties(self) -> dict[str, Any] | None:
         return _given(TrackedEvent.properties(self))

@@ -5,6 +5,9 @@ A click sets the message's ``clicked_at`` (and ``opened_at``: whoever clicked ha
 counts as a sign of life for the address (``suppression.showed_life``) and becomes an
 ``email_click`` event; a link to an asset page of the library makes the event a touch on that
 asset, so the click weighs for scoring and journey inference like a visit of the asset.
+A machine's click (``machine_click``: a corporate link scanner such as Safe Links follows
+every link as the mail arrives) still gets its redirect but is kept for the record only:
+``machine: true``, no touch, no ``clicked_at``, no score.
 
 An open is a person's or a machine's (``machine_open``): a privacy proxy that fetches every
 image as the mail arrives (Apple Mail Privacy Protection), an image proxy, or anything that
@@ -70,6 +73,35 @@ def machine_open(
     return None
 
 
+SCANNER_AGENTS = (
+    ("BingPreview", "Microsoft link preview"),
+    ("Barracuda", "Barracuda link scanner"),
+    ("Mimecast", "Mimecast link scanner"),
+    ("Proofpoint", "Proofpoint link scanner"),
+    ("urldefense", "Proofpoint link scanner"),
+    ("Symantec", "Symantec link scanner"),
+    ("python-requests", "a script"),
+    ("curl/", "a script"),
+    ("Go-http-client", "a script"),
+)
+"""User-agent marks of link scanners and scripts: (mark, who)."""
+
+
+def machine_click(sent_at: datetime | None, at: datetime, user_agent: str) -> str | None:
+    """Why a click at ``at`` is a machine's, or None when it reads as a person's: a security
+    scanner follows every link within seconds of delivery (Microsoft Safe Links, gateways),
+    or announces itself; a person needs longer to find, open and read the mail."""
+    if sent_at is None or at - sent_at < MACHINE_OPEN_WITHIN:
+        return f"within {MACHINE_OPEN_WITHIN.seconds} s of delivery"
+    agent = user_agent.strip()
+    if not agent:
+        return "no user agent"
+    for mark, who in SCANNER_AGENTS:
+        if mark.lower() in agent.lower():
+            return who
+    return None
+
+
 def _in_networks(
     address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 ) -> bool:
@@ -128,17 +160,20 @@ def record_click(
     *,
     base_url: str,
     model: Model | None = None,
+    user_agent: str = "",
 ) -> Recorded:
     """A link of message ``message_id`` to ``target`` was followed (the caller's transaction)."""
     message = session.get(MailMessage, message_id, with_for_update=True)
     if message is None:
         return Recorded(found=False)
-    message.clicked_at = message.clicked_at or now
-    message.opened_at = message.opened_at or now
-    suppression.showed_life(session, message.to_address)
+    machine = machine_click(message.sent_at, now, user_agent)
+    if machine is None:
+        message.clicked_at = message.clicked_at or now
+        message.opened_at = message.opened_at or now
+        suppression.showed_life(session, message.to_address)
     if message.lead_id is None:
-        return Recorded(found=True)
-    slug = asset_slug(target, base_url)
+        return Recorded(found=True, machine=machine)
+    slug = asset_slug(target, base_url) if machine is None else None
     event = EmailClick(
         lead_id=message.lead_id,
         asset_id=asset_id(session, slug) if slug else None,
@@ -146,9 +181,12 @@ def record_click(
         message=message.id,
         kind=message.kind,
         target=target[:2000],
+        machine=True if machine is not None else None,
+        reason=machine or "",
     )
-    ingest.record(session, [event], now, model=model)
-    return Recorded(found=True, event=True)
+    # A machine's click is kept for the record only: no touch, no lead state.
+    ingest.record(session, [event], now, model=model if machine is None else None)
+    return Recorded(found=True, event=True, machine=machine)
 
 
 def record_open(

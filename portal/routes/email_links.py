@@ -56,6 +56,7 @@ def email_click(
                 utcnow(),
                 base_url=site.settings.base_url,
                 model=site.model,
+                user_agent=request.headers.get("user-agent", ""),
             )
     except Exception:  # the reader still gets where the link leads
         logger.exception("could not record a click on mail %d", click.message_id)

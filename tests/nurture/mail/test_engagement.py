@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nurture.mail.engagement import MACHINE_OPEN_WITHIN, asset_slug, machine_open
+from nurture.mail.engagement import MACHINE_OPEN_WITHIN, asset_slug, machine_click, machine_open
 
 SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = SENT + timedelta(hours=2)
@@ -45,6 +45,32 @@ def test_machine_open(
     sent_at: datetime | None, at: datetime, agent: str, address: str, machine: str | None
 ) -> None:
     assert machine_open(sent_at, at, agent, address) == machine
+
+
+SAFE_LINKS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) BingPreview/1.0b"
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "at", "agent", "machine"),
+    [
+        pytest.param(SENT, LATER, FIREFOX, None, id="a-person-in-a-browser"),
+        pytest.param(SENT, SENT + MACHINE_OPEN_WITHIN, FIREFOX, None, id="just-late-enough"),
+        pytest.param(SENT, SENT + timedelta(seconds=2), FIREFOX, "within 10 s of delivery",
+                     id="a-scanner-as-the-mail-arrives"),
+        pytest.param(None, LATER, FIREFOX, "within 10 s of delivery",
+                     id="delivery-not-recorded-yet"),
+        pytest.param(SENT, LATER, SAFE_LINKS, "Microsoft link preview", id="bing-preview"),
+        pytest.param(SENT, LATER, "Mimecast-Scanner/2.1", "Mimecast link scanner",
+                     id="mimecast"),
+        pytest.param(SENT, LATER, "python-requests/2.32", "a script", id="a-script"),
+        pytest.param(SENT, LATER, "  ", "no user agent", id="no-agent"),
+        pytest.param(SENT, LATER, OUTLOOK, None, id="outlook-opens-the-browser"),
+    ],
+)  # fmt: skip
+def test_machine_click(
+    sent_at: datetime | None, at: datetime, agent: str, machine: str | None
+) -> None:
+    assert machine_click(sent_at, at, agent) == machine
 
 
 BASE = "https://content.pipewise.example"

@@ -57,6 +57,9 @@ def _events(db: Database, kind: str) -> list[Event]:
         return list(session.scalars(select(Event).where(Event.type == kind).order_by(Event.id)))
 
 
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
 def _message(db: Database, message_id: int) -> MailMessage:
     with db.read() as session:
         row = session.get(MailMessage, message_id)
@@ -95,7 +98,10 @@ def test_a_click_on_an_asset_link_is_recorded_and_lands_on_the_asset(
         params = session.scalar(select(MailMessage.params).where(MailMessage.id == message_id))
         assert params is not None
     button = hrefs(received)[0]
-    response = mail_client.get(local(button), follow_redirects=False)
+    _sent_long_ago(db, message_id)  # a person reads the mail a while after it arrived
+    response = mail_client.get(
+        local(button), headers={"User-Agent": FIREFOX}, follow_redirects=False
+    )
     assert response.status_code == 302
     assert response.headers["location"] == f"http://127.0.0.1:8000/library/{params['slug']}"
     assert "no-store" in response.headers["cache-control"]
@@ -127,6 +133,7 @@ def test_a_click_on_an_outside_link_redirects_there_and_a_second_click_keeps_the
 ) -> None:
     received, message_id, _ = _send_digest(db, smtp_sink, render, mail_settings)
     outside = hrefs(received)[1]
+    _sent_long_ago(db, message_id)
     first = mail_client.get(local(outside), follow_redirects=False)
     assert first.status_code == 302
     assert first.headers["location"] == OUTSIDE
@@ -135,6 +142,31 @@ def test_a_click_on_an_outside_link_redirects_there_and_a_second_click_keeps_the
     clicks = _events(db, "email_click")
     assert [c.asset_id for c in clicks] == [None, None]
     assert _message(db, message_id).clicked_at == clicked_at
+
+
+def test_a_link_scanners_click_redirects_but_is_kept_for_the_record_only(
+    mail_client: TestClient[Litestar],
+    smtp_sink: SmtpSink,
+    db: Database,
+    render: MailRenderer,
+    mail_settings: Settings,
+) -> None:
+    """Safe Links and mail gateways follow every link as the mail arrives: a person did not."""
+    received, message_id, asset_id = _send_digest(db, smtp_sink, render, mail_settings)
+    button = hrefs(received)[0]
+    response = mail_client.get(local(button), follow_redirects=False)  # seconds after delivery
+    assert response.status_code == 302
+    (click,) = _events(db, "email_click")
+    assert click.properties is not None
+    assert (click.asset_id, click.properties["machine"]) == (None, True)
+    assert click.properties["reason"] == "within 10 s of delivery"
+    row = _message(db, message_id)
+    assert (row.clicked_at, row.opened_at) == (None, None)
+    with db.read() as session:
+        lead = session.get(Lead, click.lead_id)
+        assert lead is not None
+        assert lead.engagement == 0
+        assert str(asset_id) not in ((lead.journey or {}).get("assets") or {})
 
 
 def test_a_tampered_click_url_is_a_404_page_and_never_a_redirect(
@@ -171,6 +203,7 @@ def test_links_of_mail_to_no_lead_work_and_record_no_event(
     mail_settings: Settings,
 ) -> None:
     received, message_id, _ = _send_digest(db, smtp_sink, render, mail_settings, lead=False)
+    _sent_long_ago(db, message_id)
     response = mail_client.get(local(hrefs(received)[1]), follow_redirects=False)
     assert response.status_code == 302
     assert response.headers["location"] == OUTSIDE
