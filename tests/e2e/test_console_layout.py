@@ -162,14 +162,25 @@ LAYOUT_PROBLEMS = """
   });
   // Sections side by side in a grid start level (a stacking gap pushed one down).
   document.querySelectorAll('.lead-grid, .chart-grid').forEach((grid) => {
-    const rows = new Map();
+    // Side by side: the boxes share height on the screen and do not share width (a tall
+    // section followed by another in a one-column grid is stacked, not side by side).
+    const rows = [];
     [...grid.children].forEach((child) => {
       const box = child.getBoundingClientRect();
-      const row = [...rows.keys()].find((top) => Math.abs(top - box.top) < box.height / 2);
       const heading = child.querySelector('h2, h3');
-      if (heading) rows.set(row ?? box.top, [...(rows.get(row ?? box.top) || []), heading]);
+      if (!heading) return;
+      const row = rows.find((r) => box.top < r.bottom && box.bottom > r.top
+        && (box.left >= r.right - 1 || box.right <= r.left + 1));
+      if (row) {
+        row.headings.push(heading);
+        row.left = Math.min(row.left, box.left);
+        row.right = Math.max(row.right, box.right);
+      } else {
+        rows.push({top: box.top, bottom: box.bottom, left: box.left, right: box.right,
+                   headings: [heading]});
+      }
     });
-    rows.forEach((headings) => {
+    rows.forEach(({headings}) => {
       const tops = headings.map((h) => Math.round(h.getBoundingClientRect().top));
       if (Math.max(...tops) - Math.min(...tops) > 2) {
         const names = headings.map((h) => h.textContent.trim()).join(' / ');
