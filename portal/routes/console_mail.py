@@ -137,7 +137,7 @@ def _page(
     now: datetime = utcnow()
     with database.read() as session:
         figures = overview.outbox_figures(session, now)
-        messages = overview.recent_messages(session)
+        recent = overview.recent_messages(session)
         bounces = overview.recent_bounces(session)
         entries = suppression.entries(session, search)
         lifted = suppression.lifted(session, search)
@@ -152,7 +152,7 @@ def _page(
         "console/email.html",
         figures=figures,
         period_days=overview.PERIOD.days,
-        messages=messages,
+        recent_messages=recent,
         bounces=bounces,
         entries=entries,
         lifted=lifted,

@@ -163,6 +163,8 @@ def test_recent_messages_and_bounces_are_listed(
     assert (ann[2], ann[5]) == ("bounced", "550 5.1.1 no such user")
     (bounce,) = [cells(row) for row in tree.css("table.mail-bounces tr.mail-bounce")]
     assert bounce[:5] == ["ann@example.com", "Hard bounce", "Bounce report (DSN)", "5.1.1", "gone"]
+    # The messages are the page's, not the console's notices (an empty notice per message).
+    assert tree.css(".console-messages .flash") == []
 
 
 def test_the_suppression_list_can_be_searched_by_address(
