@@ -10,6 +10,7 @@ and carry no marketing content (no recommendations, no news, no tracking pixel).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,21 +71,34 @@ def queue_sales_confirmation(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FormMails:
+    """What became of the mails a form asked for, for the page to say so."""
+
+    continue_link: Sent = Sent.NOT_NEEDED
+    """A claim's "continue on this device" link."""
+    opt_in: Sent = Sent.NOT_NEEDED
+    """The double opt-in confirmation (the box was ticked)."""
+
+
 def queue_after_gate(
     session: Session, settings: Settings, asset: Asset, result: GateResult, now: datetime
-) -> Sent:
+) -> FormMails:
     """The mails of an accepted gate form: for a claim, the continue link; for the browser's
-    lead, the opt-in confirmation (box ticked) and the copy of a first unlock's file.
-    Returns what became of the continue mail (``NOT_NEEDED`` when there was no claim)."""
+    lead, the opt-in confirmation (box ticked) and the copy of a first unlock's file."""
     if result.claim is not None:
-        return queue_continue(session, settings, result.claim.lead_id, result.claim.claim_id, now)
+        return FormMails(
+            continue_link=queue_continue(
+                session, settings, result.claim.lead_id, result.claim.claim_id, now
+            )
+        )
     assert result.lead_id is not None
-    form_mails.confirm_subscription(
+    opt_in = form_mails.confirm_subscription(
         session, settings, result.lead_id, result.consent_to_confirm, now
     )
     if result.first_unlock:
         queue_asset_copy(session, settings, result.lead_id, asset, now)
-    return Sent.NOT_NEEDED
+    return FormMails(opt_in=opt_in)
 
 
 def queue_after_demo_request(
@@ -93,18 +107,21 @@ def queue_after_demo_request(
     result: DemoRequestResult,
     asset_id: int | None,
     now: datetime,
-) -> Sent:
+) -> FormMails:
     """The mails of an accepted "Talk to sales" request: the confirmation, then for a claim the
-    continue link, else the opt-in confirmation (box ticked). Returns what became of the
-    continue mail (``NOT_NEEDED`` when there was no claim)."""
+    continue link, else the opt-in confirmation (box ticked)."""
     assert result.lead_id is not None
     queue_sales_confirmation(session, settings, result.lead_id, asset_id, now)
     if result.claim is not None:
-        return queue_continue(session, settings, result.claim.lead_id, result.claim.claim_id, now)
-    form_mails.confirm_subscription(
+        return FormMails(
+            continue_link=queue_continue(
+                session, settings, result.claim.lead_id, result.claim.claim_id, now
+            )
+        )
+    opt_in = form_mails.confirm_subscription(
         session, settings, result.lead_id, result.consent_to_confirm, now
     )
-    return Sent.NOT_NEEDED
+    return FormMails(opt_in=opt_in)
 
 
 def _first_name(context: KindContext) -> str:

@@ -28,7 +28,7 @@ from content.orm import utcnow
 from portal import ratelimit
 from portal.dependencies import PublicSite
 from portal.mail.form_mails import Sent
-from portal.mail.identity_mails import queue_after_gate
+from portal.mail.identity_mails import FormMails, queue_after_gate
 from portal.recording import record_server_events
 from portal.routes.library import (
     PERSONAL,
@@ -202,9 +202,19 @@ def unlock(
                 site, asset, result.form, errors=result.errors, values=result.values
             )
             return _render_form(request, context, status_code=422)
-        continue_mail = queue_after_gate(session, site.settings, asset, result, utcnow())
+        mails = queue_after_gate(session, site.settings, asset, result, utcnow())
         session.expunge(asset)
-    return _accepted(request, site, asset, result, visitor, continue_mail)
+    return _accepted(request, site, asset, result, visitor, mails)
+
+
+OPT_IN_NOTICES = {
+    Sent.QUEUED: "To get our emails, confirm your subscription with the link we have just "
+    "sent to your inbox.",
+    Sent.HELD: "To get our emails, confirm your subscription with the link we sent to your "
+    "inbox a short while ago.",
+}
+"""What the page says when the consent box was ticked (double opt-in: nothing is subscribed
+until the link in that mail is clicked)."""
 
 
 def form_rate_verdict(
@@ -241,8 +251,9 @@ def _accepted(
     asset: Asset,
     result: GateResult,
     visitor: VisitorContext,
-    continue_mail: Sent,
+    mails: FormMails,
 ) -> Response[Any]:
+    continue_mail = mails.continue_link
     if result.visitor_id:
         visitor.rotate(result.visitor_id)
     claim = result.claim
@@ -255,7 +266,7 @@ def _accepted(
         else Unlocker(lead_id=result.lead_id)
     )
     if asset.gate == Gate.GATED.value:
-        return _unlocked(request, site, asset, holder, result, continue_mail)
+        return _unlocked(request, site, asset, holder, result, mails)
     with site.database.read() as session:
         if claim is not None:  # not personalised: what any anonymous browser would be shown
             read_next = recommended(site, session, claim.visitor_id, exclude=asset.slug)
@@ -275,6 +286,7 @@ def _accepted(
             "download_url": download_url(site.signer, asset, holder) if asset.file_sha256 else None,
             "link_days": site.settings.download_link_days,
             "claim_notice": claim_notice(continue_mail) if claim is not None else None,
+            "opt_in_notice": OPT_IN_NOTICES.get(mails.opt_in),
         },
     )
 
@@ -285,7 +297,7 @@ def _unlocked(
     asset: Asset,
     holder: Unlocker,
     result: GateResult | None,
-    continue_mail: Sent = Sent.NOT_NEEDED,
+    mails: FormMails | None = None,
 ) -> Response[Any]:
     """The unlocked asset content, swapped over the teaser (or the asset page without htmx)."""
     if not request.htmx:
@@ -298,10 +310,13 @@ def _unlocked(
     notice = None
     if result is not None:
         upcoming = context["webinar"] is not None and not context["webinar"]["past"]
+        mails = mails or FormMails()
         if result.claim is not None:
-            notice = claim_notice(continue_mail, webinar=upcoming)
+            notice = claim_notice(mails.continue_link, webinar=upcoming)
         else:
             notice = REGISTERED if upcoming else UNLOCKED
+            if mails.opt_in in OPT_IN_NOTICES:
+                notice = f"{notice} {OPT_IN_NOTICES[mails.opt_in]}"
     return HTMXTemplate(
         template_name="partials/asset_content.html",
         context={**context, "unlocked_notice": notice},

@@ -35,6 +35,7 @@ from portal.routes.gate import (
     AUTOCOMPLETE,
     FORM_MAX_BYTES,
     HONEYPOT_FIELD,
+    OPT_IN_NOTICES,
     STARTED_FIELD,
     TOO_FAST,
     Answers,
@@ -157,9 +158,10 @@ def request_demo(
         if not result.accepted:
             context = _context(site, asset, values=result.values, errors=result.errors)
             return _render(request, context, status_code=422)
-        continue_mail = queue_after_demo_request(
+        mails = queue_after_demo_request(
             session, site.settings, result, asset.id if asset else None, utcnow()
         )
+    continue_mail = mails.continue_link
     if result.visitor_id:
         visitor.rotate(result.visitor_id)
     claimed = result.claim is not None
@@ -170,6 +172,7 @@ def request_demo(
                 # A claim is not greeted: the name typed is not proven to be this browser's.
                 "first_name": None if claimed else result.values.get("first_name"),
                 "continue_mail": continue_mail.value if claimed else "",
+                "opt_in_notice": OPT_IN_NOTICES.get(mails.opt_in),
             },
             re_target="#sales-form",
             re_swap="outerHTML",

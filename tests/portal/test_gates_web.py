@@ -85,6 +85,11 @@ def test_unlock_with_htmx_swaps_in_the_content_and_a_download_link(
     assert response.headers["HX-Retarget"] == "#asset-content"
     tree = html(response.text)
     assert "secret" in tree.css_first(".asset__body").text()
+    # The box was ticked: the page says where the confirmation went (double opt-in).
+    assert tree.css_first("#unlock-notice").text() == (
+        "Unlocked — enjoy the read. To get our emails, confirm your subscription with the "
+        "link we have just sent to your inbox."
+    )
     link = tree.css_first('a[href*="/library/pricing-guide/download?t="]')
     assert link is not None
     download = client.get(link.attributes["href"] or "")
@@ -505,11 +510,18 @@ def test_a_soft_gate_reads_at_once_and_offers_the_download_for_an_email(
     assert "Readable body." in page.text
     assert html(page.text).css_first('.soft-gate #gate[hx-get="/library/soft-guide/gate"]')
     response = submit(
-        client, "soft-guide", htmx=True, email="ada@example.com", first_name="Ada", last_name="L"
+        client,
+        "soft-guide",
+        htmx=True,
+        consent=True,
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="L",
     )
     assert response.status_code == 200
     tree = html(response.text)
     assert "Thanks, Ada" in tree.css_first("#unlock-notice").text()
+    assert "confirm your subscription" in tree.css_first("#opt-in-notice").text()
     link = tree.css_first("#gate-download").attributes["href"] or ""
     assert client.get(link).status_code == 200
 

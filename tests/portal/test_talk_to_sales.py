@@ -128,7 +128,19 @@ def test_with_htmx_the_thank_you_replaces_the_form(client: Client, db: Database)
     tree = html(response.text)
     assert tree.css_first("#sales-form h2").text() == "Thank you, Ada!"
     assert tree.css_first("form") is None
+    assert tree.css_first("#opt-in-notice") is None  # the box was not ticked: no mail to confirm
     assert lifecycle_changes(db, "ada@example.com")[-1].new == "sql"
+
+
+def test_a_ticked_box_is_answered_with_where_the_confirmation_went(
+    client: Client, db: Database
+) -> None:
+    response = send(client, htmx=True, consent_marketing="yes")
+
+    assert response.status_code == 200
+    notice = html(response.text).css_first("#opt-in-notice")
+    assert notice is not None
+    assert "confirm your subscription with the link we have just sent" in notice.text()
 
 
 def test_wrong_input_is_shown_next_to_the_field_and_keeps_the_values(
