@@ -26,10 +26,10 @@ browser: ## Install Debian's Chromium for the end-to-end tests (if missing)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 test: $(STAMP) browser ## Install everything and run the whole test suite (e2e included)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP) ## Run the tests without the browser
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ running a coroutine in a loop of its own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import Callable, Coroutine
@@ -33,8 +34,25 @@ STAFF_PASSWORD = "correct horse battery"
 
 
 def postgres_url() -> str | None:
+    """The PostgreSQL test database, or None. Under pytest-xdist every worker gets a database of
+    its own beside the given one (``<name>_gw0`` …), made fresh once per worker process."""
     url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if url and worker:
+        return _worker_database(url, worker)
     return url or None
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    base = make_url(Settings(database_url=url).resolved_database_url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def backends() -> list[str]:
