@@ -27,7 +27,6 @@ from content.models import Asset, Gate
 from content.orm import utcnow
 from portal import ratelimit
 from portal.dependencies import PublicSite
-from portal.mail.form_mails import Sent
 from portal.mail.identity_mails import FormMails, queue_after_gate
 from portal.recording import record_server_events
 from portal.routes.library import (
@@ -37,6 +36,8 @@ from portal.routes.library import (
     claim_notice,
     download_url,
     live_file_or_404,
+    opt_in_note,
+    opt_in_notice,
     recommended,
     recommended_for_lead,
     send_file,
@@ -207,16 +208,6 @@ def unlock(
     return _accepted(request, site, asset, result, visitor, mails)
 
 
-OPT_IN_NOTICES = {
-    Sent.QUEUED: "To get our emails, confirm your subscription with the link we have just "
-    "sent to your inbox.",
-    Sent.HELD: "To get our emails, confirm your subscription with the link we sent to your "
-    "inbox a short while ago.",
-}
-"""What the page says when the consent box was ticked (double opt-in: nothing is subscribed
-until the link in that mail is clicked)."""
-
-
 def form_rate_verdict(
     session: Session, request: Request[Any, Any, Any], model: Model
 ) -> ratelimit.Verdict:
@@ -258,8 +249,8 @@ def _accepted(
         visitor.rotate(result.visitor_id)
     claim = result.claim
     if not request.htmx:
-        note = "" if claim is None else f"?note={claim_note(continue_mail)}"
-        return Redirect(f"/library/{asset.slug}{note}", status_code=303)
+        note = claim_note(continue_mail) if claim is not None else opt_in_note(mails.opt_in)
+        return Redirect(f"/library/{asset.slug}{f'?note={note}' if note else ''}", status_code=303)
     holder = (
         Unlocker(visitor_id=claim.visitor_id)
         if claim is not None
@@ -286,7 +277,7 @@ def _accepted(
             "download_url": download_url(site.signer, asset, holder) if asset.file_sha256 else None,
             "link_days": site.settings.download_link_days,
             "claim_notice": claim_notice(continue_mail) if claim is not None else None,
-            "opt_in_notice": OPT_IN_NOTICES.get(mails.opt_in),
+            "opt_in_notice": opt_in_notice(mails.opt_in),
         },
     )
 
@@ -315,8 +306,8 @@ def _unlocked(
             notice = claim_notice(mails.continue_link, webinar=upcoming)
         else:
             notice = REGISTERED if upcoming else UNLOCKED
-            if mails.opt_in in OPT_IN_NOTICES:
-                notice = f"{notice} {OPT_IN_NOTICES[mails.opt_in]}"
+            if opt_in_notice(mails.opt_in):
+                notice = f"{notice} {opt_in_notice(mails.opt_in)}"
     return HTMXTemplate(
         template_name="partials/asset_content.html",
         context={**context, "unlocked_notice": notice},

@@ -138,9 +138,15 @@ NOTES = {
     "continue on this device with your profile.",
     "continue-held": "Unlocked on this browser only. We emailed you a link to continue on this "
     "device a short while ago — please use that one.",
+    "opt-in-sent": "To get our emails, confirm your subscription with the link we have just "
+    "sent to your inbox.",
+    "opt-in-held": "To get our emails, confirm your subscription with the link we sent to your "
+    "inbox a short while ago.",
 }
 """Short notices a redirect may ask the asset page to show (``?note=``): after a "continue on
-this device" link, and after a claim without JavaScript. Fixed text: nothing is echoed."""
+this device" link, after a claim without JavaScript, and after a ticked consent box (double
+opt-in: nothing is subscribed until the link in that mail is clicked). Fixed text: nothing
+is echoed."""
 
 CLAIMED_WEBINAR = (
     "One more step: open the link we have emailed you to confirm it is you, and your seat is saved."
@@ -155,6 +161,16 @@ def claim_note(continue_mail: Sent) -> str:
     """The asset page's notice (``NOTES``) for a browser that claimed a known lead's email:
     the continue link was mailed, or one went a short while ago (the per-address limit)."""
     return "continue-held" if continue_mail is Sent.HELD else "continue-sent"
+
+
+def opt_in_note(opt_in: Sent) -> str | None:
+    """The asset page's notice (``NOTES``) after a form whose consent box was ticked."""
+    return {Sent.QUEUED: "opt-in-sent", Sent.HELD: "opt-in-held"}.get(opt_in)
+
+
+def opt_in_notice(opt_in: Sent) -> str | None:
+    note = opt_in_note(opt_in)
+    return NOTES[note] if note else None
 
 
 def claim_notice(continue_mail: Sent, webinar: bool = False) -> str:

@@ -35,7 +35,6 @@ from portal.routes.gate import (
     AUTOCOMPLETE,
     FORM_MAX_BYTES,
     HONEYPOT_FIELD,
-    OPT_IN_NOTICES,
     STARTED_FIELD,
     TOO_FAST,
     Answers,
@@ -43,7 +42,7 @@ from portal.routes.gate import (
     too_fast,
     too_many_notice,
 )
-from portal.routes.library import PERSONAL
+from portal.routes.library import PERSONAL, opt_in_notice
 from portal.signing import Purpose
 from portal.visitor import visitor_of
 from tracking.identity import identify
@@ -172,7 +171,7 @@ def request_demo(
                 # A claim is not greeted: the name typed is not proven to be this browser's.
                 "first_name": None if claimed else result.values.get("first_name"),
                 "continue_mail": continue_mail.value if claimed else "",
-                "opt_in_notice": OPT_IN_NOTICES.get(mails.opt_in),
+                "opt_in_notice": opt_in_notice(mails.opt_in),
             },
             re_target="#sales-form",
             re_swap="outerHTML",

@@ -120,6 +120,27 @@ def test_unlock_without_javascript_redirects_to_the_readable_page(
     assert response.headers["location"] == "/library/pricing-guide"
     page = client.get("/library/pricing-guide")
     assert "secret" in html(page.text).css_first(".asset__body").text()
+    assert html(page.text).css_first("#unlock-notice") is None  # the box was not ticked
+
+
+def test_without_javascript_a_ticked_box_is_answered_on_the_page_it_lands_on(
+    client: TestClient[Litestar], gated: Any
+) -> None:
+    response = submit(
+        client,
+        "pricing-guide",
+        consent=True,
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="L",
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/library/pricing-guide?note=opt-in-sent"
+    page = html(client.get(response.headers["location"]).text)
+    assert page.css_first("#unlock-notice").text() == (
+        "To get our emails, confirm your subscription with the link we have just sent to your "
+        "inbox."
+    )
 
 
 def test_the_next_gated_asset_greets_and_asks_only_new_questions_then_one_click(
