@@ -24,7 +24,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.mail.models import MailMessage
-from portal.mail import queue
 from portal.mail.queue import mail_lead
 from portal.settings import Settings
 from tracking.models import Lead
@@ -117,11 +116,13 @@ def confirm_subscription(
     *,
     limit: MailLimit | None = LIMIT,
 ) -> Sent:
-    """The double opt-in mail for a consent just asked (``portal.mail.queue``), within the
+    """The double opt-in mail for a consent just asked, within the
     limit; the consent stays pending when the mail is held."""
     if consent_id is None:
         return Sent.NOT_NEEDED
     if over_limit(session, lead_id, "opt_in", now, limit):
         return Sent.HELD
-    written = queue.confirm_subscription(session, settings, lead_id, consent_id, now)
+    written = mail_lead(
+        session, settings, lead_id, "opt_in", now=now, params={"consent": consent_id}
+    )
     return Sent.QUEUED if written is not None else Sent.NOT_NEEDED

@@ -45,12 +45,3 @@ def mail_lead(
         domain=parse_sender(settings.mail_from).domain,
         now=now,
     )
-
-
-def confirm_subscription(
-    session: Session, settings: Settings, lead_id: int, consent_id: int | None, now: datetime
-) -> int | None:
-    """The double opt-in mail for a consent just asked (nothing when none was asked)."""
-    if consent_id is None:
-        return None
-    return mail_lead(session, settings, lead_id, "opt_in", now=now, params={"consent": consent_id})

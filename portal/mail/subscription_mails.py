@@ -1,5 +1,5 @@
 """The mails of subscribing: the double opt-in confirmation (``opt_in``), queued by
-``portal.mail.queue.confirm_subscription`` in the transaction that asked for consent."""
+``portal.mail.form_mails.confirm_subscription`` in the transaction that asked for consent."""
 
 from __future__ import annotations
 
