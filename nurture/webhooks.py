@@ -25,6 +25,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "asset.unlocked",
     "email.bounced",
     "lead.unsubscribed",
+    "lead.sales_notified",
 )
 """Every type an endpoint may subscribe to (CONTRACT.md, "Webhooks" and its additions)."""
 
@@ -88,6 +89,8 @@ def _types_and_data(change: ChangeFacts) -> list[tuple[str, dict[str, Any]]]:
         return [("email.bounced", {"reason": change.new, "detail": change.reason})]
     if change.kind == "unsubscribed":
         return [("lead.unsubscribed", {"detail": change.reason})]
+    if change.kind == "sales_notified":  # a nurture program's notify step
+        return [("lead.sales_notified", {"program": change.new, "note": change.reason})]
     if change.kind != "lifecycle":
         return []  # grade and category changes travel inside the Lead, not as events
     found = [("lead.lifecycle_changed", _move(change))]

@@ -25,6 +25,7 @@ from portal.background import Runner
 from portal.cli_accounts import token, user
 from portal.cli_bounces import bounces
 from portal.cli_mail import mail
+from portal.cli_programs import programs
 from portal.cli_support import (
     CliError,
     friendly_errors,
@@ -377,3 +378,4 @@ main.add_command(user)
 main.add_command(token)
 main.add_command(mail)
 main.add_command(bounces)
+main.add_command(programs)

@@ -30,7 +30,7 @@ from nurture import delivery, handoff
 from nurture.mail.sender import MailSender
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
-from portal import job_records, ratelimit
+from portal import job_records, program_jobs, ratelimit
 from portal.background import Backlog, Job, Runner, Scope, older_than, when
 from portal.db import Database
 from portal.job_locks import locks_for
@@ -96,7 +96,9 @@ def runner_for(
     locks that fit the database and job states recorded in it for /console/system."""
     stopping = threading.Event()
     outbox = outbox_worker(parts.settings, parts.database, parts.model, stopping)
-    mailer = mail_jobs.mail_sender(parts.settings, parts.database, parts.signer, stopping)
+    mailer = mail_jobs.mail_sender(
+        parts.settings, parts.database, parts.signer, stopping, model=parts.model
+    )
     every = all_jobs(parts, outbox, refresh_dashboards, mailer)
     return Runner(
         choose(every, parts.settings),
@@ -223,6 +225,15 @@ def all_jobs(
             Scope.SINGLETON,
             first_after=SETTLE,
             description="Queues webinar confirmations, reminders and recordings when they are due.",
+        ),
+        Job(
+            "program-scheduler",
+            5,
+            lambda _: program_jobs.run(database, settings, parts.model),
+            outbox_scope,
+            backlog=lambda: program_jobs.backlog(database),
+            first_after=SETTLE,
+            description="Enters leads into nurture programs and takes their due steps.",
         ),
         Job(
             "mail-sending",

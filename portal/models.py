@@ -5,6 +5,7 @@ from content import site_pages
 from content.orm import Base
 from nurture import models as nurture_models
 from nurture.mail import models as mail_models
+from nurture.programs import models as program_models
 from portal import job_records, ratelimit
 from portal.accounts import models as accounts_models
 from tracking import models as tracking_models
@@ -18,6 +19,7 @@ __all__ = [
     "mail_models",
     "metadata",
     "nurture_models",
+    "program_models",
     "ratelimit",
     "site_pages",
     "tracking_models",

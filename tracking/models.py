@@ -80,6 +80,9 @@ class Lead(Base):
     """Topic slugs the lead chose in the preference center; empty: every topic."""
     mail_frequency: Mapped[str] = mapped_column(String(12), default="all", server_default="all")
     """``all``, ``weekly`` or ``monthly``: how often marketing mail may come."""
+    time_zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """The IANA zone the lead's browser reported on its last form (``Europe/Berlin``); empty:
+    unknown (program waits "until Tuesday 10:00" then use the language's zone, else UTC)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

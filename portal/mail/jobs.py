@@ -17,6 +17,7 @@ from portal.db import Database
 from portal.mail.render import MailRenderer
 from portal.settings import Settings, SettingsError
 from portal.signing import Signer
+from tracking.rules.config import Model
 
 BEHIND_AFTER = timedelta(minutes=5)
 """Mail due for this long and not sent makes /healthz degraded."""
@@ -27,13 +28,14 @@ def mail_sender(
     database: Database,
     signer: Signer,
     stopping: threading.Event | None = None,
+    model: Model | None = None,
 ) -> MailSender:
     """The mail send job's worker for these settings (SMTP unset: it sends nothing); with
     ``dkim_key_file`` and ``dkim_selector`` every mail is signed (the key is read here, once)."""
     sender = parse_sender(settings.mail_from)
     try:
         render = dkim.signing_if_set(
-            MailRenderer(settings, signer),
+            MailRenderer(settings, signer, model=model),
             settings.dkim_key_file,
             settings.dkim_selector,
             sender.domain,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from nurture.mail.sender import Outgoing
 from portal.mail.links import Links
+from tracking.rules.config import Model
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class KindContext:
     session: Session
     message: Outgoing
     links: Links
+    model: Model | None = None
+    """The journey model (program mails' content blocks rank with it); None: the built-in."""
 
 
 ContextFunction = Callable[[KindContext], Mapping[str, Any]]

@@ -59,7 +59,14 @@ from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing, Rendered
 from nurture.mail.smtp import Sender, parse_sender
-from portal.mail import i18n, identity_mails, mime, subscription_mails, webinar_mails
+from portal.mail import (
+    i18n,
+    identity_mails,
+    mime,
+    program_mails,
+    subscription_mails,
+    webinar_mails,
+)
 from portal.mail.kinds import ContextFunction, KindContext, test_mail
 from portal.mail.links import Links
 from portal.mail.plaintext import html_to_text
@@ -67,8 +74,9 @@ from portal.resources import resource_path
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.templating import template_helpers
+from tracking.rules.config import Model
 
-KIND_MODULES = (subscription_mails, identity_mails, webinar_mails)
+KIND_MODULES = (subscription_mails, identity_mails, webinar_mails, program_mails)
 """The feature modules that bring kinds of mail (``CONTEXTS``) and their German (``GERMAN``)."""
 
 
@@ -115,9 +123,15 @@ class MailRenderer:
     ``template_dirs`` are searched before ``templates/email`` (tests add kinds of their own)."""
 
     def __init__(
-        self, settings: Settings, signer: Signer, *, template_dirs: Sequence[Path] = ()
+        self,
+        settings: Settings,
+        signer: Signer,
+        *,
+        template_dirs: Sequence[Path] = (),
+        model: Model | None = None,
     ) -> None:
         self.settings = settings
+        self.model = model
         self.template_dirs = tuple(template_dirs)
         self.sender: Sender = parse_sender(settings.mail_from)
         self.links = Links(signer, settings.base_url)
@@ -163,7 +177,7 @@ class MailRenderer:
             raise LookupError(f"no mail kind {message.kind!r}")
         values = {
             **self.common(message),
-            **kind(KindContext(session, message, self.links)),
+            **kind(KindContext(session, message, self.links, self.model)),
         }
         html, text, subject = self.parts(message.kind, values)
         track = _Tracker(self.links, message.id)

@@ -35,8 +35,8 @@ from tracking.identity import claims
 from tracking.identity.claims import Claimed
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source
-from tracking.models import Lead
-from tracking.pipeline import ingest, leadstate
+from tracking.models import Lead, LeadChange
+from tracking.pipeline import changelog, ingest, leadstate
 from tracking.rules.config import EMAIL_FIELD, FieldSpec, FieldType, Model
 from tracking.rules.profiling import InvalidAnswer, clean_answer, clean_answers
 
@@ -165,6 +165,11 @@ def submit_demo_request(
     lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     assert lead is not None
     leadstate.evaluate(session, lead, model, now, fast_lane_reason=FAST_LANE_REASON)
+    # In the change log too: nurture programs end with the goal "booked a demo" on it.
+    changelog.append(
+        session,
+        LeadChange(lead_id=lead_id, at=now, kind="demo", new="requested", reason=FORM_NAME),
+    )
     if isinstance(outcome, Claimed):
         return DemoRequestResult(
             values=values,

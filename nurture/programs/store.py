@@ -1,0 +1,321 @@
+"""Storing programs: create, import over (versioning an active one), change status, add leads
+by hand, and the dry run. Every function runs in the caller's transaction.
+
+Versioning: a draft that no lead ever entered is edited in place; any other change writes a
+new version. New leads enter the newest version; a lead already in an older version finishes
+the version it started (its enrollment names it), so an edit never changes a sequence under
+a reader's feet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from content.models import Asset
+from content.orm import dialect_insert
+from nurture.programs.definition import Definition, Status, TriggerKind, parse, to_data
+from nurture.programs.models import (
+    Enrollment,
+    EnrollmentStatus,
+    Program,
+    ProgramSettings,
+    ProgramVersion,
+    StepLog,
+)
+from tracking.models import Lead, Unlock
+
+__all__ = [
+    "DryRun",
+    "Saved",
+    "add_leads",
+    "definition",
+    "dry_run",
+    "end_enrollments",
+    "guard_rails",
+    "save",
+    "set_status",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    program: Program
+    outcome: str
+    """``created``, ``versioned`` (a new version), ``updated`` (a draft edited in place) or
+    ``unchanged``."""
+
+
+def definition(session: Session, program_id: int, version: int) -> Definition:
+    data = session.scalar(
+        select(ProgramVersion.definition).where(
+            ProgramVersion.program_id == program_id, ProgramVersion.version == version
+        )
+    )
+    if data is None:
+        raise LookupError(f"program {program_id} has no version {version}")
+    return parse(data)
+
+
+def current(session: Session, program: Program) -> Definition:
+    return definition(session, program.id, program.version)
+
+
+def _ever_entered(session: Session, program_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Enrollment.program_id == program_id))))
+
+
+def save(
+    session: Session,
+    new: Definition,
+    *,
+    by: str,
+    now: datetime,
+    status: str | None = None,
+    program: Program | None = None,
+    note: str = "",
+) -> Saved:
+    """Store ``new`` as the program of its name (or as ``program``, which may be renamed)."""
+    data = to_data(new)
+    if program is None:
+        program = session.scalar(select(Program).where(Program.name == new.name))
+    elif program.name != new.name:
+        taken = session.scalar(select(Program.id).where(Program.name == new.name))
+        if taken is not None and taken != program.id:
+            raise ValueError(f"a program named {new.name!r} exists already")
+    if program is None:
+        program = Program(
+            name=new.name,
+            status=Status.DRAFT.value,
+            version=1,
+            trigger=new.trigger.on.value,
+            created_at=now,
+            updated_at=now,
+            updated_by=by,
+        )
+        session.add(program)
+        session.flush()
+        session.add(
+            ProgramVersion(
+                program_id=program.id, version=1, definition=data, created_at=now,
+                created_by=by, note=note or "created",
+            )
+        )  # fmt: skip
+        outcome = "created"
+    else:
+        stored = session.scalar(
+            select(ProgramVersion).where(
+                ProgramVersion.program_id == program.id,
+                ProgramVersion.version == program.version,
+            )
+        )
+        assert stored is not None
+        if stored.definition == data:
+            outcome = "unchanged"
+        elif program.status == Status.DRAFT.value and not _ever_entered(session, program.id):
+            stored.definition = data
+            stored.created_at = now
+            stored.created_by = by
+            outcome = "updated"
+        else:
+            program.version += 1
+            session.add(
+                ProgramVersion(
+                    program_id=program.id, version=program.version, definition=data,
+                    created_at=now, created_by=by, note=note or "edited",
+                )
+            )  # fmt: skip
+            outcome = "versioned"
+        program.name = new.name
+        program.trigger = new.trigger.on.value
+        if outcome != "unchanged":
+            program.updated_at = now
+            program.updated_by = by
+    if status is not None and status != program.status:
+        set_status(session, program, status, by=by, now=now)
+    session.flush()
+    return Saved(program, outcome)
+
+
+def set_status(session: Session, program: Program, status: str, *, by: str, now: datetime) -> None:
+    """Move a program to ``status``. Activating starts its triggers from now (no backfill);
+    archiving ends every active enrollment. Pausing holds its leads where they are."""
+    target = Status(status)
+    if target.value == program.status:
+        return
+    if target is Status.ACTIVE:
+        program.activated_at = now
+        program.checked_until = now
+    if target is Status.ARCHIVED:
+        end_enrollments(session, program.id, now, reason="program archived")
+    if target is Status.DRAFT and _ever_entered(session, program.id):
+        raise ValueError("leads entered this program: pause or archive it instead of a draft")
+    program.status = target.value
+    program.updated_at = now
+    program.updated_by = by
+
+
+def end_enrollments(
+    session: Session,
+    program_id: int | None,
+    now: datetime,
+    *,
+    reason: str,
+    lead_ids: Sequence[int] | None = None,
+) -> int:
+    """End active enrollments (of a program, of some leads, or both) as ``exited``."""
+    conditions = [Enrollment.status == EnrollmentStatus.ACTIVE.value]
+    if program_id is not None:
+        conditions.append(Enrollment.program_id == program_id)
+    if lead_ids is not None:
+        conditions.append(Enrollment.lead_id.in_(list(lead_ids)))
+    result = session.execute(
+        update(Enrollment)
+        .where(and_(*conditions))
+        .values(status=EnrollmentStatus.EXITED.value, ended_at=now, end_reason=reason[:200])
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def enroll(
+    session: Session,
+    program: Program,
+    lead_id: int,
+    now: datetime,
+    *,
+    by: str,
+    reentry: bool,
+) -> int | None:
+    """Enter a lead into the program's current version now; None when it is in it already,
+    or was and re-entry is off. The unique partial index settles a race between processes."""
+    if not reentry:
+        before = session.scalar(
+            select(Enrollment.id)
+            .where(Enrollment.program_id == program.id, Enrollment.lead_id == lead_id)
+            .limit(1)
+        )
+        if before is not None:
+            return None
+    insert = dialect_insert(session)
+    enrollment_id: int | None = session.scalar(
+        insert(Enrollment)
+        .values(
+            program_id=program.id, version=program.version, lead_id=lead_id,
+            status=EnrollmentStatus.ACTIVE.value, step=0, due_at=now, entered_at=now,
+            entered_by=by[:40], end_reason="", goal="",
+        )
+        .on_conflict_do_nothing(
+            index_elements=[Enrollment.program_id, Enrollment.lead_id],
+            index_where=Enrollment.status == EnrollmentStatus.ACTIVE.value,
+        )
+        .returning(Enrollment.id)
+    )  # fmt: skip
+    if enrollment_id is not None:
+        session.add(
+            StepLog(
+                enrollment_id=enrollment_id, program_id=program.id, version=program.version,
+                step_id="", lead_id=lead_id, at=now, outcome="entered", detail=by[:300],
+            )
+        )  # fmt: skip
+    return enrollment_id
+
+
+def add_leads(
+    session: Session, program: Program, lead_ids: Iterable[int], *, by: str, now: datetime
+) -> list[int]:
+    """Add leads by hand (console, API): the leads that entered (already in it: left out).
+    Re-entry is allowed by hand; a draft or archived program takes nobody."""
+    if program.status not in (Status.ACTIVE.value, Status.PAUSED.value):
+        raise ValueError(f"the program is {program.status}: activate it first")
+    entered = []
+    for lead_id in lead_ids:
+        if enroll(session, program, lead_id, now, by=by, reentry=True) is not None:
+            entered.append(lead_id)
+    return entered
+
+
+def guard_rails(session: Session) -> ProgramSettings:
+    found = session.get(ProgramSettings, 1)
+    if found is None:
+        found = ProgramSettings(id=1)
+        session.add(found)
+        session.flush()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    count: int
+    sample: list[Lead]
+    mailable: int
+    """Of those, leads with confirmed consent (the others would enter but get no mail)."""
+    note: str = ""
+
+
+def _matching(definition: Definition, now: datetime, stages: Sequence[str]) -> list[Any]:
+    trigger = definition.trigger
+    on = trigger.on
+    if on is TriggerKind.SUBSCRIBED:
+        return [Lead.consent_status == "confirmed"]
+    if on is TriggerKind.STAGE:
+        return [Lead.journey_stage == trigger.value]
+    if on is TriggerKind.LIFECYCLE:
+        return [Lead.lifecycle == trigger.value]
+    if on is TriggerKind.GRADE:
+        return [Lead.grade <= trigger.value]
+    if on is TriggerKind.INACTIVE:
+        return [Lead.last_activity_at <= now - timedelta(days=trigger.days)]
+    if on is TriggerKind.UNLOCKED:
+        assets = select(Asset.id)
+        if trigger.value.startswith("kind:"):
+            assets = assets.where(Asset.kind == trigger.value.removeprefix("kind:"))
+        else:
+            assets = assets.where(Asset.slug == trigger.value)
+        return [
+            exists().where(Unlock.lead_id == Lead.id, Unlock.asset_id.in_(assets.scalar_subquery()))
+        ]
+    return []
+
+
+def dry_run(
+    session: Session,
+    program: Program | None,
+    new: Definition,
+    now: datetime,
+    stages: Sequence[str],
+    sample: int = 10,
+) -> DryRun:
+    """How many leads stand where the trigger would enter them now (not yet in the program),
+    with a sample. Webinar and manual triggers enter on an event, not a state: none now."""
+    conditions = _matching(new, now, stages)
+    if not conditions:
+        return DryRun(0, [], 0, f"a {new.trigger.on.value} trigger enters leads as it happens")
+    if program is not None:
+        conditions.append(
+            ~exists().where(
+                Enrollment.program_id == program.id,
+                Enrollment.lead_id == Lead.id,
+                *([Enrollment.status == EnrollmentStatus.ACTIVE.value] if new.reentry else []),
+            )
+        )
+    count = session.scalar(select(func.count()).select_from(Lead).where(*conditions)) or 0
+    mailable = (
+        session.scalar(
+            select(func.count())
+            .select_from(Lead)
+            .where(*conditions, Lead.consent_status == "confirmed")
+        )
+        or 0
+    )
+    leads = list(
+        session.scalars(
+            select(Lead).where(*conditions).order_by(Lead.last_activity_at.desc()).limit(sample)
+        )
+    )
+    return DryRun(count, leads, mailable)

@@ -1,0 +1,74 @@
+"""The ``program-scheduler`` job and ``leadshelf programs tick``: build the scheduler's context
+from the settings and the model, look before writing (an idle pass takes no write lock), and
+say what a pass did. The work itself is ``nurture.programs.scheduler``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from content.orm import utcnow
+from nurture.mail.smtp import parse_sender
+from nurture.programs import scheduler
+from nurture.programs.definition import Status
+from nurture.programs.models import Enrollment, Program
+from nurture.programs.scheduler import TIMED, Context
+from portal.background import Backlog, older_than, when
+from portal.db import Database
+from portal.settings import Settings
+from tracking.rules.config import Model
+
+TIMED_EVERY = timedelta(minutes=1)
+"""How often the time-driven triggers (quiet leads, webinar follow-ups) look."""
+BEHIND_AFTER = timedelta(minutes=10)
+"""A program step due for this long and not taken makes /healthz degraded."""
+
+
+def context_for(settings: Settings, model: Model) -> Context:
+    return Context(
+        stages=model.stages,
+        domain=parse_sender(settings.mail_from).domain,
+        default_language=settings.default_language,
+    )
+
+
+def tick(database: Database, settings: Settings, model: Model, now: datetime) -> scheduler.Pass:
+    """One full pass as if at ``now`` (``leadshelf programs tick --at``)."""
+    return scheduler.tick(database.write, now, context_for(settings, model))
+
+
+def _timed_due(database: Database, now: datetime) -> bool:
+    with database.read() as session:
+        oldest = session.scalar(
+            select(func.min(Program.checked_until)).where(
+                Program.status == Status.ACTIVE.value,
+                Program.trigger.in_([kind.value for kind in TIMED]),
+            )
+        )
+    return oldest is not None and now - oldest >= TIMED_EVERY
+
+
+def run(database: Database, settings: Settings, model: Model) -> str | None:
+    """The job's pass: nothing written unless a change, a due step or a time trigger waits."""
+    now = utcnow()
+    with database.read() as session:
+        due = scheduler.has_due(session, now)
+    if not due and not _timed_due(database, now):
+        return None
+    return tick(database, settings, model, now).describe()
+
+
+def backlog(database: Database) -> Backlog:
+    now = utcnow()
+    with database.read() as session:
+        waiting, oldest = session.execute(
+            select(func.count(Enrollment.id), func.min(Enrollment.due_at)).where(
+                Enrollment.status == "active", Enrollment.due_at <= now
+            )
+        ).one()
+    if not waiting:
+        return Backlog("no step due")
+    return Backlog(
+        f"{waiting} step(s) due since {when(oldest)}", behind=older_than(oldest, BEHIND_AFTER)
+    )
