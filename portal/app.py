@@ -35,6 +35,7 @@ from portal.resources import resource_path
 from portal.routes import (
     console_mail,
     console_mailbox,
+    console_programs,
     email_continue,
     email_links,
     email_pages,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             SystemController,
             *console_mail.ROUTES,
             *console_mailbox.ROUTES,
+            *console_programs.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},

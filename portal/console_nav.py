@@ -104,12 +104,20 @@ EMAIL = Section(
     "The mail outbox in numbers, recent messages and bounces, and the suppression list.",
 )
 
+PROGRAMS = Section(
+    "Programs",
+    "/console/programs",
+    PEOPLE,
+    "Nurture programs: welcome sequences, stage tracks and follow-ups, with A/B subject lines.",
+)
+
 SECTIONS: tuple[Section, ...] = (
     OVERVIEW,
     DASHBOARD,
     LEADS,
     HANDOFF,
     CONTENT_ANALYTICS,
+    PROGRAMS,
     EMAIL,
     LIBRARY,
     TAXONOMY,

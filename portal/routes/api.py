@@ -17,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from portal import __version__
 from portal.accounts.guards import ApiTokenMiddleware, api_scope
 from portal.accounts.service import TokenPrincipal
-from portal.routes import api_assets, api_email, api_events, api_leads
+from portal.routes import api_assets, api_email, api_events, api_leads, api_programs
 from portal.routes.api_common import error_responses, known_query_only
 
 BEARER_SCHEME = "bearerAuth"
@@ -77,6 +77,7 @@ def api_router() -> Router:
             *api_events.ROUTES,
             *api_assets.ROUTES,
             *api_email.ROUTES,
+            *api_programs.ROUTES,
         ],
         middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=[r"^/api/v1/openapi\.json$"])],
         guards=[api_scope, known_query_only],

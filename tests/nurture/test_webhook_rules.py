@@ -98,6 +98,7 @@ def test_mail_events_say_why_the_address_stopped_receiving_mail() -> None:
 
 def test_every_event_type_a_change_makes_can_be_subscribed_to() -> None:
     kinds = ["identified", "stage", "milestone", "unlocked", "email_bounced", "unsubscribed"]
+    kinds.append("sales_notified")
     made = {event.type for kind in kinds for event in events_for(change(kind, "1"))}
     made |= {e.type for e in events_for(change("lifecycle", "mql", reason="sales fast lane"))}
     assert made == set(EVENT_TYPES)

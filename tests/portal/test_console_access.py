@@ -121,6 +121,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/console/privacy"): Expect("/console/privacy", ADMINS),
     ("GET", "/console/system"): Expect("/console/system", ADMINS),
     ("GET", "/console/email"): Expect("/console/email", PEOPLE),
+    ("GET", "/console/programs"): Expect("/console/programs", PEOPLE),
     ("POST", "/console/email/suppressions/{entry_id:int}/lift"): Expect(
         "/console/email/suppressions/1/lift", ADMINS
     ),
@@ -151,6 +152,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/handoff",
         "/console/analytics",
         "/console/email",
+        "/console/programs",
     },
     ADMIN: {
         "/console",
@@ -160,6 +162,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/handoff",
         "/console/analytics",
         "/console/email",
+        "/console/programs",
         "/console/assets",
         "/console/taxonomy",
         "/console/staff",
