@@ -35,6 +35,7 @@ from portal.resources import resource_path
 from portal.routes import (
     console_mail,
     console_mailbox,
+    console_program_review,
     console_programs,
     email_continue,
     email_links,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             *console_mail.ROUTES,
             *console_mailbox.ROUTES,
             *console_programs.ROUTES,
+            *console_program_review.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
