@@ -39,6 +39,7 @@ from tracking.pipeline import leadstate, rollups
 from tracking.rules.config_file import load_model
 
 DEMO_LIBRARY = Path(content.__file__).resolve().parent / "demo_library"
+DEMO_POSTAL_ADDRESS = "Leadshelf Demo, Example Street 1, 20095 Hamburg, Germany"
 DEMO_PASSWORD_FILE = "demo-login.txt"  # noqa: S105 (a file name)
 DEMO_STAFF = (
     ("admin@leadshelf.example", Role.ADMIN, "Ada Admin"),
@@ -118,6 +119,9 @@ def serve(
     if catcher is not None:
         os.environ["LEADSHELF_SMTP_URL"] = catcher.url  # read by every worker process
         click.echo(f"Demo mailbox: mail is caught at {catcher.url} and shown at /console/mailbox")
+        if address := demo_postal_address(settings):
+            os.environ["LEADSHELF_POSTAL_ADDRESS"] = address  # read by every worker process
+            click.echo(f"Demo postal address for marketing mail: {address}")
     _exportsettings_for(ctx)
     os.environ["LEADSHELF_BASE_URL"] = settings.base_url  # links follow the port (workers too)
     try:
@@ -136,6 +140,12 @@ def serve(
             catcher.stop()
     if not started:
         ctx.exit(3)
+
+
+def demo_postal_address(settings: Settings) -> str | None:
+    """The footer address the demo's catcher mail gets when none is set: marketing mail
+    (programs) is refused without one, and the demo should show programs end to end."""
+    return None if settings.postal_address.strip() else DEMO_POSTAL_ADDRESS
 
 
 def _exportsettings_for(ctx: click.Context) -> None:

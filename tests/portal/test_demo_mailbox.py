@@ -24,6 +24,7 @@ from nurture.mail.models import MailCategory, MailMessage
 from nurture.mail.outbox import Mail, enqueue
 from portal.accounts.models import Role
 from portal.app import create_app
+from portal.cli import DEMO_POSTAL_ADDRESS, demo_postal_address
 from portal.db import Database
 from portal.demo_mail import MARKER, DemoCatcher, Mailbox, framed_html, mailbox_for
 from portal.settings import Settings
@@ -450,6 +451,7 @@ def test_serve_demo_catches_the_apps_mail_in_its_workers(
     assert f"Demo mailbox: mail is caught at {catcher} and shown at /console/mailbox" in output, (
         output
     )
+    assert "Demo postal address" not in output  # the configured one stays
     assert not (data_dir / "mailbox" / MARKER).exists()  # stopped with the server
     assert Mailbox(data_dir / "mailbox").ids()  # the caught mail stays for the next run
 
@@ -470,3 +472,13 @@ def test_serve_demo_leaves_a_configured_smtp_server_in_charge(tmp_path: Path) ->
     finally:
         stop(process)
     assert "Demo mailbox" not in (tmp_path / "serve.log").read_text(encoding="utf-8")
+
+
+def test_the_demo_gives_marketing_mail_a_postal_address_only_when_none_is_set(
+    tmp_path: Path,
+) -> None:
+    """Without one, every program mail of the demo would be skipped ("no postal address")."""
+    unset = Settings(data_dir=tmp_path)
+    assert demo_postal_address(unset) == DEMO_POSTAL_ADDRESS
+    configured = Settings(data_dir=tmp_path, postal_address="Pipewise GmbH, 20457 Hamburg")
+    assert demo_postal_address(configured) is None
