@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from portal.mail.render import MailRenderer
 
 DEFAULT_MODEL = Model()
+TOPIC_WIDENING = 4
+"""For a reader who chose topics, "next best content" ranks this many times the block's
+count and keeps the best in those topics."""
 
 
 def merge_values(session: Session, lead: Lead | None) -> dict[str, str]:
@@ -84,11 +87,20 @@ def _block_items(
     if block.name == "next_best_content":
         if lead is None:
             return []
-        found = recommend_for_lead(session, lead.id, model, now, block.count)
+        chosen = set(lead.mail_topics or [])
+        # Topics the reader chose in the preference center narrow the choice (none: all).
+        wanted = block.count * TOPIC_WIDENING if chosen else block.count
+        found = recommend_for_lead(session, lead.id, model, now, wanted)
         slugs = [found_item.slug for found_item in found]
         rows = session.scalars(select(Asset).where(Asset.slug.in_(slugs)))
         assets = {asset.slug: asset for asset in rows}
-        return [item(assets[r.slug], r.reason) for r in found if r.slug in assets]
+        fitting = [
+            r
+            for r in found
+            if r.slug in assets
+            and (not chosen or chosen & {topic.slug for topic in assets[r.slug].topics})
+        ]
+        return [item(assets[r.slug], r.reason) for r in fitting[: block.count]]
     published = Asset.status == Status.PUBLISHED.value
     if block.name == "asset":
         asset = session.scalar(select(Asset).where(Asset.slug == block.slug, published))
