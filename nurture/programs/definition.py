@@ -371,6 +371,8 @@ def parse_send(data: Any, where: str) -> Send:
     for number, line in enumerate(lines):
         _merge_check(line, f"{where}.subjects[{number}]", blocks_allowed=False)
     _merge_check(body, f"{where}.body", blocks_allowed=True)
+    preheader = _text(data.get("preheader"), f"{where}.preheader", limit=200)
+    _merge_check(preheader, f"{where}.preheader", blocks_allowed=False)
     ab = None
     if data.get("ab") is not None:
         if len(lines) < 2:
@@ -378,7 +380,7 @@ def parse_send(data: Any, where: str) -> Send:
         ab = parse_ab(data["ab"], f"{where}.ab")
     elif len(lines) > 1:
         ab = AbTest()
-    return Send(lines, body, _text(data.get("preheader"), f"{where}.preheader", limit=200), ab)
+    return Send(lines, body, preheader, ab)
 
 
 def _merge_check(text: str, where: str, *, blocks_allowed: bool) -> None:
@@ -596,7 +598,7 @@ def _text_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _text_representer)
 
 
-def to_yaml(definitions: Sequence[tuple[Definition, str]]) -> str:
+def to_yaml(definitions: Sequence[tuple[Definition, str | None]]) -> str:
     """One program, or several as YAML documents separated by ``---``."""
     return yaml.dump_all(
         [to_data(definition, status) for definition, status in definitions],

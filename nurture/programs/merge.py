@@ -83,6 +83,11 @@ def check(text: str, *, blocks_allowed: bool) -> None:
             if line.strip() != match[0]:
                 raise MergeError(f"{match[0]}: a content block goes on a line of its own")
             _block(name, args)
+        rest = TAG.sub("", line)
+        if "{{" in rest:
+            # A tag with a typo would otherwise reach the reader as written.
+            fragment = rest[rest.index("{{") :][:24].strip()
+            raise MergeError(f"{fragment}: not a merge field or block ({{{{ company | you }}}})")
 
 
 def escape_markdown(value: str) -> str:
