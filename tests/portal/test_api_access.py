@@ -10,6 +10,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from content.orm import utcnow
+from nurture.programs import store
+from nurture.programs.definition import parse
 from portal.accounts import service
 from portal.app import create_app
 from portal.db import Database
@@ -37,8 +40,11 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ),
     ("GET", "/api/v1/assets", None),
     ("GET", "/api/v1/assets/pricing-guide", None),
+    ("GET", "/api/v1/programs", None),
+    ("POST", "/api/v1/programs/{program}/enrollments", {"email": "ada@example.com"}),
 ]
 WRITES = {"POST"}
+CREATED = {"/api/v1/programs/{program}/enrollments"}
 
 
 @pytest.fixture
@@ -73,6 +79,15 @@ def lead_id(db: Database) -> int:
     return found.lead_id
 
 
+@pytest.fixture
+def program_id(db: Database) -> int:
+    """An active program leads are added to by hand."""
+    steps = [{"id": "hello", "send": {"subjects": ["Hello"], "body": "Hi."}}]
+    manual = parse({"name": "Hand-picked", "trigger": {"kind": "manual"}, "steps": steps})
+    with db.write() as session:
+        return store.save(session, manual, by="test", now=utcnow(), status="active").program.id
+
+
 def call(
     client: Client, method: str, path: str, body: dict[str, Any] | None, token: str | None
 ) -> Any:
@@ -80,26 +95,28 @@ def call(
     return client.request(method, path, json=body, headers=headers)
 
 
-def expected_status(caller: str, method: str) -> int:
+def expected_status(caller: str, method: str, template: str) -> int:
     if caller in ("none", "bad", "revoked"):
         return 401
     if caller == "read" and method in WRITES:
         return 403
-    return 200
+    return 201 if template in CREATED else 200
 
 
 @pytest.mark.parametrize("caller", ["none", "bad", "revoked", "read", "write"])
 def test_every_route_checks_the_token_and_its_scope(
-    client: Client, tokens: dict[str, str | None], lead_id: int, caller: str
+    client: Client, tokens: dict[str, str | None], lead_id: int, program_id: int, caller: str
 ) -> None:
     answers = {}
     for method, template, body in ROUTES:
-        response = call(client, method, template.format(lead=lead_id), body, tokens[caller])
+        path = template.format(lead=lead_id, program=program_id)
+        response = call(client, method, path, body, tokens[caller])
         answers[f"{method} {template}"] = response.status_code
         if response.status_code >= 400:
             assert set(response.json()) == {"error", "detail"}
     assert answers == {
-        f"{method} {template}": expected_status(caller, method) for method, template, _ in ROUTES
+        f"{method} {template}": expected_status(caller, method, template)
+        for method, template, _ in ROUTES
     }
 
 
@@ -124,6 +141,7 @@ def test_the_matrix_covers_every_documented_operation(client: Client) -> None:
         if method in ("get", "post", "put", "patch", "delete")
     }
     tested = {f"{m} {p.replace('{lead}', '{lead_id}')}" for m, p, _ in ROUTES}
+    tested = {t.replace("{program}", "{program_id}") for t in tested}
     tested = {t.replace("/assets/pricing-guide", "/assets/{slug}") for t in tested}
     assert documented == tested
 
