@@ -127,6 +127,17 @@ def _stage_at_least(stage: str, wanted: str, stages: Sequence[str]) -> bool:
     return stages.index(stage) >= stages.index(wanted)
 
 
+LIFECYCLE_ORDER = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
+"""The funnel's lifecycles in order: a goal ``sql`` is reached by opportunity and customer too
+(sales may move a lead past sql at once). ``recycled`` stands outside it: only itself."""
+
+
+def _lifecycle_at_least(lifecycle: str, wanted: str) -> bool:
+    if lifecycle not in LIFECYCLE_ORDER or wanted not in LIFECYCLE_ORDER:
+        return lifecycle == wanted
+    return LIFECYCLE_ORDER.index(lifecycle) >= LIFECYCLE_ORDER.index(wanted)
+
+
 def _grade_at_least(grade: str, wanted: str) -> bool:
     return bool(grade) and grade.upper() <= wanted.upper()
 
@@ -139,7 +150,8 @@ def _asset_matches(value: str, slug: str, kind: str) -> bool:
 
 def enters(trigger: Trigger, change: Change) -> bool:
     """Whether this change enters a lead into a program with this trigger (the time-driven
-    triggers, inactive and webinar_missed, and manual entry are not changes)."""
+    triggers, inactive and webinar attended or missed, and manual entry are not changes: the
+    scheduler finds those leads itself)."""
     on = trigger.on
     if on is TriggerKind.SUBSCRIBED:
         return change.kind == "subscribed"
@@ -151,8 +163,6 @@ def enters(trigger: Trigger, change: Change) -> bool:
         return change.kind == "unlocked" and _asset_matches(
             trigger.value, change.asset_slug, change.asset_kind
         )
-    if on is TriggerKind.WEBINAR_ATTENDED:
-        return change.kind == "attended" and trigger.value in ("", change.asset_slug)
     if on is TriggerKind.GRADE:
         return (
             change.kind == "grade"
@@ -168,7 +178,7 @@ def goal_reached(goal: Goal, change: Change, stages: Sequence[str]) -> bool:
     if on is GoalKind.STAGE:
         return change.kind == "stage" and _stage_at_least(change.new, goal.value, stages)
     if on is GoalKind.LIFECYCLE:
-        return change.kind == "lifecycle" and change.new == goal.value
+        return change.kind == "lifecycle" and _lifecycle_at_least(change.new, goal.value)
     if on is GoalKind.DEMO:
         return change.kind == "demo"
     if on is GoalKind.UNLOCKED:
@@ -188,7 +198,9 @@ class LeadFacts:
     topics: frozenset[str] = frozenset()
     """Topics the lead chose in the preference center or reads most in (labels and slugs)."""
     read: frozenset[str] = frozenset()
-    """Slugs of assets the lead has read."""
+    """Slugs of assets the lead has read or unlocked."""
+    read_kinds: frozenset[str] = frozenset()
+    """Kinds of those assets (a goal ``unlocked kind:ebook``)."""
     opened_previous: bool = False
     clicked_previous: bool = False
     subscribed: bool = True
@@ -201,10 +213,12 @@ def goal_met(goal: Goal, lead: LeadFacts, stages: Sequence[str]) -> bool:
     if on is GoalKind.STAGE:
         return _stage_at_least(lead.stage, goal.value, stages)
     if on is GoalKind.LIFECYCLE:
-        return lead.lifecycle == goal.value
+        return _lifecycle_at_least(lead.lifecycle, goal.value)
     if on is GoalKind.DEMO:
         return lead.demo_requested
     if on is GoalKind.UNLOCKED:
+        if goal.value.startswith("kind:"):
+            return goal.value.removeprefix("kind:") in lead.read_kinds
         return goal.value in lead.read
     return not lead.subscribed
 
@@ -227,14 +241,15 @@ def holds(condition: Condition, lead: LeadFacts) -> bool:
 
 
 def after_branch(definition: Definition, index: int, lead: LeadFacts) -> int | None:
-    """The index of the step a branch leads to (None: leave the program)."""
+    """The index of the step a branch leads to (None: ``exit``, leave the program; ``next``
+    from the last step: the number of steps, the program is done)."""
     branch = definition.steps[index].action
     assert isinstance(branch, Branch)
     target = branch.then if holds(branch.condition, lead) else branch.otherwise
     if target == EXIT:
         return None
     if target == NEXT:
-        return index + 1 if index + 1 < len(definition.steps) else None
+        return index + 1
     return definition.index(target)
 
 

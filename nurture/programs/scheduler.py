@@ -371,10 +371,12 @@ def lead_facts(session: Session, lead: Lead, last_message_id: int | None) -> rul
         session.scalars(select(AssetEngagement.asset_id).where(AssetEngagement.lead_id == lead.id))
     ) | set(session.scalars(select(Unlock.asset_id).where(Unlock.lead_id == lead.id)))
     slugs: set[str] = set()
+    kinds: set[str] = set()
     topics = set(lead.mail_topics or [])
     if read_ids:
         for asset in session.scalars(select(Asset).where(Asset.id.in_(read_ids))):
             slugs.add(asset.slug)
+            kinds.add(asset.kind)
             for topic in asset.topics:
                 topics |= {topic.slug, topic.label}
     opened = clicked = False
@@ -392,6 +394,7 @@ def lead_facts(session: Session, lead: Lead, last_message_id: int | None) -> rul
         lifecycle=lead.lifecycle,
         topics=frozenset(topics),
         read=frozenset(slugs),
+        read_kinds=frozenset(kinds),
         opened_previous=opened,
         clicked_previous=clicked,
         subscribed=lead.consent_status == "confirmed",
