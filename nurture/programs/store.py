@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert
 from nurture.programs.definition import Definition, Status, TriggerKind, parse, to_data
 from nurture.programs.models import (
+    ACTIVE_ENROLLMENT,
     Enrollment,
     EnrollmentStatus,
     Program,
@@ -212,7 +213,9 @@ def enroll(
         )
         .on_conflict_do_nothing(
             index_elements=[Enrollment.program_id, Enrollment.lead_id],
-            index_where=Enrollment.status == EnrollmentStatus.ACTIVE.value,
+            # The partial index's own predicate, literally: PostgreSQL cannot match a bound
+            # parameter to it once psycopg prepares the statement (its 6th run on a connection).
+            index_where=text(ACTIVE_ENROLLMENT),
         )
         .returning(Enrollment.id)
     )  # fmt: skip
