@@ -24,6 +24,8 @@ from sqlalchemy import select
 from content.models import Topic
 from content.orm import Base, utcnow
 from nurture.models import WebhookDelivery, WebhookEndpoint
+from nurture.programs import store
+from nurture.programs.templates import template
 from portal.accounts.models import Role
 from portal.db import Database
 from portal.demo_mail import DemoCatcher
@@ -122,8 +124,40 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console/system"): Expect("/console/system", ADMINS),
     ("GET", "/console/email"): Expect("/console/email", PEOPLE),
     ("GET", "/console/programs"): Expect("/console/programs", PEOPLE),
+    ("POST", "/console/programs/from-template"): Expect("/console/programs/from-template", PEOPLE),
+    ("POST", "/console/programs/new"): Expect("/console/programs/new", PEOPLE),
+    ("POST", "/console/programs/guard-rails"): Expect("/console/programs/guard-rails", PEOPLE),
+    ("GET", "/console/programs/{program_id:int}"): Expect("/console/programs/{program}", PEOPLE),
+    ("POST", "/console/programs/{program_id:int}/status"): Expect(
+        "/console/programs/{program}/status", PEOPLE
+    ),
+    ("POST", "/console/programs/{program_id:int}/leads"): Expect(
+        "/console/programs/{program}/leads", PEOPLE
+    ),
+    ("GET", "/console/programs/{program_id:int}/dry-run"): Expect(
+        "/console/programs/{program}/dry-run", PEOPLE
+    ),
+    ("GET", "/console/programs/{program_id:int}/yaml"): Expect(
+        "/console/programs/{program}/yaml", PEOPLE
+    ),
+    ("POST", "/console/programs/{program_id:int}/yaml"): Expect(
+        "/console/programs/{program}/yaml", PEOPLE
+    ),
+    ("GET", "/console/programs/{program_id:int}/steps/{step_id:str}"): Expect(
+        "/console/programs/{program}/steps/welcome", PEOPLE
+    ),
+    ("POST", "/console/programs/{program_id:int}/steps/{step_id:str}"): Expect(
+        "/console/programs/{program}/steps/welcome", PEOPLE
+    ),
     ("POST", "/console/email/suppressions/{entry_id:int}/lift"): Expect(
         "/console/email/suppressions/1/lift", ADMINS
+    ),
+    # a program's weekly review
+    ("GET", "/console/programs/{program_id:int}/review"): Expect(
+        "/console/programs/{program}/review", PEOPLE
+    ),
+    ("GET", "/console/programs/{program_id:int}/review.csv"): Expect(
+        "/console/programs/{program}/review.csv", PEOPLE
     ),
     # the demo mailbox (its catcher runs for every test here: see ``settings``)
     ("GET", "/console/mailbox"): Expect("/console/mailbox", EVERYONE),
@@ -265,8 +299,10 @@ def world(db: Database, app: Litestar, settled: None, catcher: DemoCatcher) -> d
         caught = catcher.mailbox.store(
             mail.as_bytes(), mail_from="news@example.com", rcpt_to=[mail["To"]], now=now
         )
+        program = store.save(session, template("welcome")[0], by="test", now=now).program
         return {
             "mail": caught,
+            "program": program.id,
             "asset": asset.id,
             "topic": topic,
             "lead": found.lead_id,

@@ -1,0 +1,311 @@
+"""Console → Programs → a program: its flow drawn as cards, its status and the actions on it
+(activate, pause, resume, archive), the leads in it now, the dry run, adding leads by hand,
+and its version history."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Response, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from content.orm import utcnow
+from nurture.programs import store
+from nurture.programs.definition import Status, parse
+from nurture.programs.models import Program, ProgramSettings
+from portal.accounts.guards import requires_role
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import PROGRAMS
+from portal.db import Database
+from portal.routes.console import FormBody, console_page
+from portal.routes.console_program_views import (
+    flow_cards,
+    goal_words,
+    leads_in,
+    stage_labeler,
+    trigger_words,
+    versions_of,
+)
+from portal.settings import Settings
+from tracking.models import Lead
+from tracking.rules.config import Model
+from tracking.rules.profiling import InvalidAnswer, normalize_email
+
+ADD_MAX = 500
+"""Addresses one "add leads by hand" may carry."""
+
+ACTIONS: dict[str, tuple[tuple[str, ...], Status]] = {
+    "activate": (("draft", "archived"), Status.ACTIVE),
+    "pause": (("active",), Status.PAUSED),
+    "resume": (("paused",), Status.ACTIVE),
+    "archive": (("draft", "active", "paused"), Status.ARCHIVED),
+}
+"""Each action on the page: the statuses it starts from and where it leads."""
+
+DONE = {
+    "created": "Created as a draft. Check its steps and mails, preview them for a real lead, "
+    "then activate it.",
+    "activate": "Active: leads enter it from now on as they meet its trigger (nobody who met "
+    "it before now), and its mails go out.",
+    "pause": "Paused: nobody enters, and its leads wait where they are until you resume it.",
+    "resume": "Active again: its leads go on from where they waited.",
+    "archive": "Archived: its leads left it, and nobody enters.",
+    "updated": "Saved.",
+    "unchanged": "Nothing changed.",
+}
+
+
+class StatusForm(msgspec.Struct, kw_only=True):
+    """An action on the program (``ACTIONS``); archiving needs ``confirm``."""
+
+    action: str = ""
+    confirm: str = ""
+
+
+class AddLeadsForm(msgspec.Struct, kw_only=True):
+    """Leads to add by hand: their emails, one a line (commas and spaces do too)."""
+
+    emails: str = ""
+
+
+def program_or_404(session: Session, program_id: int) -> Program:
+    program = session.get(Program, program_id) if 0 < program_id < 2**31 else None
+    if program is None:
+        raise NotFoundException(f"no program {program_id}")
+    return program
+
+
+def done_notice(done: str, version: str = "") -> str | None:
+    if done == "versioned" and version.isdigit():
+        return (
+            f"Saved as version {version}. Leads that enter from now on follow it; leads "
+            "already in the program finish the version they started."
+        )
+    return DONE.get(done)
+
+
+def page_context(
+    session: Session, program: Program, model: Model, settings: Settings
+) -> dict[str, Any]:
+    stage = stage_labeler(model)
+    versions = versions_of(session, program.id)
+    # Leads in older versions finish those: their steps are named by the version they follow.
+    definitions = {row.version: parse(row.definition) for row in versions}
+    current = definitions[program.version]
+    in_now, leads = leads_in(session, program, definitions)
+    rails = session.get(ProgramSettings, 1)
+    return {
+        "program": program,
+        "definition": current,
+        "trigger": trigger_words(current.trigger, stage),
+        "cards": flow_cards(current, stage),
+        "goals": [goal_words(goal, stage) for goal in current.goals],
+        "in_now": in_now,
+        "leads": leads,
+        "versions": versions,
+        "globally_paused": rails is not None and rails.paused,
+        "no_postal_address": not settings.postal_address.strip(),
+        "actions": [name for name, (starts, _) in ACTIONS.items() if program.status in starts],
+    }
+
+
+def _page(
+    request: Request[StaffPrincipal, Any, Any],
+    database: Database,
+    model: Model,
+    settings: Settings,
+    program_id: int,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    with database.read() as session:
+        program = program_or_404(session, program_id)
+        found = page_context(session, program, model, settings)
+        dry_run = context.pop("dry_run", None)
+        if dry_run is True:
+            found["dry_run"] = store.dry_run(
+                session, program, found["definition"], utcnow(), model.stages
+            )
+        session.expunge_all()
+    page = console_page(request, "console/program.html", **found, **context)
+    page.status_code = status_code
+    return page
+
+
+def split_addresses(typed: str) -> list[str]:
+    """The typed addresses, in order, each once."""
+    return list(dict.fromkeys(part for part in re.split(r"[\s,;]+", typed) if part))
+
+
+class ProgramPageController(Controller):
+    path = PROGRAMS.url
+    guards = [requires_role(*PROGRAMS.roles)]
+    include_in_schema = False
+
+    @get("/{program_id:int}", sync_to_thread=True)
+    def program_page(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+        settings: NamedDependency[Settings],
+        program_id: FromPath[int],
+        done: FromQuery[str] = "",
+        version: FromQuery[str] = "",
+    ) -> Template:
+        return _page(
+            request, database, model, settings, program_id, notice=done_notice(done, version)
+        )
+
+    @get("/{program_id:int}/dry-run", sync_to_thread=True)
+    def dry_run(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+        settings: NamedDependency[Settings],
+        program_id: FromPath[int],
+    ) -> Template:
+        """Who matches the trigger now: the section alone for htmx, else the whole page."""
+        if not request.headers.get("hx-request"):
+            return _page(request, database, model, settings, program_id, dry_run=True)
+        with database.read() as session:
+            program = program_or_404(session, program_id)
+            found = store.dry_run(
+                session, program, store.current(session, program), utcnow(), model.stages
+            )
+            session.expunge_all()
+        return console_page(request, "console/program_dry_run.html", program=program, dry_run=found)
+
+    @post("/{program_id:int}/status", sync_to_thread=True)
+    def change_status(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+        settings: NamedDependency[Settings],
+        program_id: FromPath[int],
+        data: Annotated[StatusForm, FormBody],
+    ) -> Response[Any]:
+        problem, status_code = None, 409
+        with database.write() as session:
+            program = program_or_404(session, program_id)
+            move = ACTIONS.get(data.action)
+            if move is None:
+                problem, status_code = "Choose an action: activate, pause, resume or archive.", 400
+            elif program.status not in move[0]:
+                problem = f"The program is {program.status} already: it cannot {data.action} now."
+            elif data.action == "archive" and data.confirm != "yes":
+                problem, status_code = "Tick the box to confirm the archiving.", 422
+            else:
+                store.set_status(
+                    session, program, move[1].value, by=request.user.email, now=utcnow()
+                )
+        if problem is not None:
+            return _page(
+                request,
+                database,
+                model,
+                settings,
+                program_id,
+                status_code=status_code,
+                problem=problem,
+            )
+        return Redirect(f"{PROGRAMS.url}/{program_id}?done={data.action}", status_code=303)
+
+    @post("/{program_id:int}/leads", sync_to_thread=True)
+    def add_leads(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        model: NamedDependency[Model],
+        settings: NamedDependency[Settings],
+        program_id: FromPath[int],
+        data: Annotated[AddLeadsForm, FormBody],
+    ) -> Template:
+        typed = split_addresses(data.emails)
+        problem = None
+        if not typed:
+            problem = "Type the email of at least one lead, one a line."
+        elif len(typed) > ADD_MAX:
+            problem = f"At most {ADD_MAX} addresses at a time ({len(typed)} typed)."
+        if problem is not None:
+            return _page(
+                request,
+                database,
+                model,
+                settings,
+                program_id,
+                status_code=422,
+                add_problem=problem,
+                add_typed=data.emails,
+            )
+        try:
+            with database.write() as session:
+                added = _add(
+                    session,
+                    program_or_404(session, program_id),
+                    typed,
+                    request.user.email,
+                    utcnow(),
+                )
+        except ValueError as refused:
+            return _page(
+                request,
+                database,
+                model,
+                settings,
+                program_id,
+                status_code=409,
+                add_problem=f"Nobody was added: {refused}.",
+                add_typed=data.emails,
+            )
+        left = "\n".join(added.invalid + added.unknown)
+        return _page(request, database, model, settings, program_id, added=added, add_typed=left)
+
+
+class Added(msgspec.Struct, kw_only=True):
+    """What adding leads by hand did, address by address."""
+
+    entered: list[str]
+    already: list[str]
+    unknown: list[str]
+    invalid: list[str]
+    without_consent: list[str]
+
+
+def _add(session: Session, program: Program, typed: list[str], by: str, now: datetime) -> Added:
+    invalid, wanted = [], []
+    for address in typed:
+        try:
+            wanted.append(normalize_email(address))
+        except InvalidAnswer:
+            invalid.append(address)
+    rows = session.execute(
+        select(Lead.id, Lead.email, Lead.consent_status).where(Lead.email.in_(wanted))
+    ).all()
+    emails = {lead_id: email for lead_id, email, _ in rows}
+    entered = set(store.add_leads(session, program, list(emails), by=by, now=now))
+    return Added(
+        entered=[emails[lead_id] for lead_id in emails if lead_id in entered],
+        already=[emails[lead_id] for lead_id in emails if lead_id not in entered],
+        unknown=[address for address in wanted if address not in emails.values()],
+        invalid=invalid,
+        without_consent=[
+            email
+            for lead_id, email, consent in rows
+            if lead_id in entered and consent != "confirmed"
+        ],
+    )
+
+
+ROUTES: list[Any] = [ProgramPageController]
