@@ -63,6 +63,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("stage_moves", "Stage moves"),
 )
 """Each figure's attribute and its column heading, in the order the page and the CSV use."""
+NO_WINNER = "no winner yet"
 SUMMED = (*figures.MAIL_FIGURES, "unsubscribes", "stage_moves")
 """Figures of the program that are the sum of its steps'."""
 
@@ -321,6 +322,8 @@ def ab_report(session: Session, program: Program, defined: dict[int, Definition]
                 for number, (subject, item) in enumerate(zip(subjects, stats, strict=True))
             )  # fmt: skip
             mode = step.action.ab.mode.value if step.action.ab is not None else "split"
+            if winner is None and not explanation.lower().startswith(NO_WINNER):
+                explanation = f"{NO_WINNER}: {explanation}"
             found.append(
                 AbLine(
                     version, step.id, step_label(step), mode, variants,

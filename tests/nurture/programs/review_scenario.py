@@ -192,5 +192,20 @@ def two_weeks(db: Database) -> Scenario:
     return Scenario(program_id, week, leads)
 
 
+def split_with_clicks(db: Database, clicks: tuple[int, int]) -> tuple[int, list[list[int]]]:
+    """A program whose first mail went to 100 readers split over its two subject lines; the
+    first ``clicks[n]`` mails of variant n were clicked. Returns the program and the mails of
+    each variant."""
+    week = reviewed_week()
+    program_id = make_program(db, at=week)
+    readers(db, program_id, 100, week + _h(10))
+    tick(db, week + _h(10))
+    by_variant = [mails_of_variant(db, program_id, variant) for variant in (0, 1)]
+    for variant, mails in enumerate(by_variant):
+        for message_id in mails[: clicks[variant]]:
+            mark(db, message_id, clicked_at=week + _h(12))
+    return program_id, by_variant
+
+
 def _h(hours: int) -> timedelta:
     return timedelta(hours=hours)

@@ -20,12 +20,9 @@ from tests.nurture.programs.review_scenario import (
     PROGRAM,
     STAGES,
     Scenario,
-    mails_of_variant,
     make_program,
-    mark,
-    readers,
     reviewed_week,
-    tick,
+    split_with_clicks,
     two_weeks,
 )
 
@@ -166,16 +163,7 @@ def test_weeks_are_iso_weeks_from_monday_utc() -> None:
 
 
 def split_test(db: Database, clicks: tuple[int, int]) -> tuple[Review, list[list[int]]]:
-    """100 readers split over the first mail's two subject lines; the first ``clicks[n]``
-    mails of variant n are clicked."""
-    week = reviewed_week()
-    program_id = make_program(db, at=week)
-    readers(db, program_id, 100, week + timedelta(hours=10))
-    tick(db, week + timedelta(hours=10))
-    by_variant = [mails_of_variant(db, program_id, variant) for variant in (0, 1)]
-    for variant, mails in enumerate(by_variant):
-        for message_id in mails[: clicks[variant]]:
-            mark(db, message_id, clicked_at=week + timedelta(hours=12))
+    program_id, by_variant = split_with_clicks(db, clicks)
     with db.read() as session:
         review = reviewing.review(session, program_id, now=utcnow(), stages=STAGES)
     return review, by_variant
