@@ -31,6 +31,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from content.models import Asset, Kind
+from content.orm import dialect_insert
 from nurture.mail import suppression
 from nurture.mail.models import MailCategory, MailMessage, MailStatus
 from nurture.mail.outbox import Mail, enqueue
@@ -165,16 +166,19 @@ def read_changes(session: Session, now: datetime, context: Context) -> Pass:
     assets = _assets(session, rows)
     for row in rows:
         change = _change(row, assets)
-        done.add(_ended_by(session, row, change, active.get(row.lead_id, []), definitions,
-                           context, now))  # fmt: skip
+        enrolled = active.setdefault(row.lead_id, [])
+        done.add(_ended_by(session, row, change, enrolled, definitions, context, now))
         for program in programs:
             if program.activated_at is not None and row.at < program.activated_at:
                 continue
             current = definitions(program.id, program.version)
+            if not rules.enters(current.trigger, change):
+                continue
             by = f"{current.trigger.on.value} {current.trigger.value}".strip()
-            if rules.enters(current.trigger, change) and _enter(
-                session, program, current, row.lead_id, now, context, by
-            ):
+            entered = _enter(session, program, current, row.lead_id, now, context, by)
+            if entered is not None:
+                # A later change of this batch (the next stage, an unsubscribe) ends it.
+                enrolled.append(entered)
                 done.entered += 1
     cursor.seq = rows[-1].seq
     cursor.updated_at = now
@@ -225,7 +229,9 @@ def _ended_by(
 ) -> Pass:
     done = Pass()
     for enrollment in enrollments:
-        if enrollment.status != EnrollmentStatus.ACTIVE.value or row.at < enrollment.entered_at:
+        # The log's order, not the clock, says what came after entering: a change read now
+        # may carry an earlier time than an enrollment made by a pass that ran before it.
+        if enrollment.status != EnrollmentStatus.ACTIVE.value:
             continue
         current = definitions(enrollment.program_id, enrollment.version)
         reached = next(
@@ -273,17 +279,17 @@ def _enter(
     now: datetime,
     context: Context,
     by: str,
-) -> bool:
+) -> Enrollment | None:
     """Enter unless the lead stands at a goal already (nothing left to nurture towards)."""
     lead = session.get(Lead, lead_id)
     if lead is None:
-        return False
+        return None
     if current.goals:
         facts = lead_facts(session, lead, None)
         if any(rules.goal_met(goal, facts, context.stages) for goal in current.goals):
-            return False
+            return None
     entered = store.enroll(session, program, lead_id, now, by=by, reentry=current.reentry)
-    return entered is not None
+    return session.get(Enrollment, entered) if entered is not None else None
 
 
 # ---- 2. time-driven triggers ---------------------------------------------------------------
@@ -294,16 +300,24 @@ TIMED = (TriggerKind.INACTIVE, TriggerKind.WEBINAR_ATTENDED, TriggerKind.WEBINAR
 
 def timed_triggers(session: Session, now: datetime, context: Context) -> Pass:
     done = Pass()
-    programs = [
-        program
-        for program in active_programs(session)
-        if program.trigger in {kind.value for kind in TIMED}
-    ]
+    programs = session.scalars(
+        select(Program)
+        .where(
+            Program.status == Status.ACTIVE.value,
+            Program.trigger.in_([kind.value for kind in TIMED]),
+        )
+        .order_by(Program.id)
+        .with_for_update(skip_locked=True)  # another process looks at it: it moves on
+    ).all()
     for program in programs:
-        current = store.current(session, program)
-        since = program.checked_until or program.activated_at or now
+        since = program.checked_until or program.activated_at
+        if since is None:
+            # Made active without a start (by hand in the database): look from now on.
+            program.checked_until = now
+            continue
         if since >= now:
             continue
+        current = store.current(session, program)
         trigger = current.trigger
         if trigger.on is TriggerKind.INACTIVE:
             quiet = timedelta(days=trigger.days)
@@ -319,7 +333,7 @@ def timed_triggers(session: Session, now: datetime, context: Context) -> Pass:
             )
             by = trigger.on.value
         for lead_id in leads:
-            if _enter(session, program, current, lead_id, now, context, by):
+            if _enter(session, program, current, lead_id, now, context, by) is not None:
                 done.entered += 1
         program.checked_until = now
     session.flush()
@@ -357,7 +371,8 @@ def _webinar_followers(
         ).all()
         came = {lead for lead, kind in rows if kind == EventType.WEBINAR_ATTEND.value}
         registered = {lead for lead, kind in rows if kind == EventType.WEBINAR_REGISTER.value}
-        chosen = came if attended else registered - came
+        # No attendance imported: nobody can be told a no-show (as for the webinar mails).
+        chosen = came if attended else (registered - came if came else set())
         found += sorted(lead for lead in chosen if lead is not None)
     return found
 
@@ -385,9 +400,11 @@ def lead_facts(session: Session, lead: Lead, last_message_id: int | None) -> rul
         if message is not None:
             opened = message.opened_at is not None or message.clicked_at is not None
             clicked = message.clicked_at is not None
-    demo = session.scalar(
-        select(LeadChange.seq).where(LeadChange.lead_id == lead.id, LeadChange.kind == "demo")
-    )
+    demos = select(LeadChange.seq).where(LeadChange.lead_id == lead.id, LeadChange.kind == "demo")
+    if lead.lifecycle == Lifecycle.RECYCLED.value and lead.lifecycle_changed_at is not None:
+        # Sales sent the lead back: a demo it asked for before does not count any more.
+        demos = demos.where(LeadChange.at >= lead.lifecycle_changed_at)
+    demo = session.scalar(demos.limit(1))
     return rules.LeadFacts(
         stage=lead.journey_stage,
         grade=lead.grade,
@@ -565,6 +582,15 @@ def _send(
     if lead.consent_status != "confirmed":
         _skip(work, enrollment, step_id, f"no consent: {lead.consent_status}")
         return True
+    variant = _variant(work, enrollment, step_id, action)
+    if variant == rules.HOLD:
+        # The rest of a test's audience waits for the verdict, as long as the test takes
+        # (``held_since`` stays for the cap and quiet hours, which come after it).
+        until = _test_ends(session, enrollment, step_id, action, now)
+        enrollment.due_at = until
+        _log(work, enrollment, step_id, "held", f"A/B test until {until.isoformat()}")
+        work.done.held += 1
+        return False
     quiet = rules.QuietHours(work.guards.quiet_start, work.guards.quiet_end)
     if quiet.quiet(now, zone):
         if _hold(work, enrollment, quiet.ends(now, zone), step_id, "quiet hours"):
@@ -582,13 +608,6 @@ def _send(
         enrollment.step += 1
         work.done.skipped += 1
         return True
-    variant = _variant(work, enrollment, step_id, action)
-    if variant == rules.HOLD:
-        assert action.ab is not None
-        until = _test_ends(session, enrollment, step_id, action, now)
-        if _hold(work, enrollment, until, step_id, "A/B test running"):
-            return False
-        variant = 0
     language = current.language or lead.language or work.context.default_language
     message_id = enqueue(
         session,
@@ -693,13 +712,22 @@ def decide(
 ) -> AbDecision:
     """Record the verdict of a step's A/B test now (the rest of the audience follows it)."""
     verdict = rules.pick_winner(variant_stats(session, program_id, version, step_id, variants))
-    decision = AbDecision(
-        program_id=program_id, version=version, step_id=step_id, decided_at=now,
-        winner=verdict.winner, metric=verdict.metric, p_value=verdict.p_value,
-        explanation=verdict.explanation,
-    )  # fmt: skip
-    session.add(decision)
     session.flush()
+    insert = dialect_insert(session)
+    # Two processes may decide at once: the first verdict stands, the other reads it.
+    session.execute(
+        insert(AbDecision)
+        .values(
+            program_id=program_id, version=version, step_id=step_id, decided_at=now,
+            winner=verdict.winner, metric=verdict.metric, p_value=verdict.p_value,
+            explanation=verdict.explanation,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[AbDecision.program_id, AbDecision.version, AbDecision.step_id]
+        )
+    )  # fmt: skip
+    decision = session.get(AbDecision, (program_id, version, step_id), populate_existing=True)
+    assert decision is not None
     return decision
 
 
@@ -711,6 +739,7 @@ def _set(work: _StepRun, enrollment: Enrollment, lead: Lead, current: Definition
             leadstate.set_lifecycle(work.session, lead, Lifecycle(action.value), reason, work.now)
         except ValueError as exc:
             _log(work, enrollment, step_id, "skipped", str(exc))
+            work.done.skipped += 1
             return
     else:
         record_facts(work.session, lead.id, {action.field: action.value},
@@ -778,13 +807,23 @@ def tick(
 
 
 def has_due(session: Session, now: datetime) -> bool:
-    """Whether anything waits: changes after the cursor, or a due step (two index reads)."""
+    """Whether anything waits: changes after the cursor, or a due step of an active program
+    while programs are not paused (index reads)."""
     head = session.scalar(select(func.max(LeadChange.seq))) or 0
     seen = session.scalar(select(RelayCursor.seq).where(RelayCursor.name == CURSOR)) or 0
     if head > seen:
         return True
+    if session.scalar(select(ProgramSettings.paused).where(ProgramSettings.id == 1)):
+        return False  # the global pause: no step is taken, so none is waiting to be
     due = session.scalar(
-        select(Enrollment.id).where(text(ACTIVE_ENROLLMENT), Enrollment.due_at <= now).limit(1)
+        select(Enrollment.id)
+        .join(Program, Program.id == Enrollment.program_id)
+        .where(
+            text(f"program_enrollment.{ACTIVE_ENROLLMENT}"),
+            Enrollment.due_at <= now,
+            Program.status == Status.ACTIVE.value,
+        )
+        .limit(1)
     )
     return due is not None
 

@@ -14,12 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert
-from nurture.programs.definition import Definition, Status, TriggerKind, parse, to_data
+from nurture.mail.models import Suppression
+from nurture.programs import rules
+from nurture.programs.definition import (
+    Definition,
+    Goal,
+    GoalKind,
+    Status,
+    TriggerKind,
+    parse,
+    to_data,
+)
 from nurture.programs.models import (
     ACTIVE_ENROLLMENT,
     Enrollment,
@@ -29,7 +39,7 @@ from nurture.programs.models import (
     ProgramVersion,
     StepLog,
 )
-from tracking.models import Lead, Unlock
+from tracking.models import AssetEngagement, Lead, LeadChange, Unlock
 
 __all__ = [
     "DryRun",
@@ -257,7 +267,8 @@ class DryRun:
     count: int
     sample: list[Lead]
     mailable: int
-    """Of those, leads with confirmed consent (the others would enter but get no mail)."""
+    """Of those, leads with confirmed consent and an address not suppressed (the others would
+    enter but get no mail)."""
     note: str = ""
 
 
@@ -271,7 +282,7 @@ def _matching(definition: Definition, now: datetime, stages: Sequence[str]) -> l
     if on is TriggerKind.LIFECYCLE:
         return [Lead.lifecycle == trigger.value]
     if on is TriggerKind.GRADE:
-        return [Lead.grade <= trigger.value]
+        return [Lead.grade.in_([grade for grade in "AB" if grade <= trigger.value])]
     if on is TriggerKind.INACTIVE:
         return [Lead.last_activity_at <= now - timedelta(days=trigger.days)]
     if on is TriggerKind.UNLOCKED:
@@ -286,6 +297,41 @@ def _matching(definition: Definition, now: datetime, stages: Sequence[str]) -> l
     return []
 
 
+def _at_goal(goal: Goal, stages: Sequence[str]) -> Any:
+    """The leads standing at a goal already (``rules.goal_met`` in SQL): they do not enter."""
+    if goal.on is GoalKind.STAGE:
+        later = list(stages[stages.index(goal.value) :]) if goal.value in stages else [goal.value]
+        return Lead.journey_stage.in_(later)
+    if goal.on is GoalKind.LIFECYCLE:
+        order = rules.LIFECYCLE_ORDER
+        later = list(order[order.index(goal.value) :]) if goal.value in order else [goal.value]
+        return Lead.lifecycle.in_(later)
+    if goal.on is GoalKind.DEMO:
+        return exists().where(
+            LeadChange.lead_id == Lead.id,
+            LeadChange.kind == "demo",
+            or_(
+                Lead.lifecycle != "recycled",
+                Lead.lifecycle_changed_at.is_(None),
+                LeadChange.at >= Lead.lifecycle_changed_at,
+            ),
+        )
+    if goal.on is GoalKind.UNLOCKED:
+        assets = select(Asset.id)
+        if goal.value.startswith("kind:"):
+            assets = assets.where(Asset.kind == goal.value.removeprefix("kind:"))
+        else:
+            assets = assets.where(Asset.slug == goal.value)
+        wanted = assets.scalar_subquery()
+        return or_(
+            exists().where(Unlock.lead_id == Lead.id, Unlock.asset_id.in_(wanted)),
+            exists().where(
+                AssetEngagement.lead_id == Lead.id, AssetEngagement.asset_id.in_(wanted)
+            ),
+        )
+    return Lead.consent_status != "confirmed"
+
+
 def dry_run(
     session: Session,
     program: Program | None,
@@ -294,11 +340,13 @@ def dry_run(
     stages: Sequence[str],
     sample: int = 10,
 ) -> DryRun:
-    """How many leads stand where the trigger would enter them now (not yet in the program),
-    with a sample. Webinar and manual triggers enter on an event, not a state: none now."""
+    """How many leads stand where the trigger would enter them now (not yet in the program,
+    not at one of its goals), with a sample. Webinar and manual triggers enter on an event,
+    not a state: none now."""
     conditions = _matching(new, now, stages)
     if not conditions:
         return DryRun(0, [], 0, f"a {new.trigger.on.value} trigger enters leads as it happens")
+    conditions += [~_at_goal(goal, stages) for goal in new.goals]
     if program is not None:
         conditions.append(
             ~exists().where(
@@ -312,7 +360,11 @@ def dry_run(
         session.scalar(
             select(func.count())
             .select_from(Lead)
-            .where(*conditions, Lead.consent_status == "confirmed")
+            .where(
+                *conditions,
+                Lead.consent_status == "confirmed",
+                ~exists().where(Suppression.address == Lead.email, Suppression.lifted_at.is_(None)),
+            )
         )
         or 0
     )
