@@ -324,6 +324,7 @@ def _editor(
                 action = stored if send is None else parse_send(send, "send")
                 preview = previews.render(session, editing.renderer, params, action, lead)
         topics = list(session.execute(select(Topic.slug, Topic.label).order_by(Topic.slug)))
+        suggestions = previews.recent_leads(session)
         entered = bool(session.scalar(select(exists().where(Enrollment.program_id == program.id))))
         session.expunge_all()
     page = console_page(
@@ -341,6 +342,7 @@ def _editor(
         fields=merge.FIELDS,
         blocks=BLOCK_HELP,
         topics=topics,
+        recent_leads=suggestions,
         max_variants=MAX_VARIANTS,
     )
     page.status_code = status_code

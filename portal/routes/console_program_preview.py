@@ -70,6 +70,19 @@ def default_lead(session: Session) -> Lead | None:
     return None
 
 
+def recent_leads(session: Session, limit: int = 10) -> list[str]:
+    """The emails of the most recently active leads with confirmed consent (the lead picker's
+    suggestions)."""
+    return list(
+        session.scalars(
+            select(Lead.email)
+            .where(Lead.consent_status == "confirmed")
+            .order_by(Lead.last_activity_at.desc(), Lead.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def lead_by_email(session: Session, typed: str) -> Lead | None:
     try:
         address = normalize_email(typed)
