@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from content.models import Asset
 from content.orm import utcnow
 from tracking import events
-from tracking.identity import claims
+from tracking.identity import claims, identify
 from tracking.identity.claims import Claimed
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source
@@ -177,6 +177,7 @@ def submit_demo_request(
             visitor_id=outcome.visitor_id if outcome.fresh_visitor else None,
             claim=outcome,
         )
+    identify.note_time_zone(session, lead_id, answers.get(identify.TIME_ZONE_FIELD))
     return DemoRequestResult(
         values=values,
         lead_id=lead_id,

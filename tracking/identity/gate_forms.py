@@ -157,6 +157,7 @@ def submit_gate(
     else:
         lead_id = form.lead.id
         to_confirm = _update_known(session, lead_id, facts, wording, source, now)
+    identify.note_time_zone(session, lead_id, answers.get(identify.TIME_ZONE_FIELD))
     first_unlock = unlock(session, lead_id, asset.id, now)
     _record_submission(session, asset, lead_id, new_visitor_id or visitor_id, values, now, model)
     return GateResult(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -200,6 +201,32 @@ def link_browser(
         changed_fields=changed,
         consent_to_confirm=asked.id if asked is not None else None,
     )
+
+
+TIME_ZONE_FIELD = "tz"
+"""The public forms' hidden field that ``static/js/timezone.js`` fills with the browser's zone."""
+
+
+def browser_time_zone(raw: str | None) -> str:
+    """The IANA zone a browser reported (``Europe/Berlin``), or "" for anything else: a bad
+    value is ignored, never the visitor's error (the zone only times program mails)."""
+    name = (raw or "").strip()
+    if not name or len(name) > 64:
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return ""
+    return name
+
+
+def note_time_zone(session: Session, lead_id: int, raw: str | None) -> None:
+    """Keep the zone the lead's own browser sent with a form (the latest wins); a program's
+    "wait until Tuesday 10:00" is read in it."""
+    zone = browser_time_zone(raw)
+    lead = session.get(Lead, lead_id) if zone else None
+    if lead is not None and lead.time_zone != zone:
+        lead.time_zone = zone
 
 
 def speaks_for(visitor: Visitor | None, lead_id: int) -> bool:
