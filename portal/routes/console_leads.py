@@ -33,6 +33,7 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LEADS
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
+from portal.routes.console_program_views import lead_programs
 from tracking.identity import leadadmin
 from tracking.lead_profile import profile_history
 from tracking.models import Consent, Lead
@@ -411,4 +412,5 @@ def _lead_context(
             {"Engagement": [value for _, value in curve]},
         ),
         "open_handoff": handoff.open_for(session, lead.id),
+        "programs": lead_programs(session, lead.id),
     }

@@ -38,7 +38,7 @@ def post(client: Client, url: str, form: dict[str, str], **headers: str) -> Any:
 def text_of(tree: LexborHTMLParser | LexborNode, selector: str) -> str:
     node = tree.css_first(selector)
     assert node is not None, selector
-    return " ".join(node.text().split())
+    return " ".join(node.text(separator=" ").split())
 
 
 def program(db: Database, name: str) -> Program:
@@ -414,3 +414,28 @@ def test_the_yaml_shows_an_older_version_to_restore(
     old = html(client.get(f"{URL}/{program_id}/yaml?version=1").text)
     assert "This is version 1" in text_of(old, "#old-version")
     assert old.css_first("textarea#text").text() == to_yaml([(definition, None)])
+
+
+def test_the_lead_page_lists_the_programs_the_lead_is_and_was_in(
+    client: Client, db: Database, marketer: str
+) -> None:
+    welcome, decision = saved(db, status="active"), saved(db, "Stage track: decision", "active")
+    ann = lead(db, "ann@example.com")
+    with db.write() as session:
+        for program_id in (welcome, decision):
+            found = session.get_one(Program, program_id)
+            store.add_leads(session, found, [ann], by="console", now=utcnow())
+        store.set_status(session, session.get_one(Program, decision), "archived", by="t",
+                         now=utcnow())  # fmt: skip
+    tree = html(client.get(f"/console/leads/{ann}").text)
+    rows = {
+        text_of(row, "th a"): (row.attributes["data-status"], text_of(row, "td"))
+        for row in tree.css(".lead-program-list tbody tr")
+    }
+    assert rows == {
+        "Welcome": ("active", "In it now"),
+        "Stage track: decision": ("exited", "Left program archived"),
+    }
+    link = tree.css_first(".lead-program-list a")
+    assert link is not None
+    assert link.attributes["href"] in {f"{URL}/{welcome}", f"{URL}/{decision}"}
