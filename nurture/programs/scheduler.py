@@ -664,14 +664,16 @@ def _variant(work: _StepRun, enrollment: Enrollment, step_id: str, action: Send)
 def _test_ends(
     session: Session, enrollment: Enrollment, step_id: str, action: Send, now: datetime
 ) -> datetime:
-    """When the test group's first mail went plus the test's hours (from now, before any)."""
+    """When the test started (the first lead reached the step: its mail went, or it was held)
+    plus the test's hours; from now, before anybody. Not from the first mail: with no lead
+    in the test group yet, the held rest would wait ever longer."""
     assert action.ab is not None
     first = session.scalar(
         select(func.min(StepLog.at)).where(
             StepLog.program_id == enrollment.program_id,
             StepLog.version == enrollment.version,
             StepLog.step_id == step_id,
-            StepLog.outcome == "sent",
+            StepLog.outcome.in_(("sent", "held")),
         )
     )
     return (first or now) + timedelta(hours=action.ab.decide_after_hours)

@@ -264,3 +264,21 @@ def test_a_long_test_holds_the_rest_past_the_postpone_limit(db: Database, drive:
     assert sorted(subjects_by_lead(db)) == sorted(leads)
     outcomes = {outcome for lead_id in leads for _step, outcome in steps_of(db, lead_id)}
     assert not outcomes & {"skipped", "capped"}
+
+
+def test_a_test_whose_audience_all_waits_is_decided_on_time(db: Database, drive: Drive) -> None:
+    """With a small share nobody may fall in the test group: the rest still waits for the
+    test's hours from when the step was first reached, not ever longer."""
+    send: dict[str, Any] = {
+        "subjects": ["Subject A", "Subject B"],
+        "ab": {"mode": "test", "share": 2, "decide_after_hours": 24},
+        "body": "Hello.",
+    }
+    program_id = save(db, program("Tiny test", [{"id": "hello", "send": send}]))
+    guard_rails(db, quiet_start=0, quiet_end=0)
+    leads = audience(db, program_id, 3)
+    drive.tick(START)
+    drive.tick(START + DAY - timedelta(minutes=1))
+    assert len(subjects_by_lead(db)) < 3
+    drive.tick(START + DAY)
+    assert sorted(subjects_by_lead(db)) == sorted(leads)
