@@ -137,14 +137,18 @@ def import_programs(ctx: click.Context, file: Path, activate: bool) -> None:
             lines = []
             for definition, status in found:
                 wanted = Status.ACTIVE.value if activate else status
+                before = session.scalar(
+                    select(Program.status).where(Program.name == definition.name)
+                )
                 try:
                     saved = store.save(session, definition, by=BY, now=now, status=wanted,
                                        note=f"imported from {file.name}")  # fmt: skip
                 except ValueError as exc:
                     raise CliError(f"{definition.name}: {exc}") from None
+                moved = f"; was {before}" if before and before != saved.program.status else ""
                 lines.append(
                     f"{definition.name}: {saved.outcome} (version {saved.program.version}, "
-                    f"{saved.program.status})"
+                    f"{saved.program.status}{moved})"
                 )
     finally:
         database.dispose()

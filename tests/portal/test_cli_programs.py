@@ -154,6 +154,19 @@ def test_importing_a_change_over_an_untouched_draft_edits_it_in_place(
     assert stored(db) == [("Welcome", "draft", 1, 1)]
 
 
+def test_import_with_activate_says_which_status_a_program_had(
+    run: Run, db: Database, tmp_path: Path
+) -> None:
+    ok(run("programs", "from-template", "welcome"))
+    exported = tmp_path / "welcome.yaml"
+    ok(run("programs", "export", "Welcome", "--output", str(exported)))
+
+    lines = ok(run("programs", "import", str(exported), "--activate"))
+
+    assert lines == ["Welcome: unchanged (version 1, active; was draft)"]
+    assert stored(db) == [("Welcome", "active", 1, 1)]
+
+
 @pytest.mark.parametrize(
     ("change", "error"),
     [
