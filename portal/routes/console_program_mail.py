@@ -351,6 +351,8 @@ def _editor(
 
 
 def _no_lead(typed: str) -> str:
+    if problem := unprintable(typed):
+        return f"The email contains {problem}."
     if typed.strip():
         return f"No lead has the email {typed.strip()}."
     return "No leads yet: the preview shows the mail as a real lead would get it."

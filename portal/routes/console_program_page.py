@@ -5,6 +5,7 @@ and its version history."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
+from content.printable import unprintable
 from nurture.programs import store
-from nurture.programs.definition import Status, parse
+from nurture.programs.definition import Status
 from nurture.programs.models import Program, ProgramSettings
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
@@ -30,6 +32,7 @@ from portal.routes.console_program_views import (
     flow_cards,
     goal_words,
     leads_in,
+    parsed,
     stage_labeler,
     trigger_words,
     versions_of,
@@ -98,8 +101,8 @@ def page_context(
     stage = stage_labeler(model)
     versions = versions_of(session, program.id)
     # Leads in older versions finish those: their steps are named by the version they follow.
-    definitions = {row.version: parse(row.definition) for row in versions}
-    current = definitions[program.version]
+    definitions = {row.version: found for row in versions if (found := parsed(row.definition))}
+    current = definitions.get(program.version) or store.current(session, program)
     in_now, leads = leads_in(session, program, definitions)
     rails = session.get(ProgramSettings, 1)
     return {
@@ -117,26 +120,28 @@ def page_context(
     }
 
 
-def _page(
-    request: Request[StaffPrincipal, Any, Any],
-    database: Database,
-    model: Model,
-    settings: Settings,
-    program_id: int,
-    *,
-    status_code: int = 200,
-    **context: Any,
-) -> Template:
-    with database.read() as session:
-        program = program_or_404(session, program_id)
-        found = page_context(session, program, model, settings)
-        dry_run = context.pop("dry_run", None)
-        if dry_run is True:
+@dataclass(frozen=True, slots=True)
+class Viewing:
+    """One request on one program's page: what every answer of the page needs."""
+
+    request: Request[StaffPrincipal, Any, Any]
+    database: Database
+    model: Model
+    settings: Settings
+    program_id: int
+
+
+def _page(viewing: Viewing, *, status_code: int = 200, **context: Any) -> Template:
+    """The program page; ``dry_run=True`` adds the dry run's answer."""
+    with viewing.database.read() as session:
+        program = program_or_404(session, viewing.program_id)
+        found = page_context(session, program, viewing.model, viewing.settings)
+        if context.pop("dry_run", False):
             found["dry_run"] = store.dry_run(
-                session, program, found["definition"], utcnow(), model.stages
+                session, program, found["definition"], utcnow(), viewing.model.stages
             )
         session.expunge_all()
-    page = console_page(request, "console/program.html", **found, **context)
+    page = console_page(viewing.request, "console/program.html", **found, **context)
     page.status_code = status_code
     return page
 
@@ -144,6 +149,16 @@ def _page(
 def split_addresses(typed: str) -> list[str]:
     """The typed addresses, in order, each once."""
     return list(dict.fromkeys(part for part in re.split(r"[\s,;]+", typed) if part))
+
+
+def addresses_problem(typed: str, addresses: list[str]) -> str | None:
+    if problem := unprintable(typed, multiline=True):
+        return f"The text contains {problem}: remove it and add again."
+    if not addresses:
+        return "Type the email of at least one lead, one a line."
+    if len(addresses) > ADD_MAX:
+        return f"At most {ADD_MAX} addresses at a time ({len(addresses)} typed)."
+    return None
 
 
 class ProgramPageController(Controller):
@@ -162,9 +177,8 @@ class ProgramPageController(Controller):
         done: FromQuery[str] = "",
         version: FromQuery[str] = "",
     ) -> Template:
-        return _page(
-            request, database, model, settings, program_id, notice=done_notice(done, version)
-        )
+        viewing = Viewing(request, database, model, settings, program_id)
+        return _page(viewing, notice=done_notice(done, version))
 
     @get("/{program_id:int}/dry-run", sync_to_thread=True)
     def dry_run(
@@ -177,7 +191,7 @@ class ProgramPageController(Controller):
     ) -> Template:
         """Who matches the trigger now: the section alone for htmx, else the whole page."""
         if not request.headers.get("hx-request"):
-            return _page(request, database, model, settings, program_id, dry_run=True)
+            return _page(Viewing(request, database, model, settings, program_id), dry_run=True)
         with database.read() as session:
             program = program_or_404(session, program_id)
             found = store.dry_run(
@@ -211,15 +225,8 @@ class ProgramPageController(Controller):
                     session, program, move[1].value, by=request.user.email, now=utcnow()
                 )
         if problem is not None:
-            return _page(
-                request,
-                database,
-                model,
-                settings,
-                program_id,
-                status_code=status_code,
-                problem=problem,
-            )
+            viewing = Viewing(request, database, model, settings, program_id)
+            return _page(viewing, status_code=status_code, problem=problem)
         return Redirect(f"{PROGRAMS.url}/{program_id}?done={data.action}", status_code=303)
 
     @post("/{program_id:int}/leads", sync_to_thread=True)
@@ -232,45 +239,21 @@ class ProgramPageController(Controller):
         program_id: FromPath[int],
         data: Annotated[AddLeadsForm, FormBody],
     ) -> Template:
+        """Enter the leads of the typed emails; the page lists what became of each address
+        and keeps the ones to correct in the box."""
+        viewing = Viewing(request, database, model, settings, program_id)
         typed = split_addresses(data.emails)
-        problem = None
-        if not typed:
-            problem = "Type the email of at least one lead, one a line."
-        elif len(typed) > ADD_MAX:
-            problem = f"At most {ADD_MAX} addresses at a time ({len(typed)} typed)."
-        if problem is not None:
-            return _page(
-                request,
-                database,
-                model,
-                settings,
-                program_id,
-                status_code=422,
-                add_problem=problem,
-                add_typed=data.emails,
-            )
+        if problem := addresses_problem(data.emails, typed):
+            return _page(viewing, status_code=422, add_problem=problem, add_typed=data.emails)
         try:
             with database.write() as session:
-                added = _add(
-                    session,
-                    program_or_404(session, program_id),
-                    typed,
-                    request.user.email,
-                    utcnow(),
-                )
+                program = program_or_404(session, program_id)
+                added = _add(session, program, typed, request.user.email, utcnow())
         except ValueError as refused:
-            return _page(
-                request,
-                database,
-                model,
-                settings,
-                program_id,
-                status_code=409,
-                add_problem=f"Nobody was added: {refused}.",
-                add_typed=data.emails,
-            )
+            problem = f"Nobody was added: {refused}."
+            return _page(viewing, status_code=409, add_problem=problem, add_typed=data.emails)
         left = "\n".join(added.invalid + added.unknown)
-        return _page(request, database, model, settings, program_id, added=added, add_typed=left)
+        return _page(viewing, added=added, add_typed=left)
 
 
 class Added(msgspec.Struct, kw_only=True):
@@ -290,20 +273,22 @@ def _add(session: Session, program: Program, typed: list[str], by: str, now: dat
             wanted.append(normalize_email(address))
         except InvalidAnswer:
             invalid.append(address)
+    wanted = list(dict.fromkeys(wanted))
     rows = session.execute(
-        select(Lead.id, Lead.email, Lead.consent_status).where(Lead.email.in_(wanted))
-    ).all()
-    emails = {lead_id: email for lead_id, email, _ in rows}
-    entered = set(store.add_leads(session, program, list(emails), by=by, now=now))
+        select(Lead.email, Lead.id, Lead.consent_status).where(Lead.email.in_(wanted))
+    )
+    found = {email: (lead_id, consent) for email, lead_id, consent in rows}
+    known = [email for email in wanted if email in found]
+    entered = set(store.add_leads(session, program, [found[e][0] for e in known], by=by, now=now))
     return Added(
-        entered=[emails[lead_id] for lead_id in emails if lead_id in entered],
-        already=[emails[lead_id] for lead_id in emails if lead_id not in entered],
-        unknown=[address for address in wanted if address not in emails.values()],
+        entered=[email for email in known if found[email][0] in entered],
+        already=[email for email in known if found[email][0] not in entered],
+        unknown=[email for email in wanted if email not in found],
         invalid=invalid,
         without_consent=[
             email
-            for lead_id, email, consent in rows
-            if lead_id in entered and consent != "confirmed"
+            for email in known
+            if found[email][0] in entered and found[email][1] != "confirmed"
         ],
     )
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from nurture.programs.definition import (
@@ -20,6 +21,7 @@ from nurture.programs.definition import (
     Condition,
     ConditionKind,
     Definition,
+    DefinitionError,
     Goal,
     GoalKind,
     Notify,
@@ -30,10 +32,18 @@ from nurture.programs.definition import (
     Wait,
     parse,
 )
-from nurture.programs.models import Enrollment, EnrollmentStatus, Program, ProgramVersion
+from nurture.programs.models import (
+    ACTIVE_ENROLLMENT,
+    Enrollment,
+    EnrollmentStatus,
+    Program,
+    ProgramVersion,
+)
 from tracking.models import Lead
 from tracking.rules.config import Model
 
+ACTIVE = text(ACTIVE_ENROLLMENT)
+"""Active enrollments, written as the partial indexes' condition so PostgreSQL uses them."""
 WEEK = timedelta(days=7)
 LEADS_SHOWN = 100
 Label = Callable[[str], str]
@@ -168,14 +178,9 @@ def flow_cards(definition: Definition, stage: Label) -> list[Card]:
     for number, step in enumerate(definition.steps, start=1):
         action = step.action
         if isinstance(action, Send):
-            lines = [
-                line
-                for line in (
-                    action.preheader and f"Preheader: {action.preheader}",
-                    ab_words(action),
-                )
-                if line
-            ]
+            lines = [f"Preheader: {action.preheader}"] if action.preheader else []
+            if ab := ab_words(action):
+                lines.append(ab)
             card = Card(number, step.id, "send", "Send a mail", lines, action.subjects)
         elif isinstance(action, Wait):
             card = Card(number, step.id, "wait", wait_words(action))
@@ -213,7 +218,7 @@ class ProgramRow:
     converted_week: int
 
 
-def _per_program(session: Session, *conditions: ColumnElement[bool]) -> dict[int, int]:
+def _per_program(session: Session, *conditions: ColumnElement[bool] | TextClause) -> dict[int, int]:
     rows = session.execute(
         select(Enrollment.program_id, func.count())
         .where(*conditions)
@@ -226,7 +231,7 @@ def program_rows(
     session: Session, now: datetime, definitions: dict[int, Definition], stage: Label
 ) -> list[ProgramRow]:
     since = now - WEEK
-    in_now = _per_program(session, Enrollment.status == EnrollmentStatus.ACTIVE.value)
+    in_now = _per_program(session, ACTIVE)
     entered = _per_program(session, Enrollment.entered_at >= since)
     converted = _per_program(
         session,
@@ -237,7 +242,9 @@ def program_rows(
     return [
         ProgramRow(
             program,
-            trigger_words(definitions[program.id].trigger, stage),
+            trigger_words(definitions[program.id].trigger, stage)
+            if program.id in definitions
+            else program.trigger,
             in_now.get(program.id, 0),
             entered.get(program.id, 0),
             converted.get(program.id, 0),
@@ -253,7 +260,15 @@ def current_definitions(session: Session) -> dict[int, Definition]:
         .join(Program, Program.id == ProgramVersion.program_id)
         .where(ProgramVersion.version == Program.version)
     )
-    return {program_id: parse(data) for program_id, data in rows}
+    return {program_id: definition for program_id, data in rows if (definition := parsed(data))}
+
+
+def parsed(data: Any) -> Definition | None:
+    """A stored definition, or None when today's rules refuse it (stored under older ones)."""
+    try:
+        return parse(data)
+    except DefinitionError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,10 +296,7 @@ def leads_in(
     session: Session, program: Program, versions: dict[int, Definition]
 ) -> tuple[int, list[InProgram]]:
     """How many leads are in the program now, and the first ``LEADS_SHOWN`` by due time."""
-    active = (
-        Enrollment.program_id == program.id,
-        Enrollment.status == EnrollmentStatus.ACTIVE.value,
-    )
+    active = (Enrollment.program_id == program.id, ACTIVE)
     total = session.scalar(select(func.count()).select_from(Enrollment).where(*active)) or 0
     rows = session.execute(
         select(Enrollment, Lead.email)

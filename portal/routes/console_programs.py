@@ -96,6 +96,16 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def created_notice(names: list[str], template_name: str) -> str:
+    """What a template created, and which of its programs stayed as they were."""
+    notice = f"Created as drafts: {', '.join(sorted(names))}."
+    if template_name in TEMPLATES:
+        left = [name for name in template_programs(template_name) if name not in names]
+        if left:
+            notice += f" Left as they were (the names are taken): {', '.join(left)}."
+    return notice
+
+
 def _hour(typed: str) -> int | None:
     text = typed.strip()
     return int(text) if text.isdigit() and int(text) <= 23 else None
@@ -139,19 +149,12 @@ class ProgramsController(Controller):
         template: FromQuery[str] = "",
         saved: FromQuery[str] = "",
     ) -> Template:
+        ids = [int(part) for part in created.split(",")[:20] if part.isdigit() and len(part) < 10]
         with database.read() as session:
-            ids = [int(part) for part in created.split(",") if part.isdigit() and len(part) < 10]
             names = list(session.scalars(select(Program.name).where(Program.id.in_(ids))))
         notice = None
         if names:
-            notice = f"Created as drafts: {', '.join(sorted(names))}."
-            left = (
-                [n for n in template_programs(template) if n not in names]
-                if template in TEMPLATES
-                else []
-            )
-            if left:
-                notice += f" Left as they were (the names are taken): {', '.join(left)}."
+            notice = created_notice(names, template)
         elif saved == "guard-rails":
             notice = "Guard rails saved. They hold for every program from the next step on."
         return _page(request, database, model, notice=notice)

@@ -314,6 +314,18 @@ def test_leads_are_added_by_hand_and_unknown_emails_are_listed_back(
         assert len(session.scalars(select(Enrollment).where(Enrollment.lead_id == ann)).all()) == 1
 
 
+def test_a_control_character_in_the_emails_is_refused_by_name(
+    client: Client, db: Database, marketer: str
+) -> None:
+    program_id = saved(db, status="active")
+    lead(db, "ann@example.com")
+    refused = post(client, f"{URL}/{program_id}/leads", {"emails": "ann@example.com\x00"})
+    assert refused.status_code == 422
+    assert "the control character U+0000" in text_of(html(refused.text), "#add-problem")
+    with db.read() as session:
+        assert session.scalars(select(Enrollment)).all() == []
+
+
 def test_a_draft_takes_nobody_by_hand(client: Client, db: Database, marketer: str) -> None:
     program_id = saved(db)
     lead(db, "ann@example.com")
