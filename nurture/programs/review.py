@@ -245,8 +245,7 @@ def review(
     last = week or week_of(now)
     starts = [start_of(last - WEEK * back) for back in range(weeks - 1, -1, -1)]
     window = figures.Window(session, program_id, starts, now)
-    figures.taken(window)
-    figures.mails(window)
+    figures.steps_taken(window)
     figures.followed(window, stages)
     figures.converted_after_mails(window)
     entered, goals = figures.entered_and_converted(window)

@@ -84,11 +84,26 @@ class Window:
         return weeks[week]
 
 
-def taken(window: Window) -> None:
-    """Per step: leads that took it in the week (held back only: not yet)."""
+def steps_taken(window: Window) -> None:
+    """Per step: the leads that took it in the week (held back only: not yet), and the mails
+    it wrote and what became of them (one pass over the week's step log)."""
     week = _week_index(StepLog.at, window.starts)
+    accepted = MailMessage.sent_at.is_not(None)
+    bounced = MailMessage.status == MailStatus.BOUNCED.value
     rows = window.session.execute(
-        select(StepLog.step_id, week, func.count(distinct(StepLog.enrollment_id)))
+        select(
+            StepLog.step_id,
+            week,
+            func.count(distinct(StepLog.enrollment_id)),
+            func.count(MailMessage.sent_at),
+            func.sum(case((and_(accepted, ~bounced), 1), else_=0)),
+            func.sum(case((bounced, 1), else_=0)),
+            func.count(func.coalesce(MailMessage.opened_at, MailMessage.clicked_at)),
+            func.count(MailMessage.clicked_at),
+        )
+        .outerjoin(
+            MailMessage, and_(MailMessage.id == StepLog.message_id, StepLog.outcome == "sent")
+        )
         .where(
             StepLog.program_id == window.program_id,
             StepLog.at >= window.first,
@@ -98,36 +113,9 @@ def taken(window: Window) -> None:
         )
         .group_by(StepLog.step_id, week)
     )
-    for step_id, index, count in rows:
-        window.step(step_id, index).entered = int(count)
-
-
-def mails(window: Window) -> None:
-    """Per step: the week's mails and what became of them."""
-    week = _week_index(StepLog.at, window.starts)
-    accepted = MailMessage.sent_at.is_not(None)
-    bounced = MailMessage.status == MailStatus.BOUNCED.value
-    rows = window.session.execute(
-        select(
-            StepLog.step_id,
-            week,
-            func.count(MailMessage.sent_at),
-            func.sum(case((and_(accepted, ~bounced), 1), else_=0)),
-            func.sum(case((bounced, 1), else_=0)),
-            func.count(func.coalesce(MailMessage.opened_at, MailMessage.clicked_at)),
-            func.count(MailMessage.clicked_at),
-        )
-        .join(MailMessage, MailMessage.id == StepLog.message_id)
-        .where(
-            StepLog.program_id == window.program_id,
-            StepLog.at >= window.first,
-            StepLog.at < window.end,
-            StepLog.outcome == "sent",
-        )
-        .group_by(StepLog.step_id, week)
-    )
-    for step_id, index, *counts in rows:
+    for step_id, index, entered, *counts in rows:
         figures = window.step(step_id, index)
+        figures.entered = int(entered)
         for name, count in zip(MAIL_FIGURES, counts, strict=True):
             setattr(figures, name, int(count or 0))
 

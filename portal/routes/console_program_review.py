@@ -52,15 +52,15 @@ def _review(database: Database, model: Model, program_id: int, week: date | None
 def weekly_chart(review: reviewing.Review) -> charts.Chart:
     """Sent, human opens, clicks and goal conversions over the weeks shown."""
     return charts.lines(
-        f"{review.name}: the last {len(review.weeks)} weeks",
-        [f"{reviewing.week_name(monday)} ({monday:%-d %b})" for monday in review.weeks],
+        f"{review.name}: {len(review.weeks)} weeks to {reviewing.week_name(review.weeks[-1])}",
+        [f"{monday:%-d %b}" for monday in review.weeks],
         {
             "Sent": [week.sent for week in review.totals],
             "Human opens": [week.opens for week in review.totals],
             "Clicks": [week.clicks for week in review.totals],
             "Goal conversions": [week.conversions for week in review.totals],
         },
-        label_header="Week",
+        label_header="Week of",
     )
 
 
