@@ -253,19 +253,11 @@ def review(
     defined = versions(session, program_id)
     current_week = last == week_of(now)
     if current_week:
-        now_in = figures.active_by_step(session, program_id, defined)
-        for step in defined[program.version].steps if program.version in defined else ():
-            window.step(step.id, len(starts) - 1).active = now_in.pop(step.id, 0)
-        for step_id, count in now_in.items():  # steps of earlier versions
-            window.step(step_id, len(starts) - 1).active = count
-    totals = []
-    for index in range(len(starts)):
-        total = Figures(entered=entered[index], active=active[index])
-        total.conversions = sum(goals[index].values())
-        for name in SUMMED:
-            steps = window.by_step.values()
-            setattr(total, name, sum(step[index].value(name) or 0 for step in steps))
-        totals.append(total)
+        _active_now(window, program, defined)
+    totals = [
+        _program_week(window, index, entered[index], active[index], goals[index])
+        for index in range(len(starts))
+    ]
     current = defined.get(program.version)
     lines = tuple(
         StepLine(
@@ -289,6 +281,27 @@ def review(
         current_week=current_week,
         ab=tuple(ab_report(session, program, defined)),
     )
+
+
+def _active_now(window: figures.Window, program: Program, defined: dict[int, Definition]) -> None:
+    """Per step of the running week: the leads in it now (0 for a current step with none)."""
+    found = figures.active_by_step(window.session, program.id, defined)
+    last = len(window.starts) - 1
+    for step in defined[program.version].steps if program.version in defined else ():
+        window.step(step.id, last).active = found.pop(step.id, 0)
+    for step_id, count in found.items():  # steps of earlier versions
+        window.step(step_id, last).active = count
+
+
+def _program_week(
+    window: figures.Window, index: int, entered: int, active: int, goals: dict[str, int]
+) -> Figures:
+    """The program's figures of one week: its own, and the sums of its steps'."""
+    total = Figures(entered=entered, active=active, conversions=sum(goals.values()))
+    for name in SUMMED:
+        steps = window.by_step.values()
+        setattr(total, name, sum(step[index].value(name) or 0 for step in steps))
+    return total
 
 
 # ---- A/B tests -----------------------------------------------------------------------------

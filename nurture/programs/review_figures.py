@@ -65,6 +65,9 @@ def _within(session: Session, earlier: Any, later: Any, span: timedelta) -> Any:
 
 @dataclass(slots=True)
 class Window:
+    """What the queries share: the program, the weeks (their Mondays, oldest first), the
+    moment of the review, and each step's figures per week as they are found."""
+
     session: Session
     program_id: int
     starts: list[datetime]
