@@ -32,608 +32,100 @@ The YAML shape::
         notify: {to: sales@example.com, note: "Read the pricing guide"}
       - id: done
         exit: {}
+
+The types are in ``shape``, reading (``parse``, ``from_yaml``) in ``reading``, writing
+(``to_data``, ``to_yaml``) in ``writing``; import them from here.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
-
-import yaml
-
-from nurture.programs import merge
-
-NAME_MAX = 120
-STEP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-MAX_VARIANTS = 4
-NEXT = "next"
-"""A branch target meaning "the step after the branch"."""
-EXIT = "exit"
-"""A branch target meaning "leave the program"."""
-
-
-class DefinitionError(ValueError):
-    """A program that cannot be stored: where the fault is and what is wrong."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        self.where = where
-        self.problem = problem
-        super().__init__(f"{where}: {problem}" if where else problem)
-
-
-class Status(StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    ARCHIVED = "archived"
-
-
-class TriggerKind(StrEnum):
-    """What enters a lead into a program."""
-
-    SUBSCRIBED = "subscribed"
-    """Double opt-in confirmed."""
-    STAGE = "stage"
-    """Entered the journey stage ``value``."""
-    LIFECYCLE = "lifecycle"
-    """Lifecycle became ``value`` (mql, recycled, customer …)."""
-    UNLOCKED = "unlocked"
-    """Unlocked (or registered for) the asset with slug ``value``, or any asset of kind
-    ``kind:KIND`` (``kind:webinar``: registered for a webinar)."""
-    WEBINAR_ATTENDED = "webinar_attended"
-    """Attended the webinar ``value`` (a slug; empty: any webinar)."""
-    WEBINAR_MISSED = "webinar_missed"
-    """Registered for the webinar ``value`` (empty: any) and did not attend; read once the
-    webinar ended and its attendance could be known."""
-    GRADE = "grade"
-    """Grade reached ``value`` (A or B) or better."""
-    INACTIVE = "inactive"
-    """No engagement for ``days`` days (re-engagement)."""
-    MANUAL = "manual"
-    """Added by hand in the console or by the API only."""
-
-
-class GoalKind(StrEnum):
-    """What ends the program for a lead as a conversion."""
-
-    STAGE = "stage"
-    """Reached the journey stage ``value`` or a later one."""
-    LIFECYCLE = "lifecycle"
-    """Lifecycle became ``value``."""
-    DEMO = "demo"
-    """Booked a demo (the demo request form)."""
-    UNLOCKED = "unlocked"
-    """Unlocked the asset ``value``."""
-    UNSUBSCRIBED = "unsubscribed"
-    """Unsubscribed (ends the program; counted apart from conversions in the review)."""
-
-
-class ConditionKind(StrEnum):
-    STAGE = "stage"
-    GRADE = "grade"
-    """``value`` is a set of grades, written ``"A B"`` or ``[A, B]``."""
-    LIFECYCLE = "lifecycle"
-    TOPIC = "topic"
-    """The lead reads in, or chose in the preference center, the topic ``value``."""
-    OPENED = "opened"
-    """Opened the previous mail of this program (human opens)."""
-    CLICKED = "clicked"
-    """Clicked a link in the previous mail of this program."""
-    READ = "read"
-    """Read the asset with slug ``value``."""
-
-
-class AbMode(StrEnum):
-    SPLIT = "split"
-    """Every send picks a variant (even shares)."""
-    TEST = "test"
-    """``share`` % of the audience is split across the variants; the rest waits
-    ``decide_after_hours`` and gets the winner (or, with no significant winner, an even split)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    on: TriggerKind
-    value: str = ""
-    days: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    on: GoalKind
-    value: str = ""
-
-    def label(self) -> str:
-        return f"{self.on.value} {self.value}".strip()
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    on: ConditionKind
-    value: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AbTest:
-    mode: AbMode = AbMode.SPLIT
-    share: int = 20
-    """TEST: per cent of the audience in the test."""
-    decide_after_hours: int = 24
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    subjects: tuple[str, ...]
-    body: str
-    preheader: str = ""
-    ab: AbTest | None = None
-
-    @property
-    def variants(self) -> int:
-        return len(self.subjects)
-
-
-@dataclass(frozen=True, slots=True)
-class Wait:
-    days: float = 0.0
-    weekday: int | None = None
-    """0 = Monday; with ``hour``: wait until that weekday and hour in the lead's time zone."""
-    hour: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Branch:
-    condition: Condition
-    then: str = NEXT
-    otherwise: str = NEXT
-
-
-@dataclass(frozen=True, slots=True)
-class SetField:
-    field: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Notify:
-    to: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Exit:
-    pass
-
-
-Action = Send | Wait | Branch | SetField | Notify | Exit
-SET_FIELDS = ("lifecycle", "company", "job_title", "industry", "country", "phone")
-"""Fields a ``set`` step may change (lifecycle through the same checks as the console)."""
-LIFECYCLES_SET = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "recycled")
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    id: str
-    action: Action
-
-    @property
-    def kind(self) -> str:
-        return _ACTION_NAMES[type(self.action)]
-
-
-@dataclass(frozen=True, slots=True)
-class Definition:
-    name: str
-    trigger: Trigger
-    steps: tuple[Step, ...]
-    goals: tuple[Goal, ...] = ()
-    description: str = ""
-    reentry: bool = False
-    language: str = ""
-    """Empty: each lead's language decides nothing (one text); a fixed language otherwise."""
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-
-    def index(self, step_id: str) -> int:
-        for number, step in enumerate(self.steps):
-            if step.id == step_id:
-                return number
-        raise KeyError(step_id)
-
-    def sends(self) -> list[Step]:
-        return [step for step in self.steps if isinstance(step.action, Send)]
-
-
-_ACTION_NAMES: dict[type, str] = {
-    Send: "send",
-    Wait: "wait",
-    Branch: "branch",
-    SetField: "set",
-    Notify: "notify",
-    Exit: "exit",
-}
-
-
-# ---- reading -------------------------------------------------------------------------------
-
-
-def _text(value: Any, where: str, *, required: bool = False, limit: int = 10_000) -> str:
-    if value is None:
-        value = ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise DefinitionError(where, "must be text")
-    value = value.strip() if limit <= NAME_MAX * 4 else value
-    if required and not value.strip():
-        raise DefinitionError(where, "is required")
-    if len(value) > limit:
-        raise DefinitionError(where, f"is longer than {limit} characters")
-    return str(value)
-
-
-def _number(value: Any, where: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DefinitionError(where, "must be a number")
-    if not low <= value <= high:
-        raise DefinitionError(where, f"must be between {low:g} and {high:g}")
-    return float(value)
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise DefinitionError(where, "must be a mapping (key: value)")
-    return value
-
-
-def _choice(value: Any, kind: type[StrEnum], where: str) -> Any:
-    try:
-        return kind(str(value).strip().lower())
-    except ValueError:
-        names = ", ".join(member.value for member in kind)
-        raise DefinitionError(where, f"{value!r} is not one of: {names}") from None
-
-
-def _unknown(data: Mapping[str, Any], known: Sequence[str], where: str) -> None:
-    extra = sorted(set(data) - set(known))
-    if extra:
-        raise DefinitionError(where, f"unknown key {extra[0]!r} (known: {', '.join(known)})")
-
-
-def parse_trigger(data: Any, where: str = "trigger") -> Trigger:
-    data = _mapping(data, where)
-    _unknown(data, ("kind", "value", "days"), where)
-    on = _choice(data.get("kind"), TriggerKind, f"{where}.kind")
-    value = _text(data.get("value"), f"{where}.value", limit=200)
-    days = 0
-    if on is TriggerKind.INACTIVE:
-        days = int(_number(data.get("days"), f"{where}.days", 1, 3650))
-    if on in (TriggerKind.STAGE, TriggerKind.LIFECYCLE, TriggerKind.UNLOCKED) and not value:
-        raise DefinitionError(f"{where}.value", f"is required for a {on.value} trigger")
-    if on is TriggerKind.GRADE and value.upper() not in ("A", "B"):
-        raise DefinitionError(f"{where}.value", "must be A or B")
-    if on is TriggerKind.GRADE:
-        value = value.upper()
-    return Trigger(on, value, days)
-
-
-def parse_goal(data: Any, where: str) -> Goal:
-    data = _mapping(data, where)
-    _unknown(data, ("kind", "value"), where)
-    on = _choice(data.get("kind"), GoalKind, f"{where}.kind")
-    value = _text(data.get("value"), f"{where}.value", limit=200)
-    if on in (GoalKind.STAGE, GoalKind.LIFECYCLE, GoalKind.UNLOCKED) and not value:
-        raise DefinitionError(f"{where}.value", f"is required for a {on.value} goal")
-    return Goal(on, value)
-
-
-def parse_condition(data: Any, where: str) -> Condition:
-    data = _mapping(data, where)
-    if len(data) != 1:
-        names = ", ".join(kind.value for kind in ConditionKind)
-        raise DefinitionError(where, f"must name one condition ({names})")
-    ((key, value),) = data.items()
-    on = _choice(key, ConditionKind, where)
-    if isinstance(value, (list, tuple)):
-        value = " ".join(str(item) for item in value)
-    if on in (ConditionKind.OPENED, ConditionKind.CLICKED):
-        value = "yes" if value in (True, "yes", "true", None, "") else "no"
-    text = _text(value, f"{where}.{key}", required=True, limit=200)
-    if on is ConditionKind.GRADE:
-        text = " ".join(sorted(set(text.upper().replace(",", " ").split())))
-        if not set(text.split()) <= set("ABCDE"):
-            raise DefinitionError(f"{where}.{key}", "grades are A, B, C, D and E")
-    return Condition(on, text)
-
-
-def parse_send(data: Any, where: str) -> Send:
-    data = _mapping(data, where)
-    _unknown(data, ("subjects", "subject", "body", "preheader", "ab"), where)
-    subjects = data.get("subjects", data.get("subject"))
-    if isinstance(subjects, str):
-        subjects = [subjects]
-    if not isinstance(subjects, (list, tuple)) or not subjects:
-        raise DefinitionError(f"{where}.subjects", "needs at least one subject line")
-    if len(subjects) > MAX_VARIANTS:
-        raise DefinitionError(f"{where}.subjects", f"at most {MAX_VARIANTS} variants")
-    lines = tuple(
-        _text(line, f"{where}.subjects[{number}]", required=True, limit=200)
-        for number, line in enumerate(subjects)
-    )
-    if len(set(lines)) != len(lines):
-        raise DefinitionError(f"{where}.subjects", "two variants are the same")
-    body = _text(data.get("body"), f"{where}.body", required=True, limit=50_000)
-    for number, line in enumerate(lines):
-        _merge_check(line, f"{where}.subjects[{number}]", blocks_allowed=False)
-    _merge_check(body, f"{where}.body", blocks_allowed=True)
-    preheader = _text(data.get("preheader"), f"{where}.preheader", limit=200)
-    _merge_check(preheader, f"{where}.preheader", blocks_allowed=False)
-    ab = None
-    if data.get("ab") is not None:
-        if len(lines) < 2:
-            raise DefinitionError(f"{where}.ab", "an A/B test needs 2 to 4 subject lines")
-        ab = parse_ab(data["ab"], f"{where}.ab")
-    elif len(lines) > 1:
-        ab = AbTest()
-    return Send(lines, body, preheader, ab)
-
-
-def _merge_check(text: str, where: str, *, blocks_allowed: bool) -> None:
-    try:
-        merge.check(text, blocks_allowed=blocks_allowed)
-    except merge.MergeError as exc:
-        raise DefinitionError(where, str(exc)) from None
-
-
-def parse_ab(data: Any, where: str) -> AbTest:
-    data = _mapping(data, where)
-    _unknown(data, ("mode", "share", "decide_after_hours"), where)
-    mode = _choice(data.get("mode", "split"), AbMode, f"{where}.mode")
-    share = int(_number(data.get("share", 20), f"{where}.share", 2, 100))
-    hours = int(_number(data.get("decide_after_hours", 24), f"{where}.decide_after_hours", 1, 720))
-    return AbTest(mode, share, hours)
-
-
-def parse_wait(data: Any, where: str) -> Wait:
-    data = _mapping(data, where)
-    _unknown(data, ("days", "hours", "weekday", "hour"), where)
-    days = _number(data.get("days", 0), f"{where}.days", 0, 365)
-    days += _number(data.get("hours", 0), f"{where}.hours", 0, 24 * 365) / 24
-    weekday = hour = None
-    if data.get("weekday") is not None or data.get("hour") is not None:
-        name = str(data.get("weekday", "")).strip().lower()
-        if name not in WEEKDAYS:
-            raise DefinitionError(f"{where}.weekday", f"must be one of: {', '.join(WEEKDAYS)}")
-        weekday = WEEKDAYS.index(name)
-        hour = int(_number(data.get("hour", 9), f"{where}.hour", 0, 23))
-    if days == 0 and weekday is None:
-        raise DefinitionError(where, "wait for days (days: 2) or until a weekday and hour")
-    return Wait(days, weekday, hour)
-
-
-def parse_branch(data: Any, where: str) -> Branch:
-    data = _mapping(data, where)
-    _unknown(data, ("if", "then", "else"), where)
-    condition = parse_condition(data.get("if"), f"{where}.if")
-    then = _text(data.get("then", NEXT), f"{where}.then", limit=40) or NEXT
-    otherwise = _text(data.get("else", NEXT), f"{where}.else", limit=40) or NEXT
-    return Branch(condition, then, otherwise)
-
-
-def parse_set(data: Any, where: str) -> SetField:
-    data = _mapping(data, where)
-    _unknown(data, ("field", "value"), where)
-    name = _text(data.get("field"), f"{where}.field", required=True, limit=40)
-    if name not in SET_FIELDS:
-        raise DefinitionError(f"{where}.field", f"must be one of: {', '.join(SET_FIELDS)}")
-    value = _text(data.get("value"), f"{where}.value", required=True, limit=200)
-    if name == "lifecycle" and value not in LIFECYCLES_SET:
-        raise DefinitionError(f"{where}.value", f"must be one of: {', '.join(LIFECYCLES_SET)}")
-    return SetField(name, value)
-
-
-def parse_notify(data: Any, where: str) -> Notify:
-    data = _mapping(data, where)
-    _unknown(data, ("to", "note"), where)
-    to = _text(data.get("to"), f"{where}.to", required=True, limit=254)
-    if not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", to):
-        raise DefinitionError(f"{where}.to", f"{to!r} is not an email address")
-    return Notify(to, _text(data.get("note"), f"{where}.note", limit=500))
-
-
-def parse_exit(data: Any, where: str) -> Exit:
-    _mapping(data, where)
-    return Exit()
-
-
-_PARSERS: dict[str, Callable[[Any, str], Action]] = {
-    "send": parse_send,
-    "wait": parse_wait,
-    "branch": parse_branch,
-    "set": parse_set,
-    "notify": parse_notify,
-    "exit": parse_exit,
-}
-
-
-def parse_step(data: Any, where: str) -> Step:
-    data = _mapping(data, where)
-    step_id = _text(data.get("id"), f"{where}.id", required=True, limit=40)
-    if not STEP_ID.match(step_id) or step_id in (NEXT, EXIT):
-        raise DefinitionError(
-            f"{where}.id",
-            f"{step_id!r}: use lower-case letters, digits, - and _ (not 'next' or 'exit')",
-        )
-    actions = [key for key in data if key != "id"]
-    if len(actions) != 1 or actions[0] not in _PARSERS:
-        raise DefinitionError(where, f"a step is one of: {', '.join(_PARSERS)}")
-    name = actions[0]
-    return Step(step_id, _PARSERS[name](data[name], f"{where}.{name}"))
-
-
-def parse(data: Any) -> Definition:
-    """A program from the mapping of a YAML file (or the console's form)."""
-    data = _mapping(data, "")
-    known = ("name", "description", "trigger", "reentry", "goals", "steps", "language", "status")
-    _unknown(data, known, "program")
-    name = _text(data.get("name"), "name", required=True, limit=NAME_MAX)
-    steps_data = data.get("steps")
-    if not isinstance(steps_data, list) or not steps_data:
-        raise DefinitionError("steps", "a program needs at least one step")
-    steps = tuple(parse_step(item, f"steps[{number}]") for number, item in enumerate(steps_data))
-    seen: set[str] = set()
-    for number, step in enumerate(steps):
-        if step.id in seen:
-            raise DefinitionError(f"steps[{number}].id", f"{step.id!r} is used twice")
-        seen.add(step.id)
-    position = {step.id: number for number, step in enumerate(steps)}
-    for number, step in enumerate(steps):
-        if isinstance(step.action, Branch):
-            for target in (step.action.then, step.action.otherwise):
-                if target not in seen and target not in (NEXT, EXIT):
-                    raise DefinitionError(
-                        f"steps[{number}].branch", f"goes to {target!r}, which is no step"
-                    )
-                if target in position and position[target] <= number:
-                    raise DefinitionError(
-                        f"steps[{number}].branch",
-                        f"goes back to {target!r}: branches go forward only (no loops)",
-                    )
-    goals_data = data.get("goals") or []
-    if not isinstance(goals_data, list):
-        raise DefinitionError("goals", "must be a list")
-    goals = tuple(parse_goal(item, f"goals[{number}]") for number, item in enumerate(goals_data))
-    reentry = data.get("reentry", False)
-    if not isinstance(reentry, bool):
-        raise DefinitionError("reentry", "must be true or false")
-    language = _text(data.get("language"), "language", limit=5).lower()
-    if language not in ("", "en", "de"):
-        raise DefinitionError("language", "must be en or de (or left out)")
-    return Definition(
-        name=name,
-        trigger=parse_trigger(data.get("trigger")),
-        steps=steps,
-        goals=goals,
-        description=_text(data.get("description"), "description", limit=1000),
-        reentry=reentry,
-        language=language,
-    )
-
-
-# ---- writing -------------------------------------------------------------------------------
-
-
-def _action_data(action: Action) -> dict[str, Any]:
-    if isinstance(action, Send):
-        send: dict[str, Any] = {"subjects": list(action.subjects)}
-        if action.preheader:
-            send["preheader"] = action.preheader
-        if action.ab is not None and action.variants > 1:
-            send["ab"] = {
-                "mode": action.ab.mode.value,
-                "share": action.ab.share,
-                "decide_after_hours": action.ab.decide_after_hours,
-            }
-        send["body"] = action.body
-        return {"send": send}
-    if isinstance(action, Wait):
-        wait: dict[str, Any] = {}
-        if action.days:
-            wait["days"] = int(action.days) if float(action.days).is_integer() else action.days
-        if action.weekday is not None:
-            wait["weekday"] = WEEKDAYS[action.weekday]
-            wait["hour"] = action.hour
-        return {"wait": wait}
-    if isinstance(action, Branch):
-        condition = {action.condition.on.value: action.condition.value}
-        return {"branch": {"if": condition, "then": action.then, "else": action.otherwise}}
-    if isinstance(action, SetField):
-        return {"set": {"field": action.field, "value": action.value}}
-    if isinstance(action, Notify):
-        notify = {"to": action.to}
-        if action.note:
-            notify["note"] = action.note
-        return {"notify": notify}
-    return {"exit": {}}
-
-
-def to_data(definition: Definition, status: str | None = None) -> dict[str, Any]:
-    """The mapping ``parse`` reads (keys in a stable, readable order)."""
-    trigger: dict[str, Any] = {"kind": definition.trigger.on.value}
-    if definition.trigger.value:
-        trigger["value"] = definition.trigger.value
-    if definition.trigger.days:
-        trigger["days"] = definition.trigger.days
-    data: dict[str, Any] = {"name": definition.name}
-    if status is not None:
-        data["status"] = status
-    if definition.description:
-        data["description"] = definition.description
-    if definition.language:
-        data["language"] = definition.language
-    data["trigger"] = trigger
-    data["reentry"] = definition.reentry
-    data["goals"] = [
-        {"kind": goal.on.value, **({"value": goal.value} if goal.value else {})}
-        for goal in definition.goals
-    ]
-    data["steps"] = [{"id": step.id, **_action_data(step.action)} for step in definition.steps]
-    return data
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _text_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text_representer)
-
-
-def to_yaml(definitions: Sequence[tuple[Definition, str | None]]) -> str:
-    """One program, or several as YAML documents separated by ``---``."""
-    return yaml.dump_all(
-        [to_data(definition, status) for definition, status in definitions],
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-    )
-
-
-def from_yaml(text: str) -> list[tuple[Definition, str | None]]:
-    """Every program of a YAML file, with the status it names (None: keep the stored one)."""
-    try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise DefinitionError(where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not documents:
-        raise DefinitionError("", "the file holds no program")
-    found = []
-    names: set[str] = set()
-    for number, document in enumerate(documents):
-        try:
-            definition = parse(document)
-        except DefinitionError as exc:
-            prefix = f"program {number + 1}" if len(documents) > 1 else ""
-            raise DefinitionError(
-                ", ".join(part for part in (prefix, exc.where) if part), exc.problem
-            ) from None
-        if definition.name in names:
-            raise DefinitionError(f"program {number + 1}", f"{definition.name!r} is named twice")
-        names.add(definition.name)
-        status = document.get("status") if isinstance(document, Mapping) else None
-        if status is not None:
-            status = _choice(status, Status, f"program {number + 1}.status").value
-        found.append((definition, status))
-    return found
+from nurture.programs.reading import (
+    from_yaml,
+    parse,
+    parse_ab,
+    parse_branch,
+    parse_condition,
+    parse_exit,
+    parse_goal,
+    parse_notify,
+    parse_send,
+    parse_set,
+    parse_step,
+    parse_trigger,
+    parse_wait,
+)
+from nurture.programs.shape import (
+    EXIT,
+    LIFECYCLES_SET,
+    MAX_VARIANTS,
+    NAME_MAX,
+    NEXT,
+    SET_FIELDS,
+    STEP_ID,
+    WEEKDAYS,
+    AbMode,
+    AbTest,
+    Action,
+    Branch,
+    Condition,
+    ConditionKind,
+    Definition,
+    DefinitionError,
+    Exit,
+    Goal,
+    GoalKind,
+    Notify,
+    Send,
+    SetField,
+    Status,
+    Step,
+    Trigger,
+    TriggerKind,
+    Wait,
+)
+from nurture.programs.writing import to_data, to_yaml
+
+__all__ = [
+    "EXIT",
+    "LIFECYCLES_SET",
+    "MAX_VARIANTS",
+    "NAME_MAX",
+    "NEXT",
+    "SET_FIELDS",
+    "STEP_ID",
+    "WEEKDAYS",
+    "AbMode",
+    "AbTest",
+    "Action",
+    "Branch",
+    "Condition",
+    "ConditionKind",
+    "Definition",
+    "DefinitionError",
+    "Exit",
+    "Goal",
+    "GoalKind",
+    "Notify",
+    "Send",
+    "SetField",
+    "Status",
+    "Step",
+    "Trigger",
+    "TriggerKind",
+    "Wait",
+    "from_yaml",
+    "parse",
+    "parse_ab",
+    "parse_branch",
+    "parse_condition",
+    "parse_exit",
+    "parse_goal",
+    "parse_notify",
+    "parse_send",
+    "parse_set",
+    "parse_step",
+    "parse_trigger",
+    "parse_wait",
+    "to_data",
+    "to_yaml",
+]

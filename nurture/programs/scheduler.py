@@ -11,127 +11,53 @@ A pass does three things, each in short write transactions of its own:
 2. **Time-driven triggers**: leads that went quiet for N days (``lead.last_activity_at`` is
    indexed; each program remembers how far it looked), webinar attendees and no-shows once a
    webinar's follow-up moment (its end + 12 hours, as for the webinar mails) has passed.
-3. **Due steps**: enrollments whose ``due_at`` passed, through the partial index on active
-   enrollments, oldest first, a batch per transaction (``FOR UPDATE SKIP LOCKED``, so
-   several processes share the work on PostgreSQL). Each runs its steps until a wait or the
-   end. A mail step writes the message into the outbox in the same transaction (its dedupe
-   key ``program:ENROLLMENT:STEP`` makes it once only); the send job checks suppression,
-   consent and the reader's frequency again when it sends.
+3. **Due steps** (``steps``): enrollments whose ``due_at`` passed, a batch per transaction,
+   each taking its steps until a wait or the end; a mail step writes the message into the
+   outbox in the same transaction.
+
+What the parts share is in ``pass_context``; A/B tests in ``abtest``. The names other modules
+use (``Pass``, ``Context``, ``MAIL_KIND``, ``decide``, ``variant_stats`` …) are all here.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from content.models import Asset, Kind
-from content.orm import dialect_insert
-from nurture.mail import suppression
-from nurture.mail.models import MailCategory, MailMessage, MailStatus
-from nurture.mail.outbox import Mail, enqueue
 from nurture.models import RelayCursor
 from nurture.programs import rules, store
-from nurture.programs.definition import (
-    AbMode,
-    Branch,
-    Definition,
-    Notify,
-    Send,
-    SetField,
-    Status,
-    TriggerKind,
-    Wait,
-)
+from nurture.programs.abtest import decide, variant_stats
+from nurture.programs.definition import Definition, Status, TriggerKind
 from nurture.programs.models import (
     ACTIVE_ENROLLMENT,
-    AbDecision,
     Enrollment,
     EnrollmentStatus,
     Program,
     ProgramSettings,
-    StepLog,
 )
+from nurture.programs.pass_context import (
+    Context,
+    Definitions,
+    Pass,
+    end_enrollment,
+    lead_facts,
+)
+from nurture.programs.steps import MAIL_KIND, NOTIFY_KIND, STEP_BATCH, due_steps
 from nurture.relay import lock_cursor
 from tracking.events import EventType
-from tracking.identity.facts import Source, record_facts
-from tracking.models import WEBINAR_EVENTS, AssetEngagement, Event, Lead, LeadChange, Unlock
-from tracking.pipeline import changelog, leadstate
-from tracking.rules.scoring import Lifecycle
+from tracking.models import WEBINAR_EVENTS, Event, Lead, LeadChange
 
 CURSOR = "programs"
 CHANGE_BATCH = 1000
-STEP_BATCH = 500
-MAIL_KIND = "program"
-NOTIFY_KIND = "program_notify"
 FOLLOW_UP_AFTER = timedelta(hours=12)
 """After a webinar's end, attendees and no-shows enter their programs this much later (the
 time the webinar mails give attendance to be imported)."""
 ENDING_CHANGES = {"unsubscribed": "unsubscribed", "email_bounced": "address suppressed"}
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What a pass needs besides the database."""
-
-    stages: Sequence[str]
-    domain: str
-    default_language: str = "en"
-
-
-@dataclass(slots=True)
-class Pass:
-    """What one pass did (the job's line in /console/system)."""
-
-    changes: int = 0
-    entered: int = 0
-    converted: int = 0
-    exited: int = 0
-    steps: int = 0
-    sent: int = 0
-    held: int = 0
-    skipped: int = 0
-    completed: int = 0
-
-    def add(self, other: Pass) -> None:
-        for name in self.__slots__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def describe(self) -> str | None:
-        parts = [
-            f"{count} {what}"
-            for what, count in (
-                ("change(s) read", self.changes),
-                ("entered", self.entered),
-                ("converted", self.converted),
-                ("exited", self.exited),
-                ("mail(s) queued", self.sent),
-                ("held back", self.held),
-                ("skipped", self.skipped),
-                ("completed", self.completed),
-            )
-            if count
-        ]
-        return ", ".join(parts) or None
-
-
-class _Definitions:
-    """Program versions read once per pass."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.found: dict[tuple[int, int], Definition] = {}
-
-    def __call__(self, program_id: int, version: int) -> Definition:
-        key = (program_id, version)
-        if key not in self.found:
-            self.found[key] = store.definition(self.session, program_id, version)
-        return self.found[key]
 
 
 def active_programs(session: Session) -> list[Program]:
@@ -160,7 +86,7 @@ def read_changes(session: Session, now: datetime, context: Context) -> Pass:
     if not rows:
         return done
     programs = active_programs(session)
-    definitions = _Definitions(session)
+    definitions = Definitions(session)
     lead_ids = sorted({row.lead_id for row in rows})
     active = _active_enrollments(session, lead_ids)
     assets = _assets(session, rows)
@@ -223,7 +149,7 @@ def _ended_by(
     row: LeadChange,
     change: rules.Change,
     enrollments: list[Enrollment],
-    definitions: _Definitions,
+    definitions: Definitions,
     context: Context,
     now: datetime,
 ) -> Pass:
@@ -239,36 +165,21 @@ def _ended_by(
             None,
         )
         if reached is not None:
-            _end(session, enrollment, now, EnrollmentStatus.CONVERTED, reached.label(),
-                 goal=reached.label())  # fmt: skip
+            end_enrollment(
+                session,
+                enrollment,
+                now,
+                EnrollmentStatus.CONVERTED,
+                reached.label(),
+                goal=reached.label(),
+            )
             done.converted += 1
         elif row.kind in ENDING_CHANGES:
-            _end(session, enrollment, now, EnrollmentStatus.EXITED, ENDING_CHANGES[row.kind])
+            end_enrollment(
+                session, enrollment, now, EnrollmentStatus.EXITED, ENDING_CHANGES[row.kind]
+            )
             done.exited += 1
     return done
-
-
-def _end(
-    session: Session,
-    enrollment: Enrollment,
-    now: datetime,
-    status: EnrollmentStatus,
-    reason: str,
-    *,
-    goal: str = "",
-    step_id: str = "",
-) -> None:
-    enrollment.status = status.value
-    enrollment.ended_at = now
-    enrollment.end_reason = reason[:200]
-    enrollment.goal = goal[:80]
-    session.add(
-        StepLog(
-            enrollment_id=enrollment.id, program_id=enrollment.program_id,
-            version=enrollment.version, step_id=step_id, lead_id=enrollment.lead_id, at=now,
-            outcome=status.value, detail=reason[:300],
-        )
-    )  # fmt: skip
 
 
 def _enter(
@@ -377,405 +288,6 @@ def _webinar_followers(
     return found
 
 
-# ---- 3. due steps --------------------------------------------------------------------------
-
-
-def lead_facts(session: Session, lead: Lead, last_message_id: int | None) -> rules.LeadFacts:
-    """What branches and goals read of the lead now (a few indexed queries)."""
-    read_ids = set(
-        session.scalars(select(AssetEngagement.asset_id).where(AssetEngagement.lead_id == lead.id))
-    ) | set(session.scalars(select(Unlock.asset_id).where(Unlock.lead_id == lead.id)))
-    slugs: set[str] = set()
-    kinds: set[str] = set()
-    topics = set(lead.mail_topics or [])
-    if read_ids:
-        for asset in session.scalars(select(Asset).where(Asset.id.in_(read_ids))):
-            slugs.add(asset.slug)
-            kinds.add(asset.kind)
-            for topic in asset.topics:
-                topics |= {topic.slug, topic.label}
-    opened = clicked = False
-    if last_message_id is not None:
-        message = session.get(MailMessage, last_message_id)
-        if message is not None:
-            opened = message.opened_at is not None or message.clicked_at is not None
-            clicked = message.clicked_at is not None
-    demos = select(LeadChange.seq).where(LeadChange.lead_id == lead.id, LeadChange.kind == "demo")
-    if lead.lifecycle == Lifecycle.RECYCLED.value and lead.lifecycle_changed_at is not None:
-        # Sales sent the lead back: a demo it asked for before does not count any more.
-        demos = demos.where(LeadChange.at >= lead.lifecycle_changed_at)
-    demo = session.scalar(demos.limit(1))
-    return rules.LeadFacts(
-        stage=lead.journey_stage,
-        grade=lead.grade,
-        lifecycle=lead.lifecycle,
-        topics=frozenset(topics),
-        read=frozenset(slugs),
-        read_kinds=frozenset(kinds),
-        opened_previous=opened,
-        clicked_previous=clicked,
-        subscribed=lead.consent_status == "confirmed",
-        demo_requested=demo is not None,
-    )
-
-
-@dataclass(slots=True)
-class _StepRun:
-    session: Session
-    now: datetime
-    context: Context
-    guards: ProgramSettings
-    definitions: _Definitions
-    done: Pass = field(default_factory=Pass)
-
-
-def due_steps(
-    session: Session, now: datetime, context: Context, batch: int = STEP_BATCH
-) -> tuple[Pass, int]:
-    """Run up to ``batch`` due enrollments; returns what was done and how many were taken."""
-    guards = store.guard_rails(session)
-    if guards.paused:
-        return Pass(), 0
-    rows = list(
-        session.scalars(
-            select(Enrollment)
-            .join(Program, Program.id == Enrollment.program_id)
-            .where(
-                text(f"program_enrollment.{ACTIVE_ENROLLMENT}"),
-                Enrollment.due_at <= now,
-                Program.status == Status.ACTIVE.value,
-            )
-            .order_by(Enrollment.due_at)
-            .limit(batch)
-            .with_for_update(of=Enrollment, skip_locked=True)
-        )
-    )
-    work = _StepRun(session, now, context, guards, _Definitions(session))
-    for enrollment in rows:
-        _advance(work, enrollment)
-    session.flush()
-    return work.done, len(rows)
-
-
-def _log(work: _StepRun, enrollment: Enrollment, step_id: str, outcome: str, detail: str = "",
-         *, variant: int | None = None, message_id: int | None = None) -> None:  # fmt: skip
-    work.session.add(
-        StepLog(
-            enrollment_id=enrollment.id, program_id=enrollment.program_id,
-            version=enrollment.version, step_id=step_id, lead_id=enrollment.lead_id,
-            at=work.now, outcome=outcome, detail=detail[:300], variant=variant,
-            message_id=message_id,
-        )
-    )  # fmt: skip
-
-
-def _advance(work: _StepRun, enrollment: Enrollment) -> None:
-    """Take the lead's steps until one waits, or the program ends for it."""
-    current = work.definitions(enrollment.program_id, enrollment.version)
-    lead = work.session.get(Lead, enrollment.lead_id)
-    if lead is None:
-        return
-    zone = rules.zone_of(lead.time_zone, lead.language)
-    for _ in range(len(current.steps) + 1):
-        if enrollment.step >= len(current.steps):
-            _end(work.session, enrollment, work.now, EnrollmentStatus.COMPLETED, "all steps done")
-            work.done.completed += 1
-            return
-        step = current.steps[enrollment.step]
-        work.done.steps += 1
-        if not _take(work, enrollment, lead, current, step.id, step.action, zone):
-            return
-
-
-def _take(work: _StepRun, enrollment: Enrollment, lead: Lead, current: Definition, step_id: str,
-          action: object, zone: ZoneInfo) -> bool:  # fmt: skip
-    """Take one step; True: go on with the next one now."""
-    if isinstance(action, Send):
-        return _send(work, enrollment, lead, current, step_id, action, zone)
-    if isinstance(action, Wait):
-        enrollment.due_at = rules.wait_ends(action, work.now, zone)
-        enrollment.step += 1
-        _log(work, enrollment, step_id, "waited", f"until {enrollment.due_at.isoformat()}")
-        return enrollment.due_at <= work.now
-    if isinstance(action, Branch):
-        return _branch(work, enrollment, lead, current, step_id, action)
-    if isinstance(action, SetField):
-        _set(work, enrollment, lead, current, step_id, action)
-    elif isinstance(action, Notify):
-        _notify(work, enrollment, lead, current, step_id, action)
-    else:
-        _end(work.session, enrollment, work.now, EnrollmentStatus.EXITED, "exit step",
-             step_id=step_id)  # fmt: skip
-        work.done.exited += 1
-        return False
-    enrollment.step += 1
-    return True
-
-
-def _branch(work: _StepRun, enrollment: Enrollment, lead: Lead, current: Definition,
-            step_id: str, action: Branch) -> bool:  # fmt: skip
-    """Follow a branch (False: it left the program)."""
-    facts = lead_facts(work.session, lead, enrollment.last_message_id)
-    target = rules.after_branch(current, enrollment.step, facts)
-    held = rules.holds(action.condition, facts)
-    _log(work, enrollment, step_id, "branched", "then" if held else "else")
-    if target is None:
-        _end(work.session, enrollment, work.now, EnrollmentStatus.EXITED,
-             f"branch {step_id}", step_id=step_id)  # fmt: skip
-        work.done.exited += 1
-        return False
-    enrollment.step = target
-    return True
-
-
-def _hold(work: _StepRun, enrollment: Enrollment, until: datetime, step_id: str, why: str) -> bool:
-    """Hold the lead at this send step until ``until``; False when it held long enough (the
-    caller then skips the mail)."""
-    since = enrollment.held_since or work.now
-    if until - since > rules.LONGEST_POSTPONE:
-        return False
-    if enrollment.held_since is None:
-        enrollment.held_since = work.now
-        _log(work, enrollment, step_id, "held", why)
-    enrollment.due_at = until
-    work.done.held += 1
-    return True
-
-
-def _skip(work: _StepRun, enrollment: Enrollment, step_id: str, why: str) -> None:
-    _log(work, enrollment, step_id, "skipped", why)
-    enrollment.held_since = None
-    enrollment.step += 1
-    work.done.skipped += 1
-
-
-def _recent_marketing(session: Session, lead_id: int, now: datetime) -> list[datetime]:
-    return list(
-        session.scalars(
-            select(MailMessage.created_at).where(
-                MailMessage.lead_id == lead_id,
-                MailMessage.category == MailCategory.MARKETING.value,
-                MailMessage.created_at > now - rules.CAP_WINDOW,
-                MailMessage.status.not_in([MailStatus.SKIPPED.value, MailStatus.FAILED.value]),
-            )
-        )
-    )
-
-
-def _send(
-    work: _StepRun,
-    enrollment: Enrollment,
-    lead: Lead,
-    current: Definition,
-    step_id: str,
-    action: Send,
-    zone: ZoneInfo,
-) -> bool:
-    """Queue the mail (True: go on to the next step) or hold the lead here (False)."""
-    session, now = work.session, work.now
-    suppressed = suppression.active_reasons(session, [lead.email]).get(lead.email)
-    if suppressed is not None:
-        _end(session, enrollment, now, EnrollmentStatus.EXITED,
-             f"suppressed: {suppressed.value}", step_id=step_id)  # fmt: skip
-        work.done.exited += 1
-        return False
-    if lead.consent_status != "confirmed":
-        _skip(work, enrollment, step_id, f"no consent: {lead.consent_status}")
-        return True
-    variant = _variant(work, enrollment, step_id, action)
-    if variant == rules.HOLD:
-        # The rest of a test's audience waits for the verdict, as long as the test takes
-        # (``held_since`` stays for the cap and quiet hours, which come after it).
-        until = _test_ends(session, enrollment, step_id, action, now)
-        enrollment.due_at = until
-        _log(work, enrollment, step_id, "held", f"A/B test until {until.isoformat()}")
-        work.done.held += 1
-        return False
-    quiet = rules.QuietHours(work.guards.quiet_start, work.guards.quiet_end)
-    if quiet.quiet(now, zone):
-        if _hold(work, enrollment, quiet.ends(now, zone), step_id, "quiet hours"):
-            return False
-        _skip(work, enrollment, step_id, "quiet hours held too long")
-        return True
-    frees = rules.cap_frees_at(
-        _recent_marketing(session, lead.id, now), now, work.guards.weekly_cap
-    )
-    if frees is not None:
-        if _hold(work, enrollment, frees, step_id, f"cap {work.guards.weekly_cap}/week"):
-            return False
-        _log(work, enrollment, step_id, "capped", f"cap {work.guards.weekly_cap}/week")
-        enrollment.held_since = None
-        enrollment.step += 1
-        work.done.skipped += 1
-        return True
-    language = current.language or lead.language or work.context.default_language
-    message_id = enqueue(
-        session,
-        Mail(
-            to=lead.email,
-            kind=MAIL_KIND,
-            category=MailCategory.MARKETING,
-            language=language,
-            lead_id=lead.id,
-            params={
-                "program": enrollment.program_id,
-                "version": enrollment.version,
-                "step": step_id,
-                "variant": variant,
-                "enrollment": enrollment.id,
-            },
-            dedupe_key=f"program:{enrollment.id}:{step_id}",
-        ),
-        domain=work.context.domain,
-        now=now,
-    )
-    _log(work, enrollment, step_id, "sent", action.subjects[variant][:300], variant=variant,
-         message_id=message_id)  # fmt: skip
-    if message_id is not None:
-        enrollment.last_message_id = message_id
-        work.done.sent += 1
-    enrollment.held_since = None
-    enrollment.step += 1
-    return True
-
-
-def _variant(work: _StepRun, enrollment: Enrollment, step_id: str, action: Send) -> int:
-    ab = action.ab
-    if ab is None or action.variants < 2:
-        return 0
-    key = f"{enrollment.program_id}:{enrollment.version}:{step_id}:{enrollment.lead_id}"
-    if ab.mode is AbMode.SPLIT:
-        return rules.variant_for(key, action.variants, ab)
-    decision = work.session.get(AbDecision, (enrollment.program_id, enrollment.version, step_id))
-    if decision is None:
-        ends = _test_ends(work.session, enrollment, step_id, action, work.now)
-        if work.now >= ends:
-            decision = decide(work.session, enrollment.program_id, enrollment.version, step_id,
-                              action.variants, work.now)  # fmt: skip
-    return rules.variant_for(
-        key,
-        action.variants,
-        ab,
-        winner=decision.winner if decision is not None else None,
-        decided=decision is not None,
-    )
-
-
-def _test_ends(
-    session: Session, enrollment: Enrollment, step_id: str, action: Send, now: datetime
-) -> datetime:
-    """When the test started (the first lead reached the step: its mail went, or it was held)
-    plus the test's hours; from now, before anybody. Not from the first mail: with no lead
-    in the test group yet, the held rest would wait ever longer."""
-    assert action.ab is not None
-    first = session.scalar(
-        select(func.min(StepLog.at)).where(
-            StepLog.program_id == enrollment.program_id,
-            StepLog.version == enrollment.version,
-            StepLog.step_id == step_id,
-            StepLog.outcome.in_(("sent", "held")),
-        )
-    )
-    return (first or now) + timedelta(hours=action.ab.decide_after_hours)
-
-
-def variant_stats(
-    session: Session, program_id: int, version: int, step_id: str, variants: int
-) -> list[rules.VariantStats]:
-    """Sends, human opens and clicks of each subject line of a step."""
-    rows = session.execute(
-        select(
-            StepLog.variant,
-            func.count(MailMessage.id),
-            func.count(MailMessage.opened_at),
-            func.count(MailMessage.clicked_at),
-        )
-        .join(MailMessage, MailMessage.id == StepLog.message_id)
-        .where(
-            StepLog.program_id == program_id,
-            StepLog.version == version,
-            StepLog.step_id == step_id,
-            StepLog.outcome == "sent",
-            MailMessage.status == MailStatus.SENT.value,
-        )
-        .group_by(StepLog.variant)
-    ).all()
-    found = {variant: (sends, opens, clicks) for variant, sends, opens, clicks in rows}
-    stats = []
-    for number in range(variants):
-        sends, opens, clicks = found.get(number, (0, 0, 0))
-        # A click shows the mail was opened even when the pixel was blocked.
-        stats.append(rules.VariantStats(sends, max(opens, clicks), clicks))
-    return stats
-
-
-def decide(
-    session: Session, program_id: int, version: int, step_id: str, variants: int, now: datetime
-) -> AbDecision:
-    """Record the verdict of a step's A/B test now (the rest of the audience follows it)."""
-    verdict = rules.pick_winner(variant_stats(session, program_id, version, step_id, variants))
-    session.flush()
-    insert = dialect_insert(session)
-    # Two processes may decide at once: the first verdict stands, the other reads it.
-    session.execute(
-        insert(AbDecision)
-        .values(
-            program_id=program_id, version=version, step_id=step_id, decided_at=now,
-            winner=verdict.winner, metric=verdict.metric, p_value=verdict.p_value,
-            explanation=verdict.explanation,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[AbDecision.program_id, AbDecision.version, AbDecision.step_id]
-        )
-    )  # fmt: skip
-    decision = session.get(AbDecision, (program_id, version, step_id), populate_existing=True)
-    assert decision is not None
-    return decision
-
-
-def _set(work: _StepRun, enrollment: Enrollment, lead: Lead, current: Definition, step_id: str,
-         action: SetField) -> None:  # fmt: skip
-    reason = f"program {current.name}"
-    if action.field == "lifecycle":
-        try:
-            leadstate.set_lifecycle(work.session, lead, Lifecycle(action.value), reason, work.now)
-        except ValueError as exc:
-            _log(work, enrollment, step_id, "skipped", str(exc))
-            work.done.skipped += 1
-            return
-    else:
-        record_facts(work.session, lead.id, {action.field: action.value},
-                     Source("program", current.name[:200]), work.now)  # fmt: skip
-        if action.field == "company":
-            lead.company = action.value
-    _log(work, enrollment, step_id, "set", f"{action.field} = {action.value}")
-
-
-def _notify(work: _StepRun, enrollment: Enrollment, lead: Lead, current: Definition,
-            step_id: str, action: Notify) -> None:  # fmt: skip
-    """Tell sales: a ``sales_notified`` change (the webhook ``lead.sales_notified``) and a
-    mail to the owner named in the step."""
-    changelog.append(
-        work.session,
-        LeadChange(lead_id=lead.id, at=work.now, kind="sales_notified",
-                   new=current.name[:40], reason=action.note or f"program {current.name}"),
-    )  # fmt: skip
-    message_id = enqueue(
-        work.session,
-        Mail(
-            to=action.to,
-            kind=NOTIFY_KIND,
-            category=MailCategory.TRANSACTIONAL,
-            language=work.context.default_language,
-            params={"lead": lead.id, "program": current.name, "note": action.note},
-            dedupe_key=f"program-notify:{enrollment.id}:{step_id}",
-        ),
-        domain=work.context.domain,
-        now=work.now,
-    )
-    _log(work, enrollment, step_id, "notified", action.to, message_id=message_id)
-
-
 # ---- the pass ------------------------------------------------------------------------------
 
 
@@ -831,9 +343,15 @@ def has_due(session: Session, now: datetime) -> bool:
 
 
 __all__ = [
+    "CHANGE_BATCH",
     "CURSOR",
+    "MAIL_KIND",
+    "NOTIFY_KIND",
+    "STEP_BATCH",
+    "TIMED",
     "Context",
     "Pass",
+    "active_programs",
     "decide",
     "due_steps",
     "has_due",
