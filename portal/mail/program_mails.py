@@ -237,15 +237,29 @@ def preview(
     renderer: MailRenderer, session: Session, params: Mapping[str, Any], lead: Lead
 ) -> tuple[str, str, str]:
     """(HTML document, plain text, subject) of a program mail for ``lead``, as it would be
-    sent now; nothing is written, links stay as written (no click tracking)."""
+    sent now, in the language the scheduler would choose (the program's fixed one, else the
+    lead's, else the site's); nothing is written, links stay as written (no click tracking),
+    and the footer's unsubscribe and preference links go nowhere: a marketer clicking around
+    a preview must not unsubscribe the lead it shows."""
+    language = str(params.get("language") or "")
+    if not language and params.get("program") is not None:
+        language = store.definition(
+            session, int(params["program"]), int(params["version"])
+        ).language
     message = Outgoing(
         id=0, claim="", message_id="<preview@leadshelf>", verp="", lead_id=lead.id,
         to=lead.email, kind=MAIL_KIND, category=MailCategory.MARKETING,
-        language=lead.language or renderer.settings.default_language, params=dict(params),
-        attempts=0, created_at=utcnow(),
+        language=language or lead.language or renderer.settings.default_language,
+        params=dict(params), attempts=0, created_at=utcnow(),
     )  # fmt: skip
     values = {
         **renderer.common(message),
         **program_context(KindContext(session, message, renderer.links, renderer.model)),
+        "unsubscribe_url": PREVIEW_LINK,
+        "preferences_url": PREVIEW_LINK,
     }
     return renderer.parts(MAIL_KIND, values)
+
+
+PREVIEW_LINK = "#preview"
+"""Where a preview's footer links point (the real mail has the lead's signed links there)."""

@@ -290,7 +290,7 @@ def _params(
             "step": step_id,
             "variant": variant,
         }
-    return {"send": send, "variant": variant}
+    return {"send": send, "variant": variant, "language": current.language}
 
 
 def _editor(

@@ -126,3 +126,17 @@ def test_markdown_is_rendered_and_raw_html_is_not(render: MailRenderer, db: Data
     assert "<strong>bold</strong>" in document
     assert "<script>" not in document
     assert "https://example.com" in document
+
+
+def test_a_preview_is_in_the_programs_language_and_its_footer_unsubscribes_nobody(
+    render: MailRenderer, db: Database
+) -> None:
+    reader = lead(db)  # no language of its own: the site's would be English
+    params = {**send("Hallo {{ first_name | zusammen }}"), "language": "de"}
+    document, text, _ = rendered(render, db, params, reader)
+    assert 'lang="de"' in document
+    assert "Abmelden" in text
+    assert "/email/unsubscribe" not in document + text
+    assert "/email/preferences" not in document + text
+    footer = HTMLParser(document).css("a")
+    assert any(node.attributes.get("href") == "#preview" for node in footer)
