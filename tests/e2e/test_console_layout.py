@@ -67,6 +67,13 @@ def leads(live_server: LiveServer) -> list[int]:
     ]
     api(live_server, token, "POST", "/api/v1/events", {"events": events})
     found = api(live_server, token, "GET", "/api/v1/leads?limit=50")
+    # A program too, so its pages (list, flow, editors, review) are checked with the rest.
+    subprocess.run(
+        [LEADSHELF, "programs", "from-template", "welcome", "--activate"],
+        env=dict(live_server.env),
+        capture_output=True,
+        check=True,
+    )
     return [item["id"] for item in found["items"] if item["email"].startswith("layout-")]
 
 
@@ -81,8 +88,13 @@ def api(server: LiveServer, token: str, method: str, path: str, body: Any = None
         return json.load(response)
 
 
-def console_pages(lead_id: int, asset_path: str) -> dict[str, str]:
+def console_pages(lead_id: int, asset_path: str, program_path: str) -> dict[str, str]:
     return {
+        "programs": "/console/programs",
+        "program": program_path,
+        "program-yaml": f"{program_path}/yaml",
+        "program-mail": f"{program_path}/steps/welcome?lead=layout-0@example.com",
+        "program-review": f"{program_path}/review",
         "overview": "/console",
         "leads": LEAD_FILTERS,
         "lead": f"/console/leads/{lead_id}",
@@ -231,7 +243,10 @@ def check_pages(page: Page, server: LiveServer, lead_id: int, width: int, shots:
     page.goto(f"{server.url}/console/assets")
     asset_path = page.locator(".data-table a[href^='/console/assets/']").first.get_attribute("href")
     assert asset_path
-    for name, path in console_pages(lead_id, asset_path).items():
+    page.goto(f"{server.url}/console/programs")
+    program_path = page.locator("a[href^='/console/programs/']").first.get_attribute("href")
+    assert program_path
+    for name, path in console_pages(lead_id, asset_path, program_path).items():
         response = page.goto(f"{server.url}{path}")
         assert response is not None
         assert response.status == 200, (name, path)
