@@ -8,15 +8,16 @@ consent and the reader's frequency again when it sends."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from nurture.mail import suppression
-from nurture.mail.models import MailCategory, MailMessage, MailStatus
+from nurture.mail.models import MailAddress, MailCategory, MailMessage, MailStatus
 from nurture.mail.outbox import Mail, enqueue
+from nurture.mail.rules import FREQUENCY_GAPS
 from nurture.programs import abtest, rules, store
 from nurture.programs.definition import Branch, Definition, Notify, Send, SetField, Status, Wait
 from nurture.programs.models import (
@@ -182,17 +183,39 @@ def _skip(work: _StepRun, enrollment: Enrollment, step_id: str, why: str) -> Non
     work.done.skipped += 1
 
 
-def _recent_marketing(session: Session, lead_id: int, now: datetime) -> list[datetime]:
+def _recent_marketing(
+    session: Session, lead_id: int, now: datetime, window: timedelta
+) -> list[datetime]:
     return list(
         session.scalars(
             select(MailMessage.created_at).where(
                 MailMessage.lead_id == lead_id,
                 MailMessage.category == MailCategory.MARKETING.value,
-                MailMessage.created_at > now - rules.CAP_WINDOW,
+                MailMessage.created_at > now - window,
                 MailMessage.status.not_in([MailStatus.SKIPPED.value, MailStatus.FAILED.value]),
             )
         )
     )
+
+
+def _held_back(session: Session, lead: Lead, now: datetime, cap: int) -> tuple[datetime, str]:
+    """Until when the weekly cap across programs, and the reader's own frequency (at most a
+    mail a week or a month, which the send job would enforce by skipping the mail), hold one
+    more marketing mail back, and why; ``now``: it may go."""
+    gap = FREQUENCY_GAPS.get(lead.mail_frequency)
+    recent = _recent_marketing(session, lead.id, now, max(rules.CAP_WINDOW, gap or timedelta()))
+    found = [(now, "")]
+    frees = rules.cap_frees_at(recent, now, cap)
+    if frees is not None:
+        found.append((frees, f"cap {cap}/week"))
+    if gap is not None:
+        sent = session.scalar(
+            select(MailAddress.last_sent_at).where(MailAddress.address == lead.email)
+        )
+        frees = rules.cap_frees_at([*recent, *([sent] if sent else [])], now, 1, gap)
+        if frees is not None:
+            found.append((frees, f"frequency {lead.mail_frequency}"))
+    return max(found)
 
 
 def _send(
@@ -236,13 +259,11 @@ def _send(
             return False
         _skip(work, enrollment, step_id, "quiet hours held too long")
         return True
-    frees = rules.cap_frees_at(
-        _recent_marketing(session, lead.id, now), now, work.guards.weekly_cap
-    )
-    if frees is not None:
-        if _hold(work, enrollment, frees, step_id, f"cap {work.guards.weekly_cap}/week"):
+    frees, why = _held_back(session, lead, now, work.guards.weekly_cap)
+    if frees > now:
+        if _hold(work, enrollment, frees, step_id, why):
             return False
-        _log(work, enrollment, step_id, "capped", f"cap {work.guards.weekly_cap}/week")
+        _log(work, enrollment, step_id, "capped", why)
         enrollment.held_since = None
         enrollment.step += 1
         work.done.skipped += 1

@@ -181,3 +181,20 @@ def test_a_lead_finishes_the_version_it_started_and_new_leads_get_the_new_one(
     assert [found.status for found in enrollments(db, ada) + enrollments(db, bea)] == [
         "completed", "completed",
     ]  # fmt: skip
+
+
+def test_a_reader_who_wants_a_mail_a_week_gets_the_next_one_held_not_dropped(
+    db: Database, drive: Drive
+) -> None:
+    steps = [mail("one", "One"), wait("w1", 4), mail("two", "Two"), wait("w2", 1),
+             mail("three", "Three")]  # fmt: skip
+    save(db, program("Sequence", steps, trigger={"kind": "subscribed"}))
+    ada = subscriber(db, "ada@example.com", mail_frequency="weekly")
+    drive.days(START, 12)
+    # "Two" waits from day 4 until the week since "One" is (nearly) over; "Three" would wait
+    # five days after it, longer than a mail waits, and is left out.
+    assert drive.subjects("ada@example.com") == ["One", "Two"]
+    sent = [message.created_at for message in messages(db, ada)]
+    assert sent == [START, START + 6 * DAY]
+    outcomes = [(step, outcome) for step, outcome in steps_of(db, ada) if step in ("two", "three")]
+    assert outcomes == [("two", "held"), ("two", "sent"), ("three", "capped")]
