@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from content.orm import utcnow
 from nurture.mail.smtp import parse_sender
-from nurture.programs import scheduler
+from nurture.programs import scheduler, store
 from nurture.programs.definition import Status
 from nurture.programs.models import Enrollment, Program
 from nurture.programs.scheduler import TIMED, Context
@@ -38,15 +38,17 @@ def tick(database: Database, settings: Settings, model: Model, now: datetime) ->
     return scheduler.tick(database.write, now, context_for(settings, model))
 
 
-def _timed_due(database: Database, now: datetime) -> bool:
+def timed_due(database: Database, now: datetime) -> bool:
+    """Whether an active program with a time-driven trigger has not looked for a minute (or
+    never looked: a program activated without a start looks from its first pass)."""
     with database.read() as session:
-        oldest = session.scalar(
-            select(func.min(Program.checked_until)).where(
+        looked = session.scalars(
+            select(Program.checked_until).where(
                 Program.status == Status.ACTIVE.value,
                 Program.trigger.in_([kind.value for kind in TIMED]),
             )
-        )
-    return oldest is not None and now - oldest >= TIMED_EVERY
+        ).all()
+    return any(moment is None or now - moment >= TIMED_EVERY for moment in looked)
 
 
 def run(database: Database, settings: Settings, model: Model) -> str | None:
@@ -54,21 +56,30 @@ def run(database: Database, settings: Settings, model: Model) -> str | None:
     now = utcnow()
     with database.read() as session:
         due = scheduler.has_due(session, now)
-    if not due and not _timed_due(database, now):
+    if not due and not timed_due(database, now):
         return None
     return tick(database, settings, model, now).describe()
 
 
 def backlog(database: Database) -> Backlog:
+    """Steps due and not taken. Steps of paused programs, or of all programs under the global
+    pause, wait on purpose: they are named but never make /healthz degraded."""
     now = utcnow()
     with database.read() as session:
+        paused = store.globally_paused(session)
         waiting, oldest = session.execute(
-            select(func.count(Enrollment.id), func.min(Enrollment.due_at)).where(
-                Enrollment.status == "active", Enrollment.due_at <= now
+            select(func.count(Enrollment.id), func.min(Enrollment.due_at))
+            .join(Program, Program.id == Enrollment.program_id)
+            .where(
+                Enrollment.status == "active",
+                Enrollment.due_at <= now,
+                Program.status == Status.ACTIVE.value,
             )
         ).one()
     if not waiting:
         return Backlog("no step due")
+    if paused:
+        return Backlog(f"{waiting} step(s) due, held by the global pause")
     return Backlog(
         f"{waiting} step(s) due since {when(oldest)}", behind=older_than(oldest, BEHIND_AFTER)
     )

@@ -123,8 +123,9 @@ class Enrollment(Base):
     )
     """The program's previous mail to the lead (branches on opened/clicked read it)."""
     held_since: Mapped[datetime | None]
-    """Since when the current send step holds the lead back (frequency cap, quiet hours, an
-    A/B test's verdict); the step is skipped once it held for ``LONGEST_POSTPONE``."""
+    """Since when the current send step holds the lead back (the weekly cap, the reader's own
+    frequency, quiet hours); the step is skipped once it held for ``LONGEST_POSTPONE``. (The
+    rest of an A/B test's audience waits for the verdict without it.)"""
 
 
 class StepLog(Base):

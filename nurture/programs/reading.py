@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from content.printable import unprintable
 from nurture.programs import merge
 from nurture.programs.shape import (
     EXIT,
@@ -55,6 +56,11 @@ def _text(value: Any, where: str, *, required: bool = False, limit: int = 10_000
         raise DefinitionError(where, "is required")
     if len(value) > limit:
         raise DefinitionError(where, f"is longer than {limit} characters")
+    # Control characters would not survive YAML (U+0085 reads back as a line break) and
+    # have no business in a mail; line breaks and tabs only where text may span lines.
+    problem = unprintable(value, multiline=limit > NAME_MAX * 4)
+    if problem:
+        raise DefinitionError(where, f"contains {problem}")
     return str(value)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from content.models import Asset
@@ -185,6 +185,18 @@ def end_enrollments(
         conditions.append(Enrollment.program_id == program_id)
     if lead_ids is not None:
         conditions.append(Enrollment.lead_id.in_(list(lead_ids)))
+    # Each exit in the step log too, as a step's exit is (the review and the lead's trail).
+    session.execute(
+        insert(StepLog).from_select(
+            ["enrollment_id", "program_id", "version", "step_id", "lead_id", "at", "outcome",
+             "detail"],
+            select(
+                Enrollment.id, Enrollment.program_id, Enrollment.version, literal(""),
+                Enrollment.lead_id, literal(now, type_=StepLog.at.type),
+                literal(EnrollmentStatus.EXITED.value), literal(reason[:300]),
+            ).where(and_(*conditions)),
+        )
+    )  # fmt: skip
     result = session.execute(
         update(Enrollment)
         .where(and_(*conditions))
@@ -251,6 +263,12 @@ def add_leads(
         if enroll(session, program, lead_id, now, by=by, reentry=True) is not None:
             entered.append(lead_id)
     return entered
+
+
+def globally_paused(session: Session) -> bool:
+    """Whether the global pause is on (read without writing the settings row)."""
+    found = session.get(ProgramSettings, 1)
+    return found is not None and found.paused
 
 
 def guard_rails(session: Session) -> ProgramSettings:

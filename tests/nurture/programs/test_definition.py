@@ -430,7 +430,8 @@ def test_yaml_keeps_a_body_readable() -> None:
 
 # ---- round trips ---------------------------------------------------------------------------
 
-PLAIN = st.characters(exclude_categories=["Cs"], exclude_characters="{}")
+PLAIN = st.characters(exclude_categories=["Cs", "Cc"], exclude_characters="{}")
+"""Text a marketer may type: no surrogates or control characters (refused, tested apart)."""
 SLUG = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
 
 
@@ -629,3 +630,25 @@ def test_the_welcome_template_is_three_to_five_mails() -> None:
 def test_an_unknown_template_is_named() -> None:
     with pytest.raises(LookupError, match="welcome"):
         template("newsletter")
+
+
+ONE_STEP = {"id": "a", "send": {"subject": "Hi\nthere", "body": "x"}}
+
+
+@pytest.mark.parametrize(
+    ("field", "data", "said"),
+    [
+        ("name", {"name": "Wel\x00come"}, "control character U+0000"),
+        ("description", {"description": "Four mails\x85over two weeks"}, "U+0085"),
+        ("steps[0].send.subjects[0]", {"steps": [ONE_STEP]}, "line break U+000A"),
+    ],
+)
+def test_control_characters_are_refused_where_they_are(
+    field: str, data: dict[str, Any], said: str
+) -> None:
+    base = {"name": "Welcome", "trigger": {"kind": "manual"},
+            "steps": [{"id": "a", "send": {"subject": "Hi", "body": "Hello"}}]}  # fmt: skip
+    with pytest.raises(DefinitionError) as refused:
+        parse({**base, **data})
+    assert refused.value.where == field
+    assert said in refused.value.problem
