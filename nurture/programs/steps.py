@@ -8,14 +8,20 @@ consent and the reader's frequency again when it sends."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from nurture.mail import suppression
-from nurture.mail.models import MailAddress, MailCategory, MailMessage, MailStatus
+from nurture.mail.models import (
+    MailAddress,
+    MailCategory,
+    MailMessage,
+    MailStatus,
+    SuppressionReason,
+)
 from nurture.mail.outbox import Mail, enqueue
 from nurture.mail.rules import FREQUENCY_GAPS
 from nurture.programs import abtest, rules, store
@@ -40,6 +46,18 @@ NOTIFY_KIND = "program_notify"
 
 
 @dataclass(slots=True)
+class _BatchReads:
+    """What the mail steps check about the batch's leads, read for all of them at once."""
+
+    leads: dict[int, Lead] = field(default_factory=dict)
+    suppressed: dict[str, SuppressionReason] = field(default_factory=dict)
+    recent: dict[int, list[datetime]] = field(default_factory=dict)
+    """Each lead's marketing mail of the longest window a check looks at (with this batch's)."""
+    last_sent: dict[str, datetime] = field(default_factory=dict)
+    """``MailAddress.last_sent_at`` of the leads whose frequency is limited."""
+
+
+@dataclass(slots=True)
 class _StepRun:
     session: Session
     now: datetime
@@ -47,6 +65,7 @@ class _StepRun:
     guards: ProgramSettings
     definitions: Definitions
     done: Pass = field(default_factory=Pass)
+    read: _BatchReads = field(default_factory=_BatchReads)
 
 
 def due_steps(
@@ -71,10 +90,45 @@ def due_steps(
         )
     )
     work = _StepRun(session, now, context, guards, Definitions(session))
+    work.read = _read_batch(session, sorted({enrollment.lead_id for enrollment in rows}), now)
     for enrollment in rows:
         _advance(work, enrollment)
     session.flush()
     return work.done, len(rows)
+
+
+def _read_batch(session: Session, lead_ids: list[int], now: datetime) -> _BatchReads:
+    """Three or four queries for the batch instead of as many for each of its leads."""
+    if not lead_ids:
+        return _BatchReads()
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
+    addresses = sorted({lead.email for lead in leads.values()})
+    found = _BatchReads(leads, suppression.active_reasons(session, addresses))
+    window = max(rules.CAP_WINDOW, *FREQUENCY_GAPS.values())
+    for lead_id, created_at in session.execute(
+        select(MailMessage.lead_id, MailMessage.created_at).where(
+            MailMessage.lead_id.in_(lead_ids),
+            MailMessage.category == MailCategory.MARKETING.value,
+            MailMessage.created_at > now - window,
+            MailMessage.status.not_in([MailStatus.SKIPPED.value, MailStatus.FAILED.value]),
+        )
+    ):
+        if lead_id is not None:
+            found.recent.setdefault(lead_id, []).append(created_at)
+    limited = sorted(
+        {lead.email for lead in leads.values() if lead.mail_frequency in FREQUENCY_GAPS}
+    )
+    if limited:
+        found.last_sent = {
+            address: sent
+            for address, sent in session.execute(
+                select(MailAddress.address, MailAddress.last_sent_at).where(
+                    MailAddress.address.in_(limited)
+                )
+            )
+            if sent is not None
+        }
+    return found
 
 
 def _log(work: _StepRun, enrollment: Enrollment, step_id: str, outcome: str, detail: str = "",
@@ -92,7 +146,7 @@ def _log(work: _StepRun, enrollment: Enrollment, step_id: str, outcome: str, det
 def _advance(work: _StepRun, enrollment: Enrollment) -> None:
     """Take the lead's steps until one waits, or the program ends for it."""
     current = work.definitions(enrollment.program_id, enrollment.version)
-    lead = work.session.get(Lead, enrollment.lead_id)
+    lead = work.read.leads.get(enrollment.lead_id)
     if lead is None:
         return
     zone = rules.zone_of(lead.time_zone, lead.language)
@@ -183,35 +237,18 @@ def _skip(work: _StepRun, enrollment: Enrollment, step_id: str, why: str) -> Non
     work.done.skipped += 1
 
 
-def _recent_marketing(
-    session: Session, lead_id: int, now: datetime, window: timedelta
-) -> list[datetime]:
-    return list(
-        session.scalars(
-            select(MailMessage.created_at).where(
-                MailMessage.lead_id == lead_id,
-                MailMessage.category == MailCategory.MARKETING.value,
-                MailMessage.created_at > now - window,
-                MailMessage.status.not_in([MailStatus.SKIPPED.value, MailStatus.FAILED.value]),
-            )
-        )
-    )
-
-
-def _held_back(session: Session, lead: Lead, now: datetime, cap: int) -> tuple[datetime, str]:
+def _held_back(read: _BatchReads, lead: Lead, now: datetime, cap: int) -> tuple[datetime, str]:
     """Until when the weekly cap across programs, and the reader's own frequency (at most a
     mail a week or a month, which the send job would enforce by skipping the mail), hold one
     more marketing mail back, and why; ``now``: it may go."""
     gap = FREQUENCY_GAPS.get(lead.mail_frequency)
-    recent = _recent_marketing(session, lead.id, now, max(rules.CAP_WINDOW, gap or timedelta()))
+    recent = read.recent.get(lead.id, [])  # each check keeps the mails of its own window
     found = [(now, "")]
     frees = rules.cap_frees_at(recent, now, cap)
     if frees is not None:
         found.append((frees, f"cap {cap}/week"))
     if gap is not None:
-        sent = session.scalar(
-            select(MailAddress.last_sent_at).where(MailAddress.address == lead.email)
-        )
+        sent = read.last_sent.get(lead.email)
         frees = rules.cap_frees_at([*recent, *([sent] if sent else [])], now, 1, gap)
         if frees is not None:
             found.append((frees, f"frequency {lead.mail_frequency}"))
@@ -229,7 +266,7 @@ def _send(
 ) -> bool:
     """Queue the mail (True: go on to the next step) or hold the lead here (False)."""
     session, now = work.session, work.now
-    suppressed = suppression.active_reasons(session, [lead.email]).get(lead.email)
+    suppressed = work.read.suppressed.get(lead.email)
     if suppressed is not None:
         end_enrollment(
             session,
@@ -259,7 +296,7 @@ def _send(
             return False
         _skip(work, enrollment, step_id, "quiet hours held too long")
         return True
-    frees, why = _held_back(session, lead, now, work.guards.weekly_cap)
+    frees, why = _held_back(work.read, lead, now, work.guards.weekly_cap)
     if frees > now:
         if _hold(work, enrollment, frees, step_id, why):
             return False
@@ -269,30 +306,30 @@ def _send(
         work.done.skipped += 1
         return True
     language = current.language or lead.language or work.context.default_language
-    message_id = enqueue(
-        session,
-        Mail(
-            to=lead.email,
-            kind=MAIL_KIND,
-            category=MailCategory.MARKETING,
-            language=language,
-            lead_id=lead.id,
-            params={
-                "program": enrollment.program_id,
-                "version": enrollment.version,
-                "step": step_id,
-                "variant": variant,
-                "enrollment": enrollment.id,
-            },
-            dedupe_key=f"program:{enrollment.id}:{step_id}",
-        ),
-        domain=work.context.domain,
-        now=now,
+    mail = Mail(
+        to=lead.email,
+        kind=MAIL_KIND,
+        category=MailCategory.MARKETING,
+        language=language,
+        lead_id=lead.id,
+        params={
+            "program": enrollment.program_id,
+            "version": enrollment.version,
+            "step": step_id,
+            "variant": variant,
+            "enrollment": enrollment.id,
+        },
+        dedupe_key=f"program:{enrollment.id}:{step_id}",
     )
+    # The message row needs nothing the batch has pending: its steps are written together at
+    # the end of the batch, not flushed before each mail.
+    with session.no_autoflush:
+        message_id = enqueue(session, mail, domain=work.context.domain, now=now)
     _log(work, enrollment, step_id, "sent", action.subjects[variant][:300], variant=variant,
          message_id=message_id)  # fmt: skip
     if message_id is not None:
         enrollment.last_message_id = message_id
+        work.read.recent.setdefault(lead.id, []).append(now)  # the lead's next mail sees it
         work.done.sent += 1
     enrollment.held_since = None
     enrollment.step += 1
