@@ -14,17 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from nurture.mail import suppression
 from nurture.mail.models import (
-    MailAddress,
     MailCategory,
-    MailMessage,
-    MailStatus,
-    SuppressionReason,
 )
 from nurture.mail.outbox import Mail, enqueue
 from nurture.mail.rules import FREQUENCY_GAPS
 from nurture.programs import abtest, rules, store
+from nurture.programs.batch import BatchReads, lock_changing_leads, read_batch
 from nurture.programs.definition import Branch, Definition, Notify, Send, SetField, Status, Wait
 from nurture.programs.models import (
     ACTIVE_ENROLLMENT,
@@ -46,18 +42,6 @@ NOTIFY_KIND = "program_notify"
 
 
 @dataclass(slots=True)
-class _BatchReads:
-    """What the mail steps check about the batch's leads, read for all of them at once."""
-
-    leads: dict[int, Lead] = field(default_factory=dict)
-    suppressed: dict[str, SuppressionReason] = field(default_factory=dict)
-    recent: dict[int, list[datetime]] = field(default_factory=dict)
-    """Each lead's marketing mail of the longest window a check looks at (with this batch's)."""
-    last_sent: dict[str, datetime] = field(default_factory=dict)
-    """``MailAddress.last_sent_at`` of the leads whose frequency is limited."""
-
-
-@dataclass(slots=True)
 class _StepRun:
     session: Session
     now: datetime
@@ -65,7 +49,7 @@ class _StepRun:
     guards: ProgramSettings
     definitions: Definitions
     done: Pass = field(default_factory=Pass)
-    read: _BatchReads = field(default_factory=_BatchReads)
+    read: BatchReads = field(default_factory=BatchReads)
 
 
 def due_steps(
@@ -90,45 +74,12 @@ def due_steps(
         )
     )
     work = _StepRun(session, now, context, guards, Definitions(session))
-    work.read = _read_batch(session, sorted({enrollment.lead_id for enrollment in rows}), now)
+    lock_changing_leads(session, work.definitions, rows)
+    work.read = read_batch(session, sorted({enrollment.lead_id for enrollment in rows}), now)
     for enrollment in rows:
         _advance(work, enrollment)
     session.flush()
     return work.done, len(rows)
-
-
-def _read_batch(session: Session, lead_ids: list[int], now: datetime) -> _BatchReads:
-    """Three or four queries for the batch instead of as many for each of its leads."""
-    if not lead_ids:
-        return _BatchReads()
-    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
-    addresses = sorted({lead.email for lead in leads.values()})
-    found = _BatchReads(leads, suppression.active_reasons(session, addresses))
-    window = max(rules.CAP_WINDOW, *FREQUENCY_GAPS.values())
-    for lead_id, created_at in session.execute(
-        select(MailMessage.lead_id, MailMessage.created_at).where(
-            MailMessage.lead_id.in_(lead_ids),
-            MailMessage.category == MailCategory.MARKETING.value,
-            MailMessage.created_at > now - window,
-            MailMessage.status.not_in([MailStatus.SKIPPED.value, MailStatus.FAILED.value]),
-        )
-    ):
-        if lead_id is not None:
-            found.recent.setdefault(lead_id, []).append(created_at)
-    limited = sorted(
-        {lead.email for lead in leads.values() if lead.mail_frequency in FREQUENCY_GAPS}
-    )
-    if limited:
-        found.last_sent = {
-            address: sent
-            for address, sent in session.execute(
-                select(MailAddress.address, MailAddress.last_sent_at).where(
-                    MailAddress.address.in_(limited)
-                )
-            )
-            if sent is not None
-        }
-    return found
 
 
 def _log(work: _StepRun, enrollment: Enrollment, step_id: str, outcome: str, detail: str = "",
@@ -237,7 +188,7 @@ def _skip(work: _StepRun, enrollment: Enrollment, step_id: str, why: str) -> Non
     work.done.skipped += 1
 
 
-def _held_back(read: _BatchReads, lead: Lead, now: datetime, cap: int) -> tuple[datetime, str]:
+def _held_back(read: BatchReads, lead: Lead, now: datetime, cap: int) -> tuple[datetime, str]:
     """Until when the weekly cap across programs, and the reader's own frequency (at most a
     mail a week or a month, which the send job would enforce by skipping the mail), hold one
     more marketing mail back, and why; ``now``: it may go."""
