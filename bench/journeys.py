@@ -23,6 +23,14 @@ from the stored trails, after the default figures), the stored stage after the
 app's housekeeping re-evaluates quiet leads at the horizon, and the cost per stored
 event for one lead whose trail is 10, 1,000 and 100,000 events long.
 
+Then (SQLite only) the nurture programs comparison of ``bench/_programs_eval.py``: the same
+planned buyers, now each with a topic or two it prefers, three times: programs off; the
+welcome sequence and stage tracks on, their content blocks resolved by the recommender; on,
+with the most popular unread assets in the blocks instead. Subscribers (a ticked consent box,
+confirmed) get the mail the real scheduler writes, open and click it as their stage and topics
+fit, and a fitting read brings the rest of their plan forward. It prints the share of buyers
+at decision within 90 days in each run, and the hit rate at 3 of the mailed blocks.
+
 Environment (defaults in brackets; the CI smoke run wants the small values):
   BENCH_JOURNEYS       simulated buyers [300]          (smoke: 30)
   BENCH_SINGLE_READS   explicit single-read leads [60] (smoke: 9)
@@ -30,15 +38,18 @@ Environment (defaults in brackets; the CI smoke run wants the small values):
   BENCH_TRAIL_SAMPLES  timed single-event batches per trail length [300] (smoke: 50)
   BENCH_SEED           random seed [7]
   BENCH_SENSITIVITY    1 to print the sensitivity table [1]
+  BENCH_PROGRAM_BUYERS simulated buyers of each programs run [150] (smoke: 20; 0: none)
   LEADSHELF_TEST_POSTGRES_URL  also run on a fresh PostgreSQL database
 
-Run: make bench   (or .venv/bin/python bench/journeys.py)
+Run: make bench   (or .venv/bin/python bench/journeys.py; --programs: the programs
+comparison only)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import heapq
+import itertools
 import math
 import os
 import random
@@ -47,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +70,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench._common import fresh_postgres
+from bench._programs_eval import (
+    ARMS,
+    DECISION_WITHIN,
+    MAX_PULL,
+    TICK_EVERY,
+    AssetFacts,
+    Click,
+    Outcome,
+    ProgramArm,
+    moves_forward,
+    report,
+)
 from bench._recommend_eval import RecommendEval, print_weight_sensitivity
 from content.editing import save_asset, validate_draft
 from content.models import Asset
@@ -82,6 +105,8 @@ TRAIL_MAX = int(os.environ.get("BENCH_TRAIL_MAX", "100000"))
 TRAIL_SAMPLES = int(os.environ.get("BENCH_TRAIL_SAMPLES", "300"))
 SEED = int(os.environ.get("BENCH_SEED", "7"))
 SENSITIVITY = os.environ.get("BENCH_SENSITIVITY", "1") == "1"
+PROGRAM_BUYERS = int(os.environ.get("BENCH_PROGRAM_BUYERS", "150"))
+PROGRAMS_ONLY = "--programs" in sys.argv[1:]
 
 A, C, D, CUSTOMER = "awareness", "consideration", "decision", "customer"
 PROSPECT_STAGES = (A, C, D)
@@ -116,6 +141,7 @@ class LibraryAsset:
     stage: str
     kind: str
     gated: bool
+    topic: str = ""
 
 
 def build_library(database: Database) -> dict[str, list[LibraryAsset]]:
@@ -146,7 +172,9 @@ def build_library(database: Database) -> dict[str, list[LibraryAsset]]:
                     asset = save_asset(session, draft, "bench@example.com")
                     publish(session, asset, "bench", now=START - timedelta(days=60))
                     session.flush()
-                    by_stage[stage].append(LibraryAsset(asset.id, slug, stage, kind, i < gated))
+                    by_stage[stage].append(
+                        LibraryAsset(asset.id, slug, stage, kind, i < gated, topic)
+                    )
     return dict(by_stage)
 
 
@@ -204,6 +232,8 @@ PERSONAS = (
     Persona("tire-kicker", 0.30, _tire_kicker, reads=(1, 2), dwell=60, bounce=0.35),
     Persona("customer", 0.10, _customer, reads=(1, 2), dwell=120, bounce=0.2),
 )
+TOPIC_PICK = 0.6
+"""With topics (the programs runs), this share of a buyer's picks stays within its topics."""
 DOWNLOAD_CHANCE = {A: 0.05, C: 0.25, D: 0.35, CUSTOMER: 0.15}
 REGISTER_CHANCE = {A: 0.15, C: 0.4, D: 0.6, CUSTOMER: 0.5}
 
@@ -234,9 +264,19 @@ class Journey:
     last_batch: datetime | None = None
     single_read_stages: list[str] = field(default_factory=list)
     """Inferred stages seen while the buyer had touched exactly one asset, an awareness one."""
+    topics: tuple[str, ...] = ()
+    """Topics the buyer cares about (only with programs: it then reads them more often)."""
+    reads: list[tuple[datetime, int]] = field(default_factory=list)
+    """(when, asset id) of every asset the buyer opened."""
+    next_index: int = 0
+    """The next planned session not run yet."""
+    plan_version: int = 0
+    """Bumped when a mailed read brings the rest of the plan forward."""
 
 
-def plan_journeys(count: int, seed: int) -> list[Journey]:
+def plan_journeys(count: int, seed: int, topics: bool = False) -> list[Journey]:
+    """Buyers and their plans; ``topics`` gives each one or two topics of interest (drawn
+    apart, so the plans are the same with or without)."""
     master = random.Random(seed)
     shares = [p.share for p in PERSONAS]
     journeys = []
@@ -262,9 +302,16 @@ def plan_journeys(count: int, seed: int) -> list[Journey]:
                 known=known,
                 visitor=f"sim-{number:05d}-{rng.getrandbits(48):012x}",
                 email=f"buyer{number:05d}@company{number % 97}.example",
+                topics=interests(seed, number) if topics else (),
             )
         )
     return journeys
+
+
+def interests(seed: int, number: int) -> tuple[str, ...]:
+    """One topic, and a second one for a third of the buyers."""
+    rng = random.Random(seed * 100_003 + number)
+    return tuple(rng.sample(TOPICS, 2 if rng.random() < 0.33 else 1))
 
 
 # --- one session: events through the real ingestion and gate paths ----------------------------
@@ -392,6 +439,7 @@ class Visit:
     def read(self, asset: LibraryAsset) -> None:
         buyer, rng = self.buyer, self.buyer.rng
         buyer.touched[asset.id] = asset.stage
+        buyer.reads.append((self.clock, asset.id))
         if asset.gated and asset.id not in buyer.unlocked:
             if not self.gate(asset) or asset.kind == "webinar":
                 return
@@ -436,6 +484,8 @@ def pick_asset(visit: Visit, library: dict[str, list[LibraryAsset]], first: bool
         step = -1 if roll < 0.15 else 1 if roll >= 0.9 else 0
         shown = ALL_STAGES[max(at + step, 0)]
     candidates = library[shown]
+    if buyer.topics and rng.random() < TOPIC_PICK:
+        candidates = [a for a in candidates if a.topic in buyer.topics] or candidates
     fresh = [a for a in candidates if a.id not in buyer.touched]
     return rng.choice(fresh if fresh and rng.random() < 0.7 else candidates)
 
@@ -505,35 +555,194 @@ def run_attend(
         observe(session, buyer, at)
 
 
+SESSION, ATTEND, TICK, CONFIRM, CLICK = range(5)
+
+
+@dataclass
+class Simulation:
+    """The simulated clock: a queue of what happens next, taken in time order. A buyer's next
+    session is queued when its last one ran, so a mailed read can bring its plan forward."""
+
+    database: Database
+    library: dict[str, list[LibraryAsset]]
+    buyers: list[Journey]
+    model: Model
+    recommendations: RecommendEval | None = None
+    arm: ProgramArm | None = None
+    queue: list[tuple[datetime, int, int, int, Any]] = field(default_factory=list)
+    """(at, order, kind, buyer number, payload)."""
+    order: Iterator[int] = field(default_factory=itertools.count)
+    transactions: int = 0
+
+    def push(self, at: datetime, kind: int, number: int, payload: Any = None) -> None:
+        heapq.heappush(self.queue, (at, next(self.order), kind, number, payload))
+
+    def queue_next(self, buyer: Journey) -> None:
+        if buyer.next_index < len(buyer.sessions):
+            at = buyer.sessions[buyer.next_index][0]
+            self.push(at, SESSION, buyer.number, buyer.plan_version)
+
+    def run(self) -> None:
+        for buyer in self.buyers:
+            self.queue_next(buyer)
+        if self.arm is not None and self.arm.programs_on:
+            self.push(START, TICK, -1)
+        while self.queue:
+            at, _, kind, number, payload = heapq.heappop(self.queue)
+            if kind == TICK:
+                self.tick(at)
+            elif kind == CONFIRM:
+                buyer = self.buyers[number]
+                assert self.arm is not None
+                assert buyer.lead_id is not None
+                self.arm.confirm(self.database, number, buyer.lead_id, at)
+            else:
+                self.visit(kind, self.buyers[number], at, payload)
+
+    def visit(self, kind: int, buyer: Journey, at: datetime, payload: Any) -> None:
+        """A session, an attendance or a click on program mail."""
+        attends: list[tuple[datetime, int]] = []
+        if kind == SESSION:
+            if payload != buyer.plan_version:
+                return  # the plan came forward since this was queued
+            buyer.next_index += 1
+            attends = run_session(self.database, self.library, buyer, buyer.next_index - 1,
+                                  self.model, self.recommendations)  # fmt: skip
+            self.queue_next(buyer)
+        elif kind == ATTEND:
+            run_attend(self.database, buyer, at, payload, self.model)
+        else:
+            assert self.arm is not None
+            attends = run_click(self.database, self.library, buyer, payload, self.model, self.arm)
+            if advance_plan(buyer, payload.at, self.arm.assets[payload.asset_id]):
+                self.arm.advanced += 1
+                self.queue_next(buyer)
+        self.transactions += 1
+        for attend_at, asset_id in attends:
+            self.push(attend_at, ATTEND, buyer.number, asset_id)
+        if self.arm is not None:
+            confirm_at = self.arm.after_session(self.database, buyer.number, buyer.lead_id, at)
+            if confirm_at is not None:
+                self.push(confirm_at, CONFIRM, buyer.number)
+
+    def tick(self, at: datetime) -> None:
+        """The program scheduler's pass and the send job: mail delivered, clicks to come."""
+        arm = self.arm
+        assert arm is not None
+        for mail in arm.tick(self.database, at):
+            number = arm.buyers_by_lead.get(mail.lead_id)
+            if number is None:
+                continue
+            buyer = self.buyers[number]
+            click = arm.react(number, mail, buyer.truth or A, buyer.topics, set(buyer.touched))
+            if click is not None:
+                self.push(click.at, CLICK, number, click)
+        if at + TICK_EVERY <= START + timedelta(days=HORIZON_DAYS):
+            self.push(at + TICK_EVERY, TICK, -1)
+
+
 def simulate(
     database: Database,
     library: dict[str, list[LibraryAsset]],
     buyers: list[Journey],
     model: Model,
     recommendations: RecommendEval | None = None,
+    arm: ProgramArm | None = None,
 ) -> tuple[int, float]:
-    """Every session and attendance in simulated time order; returns (transactions, seconds)."""
-    queue: list[tuple[datetime, int, int, int, int]] = []  # (at, order, kind, buyer, payload)
-    order = 0
-    for buyer in buyers:
-        for index, (at, _) in enumerate(buyer.sessions):
-            queue.append((at, order, 0, buyer.number, index))
-            order += 1
-    heapq.heapify(queue)
-    transactions = 0
+    """Every session and attendance in simulated time order (with ``arm``: also the program
+    scheduler every simulated hour, opt-in confirmations and clicks on program mail); returns
+    (transactions, seconds)."""
     started = time.perf_counter()
-    while queue:
-        at, _, kind, number, payload = heapq.heappop(queue)
-        buyer = buyers[number]
-        transactions += 1
-        if kind == 1:
-            run_attend(database, buyer, at, payload, model)
-            continue
-        attends = run_session(database, library, buyer, payload, model, recommendations)
-        for attend_at, asset_id in attends:
-            order += 1
-            heapq.heappush(queue, (attend_at, order, 1, number, asset_id))
-    return transactions, time.perf_counter() - started
+    simulation = Simulation(database, library, buyers, model, recommendations, arm)
+    simulation.run()
+    return simulation.transactions, time.perf_counter() - started
+
+
+# --- programs: mail, clicks, and plans brought forward ----------------------------------------
+
+
+def run_click(
+    database: Database,
+    library: dict[str, list[LibraryAsset]],
+    buyer: Journey,
+    click: Click,
+    model: Model,
+    arm: ProgramArm,
+) -> list[tuple[datetime, int]]:
+    """The buyer follows a program mail's link: the click, the asset, maybe one more read
+    (with the arm's dice for this buyer, so its planned sessions draw as they would)."""
+    asset = next(a for assets in library.values() for a in assets if a.id == click.asset_id)
+    own, buyer.rng = buyer.rng, arm.rng_of(buyer.number)
+    try:
+        with database.write() as session:
+            visit = Visit(session, buyer, buyer.truth or A, click.at, model, index=-1)
+            visit.add(
+                events.EmailClick, asset_id=asset.id, message=click.message_id, kind="program"
+            )
+            visit.read(asset)
+            if buyer.rng.random() < 0.5:
+                visit.read(pick_asset(visit, library, first=False))
+            visit.flush()
+            arm.mark_clicked(session, click)
+            observe(session, buyer, visit.clock)
+    finally:
+        buyer.rng = own
+    return visit.attends
+
+
+def advance_plan(buyer: Journey, at: datetime, asset: AssetFacts) -> bool:
+    """A mailed read of the buyer's current or next stage stands in for its next planned
+    session of its current stage: that one goes, the rest comes forward by the time saved."""
+    if buyer.truth is None or not moves_forward(asset, buyer.truth):
+        return False
+    if buyer.next_index >= len(buyer.sessions):
+        return False
+    planned, stage = buyer.sessions[buyer.next_index]
+    if stage != buyer.truth or planned <= at:
+        return False
+    saved = min(planned - at, MAX_PULL)
+    later = buyer.sessions[buyer.next_index + 1 :]
+    buyer.sessions[buyer.next_index :] = [(max(when - saved, at), s) for when, s in later]
+    buyer.plan_version += 1
+    return True
+
+
+def outcome(buyer: Journey) -> Outcome:
+    start = buyer.sessions[0][0] if buyer.sessions else START
+    horizon = START + timedelta(days=HORIZON_DAYS)
+    eligible = buyer.persona.name != "customer" and start + DECISION_WITHIN <= horizon
+    decided = any(new == D and when - start <= DECISION_WITHIN for when, _, _, new in buyer.changes)
+    inferred = any(stage == D and when - start <= DECISION_WITHIN for when, _, stage in buyer.seen)
+    return Outcome(
+        buyer.number, buyer.persona.name, eligible, decided, inferred, tuple(buyer.reads)
+    )
+
+
+def run_arms(count: int, seed: int) -> None:
+    """The programs comparison: each arm on a fresh SQLite database, the same planned buyers."""
+    arms, outcomes = [], {}
+    memory = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108 (fsyncs cost here)
+    with tempfile.TemporaryDirectory(dir=memory) as tmp:
+        for name in ARMS:
+            started = time.perf_counter()
+            database = Database(f"sqlite:///{Path(tmp) / f'{name}.db'}")
+            upgrade_to_head(database)
+            library = build_library(database)
+            buyers = plan_journeys(count, seed, topics=True)
+            facts = {
+                a.id: AssetFacts(a.slug, a.stage, a.topic) for v in library.values() for a in v
+            }
+            arm = ProgramArm(name, Model(), seed, facts)
+            arm.activate(database, START - timedelta(days=1))
+            transactions, _ = simulate(database, library, buyers, Model(), arm=arm)
+            outcomes[name] = {b.number: outcome(b) for b in buyers}
+            arms.append(arm)
+            database.dispose()
+            print(
+                f"  (arm {name}: {transactions:,} transactions, {arm.ticks:,} scheduler passes,"
+                f" {time.perf_counter() - started:.0f} s)"
+            )
+    report(arms, outcomes, count)
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -1079,11 +1288,15 @@ def bench_backend(label: str, url: str) -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_backend("SQLite", f"sqlite:///{Path(tmp) / 'journeys.db'}")
-    postgres = os.environ.get("LEADSHELF_TEST_POSTGRES_URL")
-    if postgres:
-        bench_backend("PostgreSQL", fresh_postgres(postgres, "bench_journeys"))
+    if not PROGRAMS_ONLY:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_backend("SQLite", f"sqlite:///{Path(tmp) / 'journeys.db'}")
+        postgres = os.environ.get("LEADSHELF_TEST_POSTGRES_URL")
+        if postgres:
+            bench_backend("PostgreSQL", fresh_postgres(postgres, "bench_journeys"))
+    if PROGRAM_BUYERS:
+        print(f"\nSQLite, programs off and on ({len(ARMS)} runs):")
+        run_arms(PROGRAM_BUYERS, SEED)
     print(f"\n(total {time.perf_counter() - started:.0f} s, seed {SEED})")
 
 
