@@ -5,8 +5,8 @@ goes (the same recommender as the portal's "Recommended for you").
 
 Also ``program_notify``: the mail to the sales owner a program's notify step names.
 
-``preview`` renders a step for a real lead without writing anything (the console's preview);
-a test send queues the same mail to the marketer (``queue_test``).
+``portal.mail.program_preview`` renders a step for a real lead without writing anything (the
+console's preview); a test send queues the same mail to the marketer (``queue_test``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -25,7 +25,6 @@ from content.models import KIND_LABELS, Asset, Kind, Status, Topic, asset_topic
 from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.outbox import Mail, enqueue
-from nurture.mail.sender import Outgoing
 from nurture.programs import merge, store
 from nurture.programs.definition import Send, parse_send
 from nurture.programs.scheduler import MAIL_KIND, NOTIFY_KIND
@@ -35,9 +34,6 @@ from portal.mail.kinds import ContextFunction, KindContext
 from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Lead, Unlock
 from tracking.rules.config import Model
-
-if TYPE_CHECKING:
-    from portal.mail.render import MailRenderer
 
 DEFAULT_MODEL = Model()
 TOPIC_WIDENING = 4
@@ -231,35 +227,3 @@ def queue_test(
         domain=domain,
         now=now,
     )
-
-
-def preview(
-    renderer: MailRenderer, session: Session, params: Mapping[str, Any], lead: Lead
-) -> tuple[str, str, str]:
-    """(HTML document, plain text, subject) of a program mail for ``lead``, as it would be
-    sent now, in the language the scheduler would choose (the program's fixed one, else the
-    lead's, else the site's); nothing is written, links stay as written (no click tracking),
-    and the footer's unsubscribe and preference links go nowhere: a marketer clicking around
-    a preview must not unsubscribe the lead it shows."""
-    language = str(params.get("language") or "")
-    if not language and params.get("program") is not None:
-        language = store.definition(
-            session, int(params["program"]), int(params["version"])
-        ).language
-    message = Outgoing(
-        id=0, claim="", message_id="<preview@leadshelf>", verp="", lead_id=lead.id,
-        to=lead.email, kind=MAIL_KIND, category=MailCategory.MARKETING,
-        language=language or lead.language or renderer.settings.default_language,
-        params=dict(params), attempts=0, created_at=utcnow(),
-    )  # fmt: skip
-    values = {
-        **renderer.common(message),
-        **program_context(KindContext(session, message, renderer.links, renderer.model)),
-        "unsubscribe_url": PREVIEW_LINK,
-        "preferences_url": PREVIEW_LINK,
-    }
-    return renderer.parts(MAIL_KIND, values)
-
-
-PREVIEW_LINK = "#preview"
-"""Where a preview's footer links point (the real mail has the lead's signed links there)."""

@@ -22,7 +22,7 @@ from nurture.mail.smtp import parse_sender
 from nurture.programs import merge
 from nurture.programs.definition import Send
 from portal import demo_mail, ratelimit
-from portal.mail import program_mails
+from portal.mail import program_mails, program_preview
 from portal.mail.render import MailRenderer
 from portal.settings import Settings
 from portal.signing import Signer
@@ -99,7 +99,7 @@ def render(
     lead: Lead,
 ) -> Preview:
     variant = min(max(int(params.get("variant", 0)), 0), send.variants - 1)
-    document, text, subject = program_mails.preview(
+    document, text, subject = program_preview.preview(
         renderer, session, {**params, "variant": variant}, lead
     )
     values = program_mails.merge_values(session, lead)

@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from content.orm import utcnow
 from portal.db import Database
-from portal.mail.program_mails import preview
+from portal.mail.program_preview import preview
 from portal.mail.render import MailRenderer
 from tests.factories import make_asset
 from tests.nurture.mail.subscribers import new_lead
