@@ -23,10 +23,13 @@ email click, the asset, perhaps one more read). A click on an asset of the buyer
 or next stage stands in for the buyer's next planned session of its current stage: that
 session is dropped and the rest of the plan comes forward by the time saved (at most
 ``MAX_PULL``). So fitting mail shortens journeys; mail that does not fit changes nothing.
+
+The assumptions can be varied: BENCH_OPEN [0.35], BENCH_CLICK [0.3], BENCH_MAX_PULL_DAYS [7].
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -53,14 +56,14 @@ from tracking.rules.config import Model
 ARMS = ("off", "recommender", "popularity")
 STAGES = ("awareness", "consideration", "decision", "customer")
 CONFIRM = 0.8
-OPEN = 0.35
-CLICK = 0.3
+OPEN = float(os.environ.get("BENCH_OPEN", "0.35"))
+CLICK = float(os.environ.get("BENCH_CLICK", "0.3"))
 STAGE_FIT = {0: 1.0, 1: 0.6, -1: 0.25}
 """By the asset's stage minus the buyer's (in STAGES order); any other: ``OTHER_STAGE``."""
 OTHER_STAGE = 0.1
 TOPIC_FIT = (1.0, 0.35)
 """(the asset's topic is one of the buyer's, it is not)."""
-MAX_PULL = timedelta(days=7)
+MAX_PULL = timedelta(days=float(os.environ.get("BENCH_MAX_PULL_DAYS", "7")))
 TICK_EVERY = timedelta(hours=1)
 HIT_WINDOW = timedelta(days=14)
 DECISION_WITHIN = timedelta(days=90)
@@ -339,7 +342,8 @@ def decided(outcomes: Iterable[Outcome], truth: bool = True) -> tuple[int, int]:
 def report(arms: list[ProgramArm], outcomes: dict[str, dict[int, Outcome]], buyers: int) -> None:
     print(
         f"nurture programs on the simulated buyers ({buyers} buyers, the same plans in each arm;"
-        f" welcome + stage tracks; open {OPEN:.0%}, click {CLICK:.0%} x fit):"
+        f" welcome + stage tracks; open {OPEN:.0%}, click {CLICK:.0%} x fit, a read brings the"
+        f" plan forward by up to {MAX_PULL.days} days):"
     )
     print(
         f"  {'arm':<12} {'subscribed':>10} {'mails':>6} {'opened':>7} {'clicked':>8}"
