@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from nurture.mail.sender import Outgoing
+from nurture.recommendations import AudienceCache
 from portal.mail.links import Links
 from tracking.rules.config import Model
 
@@ -27,6 +28,9 @@ class KindContext:
     links: Links
     model: Model | None = None
     """The journey model (program mails' content blocks rank with it); None: the built-in."""
+    audience: AudienceCache | None = None
+    """The renderer's reading aggregates for "next best content" (built once, rebuilt when
+    reading has grown; None: built for this mail alone, 0.1 s at 20,000 reading rows)."""
 
 
 ContextFunction = Callable[[KindContext], Mapping[str, Any]]

@@ -86,7 +86,7 @@ def _block_items(
         chosen = set(lead.mail_topics or [])
         # Topics the reader chose in the preference center narrow the choice (none: all).
         wanted = block.count * TOPIC_WIDENING if chosen else block.count
-        found = recommend_for_lead(session, lead.id, model, now, wanted)
+        found = recommend_for_lead(session, lead.id, model, now, wanted, cache=context.audience)
         slugs = [found_item.slug for found_item in found]
         rows = session.scalars(select(Asset).where(Asset.slug.in_(slugs)))
         assets = {asset.slug: asset for asset in rows}

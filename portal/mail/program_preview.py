@@ -41,7 +41,9 @@ def preview(
     )  # fmt: skip
     values = {
         **renderer.common(message),
-        **program_context(KindContext(session, message, renderer.links, renderer.model)),
+        **program_context(
+            KindContext(session, message, renderer.links, renderer.model, renderer.audience)
+        ),
         "unsubscribe_url": PREVIEW_LINK,
         "preferences_url": PREVIEW_LINK,
     }

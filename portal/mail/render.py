@@ -59,6 +59,7 @@ from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing, Rendered
 from nurture.mail.smtp import Sender, parse_sender
+from nurture.recommendations import AudienceCache
 from portal.mail import (
     i18n,
     identity_mails,
@@ -132,6 +133,8 @@ class MailRenderer:
     ) -> None:
         self.settings = settings
         self.model = model
+        self.audience = AudienceCache()
+        """Shared by every program mail this renderer builds (one renderer per process)."""
         self.template_dirs = tuple(template_dirs)
         self.sender: Sender = parse_sender(settings.mail_from)
         self.links = Links(signer, settings.base_url)
@@ -177,7 +180,7 @@ class MailRenderer:
             raise LookupError(f"no mail kind {message.kind!r}")
         values = {
             **self.common(message),
-            **kind(KindContext(session, message, self.links, self.model)),
+            **kind(KindContext(session, message, self.links, self.model, self.audience)),
         }
         html, text, subject = self.parts(message.kind, values)
         track = _Tracker(self.links, message.id)
