@@ -24,8 +24,9 @@ Environment (defaults in brackets; the CI smoke run wants the small values):
   BENCH_PROGRAM_CLIENTS   beacon clients [20]
   BENCH_OPEN_RATE         beacons/s per client [10]
   BENCH_STEP_BATCH        due steps per transaction [the scheduler's STEP_BATCH]
-  BENCH_PACE              pause after each batch: seconds, or "same" (as long as the batch
-                          took) [none: the job's pass, batch after batch]
+  BENCH_PACE              "off": batches of BENCH_STEP_BATCH one after the other; a number:
+                          batches sized to hold the lock that many seconds, each followed by
+                          a rest as long [the job's pace, portal.program_jobs.pace_for]
   LEADSHELF_TEST_POSTGRES_URL  also run on a fresh PostgreSQL database
 
 Run: make bench   (or .venv/bin/python bench/programs.py; --scheduler-only: no ingestion;
@@ -224,10 +225,8 @@ def run_scheduler(database: Database, settings: Settings) -> Pass:
     context = program_jobs.context_for(settings, Model())
     ticks = cpu_ticks()
     started, cpu = time.perf_counter(), time.process_time()
-    done = (
-        paced(database, context)
-        if PACE
-        else scheduler.tick(database.write, NOW, context, batch=STEP_BATCH)
+    done = scheduler.tick(
+        database.write, NOW, context, batch=STEP_BATCH, rounds=1_000_000, pace=pace(database)
     )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     busy = busy_cores(ticks, cpu_ticks())
@@ -245,19 +244,13 @@ def run_scheduler(database: Database, settings: Settings) -> Pass:
     return Pass(seconds, written or 0, left or 0, done.describe() or "nothing", busy, cpu)
 
 
-def paced(database: Database, context: scheduler.Context) -> scheduler.Pass:
-    """Due steps batch after batch (``due_steps`` in a write transaction each, as the pass
-    takes them) with a pause after each (``BENCH_PACE``): what pacing would give the other
-    writers of a SQLite database. The bench has no change log or timed trigger to read."""
-    done = scheduler.Pass()
-    while True:
-        began = time.perf_counter()
-        with database.write() as session:
-            part, taken = scheduler.due_steps(session, NOW, context, STEP_BATCH)
-        done.add(part)
-        if taken < STEP_BATCH:
-            return done
-        time.sleep(time.perf_counter() - began if PACE == "same" else float(PACE))
+def pace(database: Database) -> scheduler.Pace | None:
+    """The pace of the bench's pass: the job's unless ``BENCH_PACE`` says otherwise."""
+    if PACE == "off":
+        return None
+    if PACE:
+        return scheduler.Pace(budget=float(PACE))
+    return program_jobs.pace_for(database)
 
 
 # ---- beacons beside it ---------------------------------------------------------------------
@@ -391,10 +384,20 @@ def bench_backend(label: str, url: str, folder: Path) -> None:
     print(
         f"\n{label}: {ENROLLED:,} leads enrolled (mail step, then a 7-day wait), {DUE:,} due"
         f" now; seeded in {time.perf_counter() - started:.1f} s; batch {STEP_BATCH}"
-        f"{f', pause {PACE}' if PACE else ''};"
+        ";"
         f" load {os.getloadavg()[0]:.2f} before"
     )
     settings = settings_for(url, folder)
+    chosen = pace(database)
+    print(
+        "  pace: "
+        + (
+            f"batches sized to hold the lock {chosen.budget * 1000:.0f} ms, a rest of "
+            f"{chosen.rest:g}x after each (first batch {chosen.first})"
+            if chosen
+            else "none (batch after batch)"
+        )
+    )
     alone = run_scheduler(database, settings)
     print(describe("alone", alone))
     if SCHEDULER_ONLY:

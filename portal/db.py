@@ -8,12 +8,15 @@ await. See README, "Architecture decisions".
 SQLite is opened in WAL mode with a busy timeout, foreign keys on and full
 sync. Write sessions start with ``BEGIN IMMEDIATE``, so a writer takes the
 write lock up front and waits for it (busy_timeout) instead of failing later
-with "database is locked" when it upgrades a read lock. Read sessions use a
+with "database is locked" when it upgrades a read lock; while another writer holds the lock
+it tries again every millisecond (``take_write_lock``). Read sessions use a
 plain deferred ``BEGIN`` and never block writers (WAL).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +27,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_LOCK_POLL = 0.001
+"""Seconds between two tries of a SQLite writer waiting for the write lock."""
 _WRITE_OPTION = "leadshelf_write"
 
 
@@ -106,8 +111,32 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    is_write = connection.get_execution_options().get(_WRITE_OPTION, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")
+    if not connection.get_execution_options().get(_WRITE_OPTION, False):
+        connection.exec_driver_sql("BEGIN")
+        return
+    take_write_lock(connection.connection.dbapi_connection)
+
+
+def take_write_lock(dbapi_connection: Any, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
+    """``BEGIN IMMEDIATE``, trying again every millisecond while another writer holds the lock.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms) between tries, so a writer
+    that commits and begins again at once (a scheduler pass, an import) keeps the lock from a
+    waiting beacon for its whole run; polling finely lets the waiter in at the holder's next
+    commit or pause. The busy timeout is off only for this statement."""
+    deadline = time.monotonic() + timeout
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(WRITE_LOCK_POLL)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:

@@ -13,7 +13,7 @@ from nurture.mail.smtp import parse_sender
 from nurture.programs import scheduler, store
 from nurture.programs.definition import Status
 from nurture.programs.models import Enrollment, Program
-from nurture.programs.scheduler import TIMED, Context
+from nurture.programs.scheduler import TIMED, Context, Pace
 from portal.background import Backlog, older_than, when
 from portal.db import Database
 from portal.settings import Settings
@@ -23,6 +23,15 @@ TIMED_EVERY = timedelta(minutes=1)
 """How often the time-driven triggers (quiet leads, webinar follow-ups) look."""
 BEHIND_AFTER = timedelta(minutes=10)
 """A program step due for this long and not taken makes /healthz degraded."""
+SQLITE_PACE = Pace(budget=0.004)
+"""SQLite has one writer: a batch holds the lock about 4 ms, then rests as long, so a beacon
+waits a few milliseconds at most (bench/programs.py; bench/README.md, issue 16)."""
+POSTGRES_PACE = Pace(budget=0.05, first=50)
+"""PostgreSQL has no such lock; the rest leaves the CPU to the requests."""
+
+
+def pace_for(database: Database) -> Pace:
+    return SQLITE_PACE if database.is_sqlite else POSTGRES_PACE
 
 
 def context_for(settings: Settings, model: Model) -> Context:
@@ -35,7 +44,9 @@ def context_for(settings: Settings, model: Model) -> Context:
 
 def tick(database: Database, settings: Settings, model: Model, now: datetime) -> scheduler.Pass:
     """One full pass as if at ``now`` (``leadshelf programs tick --at``)."""
-    return scheduler.tick(database.write, now, context_for(settings, model))
+    return scheduler.tick(
+        database.write, now, context_for(settings, model), pace=pace_for(database)
+    )
 
 
 def timed_due(database: Database, now: datetime) -> bool:

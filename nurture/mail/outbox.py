@@ -62,14 +62,27 @@ def enqueue(session: Session, mail: Mail, *, domain: str, now: datetime) -> int 
         session.add(message)
         session.flush()
         return message.id
-    insert = dialect_insert(session)
-    written: int | None = session.scalar(
-        insert(MailMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[MailMessage.dedupe_key])
-        .returning(MailMessage.id)
-    )
+    written: int | None = session.scalar(_deduplicated_insert(session), values)
     return written
+
+
+_DEDUPLICATED_INSERTS: dict[str, Any] = {}
+
+
+def _deduplicated_insert(session: Session) -> Any:
+    """The insert that skips a known ``dedupe_key``, built once per dialect: the values go as
+    parameters, so a busy pass (the program scheduler's thousands of mails) does not build and
+    key a new 17-value statement for each message."""
+    dialect = session.get_bind().dialect.name
+    statement = _DEDUPLICATED_INSERTS.get(dialect)
+    if statement is None:
+        statement = (
+            dialect_insert(session)(MailMessage)
+            .on_conflict_do_nothing(index_elements=[MailMessage.dedupe_key])
+            .returning(MailMessage.id)
+        )
+        _DEDUPLICATED_INSERTS[dialect] = statement
+    return statement
 
 
 def messages_to(session: Session, address: str, limit: int = 50) -> list[MailMessage]:

@@ -66,11 +66,14 @@ class Pass:
 
 
 class Definitions:
-    """Program versions read once per pass."""
+    """Program versions read once per pass: ``found`` may be shared by the batches of a pass
+    (a pass lasts seconds; a version is edited in place only while no lead has entered it)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self, session: Session, found: dict[tuple[int, int], Definition] | None = None
+    ) -> None:
         self.session = session
-        self.found: dict[tuple[int, int], Definition] = {}
+        self.found: dict[tuple[int, int], Definition] = {} if found is None else found
 
     def __call__(self, program_id: int, version: int) -> Definition:
         key = (program_id, version)

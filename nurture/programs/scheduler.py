@@ -15,14 +15,23 @@ A pass does three things, each in short write transactions of its own:
    each taking its steps until a wait or the end; a mail step writes the message into the
    outbox in the same transaction.
 
+**Pacing.** On SQLite one writer holds the database at a time, and on PostgreSQL a pass keeps a
+core busy: batch after batch, a pass of thousands of due steps would keep beacons waiting for
+seconds. The job's pass therefore runs paced (``Pace``): each batch is sized to hold its write
+transaction about ``budget`` seconds, and the pass rests as long again before the next, so
+ingestion's writes (which try for the lock every millisecond, ``portal.db.take_write_lock``)
+go in between.
+
 What the parts share is in ``pass_context``; A/B tests in ``abtest``. The names other modules
 use (``Pass``, ``Context``, ``MAIL_KIND``, ``decide``, ``variant_stats`` …) are all here.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -291,6 +300,29 @@ def _webinar_followers(
 # ---- the pass ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How a pass of due steps leaves room for the database's other writers."""
+
+    budget: float
+    """Seconds a batch should hold its write transaction."""
+    rest: float = 1.0
+    """The pause after a batch, as a multiple of the time the batch took."""
+    first: int = 10
+    """The first batch's size, before any batch was timed."""
+
+    def next_size(self, size: int, took: float, ceiling: int) -> int:
+        """The next batch's size: scaled so it takes about ``budget``, at most twice the last
+        (one quick batch says little), at least 1 and at most ``ceiling``."""
+        if took <= 0:
+            return min(ceiling, size * 2)
+        scaled = int(size * self.budget / took)
+        return max(1, min(ceiling, size * 2, scaled))
+
+    def pause(self, took: float) -> float:
+        return took * self.rest
+
+
 def tick(
     write: Callable[[], object],
     now: datetime,
@@ -298,10 +330,13 @@ def tick(
     *,
     batch: int = STEP_BATCH,
     rounds: int = 1000,
+    pace: Pace | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Pass:
     """One pass: the change log, time triggers, then due steps batch after batch until none
     is due (or ``rounds`` batches). ``write`` opens a write transaction (a context manager
-    yielding a session): each part commits on its own."""
+    yielding a session): each part commits on its own. With a ``pace`` the due steps go in
+    batches sized to its budget (at most ``batch``), with a rest after each."""
     done = Pass()
     for _ in range(rounds):
         with write() as session:  # type: ignore[attr-defined]
@@ -311,12 +346,20 @@ def tick(
             break
     with write() as session:  # type: ignore[attr-defined]
         done.add(timed_triggers(session, now, context))
+    size = batch if pace is None else min(batch, pace.first)
+    known: dict[tuple[int, int], Definition] = {}
     for _ in range(rounds):
         with write() as session:  # type: ignore[attr-defined]
-            part, taken = due_steps(session, now, context, batch)
+            session.connection()  # the write lock (SQLite) is taken here, before the clock
+            began = time.perf_counter()
+            part, taken = due_steps(session, now, context, size, known)
+        took = time.perf_counter() - began  # holding the lock, the commit included
         done.add(part)
-        if taken < batch:
+        if taken < size:
             break
+        if pace is not None:
+            size = pace.next_size(size, took, batch)
+            sleep(pace.pause(took))
     return done
 
 
@@ -350,6 +393,7 @@ __all__ = [
     "STEP_BATCH",
     "TIMED",
     "Context",
+    "Pace",
     "Pass",
     "active_programs",
     "decide",

@@ -53,9 +53,14 @@ class _StepRun:
 
 
 def due_steps(
-    session: Session, now: datetime, context: Context, batch: int = STEP_BATCH
+    session: Session,
+    now: datetime,
+    context: Context,
+    batch: int = STEP_BATCH,
+    known: dict[tuple[int, int], Definition] | None = None,
 ) -> tuple[Pass, int]:
-    """Run up to ``batch`` due enrollments; returns what was done and how many were taken."""
+    """Run up to ``batch`` due enrollments; returns what was done and how many were taken.
+    ``known``: program versions already read by earlier batches of the pass."""
     guards = store.guard_rails(session)
     if guards.paused:
         return Pass(), 0
@@ -73,7 +78,7 @@ def due_steps(
             .with_for_update(of=Enrollment, skip_locked=True)
         )
     )
-    work = _StepRun(session, now, context, guards, Definitions(session))
+    work = _StepRun(session, now, context, guards, Definitions(session, known))
     lock_changing_leads(session, work.definitions, rows)
     work.read = read_batch(session, sorted({enrollment.lead_id for enrollment in rows}), now)
     for enrollment in rows:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from content.orm import Base, utcnow
 from portal.accounts.models import ApiToken, LoginAttempt, StaffSession
-from portal.db import Database, ReadOnlySessionError
+from portal.db import SQLITE_BUSY_TIMEOUT_MS, Database, ReadOnlySessionError, take_write_lock
 from portal.migrate import current_revision, head_revision, upgrade_to_head
 
 THREADS = 8
@@ -182,4 +185,67 @@ def test_ping_fails_when_postgresql_does_not_answer() -> None:
         assert database.is_sqlite is False
         assert database.ping() is False
     finally:
+        database.dispose()
+
+
+def test_a_waiting_sqlite_writer_gets_in_at_the_holders_first_pause(tmp_path: Path) -> None:
+    """A writer that commits, pauses briefly and begins again (the paced program scheduler)
+    lets a waiting writer in at its first pauses; SQLite's own busy handler, sleeping up to
+    100 ms between tries, would miss 10 ms pauses for seconds."""
+    database = Database(f"sqlite:///{tmp_path / 'fair.db'}")
+    upgrade_to_head(database)
+    holding = threading.Event()
+    cycles = 0
+    got_in_at: list[int] = []
+
+    def holder() -> None:
+        nonlocal cycles
+        for _ in range(40):
+            with database.write() as session:
+                session.add(attempt("holder@example.com"))
+                session.flush()
+                holding.set()
+                time.sleep(0.04)
+            cycles += 1
+            if got_in_at:
+                return
+            time.sleep(0.01)
+
+    def waiter() -> None:
+        holding.wait()
+        with database.write() as session:
+            session.connection()  # the write lock is taken here
+            got_in_at.append(cycles)
+            session.add(attempt("waiter@example.com"))
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for future in [pool.submit(holder), pool.submit(waiter)]:
+                future.result()
+        assert got_in_at, "the waiting writer never got in"
+        assert got_in_at[0] <= 3, got_in_at
+        assert count(database, LoginAttempt) == got_in_at[0] + 2
+    finally:
+        database.dispose()
+
+
+def test_a_sqlite_writer_gives_up_after_its_timeout_and_keeps_its_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'locked.db'}")
+    upgrade_to_head(database)
+    other = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with database.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                take_write_lock(raw, timeout=0.05)
+            busy_timeout = connection.execute(text("PRAGMA busy_timeout")).scalar()
+        assert busy_timeout == SQLITE_BUSY_TIMEOUT_MS
+        other.execute("ROLLBACK")
+        store(database, attempt("after@example.com"))
+        assert count(database, LoginAttempt) == 1
+    finally:
+        other.close()
         database.dispose()
