@@ -9,12 +9,17 @@ from nurture.programs import models as program_models
 from portal import job_records, ratelimit
 from portal.accounts import models as accounts_models
 from tracking import models as tracking_models
+from tracking.accounts import models as account_models
+from tracking.deals import models as deal_models
+from tracking.sources import models as source_models
 
 metadata = Base.metadata
 
 __all__ = [
+    "account_models",
     "accounts_models",
     "content_models",
+    "deal_models",
     "job_records",
     "mail_models",
     "metadata",
@@ -22,5 +27,6 @@ __all__ = [
     "program_models",
     "ratelimit",
     "site_pages",
+    "source_models",
     "tracking_models",
 ]

@@ -116,7 +116,7 @@ def test_the_tracking_tree_reads_as_its_sub_packages() -> None:
     flat = sorted(p.name for p in (ROOT / "tracking").glob("*.py"))
     assert flat == ["__init__.py", "events.py", "folding.py", "lead_profile.py", "models.py"]
     subs = sorted(p.name for p in (ROOT / "tracking").iterdir() if (p / "__init__.py").exists())
-    assert subs == ["identity", "pipeline", "reporting", "rules"]
+    assert subs == ["accounts", "deals", "identity", "pipeline", "reporting", "rules", "sources"]
 
 
 def imported_from_tests(path: Path) -> Iterator[str]:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -83,6 +84,17 @@ class Lead(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     """The IANA zone the lead's browser reported on its last form (``Europe/Berlin``); empty:
     unknown (program waits "until Tuesday 10:00" then use the language's zone, else UTC)."""
+    first_visit_id: Mapped[int | None]
+    """The lead's first visit ever (``tracking.sources.models.Visit``): its original source."""
+    latest_visit_id: Mapped[int | None]
+    """The lead's latest visit: its latest source."""
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
+    account_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A marketer put the lead in its account: a change of email does not move it."""
+    free_mail: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The address is at a free-mail provider (flagged when the gate accepts such addresses)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -112,6 +124,10 @@ class Visitor(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     identified_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
+    visit_id: Mapped[int | None]
+    """The browser's current visit (``tracking.sources.models.Visit``)."""
+    last_seen_at: Mapped[datetime | None]
+    """The browser's latest page: 30 minutes later a page starts a new visit."""
 
 
 class ProfileFact(Base):
@@ -305,6 +321,20 @@ class LeadChange(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     dwell_seconds: Mapped[float | None] = mapped_column(Float)
     """For stage and lifecycle changes: how long the lead had been in ``old``."""
+
+
+class FunnelMilestone(Base):
+    """A lead reached a stage of the funnel at a moment: it was created (``created``), became
+    ``mql``, ``sql``, ``opportunity`` or ``customer``. Written with the change-log entry that
+    records it (``tracking.pipeline.changelog.append``); attribution credits its touches."""
+
+    __tablename__ = "funnel_milestone"
+    __table_args__ = (Index("ix_funnel_milestone_kind_at", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AssetDaily(Base):

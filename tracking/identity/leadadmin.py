@@ -16,11 +16,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
+from tracking.deals.models import Deal
 from tracking.identity.facts import refresh_listed
 from tracking.models import (
     AssetEngagement,
     Consent,
     Event,
+    FunnelMilestone,
     Lead,
     LeadChange,
     ProfileFact,
@@ -31,6 +33,7 @@ from tracking.pipeline import changelog, leadstate
 from tracking.rules import journey
 from tracking.rules.config import Model
 from tracking.rules.journey import JourneyState
+from tracking.sources.models import Visit
 
 
 class MergeRefused(ValueError):
@@ -63,7 +66,8 @@ def merge(
     survivor, duplicate = leads.get(survivor_id), leads.get(duplicate_id)
     if survivor is None or duplicate is None:
         raise MergeRefused("one of the two leads no longer exists")
-    for table in (Visitor, Event, AssetEngagement, LeadChange):  # its history stays with it
+    # its history stays with it
+    for table in (Visitor, Event, AssetEngagement, LeadChange, FunnelMilestone, Visit, Deal):
         session.execute(
             update(table).where(table.lead_id == duplicate_id).values(lead_id=survivor_id)
         )
@@ -147,9 +151,9 @@ def erase(session: Session, lead_id: int, now: datetime | None = None) -> bool:
     session.execute(
         update(Visitor).where(Visitor.lead_id == lead_id).values(lead_id=None, retired_at=now)
     )
-    for table in (Event, AssetEngagement):
+    for table in (Event, AssetEngagement, Visit, Deal):
         session.execute(update(table).where(table.lead_id == lead_id).values(lead_id=None))
-    for owned in (ProfileFact, Consent, Unlock, LeadChange):
+    for owned in (ProfileFact, Consent, Unlock, LeadChange, FunnelMilestone):
         session.execute(delete(owned).where(owned.lead_id == lead_id))
     session.delete(lead)
     session.flush()

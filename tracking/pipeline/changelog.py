@@ -12,13 +12,32 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tracking.models import LeadChange
+from content.orm import utcnow
+from tracking.models import FunnelMilestone, LeadChange
+
+MILESTONE_LIFECYCLES = frozenset({"mql", "sql", "opportunity", "customer"})
+"""Lifecycles whose reaching is a funnel milestone (with ``created``: the lead's creation)."""
 
 
 def append(session: Session, *entries: LeadChange) -> None:
-    """Add change-log entries in the caller's transaction."""
+    """Add change-log entries in the caller's transaction, and the funnel milestones they
+    record (a lead created, a lifecycle of ``MILESTONE_LIFECYCLES`` reached)."""
     if not entries:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE lead_change IN SHARE ROW EXCLUSIVE MODE"))
     session.add_all(entries)
+    session.add_all(
+        FunnelMilestone(lead_id=entry.lead_id, kind=kind, at=entry.at or utcnow())
+        for entry in entries
+        if (kind := milestone_of(entry.kind, entry.new)) is not None
+    )
+
+
+def milestone_of(kind: str, new: str) -> str | None:
+    """The funnel milestone a change-log entry records, if any."""
+    if kind == "identified":
+        return "created"
+    if kind == "lifecycle" and new in MILESTONE_LIFECYCLES:
+        return new
+    return None
