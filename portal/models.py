@@ -4,6 +4,7 @@ from content import models as content_models
 from content import site_pages
 from content.orm import Base
 from nurture import models as nurture_models
+from nurture.attribution import models as attribution_models
 from nurture.mail import models as mail_models
 from nurture.programs import models as program_models
 from portal import job_records, ratelimit
@@ -18,6 +19,7 @@ metadata = Base.metadata
 __all__ = [
     "account_models",
     "accounts_models",
+    "attribution_models",
     "content_models",
     "deal_models",
     "job_records",
