@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("milestone", sa.String(length=12), nullable=False),
         sa.Column("family", sa.String(length=8), nullable=False),
         sa.Column("window_days", sa.Integer(), nullable=False),
-        sa.Column("reached", sa.Integer(), nullable=False),
+        sa.Column("reached", sa.Float(), nullable=False),
         sa.Column("unattributed", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint(
             "month", "milestone", "family", "window_days", name=op.f("pk_attribution_gap")

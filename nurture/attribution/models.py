@@ -41,7 +41,7 @@ class AttributionGap(Base):
     milestone: Mapped[str] = mapped_column(String(12), primary_key=True)
     family: Mapped[str] = mapped_column(String(8), primary_key=True)
     window_days: Mapped[int] = mapped_column(Integer, primary_key=True)
-    reached: Mapped[int] = mapped_column(default=0)
+    reached: Mapped[float] = mapped_column(Float, default=0.0)
     """Milestones reached (deals: their amount in minor units)."""
     unattributed: Mapped[float] = mapped_column(Float, default=0.0)
 

@@ -10,12 +10,12 @@ source report "which sources", each summing to the whole milestone.
 - **last touch**: all to the latest touch at or before the milestone;
 - **linear**: an equal share to every touch;
 - **W-shaped**: 90 % shared equally by the anchor touches, 10 % by the others. The anchors
-  are the first touch and, for each earlier milestone the lead reached by then (lead
-  creation, MQL, opportunity) and the credited milestone itself, the latest touch at or
-  before it. For a lead's creation that is the first and the creating touch (U-shaped); for
-  an MQL, first, creation and MQL (the W); for an opportunity or a customer also the
-  opportunity (the full path). One touch may be several anchors and gets each share. With no
-  other touch the 10 % goes to the anchors too.
+  are the first touch and, for the credited milestone and each milestone the lead reached
+  before it (lead creation, MQL, opportunity; one reached at the same moment is the same
+  anchor), the latest touch at or before it. For a lead's creation that is the first and the
+  creating touch (U-shaped); for an MQL, first, creation and MQL (the W); for an opportunity
+  or a customer also the opportunity (the full path). One touch may be several anchors and
+  gets each share. With no other touch the 10 % goes to the anchors too.
 
 A lead with no touch in the window gets no credit: the milestone counts as unattributed.
 """
@@ -102,8 +102,8 @@ def _weights(
     if model is AttributionModel.LINEAR:
         return [1.0 / count] * count
     anchors = [0]
-    moments = [reached[name] for name in ANCHOR_MILESTONES if name in reached]
-    for moment in [m for m in moments if m <= at] + [at]:
+    earlier = {reached[name] for name in ANCHOR_MILESTONES if name in reached}
+    for moment in [*sorted(m for m in earlier if m < at), at]:
         latest = _latest_at_or_before(found, moment)
         if latest is not None:
             anchors.append(latest)
