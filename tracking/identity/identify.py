@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from content.orm import dialect_insert, utcnow
 from tracking import folding
+from tracking.accounts import membership
 from tracking.identity import consent as consents
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source, record_facts
@@ -36,6 +37,7 @@ from tracking.models import Lead, LeadChange, Visitor
 from tracking.pipeline import changelog
 from tracking.pipeline.leadstate import merge_visitor
 from tracking.rules.config import Model
+from tracking.sources.stitching import carried_visit, refresh_lead_visits, stitch_visits
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,8 @@ def get_or_create_lead(session: Session, email: str, now: datetime) -> tuple[Lea
     """The lead with this (normalized) email, created if new; safe when many submit at once.
 
     The row is locked for the rest of the transaction (PostgreSQL), so two
-    submissions for one lead update its profile one after the other.
+    submissions for one lead update its profile one after the other. A new lead joins the
+    account of its company domain (``tracking.accounts.membership``).
     """
     insert = dialect_insert(session)
     created_id = session.scalar(
@@ -114,6 +117,8 @@ def get_or_create_lead(session: Session, email: str, now: datetime) -> tuple[Lea
         .execution_options(populate_existing=True)
     )
     assert lead is not None
+    if created_id is not None:
+        membership.note_email(session, lead, now)
     return lead, created_id is not None
 
 
@@ -188,10 +193,20 @@ def link_browser(
         if consent is not None
         else None
     )
+    visit_id, last_seen = carried_visit(old, lead.id) if old is not None else (None, None)
     if old is not None:
         _retire(session, old, lead, now, model)
     fresh_id = new_visitor_id()
-    session.add(Visitor(id=fresh_id, lead_id=lead.id, created_at=now, identified_at=now))
+    session.add(
+        Visitor(
+            id=fresh_id,
+            lead_id=lead.id,
+            created_at=now,
+            identified_at=now,
+            visit_id=visit_id,  # the visit goes on under the fresh id
+            last_seen_at=last_seen,
+        )
+    )
     lead.last_activity_at = now
     session.flush()
     return Identification(
@@ -249,6 +264,8 @@ def _retire(session: Session, old: Visitor, lead: Lead, now: datetime, model: Mo
         return
     if old.lead_id is None:
         stitch(session, old.id, lead.id)
+        if stitch_visits(session, old.id, lead.id):
+            refresh_lead_visits(session, lead)
         if model is not None:
             merge_visitor(session, old.id, lead, model)
         old.lead_id = lead.id

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
+from tracking.accounts import membership
 from tracking.deals.models import Deal
 from tracking.identity.facts import refresh_listed
 from tracking.models import (
@@ -34,6 +35,7 @@ from tracking.rules import journey
 from tracking.rules.config import Model
 from tracking.rules.journey import JourneyState
 from tracking.sources.models import Visit
+from tracking.sources.stitching import refresh_lead_visits
 
 
 class MergeRefused(ValueError):
@@ -99,8 +101,10 @@ def merge(
             reason=f"{duplicate.email} merged in by {actor}: {reason}"[:1000],
         ),
     )
+    membership.after_merge(session, survivor, duplicate)
     session.delete(duplicate)
     session.flush()
+    refresh_lead_visits(session, survivor)  # the earliest first visit, the newest latest
     refresh_listed(session, survivor_id)
     leadstate.evaluate(session, survivor, model, now)
     return survivor
@@ -155,6 +159,7 @@ def erase(session: Session, lead_id: int, now: datetime | None = None) -> bool:
         session.execute(update(table).where(table.lead_id == lead_id).values(lead_id=None))
     for owned in (ProfileFact, Consent, Unlock, LeadChange, FunnelMilestone):
         session.execute(delete(owned).where(owned.lead_id == lead_id))
+    membership.leave(session, lead)
     session.delete(lead)
     session.flush()
     return True

@@ -12,6 +12,7 @@ from datetime import datetime
 import msgspec
 from sqlalchemy.orm import Session
 
+from tracking.accounts.models import Account
 from tracking.models import Lead
 from tracking.reporting import lead_view
 from tracking.rules.config import Model
@@ -45,6 +46,15 @@ class SuppressedRead(msgspec.Struct):
     at: datetime
 
 
+class AccountRef(msgspec.Struct):
+    """The account (company) the lead belongs to: by its email's domain, or as a marketer
+    assigned it (then ``domain`` may be null)."""
+
+    id: str
+    domain: str | None
+    name: str
+
+
 class FitPartRead(msgspec.Struct):
     field: str
     answer: str
@@ -75,6 +85,7 @@ class LeadRead(msgspec.Struct):
     """The language mail goes out in: the lead's choice, else the site's default."""
     first_seen: datetime
     last_activity: datetime
+    account: AccountRef | None
 
 
 def lead_read(
@@ -124,4 +135,10 @@ def lead_read(
         language=lead.language or default_language,
         first_seen=lead.created_at,
         last_activity=lead.last_activity_at,
+        account=_account_ref(session, lead.account_id),
     )
+
+
+def _account_ref(session: Session, account_id: int | None) -> AccountRef | None:
+    account = session.get(Account, account_id) if account_id is not None else None
+    return AccountRef(str(account.id), account.domain, account.name) if account else None

@@ -1,0 +1,325 @@
+"""The account list (filters, sort, pages) and one account's page: what the console and the
+API read. Both read the account rows the account job keeps (``tracking.accounts.refresh``)
+and, for one account, its people, their reading (``asset_engagement``) and its deals; never
+the event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from content.models import Asset
+from tracking.accounts.models import Account
+from tracking.deals.models import Deal
+from tracking.models import AssetEngagement, Lead, ProfileFact
+from tracking.sources.models import Visit
+
+PER_PAGE = 50
+COUNT_CAP = 10_000
+TOP_CONTENT = 10
+PEOPLE_SHOWN = 500
+
+
+class Sort(StrEnum):
+    ENGAGEMENT = "engagement"
+    PEOPLE = "people"
+    LAST_ACTIVITY = "last_activity"
+    NAME = "name"
+
+
+SORT_COLUMNS = {
+    Sort.ENGAGEMENT: Account.engagement,
+    Sort.PEOPLE: Account.people,
+    Sort.LAST_ACTIVITY: Account.last_activity_at,
+    Sort.NAME: Account.name,
+}
+DESCENDING_FIRST = {Sort.ENGAGEMENT, Sort.PEOPLE, Sort.LAST_ACTIVITY}
+
+
+class BadFilter(ValueError):
+    """A filter value that cannot be understood; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """One view of the account list; every field round-trips through the query string."""
+
+    q: str = ""
+    """Part of the name or the domain."""
+    stage: str = ""
+    """The account's furthest stage."""
+    min_people: int | None = None
+    sort: Sort = Sort.ENGAGEMENT
+    descending: bool = True
+    page: int = 1
+
+    def query_items(self, **changes: Any) -> list[tuple[str, str]]:
+        """The filter as query-string pairs (defaults left out), with ``changes`` applied."""
+        view = replace(self, **changes)
+        pairs: list[tuple[str, str]] = []
+        for item in fields(view):
+            value = getattr(view, item.name)
+            if item.name == "descending":
+                if value != (view.sort in DESCENDING_FIRST):
+                    pairs.append(("order", "desc" if value else "asc"))
+            elif value != item.default and value not in ("", None):
+                pairs.append((item.name, str(value)))
+        return pairs
+
+
+def _whole(label: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadFilter(f"{label} must be a whole number, not '{raw[:40]}'") from None
+    return max(low, min(value, high))
+
+
+def parse_filter(params: Mapping[str, str], stages: Sequence[str]) -> AccountFilter:
+    """An ``AccountFilter`` from query parameters; unknown values raise ``BadFilter``."""
+    stage = (params.get("stage") or "").strip()
+    if stage and stage not in stages:
+        raise BadFilter(f"unknown stage '{stage[:40]}'")
+    raw_people = (params.get("min_people") or "").strip()
+    sort = params.get("sort") or Sort.ENGAGEMENT.value
+    if sort not in Sort.__members__.values():
+        raise BadFilter(f"cannot sort by '{sort[:40]}'")
+    order = params.get("order")
+    return AccountFilter(
+        q=(params.get("q") or "").strip()[:200],
+        stage=stage,
+        min_people=_whole("People at least", raw_people, 0, 1_000_000) if raw_people else None,
+        sort=Sort(sort),
+        descending=order != "asc" if order else Sort(sort) in DESCENDING_FIRST,
+        page=_whole("Page", (params.get("page") or "1").strip(), 1, 100_000),
+    )
+
+
+def filtered(
+    query: Select[Any], q: str = "", stage: str = "", min_people: int | None = None
+) -> Select[Any]:
+    """The account query narrowed by a name/domain search, furthest stage and head count."""
+    if q:
+        needle = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                func.lower(Account.name).like(f"%{needle}%", escape="\\"),
+                Account.domain.like(f"%{needle}%", escape="\\"),
+            )
+        )
+    if stage:
+        query = query.where(Account.furthest_stage == stage)
+    if min_people is not None:
+        query = query.where(Account.people >= min_people)
+    return query
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    view: AccountFilter
+    accounts: list[Account]
+    total: int
+    """Matching accounts, counted up to ``COUNT_CAP`` (then "10,000 or more")."""
+    capped: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+def page(session: Session, view: AccountFilter) -> AccountPage:
+    """One page of the account list as the filter asks."""
+    base = filtered(select(Account), view.q, view.stage, view.min_people)
+    column = SORT_COLUMNS[view.sort]
+    ordered = column.desc() if view.descending else column.asc()
+    tie = Account.id.desc() if view.descending else Account.id.asc()
+    order: list[ColumnElement[Any]] = [ordered, tie]
+    if view.sort is Sort.LAST_ACTIVITY:  # accounts nobody was active in yet go last either way
+        order.insert(0, column.is_(None))
+    accounts = list(
+        session.scalars(base.order_by(*order).offset((view.page - 1) * PER_PAGE).limit(PER_PAGE))
+    )
+    counted = session.scalar(
+        select(func.count()).select_from(
+            filtered(select(Account.id), view.q, view.stage, view.min_people)
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+    )
+    total = counted or 0
+    return AccountPage(view, accounts, min(total, COUNT_CAP), total > COUNT_CAP)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """One person of the buying committee."""
+
+    lead_id: int
+    email: str
+    name: str
+    job_title: str
+    stage: str
+    grade: str
+    lifecycle: str
+    engagement: float
+    engagement_as_of: datetime | None
+    last_activity_at: datetime
+    by_hand: bool
+    free_mail: bool
+    source: str = ""
+    """Where the lead first came from (its first visit's source / medium), "" if unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRow:
+    """An asset the account's people read: how many of them, how long, how often."""
+
+    slug: str
+    title: str
+    kind: str
+    stage: str
+    readers: int
+    engaged_seconds: float
+    views: int
+    downloads: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    account: Account
+    people: list[PersonRow]
+    top_content: list[ContentRow]
+    deals: list[Deal] = field(default_factory=list)
+
+
+def people_of(session: Session, account_id: int, limit: int = PEOPLE_SHOWN) -> list[PersonRow]:
+    """The account's people, most engaged first (as of their last evaluation)."""
+    leads = list(
+        session.scalars(
+            select(Lead)
+            .where(Lead.account_id == account_id)
+            .order_by(Lead.engagement.desc(), Lead.id)
+            .limit(limit)
+        )
+    )
+    ids = [lead.id for lead in leads]
+    titles = dict(
+        session.execute(
+            select(ProfileFact.lead_id, ProfileFact.value).where(
+                ProfileFact.lead_id.in_(ids),
+                ProfileFact.field == "job_title",
+                ProfileFact.superseded_at.is_(None),
+            )
+        ).all()
+    )
+    visit_ids = [lead.first_visit_id for lead in leads if lead.first_visit_id is not None]
+    sources = {
+        visit_id: " / ".join(part for part in (source, medium) if part)
+        for visit_id, source, medium in session.execute(
+            select(Visit.id, Visit.source, Visit.medium).where(Visit.id.in_(visit_ids))
+        )
+    }
+    return [
+        PersonRow(
+            lead_id=lead.id,
+            email=lead.email,
+            name=lead.name,
+            job_title=titles.get(lead.id, ""),
+            stage=lead.journey_stage,
+            grade=lead.grade,
+            lifecycle=lead.lifecycle,
+            engagement=lead.engagement,
+            engagement_as_of=lead.engagement_as_of,
+            last_activity_at=lead.last_activity_at,
+            by_hand=lead.account_by_hand,
+            free_mail=lead.free_mail,
+            source=sources.get(lead.first_visit_id, "") if lead.first_visit_id else "",
+        )
+        for lead in leads
+    ]
+
+
+def top_content(session: Session, account_id: int, limit: int = TOP_CONTENT) -> list[ContentRow]:
+    """The assets the account's people read most (engaged time, then readers)."""
+    readers = func.count(func.distinct(AssetEngagement.lead_id))
+    seconds = func.sum(AssetEngagement.engaged_seconds)
+    rows = session.execute(
+        select(
+            Asset.slug,
+            Asset.title,
+            Asset.kind,
+            Asset.stage,
+            readers,
+            seconds,
+            func.sum(AssetEngagement.views),
+            func.sum(AssetEngagement.downloads),
+        )
+        .join(Lead, Lead.id == AssetEngagement.lead_id)
+        .join(Asset, Asset.id == AssetEngagement.asset_id)
+        .where(Lead.account_id == account_id)
+        .group_by(Asset.id, Asset.slug, Asset.title, Asset.kind, Asset.stage)
+        .order_by(seconds.desc(), readers.desc(), Asset.slug)
+        .limit(limit)
+    )
+    return [
+        ContentRow(slug, title, kind, stage, int(n), float(s or 0), int(v or 0), int(d or 0))
+        for slug, title, kind, stage, n, s, v, d in rows
+    ]
+
+
+def deals_of(session: Session, account_id: int) -> list[Deal]:
+    """The account's deals: posted for the account, or for one of its people."""
+    return list(
+        session.scalars(
+            select(Deal)
+            .where(
+                or_(
+                    Deal.account_id == account_id,
+                    Deal.lead_id.in_(select(Lead.id).where(Lead.account_id == account_id)),
+                )
+            )
+            .order_by(Deal.created_at.desc(), Deal.id.desc())
+        )
+    )
+
+
+def account_view(session: Session, account_id: int) -> AccountView | None:
+    """Everything the account page shows, or None when there is no such account."""
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    return AccountView(
+        account=account,
+        people=people_of(session, account_id),
+        top_content=top_content(session, account_id),
+        deals=deals_of(session, account_id),
+    )
+
+
+def find(session: Session, typed: str) -> list[Account]:
+    """Accounts a marketer means by what they typed: the domain, the exact name (any case),
+    or ``#id``; more than one when several share the name."""
+    wanted = " ".join(typed.split())
+    if not wanted:
+        return []
+    if wanted.startswith("#") and wanted[1:].isdigit() and len(wanted) < 12:
+        found = session.get(Account, int(wanted[1:]))
+        return [found] if found is not None else []
+    by_domain = session.scalar(select(Account).where(Account.domain == wanted.lower()))
+    if by_domain is not None:
+        return [by_domain]
+    return list(
+        session.scalars(
+            select(Account)
+            .where(func.lower(Account.name) == wanted.lower())
+            .order_by(Account.id)
+            .limit(10)
+        )
+    )
