@@ -134,6 +134,11 @@ class Settings:
     brand_logo_url: str = ""
     """An https URL of the logo shown at the top of every mail; empty: the brand name as text."""
 
+    free_mail: str = "accept"
+    """``accept``: the business email field of gate and Talk-to-sales forms takes free-mail
+    addresses (gmail.com …) and flags the lead; ``refuse``: it asks for a business address.
+    Disposable addresses are refused either way."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -151,6 +156,7 @@ class Settings:
         _check_choice("default_language", self.default_language, ("en", "de"))
         _check_mail_settings(self)
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
+        _check_choice("free_mail", self.free_mail, ("accept", "refuse"))
         try:
             parse_networks(self.webhook_allow_networks)
         except ValueError as exc:

@@ -197,6 +197,7 @@ def unlock(
             answers,
             consent_ticked=bool(answers.get("consent_marketing")),
             model=model,
+            accept_free_mail=site.settings.free_mail == "accept",
         )
         if not result.accepted:
             context = _form_context(

@@ -153,6 +153,7 @@ def request_demo(
             consent_ticked=bool(answers.get("consent_marketing")),
             asset=asset,
             model=model,
+            accept_free_mail=site.settings.free_mail == "accept",
         )
         if not result.accepted:
             context = _context(site, asset, values=result.values, errors=result.errors)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from content.models import Asset
 from content.orm import utcnow
 from tracking import events
+from tracking.accounts.domains import email_refusal
 from tracking.identity import claims, identify
 from tracking.identity.claims import Claimed
 from tracking.identity.consent import ConsentText
@@ -120,10 +121,15 @@ def submit_demo_request(
     asset: Asset | None,
     model: Model,
     now: datetime | None = None,
+    accept_free_mail: bool = True,
 ) -> DemoRequestResult:
-    """Check the answers; on success identify (or claim), store, record and fast-lane the lead."""
+    """Check the answers; on success identify (or claim), store, record and fast-lane the lead.
+    A disposable email is refused, and a free-mail one unless ``accept_free_mail``."""
     now = now or utcnow()
     values, errors = clean_demo_request(answers, demo_request_form(model))
+    refused = email_refusal(values.get("email", ""), accept_free_mail=accept_free_mail)
+    if refused:
+        errors["email"] = refused
     if errors:
         return DemoRequestResult(errors=errors, values=dict(answers))
     message = values.pop(MESSAGE_FIELD.name, "")

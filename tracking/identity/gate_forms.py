@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from content.models import Asset, Kind
 from content.orm import utcnow
 from tracking import events
+from tracking.accounts.domains import email_refusal
 from tracking.identity import claims, identify
 from tracking.identity import consent as consents
 from tracking.identity.claims import Claimed
@@ -111,16 +112,22 @@ def submit_gate(
     consent_ticked: bool,
     model: Model,
     now: datetime | None = None,
+    accept_free_mail: bool = True,
 ) -> GateResult:
     """Check the answers against what this browser is asked now; on success identify and
     unlock, or (a known lead's email on a browser that does not speak for it) claim.
 
     The server decides what is asked: fields the browser sends beyond that are
-    ignored, and a field the browser's (older) form lacked is asked again.
+    ignored, and a field the browser's (older) form lacked is asked again. A disposable
+    email is refused, and a free-mail one unless ``accept_free_mail``
+    (``tracking.accounts.domains.email_refusal``).
     """
     now = now or utcnow()
     form = gate_form(session, asset, visitor_id, model)
     values, errors = clean_answers(answers, form.fields)
+    refused = email_refusal(values.get("email", ""), accept_free_mail=accept_free_mail)
+    if refused:
+        errors["email"] = refused
     if errors:
         return GateResult(form=form, errors=errors, values=dict(answers))
     source = Source("form", asset.slug)
