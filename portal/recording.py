@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from anyio import to_thread
 from litestar.connection import ASGIConnection
@@ -14,9 +15,11 @@ from sqlalchemy import select
 from content.catalog import live
 from content.models import Asset
 from portal.db import Database
+from portal.settings import Settings
 from portal.visitor import visitor_of
-from tracking.events import TrackedEvent
+from tracking.events import AssetView, PageView, Search, TrackedEvent
 from tracking.pipeline.ingest import IngestError, Ingestor
+from tracking.sources.arrivals import Arrival, arrival
 
 logger = logging.getLogger("leadshelf")
 
@@ -31,11 +34,40 @@ def record_server_events(
     visitor = visitor_of(connection)
     if not visitor.tracking or not visitor.id:
         return
-    stamped = [dataclasses.replace(event, visitor_id=visitor.id) for event in events]
+    loaded = page_arrival(connection) if any(isinstance(e, PAGES) for e in events) else None
+    stamped = [
+        dataclasses.replace(
+            event, visitor_id=visitor.id, arrival=loaded if isinstance(event, PAGES) else None
+        )
+        for event in events
+    ]
     try:
         ingestor.record_sync(stamped)
     except (IngestError, TimeoutError):
         logger.exception("could not record %s", ", ".join(e.type.value for e in events))
+
+
+PAGES = (PageView, AssetView, Search)
+"""The events of a page a browser loads: they carry where it came from (its visit's source)."""
+
+
+def own_hosts(connection: ASGIConnection[Any, Any, Any, Any]) -> set[str]:
+    """The portal's host names: this request's and the configured base URL's."""
+    hosts = {connection.url.hostname or ""}
+    settings = getattr(connection.app.state, "settings", None)
+    if isinstance(settings, Settings):
+        hosts.add(urlsplit(settings.base_url).hostname or "")
+    return hosts - {""}
+
+
+def page_arrival(connection: ASGIConnection[Any, Any, Any, Any]) -> Arrival | None:
+    """Where the browser came from to this page: its address (UTM parameters, click ids) and
+    ``Referer``. Only for pages loaded with GET (a form's POST is no arrival)."""
+    if connection.scope.get("method") != "GET":
+        return None
+    url = connection.url
+    page = f"{url.path}?{url.query}" if url.query else url.path
+    return arrival(page, connection.headers.get("referer"), own_hosts(connection))
 
 
 class AssetIds:

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from tracking.sources.arrivals import Arrival
+
 
 class EventType(StrEnum):
     """The event names of DESIGN.md."""
@@ -33,7 +35,7 @@ class EventType(StrEnum):
     DEMO_REQUEST = "demo_request"
 
 
-_COMMON = frozenset({"visitor_id", "lead_id", "asset_id", "occurred_at", "uid"})
+_COMMON = frozenset({"visitor_id", "lead_id", "asset_id", "occurred_at", "uid", "arrival"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +48,9 @@ class TrackedEvent:
     asset_id: int | None = None
     occurred_at: datetime | None = None
     uid: str | None = None
+    arrival: Arrival | None = None
+    """Where the browser came from, on a page it loaded (its address and referrer): ingestion
+    starts or continues the browser's visit with it (``tracking.sources.visits``)."""
 
     def name(self) -> EventType:
         """The stored event type (the class's, except for imported events)."""

@@ -36,6 +36,8 @@ from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
 from tracking.pipeline import rollups
 from tracking.rules.config import Model
+from tracking.sources import visits
+from tracking.sources.arrivals import Arrival
 
 logger = logging.getLogger("leadshelf.ingest")
 EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
@@ -213,7 +215,8 @@ def store(
     """Store groups of events in the caller's transaction; returns how many of each were new.
 
     Resent events (an ``uid`` already stored, or twice in the batch) are skipped.
-    Visitors are created on first sight and events take their visitor's lead.
+    Visitors are created on first sight and events take their visitor's lead; page views
+    with an ``arrival`` start or continue their browser's visit (``tracking.sources.visits``).
     With a ``model``, the leads' and visitors' journey states are updated too.
     """
     now = now or utcnow()
@@ -221,6 +224,7 @@ def store(
     connection = session.connection()
     seen = _stored_uids(connection, statements, [e.uid for group in groups for e in group])
     rows: list[dict[str, Any]] = []
+    arrived: list[tuple[dict[str, Any], Arrival]] = []  # pages loaded, with where from
     counts = []
     for group in groups:
         fresh = []
@@ -230,17 +234,22 @@ def store(
                     continue
                 seen.add(event.uid)
             fresh.append(event_row(event, now))
+            if event.arrival is not None and event.visitor_id:
+                arrived.append((fresh[-1], event.arrival))
         rows.extend(fresh)
         counts.append(len(fresh))
     if not rows:
         return counts
-    _attach_leads(connection, statements, rows, now)
+    browsers = _attach_leads(connection, statements, rows, now, with_visits=bool(arrived))
     connection.execute(statements.insert_events, rows)
     deltas = _engagement_deltas(rows)
     prior, viewers = _prior_reads(connection, statements, deltas)
     if deltas:
         connection.execute(statements.upsert_engagement, deltas)
     rollups.fold(connection, rows, prior, viewers)
+    if arrived:
+        batch_leads = {row["lead_id"] for row in rows if row["lead_id"]}
+        visits.record(connection, visits.pages_of(arrived), browsers, batch_leads)
     if model is not None:
         from tracking.pipeline.leadstate import score_batch  # scoring builds on ingestion
 
@@ -337,20 +346,33 @@ def _prior_reads(
 
 
 def _attach_leads(
-    connection: Connection, statements: _Statements, rows: list[dict[str, Any]], now: datetime
-) -> None:
-    """Create unseen visitors and give anonymous rows their visitor's lead, if it has one."""
+    connection: Connection,
+    statements: _Statements,
+    rows: list[dict[str, Any]],
+    now: datetime,
+    *,
+    with_visits: bool = False,
+) -> dict[str, visits.Browser]:
+    """Create unseen visitors and give anonymous rows their visitor's lead, if it has one.
+    ``with_visits`` (a batch with page views): the visitors' rows are read with their current
+    visits and locked for writing, and returned."""
     visitor_ids = sorted({row["visitor_id"] for row in rows if row["visitor_id"]})
     if not visitor_ids:
-        return
+        return {}
     connection.execute(
         statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
     )
-    found = connection.execute(statements.visitor_leads, {"ids": visitor_ids})
+    browsers: dict[str, visits.Browser] = {}
+    if with_visits:
+        browsers = visits.browsers(connection, visitor_ids)
+        found: Iterable[Any] = ((v, browser.lead_id) for v, browser in browsers.items())
+    else:
+        found = connection.execute(statements.visitor_leads, {"ids": visitor_ids})
     leads: dict[str, int] = {v: lead_id for v, lead_id in found if lead_id is not None}
     for row in rows:
         if row["lead_id"] is None and row["visitor_id"] in leads:
             row["lead_id"] = leads[row["visitor_id"]]
+    return browsers
 
 
 def _engagement_deltas(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
