@@ -33,6 +33,7 @@ from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.resources import resource_path
 from portal.routes import (
+    console_accounts,
     console_mail,
     console_mailbox,
     console_program_review,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             ReportsController,
             SitePagesController,
             SystemController,
+            *console_accounts.ROUTES,
             *console_mail.ROUTES,
             *console_mailbox.ROUTES,
             *console_programs.ROUTES,

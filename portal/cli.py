@@ -18,12 +18,13 @@ from content import indexer
 from content.files import FileStore
 from content.importer import ImportReport, asset_files, import_folder
 from content.search.index import SearchIndex
-from portal import __version__, jobs, listening
+from portal import __version__, account_jobs, jobs, listening
 from portal.accounts import service
 from portal.accounts.models import Role
 from portal.background import Runner
 from portal.cli_accounts import token, user
 from portal.cli_bounces import bounces
+from portal.cli_company_accounts import accounts
 from portal.cli_mail import mail
 from portal.cli_programs import programs
 from portal.cli_support import (
@@ -248,14 +249,17 @@ def import_command(ctx: click.Context, folder: Path, publish: bool) -> None:
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     settings = settings_for(ctx)
+    with friendly_errors():
+        model = load_model(settings.model)
     database = open_database(settings)
     try:
         report = _import(settings, database, DEMO_LIBRARY, publish_all=True)
+        placed, made = account_jobs.backfill(database, model)  # the demo's leads, if any
     finally:
         database.dispose()
     click.echo(
         f"Demo library: {len(report.created)} created, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged."
+        f"{len(report.unchanged)} unchanged. Accounts: {placed} lead(s) in {made} account(s)."
     )
     if report.problems:
         raise CliError(
@@ -389,3 +393,4 @@ main.add_command(token)
 main.add_command(mail)
 main.add_command(bounces)
 main.add_command(programs)
+main.add_command(accounts)

@@ -84,6 +84,12 @@ LEADS = Section(
     PEOPLE,
     "Find, filter and export leads; open one for its profile, scores and engagement trail.",
 )
+ACCOUNTS = Section(
+    "Accounts",
+    "/console/accounts",
+    PEOPLE,
+    "The companies leads belong to: their buying committee, engagement, stage and deals.",
+)
 HANDOFF = Section(
     "Sales handoff",
     "/console/handoff",
@@ -115,6 +121,7 @@ SECTIONS: tuple[Section, ...] = (
     OVERVIEW,
     DASHBOARD,
     LEADS,
+    ACCOUNTS,
     HANDOFF,
     CONTENT_ANALYTICS,
     EMAIL,

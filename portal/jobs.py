@@ -30,13 +30,14 @@ from nurture import delivery, handoff
 from nurture.mail.sender import MailSender
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
-from portal import job_records, program_jobs, ratelimit
+from portal import account_jobs, job_records, program_jobs, ratelimit
 from portal.background import Backlog, Job, Runner, Scope, older_than, when
 from portal.db import Database
 from portal.job_locks import locks_for
 from portal.mail import jobs as mail_jobs
 from portal.settings import Settings, SettingsError
 from portal.signing import Signer, load_secret_keys
+from tracking.accounts.refresh import Keeper
 from tracking.pipeline import leadstate, rollups
 from tracking.pipeline.ingest import Ingestor
 from tracking.pipeline.retention import delete_expired_events
@@ -131,6 +132,7 @@ def all_jobs(
     """Every job, in the order ``run_all_once`` runs them (writes before what reads them)."""
     database, settings = parts.database, parts.settings
     outbox_scope = Scope.SINGLETON if database.is_sqlite else Scope.SHARED  # one SQLite writer
+    accounts = Keeper()
     jobs = [
         Job(
             "event-writer",
@@ -181,6 +183,15 @@ def all_jobs(
             Scope.SINGLETON,
             first_after=SETTLE,
             description="Recomputes the per-asset lead figures (influenced leads, before MQL).",
+        ),
+        Job(
+            "account-figures",
+            account_jobs.EVERY,
+            lambda _: account_jobs.keep_accounts(database, parts.model, accounts),
+            Scope.SINGLETON,
+            first_after=SETTLE,
+            description="Places new leads in their accounts and recomputes the accounts whose "
+            "people changed (engagement, stages, head count).",
         ),
         Job(
             "handoff-catch-up",

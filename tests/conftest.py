@@ -147,4 +147,6 @@ def settled(client: TestClient[Litestar]) -> None:
     """The app's housekeeping (re-scoring quiet leads, catching the handoff queue up) has made
     its pass now, so it cannot change the test's data under its feet: the jobs' own threads
     make their next pass ten minutes after this one."""
-    client.app.state.runner.run_all_once(["quiet-lead-rescoring", "handoff-catch-up"])
+    client.app.state.runner.run_all_once(
+        ["quiet-lead-rescoring", "handoff-catch-up", "account-figures"]
+    )

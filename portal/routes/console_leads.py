@@ -34,6 +34,7 @@ from portal.console_nav import LEADS
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.routes.console_program_views import lead_programs
+from tracking.accounts.models import Account
 from tracking.identity import leadadmin
 from tracking.lead_profile import profile_history
 from tracking.models import Consent, Lead
@@ -413,4 +414,5 @@ def _lead_context(
         ),
         "open_handoff": handoff.open_for(session, lead.id),
         "programs": lead_programs(session, lead.id),
+        "account": session.get(Account, lead.account_id) if lead.account_id else None,
     }

@@ -21,6 +21,7 @@ from tests.factories import make_asset
 from tests.support import TEST_SECRET_KEYS
 from tracking.identity import identify
 from tracking.identity.facts import Source
+from tracking.models import Lead
 
 Client = TestClient[Litestar]
 
@@ -42,6 +43,8 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/assets/pricing-guide", None),
     ("GET", "/api/v1/programs", None),
     ("POST", "/api/v1/programs/{program}/enrollments", {"email": "ada@example.com"}),
+    ("GET", "/api/v1/accounts", None),
+    ("GET", "/api/v1/accounts/{account}", None),
 ]
 WRITES = {"POST"}
 CREATED = {"/api/v1/programs/{program}/enrollments"}
@@ -80,6 +83,15 @@ def lead_id(db: Database) -> int:
 
 
 @pytest.fixture
+def account_id(db: Database, lead_id: int) -> int:
+    """The account of the lead's domain (example.com)."""
+    with db.read() as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None and lead.account_id is not None
+        return lead.account_id
+
+
+@pytest.fixture
 def program_id(db: Database) -> int:
     """An active program leads are added to by hand."""
     steps = [{"id": "hello", "send": {"subjects": ["Hello"], "body": "Hi."}}]
@@ -105,11 +117,16 @@ def expected_status(caller: str, method: str, template: str) -> int:
 
 @pytest.mark.parametrize("caller", ["none", "bad", "revoked", "read", "write"])
 def test_every_route_checks_the_token_and_its_scope(
-    client: Client, tokens: dict[str, str | None], lead_id: int, program_id: int, caller: str
+    client: Client,
+    tokens: dict[str, str | None],
+    lead_id: int,
+    program_id: int,
+    account_id: int,
+    caller: str,
 ) -> None:
     answers = {}
     for method, template, body in ROUTES:
-        path = template.format(lead=lead_id, program=program_id)
+        path = template.format(lead=lead_id, program=program_id, account=account_id)
         response = call(client, method, path, body, tokens[caller])
         answers[f"{method} {template}"] = response.status_code
         if response.status_code >= 400:
@@ -142,6 +159,7 @@ def test_the_matrix_covers_every_documented_operation(client: Client) -> None:
     }
     tested = {f"{m} {p.replace('{lead}', '{lead_id}')}" for m, p, _ in ROUTES}
     tested = {t.replace("{program}", "{program_id}") for t in tested}
+    tested = {t.replace("{account}", "{account_id}") for t in tested}
     tested = {t.replace("/assets/pricing-guide", "/assets/{slug}") for t in tested}
     assert documented == tested
 

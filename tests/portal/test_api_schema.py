@@ -100,6 +100,8 @@ OPERATIONS = {
     "POST /api/v1/email/events",
     "GET /api/v1/assets",
     "GET /api/v1/assets/{slug}",
+    "GET /api/v1/accounts",
+    "GET /api/v1/accounts/{account_id}",
     "GET /api/v1/programs",
     "POST /api/v1/programs/{program_id}/enrollments",
 }

@@ -113,6 +113,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/console/leads/{lead_id:int}/consent/withdraw"): Expect(
         "/console/leads/{lead}/consent/withdraw", PEOPLE
     ),
+    ("POST", "/console/leads/{lead_id:int}/account"): Expect("/console/leads/{lead}/account", PEOPLE),
+    # accounts (personal data)
+    ("GET", "/console/accounts"): Expect("/console/accounts", PEOPLE),
+    ("POST", "/console/accounts/new"): Expect("/console/accounts/new", PEOPLE),
+    ("GET", "/console/accounts/{account_id:int}"): Expect("/console/accounts/{account}", PEOPLE),
+    ("POST", "/console/accounts/{account_id:int}/people"): Expect(
+        "/console/accounts/{account}/people", PEOPLE
+    ),
     # reports and handoff
     ("GET", "/console/dashboard"): Expect("/console/dashboard", PEOPLE),
     ("GET", "/console/analytics"): Expect("/console/analytics", EVERYONE),
@@ -183,6 +191,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/mailbox",
         "/console/dashboard",
         "/console/leads",
+        "/console/accounts",
         "/console/handoff",
         "/console/analytics",
         "/console/email",
@@ -193,6 +202,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/mailbox",
         "/console/dashboard",
         "/console/leads",
+        "/console/accounts",
         "/console/handoff",
         "/console/analytics",
         "/console/email",
@@ -306,6 +316,7 @@ def world(db: Database, app: Litestar, settled: None, catcher: DemoCatcher) -> d
             "asset": asset.id,
             "topic": topic,
             "lead": found.lead_id,
+            "account": session.get(Lead, found.lead_id).account_id,  # acme.example's
             "endpoint": endpoint.id,
             "delivery": delivery.id,
             "email": "ada.lovelace@acme.example",
