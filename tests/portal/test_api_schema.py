@@ -28,8 +28,11 @@ from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.support import TEST_SECRET_KEYS
+from tracking import events
 from tracking.identity import identify
 from tracking.identity.facts import Source
+from tracking.pipeline.ingest import record
+from tracking.sources.arrivals import arrival
 
 MAX_EXAMPLES = 25
 
@@ -52,9 +55,11 @@ def fuzzed_app(db: Database, tmp_path: Path) -> Iterator[Litestar]:
     make_asset(db, slug="pricing-guide", stage="decision", gate="gated")
     make_asset(db, slug="scoring-basics")
     with db.write() as session:
-        identify.identify(
+        campaign = arrival("/library?utm_source=linkedin&utm_campaign=fuzz", None)
+        record(session, [events.PageView(visitor_id="fuzz", path="/library", arrival=campaign)])
+        identify.identify(  # with a source: its Touch is checked against the document too
             session,
-            visitor_id=None,
+            visitor_id="fuzz",
             email="ada@example.com",
             answers={"first_name": "Ada"},
             consent=None,
@@ -155,3 +160,20 @@ def test_every_operation_answers_as_documented(
             case.call_and_validate(headers=auth)
 
         call()
+
+
+def test_the_lead_schema_documents_its_first_and_latest_source(api_schema: OpenApiSchema) -> None:
+    """CONTRACT.md's ``"source": {"first": Touch|null, "latest": Touch|null}`` with exactly the
+    Touch keys, all required."""
+    schemas = api_schema.raw_schema["components"]["schemas"]
+    source = schemas["LeadRead"]["properties"]["source"]["$ref"].rsplit("/", 1)[1]
+    assert "source" in schemas["LeadRead"]["required"]
+    assert set(schemas[source]["required"]) == {"first", "latest"}
+    for side in ("first", "latest"):
+        touch, empty = schemas[source]["properties"][side]["oneOf"]
+        assert empty == {"type": "null"}
+        touch_schema = schemas[touch["$ref"].rsplit("/", 1)[1]]
+        keys = {"at", "source", "medium", "campaign", "term", "content", "referrer", "click_id"}
+        assert set(touch_schema["properties"]) == keys
+        assert set(touch_schema["required"]) == keys
+        assert touch_schema["properties"]["at"]["format"] == "date-time"

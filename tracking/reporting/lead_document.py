@@ -16,6 +16,7 @@ from tracking.accounts.models import Account
 from tracking.models import Lead
 from tracking.reporting import lead_view
 from tracking.rules.config import Model
+from tracking.sources.lead_sources import LeadSourceRead, source_read
 
 
 class EvidenceAssetRead(msgspec.Struct):
@@ -86,6 +87,8 @@ class LeadRead(msgspec.Struct):
     first_seen: datetime
     last_activity: datetime
     account: AccountRef | None
+    source: LeadSourceRead
+    """Where the lead came from: its first visit ever and its latest visit."""
 
 
 def lead_read(
@@ -136,6 +139,7 @@ def lead_read(
         first_seen=lead.created_at,
         last_activity=lead.last_activity_at,
         account=_account_ref(session, lead.account_id),
+        source=source_read(session, lead),
     )
 
 
