@@ -87,7 +87,8 @@ def account_id(db: Database, lead_id: int) -> int:
     """The account of the lead's domain (example.com)."""
     with db.read() as session:
         lead = session.get(Lead, lead_id)
-        assert lead is not None and lead.account_id is not None
+        assert lead is not None
+        assert lead.account_id is not None
         return lead.account_id
 
 

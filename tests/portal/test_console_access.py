@@ -113,7 +113,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/console/leads/{lead_id:int}/consent/withdraw"): Expect(
         "/console/leads/{lead}/consent/withdraw", PEOPLE
     ),
-    ("POST", "/console/leads/{lead_id:int}/account"): Expect("/console/leads/{lead}/account", PEOPLE),
+    ("POST", "/console/leads/{lead_id:int}/account"): Expect(
+        "/console/leads/{lead}/account", PEOPLE
+    ),
     # accounts (personal data)
     ("GET", "/console/accounts"): Expect("/console/accounts", PEOPLE),
     ("POST", "/console/accounts/new"): Expect("/console/accounts/new", PEOPLE),
