@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Router
@@ -34,6 +35,7 @@ from portal.recording import AssetIds
 from portal.resources import resource_path
 from portal.routes import (
     console_accounts,
+    console_attribution,
     console_mail,
     console_mailbox,
     console_program_review,
@@ -79,6 +81,17 @@ logger = logging.getLogger("leadshelf")
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Litestar:
     """Build the portal. ``migrate`` brings the database to head at start-up."""
     settings = settings or Settings.from_env()
+    state = app_state(settings, migrate=migrate)
+    return build_app(Shell.of(settings, state.signer), state)
+
+
+def app_state(settings: Settings, *, migrate: bool = True) -> State:
+    """The app's long-lived objects (database, caches, runner …), built from ``settings``.
+
+    Handlers, middleware and the start-up and shutdown hooks read them from ``app.state`` on
+    each request or event, never from the shell, so one shell serves any state whose settings
+    give the same ``Shell`` (the test suite builds one app a process and a state a test).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(settings.model)
     signer = Signer(load_secret_keys(settings))
@@ -90,19 +103,71 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
     dashboards = dashboard_snapshots(database, model)
     parts = jobs.Parts(settings, database, model, search, files, ingestor, audience, signer)
     runner = jobs.runner_for(parts, jobs.for_web, refresh_dashboards=dashboards.refresh)
+    return State(
+        {
+            "settings": settings,
+            "migrate": migrate,
+            "model": model,
+            "db": database,
+            "signer": signer,
+            "files": files,
+            "search": search,
+            "catalog_cache": CatalogCache(),
+            "audience_cache": audience,
+            "dashboards": dashboards,
+            "runner": runner,
+            "health": HealthCache(),
+            "ingestor": ingestor,
+            "asset_ids": AssetIds(database),
+            "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
+        }
+    )
 
-    def on_startup(app: Litestar) -> None:
-        if migrate and upgrade_to_head(database):
-            logger.info("database migrated to head")
-        runner.start()
-        # Everything loaded so far lives as long as the process: keep it out of the
-        # collector's full passes, which otherwise pause request handling for milliseconds.
-        gc.freeze()
 
-    def on_shutdown(app: Litestar) -> None:
-        runner.stop()
-        database.dispose()
+@dataclass(frozen=True, slots=True)
+class Shell:
+    """The few settings the app's routes, middleware and templates are built with once.
 
+    Everything else the app reads from ``app.state`` while it runs. A setting the shell is
+    built from belongs here, so two apps with equal shells behave alike given equal states.
+    """
+
+    csrf_secrets: tuple[str, ...]
+    """The CSRF middleware's secrets, newest first (derived from the secret keys)."""
+    secure_cookies: bool
+    """Served over https: Secure cookies and HSTS."""
+    max_body_bytes: int
+    """The largest request body (an upload and its form around it)."""
+    privacy_url: str
+    """The privacy policy every page's footer links to (a template global)."""
+
+    @classmethod
+    def of(cls, settings: Settings, signer: Signer) -> Shell:
+        return cls(
+            csrf_secrets=signer.derive_all("csrf"),
+            secure_cookies=settings.secure_cookies,
+            max_body_bytes=(settings.max_upload_mb + 1) * 1024 * 1024,
+            privacy_url=settings.privacy_url,
+        )
+
+
+def _on_startup(app: Litestar) -> None:
+    state = app.state
+    if state.migrate and upgrade_to_head(state.db):
+        logger.info("database migrated to head")
+    state.runner.start()
+    # Everything loaded so far lives as long as the process: keep it out of the
+    # collector's full passes, which otherwise pause request handling for milliseconds.
+    gc.freeze()
+
+
+def _on_shutdown(app: Litestar) -> None:
+    app.state.runner.stop()
+    app.state.db.dispose()
+
+
+def build_app(shell: Shell, state: State) -> Litestar:
+    """The portal's routes, middleware and templates, serving from ``state`` (``app_state``)."""
     console = Router(
         path="/",
         route_handlers=[
@@ -119,6 +184,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             *console_mailbox.ROUTES,
             *console_programs.ROUTES,
             *console_program_review.ROUTES,
+            *console_attribution.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},
@@ -151,40 +217,23 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
                 send_as_attachment=False,
             ),
         ],
-        state=State(
-            {
-                "settings": settings,
-                "model": model,
-                "db": database,
-                "signer": signer,
-                "files": files,
-                "search": search,
-                "catalog_cache": CatalogCache(),
-                "audience_cache": audience,
-                "dashboards": dashboards,
-                "runner": runner,
-                "health": HealthCache(),
-                "ingestor": ingestor,
-                "asset_ids": AssetIds(database),
-                "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
-            }
-        ),
+        state=state,
         dependencies=DEPENDENCIES,
-        request_max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
-        on_startup=[on_startup],
-        on_shutdown=[on_shutdown],
+        request_max_body_size=shell.max_body_bytes,
+        on_startup=[_on_startup],
+        on_shutdown=[_on_shutdown],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
             directory=resource_path("templates"),
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: _configure_templates(engine, settings),
+            engine_callback=lambda engine: _configure_templates(engine, shell.privacy_url),
         ),
         middleware=[
             PrintableUrlMiddleware(),  # NUL & co. in a URL: 404/400, never a 500
             csrf_middleware(
-                signer.derive_all("csrf"),
+                shell.csrf_secrets,
                 cookie_name=CSRF_COOKIE,
-                cookie_secure=settings.secure_cookies,
+                cookie_secure=shell.secure_cookies,
                 cookie_samesite="lax",
                 # Bearer-authenticated API calls and the JSON beacon carry no cookie authority.
                 exclude=[r"^/api/", r"^/t$"],
@@ -205,7 +254,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Lit
             HTTPException: errors.handle_http_exception,
             Exception: errors.handle_server_error,
         },
-        before_send=[security_headers(https=settings.secure_cookies)],
+        before_send=[security_headers(https=shell.secure_cookies)],
         debug=False,
     )
 
@@ -215,10 +264,10 @@ def create_app_from_env() -> Litestar:
     return create_app(Settings.from_env())
 
 
-def _configure_templates(engine: JinjaTemplateEngine, settings: Settings) -> None:
+def _configure_templates(engine: JinjaTemplateEngine, privacy_url: str) -> None:
     engine.engine.globals.update(
         site_name=SITE_NAME,
-        privacy_url=settings.privacy_url,
+        privacy_url=privacy_url,
         static=static_url,
         htmx_path=HTMX_PATH,
         htmx_integrity=HTMX_INTEGRITY,

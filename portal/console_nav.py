@@ -117,6 +117,13 @@ PROGRAMS = Section(
     "Nurture programs: welcome sequences, stage tracks and follow-ups, with A/B subject lines.",
 )
 
+ATTRIBUTION = Section(
+    "Attribution",
+    "/console/attribution",
+    PEOPLE,
+    "Which content, sources, campaigns and programs created leads, pipeline and revenue.",
+)
+
 SECTIONS: tuple[Section, ...] = (
     OVERVIEW,
     DASHBOARD,
@@ -126,6 +133,7 @@ SECTIONS: tuple[Section, ...] = (
     CONTENT_ANALYTICS,
     EMAIL,
     PROGRAMS,
+    ATTRIBUTION,
     LIBRARY,
     TAXONOMY,
     STAFF,

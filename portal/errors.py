@@ -126,6 +126,11 @@ def _console_staff(request: Request[Any, Any, Any]) -> StaffPrincipal | None:
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 500:
+        # The framework's own 500s (a handler it cannot call, a template it cannot find) are
+        # ours to fix: logged like any unhandled error, never silent.
+        logger.error("%s on %s %s: %s", exc.status_code, request.method, request.url.path, exc,
+                     exc_info=exc)  # fmt: skip
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         return login_redirect(request)
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else None

@@ -85,6 +85,10 @@ class Settings:
     api_per_minute: int = 600
     """Calls one API token may make per minute (all worker processes together); over it, 429."""
 
+    recycle_lost_after_days: int = 30
+    """Days after a lost deal's ``closed_at`` its lead goes back to nurturing (``recycled``),
+    unless another of its deals is open or won by then; ``0``: at once."""
+
     trusted_proxies: str = ""
     """Comma-separated addresses or networks of reverse proxies (``127.0.0.1, 10.0.0.0/8``) whose
     ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed, so rate limits and sign-in
@@ -139,6 +143,10 @@ class Settings:
     addresses (gmail.com …) and flags the lead; ``refuse``: it asks for a business address.
     Disposable addresses are refused either way."""
 
+    report_currency: str = "EUR"
+    """The ISO 4217 currency of Console → Attribution's pipeline and revenue: deals in it count,
+    deals in other currencies are left out (the report says so)."""
+
     def __post_init__(self) -> None:
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -150,6 +158,7 @@ class Settings:
         _check_range("event_retention_days", self.event_retention_days, 1, 36500)
         _check_range("beacon_per_minute", self.beacon_per_minute, 1, 1_000_000)
         _check_range("api_per_minute", self.api_per_minute, 1, 1_000_000)
+        _check_range("recycle_lost_after_days", self.recycle_lost_after_days, 0, 3650)
         _check_page_url("privacy_url", self.privacy_url)
         self.interval_overrides()  # refuses a malformed value at start-up
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
@@ -157,6 +166,11 @@ class Settings:
         _check_mail_settings(self)
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
         _check_choice("free_mail", self.free_mail, ("accept", "refuse"))
+        if not re.fullmatch(r"[A-Z]{3}", self.report_currency):
+            raise SettingsError(
+                "report_currency: expected three capital letters (EUR), "
+                f"got {self.report_currency!r}"
+            )
         try:
             parse_networks(self.webhook_allow_networks)
         except ValueError as exc:
@@ -354,6 +368,7 @@ _INTEGER_SETTINGS = (
     "event_retention_days",
     "beacon_per_minute",
     "api_per_minute",
+    "recycle_lost_after_days",
 )
 
 

@@ -169,6 +169,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console/programs/{program_id:int}/review.csv"): Expect(
         "/console/programs/{program}/review.csv", PEOPLE
     ),
+    # closed-loop reporting
+    ("GET", "/console/attribution"): Expect("/console/attribution", PEOPLE),
+    ("GET", "/console/attribution/report.csv"): Expect("/console/attribution/report.csv", PEOPLE),
     # the demo mailbox (its catcher runs for every test here: see ``settings``)
     ("GET", "/console/mailbox"): Expect("/console/mailbox", EVERYONE),
     ("GET", "/console/mailbox/{mail_id:str}"): Expect("/console/mailbox/{mail}", EVERYONE),
@@ -198,6 +201,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/analytics",
         "/console/email",
         "/console/programs",
+        "/console/attribution",
     },
     ADMIN: {
         "/console",
@@ -209,6 +213,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/analytics",
         "/console/email",
         "/console/programs",
+        "/console/attribution",
         "/console/assets",
         "/console/taxonomy",
         "/console/staff",

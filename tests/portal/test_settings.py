@@ -61,6 +61,7 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_JOB_INTERVALS",
         "LEADSHELF_WEBHOOK_ALLOW_NETWORKS",
         "LEADSHELF_API_PER_MINUTE",
+        "LEADSHELF_RECYCLE_LOST_AFTER_DAYS",
         "LEADSHELF_TRUSTED_PROXIES",
         "LEADSHELF_PRIVACY_URL",
         "LEADSHELF_SMTP_URL",
@@ -74,6 +75,8 @@ def test_env_names_cover_every_setting() -> None:
         "LEADSHELF_BRAND_NAME",
         "LEADSHELF_BRAND_COLOR",
         "LEADSHELF_BRAND_LOGO_URL",
+        "LEADSHELF_FREE_MAIL",
+        "LEADSHELF_REPORT_CURRENCY",
     ]
 
 
