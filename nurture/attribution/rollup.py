@@ -1,0 +1,301 @@
+"""Keeping the attribution rollups (the ``attribution`` job).
+
+Milestones are append-only (``funnel_milestone``, written with the change log): the job reads
+those after its state's ``milestone_id``, a batch at a time, loads the touches of their leads
+in the longest window (content first read, visits, program mails clicked), credits each
+milestone under every model and window and adds the credits into ``attribution_month``, so a
+milestone is credited once, with the touches its lead had when the job read it.
+
+Money comes from deals, which change (an amount corrected, a deal won): when any deal changed
+since the last pass the pipeline (deals opened, at their creation) and revenue (deals won, at
+their close) rollups are rebuilt from all deals of the report currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from content.orm import dialect_insert
+from nurture.attribution.models import (
+    AttributionGap,
+    AttributionMonth,
+    AttributionState,
+    SourceTiming,
+)
+from nurture.attribution.rules import (
+    WINDOWS,
+    AttributionModel,
+    Touch,
+    credits,
+    in_window,
+    month_of,
+)
+from nurture.mail.models import MailMessage
+from nurture.programs.models import StepLog
+from tracking.deals.models import Deal
+from tracking.models import AssetEngagement, FunnelMilestone, Lead
+from tracking.sources.models import Visit
+
+FAMILIES = ("content", "source", "campaign", "program")
+COUNTED = ("created", "mql", "sql", "opportunity", "customer")
+MONEY = ("pipeline", "revenue")
+TIMED = ("mql", "sql")
+"""Milestones whose time from the lead's first touch is kept per original source."""
+BATCH = 500
+LONGEST = timedelta(days=max(WINDOWS))
+
+
+def source_key(source: str, medium: str) -> str:
+    """How a visit's source is reported: ``linkedin / social``, ``direct``."""
+    source, medium = source or "direct", medium or ""
+    return f"{source} / {medium}" if medium and medium != "none" else source
+
+
+@dataclass(slots=True)
+class Leads:
+    """What the job knows of a batch's leads: touches per family, milestones reached."""
+
+    touches: dict[int, dict[str, list[Touch]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    reached: dict[int, list[tuple[str, datetime]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    first_source: dict[int, tuple[datetime, str]] = field(default_factory=dict)
+
+
+def read_leads(session: Session, lead_ids: Sequence[int], since: datetime) -> Leads:
+    """The touches of these leads from ``since`` on, their milestones and first visits."""
+    found = Leads()
+    if not lead_ids:
+        return found
+    for lead_id, asset_id, at in session.execute(
+        select(AssetEngagement.lead_id, AssetEngagement.asset_id, AssetEngagement.first_at).where(
+            AssetEngagement.lead_id.in_(lead_ids), AssetEngagement.first_at >= since
+        )
+    ):
+        if lead_id is not None:
+            found.touches[lead_id]["content"].append(Touch(at, str(asset_id)))
+    for lead_id, at, source, medium, campaign in session.execute(
+        select(Visit.lead_id, Visit.started_at, Visit.source, Visit.medium, Visit.campaign).where(
+            Visit.lead_id.in_(lead_ids), Visit.started_at >= since
+        )
+    ):
+        if lead_id is None:
+            continue
+        found.touches[lead_id]["source"].append(Touch(at, source_key(source, medium)))
+        if campaign:
+            found.touches[lead_id]["campaign"].append(Touch(at, campaign))
+    for lead_id, program_id, clicked in session.execute(
+        select(StepLog.lead_id, StepLog.program_id, MailMessage.clicked_at)
+        .join(MailMessage, MailMessage.id == StepLog.message_id)
+        .where(
+            StepLog.lead_id.in_(lead_ids),
+            MailMessage.clicked_at.is_not(None),
+            MailMessage.clicked_at >= since,
+        )
+    ):
+        if clicked is not None:
+            found.touches[lead_id]["program"].append(Touch(clicked, str(program_id)))
+    for lead_id, kind, at in session.execute(
+        select(FunnelMilestone.lead_id, FunnelMilestone.kind, FunnelMilestone.at).where(
+            FunnelMilestone.lead_id.in_(lead_ids)
+        )
+    ):
+        found.reached[lead_id].append((kind, at))
+    for lead_id, at, source, medium in session.execute(
+        select(Lead.id, Visit.started_at, Visit.source, Visit.medium)
+        .join(Visit, Visit.id == Lead.first_visit_id)
+        .where(Lead.id.in_(lead_ids))
+    ):
+        found.first_source[lead_id] = (at, source_key(source, medium))
+    return found
+
+
+def reached_by(reached: Iterable[tuple[str, datetime]], at: datetime) -> dict[str, datetime]:
+    """The latest moment at or before ``at`` the lead reached each milestone."""
+    latest: dict[str, datetime] = {}
+    for kind, moment in reached:
+        if moment <= at and (kind not in latest or moment > latest[kind]):
+            latest[kind] = moment
+    return latest
+
+
+@dataclass(slots=True)
+class Sums:
+    """Credits of a batch, added into the rollups in one statement per table."""
+
+    credit: dict[tuple[Any, ...], list[float]] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0, 0])
+    )
+    gap: dict[tuple[Any, ...], list[float]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0.0])
+    )
+    timing: dict[tuple[Any, ...], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
+
+    def credit_milestone(
+        self,
+        milestone: str,
+        at: datetime,
+        touches: dict[str, list[Touch]],
+        reached: dict[str, datetime],
+        amount: float = 1.0,
+    ) -> None:
+        """Credit one milestone (or a deal's ``amount``) under every family, window, model."""
+        month = month_of(at)
+        for family in FAMILIES:
+            mine = touches.get(family, [])
+            for window in WINDOWS:
+                gap = self.gap[(month, milestone, family, window)]
+                gap[0] += amount if milestone in MONEY else 1
+                found = in_window(mine, at, window)
+                if not found:
+                    gap[1] += amount
+                    continue
+                keys = {touch.key for touch in found}
+                for model in AttributionModel:
+                    shares = credits(model, found, at, reached, window=window, amount=amount)
+                    for key in keys:
+                        row = self.credit[(month, milestone, family, key, model.value, window)]
+                        row[0] += shares.get(key, 0.0)
+                        row[1] += 1
+
+    def write(self, session: Session) -> None:
+        insert = dialect_insert(session)
+        if self.credit:
+            statement = insert(AttributionMonth)
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["month", "milestone", "family", "key", "model", "window_days"],
+                    set_={
+                        "credit": AttributionMonth.credit + statement.excluded.credit,
+                        "touched": AttributionMonth.touched + statement.excluded.touched,
+                    },
+                ),
+                [
+                    {"month": month, "milestone": milestone, "family": family, "key": key,
+                     "model": model, "window_days": window, "credit": credit,
+                     "touched": touched}
+                    for (month, milestone, family, key, model, window), (credit, touched)
+                    in self.credit.items()
+                ],
+            )  # fmt: skip
+        if self.gap:
+            statement = insert(AttributionGap)
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["month", "milestone", "family", "window_days"],
+                    set_={
+                        "reached": AttributionGap.reached + statement.excluded.reached,
+                        "unattributed": AttributionGap.unattributed
+                        + statement.excluded.unattributed,
+                    },
+                ),
+                [
+                    {"month": month, "milestone": milestone, "family": family,
+                     "window_days": window, "reached": reached, "unattributed": missing}
+                    for (month, milestone, family, window), (reached, missing)
+                    in self.gap.items()
+                ],
+            )  # fmt: skip
+        if self.timing:
+            statement = insert(SourceTiming)
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["month", "source", "milestone"],
+                    set_={
+                        "leads": SourceTiming.leads + statement.excluded.leads,
+                        "seconds": SourceTiming.seconds + statement.excluded.seconds,
+                    },
+                ),
+                [
+                    {"month": month, "source": source, "milestone": milestone,
+                     "leads": leads, "seconds": seconds}
+                    for (month, source, milestone), (leads, seconds) in self.timing.items()
+                ],
+            )  # fmt: skip
+
+
+def state_of(session: Session) -> AttributionState:
+    found = session.scalar(
+        select(AttributionState).where(AttributionState.id == 1).with_for_update()
+    )
+    if found is None:
+        found = AttributionState(id=1, milestone_id=0, deals=0)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def credit_milestones(session: Session, now: datetime, batch: int = BATCH) -> int:
+    """Credit up to ``batch`` milestones after the state's; returns how many."""
+    state = state_of(session)
+    rows = session.scalars(
+        select(FunnelMilestone)
+        .where(FunnelMilestone.id > state.milestone_id)
+        .order_by(FunnelMilestone.id)
+        .limit(batch)
+    ).all()
+    if not rows:
+        return 0
+    since = min(row.at for row in rows) - LONGEST
+    leads = read_leads(session, sorted({row.lead_id for row in rows}), since)
+    sums = Sums()
+    for row in rows:
+        reached = reached_by(leads.reached.get(row.lead_id, []), row.at)
+        sums.credit_milestone(row.kind, row.at, leads.touches.get(row.lead_id, {}), reached)
+        first = leads.first_source.get(row.lead_id)
+        if row.kind in TIMED and first is not None and first[0] <= row.at:
+            timing = sums.timing[(month_of(row.at), first[1], row.kind)]
+            timing[0] += 1
+            timing[1] += int((row.at - first[0]).total_seconds())
+    sums.write(session)
+    state.milestone_id = rows[-1].id
+    state.updated_at = now
+    return len(rows)
+
+
+def rebuild_money(session: Session, now: datetime, currency: str) -> int | None:
+    """Rebuild pipeline and revenue when a deal changed since the last pass (or one was
+    deleted); returns the deals credited, or None when nothing changed."""
+    state = state_of(session)
+    newest, count = session.execute(select(func.max(Deal.updated_at), func.count(Deal.id))).one()
+    if newest == state.deals_seen_at and count == state.deals:
+        return None
+    for table in (AttributionMonth, AttributionGap):
+        session.execute(delete(table).where(table.milestone.in_(MONEY)))
+    deals = session.execute(
+        select(Deal.lead_id, Deal.amount_minor, Deal.stage, Deal.created_at, Deal.closed_at)
+        .where(Deal.lead_id.is_not(None), Deal.currency == currency)
+        .order_by(Deal.id)
+    ).all()
+    credited = 0
+    for first in range(0, len(deals), BATCH):
+        chunk = deals[first : first + BATCH]
+        since = min(deal.created_at for deal in chunk) - LONGEST
+        leads = read_leads(session, sorted({deal.lead_id for deal in chunk}), since)
+        sums = Sums()
+        for lead_id, amount, stage, created_at, closed_at in chunk:
+            assert lead_id is not None  # selected so
+            touches = leads.touches.get(lead_id, {})
+            history = leads.reached.get(lead_id, [])
+            sums.credit_milestone(
+                "pipeline", created_at, touches, reached_by(history, created_at), float(amount)
+            )
+            if stage == "won" and closed_at is not None:
+                sums.credit_milestone(
+                    "revenue", closed_at, touches, reached_by(history, closed_at), float(amount)
+                )
+            credited += 1
+        sums.write(session)
+    state.deals_seen_at, state.deals, state.updated_at = newest, count, now
+    return credited
