@@ -36,6 +36,7 @@ from portal.resources import resource_path
 from portal.routes import (
     console_accounts,
     console_attribution,
+    console_kpis,
     console_mail,
     console_mailbox,
     console_program_review,
@@ -185,6 +186,7 @@ def build_app(shell: Shell, state: State) -> Litestar:
             *console_programs.ROUTES,
             *console_program_review.ROUTES,
             *console_attribution.ROUTES,
+            *console_kpis.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],
         response_headers={"Cache-Control": "no-store"},

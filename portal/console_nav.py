@@ -117,6 +117,12 @@ PROGRAMS = Section(
     "Nurture programs: welcome sequences, stage tracks and follow-ups, with A/B subject lines.",
 )
 
+KPIS = Section(
+    "KPIs",
+    "/console/kpis",
+    PEOPLE,
+    "The figures marketing and sales agreed on, this period against the last and the goal.",
+)
 ATTRIBUTION = Section(
     "Attribution",
     "/console/attribution",
@@ -133,6 +139,7 @@ SECTIONS: tuple[Section, ...] = (
     CONTENT_ANALYTICS,
     EMAIL,
     PROGRAMS,
+    KPIS,
     ATTRIBUTION,
     LIBRARY,
     TAXONOMY,

@@ -171,6 +171,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ),
     # closed-loop reporting
     ("GET", "/console/attribution"): Expect("/console/attribution", PEOPLE),
+    ("GET", "/console/kpis"): Expect("/console/kpis", PEOPLE),
     ("GET", "/console/attribution/report.csv"): Expect("/console/attribution/report.csv", PEOPLE),
     # the demo mailbox (its catcher runs for every test here: see ``settings``)
     ("GET", "/console/mailbox"): Expect("/console/mailbox", EVERYONE),
@@ -202,6 +203,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/email",
         "/console/programs",
         "/console/attribution",
+        "/console/kpis",
     },
     ADMIN: {
         "/console",
@@ -214,6 +216,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/email",
         "/console/programs",
         "/console/attribution",
+        "/console/kpis",
         "/console/assets",
         "/console/taxonomy",
         "/console/staff",

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from content.models import Kind
+from tracking.rules.kpis import KpiModel
 
 
 class ModelError(ValueError):
@@ -312,6 +313,8 @@ class Model:
     )  # fmt: skip
     profiling: ProfilingModel = dataclasses.field(default_factory=ProfilingModel)
     scoring: ScoringModel = dataclasses.field(default_factory=ScoringModel)
+    kpis: KpiModel = dataclasses.field(default_factory=KpiModel)
+    """The key figures of Console → KPIs (``tracking.rules.kpis``)."""
 
     def stage_index(self, stage: str) -> int:
         """How far along ``stage`` is (0: the first); an unknown stage counts as the first."""

@@ -68,6 +68,13 @@ Each stage gets a label and a threshold: the built-in ones for the four built-in
 names, else its capitalised name and 0 (any evidence places a lead there; set one).
 The first stage needs no evidence, so its threshold is 0. Built-in hints and milestones
 for stages the model no longer has are dropped. ``true``/``false`` is never a number.
+The key figures of Console → KPIs (their names and units: ``tracking.rules.kpis``)::
+
+    [kpis]                       # Console → KPIs (format: tracking.rules.kpis)
+    period = "month"
+    [[kpis.figures]]
+    figure = "mqls"
+    goal = 120
 """
 
 from __future__ import annotations
@@ -105,6 +112,8 @@ from tracking.rules.file_values import (
     _table,
     _text,
 )
+from tracking.rules.kpis import KpiModel
+from tracking.rules.kpis_file import parse_kpis
 from tracking.rules.scoring_file import parse_scoring
 
 
@@ -129,7 +138,7 @@ def load_model(path: Path | None) -> Model:
 
 def parse_model(data: Mapping[str, Any]) -> Model:
     """The model from parsed TOML; ModelError starts with the dotted key path."""
-    _check_keys(data, "", ("stages", "stage_labels", "profiling", "scoring"))
+    _check_keys(data, "", ("stages", "stage_labels", "profiling", "scoring", "kpis"))
     stages = _stages(data["stages"]) if "stages" in data else STAGES
     profiling = _profiling(_table(data.get("profiling", {}), "profiling"), stages)
     return dataclasses.replace(
@@ -138,6 +147,7 @@ def parse_model(data: Mapping[str, Any]) -> Model:
         stage_labels=_stage_labels(data.get("stage_labels", {}), stages),
         profiling=profiling,
         scoring=parse_scoring(data.get("scoring", {}), stages, profiling.fields),
+        kpis=parse_kpis(data["kpis"]) if "kpis" in data else KpiModel(),
     )
 
 

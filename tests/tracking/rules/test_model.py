@@ -269,7 +269,7 @@ KINDS = ", ".join(kind.value for kind in Kind)
 # fmt: off
 WRONG = [
     pytest.param('colour = "red"',
-                 "colour: unknown key (known: profiling, scoring, stage_labels, stages)",
+                 "colour: unknown key (known: kpis, profiling, scoring, stage_labels, stages)",
                  id="top-key"),
     pytest.param("profiling = 3", "profiling: expected a table", id="profiling-not-table"),
     pytest.param("[profiling]\nmax_question = 2",
