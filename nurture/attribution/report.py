@@ -335,3 +335,28 @@ def paths(
         )
         for lead_id, at, email, name in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One figure of every key under each model, side by side (same view, window, months)."""
+
+    figure: str
+    keys: list[tuple[str, str]]
+    """(key, label), by the largest value under any model first."""
+    values: dict[AttributionModel, dict[str, float]]
+
+
+def compare(
+    session: Session, view: View, figure: str, window: int, months: tuple[datetime, datetime]
+) -> Comparison:
+    """``figure`` (a milestone or ``pipeline``/``revenue``) per key under the four models."""
+    values: dict[AttributionModel, dict[str, float]] = {}
+    labels: dict[str, str] = {}
+    for model in AttributionModel:
+        found = report(session, view, model, window, months)
+        values[model] = {line.key: line.earned[figure] for line in found.lines}
+        labels.update((line.key, line.label) for line in found.lines)
+    best = {key: max(values[model].get(key, 0.0) for model in AttributionModel) for key in labels}
+    keys = sorted(labels.items(), key=lambda item: (-best[item[0]], item[1].lower()))
+    return Comparison(figure, [item for item in keys if best[item[0]] > 0], values)

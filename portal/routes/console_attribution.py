@@ -40,6 +40,7 @@ class Choice:
     window: int
     months: tuple[datetime, datetime]
     milestone: str
+    figure: str
     problems: tuple[str, ...]
 
     def query(self, **changed: str) -> str:
@@ -50,13 +51,14 @@ class Choice:
             "from": reporting.month_name(self.months[0]),
             "to": reporting.month_name(self.months[1]),
             "milestone": self.milestone,
+            "figure": self.figure,
             **changed,
         }
         return "&".join(f"{name}={value}" for name, value in values.items())
 
 
 def choose(view: str, model: str, window: str, start: str, end: str, milestone: str,
-           now: datetime) -> Choice:  # fmt: skip
+           now: datetime, figure: str = "") -> Choice:  # fmt: skip
     """The choice from the URL's values; anything wrong falls back to its default and says so."""
     problems: list[str] = []
     try:
@@ -90,8 +92,9 @@ def choose(view: str, model: str, window: str, start: str, end: str, milestone: 
         problems.append(f"At most {MAX_MONTHS} months at once; showing the last {MAX_MONTHS}.")
         first = reporting.months_back(last, MAX_MONTHS - 1)
     chosen_milestone = milestone if milestone in dict(PATH_MILESTONES) else "mql"
+    chosen_figure = figure if figure in dict(reporting.COLUMNS[1:]) else "mql"
     return Choice(chosen_view, chosen_model, chosen_window, (first, last), chosen_milestone,
-                  tuple(problems))  # fmt: skip
+                  chosen_figure, tuple(problems))  # fmt: skip
 
 
 class AttributionController(Controller):
@@ -111,15 +114,19 @@ class AttributionController(Controller):
         start: Annotated[str, QueryParameter(name="from")] = "",
         end: Annotated[str, QueryParameter(name="to")] = "",
         milestone: FromQuery[str] = "",
+        figure: FromQuery[str] = "",
     ) -> Template:
         now = utcnow()
-        choice = choose(view, model_name, window, start, end, milestone, now)
+        choice = choose(view, model_name, window, start, end, milestone, now, figure)
         with database.read() as session:
             found = reporting.report(
                 session, choice.view, choice.model, choice.window, choice.months
             )
             timings = reporting.timings(session, choice.months)
             paths = reporting.paths(session, choice.milestone, choice.months, choice.window)
+            comparison = reporting.compare(
+                session, choice.view, choice.figure, choice.window, choice.months
+            )
         page = console_page(
             request,
             "console/attribution.html",
@@ -127,6 +134,7 @@ class AttributionController(Controller):
             report=found,
             timings=timings,
             paths=paths,
+            comparison=comparison,
             views=list(reporting.View),
             models=MODEL_LABELS,
             windows=WINDOWS,

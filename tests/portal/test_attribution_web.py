@@ -113,3 +113,21 @@ def test_a_wrong_choice_is_explained_and_the_defaults_shown(
     csv_response = client.get("/console/attribution/report.csv?window=45")
     assert csv_response.status_code == 400
     assert "window must be one of" in csv_response.text
+
+
+def test_the_four_models_side_by_side_for_the_chosen_figure(
+    client: Client, db: Database, marketer: str
+) -> None:
+    scenario(db)
+    page = html(client.get(f"/console/attribution?figure=mql&{JUNE}").text)
+    rows = {
+        row.css_first("th").text(strip=True): {
+            cell.attributes["data-model"]: cell.text(strip=True) for cell in row.css("td")
+        }
+        for row in page.css("table.attribution-compare tbody tr[data-key]")
+    }
+    # Ada's MQL: the guide came first, the sheet last; linear: half each; W-shaped: three
+    # anchors share the whole (no other touch) — the guide is the first touch and the
+    # creating touch (2/3), the sheet the MQL's own (1/3).
+    assert rows["Scoring guide"] == {"first": "1.00", "last": "0", "linear": "0.50", "w": "0.67"}
+    assert rows["Pricing sheet"] == {"first": "0", "last": "1.00", "linear": "0.50", "w": "0.33"}
