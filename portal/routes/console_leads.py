@@ -42,6 +42,8 @@ from tracking.reporting import analytics, figures, lead_view, leadlist, trails
 from tracking.rules.config import Model
 from tracking.rules.profiling import InvalidAnswer, normalize_email
 from tracking.rules.scoring import Category, Lifecycle
+from tracking.sources.arrivals import Channel
+from tracking.sources.lead_sources import lead_sources
 
 TRAIL_PAGE = 200
 MAILS_SHOWN = 20
@@ -148,6 +150,7 @@ class LeadsController(Controller):
             "topics": topics,
             "problem": problem,
             "sorts": [item.value for item in leadlist.Sort],
+            "channels": [item.value for item in Channel],
             "query": lambda **changes: urlencode(found.view.query_items(**changes)),
             "stage_label": journey_label(model),
         }
@@ -414,5 +417,6 @@ def _lead_context(
         ),
         "open_handoff": handoff.open_for(session, lead.id),
         "programs": lead_programs(session, lead.id),
+        "sources": lead_sources(session, lead),
         "account": session.get(Account, lead.account_id) if lead.account_id else None,
     }

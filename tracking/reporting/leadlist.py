@@ -22,6 +22,9 @@ from content.models import Topic, asset_topic
 from content.orm import start_of
 from tracking.folding import fold
 from tracking.models import AssetEngagement, Lead, ProfileFact
+from tracking.sources.arrivals import Channel
+from tracking.sources.lead_sources import LeadSources, sources_of
+from tracking.sources.models import Visit
 
 PER_PAGE = 50
 COUNT_CAP = 10_000
@@ -68,6 +71,12 @@ class LeadFilter:
     active_to: date | None = None
     created_from: date | None = None
     created_to: date | None = None
+    channel: tuple[str, ...] = ()
+    """The original source's channel (``search``, ``social`` …)."""
+    source: str = ""
+    """The original source (``linkedin``)."""
+    campaign: str = ""
+    """The original source's campaign."""
     sort: Sort = Sort.LAST_ACTIVITY
     descending: bool = True
     page: int = 1
@@ -139,6 +148,12 @@ def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilte
             raise BadFilter(f"unknown {name} '{wrong[0][:40]}'")
         values[name] = picked
     values["topic"] = (params.get("topic") or "").strip()[:80]
+    values["channel"] = tuple(v for v in params.getall("channel", []) if v)
+    wrong = [v for v in values["channel"] if v not in Channel.__members__.values()]
+    if wrong:
+        raise BadFilter(f"unknown channel '{wrong[0][:40]}'")
+    for name in ("source", "campaign"):  # stored in lower case
+        values[name] = " ".join((params.get(name) or "").split()).lower()[:200]
     for name, kind in (
         ("fit_min", int),
         ("fit_max", int),
@@ -190,6 +205,9 @@ def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
             query = query.where(column < start_of(last + timedelta(days=1)))
     if view.q:
         query = query.where(_matches(fold(view.q)))
+    origin = _origin(view)
+    if origin:
+        query = query.where(Lead.first_visit_id.in_(select(Visit.id).where(*origin)))
     if view.topic:
         query = query.where(
             exists(
@@ -201,6 +219,18 @@ def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
             )
         )
     return query
+
+
+def _origin(view: LeadFilter) -> list[ColumnElement[bool]]:
+    """What the lead's first visit must be (channel, source, campaign)."""
+    found: list[ColumnElement[bool]] = []
+    if view.channel:
+        found.append(Visit.channel.in_(view.channel))
+    if view.source:
+        found.append(Visit.source == view.source)
+    if view.campaign:
+        found.append(Visit.campaign == view.campaign)
+    return found
 
 
 def _matches(folded: str) -> ColumnElement[bool]:
@@ -233,6 +263,8 @@ class LeadPage:
     pages: int
     per_page: int = PER_PAGE
     view: LeadFilter = field(default_factory=LeadFilter)
+    sources: dict[int, LeadSources] = field(default_factory=dict)
+    """Each shown lead's first and latest visit."""
 
     @property
     def first_row(self) -> int:
@@ -266,7 +298,10 @@ def page(session: Session, view: LeadFilter, per_page: int = PER_PAGE) -> LeadPa
     number = view.page if capped else min(view.page, pages)
     query = _ordered(_page_query(view, _dialect(session), capped), view)
     leads = list(session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
-    return LeadPage(leads, total, capped, number, pages, per_page, replace(view, page=number))
+    shown = replace(view, page=number)
+    return LeadPage(
+        leads, total, capped, number, pages, per_page, shown, sources_of(session, leads)
+    )
 
 
 EXPORT_FIELDS = (
@@ -284,6 +319,19 @@ EXPORT_FIELDS = (
     "timeframe",
     "project",
 )
+SOURCE_FIELDS = (
+    "at",
+    "channel",
+    "source",
+    "medium",
+    "campaign",
+    "term",
+    "content",
+    "referrer",
+    "click_id",
+    "landing",
+)
+"""The columns of the lead's first and latest visit (``first_source``, ``latest_campaign`` …)."""
 EXPORT_HEADER = (
     "id",
     "email",
@@ -299,6 +347,7 @@ EXPORT_HEADER = (
     "consent_status",
     "first_seen",
     "last_activity",
+    *(f"{side}_{name}" for side in ("first", "latest") for name in SOURCE_FIELDS),
 )
 
 
@@ -323,8 +372,10 @@ def export_rows(
             if not leads:
                 return
             facts = _current_facts(session, [lead.id for lead in leads])
+            sources = sources_of(session, leads)
         for lead in leads:
-            yield [safe_cell(value) for value in _export_row(lead, facts.get(lead.id, {}))]
+            row = [*_export_row(lead, facts.get(lead.id, {})), *_source_cells(sources[lead.id])]
+            yield [safe_cell(value) for value in row]
         last_id = leads[-1].id
 
 
@@ -357,6 +408,17 @@ def _export_row(lead: Lead, facts: dict[str, str]) -> list[str]:
         lead.created_at.isoformat(timespec="seconds"),
         lead.last_activity_at.isoformat(timespec="seconds"),
     ]
+
+
+def _source_cells(sources: LeadSources) -> list[str]:
+    cells: list[str] = []
+    for visit in (sources.first, sources.latest):
+        if visit is None:
+            cells.extend("" for _ in SOURCE_FIELDS)
+            continue
+        cells.append(visit.started_at.isoformat(timespec="seconds"))
+        cells.extend(str(getattr(visit, name)) for name in SOURCE_FIELDS[1:])
+    return cells
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -27,6 +27,7 @@ from tracking.models import AssetEngagement, Lead
 from tracking.reporting import leadlist
 from tracking.reporting.leadlist import (
     EXPORT_HEADER,
+    SOURCE_FIELDS,
     BadFilter,
     LeadFilter,
     Sort,
@@ -703,6 +704,8 @@ def test_export_carries_the_current_profile_and_the_verdicts(
         "consent_status": "confirmed",
         "first_seen": "2026-01-10T08:00:00+00:00",
         "last_activity": "2026-03-02T23:59:59+00:00",
+        # no visit recorded: its first and latest source are empty
+        **{f"{side}_{name}": "" for side in ("first", "latest") for name in SOURCE_FIELDS},
     }
     bob = dict(zip(rows[0], export(db, LeadFilter(q="bob@"))[1], strict=True))
     assert (
