@@ -106,8 +106,8 @@ def list_accounts(
         str | None, QueryParameter(description="Accounts whose furthest stage is this.")
     ] = None,
     min_people: Annotated[
-        int | None, QueryParameter(ge=0, le=1_000_000, description="At least this many people.")
-    ] = None,
+        int, QueryParameter(ge=0, le=1_000_000, description="At least this many people.")
+    ] = 0,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AccountList:
@@ -116,7 +116,7 @@ def list_accounts(
         select(Account).where(Account.id > decode_cursor(cursor)),
         (q or "").strip(),
         stage or "",
-        min_people,
+        min_people or None,
     )
     if domain:
         query = query.where(Account.domain == domain.strip().lower())
