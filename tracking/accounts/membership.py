@@ -208,11 +208,17 @@ def after_merge(session: Session, survivor: Lead, duplicate: Lead) -> None:
 
 
 def backfill(session: Session, after_id: int = 0, limit: int = BACKFILL_BATCH) -> tuple[int, int]:
-    """Place a batch of leads that have no account (and were not taken out by hand), in id
-    order after ``after_id``; returns (leads looked at, last id) so the caller goes on."""
+    """Place a batch of leads that have no account (and were neither taken out by hand nor
+    found at a free-mail address), in id order after ``after_id``; returns (leads looked at,
+    last id) so the caller goes on."""
     leads = session.scalars(
         select(Lead)
-        .where(Lead.id > after_id, Lead.account_id.is_(None), Lead.account_by_hand.is_(False))
+        .where(
+            Lead.id > after_id,
+            Lead.account_id.is_(None),
+            Lead.account_by_hand.is_(False),
+            Lead.free_mail.is_(False),  # already judged: a free-mail or throw-away address
+        )
         .order_by(Lead.id)
         .limit(limit)
         .with_for_update()
