@@ -126,6 +126,7 @@ def _plan_browser(result: Plan, browser: Browser, pages: list[Page]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Statements:
     browsers: Executable
+    current_visits: Executable
     insert_visits: Executable
     close_visits: Executable
     move_browsers: Executable
@@ -141,20 +142,15 @@ def statements() -> _Statements:
     return _Statements(
         # FOR NO KEY UPDATE (PostgreSQL): the batch writes these rows; an identification of
         # one of these browsers waits for the batch, or the batch for it. In id order, so
-        # two batches cannot deadlock.
-        browsers=select(
-            visitors.id,
-            visitors.lead_id,
-            visitors.visit_id,
-            visitors.last_seen_at,
-            visits.source,
-            visits.medium,
-            visits.campaign,
-        )
-        .select_from(VISITOR_TABLE.outerjoin(VISIT_TABLE, visits.id == visitors.visit_id))
+        # two batches cannot deadlock. Their visits are read after the lock is granted (a
+        # join would show a row that waited the visit it had before).
+        browsers=select(visitors.id, visitors.lead_id, visitors.visit_id, visitors.last_seen_at)
         .where(visitors.id.in_(bindparam("ids", expanding=True)))
         .order_by(visitors.id)
-        .with_for_update(key_share=True, of=VISITOR_TABLE),
+        .with_for_update(key_share=True),
+        current_visits=select(visits.id, visits.source, visits.medium, visits.campaign).where(
+            visits.id.in_(bindparam("ids", expanding=True))
+        ),
         insert_visits=VISIT_TABLE.insert().returning(visits.id, sort_by_parameter_order=True),
         close_visits=update(VISIT_TABLE)
         .where(visits.id == bindparam("b_id"))
@@ -183,13 +179,19 @@ def pages_of(arrived: Iterable[tuple[Mapping[str, Any], Arrival]]) -> list[Page]
 
 def browsers(connection: Connection, visitor_ids: Sequence[str]) -> dict[str, Browser]:
     """The browsers' rows with their current visits, locked for the batch."""
+    sql = statements()
+    rows = list(connection.execute(sql.browsers, {"ids": list(visitor_ids)}))
+    wanted = sorted({visit_id for _, _, visit_id, _ in rows if visit_id is not None})
+    keys = (
+        {i: (s, m, c) for i, s, m, c in connection.execute(sql.current_visits, {"ids": wanted})}
+        if wanted
+        else {}
+    )
     found: dict[str, Browser] = {}
-    rows = connection.execute(statements().browsers, {"ids": list(visitor_ids)})
-    for visitor_id, lead_id, visit_id, last_seen, source, medium, campaign in rows:
-        current = (
-            CurrentVisit((source, medium, campaign), last_seen) if source is not None else None
-        )
-        found[visitor_id] = Browser(lead_id, visit_id, current)
+    for visitor_id, lead_id, visit_id, last_seen in rows:
+        key = keys.get(visit_id) if visit_id is not None else None
+        current = CurrentVisit(key, last_seen) if key is not None else None
+        found[visitor_id] = Browser(lead_id, visit_id if current else None, current)
     return found
 
 

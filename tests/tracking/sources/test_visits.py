@@ -3,6 +3,7 @@ in the transaction of the page views, with the known lead's first and latest vis
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -178,3 +179,33 @@ def test_a_page_of_a_continuing_visit_writes_only_its_browsers_last_page(db: Dat
     visitor_updates = [s for s in writes if s.startswith("update visitor ")]
     assert len(visitor_updates) == 1  # one statement for the batch's browsers
     assert browser(db, "v2").last_seen_at == at(6)
+
+
+def test_batches_side_by_side_give_a_new_browser_one_visit(db: Database) -> None:
+    """Two writers (two web processes) store the first pages of the same browsers at once:
+    the second waits for the first's rows and continues its visits (no deadlock, no twin)."""
+    with db.write() as session:
+        lead, _ = get_or_create_lead(session, "ada@example.com", T0)
+        session.add(Visitor(id="known", lead_id=lead.id))
+        lead_id = lead.id
+    browsers = ["known", "v1", "v2", "v3"]
+    barrier = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            mine = browsers[n:] + browsers[:n]  # each writer lists them in its own order
+            ingest(db, [page(visitor, n * 0.1, SPRING) for visitor in mine])
+        except BaseException as exc:  # collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(v.visitor_id for v in visits_of(db)) == browsers
+    (visit,) = visits_of(db, "known")
+    assert lead_of(db, lead_id).first_visit_id == visit.id
