@@ -24,7 +24,7 @@ def account_rules(model: Model) -> AccountRules:
 
 def keep_accounts(database: Database, model: Model, keeper: Keeper) -> str | None:
     """One pass of the ``account-figures`` job: what it did, or None when nothing changed."""
-    written = keeper.run(database.write, account_rules(model))
+    written = keeper.run(database.write, account_rules(model), read=database.read)
     return f"{written} account(s) recomputed" if written else None
 
 

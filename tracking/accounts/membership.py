@@ -24,7 +24,7 @@ from tracking.accounts import domains
 from tracking.accounts.models import Account
 from tracking.models import Lead
 
-BACKFILL_BATCH = 500
+BACKFILL_BATCH = 100
 NAME_MAX = 200
 
 

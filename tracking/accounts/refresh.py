@@ -11,12 +11,14 @@ verdicts (``tracking.accounts.account_score``), never from the event log.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
@@ -27,21 +29,23 @@ from tracking.models import Lead
 
 STALE_AFTER = timedelta(days=1)
 """Every account is recomputed at least this often (engagement fades without activity)."""
-BATCH = 500
-MAX_BATCHES = 40
+BATCH = 100
+"""Accounts written in one short write transaction."""
+MAX_REST = 0.1
+"""The longest rest between two writes of one pass, in seconds."""
+MAX_BATCHES = 200
 """A pass stops after this many batches (20,000 accounts) and goes on at the next one."""
 
 Writer = Callable[[], AbstractContextManager[Session]]
 
 
-def refresh(
-    session: Session, account_ids: Iterable[int], rules: AccountRules, now: datetime | None = None
-) -> int:
-    """Recompute these accounts' figures from their people; returns how many were written."""
+def compute(
+    session: Session, account_ids: Iterable[int], rules: AccountRules, now: datetime
+) -> list[dict[str, Any]]:
+    """These accounts' new figures from their people, as rows for ``write`` (reads only)."""
     wanted = sorted(set(account_ids))
     if not wanted:
-        return 0
-    now = now or utcnow()
+        return []
     people: dict[int, list[Person]] = {}
     rows = session.execute(
         select(
@@ -56,23 +60,45 @@ def refresh(
     for account_id, engagement, as_of, stage, active, company in rows:
         assert account_id is not None
         people.setdefault(account_id, []).append(Person(engagement, as_of, stage, active, company))
-    accounts = session.scalars(
-        select(Account).where(Account.id.in_(wanted)).order_by(Account.id).with_for_update()
-    ).all()
-    for account in accounts:
-        found = figures(people.get(account.id, []), now, rules)
-        account.people = found.people
-        account.engagement = found.engagement
-        account.engagement_as_of = now
-        account.furthest_stage = found.furthest_stage
-        account.common_stage = found.common_stage
-        account.last_activity_at = found.last_activity_at
-        account.updated_at = now
-        if not account.created_by and account.domain:  # a marketer's name stays
-            named = found.company or domains.name_from_domain(account.domain)
-            account.name = named[: membership.NAME_MAX]
-    session.flush()
-    return len(accounts)
+    computed = []
+    accounts = session.execute(
+        select(Account.id, Account.domain, Account.created_by, Account.name)
+        .where(Account.id.in_(wanted))
+        .order_by(Account.id)
+    )
+    for account_id, domain, created_by, name in accounts:
+        found = figures(people.get(account_id, []), now, rules)
+        if not created_by and domain:  # named after its people; a marketer's name stays
+            name = (found.company or domains.name_from_domain(domain))[: membership.NAME_MAX]
+        computed.append(
+            {
+                "id": account_id,
+                "name": name,
+                "people": found.people,
+                "engagement": found.engagement,
+                "engagement_as_of": now,
+                "furthest_stage": found.furthest_stage,
+                "common_stage": found.common_stage,
+                "last_activity_at": found.last_activity_at,
+                "updated_at": now,
+            }
+        )
+    return computed
+
+
+def write_figures(session: Session, computed: list[dict[str, Any]]) -> int:
+    """Store figures ``compute`` made (one UPDATE by primary key for all of them)."""
+    if computed:
+        session.execute(update(Account), computed)
+    return len(computed)
+
+
+def refresh(
+    session: Session, account_ids: Iterable[int], rules: AccountRules, now: datetime | None = None
+) -> int:
+    """Recompute these accounts' figures from their people in one transaction; returns how
+    many were written."""
+    return write_figures(session, compute(session, account_ids, rules, now or utcnow()))
 
 
 def stale_ids(
@@ -117,22 +143,35 @@ class Keeper:
     placed_up_to: int = 0
     """Leads up to this id had their account looked for by this process."""
 
-    def run(self, write: Writer, rules: AccountRules, now: datetime | None = None) -> int:
+    def run(
+        self,
+        write: Writer,
+        rules: AccountRules,
+        now: datetime | None = None,
+        read: Writer | None = None,
+    ) -> int:
         """One pass: place unplaced leads, then recompute stale accounts; returns the number
         of accounts written."""
         now = now or utcnow()
+        read = read or write
         while True:
             with write() as session:
                 seen, self.placed_up_to = membership.backfill(session, self.placed_up_to)
             if seen < membership.BACKFILL_BATCH:
                 break
+        # What to recompute and the figures are read outside any write transaction; each
+        # write is one short UPDATE, so on SQLite ingestion never waits long for the lock.
+        with read() as session:
+            stale = stale_ids(session, now, self.since, BATCH * MAX_BATCHES)
         written = 0
-        for _ in range(MAX_BATCHES):
+        for start in range(0, len(stale), BATCH):
+            with read() as session:
+                computed = compute(session, stale[start : start + BATCH], rules, now)
+            started = time.monotonic()
             with write() as session:
-                batch = stale_ids(session, now, self.since)
-                written += refresh(session, batch, rules, now)
-            if len(batch) < BATCH:
-                break
+                written += write_figures(session, computed)
+            # rest as long as the write held the lock: other writers (ingestion) get their turn
+            time.sleep(min(time.monotonic() - started, MAX_REST))
         self.since = now
         return written
 
