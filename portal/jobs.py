@@ -38,6 +38,7 @@ from portal.mail import jobs as mail_jobs
 from portal.settings import Settings, SettingsError
 from portal.signing import Signer, load_secret_keys
 from tracking.accounts.refresh import Keeper
+from tracking.identity import deals
 from tracking.pipeline import leadstate, rollups
 from tracking.pipeline.ingest import Ingestor
 from tracking.pipeline.retention import delete_expired_events
@@ -175,6 +176,18 @@ def all_jobs(
             Scope.SINGLETON,
             first_after=SETTLE,
             description="Re-scores leads gone quiet, so fading engagement moves their verdicts.",
+        ),
+        Job(
+            "deal-recycling",
+            60,
+            lambda _: _read(
+                "lead(s) back to nurturing after a lost deal",
+                deals.recycle_due(database, parts.model),
+            ),
+            Scope.SINGLETON,
+            first_after=SETTLE,
+            description="Sends the leads of lost deals back to nurturing (recycled) after "
+            "LEADSHELF_RECYCLE_LOST_AFTER_DAYS, unless another deal is open or won.",
         ),
         Job(
             "lead-figures",

@@ -291,6 +291,15 @@ def set_lifecycle(
     refused = scoring.manual_lifecycle(Lifecycle(lead.lifecycle), target)
     if refused:
         raise ValueError(refused)
+    return move_lifecycle(session, lead, target, reason, now)
+
+
+def move_lifecycle(
+    session: Session, lead: Lead, target: Lifecycle, reason: str, now: datetime | None = None
+) -> LeadChange:
+    """Make and log a lifecycle move its caller's rule allowed (``set_lifecycle`` for sales and
+    the API, ``scoring.deal_lifecycle`` for the CRM's deals); the change log records its
+    funnel milestone, and webhooks, the handoff queue and programs read it from there."""
     now = now or utcnow()
     entry = LeadChange(
         lead_id=lead.id, at=now, kind="lifecycle", old=lead.lifecycle, new=target.value,

@@ -215,3 +215,28 @@ def manual_lifecycle(current: Lifecycle, target: Lifecycle) -> str | None:
     if current not in allowed:
         return f"{current.value} leads cannot become {target.value}"
     return None
+
+
+RECYCLED_AFTER_LOST_FROM = frozenset({Lifecycle.MQL, Lifecycle.SQL, Lifecycle.OPPORTUNITY})
+"""Lifecycles a lost deal sends back to nurturing; earlier ones are there already, and a
+customer stays a customer."""
+
+
+def deal_lifecycle(current: Lifecycle, stage: str) -> list[Lifecycle]:
+    """The moves a deal makes when it is posted new, changes stage or names another lead.
+
+    Any deal means its lead was an opportunity, so a lead not yet one (or a customer) becomes
+    one first and the funnel records that milestone; a won deal then makes it a customer. A
+    lost deal's way back to nurturing waits (``recycled_after_lost``)."""
+    moves = []
+    if current not in (Lifecycle.OPPORTUNITY, Lifecycle.CUSTOMER):
+        moves.append(Lifecycle.OPPORTUNITY)
+    if stage == "won" and current != Lifecycle.CUSTOMER:
+        moves.append(Lifecycle.CUSTOMER)
+    return moves
+
+
+def recycled_after_lost(current: Lifecycle, other_deal_open_or_won: bool) -> bool:
+    """Whether a lost deal's delay over sends its lead back to nurturing (``recycled``): not
+    while another of its deals is open or won, nor a lead already nurtured or a customer."""
+    return not other_deal_open_or_won and current in RECYCLED_AFTER_LOST_FROM
