@@ -21,8 +21,10 @@ from content.models import Asset
 from content.orm import dialect_insert, utcnow
 from nurture.mail.subscriptions import suppressed_of
 from nurture.models import RelayCursor, WebhookDelivery, WebhookEndpoint
-from nurture.webhooks import RETRY_FOR, ChangeFacts, WebhookEvent, events_for
+from nurture.webhooks import RETRY_FOR, ChangeFacts, WebhookEvent, deal_event_id, events_for
+from tracking.deals.models import Deal
 from tracking.models import Lead, LeadChange
+from tracking.reporting.deals import deal_read
 from tracking.reporting.lead_document import LeadRead, lead_read
 from tracking.rules.config import Model
 
@@ -91,6 +93,22 @@ def _asset_data(session: Session, change: ChangeFacts) -> dict[str, Any]:
     }
 
 
+def deal_data(deal: Deal | None, deal_id: int, previous_stage: str | None) -> dict[str, Any]:
+    """``deal.changed``'s data: the deal as it stands now (the API's Deal) and its stage
+    before the change (null for a new deal)."""
+    document: Any = deal_read(deal) if deal is not None else {"id": deal_id}
+    return {"deal": document, "previous_stage": previous_stage}
+
+
+def _data(session: Session, change: ChangeFacts, event: WebhookEvent) -> Any:
+    if event.type == "asset.unlocked":
+        return _asset_data(session, change)
+    if event.type == "deal.changed":
+        deal_id = int(change.new)
+        return deal_data(session.get(Deal, deal_id), deal_id, change.old)
+    return event.data
+
+
 class _Round:
     """One relay round: caches each lead's document, so a burst of changes builds it once."""
 
@@ -136,7 +154,7 @@ class _Round:
     def _deliver(
         self, change: ChangeFacts, event: WebhookEvent, targets: list[WebhookEndpoint]
     ) -> None:
-        data = _asset_data(self.session, change) if event.type == "asset.unlocked" else event.data
+        data = _data(self.session, change, event)
         body = payload(event.id, event.type, change.at, self.lead(change.lead_id), data)
         for endpoint in targets:
             self.session.add(
@@ -195,3 +213,40 @@ def relay(
     cursor.updated_at = work.now
     session.flush()
     return len(rows), work.written
+
+
+def queue_deal_without_lead(
+    session: Session, deal: Deal, previous_stage: str | None, now: datetime | None = None
+) -> int:
+    """Queue ``deal.changed`` for a deal posted for an account alone, in the transaction that
+    changed it: it has no lead, so no change-log entry for the relay to read. Endpoints enabled
+    and subscribed now get it (``lead`` is null), exactly once. Returns how many deliveries."""
+    event_type = "deal.changed"
+    targets = [
+        endpoint
+        for endpoint in session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
+        )
+        if event_type in (endpoint.event_types or [])
+    ]
+    if not targets:
+        return 0
+    now = now or utcnow()
+    event_id = deal_event_id(deal.id, deal.updated_at)
+    body = payload(
+        event_id, event_type, deal.updated_at, None, deal_data(deal, deal.id, previous_stage)
+    )
+    session.add_all(
+        WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event_id=event_id,
+            event_type=event_type,
+            change_seq=None,
+            body=body,
+            created_at=now,
+            next_attempt_at=now,
+            retry_until=now + RETRY_FOR,
+        )
+        for endpoint in targets
+    )
+    return len(targets)

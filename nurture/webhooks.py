@@ -26,6 +26,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "email.bounced",
     "lead.unsubscribed",
     "lead.sales_notified",
+    "deal.changed",
 )
 """Every type an endpoint may subscribe to (CONTRACT.md, "Webhooks" and its additions)."""
 
@@ -91,6 +92,8 @@ def _types_and_data(change: ChangeFacts) -> list[tuple[str, dict[str, Any]]]:
         return [("lead.unsubscribed", {"detail": change.reason})]
     if change.kind == "sales_notified":  # a nurture program's notify step
         return [("lead.sales_notified", {"program": change.new, "note": change.reason})]
+    if change.kind == "deal":  # the relay puts the deal as it stands in ``data``
+        return [("deal.changed", {"deal_id": int(change.new), "previous_stage": change.old})]
     if change.kind != "lifecycle":
         return []  # grade and category changes travel inside the Lead, not as events
     found = [("lead.lifecycle_changed", _move(change))]
@@ -107,6 +110,12 @@ def events_for(change: ChangeFacts) -> list[WebhookEvent]:
         WebhookEvent(event_id(change, event_type), event_type, data)
         for event_type, data in _types_and_data(change)
     ]
+
+
+def deal_event_id(deal_id: int, updated_at: datetime) -> str:
+    """The id of ``deal.changed`` for a deal without a lead (it has no change-log entry): fixed
+    by the deal and the moment of its change."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"deal:{deal_id}:{updated_at.isoformat()}"))
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -17,7 +17,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from portal import __version__
 from portal.accounts.guards import ApiTokenMiddleware, api_scope
 from portal.accounts.service import TokenPrincipal
-from portal.routes import api_accounts, api_assets, api_email, api_events, api_leads, api_programs
+from portal.routes import (
+    api_accounts,
+    api_assets,
+    api_deals,
+    api_email,
+    api_events,
+    api_leads,
+    api_programs,
+)
 from portal.routes.api_common import error_responses, known_query_only
 
 BEARER_SCHEME = "bearerAuth"
@@ -79,6 +87,7 @@ def api_router() -> Router:
             *api_accounts.ROUTES,
             *api_email.ROUTES,
             *api_programs.ROUTES,
+            *api_deals.ROUTES,
         ],
         middleware=[DefineMiddleware(ApiTokenMiddleware, exclude=[r"^/api/v1/openapi\.json$"])],
         guards=[api_scope, known_query_only],

@@ -72,6 +72,7 @@ def test_one_leads_events_to_one_endpoint_share_a_lane_in_queue_order() -> None:
         (change("email_bounced", "hard_bounce", reason="550 5.1.1"), ["email.bounced"]),
         (change("email_bounced", "complaint", reason="abuse report"), ["email.bounced"]),
         (change("unsubscribed", "unsubscribed", reason="one-click"), ["lead.unsubscribed"]),
+        (change("deal", "5", "open", "deal D-1 won: Renewal (EUR 9.00)"), ["deal.changed"]),
         (change("grade", "B", "C"), []),
         (change("category", "bant", "known"), []),
     ],
@@ -98,10 +99,17 @@ def test_mail_events_say_why_the_address_stopped_receiving_mail() -> None:
 
 def test_every_event_type_a_change_makes_can_be_subscribed_to() -> None:
     kinds = ["identified", "stage", "milestone", "unlocked", "email_bounced", "unsubscribed"]
-    kinds.append("sales_notified")
+    kinds += ["sales_notified", "deal"]
     made = {event.type for kind in kinds for event in events_for(change(kind, "1"))}
     made |= {e.type for e in events_for(change("lifecycle", "mql", reason="sales fast lane"))}
     assert made == set(EVENT_TYPES)
+
+
+def test_a_deal_change_names_the_deal_and_its_stage_before() -> None:
+    (changed,) = events_for(change("deal", "5", "open", "deal D-1 won: Renewal (EUR 9.00)"))
+    assert changed.data == {"deal_id": 5, "previous_stage": "open"}  # the relay adds the deal
+    (new,) = events_for(change("deal", "6", None, "deal D-2 open: Pilot (EUR 1.00)"))
+    assert new.data == {"deal_id": 6, "previous_stage": None}
 
 
 def test_event_ids_are_stable_per_change_and_type_and_differ_otherwise() -> None:

@@ -45,9 +45,21 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/programs/{program}/enrollments", {"email": "ada@example.com"}),
     ("GET", "/api/v1/accounts", None),
     ("GET", "/api/v1/accounts/{account}", None),
+    (
+        "POST",
+        "/api/v1/deals",
+        {
+            "external_id": "D-1",
+            "email": "ada@example.com",
+            "name": "Pilot",
+            "amount": "900",
+            "currency": "EUR",
+            "stage": "open",
+        },
+    ),
 ]
 WRITES = {"POST"}
-CREATED = {"/api/v1/programs/{program}/enrollments"}
+CREATED = {"/api/v1/programs/{program}/enrollments", "/api/v1/deals"}
 
 
 @pytest.fixture

@@ -109,6 +109,7 @@ OPERATIONS = {
     "GET /api/v1/accounts/{account_id}",
     "GET /api/v1/programs",
     "POST /api/v1/programs/{program_id}/enrollments",
+    "POST /api/v1/deals",
 }
 
 
