@@ -39,6 +39,7 @@ from tracking.identity import leadadmin
 from tracking.lead_profile import profile_history
 from tracking.models import Consent, Lead
 from tracking.reporting import analytics, figures, lead_view, leadlist, trails
+from tracking.reporting.deals import deals_of_lead
 from tracking.rules.config import Model
 from tracking.rules.profiling import InvalidAnswer, normalize_email
 from tracking.rules.scoring import Category, Lifecycle
@@ -419,4 +420,5 @@ def _lead_context(
         "programs": lead_programs(session, lead.id),
         "sources": lead_sources(session, lead),
         "account": session.get(Account, lead.account_id) if lead.account_id else None,
+        "deals": deals_of_lead(session, lead.id),
     }
