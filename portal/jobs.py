@@ -27,6 +27,7 @@ from content.orm import utcnow
 from content.publishing import publish_due
 from content.search.index import SearchIndex
 from nurture import delivery, handoff
+from nurture.attribution import rollup as attribution
 from nurture.mail.sender import MailSender
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
@@ -274,6 +275,15 @@ def all_jobs(
             Scope.SINGLETON,
             first_after=SETTLE,
             description="Deletes delivered and dead webhook deliveries after 30 days.",
+        ),
+        Job(
+            "attribution",
+            60,
+            lambda _: attribution.run(database, settings.report_currency, utcnow()).describe(),
+            Scope.SINGLETON,
+            first_after=SETTLE,
+            description="Credits new funnel milestones and deals to the content, sources, "
+            "campaigns and programs before them (Console → Attribution).",
         ),
         Job(
             "dashboard-snapshots",

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from content.orm import dialect_insert
+from content.orm import SessionSource, dialect_insert
 from nurture.attribution.models import (
     AttributionGap,
     AttributionMonth,
@@ -299,3 +299,32 @@ def rebuild_money(session: Session, now: datetime, currency: str) -> int | None:
         sums.write(session)
     state.deals_seen_at, state.deals, state.updated_at = newest, count, now
     return credited
+
+
+@dataclass(frozen=True, slots=True)
+class PassDone:
+    milestones: int
+    deals: int | None
+
+    def describe(self) -> str | None:
+        parts = []
+        if self.milestones:
+            parts.append(f"{self.milestones} milestone(s) credited")
+        if self.deals is not None:
+            parts.append(f"pipeline and revenue rebuilt from {self.deals} deal(s)")
+        return ", ".join(parts) or None
+
+
+def run(database: SessionSource, currency: str, now: datetime, rounds: int = 200) -> PassDone:
+    """The ``attribution`` job's pass: new milestones a batch per transaction, then the money
+    rollups if a deal changed."""
+    credited = 0
+    for _ in range(rounds):
+        with database.write() as session:
+            taken = credit_milestones(session, now)
+        credited += taken
+        if taken < BATCH:
+            break
+    with database.write() as session:
+        deals = rebuild_money(session, now, currency)
+    return PassDone(credited, deals)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from nurture.attribution.report import View, report, timings
+from nurture.attribution.rollup import run as attribution_pass
 from nurture.attribution.rules import AttributionModel
 from portal.db import Database
 from tests.factories import make_asset
@@ -130,3 +131,20 @@ def test_a_milestone_without_touches_is_counted_as_unattributed_and_credited_onc
     assert got.lines == []
     assert got.reached["created"] == 1
     assert got.unattributed["created"] == 1
+
+
+def test_the_jobs_pass_credits_new_milestones_once_and_says_what_it_did(
+    db: Database, assets: dict[str, Asset]
+) -> None:
+    ada = lead(db, "ada@example.com", day(30))
+    read(db, ada, assets["guide"], day(40))
+    first = attribution_pass(db, "EUR", day(0))
+    assert first.describe() == "1 milestone(s) credited"  # no deal yet: no money to rebuild
+    assert attribution_pass(db, "EUR", day(0)).describe() is None  # nothing new
+    lifecycle(db, ada, "mql", day(2))
+    assert attribution_pass(db, "EUR", day(0)).describe() == "1 milestone(s) credited"
+    with db.read() as session:
+        got = report(session, View.ASSET, AttributionModel.LINEAR, 90, SIX_MONTHS)
+    assert [(line.label, line.earned["created"], line.earned["mql"]) for line in got.lines] == [
+        ("Scoring guide", 1.0, 1.0)
+    ]
