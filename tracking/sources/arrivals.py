@@ -110,6 +110,9 @@ class Arrival:
 
 def clean(text: str, limit: int, *, lower: bool = False) -> str:
     """``text`` on one line, without control or format characters, at most ``limit`` long."""
+    if text.isascii() and text.isprintable():  # the usual case, without a look at each one
+        single = " ".join(text.split())
+        return (single.lower() if lower else single)[:limit].strip()
     kept = "".join(
         " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
         for c in text
