@@ -31,7 +31,9 @@ class Visit(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_at: Mapped[datetime] = mapped_column(default=utcnow)
-    """The visit's latest page (a page 30 minutes after it starts a new visit)."""
+    """The visit's latest page once it is over (written when the browser's next visit starts;
+    while it goes on, its latest page is its browser's ``Visitor.last_seen_at``, so a page of
+    a continuing visit writes one row, not two)."""
     source: Mapped[str] = mapped_column(String(100), default="")
     """``utm_source``, else the referrer's name (``google``, ``linkedin``), else ``direct``."""
     medium: Mapped[str] = mapped_column(String(100), default="")
