@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.orm import Base, utcnow
@@ -20,6 +20,21 @@ class AttributionMonth(Base):
     of the month whose window held this key, whatever the model."""
 
     __tablename__ = "attribution_month"
+    __table_args__ = (
+        # The report's slice (a family under one model and window, over months), with every
+        # column it sums: read from the index alone, whatever the other slices hold.
+        Index(
+            "ix_attribution_month_slice",
+            "family",
+            "model",
+            "window_days",
+            "month",
+            "milestone",
+            "key",
+            "credit",
+            "touched",
+        ),
+    )
 
     month: Mapped[datetime] = mapped_column(primary_key=True)
     milestone: Mapped[str] = mapped_column(String(12), primary_key=True)

@@ -8,15 +8,15 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from content.models import Asset
+from content.models import Asset, Topic, asset_topic
 from nurture.attribution.models import AttributionGap, AttributionMonth, SourceTiming
 from nurture.attribution.rollup import COUNTED, MONEY
 from nurture.attribution.rules import AttributionModel
@@ -95,9 +95,23 @@ def report(
 ) -> Report:
     """The report over the months ``months[0]`` to ``months[1]`` (first instants, inclusive),
     lines sorted by revenue, pipeline, then the later milestones first."""
+    return reports(session, view, (model,), window, months)[model]
+
+
+def reports(
+    session: Session,
+    view: View,
+    models: Sequence[AttributionModel],
+    window: int,
+    months: tuple[datetime, datetime],
+) -> dict[AttributionModel, Report]:
+    """``report`` under each of ``models``: one query for their credits (through the
+    rollup's slice index), one for what no touch explains (the same for every model), and the
+    keys' labels read once."""
     first, last = months
     rows = session.execute(
         select(
+            AttributionMonth.model,
             AttributionMonth.key,
             AttributionMonth.milestone,
             func.sum(AttributionMonth.credit),
@@ -105,18 +119,17 @@ def report(
         )
         .where(
             AttributionMonth.family == view.family,
-            AttributionMonth.model == model.value,
+            AttributionMonth.model.in_([model.value for model in models]),
             AttributionMonth.window_days == window,
             AttributionMonth.month >= first,
             AttributionMonth.month <= last,
         )
-        .group_by(AttributionMonth.key, AttributionMonth.milestone)
+        .group_by(AttributionMonth.model, AttributionMonth.key, AttributionMonth.milestone)
     ).all()
-    lines = _lines(
-        session,
-        view,
-        [(key, milestone, credit, touched) for key, milestone, credit, touched in rows],
-    )
+    by_model: dict[str, list[tuple[str, str, float, int]]] = defaultdict(list)
+    for model_name, key, milestone, credit, touched in rows:
+        by_model[model_name].append((key, milestone, credit, touched))
+    groups = _groups(session, view, {key for _, key, *_ in rows})
     reached: dict[str, float] = dict.fromkeys(MILESTONES, 0.0)
     unattributed: dict[str, float] = dict.fromkeys(MILESTONES, 0.0)
     for milestone, count, missing in session.execute(
@@ -135,40 +148,59 @@ def report(
     ):
         reached[milestone], unattributed[milestone] = float(count or 0), float(missing or 0)
     order = ("revenue", "pipeline", "customer", "opportunity", "sql", "mql", "created")
-    lines.sort(key=lambda line: ([-line.earned[m] for m in order], line.label.lower()))
-    return Report(view, model, window, months, lines, reached, unattributed)
+    found = {}
+    for model in models:
+        lines = _grouped(by_model[model.value], groups)
+        lines.sort(key=lambda line: ([-line.earned[m] for m in order], line.label.lower()))
+        found[model] = Report(view, model, window, months, lines, dict(reached), dict(unattributed))
+    return found
 
 
-def _lines(session: Session, view: View, rows: Sequence[tuple[str, str, float, int]]) -> list[Line]:
+def _groups(
+    session: Session, view: View, keys: Collection[str]
+) -> Callable[[str], list[tuple[str, str, float]]]:
+    """What each key of the view's family counts towards: (group, label, share)."""
     if view is View.PROGRAM:
         names = dict(session.execute(select(Program.id, Program.name)).tuples().all())
-        return _grouped(rows, lambda key: [(key, names.get(int(key), f"Program {key}"), 1.0)])
+        return lambda key: [(key, names.get(int(key), f"Program {key}"), 1.0)]
     if view.family != "content":
-        return _grouped(rows, lambda key: [(key, key, 1.0)])
-    ids = sorted({int(key) for key, *_ in rows if key.isdigit()})
+        return lambda key: [(key, key, 1.0)]
+    ids = sorted({int(key) for key in keys if key.isdigit()})
     assets = {
-        str(asset.id): asset
-        for asset in session.scalars(
-            select(Asset).where(Asset.id.in_(ids)).options(selectinload(Asset.topics))
+        str(asset_id): (slug, title, kind, stage)
+        for asset_id, slug, title, kind, stage in session.execute(
+            select(Asset.id, Asset.slug, Asset.title, Asset.kind, Asset.stage).where(
+                Asset.id.in_(ids)
+            )
         )
     }
+    topics: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    if view is View.TOPIC:
+        for asset_id, slug, label in session.execute(
+            select(asset_topic.c.asset_id, Topic.slug, Topic.label)
+            .join(Topic, Topic.id == asset_topic.c.topic_id)
+            .where(asset_topic.c.asset_id.in_(ids))
+            .order_by(Topic.label)
+        ):
+            topics[str(asset_id)].append((slug, label))
 
     def groups(key: str) -> list[tuple[str, str, float]]:
         asset = assets.get(key)
         if asset is None:
             return [(key, "(a deleted asset)", 1.0)]
+        slug, title, kind, stage = asset
         if view is View.ASSET:
-            return [(asset.slug, asset.title, 1.0)]
+            return [(slug, title, 1.0)]
         if view is View.KIND:
-            return [(asset.kind, asset.kind.replace("_", " ").capitalize(), 1.0)]
+            return [(kind, kind.replace("_", " ").capitalize(), 1.0)]
         if view is View.STAGE:
-            return [(asset.stage, asset.stage.capitalize(), 1.0)]
-        if not asset.topics:
+            return [(stage, stage.capitalize(), 1.0)]
+        if not topics[key]:
             return [("", "(no topic)", 1.0)]
-        share = 1.0 / len(asset.topics)  # an asset on two topics gives each half its credit
-        return [(topic.slug, topic.label, share) for topic in asset.topics]
+        share = 1.0 / len(topics[key])  # an asset on two topics gives each half its credit
+        return [(slug, label, share) for slug, label in topics[key]]
 
-    return _grouped(rows, groups)
+    return groups
 
 
 def _grouped(
@@ -353,8 +385,7 @@ def compare(
     """``figure`` (a milestone or ``pipeline``/``revenue``) per key under the four models."""
     values: dict[AttributionModel, dict[str, float]] = {}
     labels: dict[str, str] = {}
-    for model in AttributionModel:
-        found = report(session, view, model, window, months)
+    for model, found in reports(session, view, tuple(AttributionModel), window, months).items():
         values[model] = {line.key: line.earned[figure] for line in found.lines}
         labels.update((line.key, line.label) for line in found.lines)
     best = {key: max(values[model].get(key, 0.0) for model in AttributionModel) for key in labels}
