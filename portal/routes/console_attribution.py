@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Response, Template
 
@@ -97,10 +97,24 @@ def choose(view: str, model: str, window: str, start: str, end: str, milestone: 
                   chosen_figure, tuple(problems))  # fmt: skip
 
 
+def choice_from_query(
+    view: FromQuery[str] = "",
+    model_name: Annotated[str, QueryParameter(name="model")] = "",
+    window: FromQuery[str] = "",
+    start: Annotated[str, QueryParameter(name="from")] = "",
+    end: Annotated[str, QueryParameter(name="to")] = "",
+    milestone: FromQuery[str] = "",
+    figure: FromQuery[str] = "",
+) -> Choice:
+    """The page's and the CSV's ``choice`` (a dependency): what the URL asks for."""
+    return choose(view, model_name, window, start, end, milestone, utcnow(), figure)
+
+
 class AttributionController(Controller):
     path = ATTRIBUTION.url
     guards = [requires_role(*ATTRIBUTION.roles)]
     include_in_schema = False
+    dependencies = {"choice": Provide(choice_from_query, sync_to_thread=False)}
 
     @get("/", sync_to_thread=True)
     def page(
@@ -108,16 +122,9 @@ class AttributionController(Controller):
         request: Request[StaffPrincipal, Any, Any],
         database: NamedDependency[Database],
         settings: NamedDependency[Settings],
-        view: FromQuery[str] = "",
-        model_name: Annotated[str, QueryParameter(name="model")] = "",
-        window: FromQuery[str] = "",
-        start: Annotated[str, QueryParameter(name="from")] = "",
-        end: Annotated[str, QueryParameter(name="to")] = "",
-        milestone: FromQuery[str] = "",
-        figure: FromQuery[str] = "",
+        choice: NamedDependency[Choice],
     ) -> Template:
         now = utcnow()
-        choice = choose(view, model_name, window, start, end, milestone, now, figure)
         with database.read() as session:
             found = reporting.report(
                 session, choice.view, choice.model, choice.window, choice.months
@@ -154,13 +161,8 @@ class AttributionController(Controller):
         self,
         database: NamedDependency[Database],
         settings: NamedDependency[Settings],
-        view: FromQuery[str] = "",
-        model_name: Annotated[str, QueryParameter(name="model")] = "",
-        window: FromQuery[str] = "",
-        start: Annotated[str, QueryParameter(name="from")] = "",
-        end: Annotated[str, QueryParameter(name="to")] = "",
+        choice: NamedDependency[Choice],
     ) -> Response[str]:
-        choice = choose(view, model_name, window, start, end, "", utcnow())
         if choice.problems:
             return Response(
                 " ".join(choice.problems), status_code=400, media_type="text/plain; charset=utf-8"
