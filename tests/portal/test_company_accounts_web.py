@@ -22,8 +22,9 @@ from tracking.accounts.models import Account
 from tracking.deals.models import Deal
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify
-from tracking.models import Lead
+from tracking.models import Lead, Visitor
 from tracking.pipeline.ingest import record
+from tracking.sources.models import Visit
 
 Client = TestClient[Litestar]
 
@@ -211,6 +212,25 @@ def test_an_accounts_page_shows_its_committee_content_and_deals(
     deal = tree.css_first('.deal-row[data-deal="crm-77"]')
     assert deal is not None
     assert deal.css_first(".cell-amount").text(strip=True) == "12,500.00 EUR"
+
+
+def test_the_committee_shows_where_each_person_first_came_from(
+    client: Client, db: Database, companies: dict[str, int]
+) -> None:
+    with db.write() as session:
+        session.add(Visitor(id="a" * 32, lead_id=companies["ada"]))
+        session.flush()
+        visit = Visit(visitor_id="a" * 32, lead_id=companies["ada"], source="linkedin",
+                      medium="social", channel="social")  # fmt: skip
+        session.add(visit)
+        session.flush()
+        session.execute(
+            update(Lead).where(Lead.id == companies["ada"]).values(first_visit_id=visit.id)
+        )
+    page = client.get(f"/console/accounts/{account_of(db, companies['ada'])}")
+    people = {row["name"]: row for row in rows(page.text, ".person-row")}
+    assert people["ada@pipewise.example"]["source"] == "linkedin / social"
+    assert people["cy@pipewise.example"]["source"] == "—"
 
 
 def test_an_unknown_account_is_not_found(client: Client, marketer: str) -> None:
