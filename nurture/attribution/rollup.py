@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from content.orm import SessionSource, dialect_insert
@@ -50,6 +50,9 @@ TIMED = ("mql", "sql")
 """Milestones whose time from the lead's first touch is kept per original source."""
 BATCH = 500
 LONGEST = timedelta(days=max(WINDOWS))
+MONTH_TABLE: Table = AttributionMonth.__table__  # type: ignore[assignment]
+GAP_TABLE: Table = AttributionGap.__table__  # type: ignore[assignment]
+TIMING_TABLE: Table = SourceTiming.__table__  # type: ignore[assignment]
 
 
 def source_key(source: str, medium: str) -> str:
@@ -170,15 +173,17 @@ class Sums:
                         row[1] += 1
 
     def write(self, session: Session) -> None:
+        """Add the sums into the rollups: plain executemany upserts on the tables (the ORM's
+        bulk path spent as long again on each row)."""
         insert = dialect_insert(session)
         if self.credit:
-            statement = insert(AttributionMonth)
+            statement = insert(MONTH_TABLE)
             session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["month", "milestone", "family", "key", "model", "window_days"],
                     set_={
-                        "credit": AttributionMonth.credit + statement.excluded.credit,
-                        "touched": AttributionMonth.touched + statement.excluded.touched,
+                        "credit": MONTH_TABLE.c.credit + statement.excluded.credit,
+                        "touched": MONTH_TABLE.c.touched + statement.excluded.touched,
                     },
                 ),
                 [
@@ -190,14 +195,13 @@ class Sums:
                 ],
             )  # fmt: skip
         if self.gap:
-            statement = insert(AttributionGap)
+            statement = insert(GAP_TABLE)
             session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["month", "milestone", "family", "window_days"],
                     set_={
-                        "reached": AttributionGap.reached + statement.excluded.reached,
-                        "unattributed": AttributionGap.unattributed
-                        + statement.excluded.unattributed,
+                        "reached": GAP_TABLE.c.reached + statement.excluded.reached,
+                        "unattributed": GAP_TABLE.c.unattributed + statement.excluded.unattributed,
                     },
                 ),
                 [
@@ -208,13 +212,13 @@ class Sums:
                 ],
             )  # fmt: skip
         if self.timing:
-            statement = insert(SourceTiming)
+            statement = insert(TIMING_TABLE)
             session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["month", "source", "milestone"],
                     set_={
-                        "leads": SourceTiming.leads + statement.excluded.leads,
-                        "seconds": SourceTiming.seconds + statement.excluded.seconds,
+                        "leads": TIMING_TABLE.c.leads + statement.excluded.leads,
+                        "seconds": TIMING_TABLE.c.seconds + statement.excluded.seconds,
                     },
                 ),
                 [
@@ -236,17 +240,30 @@ def state_of(session: Session) -> AttributionState:
     return found
 
 
-def credit_milestones(session: Session, now: datetime, batch: int = BATCH) -> int:
-    """Credit up to ``batch`` milestones after the state's; returns how many."""
-    state = state_of(session)
-    rows = session.scalars(
-        select(FunnelMilestone)
-        .where(FunnelMilestone.id > state.milestone_id)
+@dataclass(slots=True)
+class Credited:
+    """A batch of milestones credited from a read, to be added in a short write."""
+
+    after: int
+    """The state's ``milestone_id`` the batch was read after."""
+    last: int
+    count: int
+    sums: Sums
+
+
+def read_milestones(session: Session, batch: int = BATCH) -> Credited | None:
+    """The credits of up to ``batch`` milestones after the state's (None: none are new)."""
+    after = session.scalar(select(AttributionState.milestone_id).where(AttributionState.id == 1))
+    after = after or 0
+    rows = session.execute(
+        select(FunnelMilestone.id, FunnelMilestone.lead_id, FunnelMilestone.kind,
+               FunnelMilestone.at)
+        .where(FunnelMilestone.id > after)
         .order_by(FunnelMilestone.id)
         .limit(batch)
-    ).all()
+    ).all()  # fmt: skip
     if not rows:
-        return 0
+        return None
     since = min(row.at for row in rows) - LONGEST
     leads = read_leads(session, sorted({row.lead_id for row in rows}), since)
     sums = Sums()
@@ -258,32 +275,59 @@ def credit_milestones(session: Session, now: datetime, batch: int = BATCH) -> in
             timing = sums.timing[(month_of(row.at), first[1], row.kind)]
             timing[0] += 1
             timing[1] += int((row.at - first[0]).total_seconds())
-    sums.write(session)
-    state.milestone_id = rows[-1].id
-    state.updated_at = now
-    return len(rows)
+    return Credited(after, rows[-1].id, len(rows), sums)
 
 
-def rebuild_money(session: Session, now: datetime, currency: str) -> int | None:
-    """Rebuild pipeline and revenue when a deal changed since the last pass (or one was
-    deleted); returns the deals credited, or None when nothing changed."""
+def add_milestones(session: Session, found: Credited, now: datetime) -> int:
+    """Add a batch's credits and move the state past it; 0 when another pass credited those
+    milestones since they were read (nothing is added twice)."""
     state = state_of(session)
+    if state.milestone_id != found.after:
+        return 0
+    found.sums.write(session)
+    state.milestone_id = found.last
+    state.updated_at = now
+    return found.count
+
+
+def credit_milestones(session: Session, now: datetime, batch: int = BATCH) -> int:
+    """Credit up to ``batch`` milestones after the state's in one session; returns how many."""
+    found = read_milestones(session, batch)
+    return add_milestones(session, found, now) if found is not None else 0
+
+
+@dataclass(slots=True)
+class Money:
+    """Pipeline and revenue credited from every deal as read, to replace the rollups'."""
+
+    newest: datetime | None
+    deals: int
+    credited: int
+    sums: Sums
+
+
+def read_money(session: Session, currency: str) -> Money | None:
+    """Pipeline and revenue from every deal of the currency, when a deal changed since the
+    last rebuild (or one was deleted); None when nothing changed."""
+    seen = session.execute(
+        select(AttributionState.deals_seen_at, AttributionState.deals).where(
+            AttributionState.id == 1
+        )
+    ).first()
+    seen_at, seen_count = seen if seen is not None else (None, 0)
     newest, count = session.execute(select(func.max(Deal.updated_at), func.count(Deal.id))).one()
-    if newest == state.deals_seen_at and count == state.deals:
+    if newest == seen_at and count == seen_count:
         return None
-    for table in (AttributionMonth, AttributionGap):
-        session.execute(delete(table).where(table.milestone.in_(MONEY)))
     deals = session.execute(
         select(Deal.lead_id, Deal.amount_minor, Deal.stage, Deal.created_at, Deal.closed_at)
         .where(Deal.lead_id.is_not(None), Deal.currency == currency)
         .order_by(Deal.id)
     ).all()
-    credited = 0
+    sums, credited = Sums(), 0
     for first in range(0, len(deals), BATCH):
         chunk = deals[first : first + BATCH]
         since = min(deal.created_at for deal in chunk) - LONGEST
         leads = read_leads(session, sorted({deal.lead_id for deal in chunk}), since)
-        sums = Sums()
         for lead_id, amount, stage, created_at, closed_at in chunk:
             assert lead_id is not None  # selected so
             touches = leads.touches.get(lead_id, {})
@@ -296,9 +340,25 @@ def rebuild_money(session: Session, now: datetime, currency: str) -> int | None:
                     "revenue", closed_at, touches, reached_by(history, closed_at), float(amount)
                 )
             credited += 1
-        sums.write(session)
-    state.deals_seen_at, state.deals, state.updated_at = newest, count, now
-    return credited
+    return Money(newest, count, credited, sums)
+
+
+def replace_money(session: Session, found: Money, now: datetime) -> int:
+    """Put the money credits read in place of the rollups' (a deal changed meanwhile has a
+    newer ``updated_at`` than the state keeps, so the next pass rebuilds again)."""
+    state = state_of(session)
+    for table in (AttributionMonth, AttributionGap):
+        session.execute(delete(table).where(table.milestone.in_(MONEY)))
+    found.sums.write(session)
+    state.deals_seen_at, state.deals, state.updated_at = found.newest, found.deals, now
+    return found.credited
+
+
+def rebuild_money(session: Session, now: datetime, currency: str) -> int | None:
+    """Rebuild pipeline and revenue when a deal changed since the last pass (or one was
+    deleted), in one session; returns the deals credited, or None when nothing changed."""
+    found = read_money(session, currency)
+    return replace_money(session, found, now) if found is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,15 +376,24 @@ class PassDone:
 
 
 def run(database: SessionSource, currency: str, now: datetime, rounds: int = 200) -> PassDone:
-    """The ``attribution`` job's pass: new milestones a batch per transaction, then the money
-    rollups if a deal changed."""
+    """The ``attribution`` job's pass: new milestones a batch at a time, then the money
+    rollups if a deal changed. Touches are read and credits computed in read sessions; each
+    write transaction only adds (or replaces) the sums, so on SQLite the job holds the write
+    lock briefly and ingestion does not wait behind a batch's reads."""
     credited = 0
     for _ in range(rounds):
-        with database.write() as session:
-            taken = credit_milestones(session, now)
-        credited += taken
-        if taken < BATCH:
+        with database.read() as session:
+            found = read_milestones(session)
+        if found is None:
             break
-    with database.write() as session:
-        deals = rebuild_money(session, now, currency)
+        with database.write() as session:
+            credited += add_milestones(session, found, now)
+        if found.count < BATCH:
+            break
+    with database.read() as session:
+        money = read_money(session, currency)
+    deals = None
+    if money is not None:
+        with database.write() as session:
+            deals = replace_money(session, money, now)
     return PassDone(credited, deals)

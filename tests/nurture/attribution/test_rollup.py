@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from nurture.attribution.report import View, report, timings
+from nurture.attribution.rollup import add_milestones, read_milestones
 from nurture.attribution.rollup import run as attribution_pass
 from nurture.attribution.rules import AttributionModel
 from portal.db import Database
@@ -147,4 +148,25 @@ def test_the_jobs_pass_credits_new_milestones_once_and_says_what_it_did(
         got = report(session, View.ASSET, AttributionModel.LINEAR, 90, SIX_MONTHS)
     assert [(line.label, line.earned["created"], line.earned["mql"]) for line in got.lines] == [
         ("Scoring guide", 1.0, 1.0)
+    ]
+
+
+def test_credits_read_by_a_pass_that_another_pass_overtook_are_not_added_twice(
+    db: Database, assets: dict[str, Asset]
+) -> None:
+    # The job reads and computes outside its write transaction: two passes at once (a worker
+    # and a web process during a deploy) must not count Ada's creation twice.
+    ada = lead(db, "ada@example.com", day(30))
+    read(db, ada, assets["guide"], day(40))
+    with db.read() as session:
+        stale = read_milestones(session)
+    assert stale is not None
+    assert stale.count == 1
+    assert attribution_pass(db, "EUR", day(0)).describe() == "1 milestone(s) credited"
+    with db.write() as session:
+        assert add_milestones(session, stale, day(0)) == 0
+    with db.read() as session:
+        got = report(session, View.ASSET, AttributionModel.FIRST_TOUCH, 90, SIX_MONTHS)
+    assert [(line.label, line.earned["created"], line.influenced) for line in got.lines] == [
+        ("Scoring guide", 1.0, 1)
     ]
