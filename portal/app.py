@@ -24,6 +24,7 @@ from content.files import FileStore
 from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
 from portal import __version__, errors, jobs
+from portal.accounts import service as account_service
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.csrf import csrf_middleware
 from portal.db import Database
@@ -94,6 +95,7 @@ def app_state(settings: Settings, *, migrate: bool = True) -> State:
     give the same ``Shell`` (the test suite builds one app a process and a state a test).
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    account_service.dummy_hash()  # now, rather than on the first sign-in with an unknown email
     model = load_model(settings.model)
     signer = Signer(load_secret_keys(settings))
     database = Database(settings.resolved_database_url)
