@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from content.orm import SessionSource, dialect_insert
@@ -53,6 +53,9 @@ LONGEST = timedelta(days=max(WINDOWS))
 MONTH_TABLE: Table = AttributionMonth.__table__  # type: ignore[assignment]
 GAP_TABLE: Table = AttributionGap.__table__  # type: ignore[assignment]
 TIMING_TABLE: Table = SourceTiming.__table__  # type: ignore[assignment]
+MONTH_KEY = ("month", "milestone", "family", "key", "model", "window_days")
+GAP_KEY = ("month", "milestone", "family", "window_days")
+TIMING_KEY = ("month", "source", "milestone")
 
 
 def source_key(source: str, medium: str) -> str:
@@ -172,60 +175,28 @@ class Sums:
                         row[0] += shares.get(key, 0.0)
                         row[1] += 1
 
-    def write(self, session: Session) -> None:
-        """Add the sums into the rollups: plain executemany upserts on the tables (the ORM's
-        bulk path spent as long again on each row)."""
+    def write(self, session: Session, *, replace: bool = False) -> None:
+        """Add the sums into the rollups (``replace``: set the rows to them): plain
+        executemany upserts on the tables (the ORM's bulk path spent as long again on each
+        row)."""
         insert = dialect_insert(session)
-        if self.credit:
-            statement = insert(MONTH_TABLE)
+        for table, key, values, rows in (
+            (MONTH_TABLE, MONTH_KEY, ("credit", "touched"), self.credit),
+            (GAP_TABLE, GAP_KEY, ("reached", "unattributed"), self.gap),
+            (TIMING_TABLE, TIMING_KEY, ("leads", "seconds"), self.timing),
+        ):
+            if not rows:
+                continue
+            statement = insert(table)
+            new = statement.excluded
             session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=["month", "milestone", "family", "key", "model", "window_days"],
-                    set_={
-                        "credit": MONTH_TABLE.c.credit + statement.excluded.credit,
-                        "touched": MONTH_TABLE.c.touched + statement.excluded.touched,
-                    },
+                    index_elements=list(key),
+                    set_={name: new[name] if replace else table.c[name] + new[name]
+                          for name in values},
                 ),
-                [
-                    {"month": month, "milestone": milestone, "family": family, "key": key,
-                     "model": model, "window_days": window, "credit": credit,
-                     "touched": touched}
-                    for (month, milestone, family, key, model, window), (credit, touched)
-                    in self.credit.items()
-                ],
-            )  # fmt: skip
-        if self.gap:
-            statement = insert(GAP_TABLE)
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["month", "milestone", "family", "window_days"],
-                    set_={
-                        "reached": GAP_TABLE.c.reached + statement.excluded.reached,
-                        "unattributed": GAP_TABLE.c.unattributed + statement.excluded.unattributed,
-                    },
-                ),
-                [
-                    {"month": month, "milestone": milestone, "family": family,
-                     "window_days": window, "reached": reached, "unattributed": missing}
-                    for (month, milestone, family, window), (reached, missing)
-                    in self.gap.items()
-                ],
-            )  # fmt: skip
-        if self.timing:
-            statement = insert(TIMING_TABLE)
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["month", "source", "milestone"],
-                    set_={
-                        "leads": TIMING_TABLE.c.leads + statement.excluded.leads,
-                        "seconds": TIMING_TABLE.c.seconds + statement.excluded.seconds,
-                    },
-                ),
-                [
-                    {"month": month, "source": source, "milestone": milestone,
-                     "leads": leads, "seconds": seconds}
-                    for (month, source, milestone), (leads, seconds) in self.timing.items()
-                ],
+                [dict(zip((*key, *values), (*found, *sums), strict=True))
+                 for found, sums in rows.items()],
             )  # fmt: skip
 
 
@@ -298,12 +269,21 @@ def credit_milestones(session: Session, now: datetime, batch: int = BATCH) -> in
 
 @dataclass(slots=True)
 class Money:
-    """Pipeline and revenue credited from every deal as read, to replace the rollups'."""
+    """Pipeline and revenue credited from every deal as read, and how they differ from the
+    rollups' money rows as read with them: a changed deal rewrites only the rows it moves."""
 
     newest: datetime | None
     deals: int
     credited: int
     sums: Sums
+    """Every money row as it should be."""
+    seen: tuple[datetime | None, int]
+    """The state's ``deals_seen_at`` and ``deals`` when the rows were read."""
+    changed: Sums
+    """The rows that differ from the stored ones (their new values)."""
+    gone_credit: list[tuple[Any, ...]]
+    gone_gap: list[tuple[Any, ...]]
+    """Stored rows no deal credits any more (primary keys)."""
 
 
 def read_money(session: Session, currency: str) -> Money | None:
@@ -340,16 +320,53 @@ def read_money(session: Session, currency: str) -> Money | None:
                     "revenue", closed_at, touches, reached_by(history, closed_at), float(amount)
                 )
             credited += 1
-    return Money(newest, count, credited, sums)
+    stored_credit = {
+        tuple(row[:6]): (row[6], row[7])
+        for row in session.execute(
+            select(*(MONTH_TABLE.c[name] for name in MONTH_KEY), MONTH_TABLE.c.credit,
+                   MONTH_TABLE.c.touched).where(MONTH_TABLE.c.milestone.in_(MONEY))
+        )
+    }  # fmt: skip
+    stored_gap = {
+        tuple(row[:4]): (row[4], row[5])
+        for row in session.execute(
+            select(*(GAP_TABLE.c[name] for name in GAP_KEY), GAP_TABLE.c.reached,
+                   GAP_TABLE.c.unattributed).where(GAP_TABLE.c.milestone.in_(MONEY))
+        )
+    }  # fmt: skip
+    changed = Sums()
+    for key, (credit, touched) in sums.credit.items():
+        if stored_credit.get(key) != (credit, touched):
+            changed.credit[key] = [credit, touched]
+    for key, (reached, missing) in sums.gap.items():
+        if stored_gap.get(key) != (reached, missing):
+            changed.gap[key] = [reached, missing]
+    return Money(
+        newest, count, credited, sums, (seen_at, seen_count), changed,
+        [key for key in stored_credit if key not in sums.credit],
+        [key for key in stored_gap if key not in sums.gap],
+    )  # fmt: skip
 
 
 def replace_money(session: Session, found: Money, now: datetime) -> int:
-    """Put the money credits read in place of the rollups' (a deal changed meanwhile has a
-    newer ``updated_at`` than the state keeps, so the next pass rebuilds again)."""
+    """Put the money credits read in place of the rollups': only the rows that changed, or
+    all of them when another pass replaced them since they were read (a deal changed
+    meanwhile has a newer ``updated_at`` than the state keeps, so the next pass goes on)."""
     state = state_of(session)
-    for table in (AttributionMonth, AttributionGap):
-        session.execute(delete(table).where(table.milestone.in_(MONEY)))
-    found.sums.write(session)
+    if (state.deals_seen_at, state.deals) != found.seen:
+        for table in (AttributionMonth, AttributionGap):
+            session.execute(delete(table).where(table.milestone.in_(MONEY)))
+        found.sums.write(session)
+    else:
+        for table, names, gone in ((MONTH_TABLE, MONTH_KEY, found.gone_credit),
+                                   (GAP_TABLE, GAP_KEY, found.gone_gap)):  # fmt: skip
+            if gone:
+                session.execute(
+                    delete(table).where(*(table.c[n] == bindparam(f"old_{n}") for n in names)),
+                    [{f"old_{n}": value for n, value in zip(names, key, strict=True)}
+                     for key in gone],
+                )  # fmt: skip
+        found.changed.write(session, replace=True)
     state.deals_seen_at, state.deals, state.updated_at = found.newest, found.deals, now
     return found.credited
 

@@ -4,6 +4,7 @@ whose figures are worked out by hand in each test."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from content.models import Asset
@@ -170,3 +171,49 @@ def test_credits_read_by_a_pass_that_another_pass_overtook_are_not_added_twice(
     assert [(line.label, line.earned["created"], line.influenced) for line in got.lines] == [
         ("Scoring guide", 1.0, 1)
     ]
+
+
+def test_pipeline_and_revenue_follow_deals_corrected_won_and_deleted(
+    db: Database, assets: dict[str, Asset]
+) -> None:
+    # Each pass after a deal changed rewrites only the money rows that moved: the report must
+    # read as if rebuilt from scratch every time.
+    ada = lead(db, "ada@example.com", day(60))
+    visit(db, ada, day(70), "linkedin", "social")
+    bo = lead(db, "bo@example.com", day(60))
+    visit(db, bo, day(65), "google", "organic")
+    with db.write() as session:
+        session.add_all(
+            Deal(external_id=external, lead_id=lead_id, amount_minor=amount, currency="EUR",
+                 stage="open", created_at=day(50), updated_at=day(50))
+            for external, lead_id, amount in (("D-1", ada, 1_000_000), ("D-2", bo, 400_000))
+        )  # fmt: skip
+
+    def money(figure: str) -> tuple[dict[str, float], float]:
+        with db.read() as session:
+            got = report(session, View.SOURCE, AttributionModel.FIRST_TOUCH, 90, SIX_MONTHS)
+        earned = {line.label: line.earned[figure] for line in got.lines if line.earned[figure]}
+        return earned, got.reached[figure]
+
+    assert attribution_pass(db, "EUR", day(0)).deals == 2
+    assert money("pipeline") == (
+        {"linkedin / social": 1_000_000, "google / organic": 400_000},
+        1_400_000,
+    )
+    with db.write() as session:  # the CRM corrects Ada's amount and wins the deal
+        session.execute(
+            update(Deal)
+            .where(Deal.external_id == "D-1")
+            .values(amount_minor=1_200_000, stage="won", closed_at=day(5), updated_at=day(5))
+        )
+    assert attribution_pass(db, "EUR", day(0)).deals == 2
+    assert money("pipeline") == (
+        {"linkedin / social": 1_200_000, "google / organic": 400_000},
+        1_600_000,
+    )
+    assert money("revenue") == ({"linkedin / social": 1_200_000}, 1_200_000)
+    with db.write() as session:
+        session.execute(delete(Deal).where(Deal.external_id == "D-2"))
+    assert attribution_pass(db, "EUR", day(0)).deals == 1
+    assert money("pipeline") == ({"linkedin / social": 1_200_000}, 1_200_000)
+    assert attribution_pass(db, "EUR", day(0)).deals is None  # nothing changed since
