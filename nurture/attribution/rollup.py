@@ -354,8 +354,8 @@ def replace_money(session: Session, found: Money, now: datetime) -> int:
     meanwhile has a newer ``updated_at`` than the state keeps, so the next pass goes on)."""
     state = state_of(session)
     if (state.deals_seen_at, state.deals) != found.seen:
-        for table in (AttributionMonth, AttributionGap):
-            session.execute(delete(table).where(table.milestone.in_(MONEY)))
+        for every in (MONTH_TABLE, GAP_TABLE):
+            session.execute(delete(every).where(every.c.milestone.in_(MONEY)))
         found.sums.write(session)
     else:
         for table, names, gone in ((MONTH_TABLE, MONTH_KEY, found.gone_credit),
