@@ -20,7 +20,6 @@ from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from portal.app import create_app
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings
@@ -29,6 +28,7 @@ from tests.support import (
     POSTGRES_URL_ENV,
     TEST_SECRET_KEYS,
     StaffActions,
+    app_for,
     backends,
     clean_tables,
     postgres_url,
@@ -102,8 +102,9 @@ def settings(db: Database, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+def app(settings: Settings) -> Iterator[Litestar]:
+    with app_for(settings) as built:
+        yield built
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def mail_settings(settings: Settings, smtp_sink: SmtpSink) -> Settings:
 @pytest.fixture
 def mail_client(mail_settings: Settings) -> Iterator[TestClient[Litestar]]:
     """A client of an app whose mail reaches ``smtp_sink``; ``send_mail(client)`` sends it."""
-    with TestClient(create_app(mail_settings)) as test_client:
+    with app_for(mail_settings) as built, TestClient(built) as test_client:
         yield test_client
 
 

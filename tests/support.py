@@ -1,6 +1,6 @@
 """What tests share besides fixtures: the test keys and password, the backends a run covers,
-emptying and creating databases, parsed HTML, the CSRF token of a form, staff sign-in, and
-running a coroutine in a loop of its own.
+emptying and creating databases, apps built once a process, parsed HTML, the CSRF token of a
+form, staff sign-in, and running a coroutine in a loop of its own.
 
 ``tests/conftest.py`` builds its fixtures from these; test modules import them from here
 (never from a conftest or another test module).
@@ -12,11 +12,13 @@ import asyncio
 import functools
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.testing import TestClient
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import create_engine, text
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 from content.orm import Base
 from portal.accounts import service
 from portal.accounts.models import Role
+from portal.app import Shell, app_state, build_app
 from portal.db import Database
 from portal.settings import Settings
 
@@ -80,6 +83,37 @@ def fresh_postgres_database(suffix: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+_apps: dict[Shell, list[Litestar]] = {}
+_apps_in_use: set[int] = set()
+
+
+@contextmanager
+def app_for(settings: Settings) -> Iterator[Litestar]:
+    """The app ``create_app(settings)`` builds, with its routes, middleware and templates built
+    once a process and reused: registering two hundred handlers takes half a second a test.
+
+    The state (database engine, data dir, caches, runner, rate limits …) is new each time,
+    built from ``settings``. Settings the shell is built from (``portal.app.Shell``: the secret
+    keys, https, the upload size, the privacy URL) get a shell of their own, and so does a
+    second app while the first is still in use."""
+    state = app_state(settings)
+    shell = Shell.of(settings, state.signer)
+    built = _apps.setdefault(shell, [])
+    free = [app for app in built if id(app) not in _apps_in_use]
+    if free:
+        app = free[0]
+        app.state = state
+    else:
+        app = build_app(shell, state)
+        built.append(app)
+    _apps_in_use.add(id(app))
+    try:
+        yield app
+    finally:
+        app.state = State()  # the test's objects are not kept alive until the next one
+        _apps_in_use.discard(id(app))
 
 
 def html(response_text: str) -> HTMLParser:
