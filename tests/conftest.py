@@ -13,19 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from portal.accounts import service as accounts_service
 from portal.db import Database
 from portal.migrate import upgrade_to_head
 from portal.settings import Settings
 from tests.mailbox import SmtpSink
 from tests.support import (
     POSTGRES_URL_ENV,
+    STAFF_PASSWORD,
     TEST_SECRET_KEYS,
     StaffActions,
     app_for,
@@ -56,6 +60,41 @@ def pytest_configure(config: pytest.Config) -> None:
         ) from None
     finally:
         engine.dispose()
+
+
+class RememberingHasher(PasswordHasher):
+    """Production's argon2, with the cost paid once a process rather than on every sign-in:
+    a hash or a check takes 0.15 s (0.4 s on a busy machine), and most console tests create a
+    staff user and sign in through the login form. The test password (``STAFF_PASSWORD``) is
+    hashed once and every user given it shares that hash (as salted hashes, other passwords
+    are hashed each time); a hash and password that matched are not checked again (a pure
+    function: the answer cannot change). Wrong passwords are checked in full every time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._staff_hash: str | None = None
+        self._matched: set[tuple[str, str]] = set()
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        if password != STAFF_PASSWORD or salt is not None:
+            return super().hash(password, salt=salt)
+        if self._staff_hash is None:
+            self._staff_hash = super().hash(password)
+        return self._staff_hash
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        key = (str(hash), str(password))
+        if key not in self._matched:
+            super().verify(hash, password)  # raises on a mismatch
+            self._matched.add(key)
+        return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remembering_hasher() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts_service, "_hasher", RememberingHasher())
+        yield
 
 
 def _reset_postgres(database: Database) -> None:
