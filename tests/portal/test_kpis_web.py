@@ -12,7 +12,7 @@ from portal.db import Database
 from tests.nurture.attribution.scenario import lead, lifecycle
 from tests.support import html
 from tracking.deals.models import Deal
-from tracking.rules.kpis import period_start
+from tracking.rules.kpis import period_start, shift
 
 Client = TestClient[Litestar]
 
@@ -51,3 +51,19 @@ def test_the_marketer_sees_this_months_figures_beside_last_months(
     assert cells("mql_to_sql")["value"] == "0.0 %"
     assert cells("mql_to_sql")["last"] == "100.0 %"
     assert cells("days_to_sql")["last"] == "0.1 days"  # 2 hours
+
+
+def test_days_to_sql_is_the_average_from_creation_to_sql(
+    client: Client, db: Database, marketer: str
+) -> None:
+    last_start = shift(period_start(utcnow(), "month"), "month", -1)
+    for number, days in enumerate((1.5, 4.5)):
+        created = last_start + timedelta(hours=1 + number)
+        found = lead(db, f"sql{number}@example.com", created)
+        lifecycle(db, found, "sql", created + timedelta(days=days))
+    page = html(client.get("/console/kpis").text)
+    row = page.css_first("tr[data-figure=days_to_sql]")
+    assert row is not None
+    last = row.css_first("td[data-cell=last]")
+    assert last is not None
+    assert last.text(strip=True) == "3.0 days"
