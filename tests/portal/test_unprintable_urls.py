@@ -30,6 +30,7 @@ from portal.settings import Settings
 from tests.factories import make_asset
 from tests.query_reads import Reads, every_read_place, names_read_by, qualified, reads_of
 from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, clean_tables, csrf_token_from, html
+from tracking.accounts import listing as account_listing
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify
 from tracking.reporting import leadlist
@@ -153,6 +154,9 @@ def test_printable_filters_still_work_and_a_tab_in_a_search_is_whitespace(
 WHOLE_QUERY_READERS = {
     # Functions a handler hands the whole query to, with the names they read from it.
     qualified(leadlist.parse_filter): names_read_by(lambda query: leadlist.parse_filter(query, {})),
+    qualified(account_listing.parse_filter): names_read_by(
+        lambda query: account_listing.parse_filter(query, ())
+    ),
 }
 NOT_HANDLER_READS = {
     # Places that read the query but are no route handler's reading of a parameter.
