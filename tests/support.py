@@ -21,7 +21,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.testing import TestClient
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, literal, select, text, union_all
 from sqlalchemy.engine import make_url
 
 from content.orm import Base
@@ -54,6 +54,9 @@ def _worker_database(url: str, worker: str) -> str:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+        # A commit need not wait for its WAL to reach the disk (1-3 ms a commit): a database
+        # made for this run only, whose data is visible to every session all the same.
+        connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
 
@@ -63,14 +66,43 @@ def backends() -> list[str]:
 
 
 def clean_tables(database: Database) -> None:
+    """Empty every table and start its ids at 1 again, as on a new database."""
     tables = list(reversed(Base.metadata.sorted_tables))
     with database.write_connection() as connection:
         if database.is_sqlite:
             for table in tables:
                 connection.execute(table.delete())
-        else:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        # PostgreSQL: TRUNCATE takes 0.3-0.8 s however few rows there are (new files for
+        # every table, index and the tables that refer to them); a test leaves rows in a
+        # handful of tables, and deleting those and restarting the used sequences takes
+        # milliseconds. Children go before their parents, as for SQLite.
+        probe = union_all(
+            *(
+                select(literal(i)).where(select(literal(1)).select_from(table).exists())
+                for i, table in enumerate(tables)
+            )
+        )
+        for i in sorted(connection.scalars(probe)):
+            connection.execute(tables[i].delete())
+        # The sequences of the tables' serial and identity columns that handed out an id.
+        connection.execute(text(_RESTART_USED_SEQUENCES))
+
+
+_RESTART_USED_SEQUENCES = """
+SELECT setval(sequence.oid, used.start_value, false)
+FROM pg_class AS sequence
+JOIN pg_namespace AS schema ON schema.oid = sequence.relnamespace
+JOIN pg_sequences AS used
+  ON used.schemaname = schema.nspname AND used.sequencename = sequence.relname
+WHERE sequence.relkind = 'S' AND schema.nspname = current_schema()
+  AND used.last_value IS NOT NULL
+  AND EXISTS (
+    SELECT FROM pg_depend AS owner
+    WHERE owner.classid = 'pg_class'::regclass AND owner.objid = sequence.oid
+      AND owner.refclassid = 'pg_class'::regclass AND owner.deptype IN ('a', 'i')
+  )
+"""
 
 
 def fresh_postgres_database(suffix: str) -> str:
