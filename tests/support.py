@@ -105,14 +105,16 @@ WHERE sequence.relkind = 'S' AND schema.nspname = current_schema()
 """
 
 
-def fresh_postgres_database(suffix: str) -> str:
-    """Create (or re-create) a database beside the test database and return its URL."""
+def fresh_postgres_database(suffix: str, *, template: str | None = None) -> str:
+    """Create (or re-create) a database beside the test database and return its URL; with
+    ``template`` (a database's name) it starts as a copy of that one."""
     url = make_url(Settings(database_url=postgres_url() or "").resolved_database_url)
     name = f"{url.database}_{suffix}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
