@@ -104,11 +104,15 @@ def reports(
     models: Sequence[AttributionModel],
     window: int,
     months: tuple[datetime, datetime],
+    milestones: Sequence[str] = MILESTONES,
 ) -> dict[AttributionModel, Report]:
     """``report`` under each of ``models``: one query for their credits (through the
     rollup's slice index), one for what no touch explains (the same for every model), and the
-    keys' labels read once."""
+    keys' labels read once. With ``milestones`` the lines earn only those (the others 0)."""
     first, last = months
+    wanted = [] if set(milestones) >= set(MILESTONES) else [
+        AttributionMonth.milestone.in_(list(milestones))
+    ]  # fmt: skip
     rows = session.execute(
         select(
             AttributionMonth.model,
@@ -123,6 +127,7 @@ def reports(
             AttributionMonth.window_days == window,
             AttributionMonth.month >= first,
             AttributionMonth.month <= last,
+            *wanted,
         )
         .group_by(AttributionMonth.model, AttributionMonth.key, AttributionMonth.milestone)
     ).all()
@@ -385,7 +390,8 @@ def compare(
     """``figure`` (a milestone or ``pipeline``/``revenue``) per key under the four models."""
     values: dict[AttributionModel, dict[str, float]] = {}
     labels: dict[str, str] = {}
-    for model, found in reports(session, view, tuple(AttributionModel), window, months).items():
+    side_by_side = reports(session, view, tuple(AttributionModel), window, months, (figure,))
+    for model, found in side_by_side.items():
         values[model] = {line.key: line.earned[figure] for line in found.lines}
         labels.update((line.key, line.label) for line in found.lines)
     best = {key: max(values[model].get(key, 0.0) for model in AttributionModel) for key in labels}
