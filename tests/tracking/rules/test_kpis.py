@@ -31,7 +31,10 @@ def test_the_model_file_sets_the_period_and_the_figures_with_goals() -> None:
     [
         ({"period": "week"}, "kpis.period: expected one of month, quarter, got 'week'"),
         ({"figures": [{"figure": "likes"}]}, "kpis.figures[0].figure: unknown figure 'likes'"),
-        ({"figures": [{"figure": "mqls", "goal": -3}]}, "kpis.figures[0].goal: must not be negative, got -3"),
+        (
+            {"figures": [{"figure": "mqls", "goal": -3}]},
+            "kpis.figures[0].goal: must not be negative, got -3",
+        ),
         ({"figures": [{"figure": "mql_to_sql", "goal": 25}]}, "a rate is a share from 0 to 1"),
         ({"figures": [{"figure": "mqls"}, {"figure": "mqls"}]}, "'mqls' is listed twice"),
         ({"figures": [{"figure": "mqls", "target": 3}]}, "kpis.figures[0].target: unknown key"),
