@@ -13,14 +13,13 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from content.models import Asset
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from portal.signing import Purpose, Signer
 from portal.visitor import CONSENT_COOKIE, VISITOR_COOKIE, may_track, read_visitor
 from tests.factories import make_asset
 from tests.portal.forms import submit
-from tests.support import TEST_SECRET_KEYS, csrf_token_from, html
+from tests.support import TEST_SECRET_KEYS, app_for, csrf_token_from, html
 from tracking.models import Event, Lead, Unlock, Visitor
 
 SIGNER = Signer(TEST_SECRET_KEYS)
@@ -192,7 +191,7 @@ def portal(db: Database, settings: Settings) -> AppFactory:
 
     @contextmanager
     def open_portal(**overrides: Any) -> Iterator[TestClient[Litestar]]:
-        with TestClient(create_app(settings.with_overrides(**overrides))) as browser:
+        with app_for(settings.with_overrides(**overrides)) as built, TestClient(built) as browser:
             yield browser
 
     return open_portal

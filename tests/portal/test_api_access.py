@@ -14,11 +14,10 @@ from content.orm import utcnow
 from nurture.programs import store
 from nurture.programs.definition import parse
 from portal.accounts import service
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
-from tests.support import TEST_SECRET_KEYS
+from tests.support import TEST_SECRET_KEYS, app_for
 from tracking.identity import identify
 from tracking.identity.facts import Source
 from tracking.models import Lead
@@ -253,7 +252,7 @@ def limited_client(db: Database, tmp_path: Path) -> Any:
         secret_keys=TEST_SECRET_KEYS,
         api_per_minute=3,
     )
-    with TestClient(create_app(settings)) as test_client:
+    with app_for(settings) as built, TestClient(built) as test_client:
         yield test_client
 
 

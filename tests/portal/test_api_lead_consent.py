@@ -13,10 +13,10 @@ from litestar.testing import TestClient
 from nurture.mail import subscriptions, suppression
 from nurture.mail.models import SuppressionReason
 from portal.accounts import service
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.nurture.mail.subscribers import T0, ask, new_lead, subscribed
+from tests.support import app_for
 
 Client = TestClient[Litestar]
 
@@ -79,8 +79,11 @@ def test_language_is_the_lead_choice_else_the_site_default(
 ) -> None:
     chose = new_lead(db, "ada@example.com", language="de")
     unknown = new_lead(db, "bo@example.com")
-    with TestClient(create_app(settings)) as client:
+    with app_for(settings) as built, TestClient(built) as client:
         assert lead_json(client, api, chose)["language"] == "de"
         assert lead_json(client, api, unknown)["language"] == "en"
-    with TestClient(create_app(settings.with_overrides(default_language="de"))) as client:
+    with (
+        app_for(settings.with_overrides(default_language="de")) as built,
+        TestClient(built) as client,
+    ):
         assert lead_json(client, api, unknown)["language"] == "de"

@@ -23,10 +23,9 @@ from nurture.mail.models import (
 )
 from nurture.mail.outbox import Mail, enqueue
 from portal.accounts.models import Role
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
-from tests.support import StaffActions, csrf_token_from, html
+from tests.support import StaffActions, app_for, csrf_token_from, html
 
 Client = TestClient[Litestar]
 URL = "/console/email"
@@ -124,7 +123,7 @@ def test_the_outbox_in_numbers_and_why_mail_waits(
 
 @pytest.fixture
 def mail_console(mail_settings: Settings, db: Database) -> Iterator[tuple[Client, StaffActions]]:
-    with TestClient(create_app(mail_settings)) as test_client:
+    with app_for(mail_settings) as built, TestClient(built) as test_client:
         yield test_client, StaffActions(test_client, db)
 
 

@@ -23,14 +23,13 @@ from content.orm import utcnow
 from nurture.mail.models import MailCategory, MailMessage
 from nurture.mail.outbox import Mail, enqueue
 from portal.accounts.models import Role
-from portal.app import create_app
 from portal.cli import DEMO_POSTAL_ADDRESS, demo_postal_address
 from portal.db import Database
 from portal.demo_mail import MARKER, DemoCatcher, Mailbox, framed_html, mailbox_for
 from portal.settings import Settings
 from tests.mailbox import send_mail
 from tests.servers import LEADSHELF, free_port, wait_until_healthy
-from tests.support import TEST_SECRET_KEYS, StaffActions, csrf_token_from, html
+from tests.support import TEST_SECRET_KEYS, StaffActions, app_for, csrf_token_from, html
 
 PORTAL_LINK = "http://127.0.0.1:8000/email/confirm?t=abc.def"
 
@@ -170,7 +169,7 @@ def mailbox_settings(settings: Settings, catcher: DemoCatcher) -> Settings:
 
 @pytest.fixture
 def demo_client(mailbox_settings: Settings) -> Iterator[TestClient[Litestar]]:
-    with TestClient(create_app(mailbox_settings)) as test_client:
+    with app_for(mailbox_settings) as built, TestClient(built) as test_client:
         yield test_client
 
 
@@ -348,7 +347,7 @@ def test_a_configured_smtp_server_has_no_mailbox_even_beside_a_catcher(
     configured = settings.with_overrides(
         data_dir=catcher.folder.parent, smtp_url="smtp://relay:secret@mail.example.com:587"
     )
-    with TestClient(create_app(configured)) as configured_client:
+    with app_for(configured) as built, TestClient(built) as configured_client:
         StaffActions(configured_client, db).sign_in_as(Role.ADMIN)
         response = configured_client.get("/console/mailbox")
     assert response.status_code == 404

@@ -21,12 +21,11 @@ from content.models import Asset, FileTextStatus, StoredFile
 from content.orm import utcnow
 from portal.accounts import service
 from portal.accounts.models import Role
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import catch_up_search, editor_form, extract_file_texts, make_asset
 from tests.pdfs import make_pdf, make_pdf_bomb
-from tests.support import STAFF_PASSWORD, StaffActions, csrf_token_from, html
+from tests.support import STAFF_PASSWORD, StaffActions, app_for, csrf_token_from, html
 
 EDITOR = "editor@example.com"
 
@@ -39,7 +38,7 @@ def add_editor(db: Database) -> None:
 @contextmanager
 def signed_in(settings: Settings, db: Database) -> Iterator[TestClient[Litestar]]:
     """A running app (its own background tick) with an editor signed in."""
-    with TestClient(create_app(settings)) as client:
+    with app_for(settings) as built, TestClient(built) as client:
         response = StaffActions(client, db).login(EDITOR)
         assert getattr(response, "status_code", None) == 303
         yield client

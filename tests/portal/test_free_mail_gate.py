@@ -12,20 +12,19 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.portal.forms import submit
 from tests.portal.sales_form import send
-from tests.support import html
+from tests.support import app_for, html
 from tracking.accounts.models import Account
 from tracking.models import Lead
 
 
 @pytest.fixture
 def refusing(settings: Settings) -> Iterator[TestClient[Litestar]]:
-    with TestClient(create_app(settings.with_overrides(free_mail="refuse"))) as client:
+    with app_for(settings.with_overrides(free_mail="refuse")) as built, TestClient(built) as client:
         yield client
 
 
@@ -91,7 +90,7 @@ def test_refusing_free_mail_asks_for_a_business_address_and_keeps_the_answers(
 def test_a_disposable_address_is_always_refused(
     settings: Settings, db: Database, guide: str, setting: str
 ) -> None:
-    with TestClient(create_app(settings.with_overrides(free_mail=setting))) as client:
+    with app_for(settings.with_overrides(free_mail=setting)) as built, TestClient(built) as client:
         response = submit(
             client, guide, htmx=True, email="bo@mailinator.com", first_name="Bo", last_name="Li"
         )

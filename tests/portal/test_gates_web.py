@@ -20,7 +20,7 @@ from portal.signing import Purpose
 from portal.visitor import VISITOR_COOKIE
 from tests.factories import make_asset
 from tests.portal.forms import HTMX, SIGNER, asked, backdated, form_fields, submit, visitor_cookie
-from tests.support import html
+from tests.support import app_for, html
 from tracking.models import Consent, Event, Lead, ProfileFact, Unlock
 
 
@@ -188,9 +188,11 @@ def test_nothing_left_to_ask_unlocks_with_one_click(
 ) -> None:
     model = settings.data_dir.parent / "model.toml"
     model.write_text("[profiling]\nmax_questions = 0\n")
-    from portal.app import create_app
 
-    with TestClient(create_app(settings.with_overrides(model=model))) as one_click_client:
+    with (
+        app_for(settings.with_overrides(model=model)) as built,
+        TestClient(built) as one_click_client,
+    ):
         other = make_asset(db, slug="case-study", kind="case_study", gate="gated")
         submit(one_click_client, "pricing-guide", email="ada@example.com")
         fragment = one_click_client.get(f"/library/{other.slug}/gate", headers=HTMX)
@@ -277,9 +279,8 @@ def test_too_many_submissions_from_one_address_get_a_clear_429(
 ) -> None:
     model = settings.data_dir.parent / "model.toml"
     model.write_text("[profiling]\nsubmissions_per_ip = 2\nrate_window_seconds = 600\n")
-    from portal.app import create_app
 
-    with TestClient(create_app(settings.with_overrides(model=model))) as limited:
+    with app_for(settings.with_overrides(model=model)) as built, TestClient(built) as limited:
         for _ in range(2):
             assert submit(limited, "pricing-guide", email="").status_code == 422
         response = submit(
@@ -429,10 +430,11 @@ def test_the_visitor_cookie_is_signed_httponly_lax_and_lasts_a_year(
 
 
 def test_the_visitor_cookie_is_secure_under_https(db: Database, settings: Settings) -> None:
-    from portal.app import create_app
-
     https = settings.with_overrides(base_url="https://library.example.com")
-    with TestClient(create_app(https), base_url="https://library.example.com") as secure:
+    with (
+        app_for(https) as built,
+        TestClient(built, base_url="https://library.example.com") as secure,
+    ):
         cookie = visitor_cookie(secure.get("/library"))
     assert cookie is not None
     assert "Secure" in cookie

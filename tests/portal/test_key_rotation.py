@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from portal.app import create_app
 from portal.routes.console import CSRF_COOKIE
 from portal.settings import Settings
 from portal.signing import Purpose, Signer
 from tests.factories import make_asset
-from tests.support import STAFF_PASSWORD, StaffActions, csrf_token_from, html
+from tests.support import STAFF_PASSWORD, StaffActions, app_for, csrf_token_from, html
 
 OLD_KEY = "old-key-0123456789abcdef"
 NEW_KEY = "new-key-fedcba9876543210"
@@ -27,9 +27,11 @@ def gated(db: Any) -> Any:
     return make_asset(db, slug=SLUG, gate="gated", body="The **secret** pricing details.")
 
 
-def client_for(settings: Settings, *keys: str) -> TestClient[Litestar]:
+@contextmanager
+def client_for(settings: Settings, *keys: str) -> Iterator[TestClient[Litestar]]:
     """A client of the app as it runs with ``keys`` (newest last)."""
-    return TestClient(create_app(settings.with_overrides(secret_keys=keys)))
+    with app_for(settings.with_overrides(secret_keys=keys)) as app, TestClient(app) as client:
+        yield client
 
 
 @pytest.fixture
@@ -39,13 +41,14 @@ def before(settings: Settings) -> Iterator[TestClient[Litestar]]:
         yield browser
 
 
+@contextmanager
 def restarted(
     settings: Settings, browser: TestClient[Litestar], *keys: str
-) -> TestClient[Litestar]:
+) -> Iterator[TestClient[Litestar]]:
     """The same browser (same cookies) on the app restarted with ``keys``."""
-    client = client_for(settings, *keys)
-    client.cookies = browser.cookies
-    return client
+    with client_for(settings, *keys) as client:
+        client.cookies = browser.cookies
+        yield client
 
 
 def gate_answers(page_text: str, key: str = OLD_KEY) -> dict[str, str]:

@@ -4,6 +4,7 @@ built-in /privacy page), and an admin edits the built-in page's text in the cons
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -14,12 +15,11 @@ from sqlalchemy import select
 
 from content.site_pages import SitePage
 from portal.accounts.models import Role
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings, SettingsError
 from tests.factories import make_asset
 from tests.portal.forms import HTMX
-from tests.support import StaffActions, csrf_token_from, html
+from tests.support import StaffActions, app_for, csrf_token_from, html
 
 Client = TestClient[Litestar]
 EXTERNAL = "https://pipewise.example/legal/privacy"
@@ -40,16 +40,13 @@ def test_a_privacy_url_that_is_no_page_is_refused_by_name(url: str) -> None:
 @pytest.fixture
 def portal(settings: Settings) -> Iterator[Any]:
     """Open the portal with some settings changed."""
-    clients: list[Client] = []
+    with ExitStack() as opened:
 
-    def open_portal(**overrides: Any) -> Client:
-        client = TestClient(create_app(settings.with_overrides(**overrides)))
-        clients.append(client.__enter__())
-        return client
+        def open_portal(**overrides: Any) -> Client:
+            app = opened.enter_context(app_for(settings.with_overrides(**overrides)))
+            return opened.enter_context(TestClient(app))
 
-    yield open_portal
-    for client in clients:
-        client.__exit__(None, None, None)
+        yield open_portal
 
 
 def policy_links(node: LexborNode | None) -> list[str]:

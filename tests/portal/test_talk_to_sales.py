@@ -10,13 +10,12 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.portal.forms import backdated, visitor_cookie
 from tests.portal.sales_form import ANSWERS, form_values, send
-from tests.support import html
+from tests.support import app_for, html
 from tracking.models import Consent, Event, Lead, LeadChange, ProfileFact
 
 Client = TestClient[Litestar]
@@ -187,7 +186,10 @@ def test_the_form_needs_its_csrf_token(client: Client) -> None:
 def limited(settings: Settings, tmp_path: Path) -> Any:
     model = tmp_path / "model.toml"
     model.write_text("[profiling]\nsubmissions_per_ip = 1\nrate_window_seconds = 600\n")
-    with TestClient(create_app(settings.with_overrides(model=model))) as limited_client:
+    with (
+        app_for(settings.with_overrides(model=model)) as built,
+        TestClient(built) as limited_client,
+    ):
         yield limited_client
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from content.files import FileStore
 from nurture.mail.models import MailMessage
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
@@ -23,7 +22,7 @@ from tests.mailbox import Received, SmtpSink, send_mail
 from tests.portal.devices import Devices
 from tests.portal.forms import submit
 from tests.portal.sales_form import send
-from tests.support import html
+from tests.support import app_for, html
 from tracking.lead_profile import profile
 from tracking.models import Event, IdentityClaim, Lead
 
@@ -102,7 +101,10 @@ def test_the_copys_link_expires_after_the_download_link_days(
     smtp_sink: SmtpSink,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with TestClient(create_app(mail_settings.with_overrides(download_link_days=2))) as client:
+    with (
+        app_for(mail_settings.with_overrides(download_link_days=2)) as built,
+        TestClient(built) as client,
+    ):
         submit(client, "pricing-guide", email=ADA, first_name="Ada", last_name="L")
         [copy] = received(client, smtp_sink, 1)
         assert "works for 2 days" in copy.part("plain")
@@ -117,7 +119,10 @@ def test_the_copys_link_expires_after_the_download_link_days(
 def test_no_copy_is_mailed_when_gated_downloads_are_not(
     mail_settings: Settings, guide: Any, db: Database
 ) -> None:
-    with TestClient(create_app(mail_settings.with_overrides(mail_gated_downloads=False))) as c:
+    with (
+        app_for(mail_settings.with_overrides(mail_gated_downloads=False)) as built,
+        TestClient(built) as c,
+    ):
         submit(c, "pricing-guide", email=ADA, first_name="Ada", last_name="L")
     with db.read() as session:
         assert session.scalars(select(MailMessage)).all() == []
@@ -193,7 +198,10 @@ def test_talk_to_sales_is_confirmed_with_what_happens_next(
 def test_a_german_site_confirms_in_german(
     mail_settings: Settings, db: Database, smtp_sink: SmtpSink
 ) -> None:
-    with TestClient(create_app(mail_settings.with_overrides(default_language="de"))) as client:
+    with (
+        app_for(mail_settings.with_overrides(default_language="de")) as built,
+        TestClient(built) as client,
+    ):
         send(client)
         [confirmation] = received(client, smtp_sink, 1)
     assert confirmation.subject == "Ihre Anfrage an unseren Vertrieb ist angekommen"

@@ -24,12 +24,18 @@ from litestar.testing import TestClient
 
 from portal.accounts import service
 from portal.accounts.models import Role
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.query_reads import Reads, every_read_place, names_read_by, qualified, reads_of
-from tests.support import STAFF_PASSWORD, TEST_SECRET_KEYS, clean_tables, csrf_token_from, html
+from tests.support import (
+    STAFF_PASSWORD,
+    TEST_SECRET_KEYS,
+    app_for,
+    clean_tables,
+    csrf_token_from,
+    html,
+)
 from tracking.accounts import listing as account_listing
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify
@@ -69,7 +75,7 @@ def portal(
             source=Source("api"),
         ).lead_id
     try:
-        with TestClient(create_app(settings)) as client:
+        with app_for(settings) as built, TestClient(built) as client:
             login = client.get("/console/login")
             signed_in = client.post(
                 "/console/login",

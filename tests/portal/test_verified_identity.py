@@ -24,7 +24,7 @@ from tests.factories import make_asset
 from tests.mailbox import Received, SmtpSink, send_mail
 from tests.portal.devices import Devices
 from tests.portal.forms import SIGNER, asked, submit, visitor_cookie
-from tests.support import html
+from tests.support import app_for, html
 from tracking.identity import identify
 from tracking.identity.facts import Source
 from tracking.lead_profile import profile
@@ -328,9 +328,10 @@ def test_an_expired_link_gets_a_clear_page_and_links_nothing(
 def test_the_pages_of_the_link_speak_german_to_a_german_site(
     db: Database, settings: Settings
 ) -> None:
-    from portal.app import create_app
-
-    with TestClient(create_app(settings.with_overrides(default_language="de"))) as german:
+    with (
+        app_for(settings.with_overrides(default_language="de")) as built,
+        TestClient(built) as german,
+    ):
         response = german.get("/email/continue?t=forged")
     assert html(response.text).css_first("h1").text() == "Dieser Link ist ungültig"
 

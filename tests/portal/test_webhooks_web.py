@@ -14,11 +14,10 @@ from sqlalchemy import select
 from nurture import endpoints
 from nurture.models import WebhookDelivery, WebhookEndpoint
 from portal.accounts.models import Role
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from tests.nurture.outbox import identify
-from tests.support import StaffActions, csrf_token_from, html
+from tests.support import StaffActions, app_for, csrf_token_from, html
 from tests.webhook_receiver import Receiver, receiver
 
 
@@ -277,8 +276,7 @@ def test_leadshelf_serve_alone_delivers_webhooks(settings: Settings, db: Databas
         draft = endpoints.validate(crm.url, ["lead.identified"], "", settings.webhook_networks)
         with db.write() as session:
             secret = endpoints.create(session, draft).secret
-        app = create_app(replace(settings, outbox_in_process=True))
-        with TestClient(app):
+        with app_for(replace(settings, outbox_in_process=True)) as app, TestClient(app):
             identify(db)
             assert crm.wait_for(1, timeout=30)
     (got,) = crm.received

@@ -29,6 +29,7 @@ from portal.db import Database
 from portal.settings import Settings, SettingsError
 from tests.mailbox import Received, SmtpSink, dkim_key, send_mail
 from tests.nurture.mail.sending import queue, subscribed_lead
+from tests.support import app_for
 
 SELECTOR = "mail2026"
 DOMAIN = "pipewise.example"
@@ -261,7 +262,7 @@ def test_a_key_file_that_is_no_private_key_is_refused_with_its_name(tmp_path: Pa
 @pytest.fixture
 def signing_client(mail_settings: Settings, key: SigningKey) -> Iterator[TestClient[Litestar]]:
     settings = mail_settings.with_overrides(dkim_key_file=key.path, dkim_selector=SELECTOR)
-    with TestClient(create_app(settings)) as client:
+    with app_for(settings) as built, TestClient(built) as client:
         yield client
 
 

@@ -12,14 +12,13 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from content.models import Asset
-from portal.app import create_app
 from portal.db import Database
 from portal.settings import Settings
 from portal.signing import Purpose, Signer
 from portal.visitor import VISITOR_COOKIE
 from tests.factories import make_asset
 from tests.portal.forms import submit
-from tests.support import TEST_SECRET_KEYS
+from tests.support import TEST_SECRET_KEYS, app_for
 from tracking.events import EventType
 from tracking.identity.facts import Source
 from tracking.identity.identify import identify
@@ -451,8 +450,8 @@ def test_the_beacon_needs_no_csrf_token(reader: TestClient[Litestar], db: Databa
 
 @pytest.fixture
 def limited(db: Database, settings: Settings, guide: Asset) -> Iterator[TestClient[Litestar]]:
-    app = create_app(settings.with_overrides(beacon_per_minute=3))
-    with TestClient(app) as limited_client:
+    limited_settings = settings.with_overrides(beacon_per_minute=3)
+    with app_for(limited_settings) as app, TestClient(app) as limited_client:
         assert limited_client.get("/library").status_code == 200
         yield limited_client
 
