@@ -5,6 +5,10 @@ the lead page. Marketers and admins only (personal data)."""
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -67,6 +71,39 @@ def _page_of(request: Request[StaffPrincipal, Any, Any], model: Model) -> tuple[
         return listing.parse_filter(request.query_params, model.stages), ""
     except BadFilter as refused:
         return AccountFilter(), str(refused)
+
+
+@dataclass(frozen=True, slots=True)
+class Committee:
+    """The buying committee at a glance: how many people hold each persona and stand at
+    each stage (personas in the order of their counts; people without one counted apart)."""
+
+    personas: list[tuple[str, int]]
+    no_persona: int
+    stages: list[tuple[str, int]]
+
+
+def committee(
+    seats: Sequence[listing.Seat],
+    personas_of: Callable[[str], Sequence[str]],
+    stages: Sequence[str],
+) -> Committee:
+    by_persona: Counter[str] = Counter()
+    by_stage: Counter[str] = Counter()
+    no_persona = 0
+    for seat in seats:
+        labels = personas_of(seat.job_title)
+        for label in labels:
+            by_persona[label] += seat.people
+        if not labels:
+            no_persona += seat.people
+        by_stage[seat.stage] += seat.people
+    ordered = sorted(by_persona.items(), key=lambda item: (-item[1], item[0]))
+    return Committee(
+        personas=ordered,
+        no_persona=no_persona,
+        stages=[(stage, by_stage[stage]) for stage in stages if by_stage[stage]],
+    )
 
 
 def _split_emails(typed: str) -> list[str]:
@@ -148,12 +185,25 @@ class AccountsController(Controller):
         emails: str = "",
         people_problem: str = "",
     ) -> Template:
+        problem = ""
+        raw_page = request.query_params.get("people_page", "").strip()
+        try:
+            people_page = listing.whole("People page", raw_page, 1, 1_000_000) if raw_page else 1
+        except BadFilter as refused:
+            people_page, problem = 1, str(refused)
         with database.read() as session:
-            seen = listing.account_view(session, account_id) if account_id < 2**31 else None
+            seen = (
+                listing.account_view(session, account_id, people_page)
+                if account_id < 2**31
+                else None
+            )
             if seen is None:
                 raise NotFoundException(f"no account {account_id}")
             personas = dict(session.execute(select(Persona.slug, Persona.label)).all())
             session.expunge_all()
+        personas_of = functools.cache(
+            lambda title: tuple(personas[slug] for slug in personas_from_title(title, personas))
+        )
         now = utcnow()
         half_life = model.scoring.half_life_days
         page = console_page(
@@ -165,15 +215,15 @@ class AccountsController(Controller):
                 seen.account.engagement, seen.account.engagement_as_of, now, half_life
             ),
             person_engagement=lambda p: decayed(p.engagement, p.engagement_as_of, now, half_life),
-            personas_of=lambda title: [
-                personas[slug] for slug in personas_from_title(title, personas)
-            ],
+            personas_of=personas_of,
+            committee=committee(seen.seats, personas_of, model.stages),
             stage_label=journey_label(model),
             done=request.query_params.get("done"),
             emails=emails,
             people_problem=people_problem,
+            problem=problem,
         )
-        page.status_code = 422 if people_problem else 200
+        page.status_code = 400 if problem else 422 if people_problem else 200
         return page
 
     @get("/{account_id:int}", sync_to_thread=True)

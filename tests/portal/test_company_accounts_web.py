@@ -358,3 +358,53 @@ def test_stale_accounts_wait_for_the_job_and_then_show_new_figures(
     recompute(client)
     after = rows(client.get("/console/accounts?q=pipewise").text)[0]["engagement"]
     assert (before, after) == ("38.0", "42.7")  # 25 + 22/2 + 20/3
+
+
+def test_a_large_committee_is_summed_up_and_its_people_paged(
+    client: Client, app: Litestar, db: Database, marketer: str
+) -> None:
+    """Fifty-three people: the summary counts every one of them by persona and stage, the
+    table shows fifty, most engaged first, and the next page the other three."""
+    make_asset(db, slug="ops-guide", personas=["marketing-ops"])  # the persona exists
+    ids = [
+        person(
+            app, db, f"p{n:02d}@bigco.example", engagement=float(n),
+            stage="decision" if n < 3 else "awareness",
+            **({"job_title": "Head of Marketing Operations"} if n % 2 else {}),
+        )
+        for n in range(53)
+    ]  # fmt: skip
+    recompute(client)
+    account_id = account_of(db, ids[0])
+    first = client.get(f"/console/accounts/{account_id}")
+    shown = [row["name"] for row in rows(first.text, ".person-row")]
+    assert shown == [f"p{n:02d}@bigco.example" for n in range(52, 2, -1)]
+    tree = html(first.text)
+    personas = {
+        node.attributes["data-persona"]: node.css_first("strong").text()
+        for node in tree.css(".committee-persona")
+    }
+    assert personas == {"Marketing ops": "26", "": "27"}
+    stages = {
+        node.attributes["data-stage"]: node.css_first("strong").text()
+        for node in tree.css(".committee-stage")
+    }
+    assert stages == {"awareness": "50", "decision": "3"}
+    assert "People 1\u201350 of 53" in tree.css_first(".people-shown").text()
+    following = tree.css_first('nav[aria-label="Pages of people"] a[rel="next"]')
+    second = client.get(following.attributes["href"])
+    assert [row["name"] for row in rows(second.text, ".person-row")] == [
+        "p02@bigco.example",
+        "p01@bigco.example",
+        "p00@bigco.example",
+    ]
+    assert "People 51\u201353 of 53" in html(second.text).css_first(".people-shown").text()
+
+
+def test_a_people_page_that_is_no_number_is_named(
+    client: Client, db: Database, companies: dict[str, int]
+) -> None:
+    page = client.get(f"/console/accounts/{account_of(db, companies['ada'])}?people_page=two")
+    assert page.status_code == 400
+    assert "People page must be a whole number, not 'two'" in html(page.text).text()
+    assert len(rows(page.text, ".person-row")) == 3

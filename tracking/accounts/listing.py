@@ -25,6 +25,9 @@ PER_PAGE = 50
 COUNT_CAP = 10_000
 TOP_CONTENT = 10
 PEOPLE_SHOWN = 500
+"""The API's account detail lists at most this many people, most engaged first."""
+PEOPLE_PER_PAGE = 50
+"""The account page shows its people this many at a time (the committee summary counts all)."""
 
 
 class Sort(StrEnum):
@@ -74,7 +77,7 @@ class AccountFilter:
         return pairs
 
 
-def _whole(label: str, raw: str, low: int, high: int) -> int:
+def whole(label: str, raw: str, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
@@ -95,10 +98,10 @@ def parse_filter(params: Mapping[str, str], stages: Sequence[str]) -> AccountFil
     return AccountFilter(
         q=(params.get("q") or "").strip()[:200],
         stage=stage,
-        min_people=_whole("People at least", raw_people, 0, 1_000_000) if raw_people else None,
+        min_people=whole("People at least", raw_people, 0, 1_000_000) if raw_people else None,
         sort=Sort(sort),
         descending=order != "asc" if order else Sort(sort) in DESCENDING_FIRST,
-        page=_whole("Page", (params.get("page") or "1").strip(), 1, 100_000),
+        page=whole("Page", (params.get("page") or "1").strip(), 1, 100_000),
     )
 
 
@@ -192,14 +195,62 @@ class ContentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Seat:
+    """Everyone of the account with one job title in one stage: the committee summary's unit
+    (personas come from the title, so the caller maps them with its personas)."""
+
+    job_title: str
+    stage: str
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
 class AccountView:
     account: Account
     people: list[PersonRow]
     top_content: list[ContentRow]
     deals: list[Deal] = field(default_factory=list)
+    seats: list[Seat] = field(default_factory=list)
+    """Every person counted by job title and stage (all of them, whatever page is shown)."""
+    people_page: int = 1
+
+    @property
+    def headcount(self) -> int:
+        """Everyone in the account now (the account row's count waits for the account job)."""
+        return sum(seat.people for seat in self.seats)
+
+    @property
+    def people_pages(self) -> int:
+        return max(1, -(-self.headcount // PEOPLE_PER_PAGE))
+
+    @property
+    def first_shown(self) -> int:
+        """The position (from 1) of the first person on this page, 0 when nobody is."""
+        return (self.people_page - 1) * PEOPLE_PER_PAGE + 1 if self.people else 0
 
 
-def people_of(session: Session, account_id: int, limit: int = PEOPLE_SHOWN) -> list[PersonRow]:
+def seats_of(session: Session, account_id: int) -> list[Seat]:
+    """The account's people counted by current job title and journey stage: one grouped
+    statement, so a committee of hundreds is summed by the database, not listed."""
+    title = aliased(ProfileFact)
+    headcount = func.count(Lead.id)
+    rows = session.execute(
+        select(title.value, Lead.journey_stage, headcount)
+        .outerjoin(
+            title,
+            (title.lead_id == Lead.id)
+            & (title.field == "job_title")
+            & title.superseded_at.is_(None),
+        )
+        .where(Lead.account_id == account_id)
+        .group_by(title.value, Lead.journey_stage)
+    )
+    return [Seat(job_title or "", stage, int(n)) for job_title, stage, n in rows]
+
+
+def people_of(
+    session: Session, account_id: int, limit: int = PEOPLE_SHOWN, offset: int = 0
+) -> list[PersonRow]:
     """The account's people, most engaged first (as of their last evaluation): one statement
     with their current job title and first visit, reading only the columns shown (a whole
     lead row decodes its journey state and other JSON, the most of the page's time at
@@ -231,6 +282,7 @@ def people_of(session: Session, account_id: int, limit: int = PEOPLE_SHOWN) -> l
         .outerjoin(Visit, Visit.id == Lead.first_visit_id)
         .where(Lead.account_id == account_id)
         .order_by(Lead.engagement.desc(), Lead.id)
+        .offset(offset)
         .limit(limit)
     )
     return [
@@ -298,16 +350,19 @@ def deals_of(session: Session, account_id: int) -> list[Deal]:
     )
 
 
-def account_view(session: Session, account_id: int) -> AccountView | None:
-    """Everything the account page shows, or None when there is no such account."""
+def account_view(session: Session, account_id: int, people_page: int = 1) -> AccountView | None:
+    """Everything the account page shows, with one page of its people (most engaged first),
+    or None when there is no such account."""
     account = session.get(Account, account_id)
     if account is None:
         return None
     return AccountView(
         account=account,
-        people=people_of(session, account_id),
+        people=people_of(session, account_id, PEOPLE_PER_PAGE, (people_page - 1) * PEOPLE_PER_PAGE),
         top_content=top_content(session, account_id),
         deals=deals_of(session, account_id),
+        seats=seats_of(session, account_id),
+        people_page=people_page,
     )
 
 
