@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format bench browser clean
+.PHONY: help install run test test-fast lint format bench browser clean messages
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/python -m portal.catalogs compile
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Leadshelf with its test and dev tools
@@ -39,6 +40,9 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+messages: $(STAMP) ## Extract the texts marked for translation, update the catalogs, compile them
+	$(BIN)/python -m portal.catalogs
 
 bench: $(STAMP) ## Run the benchmarks under bench/ (they print figures)
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

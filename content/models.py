@@ -93,6 +93,8 @@ class Topic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     label: Mapped[str] = mapped_column(String(120))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    """The label in other languages (``{"de": "…"}``); ``label`` is the English one."""
 
 
 class Persona(Base):
@@ -103,6 +105,8 @@ class Persona(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     label: Mapped[str] = mapped_column(String(120))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    """The label in other languages (``{"de": "…"}``); ``label`` is the English one."""
 
 
 class StoredFile(Base):
@@ -131,6 +135,11 @@ class Asset(Base):
     stage: Mapped[str] = mapped_column(String(40), index=True)
     gate: Mapped[str] = mapped_column(String(10), default=Gate.OPEN.value)
     language: Mapped[str] = mapped_column(String(5), default="en")
+    translation_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("asset.id", ondelete="SET NULL"), index=True
+    )
+    """The asset this one translates (its original); translations of one original are one
+    piece of content in several languages."""
     status: Mapped[str] = mapped_column(String(10), default=Status.DRAFT.value)
     published_at: Mapped[datetime | None]
     featured: Mapped[bool] = mapped_column(default=False)

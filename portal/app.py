@@ -23,12 +23,13 @@ from content.catalog import CatalogCache
 from content.files import FileStore
 from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
-from portal import __version__, errors, jobs
+from portal import __version__, errors, i18n, jobs
 from portal.accounts import service as account_service
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.csrf import csrf_middleware
 from portal.db import Database
 from portal.dependencies import DEPENDENCIES
+from portal.language import LanguageMiddleware
 from portal.migrate import upgrade_to_head
 from portal.printable_urls import PrintableUrlMiddleware
 from portal.ratelimit import TokenBuckets
@@ -234,6 +235,7 @@ def build_app(shell: Shell, state: State) -> Litestar:
         ),
         middleware=[
             PrintableUrlMiddleware(),  # NUL & co. in a URL: 404/400, never a 500
+            LanguageMiddleware(),  # before anything renders: every page speaks its reader's
             csrf_middleware(
                 shell.csrf_secrets,
                 cookie_name=CSRF_COOKIE,
@@ -269,6 +271,7 @@ def create_app_from_env() -> Litestar:
 
 
 def _configure_templates(engine: JinjaTemplateEngine, privacy_url: str) -> None:
+    i18n.install(engine.engine)
     engine.engine.globals.update(
         site_name=SITE_NAME,
         privacy_url=privacy_url,

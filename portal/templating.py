@@ -8,6 +8,7 @@ from typing import Any
 
 from content.models import KIND_LABELS, LANGUAGES, Kind
 from content.taxonomy import STAGE_LABELS
+from portal import i18n
 
 
 def kind_label(kind: str) -> str:
@@ -31,11 +32,13 @@ def _utc(moment: datetime) -> datetime:
 
 
 def format_date(moment: datetime | None) -> str:
-    return _utc(moment).strftime("%-d %b %Y") if moment else ""
+    """A day in the current language ("5 Dec 2026", "05.12.2026"), as of UTC."""
+    return i18n.format_date(_utc(moment)) if moment else ""
 
 
 def format_datetime_utc(moment: datetime | None) -> str:
-    return _utc(moment).strftime("%-d %b %Y, %H:%M UTC") if moment else ""
+    """A moment in UTC in the current language ("5 Dec 2026, 10:00 UTC")."""
+    return i18n.format_datetime(_utc(moment)) if moment else ""
 
 
 def template_helpers() -> dict[str, Callable[..., Any]]:

@@ -167,6 +167,7 @@ WHOLE_QUERY_READERS = {
 NOT_HANDLER_READS = {
     # Places that read the query but are no route handler's reading of a parameter.
     "portal.routes.api_common.known_query_only",  # the API guard refusing unknown names
+    "portal.language.asked_for",  # ?lang= on every route: tests/portal/test_language.py
 }
 NOT_QUERY = {"self", "request", "state", "data", "headers", "cookies", "scope", "socket"}
 EVIL = st.sampled_from(["\x00", "\udfff", "\ud800", "\x1b", "\n", "\x7f", "\x85", "%", "/", ".."])
