@@ -44,6 +44,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from content.words import N_, Said
+
+__all__ = ["N_", "Said", "current", "gettext", "ngettext", "say"]
+
 LANGUAGES = ("en", "de")
 """The languages Leadshelf speaks; the first is the one its texts are written in."""
 
@@ -216,9 +220,12 @@ def pgettext(context: str, message: str, **values: Any) -> str:
     return _fill(translations(current()).pgettext(context, message), values)
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark, translate later")
-    """Mark a constant for extraction; ``_(constant)`` translates it when shown."""
-    return message
+def say(said: Said | str) -> str:
+    """A domain package's marked text (``content.words.Said`` or a plain ``N_`` text) in the
+    current language, its values filled in."""
+    if isinstance(said, Said):
+        return gettext(said.text, **said.values)
+    return gettext(said)
 
 
 # --- formats -------------------------------------------------------------------------------------
