@@ -1,5 +1,6 @@
 """Languages: an asset links to the original it translates, topics and personas carry labels in
-other languages, a staff member has a console language.
+other languages, a staff member has a console language. And an account's people are read by
+engagement from an index (its page shows fifty of hundreds).
 
 Revision ID: 9a4b2c7d1e58
 Revises: 3f6a9c1d7e42
@@ -30,6 +31,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
 
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_account_id")
+        batch_op.create_index("ix_lead_account_engagement", ["account_id", "engagement", "id"])
+
     with op.batch_alter_table("persona", schema=None) as batch_op:
         batch_op.add_column(sa.Column("labels", sa.JSON(), server_default="{}", nullable=False))
 
@@ -51,6 +56,10 @@ def downgrade() -> None:
 
     with op.batch_alter_table("persona", schema=None) as batch_op:
         batch_op.drop_column("labels")
+
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_account_engagement")
+        batch_op.create_index("ix_lead_account_id", ["account_id"])
 
     with op.batch_alter_table("asset", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_asset_translation_of_id_asset"), type_="foreignkey")

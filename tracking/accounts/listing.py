@@ -281,7 +281,7 @@ def people_of(
         )
         .outerjoin(Visit, Visit.id == Lead.first_visit_id)
         .where(Lead.account_id == account_id)
-        .order_by(Lead.engagement.desc(), Lead.id)
+        .order_by(Lead.engagement.desc(), Lead.id.desc())  # ix_lead_account_engagement backwards
         .offset(offset)
         .limit(limit)
     )
