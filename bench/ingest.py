@@ -160,22 +160,28 @@ def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
         "LEADSHELF_SECRET_KEYS": "bench-secret-key-0123456789",
         "LEADSHELF_BEACON_PER_MINUTE": "1000000",
     }
-    process = subprocess.Popen(  # noqa: S603 (our own CLI)
-        [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = data_dir / "serve.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 (our own CLI)
+            [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     import urllib.request
 
-    for _ in range(300):
+    for _ in range(600):
+        if process.poll() is not None:
+            break
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return process, port
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit("leadshelf serve did not start")
+    tail = log.read_text(errors="replace").splitlines()[-20:]
+    raise SystemExit("leadshelf serve did not start:\n" + "\n".join(tail))
 
 
 def raw_ceiling(database: Database, rows: int = 20_000) -> int:
