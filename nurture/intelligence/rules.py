@@ -37,8 +37,9 @@ class Reader:
     stage_since: datetime
     """When the lead reached its current journey stage (its creation if it never moved)."""
     last_read_at: datetime | None
-    last_cell: tuple[str, str] | None
-    """(stage, topic) of the asset it read last; None when that asset has no topic."""
+    last_cells: tuple[tuple[str, str], ...]
+    """The cells of the asset it read last: (the asset's stage, each of its topics); empty
+    when that asset has no topic."""
     read: frozenset[int] = frozenset()
     """The assets it has read."""
 
@@ -83,17 +84,18 @@ def stalls_by_cell(
 ) -> dict[tuple[str, str], tuple[int, int, int]]:
     """For each cell some stalled lead read last: (stalled, stalled at the cell's stage, of
     those the ones with no unread asset of the cell). ``cell_assets`` holds each cell's
-    published assets."""
+    published assets. A lead whose last asset has two topics counts in both cells."""
     found: dict[tuple[str, str], list[int]] = {}
     for reader in readers:
-        if reader.last_cell is None or not is_stalled(reader, now):
+        if not reader.last_cells or not is_stalled(reader, now):
             continue
-        counts = found.setdefault(reader.last_cell, [0, 0, 0])
-        counts[0] += 1
-        if reader.stage == reader.last_cell[0]:
-            counts[1] += 1
-            if not (cell_assets.get(reader.last_cell, frozenset()) - reader.read):
-                counts[2] += 1
+        for cell in reader.last_cells:
+            counts = found.setdefault(cell, [0, 0, 0])
+            counts[0] += 1
+            if reader.stage == cell[0]:
+                counts[1] += 1
+                if not (cell_assets.get(cell, frozenset()) - reader.read):
+                    counts[2] += 1
     return {cell: (a, b, c) for cell, (a, b, c) in found.items()}
 
 

@@ -43,7 +43,7 @@ def reader(
     stage: str = "consideration",
     since: float = 40,
     last_read: float | None = 3,
-    cell: tuple[str, str] | None = ("consideration", "energy"),
+    cells: tuple[tuple[str, str], ...] = (("consideration", "energy"),),
     read: frozenset[int] = frozenset(),
 ) -> Reader:
     return Reader(
@@ -51,7 +51,7 @@ def reader(
         stage=stage,
         stage_since=days_ago(since),
         last_read_at=None if last_read is None else days_ago(last_read),
-        last_cell=cell,
+        last_cells=cells,
         read=read,
     )
 
@@ -80,12 +80,15 @@ def test_stalled_leads_are_counted_by_the_cell_they_read_last() -> None:
         reader(2, read=frozenset({10})),
         reader(3, stage="awareness", read=frozenset({10, 11})),  # stalled at another stage
         reader(4, since=5),  # moving: not stalled
-        reader(5, cell=None),  # last read had no topic
-        reader(6, cell=("decision", "energy"), stage="decision"),  # empty cell
+        reader(5, cells=()),  # last read had no topic
+        reader(6, cells=(("decision", "energy"),), stage="decision"),  # empty cell
+        # an asset on two topics: the lead counts in both cells
+        reader(7, cells=(cell, ("consideration", "scoring")), read=frozenset({10})),
     ]
     assert stalls_by_cell(readers, assets, NOW) == {
-        cell: (3, 2, 1),
+        cell: (4, 3, 1),
         ("decision", "energy"): (1, 1, 1),
+        ("consideration", "scoring"): (1, 1, 1),
     }
 
 
