@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from content import translations
 from content.choices import Choice, choice_problem, menu
 from content.extraction import ExtractionLimits, extract_pdf_text
 from content.files import FileStore, StoredBlob, safe_file_name
@@ -30,7 +31,7 @@ from content.models import (
     StoredFile,
 )
 from content.orm import utcnow
-from content.printable import unprintable
+from content.printable import unprintable_said
 from content.taxonomy import (
     STAGE_LABELS,
     STAGE_NAMES,
@@ -38,19 +39,26 @@ from content.taxonomy import (
     ensure_topics,
     slugify,
 )
+from content.words import N_, Said
 
 TITLE_MAX = 200
 SUMMARY_MAX = 600
 _TRACKED_FIELDS = (
     "title", "slug", "summary", "body", "kind", "stage", "gate", "language", "featured",
     "video_url", "webinar_starts_at", "webinar_duration_minutes", "recording_url", "file_name",
+    "translation_of_id",
 )  # fmt: skip
+
+
+Errors = dict[str, Said]
+"""Form field → what is wrong with it (a marked text the portal says in the reader's
+language; ``str()`` of it is the English)."""
 
 
 class ContentError(ValueError):
     """Input that cannot be saved; ``errors`` maps form fields to messages."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: Errors) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
@@ -74,50 +82,78 @@ class AssetDraft:
     webinar_starts_at: datetime | None = None
     webinar_duration_minutes: int | None = None
     recording_url: str | None = None
+    translation_of: str | None = None
+    """The slug of the original this asset translates; "" for none (an original), None to
+    leave the link as it is (an import file without the key)."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+KIND = (
+    N_("Choose a type: %(options)s."),
+    N_("'%(value)s' is not a type we offer. Choose %(options)s."),
+)
+STAGE = (
+    N_("Choose a stage: %(options)s."),
+    N_("'%(value)s' is not a stage we offer. Choose %(options)s."),
+)
+ACCESS = (
+    N_("Choose an access: %(options)s."),
+    N_("'%(value)s' is not an access we offer. Choose %(options)s."),
+)
+LANGUAGE = (
+    N_("Choose a language: %(options)s."),
+    N_("'%(value)s' is not a language we offer. Choose %(options)s."),
+)
+"""What a menu field says when empty, and when it holds a value not on the menu."""
 
 
 def validate_draft(
     values: Mapping[str, Any], stages: tuple[str, ...] = STAGE_NAMES, *, labelled: bool = True
-) -> tuple[AssetDraft | None, dict[str, str]]:
+) -> tuple[AssetDraft | None, Errors]:
     """Check raw values (form strings or YAML values): (draft, {}) or (None, errors by field).
 
     Messages name choices by the labels the editor's menus show; ``labelled=False`` names
     them by the values an import file spells out instead.
     """
-    errors: dict[str, str] = {}
+    errors: Errors = {}
     title = _text(values.get("title"))
     if not title:
-        errors["title"] = "Give the asset a title."
+        errors["title"] = Said(N_("Give the asset a title."))
     elif len(title) > TITLE_MAX:
-        errors["title"] = f"Keep the title under {TITLE_MAX} characters (it has {len(title)})."
+        errors["title"] = Said(
+            N_("Keep the title under %(limit)s characters (it has %(count)s)."),
+            limit=TITLE_MAX,
+            count=len(title),
+        )
     slug = _text(values.get("slug"))
     if slug and slugify(slug) != slug:
-        errors["slug"] = (
-            f"Use lower-case letters, digits and dashes, e.g. {slugify(slug) or 'my-guide'}."
+        errors["slug"] = Said(
+            N_("Use lower-case letters, digits and dashes, e.g. %(example)s."),
+            example=slugify(slug) or "my-guide",
         )
     kinds = menu(KIND_LABELS, Kind, labelled=labelled)
-    kind = _choice(values, Choice("kind", "type", kinds), errors)
-    stage = _choice(
-        values, Choice("stage", "stage", menu(STAGE_LABELS, stages, labelled=labelled)), errors
-    )
+    kind = _choice(values, Choice("kind", *KIND, kinds), errors)
+    stages_menu = menu(STAGE_LABELS, stages, labelled=labelled)
+    stage = _choice(values, Choice("stage", *STAGE, stages_menu), errors)
     gates = menu(GATE_LABELS, Gate, labelled=labelled)
-    gate = _choice(values, Choice("gate", "access", gates, Gate.OPEN.value), errors)
+    gate = _choice(values, Choice("gate", *ACCESS, gates, Gate.OPEN.value), errors)
     languages = menu(LANGUAGES, LANGUAGES, labelled=labelled)
-    language = _choice(values, Choice("language", "language", languages, "en"), errors)
+    language = _choice(values, Choice("language", *LANGUAGE, languages, "en"), errors)
     summary = _text(values.get("summary"))
     if len(summary) > SUMMARY_MAX:
-        errors["summary"] = (
-            f"Keep the summary under {SUMMARY_MAX} characters (it has {len(summary)})."
+        errors["summary"] = Said(
+            N_("Keep the summary under %(limit)s characters (it has %(count)s)."),
+            limit=SUMMARY_MAX,
+            count=len(summary),
         )
     video_url = _url(values, "video_url", errors)
     recording_url = _url(values, "recording_url", errors)
     starts_at = parse_datetime(values, "webinar_starts_at", errors)
     duration = _int(values, "webinar_duration_minutes", errors, low=5, high=600)
     if kind == Kind.WEBINAR.value and starts_at is None and "webinar_starts_at" not in errors:
-        errors["webinar_starts_at"] = "A webinar needs its start date and time."
+        errors["webinar_starts_at"] = Said(N_("A webinar needs its start date and time."))
     if kind == Kind.VIDEO.value and not video_url and "video_url" not in errors:
-        errors["video_url"] = "A video needs the URL of its embed."
+        errors["video_url"] = Said(N_("A video needs the URL of its embed."))
     topics = _list(values.get("topics"), "topics", errors)
     personas = _list(values.get("personas"), "personas", errors)
     errors.update(_unprintable_fields(values))  # over other messages: fix this character first
@@ -139,20 +175,28 @@ def validate_draft(
         recording_url=recording_url,
         webinar_starts_at=starts_at,
         webinar_duration_minutes=duration or (45 if kind == Kind.WEBINAR.value else None),
+        translation_of=_translation_of(values),
     ), {}
 
 
-def _unprintable_fields(values: Mapping[str, Any]) -> dict[str, str]:
+def _translation_of(values: Mapping[str, Any]) -> str | None:
+    """The original's slug as given ("" for none), or None when the values do not say."""
+    if "translation_of" not in values:
+        return None
+    return _text(values.get("translation_of"))
+
+
+def _unprintable_fields(values: Mapping[str, Any]) -> Errors:
     """Fields holding a character that cannot be kept (a control character, a lone surrogate),
     each with its message. Tabs and line breaks are ordinary whitespace in every field here:
     the body keeps them, single-line fields collapse them."""
-    errors: dict[str, str] = {}
+    errors: Errors = {}
     for name, value in values.items():
         texts = value if isinstance(value, list | tuple) else [value]
-        problems = (unprintable(t, multiline=True) for t in texts if isinstance(t, str))
+        problems = (unprintable_said(t, multiline=True) for t in texts if isinstance(t, str))
         problem = next((p for p in problems if p), None)
         if problem:
-            errors[name] = f"Remove {problem}."
+            errors[name] = Said(N_("Remove %(problem)s."), problem=problem)
     return errors
 
 
@@ -160,7 +204,7 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _choice(values: Mapping[str, Any], choice: Choice, errors: dict[str, str]) -> str:
+def _choice(values: Mapping[str, Any], choice: Choice, errors: Errors) -> str:
     value = _text(values.get(choice.field)) or choice.default
     problem = choice_problem(choice, value)
     if problem:
@@ -168,17 +212,17 @@ def _choice(values: Mapping[str, Any], choice: Choice, errors: dict[str, str]) -
     return value
 
 
-def _url(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:
+def _url(values: Mapping[str, Any], name: str, errors: Errors) -> str | None:
     value = _text(values.get(name))
     if not value:
         return None
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.netloc:
-        errors[name] = "Use a full https:// address."
+        errors[name] = Said(N_("Use a full https:// address."))
     return value
 
 
-def parse_datetime(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> datetime | None:
+def parse_datetime(values: Mapping[str, Any], name: str, errors: Errors) -> datetime | None:
     raw = values.get(name)
     if raw in (None, ""):
         return None
@@ -188,20 +232,20 @@ def parse_datetime(values: Mapping[str, Any], name: str, errors: dict[str, str])
         try:
             parsed = datetime.fromisoformat(str(raw).strip())
         except ValueError:
-            errors[name] = "Use a date and time like 2027-02-10T16:00."
+            errors[name] = Said(N_("Use a date and time like 2027-02-10T16:00."))
             return None
     if parsed.tzinfo is None:
         zone_name = _text(values.get("timezone")) or "UTC"
         try:
             parsed = parsed.replace(tzinfo=ZoneInfo(zone_name))
         except (ZoneInfoNotFoundError, ValueError):
-            errors["timezone"] = f"Unknown time zone {zone_name!r}."
+            errors["timezone"] = Said(N_("Unknown time zone '%(zone)s'."), zone=zone_name)
             return None
     return parsed.astimezone(UTC)
 
 
 def _int(
-    values: Mapping[str, Any], name: str, errors: dict[str, str], *, low: int, high: int
+    values: Mapping[str, Any], name: str, errors: Errors, *, low: int, high: int
 ) -> int | None:
     raw = values.get(name)
     if raw in (None, ""):
@@ -209,14 +253,14 @@ def _int(
     try:
         number = int(str(raw).strip())
     except ValueError:
-        errors[name] = "Use a whole number."
+        errors[name] = Said(N_("Use a whole number."))
         return None
     if not low <= number <= high:
-        errors[name] = f"Use a number from {low} to {high}."
+        errors[name] = Said(N_("Use a number from %(low)s to %(high)s."), low=low, high=high)
     return number
 
 
-def _list(value: Any, name: str, errors: dict[str, str]) -> tuple[str, ...]:
+def _list(value: Any, name: str, errors: Errors) -> tuple[str, ...]:
     """Names from "a, b" or ["a", "b"], as written (a new topic's label keeps the editor's
     capitalisation), one per slug; anything else is reported on the field."""
     if value is None or value == "":
@@ -226,10 +270,10 @@ def _list(value: Any, name: str, errors: dict[str, str]) -> tuple[str, ...]:
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
-        errors[name] = "Give a list of names, e.g. [lead-scoring, email-nurturing]."
+        errors[name] = Said(N_("Give a list of names, e.g. [lead-scoring, email-nurturing]."))
         return ()
     if not all(isinstance(item, str) for item in items):
-        errors[name] = "Every entry must be a name, e.g. lead-scoring."
+        errors[name] = Said(N_("Every entry must be a name, e.g. lead-scoring."))
         return ()
     named: dict[str, str] = {}
     for item in items:
@@ -312,6 +356,7 @@ def save_asset(
     ):  # fmt: skip
         setattr(asset, name, getattr(draft, name))
     session.add(asset)
+    _link_translation(session, asset, draft.translation_of)
     asset.topics = ensure_topics(session, draft.topics)
     asset.personas = ensure_personas(session, draft.personas)
     if blob is not None:
@@ -338,11 +383,24 @@ def save_asset(
     return asset
 
 
+def _link_translation(session: Session, asset: Asset, original_slug: str | None) -> None:
+    """Link the asset to the original it translates (None: keep the link it has, checked
+    again as its language may have changed)."""
+    if original_slug is None:
+        current = session.get(Asset, asset.translation_of_id) if asset.translation_of_id else None
+        original_slug = current.slug if current is not None else ""
+    problem = translations.link(session, asset, original_slug)
+    if problem is not None:
+        raise ContentError({"translation_of": problem})
+
+
 def _resolve_slug(session: Session, draft: AssetDraft, asset: Asset, creating: bool) -> str:
     if draft.slug:
         owner = _slug_owner(session, draft.slug)
         if owner is not None and owner != asset.id:
-            raise ContentError({"slug": f"Another asset already uses {draft.slug!r}."})
+            raise ContentError(
+                {"slug": Said(N_("Another asset already uses '%(slug)s'."), slug=draft.slug)}
+            )
         return draft.slug
     if not creating:
         return asset.slug

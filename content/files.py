@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from content.words import N_, Said
+
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 # (content type, extension, magic bytes at offset 0, extra check)
@@ -23,7 +25,6 @@ _SIGNATURES: tuple[tuple[str, str, bytes], ...] = (
     ("image/jpeg", "jpg", b"\xff\xd8\xff"),
     ("image/gif", "gif", b"GIF8"),
 )
-ALLOWED_DESCRIPTION = "PDF, PNG, JPEG, GIF or WebP"
 FILE_NAME_MAX = 120
 _EXTENSION_ALIASES = {"jpg": {"jpg", "jpeg"}}
 # Control, format (bidi overrides, zero-width), surrogate, private-use and separator characters.
@@ -31,7 +32,12 @@ _NOT_IN_NAMES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 class UploadError(ValueError):
-    """An upload was refused; the message says why in words an editor understands."""
+    """An upload was refused; the message says why in words an editor understands (``said``
+    in their language, ``str()`` in English)."""
+
+    def __init__(self, said: Said) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +85,26 @@ class FileStore:
 
     def validate(self, data: bytes, name: str = "file") -> tuple[str, str]:
         if not data:
-            raise UploadError(f"{name} is empty")
+            raise UploadError(Said(N_("%(name)s is empty"), name=name))
         if len(data) > self.max_bytes:
             raise UploadError(
-                f"{name} is {_megabytes(len(data))}; the limit is {_megabytes(self.max_bytes)}"
+                Said(
+                    N_("%(name)s is %(size)s; the limit is %(limit)s"),
+                    name=name,
+                    size=_megabytes(len(data)),
+                    limit=_megabytes(self.max_bytes),
+                )
             )
         sniffed = sniff_content_type(data[:16])
         if sniffed is None:
             raise UploadError(
-                f"{name} is not a {ALLOWED_DESCRIPTION} file (its content does not match any)"
+                Said(
+                    N_(
+                        "%(name)s is not a PDF, PNG, JPEG, GIF or WebP file "
+                        "(its content does not match any)"
+                    ),
+                    name=name,
+                )
             )
         return sniffed
 

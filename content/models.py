@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from content.orm import Base, utcnow
+from content.words import N_
 
 
 class Kind(StrEnum):
@@ -24,15 +25,16 @@ class Kind(StrEnum):
 
 
 KIND_LABELS = {
-    Kind.WHITEPAPER: "Whitepaper",
-    Kind.EBOOK: "E-book",
-    Kind.WEBINAR: "Webinar",
-    Kind.CASE_STUDY: "Case study",
-    Kind.CHECKLIST: "Checklist",
-    Kind.VIDEO: "Video",
-    Kind.ARTICLE: "Article",
-    Kind.DATASHEET: "Datasheet",
+    Kind.WHITEPAPER: N_("Whitepaper"),
+    Kind.EBOOK: N_("E-book"),
+    Kind.WEBINAR: N_("Webinar"),
+    Kind.CASE_STUDY: N_("Case study"),
+    Kind.CHECKLIST: N_("Checklist"),
+    Kind.VIDEO: N_("Video"),
+    Kind.ARTICLE: N_("Article"),
+    Kind.DATASHEET: N_("Datasheet"),
 }
+"""How a reader knows each kind (English; the portal shows ``_(label)``)."""
 
 
 class Gate(StrEnum):
@@ -43,7 +45,7 @@ class Gate(StrEnum):
     SOFT = "soft"
 
 
-GATE_LABELS = {Gate.OPEN: "Open", Gate.GATED: "Gated", Gate.SOFT: "Soft"}
+GATE_LABELS = {Gate.OPEN: N_("Open"), Gate.GATED: N_("Gated"), Gate.SOFT: N_("Soft")}
 
 
 class Status(StrEnum):
@@ -51,6 +53,14 @@ class Status(StrEnum):
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
     ARCHIVED = "archived"
+
+
+STATUS_LABELS = {
+    Status.DRAFT: N_("Draft"),
+    Status.SCHEDULED: N_("Scheduled"),
+    Status.PUBLISHED: N_("Published"),
+    Status.ARCHIVED: N_("Archived"),
+}
 
 
 class FileTextStatus(StrEnum):
@@ -67,6 +77,7 @@ class FileTextStatus(StrEnum):
 
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}
+"""The languages an asset may be written in, each named in its own words (never translated)."""
 
 asset_topic = Table(
     "asset_topic",

@@ -11,9 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from content.words import N_, Said
+
 _SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _WHITESPACE_NAMES = {"\t": "tab", "\n": "line break", "\r": "line break"}
+_NAMES = {
+    "surrogate": N_("the unpaired surrogate %(code)s at position %(position)s"),
+    "control": N_("the control character %(code)s at position %(position)s"),
+    "tab": N_("the tab %(code)s at position %(position)s"),
+    "line break": N_("the line break %(code)s at position %(position)s"),
+}
 
 
 def unprintable(text: str, *, multiline: bool = False) -> str | None:
@@ -25,16 +33,21 @@ def unprintable(text: str, *, multiline: bool = False) -> str | None:
     The answer is a noun phrase that never contains the character itself, so it
     can be shown, logged or put in a URL: "the control character U+0000 at position 3".
     """
+    said = unprintable_said(text, multiline=multiline)
+    return str(said) if said is not None else None
+
+
+def unprintable_said(text: str, *, multiline: bool = False) -> Said | None:
+    """``unprintable`` as a marked text, for a reader who may read German."""
     found = (_MULTILINE if multiline else _SINGLE_LINE).search(text)
     if found is None:
         return None
     character = found.group()
-    code = f"U+{ord(character):04X}"
     if "\ud800" <= character <= "\udfff":
-        what = "unpaired surrogate"
+        what = _NAMES["surrogate"]
     else:
-        what = _WHITESPACE_NAMES.get(character, "control character")
-    return f"the {what} {code} at position {found.start() + 1}"
+        what = _NAMES[_WHITESPACE_NAMES.get(character, "control")]
+    return Said(what, code=f"U+{ord(character):04X}", position=found.start() + 1)
 
 
 def unprintable_json(value: Any, where: str) -> str | None:

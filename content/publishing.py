@@ -11,6 +11,7 @@ from content.editing import ContentError, add_revision
 from content.indexer import record_change
 from content.models import Asset, Status
 from content.orm import utcnow
+from content.words import N_, Said
 
 SCHEDULER = "scheduler"
 
@@ -29,7 +30,7 @@ def schedule(
 ) -> None:
     """Publish automatically at ``at`` (which must be in the future)."""
     if at <= (now or utcnow()):
-        raise ContentError({"publish_at": "Pick a time in the future, or publish now."})
+        raise ContentError({"publish_at": Said(N_("Pick a time in the future, or publish now."))})
     _move(session, asset, Status.SCHEDULED, author, at)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Persona, Topic
 from content.printable import unprintable
+from content.words import N_
 
 _T = TypeVar("_T", Topic, Persona)
 
@@ -27,11 +28,24 @@ class StageInfo:
 
 
 DEFAULT_STAGES: tuple[StageInfo, ...] = (
-    StageInfo("awareness", "Getting started", "New to the topic? Short, open reads on the basics."),
-    StageInfo("consideration", "Compare approaches", "Guides and webinars that weigh the options."),
-    StageInfo("decision", "Decide", "Checklists, datasheets and business cases to choose well."),
-    StageInfo("customer", "For customers", "Get more out of what you already run."),
+    StageInfo(
+        "awareness",
+        N_("Getting started"),
+        N_("New to the topic? Short, open reads on the basics."),
+    ),
+    StageInfo(
+        "consideration",
+        N_("Compare approaches"),
+        N_("Guides and webinars that weigh the options."),
+    ),
+    StageInfo(
+        "decision",
+        N_("Decide"),
+        N_("Checklists, datasheets and business cases to choose well."),
+    ),
+    StageInfo("customer", N_("For customers"), N_("Get more out of what you already run.")),
 )
+"""Labels and blurbs in English, marked; the portal shows them with ``_()``."""
 STAGE_NAMES = tuple(s.name for s in DEFAULT_STAGES)
 STAGE_LABELS = {s.name: s.label for s in DEFAULT_STAGES}
 
@@ -123,6 +137,11 @@ def label_for(name: str) -> str:
     if any(c.isupper() for c in written):
         return written
     return _sentence(written.split(" "))
+
+
+def label_in(row: Topic | Persona, language: str) -> str:
+    """A topic's or persona's label in ``language``: its own there, else the English one."""
+    return (row.labels or {}).get(language) or row.label
 
 
 def ensure_topics(session: Session, names: Iterable[str]) -> list[Topic]:

@@ -222,9 +222,10 @@ def pgettext(context: str, message: str, **values: Any) -> str:
 
 def say(said: Said | str) -> str:
     """A domain package's marked text (``content.words.Said`` or a plain ``N_`` text) in the
-    current language, its values filled in."""
+    current language, its values filled in (a value that is itself a ``Said`` said too)."""
     if isinstance(said, Said):
-        return gettext(said.text, **said.values)
+        values = {k: say(v) if isinstance(v, Said) else v for k, v in said.values.items()}
+        return gettext(said.text, **values)
     return gettext(said)
 
 

@@ -17,9 +17,10 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from content import publishing
+from content import publishing, translations
 from content.editing import (
     ContentError,
+    Errors,
     parse_datetime,
     save_asset,
     store_attachment,
@@ -27,18 +28,22 @@ from content.editing import (
 )
 from content.files import FileStore, UploadError
 from content.markdown import render_markdown
-from content.models import GATE_LABELS, KIND_LABELS, LANGUAGES, Asset, Gate, Kind, Status
+from content.models import LANGUAGES, Asset, Gate, Kind, Status
 from content.taxonomy import DEFAULT_STAGES, all_personas, all_topics
+from content.words import N_, Said
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LIBRARY
 from portal.db import Database
 from portal.downloads import file_response
 from portal.routes.console import FormBody, console_page
+from portal.templating import gate_label, kind_label, stage_label
 
 FORM_FIELDS = (
     "title", "slug", "summary", "body", "kind", "stage", "gate", "language", "video_url",
     "webinar_starts_at", "webinar_duration_minutes", "recording_url", "timezone", "new_topics",
+    "translation_of",
 )  # fmt: skip
 STATUS_ACTIONS = {"publish", "schedule", "unpublish", "archive"}
 MultipartBody = Body(media_type=RequestEncodingType.MULTI_PART)
@@ -66,6 +71,8 @@ class AssetForm(msgspec.Struct, kw_only=True):
     timezone: str = ""
     new_topics: str = ""
     """Topics that do not exist yet, comma-separated."""
+    translation_of: str = ""
+    """The slug of the original this asset translates; empty for an original."""
     topics: list[str] = []
     personas: list[str] = []
     featured: str = ""
@@ -95,21 +102,32 @@ class StatusForm(msgspec.Struct, kw_only=True):
     timezone: str = ""
 
 
-def _choices(session: Session) -> dict[str, Any]:
+def _choices(session: Session, asset: Asset | None = None) -> dict[str, Any]:
+    """The editor's menus, labelled in the staff member's language, and the asset's other
+    language versions."""
+    others = translations.versions(session, asset, live_only=False) if asset else []
     return {
-        "kinds": [(k.value, KIND_LABELS[k]) for k in Kind],
-        "stages": [(s.name, s.label) for s in DEFAULT_STAGES],
-        "gates": [(g.value, GATE_LABELS[g]) for g in Gate],
+        "kinds": [(k.value, kind_label(k.value)) for k in Kind],
+        "stages": [(s.name, stage_label(s.name)) for s in DEFAULT_STAGES],
+        "gates": [(g.value, gate_label(g.value)) for g in Gate],
         "languages": list(LANGUAGES.items()),
         "all_topics": all_topics(session),
         "all_personas": all_personas(session),
+        "originals": [
+            (a.slug, a.title, a.language)
+            for a in translations.originals(session, exclude=asset.id if asset else None)
+        ],
+        "versions": others,
     }
 
 
-def _form_values(asset: Asset | None) -> dict[str, Any]:
+def _form_values(asset: Asset | None, original_slug: str = "") -> dict[str, Any]:
     if asset is None:
         return {"gate": "open", "language": "en", "topics": [], "personas": [], "timezone": "UTC"}
-    values: dict[str, Any] = {name: getattr(asset, name, "") or "" for name in FORM_FIELDS}
+    values: dict[str, Any] = {
+        name: getattr(asset, name, "") or "" for name in FORM_FIELDS if name != "translation_of"
+    }
+    values["translation_of"] = original_slug
     if asset.webinar_starts_at:
         values["webinar_starts_at"] = asset.webinar_starts_at.strftime("%Y-%m-%dT%H:%M")
     values["timezone"] = "UTC"
@@ -190,16 +208,17 @@ class EditorController(Controller):
     ) -> Template:
         with database.read() as session:
             asset = _load(session, asset_id)
-            choices = _choices(session)
+            choices = _choices(session, asset)
+            values = _form_values(asset, _original_slug(session, asset))
             revisions = list(asset.revisions[:50])
-        notice = {"saved": "Saved.", "created": "Asset created."}.get(
+        notice = {"saved": i18n.gettext("Saved."), "created": i18n.gettext("Asset created.")}.get(
             request.query_params.get("done", "")
         )
         return console_page(
             request,
             "console/asset_form.html",
             asset=asset,
-            values=_form_values(asset),
+            values=values,
             errors={},
             revisions=revisions,
             notice=notice,
@@ -233,7 +252,7 @@ class EditorController(Controller):
                 try:
                     _apply_status(session, asset, data, author)
                 except ContentError as exc:
-                    return "; ".join(exc.errors.values())
+                    return "; ".join(i18n.say(message) for message in exc.errors.values())
             return None
 
         problem = await to_thread.run_sync(work)
@@ -288,6 +307,11 @@ class EditorController(Controller):
         )
 
 
+def _original_slug(session: Session, asset: Asset) -> str:
+    original = session.get(Asset, asset.translation_of_id) if asset.translation_of_id else None
+    return original.slug if original is not None else ""
+
+
 def _load(session: Session, asset_id: FromPath[int]) -> Asset:
     asset = session.scalar(
         select(Asset)
@@ -306,37 +330,39 @@ def _apply_status(session: Session, asset: Asset, form: StatusForm, author: str)
     if action == "publish":
         publishing.publish(session, asset, author)
     elif action == "schedule":
-        errors: dict[str, str] = {}
+        errors: Errors = {}
         at = parse_datetime(
             {"publish_at": form.publish_at, "timezone": form.timezone}, "publish_at", errors
         )
         if at is None:
-            raise ContentError(errors or {"publish_at": "Pick the date and time to publish."})
+            raise ContentError(
+                errors or {"publish_at": Said(N_("Pick the date and time to publish."))}
+            )
         publishing.schedule(session, asset, at, author)
     elif action == "unpublish":
         publishing.unpublish(session, asset, author)
     elif action == "archive":
         publishing.archive(session, asset, author)
     else:
-        raise ContentError({"action": f"Unknown action {action!r}."})
+        raise ContentError({"action": Said(N_("Unknown action '%(action)s'."), action=action)})
 
 
 def _attachment(
-    store: FileStore, data: bytes, kept_sha256: str, file_name: str, errors: dict[str, str]
+    store: FileStore, data: bytes, kept_sha256: str, file_name: str, errors: Errors
 ) -> dict[str, Any]:
     """The new upload, or the one kept from an earlier attempt, as ``save_asset`` arguments."""
     if not data and kept_sha256:
         try:
             data = store.read(kept_sha256)
         except (OSError, ValueError):
-            errors["file"] = "The file uploaded earlier is gone; choose it again."
+            errors["file"] = Said(N_("The file uploaded earlier is gone; choose it again."))
             return {}
     if not data:
         return {}
     try:
         return store_attachment(store, data, file_name)
     except UploadError as exc:
-        errors["file"] = str(exc)
+        errors["file"] = exc.said
         return {}
 
 
@@ -357,7 +383,7 @@ async def _save(
     action = form.action
     author = request.user.email
 
-    def work() -> tuple[int | None, dict[str, str], dict[str, str]]:
+    def work() -> tuple[int | None, Errors, dict[str, str]]:
         draft, errors = validate_draft(values)
         attachment = _attachment(store, data, kept_sha256, file_name or "the file", errors)
         blob = attachment.get("blob")
@@ -385,7 +411,7 @@ async def _save(
             return {
                 "asset": asset,
                 "revisions": list(asset.revisions[:50]) if asset else [],
-                **_choices(session),
+                **_choices(session, asset),
             }
 
     context = await to_thread.run_sync(reload)

@@ -106,7 +106,7 @@ def test_invalid_values_are_reported_by_field(
     draft, errors = validate_draft(values(**overrides))
     assert draft is None
     assert field in errors
-    assert words in errors[field]
+    assert words in str(errors[field])
 
 
 def test_all_errors_are_reported_at_once() -> None:
@@ -209,7 +209,7 @@ def test_slug_of_another_asset_is_refused(db: Database) -> None:
     other = create(db, title="Other")
     with pytest.raises(ContentError) as caught:
         edit(db, other, title="Other", slug="taken")
-    assert "taken" in caught.value.errors["slug"]
+    assert "taken" in str(caught.value.errors["slug"])
 
 
 def test_revisions_list_changed_fields_with_old_and_new_values(db: Database) -> None:

@@ -17,19 +17,19 @@ INTERNAL_NAMES = ("awareness", "consideration", "case_study", "whitepaper", "gat
 
 def test_choice_errors_name_the_labels_of_the_menu() -> None:
     _, errors = validate_draft({**GOOD_FORM, "kind": "", "stage": "", "gate": "paywall"})
-    assert errors["kind"] == (
+    assert str(errors["kind"]) == (
         "Choose a type: Whitepaper, E-book, Webinar, Case study, Checklist, Video, Article "
         "or Datasheet."
     )
-    assert errors["stage"] == (
+    assert str(errors["stage"]) == (
         "Choose a stage: Getting started, Compare approaches, Decide or For customers."
     )
-    assert errors["gate"] == "'paywall' is not an access we offer. Choose Open, Gated or Soft."
+    assert str(errors["gate"]) == "'paywall' is not an access we offer. Choose Open, Gated or Soft."
 
 
 def test_an_import_file_is_told_the_values_it_may_write() -> None:
     _, errors = validate_draft({**GOOD_FORM, "stage": "awarness"}, labelled=False)
-    assert errors["stage"] == (
+    assert str(errors["stage"]) == (
         "'awarness' is not a stage we offer. Choose awareness, consideration, decision or customer."
     )
 

@@ -1,0 +1,227 @@
+"""Translations: one piece of content in several languages.
+
+An asset may translate another (``Asset.translation_of_id`` names its original). The original
+and its translations are one *piece*: a reader is shown the version in their language, or
+the original when there is none in it, never two versions of one piece side by side.
+
+The rules for a link (pure, ``link_problem``): not to itself, to an asset in another
+language, to an original (no chains: a translation of a translation is linked to the first
+original instead), one translation per language, and an asset that has translations is an
+original and cannot become a translation itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from content.models import Asset, Status
+from content.words import N_, Said
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """An asset as the translation rules see it."""
+
+    id: int | None
+    title: str
+    language: str
+    translation_of_id: int | None = None
+
+    @classmethod
+    def of(cls, asset: Asset) -> Version:
+        return cls(asset.id, asset.title, asset.language, asset.translation_of_id)
+
+
+def link_problem(
+    asset: Version,
+    original: Version,
+    *,
+    own_translations: Sequence[Version] = (),
+    siblings: Sequence[Version] = (),
+    root: Version | None = None,
+) -> Said | None:
+    """Why ``asset`` cannot be linked as a translation of ``original``, or None.
+
+    ``own_translations``: the assets that translate ``asset``; ``siblings``: those that
+    translate ``original``; ``root``: the original of ``original`` when it is a translation.
+    """
+    if asset.id is not None and original.id == asset.id:
+        return Said(N_("An asset cannot be a translation of itself."))
+    if original.translation_of_id is not None:
+        if root is not None:
+            return Said(
+                N_("“%(original)s” is itself a translation of “%(root)s”: link to that one."),
+                original=original.title,
+                root=root.title,
+            )
+        return Said(
+            N_("“%(original)s” is itself a translation: link to its original."),
+            original=original.title,
+        )
+    others = [t for t in own_translations if t.id != asset.id]
+    if others:
+        return Said(
+            N_(
+                "“%(title)s” translates this asset, so this asset is an original: unlink "
+                "that translation first."
+            ),
+            title=others[0].title,
+        )
+    if original.language == asset.language:
+        return Said(
+            N_(
+                "“%(original)s” is in the language chosen here: a translation is in another "
+                "language than its original."
+            ),
+            original=original.title,
+        )
+    clash = next((t for t in siblings if t.language == asset.language and t.id != asset.id), None)
+    if clash is not None:
+        return Said(
+            N_("“%(original)s” already has a translation in this language: “%(other)s”."),
+            original=original.title,
+            other=clash.title,
+        )
+    return None
+
+
+def language_problem(asset: Version, own_translations: Sequence[Version]) -> Said | None:
+    """Why an original cannot be in the language it is given (one of its translations is),
+    or None."""
+    clash = next(
+        (t for t in own_translations if t.language == asset.language and t.id != asset.id),
+        None,
+    )
+    if clash is None:
+        return None
+    return Said(
+        N_(
+            "“%(title)s” translates this asset into the language chosen here: an original "
+            "and its translations need different languages."
+        ),
+        title=clash.title,
+    )
+
+
+class _Readable(Protocol):
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def piece(self) -> str | int: ...
+
+
+_R = TypeVar("_R", bound=_Readable)
+
+
+def one_per_piece(versions: Iterable[_R], language: str | None) -> list[_R]:
+    """Of each piece the version in ``language``, else the first given (keep the order).
+
+    ``versions`` are the live versions of some pieces in the order they would be shown,
+    each with its ``piece`` (the original's id or slug) and ``language``.
+    """
+    listed = list(versions)
+    wanted = {v.piece for v in listed if v.language == language}
+    shown: set[str | int] = set()
+    kept = []
+    for version in listed:
+        if version.piece in shown:
+            continue
+        if version.piece in wanted and version.language != language:
+            continue
+        shown.add(version.piece)
+        kept.append(version)
+    return kept
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+def live() -> ColumnElement[bool]:
+    return Asset.status == Status.PUBLISHED.value
+
+
+def shown_in(language: str) -> ColumnElement[bool]:
+    """Live assets a reader of ``language`` is shown when they did not pick a language: those
+    in it, and those whose piece has no live version in it."""
+    other = aliased(Asset)
+    same_piece = or_(
+        other.translation_of_id == Asset.id,
+        and_(
+            Asset.translation_of_id.is_not(None),
+            or_(
+                other.id == Asset.translation_of_id,
+                other.translation_of_id == Asset.translation_of_id,
+            ),
+        ),
+    )
+    in_language = exists(
+        select(other.id).where(
+            other.status == Status.PUBLISHED.value,
+            other.language == language,
+            other.id != Asset.id,
+            same_piece,
+        )
+    )
+    return or_(Asset.language == language, ~in_language)
+
+
+def versions(session: Session, asset: Asset, *, live_only: bool = True) -> list[Asset]:
+    """The other versions of ``asset``'s piece (its original and the original's other
+    translations, or its own translations), by language."""
+    root = asset.translation_of_id or asset.id
+    statement = select(Asset).where(
+        Asset.id != asset.id, or_(Asset.id == root, Asset.translation_of_id == root)
+    )
+    if live_only:
+        statement = statement.where(live())
+    return sorted(session.scalars(statement), key=lambda a: (a.language, a.id))
+
+
+def translations_of(session: Session, asset_id: int) -> list[Asset]:
+    """The assets that translate ``asset_id`` (any status)."""
+    return list(
+        session.scalars(
+            select(Asset).where(Asset.translation_of_id == asset_id).order_by(Asset.language)
+        )
+    )
+
+
+def originals(session: Session, exclude: int | None = None) -> list[Asset]:
+    """Assets another may translate (no translation themselves, not archived), by title."""
+    statement = select(Asset).where(
+        Asset.translation_of_id.is_(None), Asset.status != Status.ARCHIVED.value
+    )
+    if exclude is not None:
+        statement = statement.where(Asset.id != exclude)
+    return sorted(session.scalars(statement), key=lambda a: (a.title.lower(), a.id))
+
+
+def link(session: Session, asset: Asset, original_slug: str) -> Said | None:
+    """Make ``asset`` a translation of the asset at ``original_slug`` ("": an original);
+    the problem, when the rules refuse it (nothing changes then)."""
+    own = [Version.of(t) for t in translations_of(session, asset.id)] if asset.id else []
+    if not original_slug:
+        problem = language_problem(Version.of(asset), own)
+        if problem is None:
+            asset.translation_of_id = None
+        return problem
+    original = session.scalar(select(Asset).where(Asset.slug == original_slug))
+    if original is None:
+        return Said(N_("No asset has the address '%(slug)s'."), slug=original_slug)
+    root = session.get(Asset, original.translation_of_id) if original.translation_of_id else None
+    problem = link_problem(
+        Version.of(asset),
+        Version.of(original),
+        own_translations=own,
+        siblings=[Version.of(t) for t in translations_of(session, original.id)],
+        root=Version.of(root) if root is not None else None,
+    )
+    if problem is None:
+        asset.translation_of_id = original.id
+    return problem
