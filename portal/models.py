@@ -5,6 +5,7 @@ from content import site_pages
 from content.orm import Base
 from nurture import models as nurture_models
 from nurture.attribution import models as attribution_models
+from nurture.intelligence import models as intelligence_models
 from nurture.mail import models as mail_models
 from nurture.programs import models as program_models
 from portal import job_records, ratelimit
@@ -22,6 +23,7 @@ __all__ = [
     "attribution_models",
     "content_models",
     "deal_models",
+    "intelligence_models",
     "job_records",
     "mail_models",
     "metadata",
