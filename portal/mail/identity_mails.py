@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from content.models import Asset
 from portal.mail import form_mails
 from portal.mail.form_mails import Sent
-from portal.mail.i18n import Entry
 from portal.mail.kinds import ContextFunction, KindContext
 from portal.mail.links import CONTINUE_HOURS
 from portal.routes.library import download_url
@@ -180,94 +179,4 @@ CONTEXTS: dict[str, ContextFunction] = {
     CONTINUE: continue_here,
     ASSET_COPY: asset_copy,
     SALES_CONFIRMATION: sales_confirmation,
-}
-
-GERMAN: Mapping[str, Entry] = {
-    "Hi %(first_name)s,": "Hallo %(first_name)s,",
-    "Hi,": "Hallo,",
-    # continue.html
-    "Your link to continue on this device": "Ihr Link, um auf diesem Gerät weiterzumachen",
-    "Open it on the device where you filled in the form. It works for %(count)s hour.": (
-        "Öffnen Sie ihn auf dem Gerät, auf dem Sie das Formular ausgefüllt haben. "
-        "Er ist %(count)s Stunde gültig.",
-        "Öffnen Sie ihn auf dem Gerät, auf dem Sie das Formular ausgefüllt haben. "
-        "Er ist %(count)s Stunden gültig.",
-    ),
-    "Someone (hopefully you) just asked for “%(title)s” with this email address, on a "
-    "browser we did not know yet. It is open there already.": (
-        "jemand (hoffentlich Sie) hat gerade mit dieser E-Mail-Adresse „%(title)s“ "
-        "angefordert, in einem Browser, den wir noch nicht kannten. Dort ist es schon "
-        "freigeschaltet."
-    ),
-    "Someone (hopefully you) just sent us a request with this email address, from a "
-    "browser we did not know yet.": (
-        "jemand (hoffentlich Sie) hat uns gerade mit dieser E-Mail-Adresse eine Anfrage "
-        "geschickt, aus einem Browser, den wir noch nicht kannten."
-    ),
-    "To continue on that browser with your profile (your answers and everything you have "
-    "unlocked), open this link on the device where you filled in the form:": (
-        "Um in diesem Browser mit Ihrem Profil weiterzumachen (mit Ihren Angaben und allem, was "
-        "Sie freigeschaltet haben), öffnen Sie diesen Link auf dem Gerät, auf dem Sie das "
-        "Formular ausgefüllt haben:"
-    ),
-    "Continue on this device": "Auf diesem Gerät weitermachen",
-    "The link works for %(count)s hour. If it was not you, just ignore this email: nothing "
-    "changes, and that browser sees nothing of yours.": (
-        "Der Link ist %(count)s Stunde gültig. Wenn Sie das nicht waren, ignorieren Sie diese "
-        "E-Mail einfach: Es ändert sich nichts, und dieser Browser sieht nichts von Ihnen.",
-        "Der Link ist %(count)s Stunden gültig. Wenn Sie das nicht waren, ignorieren Sie diese "
-        "E-Mail einfach: Es ändert sich nichts, und dieser Browser sieht nichts von Ihnen.",
-    ),
-    "You get this email because this address was entered in a form on the website of %(brand)s.": (
-        "Sie erhalten diese E-Mail, weil diese Adresse auf der Website von %(brand)s in ein "
-        "Formular eingegeben wurde."
-    ),
-    # asset_copy.html
-    "Your copy of “%(title)s”": "Ihr Exemplar von „%(title)s“",
-    "The download link, to keep or to read later.": (
-        "Der Download-Link, zum Aufbewahren oder späteren Lesen."
-    ),
-    "Here is your copy of “%(title)s”, to keep or to read later.": (
-        "hier ist Ihr Exemplar von „%(title)s“, zum Aufbewahren oder späteren Lesen."
-    ),
-    "Download the file": "Datei herunterladen",
-    "The download link works for %(count)s day, on any device.": (
-        "Der Download-Link ist %(count)s Tag gültig, auf jedem Gerät.",
-        "Der Download-Link ist %(count)s Tage gültig, auf jedem Gerät.",
-    ),
-    "You can also read it online:": "Sie können es auch online lesen:",
-    "You get this email because you unlocked “%(title)s” on the website of %(brand)s.": (
-        "Sie erhalten diese E-Mail, weil Sie „%(title)s“ auf der Website von %(brand)s "
-        "freigeschaltet haben."
-    ),
-    # sales_confirmation.html
-    "We have your request to talk to sales": "Ihre Anfrage an unseren Vertrieb ist angekommen",
-    "A person from our sales team gets in touch within one business day.": (
-        "Jemand aus unserem Vertriebsteam meldet sich innerhalb eines Werktags bei Ihnen."
-    ),
-    "Thank you for asking to talk to the sales team of %(brand)s. Here is what happens next:": (
-        "vielen Dank für Ihre Anfrage an das Vertriebsteam von %(brand)s. So geht es weiter:"
-    ),
-    "A person from our sales team reads your request and gets in touch within one business "
-    "day, by email, or by phone if you gave us a number.": (
-        "Jemand aus unserem Vertriebsteam liest Ihre Anfrage und meldet sich innerhalb eines "
-        "Werktags bei Ihnen, per E-Mail oder, wenn Sie uns eine Nummer genannt haben, per "
-        "Telefon."
-    ),
-    "They will have “%(title)s” at hand, where you sent the request from.": (
-        "Dabei haben wir „%(title)s“ zur Hand, von wo aus Sie die Anfrage geschickt haben."
-    ),
-    "Together you find out whether and how we can help; there is nothing you need to prepare.": (
-        "Gemeinsam finden Sie heraus, ob und wie wir helfen können; vorbereiten müssen Sie nichts."
-    ),
-    "If you did not send this request, you can ignore this email; just tell us when we get "
-    "in touch.": (
-        "Wenn Sie diese Anfrage nicht geschickt haben, können Sie diese E-Mail ignorieren; "
-        "sagen Sie es uns einfach, wenn wir uns melden."
-    ),
-    "You get this email because this address was entered in the “Talk to sales” form on the "
-    "website of %(brand)s.": (
-        "Sie erhalten diese E-Mail, weil diese Adresse auf der Website von %(brand)s in das "
-        "Formular „Mit dem Vertrieb sprechen“ eingegeben wurde."
-    ),
 }

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.markdown import render_markdown
-from content.models import KIND_LABELS, Asset, Kind, Status, Topic, asset_topic
+from content.models import Asset, Status, Topic, asset_topic
 from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.outbox import Mail, enqueue
@@ -29,8 +29,9 @@ from nurture.programs import merge, store
 from nurture.programs.definition import Send, parse_send
 from nurture.programs.scheduler import MAIL_KIND, NOTIFY_KIND
 from nurture.recommendations import recommend_for_lead
-from portal.mail.i18n import Entry
+from portal import i18n
 from portal.mail.kinds import ContextFunction, KindContext
+from portal.templating import kind_label
 from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Lead, Unlock
 from tracking.rules.config import Model
@@ -76,8 +77,8 @@ def _block_items(
     session, links = context.session, context.links
 
     def item(asset: Asset, reason: str) -> Item:
-        known = asset.kind in {kind.value for kind in Kind}
-        label = KIND_LABELS.get(Kind(asset.kind), asset.kind) if known else asset.kind
+        # The mail's language (rendering runs inside i18n.using): "Fallstudie", not "Case study".
+        label = kind_label(asset.kind)
         return Item(asset.title, links.url(f"/library/{asset.slug}"), label, reason)
 
     if block.name == "next_best_content":
@@ -96,7 +97,7 @@ def _block_items(
             if r.slug in assets
             and (not chosen or chosen & {topic.slug for topic in assets[r.slug].topics})
         ]
-        return [item(assets[r.slug], r.reason) for r in fitting[: block.count]]
+        return [item(assets[r.slug], i18n.say(r.reason)) for r in fitting[: block.count]]
     published = Asset.status == Status.PUBLISHED.value
     if block.name == "asset":
         asset = session.scalar(select(Asset).where(Asset.slug == block.slug, published))
@@ -189,18 +190,6 @@ def notify_context(context: KindContext) -> Mapping[str, Any]:
 
 
 CONTEXTS: dict[str, ContextFunction] = {MAIL_KIND: program_context, NOTIFY_KIND: notify_context}
-
-GERMAN: Mapping[str, Entry] = {
-    "A lead for you: %(who)s": "Ein Lead für Sie: %(who)s",
-    "The program “%(program)s” hands you this lead:": (
-        "Das Programm „%(program)s“ übergibt Ihnen diesen Lead:"
-    ),
-    "Stage %(stage)s, grade %(grade)s": "Phase %(stage)s, Note %(grade)s",
-    "Open the lead": "Lead öffnen",
-    "You get this email because a nurture program names you as the sales contact.": (
-        "Sie erhalten diese E-Mail, weil ein Nurturing-Programm Sie als Vertriebskontakt nennt."
-    ),
-}
 
 
 def queue_test(

@@ -14,6 +14,7 @@ from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing
 from nurture.programs import store
 from nurture.programs.scheduler import MAIL_KIND
+from portal import i18n
 from portal.mail.kinds import KindContext
 from portal.mail.program_mails import program_context
 from portal.mail.render import MailRenderer
@@ -39,15 +40,16 @@ def preview(
         language=language or lead.language or renderer.settings.default_language,
         params=dict(params), attempts=0, created_at=utcnow(),
     )  # fmt: skip
-    values = {
-        **renderer.common(message),
-        **program_context(
-            KindContext(session, message, renderer.links, renderer.model, renderer.audience)
-        ),
-        "unsubscribe_url": PREVIEW_LINK,
-        "preferences_url": PREVIEW_LINK,
-    }
-    return renderer.parts(MAIL_KIND, values)
+    common = renderer.common(message)
+    with i18n.using(common["lang"]):  # the mail's words, not the console's
+        context = KindContext(session, message, renderer.links, renderer.model, renderer.audience)
+        values = {
+            **common,
+            **program_context(context),
+            "unsubscribe_url": PREVIEW_LINK,
+            "preferences_url": PREVIEW_LINK,
+        }
+        return renderer.parts(MAIL_KIND, values)
 
 
 PREVIEW_LINK = "#preview"

@@ -25,14 +25,12 @@ on marketing mail the preference-center and unsubscribe links) and the reason.
 
 **Words in two languages** (English, German): templates mark English text with Jinja's i18n
 extension, ``{% trans %}Hello {{ name }},{% endtrans %}`` (whitespace inside is collapsed) or
-``{{ _("Unsubscribe") }}``, and the German goes in a catalog keyed by the English text with
-``%(name)s`` placeholders: the shared words in ``portal.mail.i18n.GERMAN``, a kind's own in a
-``GERMAN`` mapping beside its ``CONTEXTS`` (``subscription_mails.GERMAN`` …), merged here.
-Plurals: ``{% trans count=n %}…{% pluralize %}…{% endtrans %}`` with a (singular, plural)
-pair as the German. No compile step; a later move to Babel ``.po`` catalogs keeps the
-templates. The language is the message's ``language`` (the lead's, else the site default);
-``lang`` is in every template's context too. ``tests/portal/mail/test_i18n.py`` fails when a
-marked text has no German.
+``{{ _("Unsubscribe") }}``; plurals ``{% trans count=n %}…{% pluralize %}…{% endtrans %}``.
+The German lives in the gettext catalog (``portal/locale/de/LC_MESSAGES/*.po``, see
+``portal.i18n``), and ``tests/portal/test_i18n_catalog.py`` fails when a marked text has none.
+A message is rendered, its kind's context read too, inside ``portal.i18n.using`` its
+``language`` (the lead's, else the site default): the words, ``current_language()`` and the
+formatters (``format_date`` …) all speak it, whatever the request or job around it speaks.
 
 **Tracking**: every http(s) link of both parts is rewritten to a signed ``/email/click?t=``
 URL (``portal.mail.links``), except links to the portal's own ``/email/`` pages (confirm,
@@ -45,7 +43,7 @@ from __future__ import annotations
 
 import html as html_text
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -60,14 +58,8 @@ from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing, Rendered
 from nurture.mail.smtp import Sender, parse_sender
 from nurture.recommendations import AudienceCache
-from portal.mail import (
-    i18n,
-    identity_mails,
-    mime,
-    program_mails,
-    subscription_mails,
-    webinar_mails,
-)
+from portal import i18n
+from portal.mail import identity_mails, mime, program_mails, subscription_mails, webinar_mails
 from portal.mail.kinds import ContextFunction, KindContext, test_mail
 from portal.mail.links import Links
 from portal.mail.plaintext import html_to_text
@@ -78,7 +70,7 @@ from portal.templating import template_helpers
 from tracking.rules.config import Model
 
 KIND_MODULES = (subscription_mails, identity_mails, webinar_mails, program_mails)
-"""The feature modules that bring kinds of mail (``CONTEXTS``) and their German (``GERMAN``)."""
+"""The feature modules that bring kinds of mail (``CONTEXTS``)."""
 
 
 def contexts() -> dict[str, ContextFunction]:
@@ -89,28 +81,17 @@ def contexts() -> dict[str, ContextFunction]:
     return found
 
 
-def kind_catalogs() -> list[Mapping[str, i18n.Entry]]:
-    """The kind modules' own German words."""
-    return [getattr(module, "GERMAN", {}) for module in KIND_MODULES]
-
-
-def environment(
-    language: str = "en", *, html: bool = True, template_dirs: Sequence[Path] = ()
-) -> jinja2.Environment:
-    """The Jinja environment of mail in ``language``: HTML (autoescaped) or text (not).
-    ``template_dirs`` are searched before the built-in ``templates/email``."""
+def environment(*, html: bool = True, template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
+    """The Jinja environment of mail: HTML (autoescaped) or text (not), speaking the current
+    language (``portal.i18n``). ``template_dirs`` are searched before ``templates/email``."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([*template_dirs, resource_path("templates") / "email"]),
         autoescape=html,  # noqa: S701 (the text part is plain text, never HTML)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
     )
-    env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(  # type: ignore[attr-defined]
-        i18n.catalog(language, kind_catalogs()), newstyle=True
-    )
+    i18n.install(env)
     env.globals.update(template_helpers())
     return env
 
@@ -139,16 +120,12 @@ class MailRenderer:
         self.sender: Sender = parse_sender(settings.mail_from)
         self.links = Links(signer, settings.base_url)
         self.kinds: dict[str, ContextFunction] = contexts()
-        self._environments: dict[tuple[str, bool], jinja2.Environment] = {}
+        self._environments = {
+            html: environment(html=html, template_dirs=self.template_dirs) for html in (True, False)
+        }
 
-    def environment(self, language: str, *, html: bool) -> jinja2.Environment:
-        key = (language, html)
-        env = self._environments.get(key)
-        if env is None:
-            env = self._environments[key] = environment(
-                language, html=html, template_dirs=self.template_dirs
-            )
-        return env
+    def environment(self, *, html: bool) -> jinja2.Environment:
+        return self._environments[html]
 
     @property
     def brand(self) -> str:
@@ -157,7 +134,7 @@ class MailRenderer:
     def common(self, message: Outgoing) -> dict[str, Any]:
         marketing = message.category is MailCategory.MARKETING
         return {
-            "lang": i18n.language(message.language),
+            "lang": i18n.language(message.language, self.settings.default_language),
             "brand": self.brand,
             "brand_color": self.settings.brand_color,
             "logo_url": self.settings.brand_logo_url,
@@ -178,11 +155,11 @@ class MailRenderer:
         kind = self.kinds.get(message.kind)
         if kind is None:
             raise LookupError(f"no mail kind {message.kind!r}")
-        values = {
-            **self.common(message),
-            **kind(KindContext(session, message, self.links, self.model, self.audience)),
-        }
-        html, text, subject = self.parts(message.kind, values)
+        common = self.common(message)
+        with i18n.using(common["lang"]):
+            context = KindContext(session, message, self.links, self.model, self.audience)
+            values = {**common, **kind(context)}
+            html, text, subject = self.parts(message.kind, values)
         track = _Tracker(self.links, message.id)
         headers: list[tuple[str, str]] = [
             ("Subject", mime.header(subject)),
@@ -205,9 +182,14 @@ class MailRenderer:
         return Rendered(subject=subject, data=data)
 
     def parts(self, kind: str, values: dict[str, Any]) -> tuple[str, str, str]:
-        """(HTML document, plain text, subject) of a kind with these values, links as written."""
-        html_env = self.environment(values["lang"], html=True)
-        text_env = self.environment(values["lang"], html=False)
+        """(HTML document, plain text, subject) of a kind with these values, links as written,
+        in the language ``values["lang"]``."""
+        with i18n.using(values["lang"]):
+            return self._parts(kind, values)
+
+    def _parts(self, kind: str, values: dict[str, Any]) -> tuple[str, str, str]:
+        html_env = self.environment(html=True)
+        text_env = self.environment(html=False)
         as_html = html_env.get_template(f"{kind}.html")
         as_text = text_env.get_template(f"{kind}.html")
         subject = " ".join(_block(as_text, "subject", values).split())

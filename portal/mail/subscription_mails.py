@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portal.mail.i18n import Entry
 from portal.mail.kinds import ContextFunction, KindContext
 from portal.mail.links import OPT_IN_DAYS
 from tracking.lead_profile import profile
@@ -29,32 +28,3 @@ def opt_in(context: KindContext) -> Mapping[str, Any]:
 
 
 CONTEXTS: dict[str, ContextFunction] = {"opt_in": opt_in}
-
-GERMAN: Mapping[str, Entry] = {
-    "Hi %(first_name)s,": "Hallo %(first_name)s,",
-    "Hi,": "Hallo,",
-    "Please confirm your subscription": "Bitte bestätigen Sie Ihr Abonnement",
-    "One click and you get new resources and invitations from %(brand)s.": (
-        "Ein Klick, und Sie erhalten neue Inhalte und Einladungen von %(brand)s."
-    ),
-    "You asked to receive new resources and event invitations from %(brand)s by email. "
-    "Please confirm with one click:": (
-        "Sie möchten neue Inhalte und Einladungen zu Veranstaltungen von %(brand)s per E-Mail "
-        "erhalten. Bitte bestätigen Sie das mit einem Klick:"
-    ),
-    "Confirm my subscription": "Abonnement bestätigen",
-    "What you agreed to:": "Ihre Einwilligung:",
-    "The link works for %(count)s day. If you did not ask for this, just ignore this email: "
-    "we will not subscribe you, and you will not hear from us again.": (
-        "Der Link ist %(count)s Tag gültig. Wenn Sie das nicht angefordert haben, ignorieren "
-        "Sie diese E-Mail einfach: Wir melden Sie nicht an, und Sie hören nichts mehr von uns.",
-        "Der Link ist %(count)s Tage gültig. Wenn Sie das nicht angefordert haben, ignorieren "
-        "Sie diese E-Mail einfach: Wir melden Sie nicht an, und Sie hören nichts mehr von uns.",
-    ),
-    "You get this email because this address was entered in a form on the website of "
-    "%(brand)s, with the box for email ticked.": (
-        "Sie erhalten diese E-Mail, weil diese Adresse auf der Website von %(brand)s in ein "
-        "Formular eingetragen und das Häkchen für E-Mails gesetzt wurde."
-    ),
-}
-"""The German of ``opt_in.html`` (``portal.mail.render`` merges it into the catalog)."""

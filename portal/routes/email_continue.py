@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from content import catalog
 from content.models import Asset
 from content.orm import utcnow
+from portal import i18n
 from portal.dependencies import PublicSite
 from portal.mail import form_mails
-from portal.mail.i18n import language
 from portal.mail.identity_mails import queue_asset_copy
 from portal.mail.links import CONTINUE_HOURS, read_continue
 from portal.routes.library import PERSONAL
@@ -39,14 +39,13 @@ from tracking.identity.claims import Continued
 from tracking.models import Lead
 
 
-def _page(site: PublicSite, state: str, lang: str | None, status_code: int) -> Template:
+def _page(state: str, lead_language: str | None, status_code: int) -> Template:
+    """The page of a link that does not lead to an asset: in the lead's language when the link
+    named one (unless the reader switched), else the request's."""
+    i18n.prefer(lead_language)
     return Template(
         "public/email_continue.html",
-        context={
-            "state": state,
-            "lang": language(lang or site.settings.default_language),
-            "hours": CONTINUE_HOURS,
-        },
+        context={"state": state, "hours": CONTINUE_HOURS},
         status_code=status_code,
         headers=PERSONAL,
     )
@@ -59,29 +58,29 @@ def continue_here(
     """Link this browser to the lead of a valid link, then go to what the claim asked for."""
     found = read_continue(site.signer, t)
     if isinstance(found, str):
-        return _page(site, found, None, 410 if found == "expired" else 400)
+        return _page(found, None, 410 if found == "expired" else 400)
     claim_id, lead_id = found
     visitor = visitor_of(request)
     if visitor.crawler:  # a link previewer or scanner: it must not become the lead's browser
-        return _page(site, "browser", None, 200)
+        return _page("browser", None, 200)
     now = utcnow()
     with site.database.write() as session:
         done = claims.verify(
             session, claim_id, lead_id, visitor_id=visitor.id, now=now, model=site.model
         )
         if done is None:
-            return _page(site, "invalid", None, 400)
+            return _page("invalid", None, 400)
         lang = _mail_after_click(session, site, done, now)
         target = _live_asset_slug(session, done.asset_id)
     visitor.rotate(done.visitor_id)
     if target is not None:
         return Redirect(f"/library/{target}?note=continued", status_code=303)
-    return _page(site, "continued", lang, 200)
+    return _page("continued", lang, 200)
 
 
 def _mail_after_click(session: Session, site: PublicSite, done: Continued, now: datetime) -> str:
     """The mails the click asks for (no per-address limit: the reader's own click from the
-    inbox); returns the lead's mail language for the page."""
+    inbox); returns the lead's language for the page ("": the site's)."""
     form_mails.confirm_subscription(
         session, site.settings, done.lead_id, done.consent_to_confirm, now, limit=None
     )

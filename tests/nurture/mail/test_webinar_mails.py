@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -30,6 +31,7 @@ from nurture.mail.webinars import (
     due,
     nothing_before,
 )
+from portal import i18n
 from portal.db import Database
 from portal.mail.webinar_mails import when
 from tests.factories import make_asset
@@ -45,6 +47,7 @@ REGISTERED, DAY, HOUR = WebinarMail.REGISTERED, WebinarMail.REMINDER_DAY, Webina
 RECORDING, MISSED = WebinarMail.RECORDING, WebinarMail.MISSED
 START = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
 END = START + timedelta(minutes=45)
+SUMMER = datetime(2026, 7, 1, 8, 30, tzinfo=UTC)
 H, M, D = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
 
 
@@ -164,17 +167,21 @@ def test_only_young_registrations_are_read_while_only_a_confirmation_can_be_due(
 
 
 @pytest.mark.parametrize(
-    ("moment", "language", "written"),
+    ("moment", "language", "zone", "written"),
     [
-        (START, "en", "Thursday, 3 December 2026, 14:00 UTC"),
-        (START, "de", "Donnerstag, 3. Dezember 2026, 15:00 Uhr (MEZ)"),
-        (datetime(2026, 7, 1, 8, 30, tzinfo=UTC), "de", "Mittwoch, 1. Juli 2026, 10:30 Uhr (MESZ)"),
+        (START, "en", "UTC", "Thursday, 3 December 2026, 14:00 UTC"),
+        (START, "de", "Europe/Berlin", "Donnerstag, 3. Dezember 2026, 15:00 MEZ"),
+        (SUMMER, "de", "Europe/Berlin", "Mittwoch, 1. Juli 2026, 10:30 MESZ"),
+        (START, "en", "Europe/Berlin", "Thursday, 3 December 2026, 15:00 CET"),
+        (START, "de", "America/New_York", "Donnerstag, 3. Dezember 2026, 09:00 GMT-05:00"),
+        (START, "en", "Asia/Kolkata", "Thursday, 3 December 2026, 19:30 GMT+05:30"),
     ],
 )
-def test_the_time_reads_in_the_readers_language(
-    moment: datetime, language: str, written: str
+def test_the_time_reads_in_the_readers_language_and_zone(
+    moment: datetime, language: str, zone: str, written: str
 ) -> None:
-    assert when(moment, language) == written
+    with i18n.using(language):
+        assert when(moment, ZoneInfo(zone)) == written
 
 
 # The job and the mails, through the real outbox and a real SMTP server
@@ -255,7 +262,8 @@ def test_a_registration_through_the_gate_is_confirmed_with_the_calendar_entry(
     assert confirmation.subject == "You are registered: Lead scoring live"
     body = confirmation.part("plain")
     assert "Hi Ann," in body
-    assert f"When: {when(starts, 'en')}, 45 minutes" in body
+    with i18n.using("en"):  # no zone known: an English reader's is UTC
+        assert f"When: {when(starts, UTC)}, 45 minutes" in body
     (calendar,) = [p for p in confirmation.message.iter_attachments()]
     assert isinstance(calendar, EmailMessage)
     assert calendar.get_content_type() == "text/calendar"
@@ -308,10 +316,43 @@ def test_the_hour_before_reminder_reads_in_german_for_a_german_lead(
     send_mail(client)
     (reminder,) = smtp_sink.wait_for(1)
     assert reminder.subject == "Gleich geht es los: Lead scoring live"
+    assert reminder.message["Content-Language"] == "de"
     body = reminder.part("plain")
     assert "Hallo Anna," in body
-    assert f"beginnt gleich, {when(starts, 'de')}" in body
-    assert "Uhr (ME" in body
+    with i18n.using("de"):  # no zone known: a German reader's is Central European time
+        assert f"beginnt gleich: {when(starts, ZoneInfo('Europe/Berlin'))}." in body
+    assert " MEZ." in body or " MESZ." in body
+
+
+def test_the_reminder_reads_in_the_zone_the_leads_browser_reported(
+    client: TestClient[Litestar], smtp_sink: SmtpSink, db: Database
+) -> None:
+    now = utcnow()
+    starts = (now + 10 * H).replace(second=0, microsecond=0)
+    asset = make_webinar(db, starts)
+    ben = lead(db, "ben@example.com", first_name="Ben", language="en")
+    jonas = lead(db, "jonas@example.de", first_name="Jonas", language="de")
+    with db.write() as session:
+        session.get_one(Lead, ben).time_zone = "America/New_York"
+        session.get_one(Lead, jonas).time_zone = "America/New_York"
+    for reader in (ben, jonas):
+        happened(
+            db, events.WebinarRegister(lead_id=reader, asset_id=asset.id, occurred_at=now - 3 * D)
+        )
+    run_job(client)
+    send_mail(client)
+    smtp_sink.wait_for(2)
+    (english,) = smtp_sink.to("ben@example.com")
+    (german,) = smtp_sink.to("jonas@example.de")
+    new_york = ZoneInfo("America/New_York")
+    local = starts.astimezone(new_york)
+    assert english.subject == "Coming up: Lead scoring live"
+    assert german.subject == "Bald ist es so weit: Lead scoring live"
+    english_body, german_body = english.part("plain"), german.part("plain")
+    assert f"{local:%H:%M} Eastern" in english_body
+    assert f"{local:%H:%M} GMT-0" in german_body
+    with i18n.using("de"):
+        assert f"Wann: {when(starts, new_york)}, 45 Minuten" in german_body
 
 
 def test_after_the_webinar_attendees_get_the_recording_and_no_shows_sorry_we_missed_you(
