@@ -1,6 +1,8 @@
 """The reader's pages behind the links in mail: confirming a subscription (double opt-in),
 unsubscribing, and the preference center. Each link carries a signed token
-(``portal.mail.links``); the pages speak the reader's language (the lead's, else the site's).
+(``portal.mail.links``). The pages speak the lead's language (``i18n.prefer``: the language its
+mail is written in), unless the reader chose one with the switch; a link that names no lead
+speaks the request's (``Accept-Language``, else the site's).
 
 Unsubscribing follows RFC 8058: a GET only shows a page with one button (link scanners and
 previews open links; they must not unsubscribe anyone), and any POST to the link
@@ -32,9 +34,11 @@ from sqlalchemy.orm import Session
 from content.models import Topic
 from content.orm import utcnow
 from content.taxonomy import all_topics
+from content.words import N_
 from nurture.mail import subscriptions
 from nurture.mail.models import MailMessage
 from nurture.mail.subscriptions import FREQUENCIES, Change, Preferences
+from portal import i18n
 from portal.dependencies import PublicSite
 from portal.mail.form_mails import Sent, confirm_subscription
 from portal.mail.links import (
@@ -46,7 +50,6 @@ from portal.mail.links import (
     read_unsubscribe,
 )
 from portal.routes.console import CSRF_COOKIE
-from portal.routes.email_words import LANGUAGES, day, language, translator
 from portal.routes.library import PERSONAL
 from portal.signing import ExpiredToken
 from portal.visitor import visitor_of
@@ -59,50 +62,42 @@ NO_INDEX = {**PERSONAL, "X-Robots-Tag": "noindex"}
 """Every email page names its reader: never cached, never indexed."""
 ONE_CLICK = "One-Click"
 
-SAVED = "Saved. Your choices apply from the next email we send."
-SAVED_UNSUBSCRIBED = "Saved. You're unsubscribed from all marketing email."
-SAVED_ASKED = (
+SAVED = N_("Saved. Your choices apply from the next email we send.")
+SAVED_UNSUBSCRIBED = N_("Saved. You're unsubscribed from all marketing email.")
+SAVED_ASKED = N_(
     "Saved. We've sent an email to %(address)s: click the link in it to confirm your subscription."
 )
-ASKED = "We've sent an email to %(address)s: click the link in it to confirm your subscription."
-ALREADY_SUBSCRIBED = "You're subscribed to marketing email."
-SAVED_TOPICS = "Saved your topics."
-HELD = (
+ASKED = N_("We've sent an email to %(address)s: click the link in it to confirm your subscription.")
+ALREADY_SUBSCRIBED = N_("You're subscribed to marketing email.")
+SAVED_TOPICS = N_("Saved your topics.")
+HELD = N_(
     "We sent several emails to %(address)s in the last hours, so we did not send another "
     "now: use the link in the last one, or try again later."
 )
 NOTICES = (SAVED, SAVED_UNSUBSCRIBED, SAVED_ASKED, ASKED, ALREADY_SUBSCRIBED, SAVED_TOPICS, HELD)
-"""What the preference center says after a save (English message ids, see ``email_words``)."""
+"""What the preference center says after a save (English; the page shows ``_(notice)``)."""
 
 
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _page(
-    template: str,
-    lang: str,
-    status_code: int = 200,
-    **context: Any,
-) -> Template:
+def _page(template: str, status_code: int = 200, **context: Any) -> Template:
+    """An email page in the language chosen for it (``i18n.prefer`` the lead's first)."""
     return Template(
-        f"public/{template}",
-        context={
-            "lang": lang,
-            "_": translator(lang),
-            "day": lambda moment: day(moment, lang),
-            **context,
-        },
-        status_code=status_code,
-        headers=NO_INDEX,
+        f"public/{template}", context=context, status_code=status_code, headers=NO_INDEX
     )
 
 
-def _link_problem(state: str, lang: str, status_code: int, **context: Any) -> Template:
-    return _page("email_link.html", lang, status_code, state=state, **context)
+def _link_problem(state: str, status_code: int, **context: Any) -> Template:
+    return _page("email_link.html", status_code, state=state, **context)
 
 
 def _topic_choices(session: Session) -> list[tuple[str, str]]:
-    return [(topic.slug, topic.label) for topic in all_topics(session)]
+    """(slug, label) of every topic, labelled in the page's language where it has a label."""
+    lang = i18n.current()
+    return [
+        (topic.slug, (topic.labels or {}).get(lang) or topic.label) for topic in all_topics(session)
+    ]
 
 
 def form_values(form: FormMultiDict, name: str) -> list[str]:
@@ -119,16 +114,17 @@ def confirm(
 ) -> Template:
     """Double opt-in: the click subscribes (``nurture.mail.subscriptions.confirm``) and keeps
     when and from where; the page lets the reader pick topics."""
-    default = site.settings.default_language
     try:
         lead_id, consent_id = read_opt_in(site.signer, t)
     except ExpiredToken:
-        return _link_problem("expired", _link_language(site, t), 410, days=OPT_IN_DAYS)
+        i18n.prefer(_link_language(site, t))
+        return _link_problem("expired", 410, days=OPT_IN_DAYS)
     except BadLink:
-        return _link_problem("invalid", language(None, default), 400)
+        return _link_problem("invalid", 400)
     if visitor_of(request).crawler:
         # A link previewer or a mail scanner fetched it: a bot's visit is no consent.
-        return _link_problem("browser", _link_language(site, t), 200)
+        i18n.prefer(_link_language(site, t))
+        return _link_problem("browser", 200)
     with site.database.write() as session:
         outcome = subscriptions.confirm(
             session,
@@ -140,8 +136,8 @@ def confirm(
         )
         lead = session.get(Lead, lead_id)
         if outcome is Confirmation.UNKNOWN or lead is None:
-            return _link_problem("unknown", language(None, default), 404)
-        lang = language(lead.language, default)
+            return _link_problem("unknown", 404)
+        i18n.prefer(_mail_language(site, lead))
         context: dict[str, Any] = {
             "state": outcome.value,
             "confirmed_at": _confirmed_at(session, lead_id),
@@ -149,18 +145,18 @@ def confirm(
             "topics": _topic_choices(session),
             "ticked": subscriptions.shown_topics(lead.mail_topics or [], _slugs(session)),
         }
-    return _page("email_confirm.html", lang, **context)
+    return _page("email_confirm.html", **context)
 
 
-def _link_language(site: PublicSite, token: str) -> str:
+def _link_language(site: PublicSite, token: str) -> str | None:
     """The language of the lead a genuine confirmation link (expired too) was sent to."""
     try:
         lead_id, _ = read_opt_in(site.signer, token, expired_ok=True)
     except (BadLink, ExpiredToken):
-        return language(None, site.settings.default_language)
+        return None
     with site.database.read() as session:
-        lead_language = session.scalar(select(Lead.language).where(Lead.id == lead_id))
-    return language(lead_language, site.settings.default_language)
+        lead = session.get(Lead, lead_id)
+        return _mail_language(site, lead) if lead is not None else None
 
 
 def _confirmed_at(session: Session, lead_id: int) -> datetime | None:
@@ -186,21 +182,19 @@ class Reader:
     address: str
     lead_id: int | None
     lang: str
+    """The lead's language, else the mail's ("": neither known)."""
     unsubscribed: bool
     """Nothing left to unsubscribe: no consent stands and the address is suppressed."""
 
 
-def _reader(session: Session, site: PublicSite, address: str, message_id: int | None) -> Reader:
+def _reader(session: Session, address: str, message_id: int | None) -> Reader:
     lead = session.scalar(select(Lead).where(Lead.email == address))
     message_language = (
         session.scalar(select(MailMessage.language).where(MailMessage.id == message_id))
         if message_id is not None
         else None
     )
-    lang = language(
-        lead.language if lead is not None and lead.language else message_language,
-        site.settings.default_language,
-    )
+    lang = (lead.language if lead is not None else "") or message_language or ""
     consenting = lead is not None and lead.consent_status in (
         ConsentStatus.CONFIRMED.value,
         ConsentStatus.PENDING.value,
@@ -215,12 +209,12 @@ def unsubscribe_page(site: NamedDependency[PublicSite], t: FromQuery[str] = "") 
     try:
         address, message_id = read_unsubscribe(site.signer, t)
     except (BadLink, ExpiredToken):
-        return _link_problem("invalid", language(None, site.settings.default_language), 400)
+        return _link_problem("invalid", 400)
     with site.database.read() as session:
-        reader = _reader(session, site, address, message_id)
+        reader = _reader(session, address, message_id)
+    i18n.prefer(reader.lang)
     return _page(
         "email_unsubscribe.html",
-        reader.lang,
         state="already" if reader.unsubscribed else "ask",
         address=address,
         token=t,
@@ -252,13 +246,12 @@ async def unsubscribe(
                 media_type=MediaType.TEXT,
                 headers=NO_INDEX,
             )
-        lang = language(None, site.settings.default_language)
-        return _link_problem("invalid", lang, 400)
+        return _link_problem("invalid", 400)
 
     def work() -> tuple[Reader, subscriptions.Unsubscribed]:
         with site.database.write() as session:
             left = subscriptions.unsubscribe(session, address, now=utcnow(), message_id=message_id)
-            return _reader(session, site, address, message_id), left
+            return _reader(session, address, message_id), left
 
     reader, left = await to_thread.run_sync(work)
     if one_click:
@@ -266,9 +259,9 @@ async def unsubscribe(
             "Unsubscribed.\n", status_code=200, media_type=MediaType.TEXT, headers=NO_INDEX
         )
     undo = reader.lead_id is not None and _reuse_csrf_cookie(request)
+    i18n.prefer(reader.lang)
     return _page(
         "email_unsubscribe.html",
-        reader.lang,
         state="done",
         already=left.already,
         address=address,
@@ -297,17 +290,17 @@ def _reuse_csrf_cookie(request: Request[Any, Any, Any]) -> bool:
 @get("/email/preferences", include_in_schema=False, sync_to_thread=True)
 def preferences_page(site: NamedDependency[PublicSite], t: FromQuery[str] = "") -> Template:
     """The preference center: topics, how often, language, or no marketing mail at all."""
-    default = site.settings.default_language
     try:
         lead_id = read_preferences(site.signer, t)
     except (BadLink, ExpiredToken):
-        return _link_problem("invalid", language(None, default), 400)
+        return _link_problem("invalid", 400)
     with site.database.read() as session:
         lead = session.get(Lead, lead_id)
         if lead is None:
-            return _link_problem("gone", language(None, default), 404)
+            return _link_problem("gone", 404)
+        i18n.prefer(_mail_language(site, lead))
         context = _preferences_context(session, site, lead, t)
-    return _page("email_preferences.html", context.pop("lang"), **context)
+    return _page("email_preferences.html", **context)
 
 
 @post(
@@ -322,11 +315,10 @@ async def save_preferences(
     """Save the preference center (``action=save``), the confirmation page's topics
     (``action=topics``) or the unsubscribed page's undo (``action=resubscribe``)."""
     form = await request.form()
-    default = site.settings.default_language
     try:
         lead_id = read_preferences(site.signer, t)
     except (BadLink, ExpiredToken):
-        return _link_problem("invalid", language(None, default), 400)
+        return _link_problem("invalid", 400)
     action = form.get("action")
 
     def work() -> dict[str, Any] | None:
@@ -336,12 +328,14 @@ async def save_preferences(
                 return None
             notice = _apply(session, site, lead, action, form)
             session.flush()
+            # The language just chosen for mail, unless the reader switched the page's.
+            i18n.prefer(_mail_language(site, lead))
             return {**_preferences_context(session, site, lead, t), "notice": notice}
 
     context = await to_thread.run_sync(work)
     if context is None:
-        return _link_problem("gone", language(None, default), 404)
-    return _page("email_preferences.html", context.pop("lang"), **context)
+        return _link_problem("gone", 404)
+    return _page("email_preferences.html", **context)
 
 
 def _apply(session: Session, site: PublicSite, lead: Lead, action: Any, form: FormMultiDict) -> str:
@@ -356,20 +350,14 @@ def _apply(session: Session, site: PublicSite, lead: Lead, action: Any, form: Fo
     if action == "resubscribe":
         consent_id = subscriptions.resubscribe(session, lead, wording, now=now)
         confirm_subscription(session, site.settings, lead.id, consent_id, now)
-        return (
-            "We've sent an email to %(address)s: click the link in it to confirm your subscription."
-            if consent_id is not None
-            else "You're subscribed to marketing email."
-        )
+        return ASKED if consent_id is not None else ALREADY_SUBSCRIBED
     chosen = Preferences(
         topics=tuple(subscriptions.chosen_topics(form_values(form, "topics"), _slugs(session))),
         frequency=subscriptions.choice(
             _one(form, "frequency"), FREQUENCIES, lead.mail_frequency or "all"
         ),
         language=subscriptions.choice(
-            _one(form, "language"),
-            LANGUAGES,
-            language(lead.language, site.settings.default_language),
+            _one(form, "language"), i18n.LANGUAGES, _mail_language(site, lead)
         ),
         wants_mail=_one(form, "mail") != "no",
     )
@@ -396,7 +384,6 @@ def _preferences_context(
 ) -> dict[str, Any]:
     slugs = _slugs(session)
     return {
-        "lang": language(lead.language, site.settings.default_language),
         "address": lead.email,
         "token": token,
         "status": lead.consent_status,
@@ -406,9 +393,14 @@ def _preferences_context(
         "ticked": subscriptions.shown_topics(lead.mail_topics or [], slugs),
         "frequency": lead.mail_frequency or "all",
         "frequencies": FREQUENCIES,
-        "language_choice": language(lead.language, site.settings.default_language),
-        "languages": LANGUAGES,
+        "language_choice": _mail_language(site, lead),
+        "languages": i18n.LANGUAGES,
     }
+
+
+def _mail_language(site: PublicSite, lead: Lead) -> str:
+    """The language the lead's mail is written in: its own, else the site's."""
+    return i18n.language(lead.language, site.settings.default_language)
 
 
 ROUTES: list[Any] = [confirm, unsubscribe_page, unsubscribe, preferences_page, save_preferences]

@@ -13,16 +13,18 @@ from itsdangerous import TimestampSigner
 from litestar import Litestar
 from litestar.testing import TestClient
 from selectolax.lexbor import LexborHTMLParser
+from sqlalchemy import select
 
-from content.models import Asset
+from content.models import Asset, Topic
+from content.orm import utcnow
+from nurture.mail.models import MailCategory
 from portal.db import Database
 from portal.mail.links import Links, read_preferences
-from portal.resources import resource_path
-from portal.routes import email_pages
-from portal.routes.email_words import GERMAN
+from portal.mail.queue import mail_lead
+from portal.settings import Settings
 from portal.signing import Purpose, Signer
 from tests.factories import make_asset
-from tests.mailbox import SmtpSink, send_mail
+from tests.mailbox import Received, SmtpSink, send_mail
 from tests.nurture.mail.subscribers import (
     T0,
     ask,
@@ -35,7 +37,7 @@ from tests.nurture.mail.subscribers import (
     subscribed,
 )
 from tests.portal.forms import submit
-from tests.support import TEST_SECRET_KEYS, csrf_token_from, html
+from tests.support import TEST_SECRET_KEYS, app_for, csrf_token_from, html
 
 Client = TestClient[Litestar]
 SIGNER = Signer(TEST_SECRET_KEYS)
@@ -453,20 +455,138 @@ def test_preferences_of_an_erased_lead_are_gone(client: Client, db: Database) ->
     page(client.get(forged), 400)
 
 
-# --- words ------------------------------------------------------------------------------------
-
-MARKED = re.compile(r'_\(\s*"((?:[^"\\]|\\.)*)"')
+# --- languages --------------------------------------------------------------------------------
 
 
-def test_every_text_of_the_email_pages_has_its_german() -> None:
-    marked: set[str] = set()
-    for name in ("email_base", "email_confirm", "email_link", "email_preferences",
-                 "email_topics", "email_unsubscribe"):  # fmt: skip
-        source = (resource_path("templates") / "public" / f"{name}.html").read_text()
-        marked |= {m.group(1) for m in MARKED.finditer(source) if m.group(1)}
-    marked |= set(email_pages.NOTICES)
-    assert "You're subscribed" in marked
-    assert sorted(marked - set(GERMAN)) == []
+def test_the_confirmation_page_speaks_the_lead_language_with_dates_as_it_writes_them(
+    client: Client, db: Database
+) -> None:
+    lead_id = new_lead(db, language="de")
+    url = LINKS.confirm(lead_id, ask(db, lead_id))
+    first = page(client.get(url))
+    assert heading(first) == "Sie haben Ihr Abonnement bestätigt"
+    assert first.css_first(".email-page").attributes["lang"] == "de"
+    assert first.css_first("#email-preferences-link").text(strip=True) == (
+        "Weitere Einstellungen: wie oft, welche Sprache"
+    )
+    again = page(client.get(url))
+    assert heading(again) == "Sie haben Ihr Abonnement bereits bestätigt"
+    # German writes the day "05.12.2026"; the English page said "5 Dec 2026".
+    assert re.search(r"am \d{2}\.\d{2}\.\d{4} bestätigt", again.css_first(".lead").text())
+
+
+def test_an_english_lead_reads_english_pages_on_a_german_site(
+    settings: Settings, db: Database
+) -> None:
+    lead_id = new_lead(db, language="en")
+    url = LINKS.confirm(lead_id, ask(db, lead_id))
+    with app_for(settings.with_overrides(default_language="de")) as built, TestClient(built) as c:
+        confirmed = page(c.get(url, headers={"Accept-Language": "de-DE,de;q=0.9"}))
+        forged = page(c.get("/email/confirm?t=forged"), 400)
+    assert heading(confirmed) == "You're subscribed"
+    assert confirmed.css_first(".email-page").attributes["lang"] == "en"
+    assert confirmed.css_first(".lead").text().startswith("Thank you for confirming.")
+    # A link that names no lead speaks the site's language.
+    assert heading(forged) == "Dieser Link ist ungültig"
+
+
+def test_a_link_that_names_no_lead_speaks_the_browsers_language(client: Client) -> None:
+    tree = page(client.get("/email/confirm?t=forged", headers={"Accept-Language": "de"}), 400)
+    assert heading(tree) == "Dieser Link ist ungültig"
+    assert tree.css_first(".email-page").attributes["lang"] == "de"
+
+
+def test_topics_are_offered_in_the_page_language(
+    client: Client, db: Database, topics: list[Asset]
+) -> None:
+    with db.write() as session:
+        scoring = session.scalars(select(Topic).where(Topic.slug == "lead-scoring")).one()
+        scoring.labels = {"de": "Lead-Bewertung"}
+    german, english = subscribed(db, language="de"), subscribed(db, "ben@example.com", "en")
+    labels = {}
+    for lead_id in (german, english):
+        tree, _ = preferences(client, lead_id)
+        labels[lead_id] = {
+            node.css_first("input").attributes["value"]: node.text(strip=True)
+            for node in tree.css("#email-topics label")
+        }
+    assert labels[german]["lead-scoring"] == "Lead-Bewertung"
+    assert labels[english]["lead-scoring"] != "Lead-Bewertung"
+    assert labels[german]["crm"] == labels[english]["crm"]  # no German label: the one it has
+
+
+def test_changing_the_language_in_the_preference_center_changes_the_next_mail(
+    mail_client: Client, smtp_sink: SmtpSink, db: Database, mail_settings: Settings
+) -> None:
+    lead_id = subscribed(db, language="en")
+    tree, token = preferences(mail_client, lead_id)
+    assert ticked(tree, "language") == {"en"}
+    offered = {
+        node.attributes["value"]: node.parent.text(strip=True) if node.parent else ""
+        for node in tree.css('#email-language input[name="language"]')
+    }
+    assert offered == {"en": "English", "de": "Deutsch"}
+
+    tree = save(mail_client, lead_id, token, language="de", mail="yes")
+    assert heading(tree) == "Ihre E-Mail-Einstellungen"
+    assert tree.css_first(".email-page").attributes["lang"] == "de"
+    assert lead_of(db, lead_id).language == "de"
+    german = newsletter(mail_client, smtp_sink, db, mail_settings, lead_id, 1)
+    assert german.subject == "Testnachricht von Pipewise"
+    assert german.message["Content-Language"] == "de"
+    assert "Abmelden: " in german.part("plain")
+    # The page behind the mail's unsubscribe link speaks German too.
+    unsubscribe = unsubscribe_link(german)
+    assert heading(page(mail_client.get(unsubscribe))) == "Von Marketing-E-Mails abmelden?"
+
+    tree = save(mail_client, lead_id, token, language="en", mail="yes")
+    assert heading(tree) == "Your email preferences"
+    english = newsletter(mail_client, smtp_sink, db, mail_settings, lead_id, 2)
+    assert english.subject == "Test message from Pipewise"
+    assert english.message["Content-Language"] == "en"
+
+
+def test_a_reader_who_switched_the_language_keeps_it_on_a_german_leads_pages(
+    client: Client, db: Database
+) -> None:
+    lead_id = subscribed(db, language="de")
+    switched = page(client.get(LINKS.preferences(lead_id) + "&lang=en"))
+    assert heading(switched) == "Your email preferences"
+    assert switched.css_first(".email-page").attributes["lang"] == "en"
+    # The switch is the reader's for this browser (its cookie), not the lead's mail language.
+    response = client.get(LINKS.preferences(lead_id))
+    tree = page(response)
+    assert heading(tree) == "Your email preferences"
+    assert ticked(tree, "language") == {"de"}
+    tree = save(client, lead_id, csrf_token_from(response.text), language="de", mail="yes")
+    assert tree.css_first("#email-notice").text(strip=True).startswith("Saved.")
+    assert lead_of(db, lead_id).language == "de"
+    assert heading(page(client.get(LINKS.unsubscribe(ADA)))) == "Unsubscribe from marketing email?"
+    # Switching back to German speaks German again, whatever the lead's language.
+    again = page(client.get(LINKS.unsubscribe(ADA) + "&lang=de"))
+    assert heading(again) == "Von Marketing-E-Mails abmelden?"
+
+
+def newsletter(
+    client: Client, sink: SmtpSink, db: Database, settings: Settings, lead_id: int, count: int
+) -> Received:
+    """A marketing mail to the lead, queued as a program queues one (in the lead's language)
+    and received through the SMTP server; ``count`` mails have arrived with it."""
+    with db.write() as session:
+        mail_lead(session, settings, lead_id, "test", now=utcnow(), category=MailCategory.MARKETING)
+    send_mail(client)
+    return sink.wait_for(count)[count - 1]
+
+
+def unsubscribe_link(received: Received) -> str:
+    """The path and query of the mail's footer unsubscribe link (what the browser opens)."""
+    (href,) = [
+        a.attributes["href"] or ""
+        for a in html(received.part("html")).css(".footer a")
+        if "/email/unsubscribe" in (a.attributes["href"] or "")
+    ]
+    link = urlsplit(href)
+    return f"{link.path}?{link.query}"
 
 
 def test_nothing_is_cached_for_another_reader(client: Client, db: Database) -> None:
