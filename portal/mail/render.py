@@ -29,7 +29,8 @@ extension, ``{% trans %}Hello {{ name }},{% endtrans %}`` (whitespace inside is 
 The German lives in the gettext catalog (``portal/locale/de/LC_MESSAGES/*.po``, see
 ``portal.i18n``), and ``tests/portal/test_i18n_catalog.py`` fails when a marked text has none.
 A message is rendered, its kind's context read too, inside ``portal.i18n.using`` its
-``language`` (the lead's, else the site default): the words, ``current_language()`` and the
+``language`` (the lead's, else the site default; a notification to a staff member is in their
+console language): the words, ``current_language()`` and the
 formatters (``format_date`` …) all speak it, whatever the request or job around it speaks.
 
 **Tracking**: every http(s) link of both parts is rewritten to a signed ``/email/click?t=``
@@ -51,14 +52,17 @@ from typing import Any
 import css_inline
 import jinja2
 from markupsafe import Markup, escape
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.sender import Outgoing, Rendered
 from nurture.mail.smtp import Sender, parse_sender
+from nurture.programs.scheduler import NOTIFY_KIND
 from nurture.recommendations import AudienceCache
 from portal import i18n
+from portal.accounts.models import StaffUser
 from portal.mail import identity_mails, mime, program_mails, subscription_mails, webinar_mails
 from portal.mail.kinds import ContextFunction, KindContext, test_mail
 from portal.mail.links import Links
@@ -71,6 +75,17 @@ from tracking.rules.config import Model
 
 KIND_MODULES = (subscription_mails, identity_mails, webinar_mails, program_mails)
 """The feature modules that bring kinds of mail (``CONTEXTS``)."""
+
+
+STAFF_KINDS = frozenset({NOTIFY_KIND})
+"""Kinds written to a staff member (sales), not to the lead: in the staff member's language."""
+
+
+def staff_language(session: Session, address: str) -> str:
+    """The console language of the staff member with this address ("": no staff member, or
+    one who speaks the site's), so sales reads a notification as they read the console."""
+    wanted = address.strip().lower()
+    return session.scalar(select(StaffUser.language).where(StaffUser.email == wanted)) or ""
 
 
 def contexts() -> dict[str, ContextFunction]:
@@ -156,6 +171,8 @@ class MailRenderer:
         if kind is None:
             raise LookupError(f"no mail kind {message.kind!r}")
         common = self.common(message)
+        if message.kind in STAFF_KINDS:
+            common["lang"] = i18n.language(staff_language(session, message.to), common["lang"])
         with i18n.using(common["lang"]):
             context = KindContext(session, message, self.links, self.model, self.audience)
             values = {**common, **kind(context)}

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from content.orm import utcnow
 from nurture.mail.models import MailCategory
 from nurture.mail.outbox import Mail, enqueue
-from nurture.programs.scheduler import MAIL_KIND
+from nurture.programs.scheduler import MAIL_KIND, NOTIFY_KIND
+from portal.accounts.models import StaffUser
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
@@ -164,6 +165,34 @@ def test_a_program_mail_names_its_content_in_the_leads_language(
         "Choose what you get",
         "Unsubscribe",
     }
+
+
+def test_sales_is_notified_in_the_language_of_their_console(
+    mail_client: Client, smtp_sink: SmtpSink, db: Database
+) -> None:
+    """A program's notify step mails the sales contact it names: a staff member who reads the
+    console in German gets it in German; an address that is no staff member's, the site's."""
+    lead_id = new_lead(db, "ada@example.com", language="en")
+    with db.write() as session:
+        session.add(StaffUser(email="sam@pipewise.example", role="marketer", password_hash="-",
+                              display_name="Sam", language="de"))  # fmt: skip
+        for to in ("Sam@Pipewise.example", "crm-inbox@pipewise.example"):
+            enqueue(
+                session,
+                Mail(to=to, kind=NOTIFY_KIND, category=MailCategory.TRANSACTIONAL, language="en",
+                     params={"lead": lead_id, "program": "Welcome", "note": ""}),
+                domain="pipewise.example",
+                now=utcnow(),
+            )  # fmt: skip
+    mails = received(mail_client, smtp_sink, 2)
+    subjects = {mail.rcpt_to[0].lower(): mail.subject for mail in mails}
+    assert subjects == {
+        "sam@pipewise.example": "Ein Lead für Sie: ada@example.com",
+        "crm-inbox@pipewise.example": "A lead for you: ada@example.com",
+    }
+    (sam,) = [mail for mail in mails if mail.rcpt_to[0].lower() == "sam@pipewise.example"]
+    assert sam.message["Content-Language"] == "de"
+    assert "Das Programm „Welcome“ übergibt Ihnen diesen Lead:" in sam.part("plain")
 
 
 def program_mail(db: Database, lead_id: int, body: str) -> None:
