@@ -525,10 +525,12 @@ def test_changing_the_language_in_the_preference_center_changes_the_next_mail(
         node.attributes["value"]: node.parent.text(strip=True) if node.parent else ""
         for node in tree.css('#email-language input[name="language"]')
     }
-    assert offered == {"en": "English", "de": "Deutsch"}
+    assert offered == {"en": "English", "de": "Deutsch"}  # each in its own words
+    assert tree.css_first("#email-language legend").text() == "Language of our emails"
 
     tree = save(mail_client, lead_id, token, language="de", mail="yes")
     assert heading(tree) == "Ihre E-Mail-Einstellungen"
+    assert tree.css_first("#email-language legend").text() == "Sprache unserer E-Mails"
     assert tree.css_first(".email-page").attributes["lang"] == "de"
     assert lead_of(db, lead_id).language == "de"
     german = newsletter(mail_client, smtp_sink, db, mail_settings, lead_id, 1)
