@@ -1,4 +1,10 @@
-"""What prospects see: live assets, faceted browsing and search, home sections, related assets."""
+"""What prospects see: live assets, faceted browsing and search, home sections, related assets.
+
+Every view may be for a reader of one language (``reader``): then it shows one version of each
+piece (``content.translations``: the one in the reader's language, else the original) and
+lists the reader's language first; topics are named in that language. A view that picks a
+language (``?language=en``) shows every asset in it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from content.models import (
@@ -25,6 +31,7 @@ from content.models import (
 )
 from content.search.query import SearchFilters, SearchResults
 from content.taxonomy import DEFAULT_STAGES, STAGE_LABELS
+from content.translations import shown_in
 
 PER_PAGE = 12
 FACETS = ("kind", "stage", "topic", "language")
@@ -41,6 +48,9 @@ class BrowseQuery:
     topic: str | None = None
     language: str | None = None
     page: int = 1
+    reader: str | None = None
+    """The reader's language (the page's, not part of the URL): one version of each piece, the
+    reader's language first, topics named in it. None: every asset, as stored."""
 
     def url(self, **changes: Any) -> str:
         """The /library URL for this view with some parameters changed (page resets to 1)."""
@@ -74,6 +84,17 @@ class BrowseResult:
 
 def live() -> ColumnElement[bool]:
     return Asset.status == Status.PUBLISHED.value
+
+
+def _for_reader(reader: str | None) -> list[ColumnElement[bool]]:
+    """The condition that keeps one version of each piece for a reader of ``reader``."""
+    return [shown_in(reader)] if reader else []
+
+
+def _newest(reader: str | None) -> tuple[Any, ...]:
+    """The library's order: the reader's language first, featured, then newest."""
+    first = (case((Asset.language == reader, 0), else_=1),) if reader else ()
+    return (*first, Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
 
 
 def _condition(name: str, value: str) -> ColumnElement[bool]:
@@ -127,13 +148,20 @@ def browse_page(session: Session, query: BrowseQuery, search: Search | None = No
         suggestion = results.suggestion
         base.append(Asset.id.in_(ranking))
     chosen = {name: getattr(query, name) for name in FACETS if getattr(query, name)}
-    conditions = base + [_condition(n, v) for n, v in chosen.items()]
+    # A picked language shows all of it; else one version of each piece for the reader. The
+    # language filter's own counts are what picking each language would show.
+    reader = query.reader if not query.language else None
+    one_each = _for_reader(reader)
+    conditions = base + one_each + [_condition(n, v) for n, v in chosen.items()]
     facets = {
         name: _facet(
             session,
             name,
-            base + [_condition(n, v) for n, v in chosen.items() if n != name],
+            base
+            + (one_each if name != "language" else [])
+            + [_condition(n, v) for n, v in chosen.items() if n != name],
             chosen.get(name),
+            query.reader,
         )
         for name in FACETS
     }
@@ -149,10 +177,11 @@ def browse_page(session: Session, query: BrowseQuery, search: Search | None = No
     if ranking is not None:
         page_ids = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
     else:
-        newest = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
         page_ids = list(
             session.scalars(
-                matching.order_by(*newest).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+                matching.order_by(*_newest(query.reader))
+                .offset((page - 1) * PER_PAGE)
+                .limit(PER_PAGE)
             )
         )
     return BrowsePage(
@@ -199,12 +228,12 @@ class CatalogCache:
             self._put(query, version, page)
         return _with_cards(session, page)
 
-    def home(self, session: Session) -> HomeSections:
+    def home(self, session: Session, reader: str | None = None) -> HomeSections:
         version = content_version(session)
-        ids = self._get("home", version)
+        ids = self._get(("home", reader), version)
         if ids is None:
-            ids = home_ids(session)
-            self._put("home", version, ids)
+            ids = home_ids(session, reader=reader)
+            self._put(("home", reader), version, ids)
         return _home_with_cards(session, ids)
 
     def _get(self, key: object, version: object) -> Any:
@@ -235,17 +264,27 @@ def load_cards(session: Session, ids: Sequence[int]) -> list[Asset]:
 
 
 def _facet(
-    session: Session, name: str, conditions: list[ColumnElement[bool]], selected: str | None
+    session: Session,
+    name: str,
+    conditions: list[ColumnElement[bool]],
+    selected: str | None,
+    reader: str | None = None,
 ) -> list[FacetValue]:
     if name == "topic":
-        statement = (
-            select(Topic.slug, Topic.label, func.count(Asset.id))
-            .join(asset_topic, asset_topic.c.topic_id == Topic.id)
+        counted = (
+            select(asset_topic.c.topic_id, func.count(Asset.id).label("n"))
             .join(Asset, Asset.id == asset_topic.c.asset_id)
             .where(*conditions)
-            .group_by(Topic.slug, Topic.label)
+            .group_by(asset_topic.c.topic_id)
+            .subquery()
         )
-        rows = [(slug, label, count) for slug, label, count in session.execute(statement)]
+        statement = select(Topic.slug, Topic.label, Topic.labels, counted.c.n).join(
+            counted, counted.c.topic_id == Topic.id
+        )
+        rows = [
+            (slug, (labels or {}).get(reader or "") or label, count)
+            for slug, label, labels, count in session.execute(statement)
+        ]
         rows.sort(key=lambda row: (-row[2], row[1].lower()))
     else:
         column = {"kind": Asset.kind, "stage": Asset.stage, "language": Asset.language}[name]
@@ -296,18 +335,30 @@ def current_slug(session: Session, old_slug: str) -> str | None:
     )
 
 
-def related(session: Session, asset: Asset, limit: int = 3) -> list[Asset]:
-    """Live assets sharing the most topics with ``asset``, newest first among equals."""
+def related(
+    session: Session, asset: Asset, limit: int = 3, reader: str | None = None
+) -> list[Asset]:
+    """Live assets sharing the most topics with ``asset``, newest first among equals; for a
+    ``reader``, one version of each piece, theirs first; never a version of ``asset`` itself
+    (its page links its translations on its own)."""
     topic_ids = [t.id for t in asset.topics]
     if not topic_ids:
         return []
+    piece = asset.translation_of_id or asset.id
     overlap = func.count(asset_topic.c.topic_id).label("overlap")
+    first = (case((Asset.language == reader, 0), else_=1),) if reader else ()
     ranked = (
         select(Asset.id)
         .join(asset_topic, asset_topic.c.asset_id == Asset.id)
-        .where(live(), Asset.id != asset.id, asset_topic.c.topic_id.in_(topic_ids))
-        .group_by(Asset.id, Asset.published_at)
-        .order_by(overlap.desc(), Asset.published_at.desc())
+        .where(
+            live(),
+            Asset.id != piece,
+            (Asset.translation_of_id.is_(None)) | (Asset.translation_of_id != piece),
+            asset_topic.c.topic_id.in_(topic_ids),
+            *_for_reader(reader),
+        )
+        .group_by(Asset.id, Asset.published_at, Asset.language)
+        .order_by(overlap.desc(), *first, Asset.published_at.desc())
         .limit(limit)
     )
     return load_cards(session, list(session.scalars(ranked)))
@@ -327,9 +378,9 @@ class HomeIds:
     topics: list[FacetValue]
 
 
-def home_sections(session: Session, per_stage: int = 3) -> HomeSections:
+def home_sections(session: Session, per_stage: int = 3, reader: str | None = None) -> HomeSections:
     """What the home page shows: featured picks, the newest per stage, and topics by size."""
-    return _home_with_cards(session, home_ids(session, per_stage))
+    return _home_with_cards(session, home_ids(session, per_stage, reader))
 
 
 def _home_with_cards(session: Session, ids: HomeIds) -> HomeSections:
@@ -340,20 +391,23 @@ def _home_with_cards(session: Session, ids: HomeIds) -> HomeSections:
     )
 
 
-def home_ids(session: Session, per_stage: int = 3) -> HomeIds:
-    newest = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
-    featured_ids = list(session.scalars(select(Asset.id).where(live()).order_by(*newest).limit(6)))
+def home_ids(session: Session, per_stage: int = 3, reader: str | None = None) -> HomeIds:
+    shown = [live(), *_for_reader(reader)]
+    featured_ids = list(
+        session.scalars(select(Asset.id).where(*shown).order_by(*_newest(reader)).limit(6))
+    )
+    first = (case((Asset.language == reader, 0), else_=1),) if reader else ()
     by_stage = []
     for stage in DEFAULT_STAGES:
         ids = list(
             session.scalars(
                 select(Asset.id)
-                .where(live(), Asset.stage == stage.name)
-                .order_by(Asset.published_at.desc(), Asset.id.desc())
+                .where(*shown, Asset.stage == stage.name)
+                .order_by(*first, Asset.published_at.desc(), Asset.id.desc())
                 .limit(per_stage)
             )
         )
         if ids:
             by_stage.append((stage.name, stage.label, ids))
-    topics = _facet(session, "topic", [live()], None)[:8]
+    topics = _facet(session, "topic", shown, None, reader)[:8]
     return HomeIds(featured_ids, by_stage, topics)

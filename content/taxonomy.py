@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.models import Persona, Topic
-from content.printable import unprintable
-from content.words import N_
+from content.printable import unprintable_said
+from content.words import N_, Said
 
 _T = TypeVar("_T", Topic, Persona)
 
@@ -184,22 +184,66 @@ def all_personas(session: Session) -> list[Persona]:
     return list(session.scalars(select(Persona).order_by(func.lower(Persona.label))))
 
 
+class LabelError(ValueError):
+    """A label that cannot be kept; ``said`` says why (``str()`` in English)."""
+
+    def __init__(self, said: Said) -> None:
+        super().__init__(str(said))
+        self.said = said
+
+
+def clean_label(label: str, *, required: bool = True) -> str:
+    """A label as it is kept (whitespace collapsed), or ``LabelError``; "" only when not
+    ``required``."""
+    problem = unprintable_said(label, multiline=True)  # whitespace is collapsed below
+    if problem:
+        raise LabelError(Said(N_("Remove %(problem)s from the label."), problem=problem))
+    label = " ".join(label.split())
+    if (required and not label) or len(label) > LABEL_MAX:
+        raise LabelError(Said(N_("A label needs 1 to 120 characters.")))
+    return label
+
+
 def rename(
-    session: Session, model: type[Topic] | type[Persona], slug: str, label: str
+    session: Session,
+    model: type[Topic] | type[Persona],
+    slug: str,
+    label: str,
+    translated: Mapping[str, str] | None = None,
 ) -> list[int]:
-    """Give a topic or persona a new label; returns the ids of the assets filed under it."""
+    """Give a topic or persona a new label, and its labels in other languages
+    (``translated``: language → label, "" to drop it and show the English one there);
+    returns the ids of the assets filed under it."""
     from content.models import asset_persona, asset_topic
 
-    problem = unprintable(label, multiline=True)  # whitespace is collapsed below
-    if problem:
-        raise ValueError(f"Remove {problem} from the label.")
-    label = " ".join(label.split())
-    if not label or len(label) > 120:
-        raise ValueError("A label needs 1 to 120 characters.")
+    label = clean_label(label)
+    others = {lang: clean_label(text, required=False) for lang, text in (translated or {}).items()}
     row = cast(Topic | Persona | None, session.scalar(select(model).where(model.slug == slug)))
     if row is None:
         raise LookupError(slug)
     row.label = label
+    if others:
+        labels = {**(row.labels or {}), **others}
+        row.labels = {lang: text for lang, text in labels.items() if text}  # a new dict: saved
     link = asset_topic if model is Topic else asset_persona
     column = link.c.topic_id if model is Topic else link.c.persona_id
     return list(session.scalars(select(link.c.asset_id).where(column == row.id)))
+
+
+def set_labels(session: Session, model: type[_T], labels: Mapping[str, Mapping[str, str]]) -> int:
+    """Labels in other languages for existing topics or personas (slug → language → label),
+    e.g. from an import folder's ``labels.yaml``; a slug not in use yet is skipped. Returns
+    how many rows changed."""
+    rows = session.scalars(select(model).where(model.slug.in_(list(labels)))).all()
+    changed = 0
+    for row in rows:
+        wanted = {
+            lang: clean_label(text, required=False) for lang, text in labels[row.slug].items()
+        }
+        english = wanted.pop("en", "")
+        merged = {lang: text for lang, text in {**(row.labels or {}), **wanted}.items() if text}
+        if merged != (row.labels or {}) or (english and english != row.label):
+            row.labels = merged
+            row.label = english or row.label
+            changed += 1
+    return changed

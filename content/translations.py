@@ -183,6 +183,13 @@ def versions(session: Session, asset: Asset, *, live_only: bool = True) -> list[
     return sorted(session.scalars(statement), key=lambda a: (a.language, a.id))
 
 
+def version_in(session: Session, asset: Asset, language: str) -> Asset:
+    """The live version of ``asset``'s piece in ``language``, else ``asset`` itself."""
+    if asset.language == language:
+        return asset
+    return next((a for a in versions(session, asset) if a.language == language), asset)
+
+
 def translations_of(session: Session, asset_id: int) -> list[Asset]:
     """The assets that translate ``asset_id`` (any status)."""
     return list(

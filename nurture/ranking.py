@@ -13,6 +13,10 @@ list out (no database, no clock). The rules, in order:
    and freshness; ties go to the slug, so the same input gives the same list.
 4. Diversity: at most two assets of one kind in a list.
 5. Each recommendation says why, from its strongest signal.
+6. Languages: one version of each piece of content (an original and its translations), the one
+   in the reader's language when there is one, else the original; a piece the reader read in
+   any language counts as read. Within a stage's fit, the reader's language comes first; the
+   other language only fills what theirs cannot.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from content.words import N_, Said
 from tracking.rules.config import Model
 
 MAX_PER_KIND = 2
@@ -42,6 +47,13 @@ class Candidate:
     updated_at: datetime | None = None
     gate: str = "open"
     featured: bool = False
+    language: str = "en"
+    piece: str = ""
+    """The slug of the original this asset translates ("" for an original: its own slug)."""
+
+    @property
+    def original(self) -> str:
+        return self.piece or self.slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,8 @@ class ReaderContext:
     """Every slug the reader touched (read, unlocked, registered, downloaded); never offered."""
     personas: Mapping[str, float] = field(default_factory=dict)
     """Persona slug → 0..1 from the profile (e.g. the job title); reads add their own."""
+    language: str | None = None
+    """The language the reader reads (the page's, the lead's); None: no preference."""
 
     @property
     def personal(self) -> bool:
@@ -108,14 +122,24 @@ DEFAULT_WEIGHTS = Weights()
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """One asset to offer next, with the reason shown to the reader."""
+    """One asset to offer next, with the reason shown to the reader (``why``, said in the
+    reader's language; ``reason`` is its English)."""
 
     slug: str
     title: str
     kind: str
     stage: str
-    reason: str
+    why: Said
     score: float
+    language: str = "en"
+
+    @property
+    def reason(self) -> str:
+        return str(self.why)
+
+
+MODEL_STAGE_LABELS = (N_("Awareness"), N_("Consideration"), N_("Decision"), N_("Customer"))
+"""The built-in model's stage labels, marked here: a reason names the stage to a prospect."""
 
 
 def decision_stage(model: Model) -> str:
@@ -298,7 +322,7 @@ def _score(signals: _Signals, weights: Weights) -> float:
 
 def _reason(
     candidate: Candidate, signals: _Signals, reader: ReaderContext, model: Model, weights: Weights
-) -> str:
+) -> Said:
     """The strongest signal, said in a few words."""
     parts = {
         "co": weights.co_reading * signals.co_reading if signals.co_source else 0.0,
@@ -309,7 +333,7 @@ def _reason(
         "featured": weights.featured * signals.featured,
     }
     strongest = max(parts, key=lambda name: (parts[name], name))
-    label = model.stage_labels.get(candidate.stage, candidate.stage)
+    label = Said(model.stage_labels.get(candidate.stage, candidate.stage))
     if parts[strongest] <= 0:
         strongest = "none"
     if (
@@ -317,26 +341,43 @@ def _reason(
         and candidate.stage == decision_stage(model)
         and strongest not in ("co", "topic")
     ):
-        return "For readers ready to decide"
+        return Said(N_("For readers ready to decide"))
     if strongest == "co":
-        return f"Readers of '{signals.co_source}' went on to read this"
+        return Said(N_("Readers of '%(title)s' went on to read this"), title=signals.co_source)
     if strongest == "topic":
-        return f"Because you read '{signals.topic_source}'"
+        return Said(N_("Because you read '%(title)s'"), title=signals.topic_source)
     if strongest == "persona":
-        return "Written for people in your role"
+        return Said(N_("Written for people in your role"))
     if strongest == "fresh" and signals.freshness >= 0.5:
-        return "New in the library"
+        return Said(N_("New in the library"))
     if strongest == "featured":
-        return "Picked by our editors"
+        return Said(N_("Picked by our editors"))
     if not reader.personal:
-        return (
-            "Popular with new readers"
-            if candidate.stage == model.stages[0]
-            else f"Popular: {label}"
-        )
+        if candidate.stage == model.stages[0]:
+            return Said(N_("Popular with new readers"))
+        return Said(N_("Popular: %(stage)s"), stage=label)
     if candidate.stage == reader.stage:
-        return "Popular with readers at your stage"
-    return f"A next step: {label}"
+        return Said(N_("Popular with readers at your stage"))
+    return Said(N_("A next step: %(stage)s"), stage=label)
+
+
+def versions_for(
+    candidates: Sequence[Candidate], language: str | None, consumed: frozenset[str]
+) -> list[Candidate]:
+    """One version of each piece not yet read in any language: the reader's language's, else
+    the original, else the first given."""
+    read = {c.original for c in candidates if c.slug in consumed}
+    pieces: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        if candidate.original not in read and candidate.slug not in consumed:
+            pieces.setdefault(candidate.original, []).append(candidate)
+    chosen = []
+    for original, versions in pieces.items():
+        chosen.append(
+            next((v for v in versions if v.language == language), None)
+            or next((v for v in versions if v.slug == original), versions[0])
+        )
+    return chosen
 
 
 def rank(
@@ -355,9 +396,7 @@ def rank(
     prepared = _prepare(reader, audience)
     consumed = reader.consumed | {r.slug for r in reader.reads}
     scored = []
-    for candidate in candidates:
-        if candidate.slug in consumed:
-            continue
+    for candidate in versions_for(candidates, reader.language, consumed):
         signals = _signals(
             candidate, fit.get(candidate.stage, 0.0), prepared, audience, now, weights
         )
@@ -367,6 +406,7 @@ def rank(
         key=lambda item: (
             item[1].fit == 0,
             abs(model.stage_index(item[0].stage) - here) if item[1].fit == 0 else 0,
+            reader.language is not None and item[0].language != reader.language,
             -item[2],
             item[0].slug,
         )
@@ -387,8 +427,9 @@ def rank(
                 title=candidate.title,
                 kind=candidate.kind,
                 stage=candidate.stage,
-                reason=_reason(candidate, signals, reader, model, weights),
+                why=_reason(candidate, signals, reader, model, weights),
                 score=round(score, 4),
+                language=candidate.language,
             )
         )
     return chosen

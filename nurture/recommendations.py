@@ -67,6 +67,11 @@ def load_catalog(session: Session) -> Catalog:
         .options(selectinload(Asset.topics), selectinload(Asset.personas))
         .order_by(Asset.id)
     ).all()
+    originals = {a.translation_of_id for a in assets if a.translation_of_id is not None}
+    original_slugs: dict[int, str] = {}
+    if originals:
+        found = session.execute(select(Asset.id, Asset.slug).where(Asset.id.in_(originals)))
+        original_slugs = {asset_id: slug for asset_id, slug in found}
     by_id = {
         asset.id: Candidate(
             slug=asset.slug,
@@ -79,6 +84,8 @@ def load_catalog(session: Session) -> Catalog:
             updated_at=asset.updated_at,
             gate=asset.gate,
             featured=asset.featured,
+            language=asset.language,
+            piece=original_slugs.get(asset.translation_of_id or 0, ""),
         )
         for asset in assets
     }
@@ -235,6 +242,7 @@ def _context(
     profile_facts: Mapping[str, str],
     model: Model,
     now: datetime,
+    language: str | None = None,
 ) -> ReaderContext:
     """A reader context from a journey state (decayed per-asset weights) and touched assets."""
     half_life = model.scoring.half_life_days
@@ -257,13 +265,20 @@ def _context(
         reads=tuple(sorted(reads, key=lambda r: r.slug)),
         consumed=frozenset(touched),
         personas=personas_from_title(title, catalog.persona_labels) if title else {},
+        language=language,
     )
 
 
 def lead_context(
-    session: Session, lead_id: int, catalog: Catalog, model: Model, now: datetime
+    session: Session,
+    lead_id: int,
+    catalog: Catalog,
+    model: Model,
+    now: datetime,
+    language: str | None = None,
 ) -> ReaderContext | None:
-    """What ranking needs to know of a lead (None when there is no such lead)."""
+    """What ranking needs to know of a lead (None when there is no such lead); ``language``
+    is the one the lead reads now (a page's), else the lead's own."""
     lead = session.get(Lead, lead_id)
     if lead is None:
         return None
@@ -281,11 +296,17 @@ def lead_context(
         profile(session, lead_id),
         model,
         now,
+        language or lead.language or None,
     )
 
 
 def visitor_context(
-    session: Session, visitor_id: str, catalog: Catalog, model: Model, now: datetime
+    session: Session,
+    visitor_id: str,
+    catalog: Catalog,
+    model: Model,
+    now: datetime,
+    language: str | None = None,
 ) -> ReaderContext:
     """What ranking needs to know of an anonymous browser (its visitor journey)."""
     row = session.get(VisitorJourney, visitor_id)
@@ -296,7 +317,7 @@ def visitor_context(
         state, stage = JourneyState(), model.stages[0]
     else:
         state, stage = JourneyState.from_json(row.journey), row.journey_stage
-    return _context(session, catalog, state, stage, 0.0, engaged, {}, model, now)
+    return _context(session, catalog, state, stage, 0.0, engaged, {}, model, now, language)
 
 
 def _ranked(
@@ -316,6 +337,7 @@ def _ranked(
             reader.reads,
             reader.consumed | {exclude},
             reader.personas,
+            reader.language,
         )
     return rank(catalog.candidates, reader, audience, model, now, limit)
 
@@ -328,12 +350,14 @@ def recommend_for_lead(
     limit: int = 3,
     exclude: str | None = None,
     cache: AudienceCache | None = None,
+    language: str | None = None,
 ) -> list[Recommendation]:
-    """The next assets for a lead (its whole trail over all its browsers), best first."""
+    """The next assets for a lead (its whole trail over all its browsers), best first, in
+    ``language`` where there is a version in it (default: the lead's language)."""
     catalog, audience = _shared(session, cache)
-    reader = lead_context(session, lead_id, catalog, model, now)
+    reader = lead_context(session, lead_id, catalog, model, now, language)
     if reader is None:
-        reader = ReaderContext(model.stages[0])
+        reader = ReaderContext(model.stages[0], language=language)
     return _ranked(catalog, audience, reader, model, now, limit, exclude)
 
 
@@ -345,17 +369,19 @@ def recommend_for_visitor(
     limit: int = 3,
     exclude: str | None = None,
     cache: AudienceCache | None = None,
+    language: str | None = None,
 ) -> list[Recommendation]:
     """The next assets for a browser: its lead's when identified, its own journey when
-    anonymous, the non-personal list (popular and featured, first stage) without an id."""
+    anonymous, the non-personal list (popular and featured, first stage) without an id; in
+    ``language`` (the page's) where there is a version in it."""
     catalog, audience = _shared(session, cache)
-    reader = ReaderContext(model.stages[0])
+    reader = ReaderContext(model.stages[0], language=language)
     if visitor_id:
         lead_id = active_lead_id(session, visitor_id)
         found = (
-            lead_context(session, lead_id, catalog, model, now)
+            lead_context(session, lead_id, catalog, model, now, language)
             if lead_id is not None
-            else visitor_context(session, visitor_id, catalog, model, now)
+            else visitor_context(session, visitor_id, catalog, model, now, language)
         )
         reader = found or reader
     return _ranked(catalog, audience, reader, model, now, limit, exclude)

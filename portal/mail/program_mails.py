@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from content import translations
 from content.markdown import render_markdown
 from content.models import Asset, Status, Topic, asset_topic
 from content.orm import utcnow
@@ -87,7 +88,9 @@ def _block_items(
         chosen = set(lead.mail_topics or [])
         # Topics the reader chose in the preference center narrow the choice (none: all).
         wanted = block.count * TOPIC_WIDENING if chosen else block.count
-        found = recommend_for_lead(session, lead.id, model, now, wanted, cache=context.audience)
+        found = recommend_for_lead(
+            session, lead.id, model, now, wanted, cache=context.audience, language=i18n.current()
+        )
         slugs = [found_item.slug for found_item in found]
         rows = session.scalars(select(Asset).where(Asset.slug.in_(slugs)))
         assets = {asset.slug: asset for asset in rows}
@@ -97,16 +100,18 @@ def _block_items(
             if r.slug in assets
             and (not chosen or chosen & {topic.slug for topic in assets[r.slug].topics})
         ]
-        return [item(assets[r.slug], i18n.say(r.reason)) for r in fitting[: block.count]]
+        return [item(assets[r.slug], i18n.say(r.why)) for r in fitting[: block.count]]
     published = Asset.status == Status.PUBLISHED.value
     if block.name == "asset":
         asset = session.scalar(select(Asset).where(Asset.slug == block.slug, published))
+        if asset is not None:  # the version in the mail's language, when there is one
+            asset = translations.version_in(session, asset, i18n.current())
         return [item(asset, asset.summary[:160])] if asset is not None else []
     query = (
         select(Asset)
         .join(asset_topic, asset_topic.c.asset_id == Asset.id)
         .join(Topic, Topic.id == asset_topic.c.topic_id)
-        .where(Topic.slug == block.slug, published)
+        .where(Topic.slug == block.slug, published, translations.shown_in(i18n.current()))
         .order_by(Asset.published_at.desc(), Asset.id.desc())
     )
     read = _read_ids(session, lead.id) if lead is not None else set()

@@ -14,7 +14,7 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from content import catalog
+from content import catalog, translations
 from content.catalog import BrowseQuery
 from content.files import FileStore
 from content.markdown import render_markdown
@@ -23,6 +23,7 @@ from content.orm import utcnow
 from content.search.index import SearchIndex
 from content.search.query import SearchFilters, SearchResults
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
+from portal import i18n
 from portal.calendar import webinar_ics
 from portal.db import Database
 from portal.dependencies import PublicSite
@@ -50,7 +51,13 @@ def recommended(
 ) -> list[Recommendation]:
     """The next reads for this browser (its lead's, its own, or the non-personal list)."""
     return recommend_for_visitor(
-        session, visitor_id, site.model, utcnow(), exclude=exclude, cache=site.audience_cache
+        session,
+        visitor_id,
+        site.model,
+        utcnow(),
+        exclude=exclude,
+        cache=site.audience_cache,
+        language=i18n.current(),
     )
 
 
@@ -58,7 +65,13 @@ def recommended_for_lead(
     site: PublicSite, session: Session, lead_id: int, exclude: str | None = None
 ) -> list[Recommendation]:
     return recommend_for_lead(
-        session, lead_id, site.model, utcnow(), exclude=exclude, cache=site.audience_cache
+        session,
+        lead_id,
+        site.model,
+        utcnow(),
+        exclude=exclude,
+        cache=site.audience_cache,
+        language=i18n.current(),
     )
 
 
@@ -68,7 +81,7 @@ def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite]) -> 
     id, so then never cached for another)."""
     visitor = visitor_of(request)
     with site.database.read() as session:
-        sections = site.catalog_cache.home(session)
+        sections = site.catalog_cache.home(session, i18n.current())
         recommendations = recommended(site, session, visitor.id)
     record_server_events(site.ingestor, request, events.PageView(path="/"))
     return Template(
@@ -109,6 +122,7 @@ def library(
         topic=topic or None,
         language=language or None,
         page=page,
+        reader=i18n.current(),  # one version of each asset, the page's language first
     )
     index = site.search
     with site.database.read() as session:
@@ -196,7 +210,8 @@ def asset_page(
         asset = catalog.find_live(session, slug)
         if asset is None:
             return _redirect_or_404(session, slug)
-        related = catalog.related(session, asset)
+        related = catalog.related(session, asset, reader=i18n.current())
+        other_languages = translations.versions(session, asset)
         unlocked_by = unlocking(session, asset, visitor.id)
         read_next = recommended(site, session, visitor.id, exclude=asset.slug)
         notice = _notice(session, note, visitor.id)
@@ -209,6 +224,7 @@ def asset_page(
             **asset_context(site.signer, asset, unlocked_by),
             "related": [a for a in related if a.slug not in shown],
             "read_next": read_next,
+            "translations": other_languages,
             "offer_sales": offers_sales(site.model, asset.stage),
             "unlocked_notice": notice if not locked else None,
         },

@@ -1,4 +1,4 @@
-"""Topics and personas: editors give them the labels prospects read."""
+"""Topics and personas: editors give them the labels prospects read, in each language."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from litestar.response import Redirect, Response, Template
 
 from content import taxonomy
 from content.indexer import record_change
-from content.models import Persona, Topic
+from content.models import LANGUAGES, Persona, Topic
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LIBRARY
@@ -26,9 +27,15 @@ MODELS: dict[str, type[Topic] | type[Persona]] = {"topics": Topic, "personas": P
 
 
 class LabelForm(msgspec.Struct, kw_only=True):
-    """A topic's or persona's new label."""
+    """A topic's or persona's new label (English) and its German one; a language not sent
+    keeps its label."""
 
     label: str = ""
+    label_de: str | None = None
+
+    def translated(self) -> dict[str, str]:
+        sent = {"de": self.label_de}
+        return {lang: text for lang, text in sent.items() if text is not None}
 
 
 class TaxonomyController(Controller):
@@ -48,7 +55,11 @@ class TaxonomyController(Controller):
         return console_page(
             request,
             "console/taxonomy.html",
-            groups=[("topics", "Topics", topics), ("personas", "Personas", personas)],
+            groups=[
+                ("topics", i18n.gettext("Topics"), topics),
+                ("personas", i18n.gettext("Personas"), personas),
+            ],
+            other_languages=[(lang, LANGUAGES[lang]) for lang in i18n.LANGUAGES[1:]],
             notice=notice,
             problem=problem,
         )
@@ -64,19 +75,20 @@ class TaxonomyController(Controller):
         table = MODELS.get(group)
         if table is None:
             raise NotFoundException()
-        label = data.label
+        label, translated = data.label, data.translated()
 
         def work() -> str | None:
             try:
                 with database.write() as session:
-                    for asset_id in taxonomy.rename(session, table, slug, label):
+                    for asset_id in taxonomy.rename(session, table, slug, label, translated):
                         record_change(session, asset_id, "relabelled")  # cards and facets refresh
             except LookupError:
-                return f"No such entry: {slug}"
-            except ValueError as exc:
-                return str(exc)
+                return i18n.gettext("No such entry: %(slug)s", slug=slug)
+            except taxonomy.LabelError as exc:
+                return i18n.say(exc.said)
             return None
 
         problem = await to_thread.run_sync(work)
-        query = {"problem": problem} if problem else {"done": f"Saved “{label.strip()}”."}
+        saved = i18n.gettext("Saved “%(label)s”.", label=" ".join(label.split()))
+        query = {"problem": problem} if problem else {"done": saved}
         return Redirect(f"/console/taxonomy?{urlencode(query)}", status_code=303)
