@@ -30,8 +30,8 @@ The German lives in the gettext catalog (``portal/locale/de/LC_MESSAGES/*.po``, 
 ``portal.i18n``), and ``tests/portal/test_i18n_catalog.py`` fails when a marked text has none.
 A message is rendered, its kind's context read too, inside ``portal.i18n.using`` its
 ``language`` (the lead's, else the site default; a notification to a staff member is in their
-console language): the words, ``current_language()`` and the
-formatters (``format_date`` …) all speak it, whatever the request or job around it speaks.
+console language): the words, ``current_language()`` and the formatters (``format_date`` …)
+all speak it, whatever the request or job around it speaks.
 
 **Tracking**: every http(s) link of both parts is rewritten to a signed ``/email/click?t=``
 URL (``portal.mail.links``), except links to the portal's own ``/email/`` pages (confirm,
