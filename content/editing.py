@@ -383,6 +383,19 @@ def save_asset(
     return asset
 
 
+def link_translation(session: Session, asset: Asset, original_slug: str, author: str) -> None:
+    """Link a saved asset to the original at ``original_slug`` ("": unlink), with a revision
+    and a change (an import links an original imported after its translation this way)."""
+    before = asset.translation_of_id
+    _link_translation(session, asset, original_slug)
+    if asset.translation_of_id != before:
+        asset.updated_at = utcnow()
+        session.flush()
+        changes = {"translation_of_id": [before, asset.translation_of_id]}
+        add_revision(session, asset, author, "edited", changes)
+        record_change(session, asset.id, "edited")
+
+
 def _link_translation(session: Session, asset: Asset, original_slug: str | None) -> None:
     """Link the asset to the original it translates (None: keep the link it has, checked
     again as its language may have changed)."""

@@ -2,6 +2,15 @@
 
 Each file is imported in its own transaction, so a bad file is reported (path
 and reason) and the rest still import. Re-importing updates assets by slug.
+
+A file may name the original it translates (``translation_of: SLUG``); an original imported
+later in the same run is linked once every file is in. A ``labels.yaml`` beside the files
+gives topics and personas their labels in other languages::
+
+    topics:
+      lead-scoring: {de: Lead-Scoring}
+    personas:
+      sales-leader: {de: Vertriebsleitung}
 """
 
 from __future__ import annotations
@@ -17,18 +26,26 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from content.editing import ContentError, save_asset, store_attachment, validate_draft
+from content.editing import (
+    ContentError,
+    link_translation,
+    save_asset,
+    store_attachment,
+    validate_draft,
+)
 from content.extraction import DEFAULT_LIMITS
 from content.files import FileStore, UploadError
-from content.models import Asset, AssetRevision, AssetSlug, Status
+from content.models import Asset, AssetRevision, AssetSlug, Persona, Status, Topic
 from content.publishing import publish
-from content.taxonomy import STAGE_NAMES, slugify
+from content.taxonomy import STAGE_NAMES, LabelError, set_labels, slugify
 
 AUTHOR = "import"
 KNOWN_KEYS = {
     "title", "slug", "kind", "stage", "topics", "personas", "gate", "summary", "file",
     "video_url", "webinar", "published", "language", "featured", "recording_url",
+    "translation_of",
 }  # fmt: skip
+LABELS_FILE = "labels.yaml"
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
@@ -68,10 +85,11 @@ def import_folder(
 ) -> ImportReport:
     report = ImportReport()
     claimed: dict[str, Path] = {}  # slug → the file of this import that owns it
+    later: list[tuple[Path, str, str]] = []  # (file, its slug, the original it translates)
     for path in asset_files(folder):
         try:
             _refuse_links_out(folder, path)
-            outcome, slug = _import_file(write, store, path, publish_all, stages, claimed)
+            outcome, slug = _import_file(write, store, path, publish_all, stages, claimed, later)
         except (ContentError, UploadError, ValueError, OSError, yaml.YAMLError) as exc:
             report.problems.append(ImportProblem(path, _reason(exc)))
         else:
@@ -79,7 +97,44 @@ def import_folder(
             claimed[slug] = path
         if progress is not None:
             progress(path)
+    for path, slug, original in later:
+        try:
+            with write() as session:
+                asset = _existing(session, slug)
+                if asset is not None:
+                    link_translation(session, asset, original, AUTHOR)
+        except ContentError as exc:
+            report.problems.append(ImportProblem(path, _reason(exc)))
+    labels = folder / LABELS_FILE
+    if labels.is_file():
+        try:
+            import_labels(write, labels)
+        except (LabelError, ValueError, OSError, yaml.YAMLError) as exc:
+            report.problems.append(ImportProblem(labels, _reason(exc)))
     return report
+
+
+def import_labels(write: SessionFactory, path: Path) -> int:
+    """Topic and persona labels per language from ``path`` (``labels.yaml``); how many
+    changed. Slugs no asset uses yet are left for later."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or set(data) - {"topics", "personas"}:
+        raise ValueError("labels.yaml holds two mappings: topics and personas")
+    changed = 0
+    with write() as session:
+        changed += set_labels(session, Topic, _labels(data, "topics"))
+        changed += set_labels(session, Persona, _labels(data, "personas"))
+    return changed
+
+
+def _labels(data: dict[str, Any], key: str) -> dict[str, dict[str, str]]:
+    entries = data.get(key) or {}
+    if not isinstance(entries, dict) or not all(
+        isinstance(v, dict) and all(isinstance(t, str) for t in v.values())
+        for v in entries.values()
+    ):
+        raise ValueError(f"{key}: give each slug its labels, e.g. lead-scoring: {{de: …}}")
+    return {slugify(str(slug)): dict(labels) for slug, labels in entries.items()}
 
 
 def _refuse_links_out(folder: Path, path: Path) -> None:
@@ -141,6 +196,7 @@ def _import_file(
     publish_all: bool,
     stages: tuple[str, ...] | None,
     claimed: dict[str, Path],
+    later: list[tuple[Path, str, str]],
 ) -> tuple[str, str]:
     meta, body = read_front_matter(path)
     draft, errors = validate_draft(_values(meta, body), stages or STAGE_NAMES, labelled=False)
@@ -154,6 +210,10 @@ def _import_file(
             "give one of them its own slug in the front matter"
         )
     with write() as session:
+        original = draft.translation_of
+        if original and _existing(session, original) is None:
+            later.append((path, slug, original))  # imported further on: linked at the end
+            draft = replace(draft, translation_of=None)
         asset = _existing(session, slug)
         revisions_before = _revision_count(session, asset)
         asset = save_asset(

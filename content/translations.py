@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from content.models import Asset, Status
+from content.models import Asset, AssetSlug, Status
 from content.words import N_, Said
 
 
@@ -219,6 +219,12 @@ def link(session: Session, asset: Asset, original_slug: str) -> Said | None:
             asset.translation_of_id = None
         return problem
     original = session.scalar(select(Asset).where(Asset.slug == original_slug))
+    if original is None:  # an address it had before
+        original = session.scalar(
+            select(Asset)
+            .join(AssetSlug, AssetSlug.asset_id == Asset.id)
+            .where(AssetSlug.slug == original_slug)
+        )
     if original is None:
         return Said(N_("No asset has the address '%(slug)s'."), slug=original_slug)
     root = session.get(Asset, original.translation_of_id) if original.translation_of_id else None
