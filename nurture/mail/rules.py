@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from content.words import N_
 from nurture.mail.models import MailCategory, SuppressionReason
 
 RETRY_FOR = timedelta(days=3)
@@ -90,6 +91,28 @@ def refusal(
         if too_soon(recipient.frequency, recipient.last_marketing_at, now):
             return f"frequency: {recipient.frequency}"
     return None
+
+
+SKIP_REASON_TEXTS = {
+    "suppressed: hard_bounce": N_("Suppressed: hard bounce"),
+    "suppressed: complaint": N_("Suppressed: complaint"),
+    "suppressed: unsubscribed": N_("Suppressed: unsubscribed"),
+    "suppressed: erased": N_("Suppressed: data erased"),
+    "no consent: none": N_("No consent to marketing email"),
+    "no consent: pending": N_("Consent not confirmed yet"),
+    "no consent: withdrawn": N_("Consent withdrawn"),
+    "no postal address": N_("No postal address for the footer"),
+    "frequency: weekly": N_("Held back: at most one email a week"),
+    "frequency: monthly": N_("Held back: at most one email a month"),
+}
+"""What each ``refusal`` (kept on the message as ``skip_reason``) says to a marketer, marked
+for translation; the stored reason itself stays the same in every language."""
+
+
+def skip_reason_text(reason: str) -> str:
+    """The marked English text of a stored skip reason (translate it where shown); a reason
+    this list does not know is said as stored."""
+    return SKIP_REASON_TEXTS.get(reason, reason)
 
 
 def too_soon(frequency: str, last_marketing_at: datetime | None, now: datetime) -> bool:

@@ -124,6 +124,22 @@ def test_every_refusal_fits_the_skip_reason_column() -> None:
     assert all(reason is not None and len(reason) <= 40 for reason in reasons)
 
 
+def test_every_refusal_has_a_text_for_the_marketer() -> None:
+    """Whatever stops a mail, the console can say it in the reader's words (the stored reason
+    stays the same in every language)."""
+    found = {
+        rules.refusal(category, Recipient(suppressed, consent, frequency, NOW), postal, NOW)
+        for category in MailCategory
+        for suppressed in (None, *SuppressionReason)
+        for consent in ("none", "pending", "confirmed", "withdrawn")
+        for frequency in ("all", "weekly", "monthly")
+        for postal in ("", ADDRESS)
+    } - {None}
+    assert found == set(rules.SKIP_REASON_TEXTS)
+    assert rules.skip_reason_text("frequency: weekly") == "Held back: at most one email a week"
+    assert rules.skip_reason_text("quiet hours held too long") == "quiet hours held too long"
+
+
 @pytest.mark.parametrize(
     ("frequency", "since_last", "expected"),
     [
