@@ -50,8 +50,43 @@ Detailed reading records are deleted automatically after a fixed period; form an
 kept while you are in touch with us, and erased when you ask.
 """
 
+DEFAULT_PRIVACY_POLICY_DE = """\
+Diese Bibliothek betreibt das Unternehmen, das auf dieser Website genannt ist. Hier steht, was
+wir über Sie speichern, wenn Sie sie nutzen, warum, und wie Sie darüber entscheiden.
+
+## Was wir speichern
+
+- **Ein Cookie mit einer Zufallskennung** für Ihren Browser, damit wir Besuche unterscheiden
+  und dort weitermachen können, wo Sie aufgehört haben. Es enthält weder Namen noch Adresse.
+- **Was Sie hier lesen**: welche Inhalte Sie öffnen, wie lange und wie weit Sie lesen, was
+  Sie herunterladen und wonach Sie suchen. Damit empfehlen wir, was als Nächstes passt.
+- **Was Sie uns in einem Formular sagen**: Ihre E-Mail-Adresse und die wenigen Antworten,
+  nach denen ein Formular fragt, und ob Sie eingewilligt haben, von uns zu hören. Ein
+  Formular fragt nie erneut, was wir schon wissen.
+
+All das behalten wir selbst: keine Werbenetzwerke und keine Tracker von Dritten.
+
+## Ihre Wahl
+
+- Unter **Datenschutzeinstellungen** (unten auf jeder Seite) erlauben oder untersagen Sie,
+  dass wir festhalten, was Sie lesen. Sendet Ihr Browser „Do Not Track“ oder „Global Privacy
+  Control“, halten wir uns daran.
+- **Nicht Sie?** in einem Formular lässt diesen Browser vergessen, wer er war.
+- Sie können erfragen, was wir über Sie speichern, es berichtigen oder löschen lassen:
+  Nutzen Sie **Mit dem Vertrieb sprechen** und sagen Sie es uns.
+
+## Wie lange
+
+Genaue Leseaufzeichnungen werden nach einer festen Frist automatisch gelöscht;
+Formularangaben behalten wir, solange Sie mit uns in Kontakt sind, und löschen sie, wenn Sie
+es wünschen.
+"""
+
 BUILT_IN = {PRIVACY: DEFAULT_PRIVACY_POLICY}
 """The pages there are, by name, with the text each shows until an admin writes their own."""
+
+BUILT_IN_TRANSLATED = {"de": {PRIVACY: DEFAULT_PRIVACY_POLICY_DE}}
+"""The built-in texts in the other languages, by language and name."""
 
 
 class SitePage(Base):
@@ -77,7 +112,8 @@ class PageText:
 
 
 def page_text(session: Session, name: str, language: str = DEFAULT_LANGUAGE) -> PageText:
-    """The admin's text of a page in this language, else in the default one, else built in."""
+    """The admin's text of a page in this language, else in the default one, else the built-in
+    text in this language (or the default one's)."""
     if name not in BUILT_IN:
         raise LookupError(name)
     rows = {
@@ -90,7 +126,8 @@ def page_text(session: Session, name: str, language: str = DEFAULT_LANGUAGE) -> 
     }
     row = rows.get(language) or rows.get(DEFAULT_LANGUAGE)
     if row is None:
-        return PageText(BUILT_IN[name], built_in=True)
+        built_in = BUILT_IN_TRANSLATED.get(language, {}).get(name, BUILT_IN[name])
+        return PageText(built_in, built_in=True)
     return PageText(row.body, built_in=False, updated_at=row.updated_at, updated_by=row.updated_by)
 
 

@@ -13,8 +13,11 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from content.words import N_
+from portal import i18n
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import nav_for
+from portal.language import choose_language
 
 logger = logging.getLogger("leadshelf")
 
@@ -23,30 +26,45 @@ CONSOLE_PREFIX = "/console"
 
 _MESSAGES = {
     400: (
-        "Something in that request was off",
-        "Please go back, check what you entered and try again.",
+        N_("Something in that request was off"),
+        N_("Please go back, check what you entered and try again."),
     ),
     403: (
-        "You can't open this page",
-        "Your account does not have access to it. Ask an admin if you need it.",
+        N_("You can't open this page"),
+        N_("Your account does not have access to it. Ask an admin if you need it."),
     ),
     404: (
-        "We couldn't find that page",
-        "It may have moved or been retired. Try the library or a search.",
+        N_("We couldn't find that page"),
+        N_("It may have moved or been retired. Try the library or a search."),
     ),
-    405: ("That didn't work", "This page can't be used that way."),
-    429: ("Slow down a little", "Too many requests from your side in a short time."),
-    500: ("Something went wrong on our side", "We've logged it. Please try again in a moment."),
+    405: (N_("That didn't work"), N_("This page can't be used that way.")),
+    429: (N_("Slow down a little"), N_("Too many requests from your side in a short time.")),
+    500: (
+        N_("Something went wrong on our side"),
+        N_("We've logged it. Please try again in a moment."),
+    ),
 }
+"""Each status's title and message (marked; said in the reader's language when shown)."""
+
+OTHER_ERROR = N_("Please go back and try again.")
 
 
 _CONSOLE_MESSAGES = {
     404: (
-        "We couldn't find that page",
-        "What you were looking for may have been deleted, merged into another lead or erased.",
+        N_("We couldn't find that page"),
+        N_("What you were looking for may have been deleted, merged into another lead or erased."),
     ),
 }
 """Where the console's own words differ from the public pages' ("try the library")."""
+
+
+def _words(status_code: int, own: dict[int, tuple[str, str]] | None = None) -> tuple[str, str]:
+    """The title and message for a status, in the reader's language (a status without words
+    of its own: its HTTP phrase, which stays English)."""
+    title, message = (own or {}).get(status_code) or _MESSAGES.get(
+        status_code, (HTTPStatus(status_code).phrase, OTHER_ERROR)
+    )
+    return i18n.gettext(title), i18n.gettext(message)
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -71,9 +89,7 @@ def error_page(
     retry_after: int | None = None,
 ) -> Response[Any]:
     """The error page (HTML) or ``{"error", "detail"}`` (API) for a status code."""
-    default_title, default_message = _MESSAGES.get(
-        status_code, (HTTPStatus(status_code).phrase, "Please go back and try again.")
-    )
+    default_title, default_message = _words(status_code)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     if wants_json(request):
         return Response(
@@ -99,9 +115,7 @@ def console_error_page(
 ) -> Response[Any]:
     """An error met inside the console, shown inside it: the menu the role may use and
     links to those sections, so nobody lands on a public-looking page with no way back."""
-    title, default_message = _CONSOLE_MESSAGES.get(status_code) or _MESSAGES.get(
-        status_code, (HTTPStatus(status_code).phrase, "Please go back and try again.")
-    )
+    title, default_message = _words(status_code, _CONSOLE_MESSAGES)
     return Template(
         "console/error.html",
         context={
@@ -126,6 +140,8 @@ def _console_staff(request: Request[Any, Any, Any]) -> StaffPrincipal | None:
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if "route_handler" not in request.scope:
+        choose_language(request)  # no route answered: no route's middleware chose it
     if exc.status_code == 500:
         # The framework's own 500s (a handler it cannot call, a template it cannot find) are
         # ours to fix: logged like any unhandled error, never silent.

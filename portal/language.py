@@ -20,6 +20,21 @@ def asked_for(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return asked if asked in i18n.LANGUAGES else None
 
 
+def choose_language(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """Make the request speak its reader's language (see ``LanguageMiddleware``); returns
+    what a ``?lang=`` switch asked for. Also for requests no route answers (their 404 page),
+    which no route's middleware sees."""
+    asked = asked_for(connection)
+    kept = connection.cookies.get(i18n.LANGUAGE_COOKIE)
+    if asked or kept in i18n.LANGUAGES:
+        i18n.choose(asked or kept or "", explicit=True)
+    else:
+        settings = connection.scope["app"].state.settings
+        accepted = i18n.from_accept_language(connection.headers.get("accept-language", ""))
+        i18n.choose(accepted or settings.default_language)
+    return asked
+
+
 class LanguageMiddleware(ASGIMiddleware):
     """Set the request's language before anything renders: ``?lang=de|en`` (then kept in the
     ``leadshelf_lang`` cookie for a year), else that cookie, else ``Accept-Language``, else
@@ -31,14 +46,8 @@ class LanguageMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
-        asked = asked_for(connection)
+        asked = choose_language(connection)
         kept = connection.cookies.get(i18n.LANGUAGE_COOKIE)
-        if asked or kept in i18n.LANGUAGES:
-            i18n.choose(asked or kept or "", explicit=True)
-        else:
-            settings = scope["app"].state.settings
-            accepted = i18n.from_accept_language(connection.headers.get("accept-language", ""))
-            i18n.choose(accepted or settings.default_language)
         if asked is None or asked == kept:
             await next_app(scope, receive, send)
             return

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -18,13 +21,19 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from portal import i18n
 from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
+from tracking.identity.identify import browser_time_zone
 from tracking.identity.visitors import is_crawler, new_visitor_id
 
 VISITOR_COOKIE = "ls_visitor"
 VISITOR_MAX_AGE = 365 * 24 * 3600
 
+
+TIME_ZONE_COOKIE = "leadshelf_tz"
+"""The browser's IANA time zone, written by ``static/js/timezone.js`` for the session: times
+(a webinar's) are then shown in the reader's zone by the server, in the page's language."""
 
 CONSENT_COOKIE = "ls_consent"
 CONSENT_GRANTED = "granted"
@@ -42,7 +51,23 @@ class VisitorContext:
     """Behavioural events may be recorded (consent given or not needed, no DNT/GPC)."""
     ask_consent: bool = False
     """Opt-in mode and the visitor has not chosen yet: show the consent banner."""
+    time_zone: str = ""
+    """The browser's IANA zone (``TIME_ZONE_COOKIE``); "" while unknown (then times are UTC)."""
     _send_cookie: bool = False
+
+    @property
+    def zone(self) -> str:
+        """The zone times are shown in for this browser."""
+        return self.time_zone or "UTC"
+
+    def moment_here(self, moment: datetime) -> str:
+        """A moment as this reader writes it, in their zone with its name
+        ("08.10.2026, 10:00 MESZ" on a German page in Berlin)."""
+        return i18n.format_datetime(_aware(moment), self.zone)
+
+    def day_here(self, moment: datetime) -> str:
+        """The day of a moment in this reader's zone, as they write it ("08.10.2026")."""
+        return i18n.format_date(_aware(moment).astimezone(ZoneInfo(self.zone)))
 
     def rotate(self, visitor_id: str) -> None:
         """The browser gets a new id (identification, "Not you?")."""
@@ -54,6 +79,11 @@ class VisitorContext:
         if self.is_new:
             self.id = None
             self._send_cookie = False
+
+
+def _aware(moment: datetime) -> datetime:
+    # Stored moments are UTC; one read back naive (SQLite) is UTC too, never server-local time.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def visitor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> VisitorContext:
@@ -125,6 +155,9 @@ class VisitorMiddleware(ASGIMiddleware):
             and consent not in (CONSENT_GRANTED, CONSENT_DENIED)
             and not context.crawler
             and not privacy_signal(settings, connection.headers)  # the answer is known already
+        )
+        context.time_zone = browser_time_zone(
+            unquote(connection.cookies.get(TIME_ZONE_COOKIE) or "")
         )
         scope.setdefault("state", {})["visitor"] = context
         secure = settings.secure_cookies

@@ -25,12 +25,15 @@ from sqlalchemy.orm import Session
 from content import catalog
 from content.models import Asset, Gate
 from content.orm import utcnow
-from portal import ratelimit
+from content.words import N_, Said
+from portal import i18n, ratelimit
 from portal.dependencies import PublicSite
+from portal.form_words import consent_shown, errors_shown
 from portal.mail.identity_mails import FormMails, queue_after_gate
 from portal.recording import record_server_events
 from portal.routes.library import (
     PERSONAL,
+    SHARED,
     asset_context,
     claim_note,
     claim_notice,
@@ -57,9 +60,11 @@ from tracking.rules.profiling import clean_answers
 
 HONEYPOT_FIELD = "hp_website"
 STARTED_FIELD = "_started"
-REGISTERED = "You are registered. Add the webinar to your calendar below."
-UNLOCKED = "Unlocked — enjoy the read."
-TOO_FAST = "That was quicker than we expected — please check your answers and send the form again."
+REGISTERED = N_("You are registered. Add the webinar to your calendar below.")
+UNLOCKED = N_("Unlocked — enjoy the read.")
+TOO_FAST = N_(
+    "That was quicker than we expected — please check your answers and send the form again."
+)
 AUTOCOMPLETE = {
     "email": "email",
     "first_name": "given-name",
@@ -78,10 +83,12 @@ Answers = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCO
 
 
 def _gate_asset(session: Session, slug: str) -> Asset:
-    """A live asset that has a gate (gated or soft); anything else is not found."""
+    """A live asset that has a gate (gated or soft); anything else is not found. Its form
+    speaks the asset's language, as its page does (unless the reader chose one)."""
     asset = catalog.find_live(session, slug)
     if asset is None or asset.gate == Gate.OPEN.value:
         raise NotFoundException()
+    i18n.prefer(asset.language)
     return asset
 
 
@@ -90,18 +97,20 @@ def _form_context(
     asset: Asset,
     form: GateForm,
     *,
-    errors: Mapping[str, str] | None = None,
+    errors: Mapping[str, Said | str] | None = None,
     values: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
+    """What the form templates need; ``errors`` are said in the reader's language here,
+    ``notice`` comes said."""
     return {
         **asset_context(site.signer, asset, None),
         "form": form,
-        "errors": errors or {},
+        "errors": errors_shown(errors or {}),
         "values": values or {},
         "notice": notice,
         "started": site.signer.sign(Purpose.FORM_STARTED, time.time()),
-        "consent_text": site.model.profiling.consent_text,
+        "consent_text": consent_shown(site.model.profiling).text,
         "autocomplete": AUTOCOMPLETE,
     }
 
@@ -167,8 +176,8 @@ def unlock(
             "public/error.html",
             context={
                 "status_code": 400,
-                "title": "We couldn't accept this form",
-                "message": "Please reload the page and try again.",
+                "title": i18n.gettext("We couldn't accept this form"),
+                "message": i18n.gettext("Please reload the page and try again."),
             },
             status_code=400,
         )
@@ -188,7 +197,9 @@ def unlock(
         # Mistakes are named first (submit_gate refuses them); only a valid form is timed.
         _, mistakes = clean_answers(answers, form.fields)
         if not mistakes and too_fast(site.signer, answers.get(STARTED_FIELD, ""), min_seconds):
-            context = _form_context(site, asset, form, values=answers, notice=TOO_FAST)
+            context = _form_context(
+                site, asset, form, values=answers, notice=i18n.gettext(TOO_FAST)
+            )
             return _render_form(request, context, status_code=422)
         result = submit_gate(
             session,
@@ -198,6 +209,7 @@ def unlock(
             consent_ticked=bool(answers.get("consent_marketing")),
             model=model,
             accept_free_mail=site.settings.free_mail == "accept",
+            language=i18n.current(),
         )
         if not result.accepted:
             context = _form_context(
@@ -219,10 +231,12 @@ def form_rate_verdict(
 
 
 def too_many_notice(verdict: ratelimit.Verdict) -> str:
+    """Said in the reader's language (it is shown as it is)."""
     minutes = -(-verdict.retry_after // 60)
-    return (
-        f"Too many forms sent from your network. Please try again in {minutes} "
-        f"minute{'' if minutes == 1 else 's'}."
+    return i18n.ngettext(
+        "Too many forms sent from your network. Please try again in %(num)s minute.",
+        "Too many forms sent from your network. Please try again in %(num)s minutes.",
+        minutes,
     )
 
 
@@ -306,7 +320,7 @@ def _unlocked(
         if result.claim is not None:
             notice = claim_notice(mails.continue_link, webinar=upcoming)
         else:
-            notice = REGISTERED if upcoming else UNLOCKED
+            notice = i18n.gettext(REGISTERED if upcoming else UNLOCKED)
             if opt_in_notice(mails.opt_in):
                 notice = f"{notice} {opt_in_notice(mails.opt_in)}"
     return HTMXTemplate(
@@ -317,13 +331,21 @@ def _unlocked(
     )
 
 
+EXPIRED_LINK = N_("This download link has expired or is not valid.")
+EXPIRED_LINK_FORM = N_(
+    "This download link has expired or is not valid. Send the form below and you get a fresh "
+    "one right away."
+)
+
 ForgetForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 @get("/forget", include_in_schema=False, sync_to_thread=False)
 def forget_page(next: FromQuery[str] = "/") -> Template:
     """ "Not you?" as a page with the button (old links, no JavaScript); a GET changes nothing."""
-    return Template("public/forget.html", context={"next": safe_next(next, default="/")})
+    return Template(
+        "public/forget.html", context={"next": safe_next(next, default="/")}, headers=SHARED
+    )
 
 
 @post("/forget", include_in_schema=False, sync_to_thread=True, request_max_body_size=16 * 1024)
@@ -393,12 +415,13 @@ def _download_lead(site: PublicSite, asset: Asset, token: str) -> int | Literal[
 
 def _expired_link_page(request: HTMXRequest, site: PublicSite, asset: Asset) -> Response[Any]:
     """A friendly page for a bad link: the form (or one click) for a fresh one, never the file."""
-    notice = "This download link has expired or is not valid."
+    i18n.prefer(asset.language)
+    notice = i18n.gettext(EXPIRED_LINK)
     form = None
     if asset.gate != Gate.OPEN.value:
         with site.database.read() as session:
             form = gate_form(session, asset, visitor_of(request).id, site.model)
-        notice += " Send the form below and you get a fresh one right away."
+        notice = i18n.gettext(EXPIRED_LINK_FORM)
     context = (
         _form_context(site, asset, form, notice=notice)
         if form is not None

@@ -22,6 +22,7 @@ from content.models import Asset, Gate, Kind
 from content.orm import utcnow
 from content.search.index import SearchIndex
 from content.search.query import SearchFilters, SearchResults
+from content.words import N_
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
 from portal import i18n
 from portal.calendar import webinar_ics
@@ -41,9 +42,13 @@ from tracking.identity.unlocks import Unlocker
 EMBED_HOSTS = {"www.youtube-nocookie.com", "www.youtube.com", "player.vimeo.com"}
 
 
-PERSONAL = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
+PERSONAL = {"Cache-Control": "private, no-store", "Vary": "Cookie, Accept-Language"}
 """Responses that name the reader, carry their links or their recommendations: never cached
 for another browser."""
+
+SHARED = {"Vary": "Cookie, Accept-Language"}
+"""Pages the same for every browser of one language (the cookie holds the chosen language, the
+browser's ``Accept-Language`` the one it reads)."""
 
 
 def recommended(
@@ -92,7 +97,7 @@ def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite]) -> 
             "topics": sections.topics,
             "recommendations": recommendations,
         },
-        headers=PERSONAL if visitor.id else {"Vary": "Cookie"},
+        headers=PERSONAL if visitor.id else SHARED,
     )
 
 
@@ -142,30 +147,40 @@ def library(
             template_name="partials/library_results.html",
             context=context,
             push_url=query.url(page=result.query.page),
+            headers=SHARED,
         )
-    return Template("public/library.html", context=context)
+    return Template("public/library.html", context=context, headers=SHARED)
 
 
 NOTES = {
-    "continued": "Welcome back{name} — this browser now continues where you left off.",
-    "continue-sent": "Unlocked on this browser only. Open the link we have emailed you to "
-    "continue on this device with your profile.",
-    "continue-held": "Unlocked on this browser only. We emailed you a link to continue on this "
-    "device a short while ago — please use that one.",
-    "opt-in-sent": "To get our emails, confirm your subscription with the link we have just "
-    "sent to your inbox.",
-    "opt-in-held": "To get our emails, confirm your subscription with the link we sent to your "
-    "inbox a short while ago.",
+    "continued": N_("Welcome back — this browser now continues where you left off."),
+    "continue-sent": N_(
+        "Unlocked on this browser only. Open the link we have emailed you to continue on this "
+        "device with your profile."
+    ),
+    "continue-held": N_(
+        "Unlocked on this browser only. We emailed you a link to continue on this device a "
+        "short while ago — please use that one."
+    ),
+    "opt-in-sent": N_(
+        "To get our emails, confirm your subscription with the link we have just sent to your "
+        "inbox."
+    ),
+    "opt-in-held": N_(
+        "To get our emails, confirm your subscription with the link we sent to your inbox a "
+        "short while ago."
+    ),
 }
 """Short notices a redirect may ask the asset page to show (``?note=``): after a "continue on
 this device" link, after a claim without JavaScript, and after a ticked consent box (double
 opt-in: nothing is subscribed until the link in that mail is clicked). Fixed text: nothing
-is echoed."""
+is echoed. Each is said in the reader's language where it is shown."""
 
-CLAIMED_WEBINAR = (
+CONTINUED_BY_NAME = N_("Welcome back, %(name)s — this browser now continues where you left off.")
+CLAIMED_WEBINAR = N_(
     "One more step: open the link we have emailed you to confirm it is you, and your seat is saved."
 )
-CLAIMED_WEBINAR_HELD = (
+CLAIMED_WEBINAR_HELD = N_(
     "One more step: open the link we emailed you a short while ago to confirm it is you, and "
     "your seat is saved."
 )
@@ -183,14 +198,16 @@ def opt_in_note(opt_in: Sent) -> str | None:
 
 
 def opt_in_notice(opt_in: Sent) -> str | None:
+    """The notice after a ticked consent box, in the reader's language."""
     note = opt_in_note(opt_in)
-    return NOTES[note] if note else None
+    return i18n.gettext(NOTES[note]) if note else None
 
 
 def claim_notice(continue_mail: Sent, webinar: bool = False) -> str:
+    """The notice after a claim, in the reader's language."""
     if webinar:
-        return CLAIMED_WEBINAR_HELD if continue_mail is Sent.HELD else CLAIMED_WEBINAR
-    return NOTES[claim_note(continue_mail)]
+        return i18n.gettext(CLAIMED_WEBINAR_HELD if continue_mail is Sent.HELD else CLAIMED_WEBINAR)
+    return i18n.gettext(NOTES[claim_note(continue_mail)])
 
 
 @get("/library/{slug:str}", include_in_schema=False, sync_to_thread=True)
@@ -210,6 +227,7 @@ def asset_page(
         asset = catalog.find_live(session, slug)
         if asset is None:
             return _redirect_or_404(session, slug)
+        i18n.prefer(asset.language)  # the reader's own choice still wins
         related = catalog.related(session, asset, reader=i18n.current())
         other_languages = translations.versions(session, asset)
         unlocked_by = unlocking(session, asset, visitor.id)
@@ -230,19 +248,22 @@ def asset_page(
         },
         # An unlocked page carries the reader's own download link, and "Read next" is personal
         # for any browser with an id: never cache either for another.
-        headers=PERSONAL if unlocked_by or visitor.id else {"Vary": "Cookie"},
+        headers=PERSONAL if unlocked_by or visitor.id else SHARED,
     )
 
 
 def _notice(session: Session, note: str, visitor_id: str | None) -> str | None:
-    """The ``NOTES`` text asked for; "continued" only on a browser that speaks for a lead."""
+    """The ``NOTES`` text asked for, in the reader's language; "continued" only on a browser
+    that speaks for a lead."""
     text = NOTES.get(note)
     if text is None or note != "continued":
-        return text
+        return i18n.gettext(text) if text else None
     lead = known_lead(session, visitor_id)
     if lead is None:
         return None
-    return text.format(name=f", {lead.first_name}" if lead.first_name else "")
+    if lead.first_name:
+        return i18n.gettext(CONTINUED_BY_NAME, name=lead.first_name)
+    return i18n.gettext(text)
 
 
 def asset_context(signer: Signer, asset: Asset, unlocked_by: Unlocker | None) -> dict[str, Any]:
@@ -312,7 +333,8 @@ def view_file(
     if asset.gate == Gate.GATED.value:
         with site.database.read() as session:
             if unlocking(session, asset, visitor_of(request).id) is None:
-                raise PermissionDeniedException("unlock this asset to read the file")
+                i18n.prefer(asset.language)
+                raise PermissionDeniedException(i18n.gettext("Unlock this asset to read the file."))
     return send_file(site.files, asset, request, attachment=False)
 
 

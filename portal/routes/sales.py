@@ -28,7 +28,10 @@ from content import catalog
 from content.models import Asset
 from content.orm import utcnow
 from content.printable import unprintable
+from content.words import N_, Said
+from portal import i18n
 from portal.dependencies import PublicSite
+from portal.form_words import consent_shown, errors_shown
 from portal.mail.form_mails import Sent
 from portal.mail.identity_mails import queue_after_demo_request
 from portal.routes.gate import (
@@ -42,7 +45,7 @@ from portal.routes.gate import (
     too_fast,
     too_many_notice,
 )
-from portal.routes.library import PERSONAL, opt_in_notice
+from portal.routes.library import PERSONAL, SHARED, opt_in_notice
 from portal.signing import Purpose
 from portal.visitor import visitor_of
 from tracking.identity import identify
@@ -53,16 +56,18 @@ from tracking.identity.demo_requests import (
 )
 
 PATH = "/talk-to-sales"
-SPAM = "We couldn't accept this form. Please check your answers and send it again."
+SPAM = N_("We couldn't accept this form. Please check your answers and send it again.")
 
 
 def _context_asset(session: Session, slug: str | None) -> Asset | None:
-    """The published asset the visitor came from (``?asset=SLUG``), if it exists."""
+    """The published asset the visitor came from (``?asset=SLUG``), if it exists; the form
+    speaks its language, as its page did (unless the reader chose one)."""
     if not slug or unprintable(slug):  # such a slug names no asset (and cannot be queried)
         return None
     asset = catalog.find_live(session, slug[:120])
     if asset is not None:
         session.expunge(asset)
+        i18n.prefer(asset.language)
     return asset
 
 
@@ -72,9 +77,11 @@ def _context(
     *,
     known: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
-    errors: Mapping[str, str] | None = None,
+    errors: Mapping[str, Said | str] | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
+    """What the form templates need; ``errors`` are said in the reader's language here,
+    ``notice`` comes said."""
     model = site.model
     form = demo_request_form(model)
     return {
@@ -82,10 +89,10 @@ def _context(
         "required": {spec.name for spec in form.required},
         "asset": asset,
         "values": values or dict(known or {}),
-        "errors": errors or {},
+        "errors": errors_shown(errors or {}),
         "notice": notice,
         "started": site.signer.sign(Purpose.FORM_STARTED, time.time()),
-        "consent_text": model.profiling.consent_text,
+        "consent_text": consent_shown(model.profiling).text,
         "autocomplete": AUTOCOMPLETE,
     }
 
@@ -139,13 +146,15 @@ def request_demo(
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
         if answers.get(HONEYPOT_FIELD) or visitor.crawler:
-            return _render(request, _context(site, asset, values=answers, notice=SPAM), 400)
+            context = _context(site, asset, values=answers, notice=i18n.gettext(SPAM))
+            return _render(request, context, 400)
         # Mistakes are named first (submit_demo_request refuses them); only a valid form is timed.
         _, mistakes = clean_demo_request(answers, demo_request_form(model))
         if not mistakes and too_fast(
             site.signer, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds
         ):
-            return _render(request, _context(site, asset, values=answers, notice=TOO_FAST), 422)
+            context = _context(site, asset, values=answers, notice=i18n.gettext(TOO_FAST))
+            return _render(request, context, 422)
         result = submit_demo_request(
             session,
             visitor.id,
@@ -154,6 +163,7 @@ def request_demo(
             asset=asset,
             model=model,
             accept_free_mail=site.settings.free_mail == "accept",
+            language=i18n.current(),
         )
         if not result.accepted:
             context = _context(site, asset, values=result.values, errors=result.errors)
@@ -187,7 +197,9 @@ def thanks(sent: FromQuery[str] = "") -> Template:
     was held by the per-address limit)."""
     shown = sent if sent in (Sent.QUEUED.value, Sent.HELD.value) else ""
     return Template(
-        "public/sales_thanks.html", context={"first_name": None, "continue_mail": shown}
+        "public/sales_thanks.html",
+        context={"first_name": None, "continue_mail": shown},
+        headers=SHARED,
     )
 
 

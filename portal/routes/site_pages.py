@@ -12,6 +12,8 @@ from litestar.response import Redirect, Response, Template
 
 from content.markdown import render_markdown
 from content.site_pages import PRIVACY, body_problem, page_text, restore_built_in, save_page
+from content.words import N_
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PRIVACY_POLICY
@@ -33,10 +35,15 @@ class PolicyForm(msgspec.Struct, kw_only=True):
 
 @get(PRIVACY_PATH, include_in_schema=False, sync_to_thread=True)
 def privacy_page(database: NamedDependency[Database]) -> Template:
-    """The privacy policy: the admin's text, or the built-in one until they write their own."""
+    """The privacy policy in the reader's language: the admin's text, or the built-in one until
+    they write their own."""
     with database.read() as session:
-        text = page_text(session, PRIVACY)
-    return Template("public/privacy.html", context={"policy_html": render_markdown(text.body)})
+        text = page_text(session, PRIVACY, i18n.current())
+    return Template(
+        "public/privacy.html",
+        context={"policy_html": render_markdown(text.body)},
+        headers={"Vary": "Cookie, Accept-Language"},
+    )
 
 
 class SitePagesController(Controller):
@@ -88,8 +95,8 @@ class SitePagesController(Controller):
 
 
 NOTICES = {
-    "saved": "Saved: the privacy page shows your text.",
-    "restored": "The privacy page shows the built-in text again.",
+    "saved": N_("Saved: the privacy page shows your text."),
+    "restored": N_("The privacy page shows the built-in text again."),
 }
 
 
@@ -107,7 +114,7 @@ def _editor(
         "console/privacy.html",
         body=body,
         built_in=built_in,
-        notice=NOTICES.get(notice or ""),
+        notice=i18n.gettext(NOTICES[notice]) if notice in NOTICES else None,
         problem=problem,
         linked_elsewhere=settings.privacy_url != PRIVACY_PATH,
         privacy_url=settings.privacy_url,

@@ -14,6 +14,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.dependencies import PublicSite
+from portal.routes.library import SHARED
 from portal.visitor import (
     CONSENT_COOKIE,
     CONSENT_DENIED,
@@ -94,6 +95,7 @@ def consent_page(
             "next": safe_next(next, default="/"),
             "mode": site.settings.consent_mode,
         },
+        headers=SHARED,
     )
 
 

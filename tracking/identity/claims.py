@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from content.models import Asset
+from tracking.identity import consent as consents
 from tracking.identity import identify
 from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source
@@ -194,10 +195,11 @@ def verify(
     first = _mark_verified(session, claim_id, now)
     asset = session.get(Asset, claim.asset_id) if claim.asset_id is not None else None
     answers = answers_to_apply(profile(session, lead_id), claim.answers) if first else {}
+    # The claim keeps no language of its own: its asset's (the language its page spoke unless
+    # the reader switched), else the lead's.
+    language = asset.language if asset is not None else lead.language
     wording = (
-        ConsentText(model.profiling.consent_version, model.profiling.consent_text)
-        if first and claim.consent_ticked
-        else None
+        consents.wording(model.profiling, language) if first and claim.consent_ticked else None
     )
     found = identify.identify(
         session,
@@ -208,7 +210,7 @@ def verify(
         source=Source("form", asset.slug if asset is not None else SALES_REF),
         now=now,
         model=model,
-        language=asset.language if asset is not None else "",
+        language=language,
     )
     first_unlock = unlock(session, lead_id, asset.id, now) if asset is not None else False
     return Continued(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tracking.identity.facts import Source
 from tracking.models import Consent, Lead, LeadChange
 from tracking.pipeline import changelog
+from tracking.rules.config import ProfilingModel
 
 
 class ConsentStatus(StrEnum):
@@ -45,10 +46,18 @@ class Confirmation(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConsentText:
-    """The consent wording shown, and its version."""
+    """The consent wording shown, its version and the language it is written in."""
 
     version: str
     text: str
+    language: str = ""
+
+
+def wording(profiling: ProfilingModel, language: str) -> ConsentText:
+    """The consent text a form in ``language`` shows (``ProfilingModel.consent_wording``):
+    its own translation with its own version, else the English."""
+    written_in, shown = profiling.consent_wording(language)
+    return ConsentText(shown.version, shown.text, written_in)
 
 
 def ask(
@@ -61,7 +70,8 @@ def ask(
     language: str = "",
 ) -> Consent | None:
     """Record a ticked box as a pending grant; returns it (its confirmation mail must go), or
-    None when the lead is subscribed already."""
+    None when the lead is subscribed already. The record keeps the wording's language
+    (``language`` for a wording that does not say)."""
     if lead.consent_status == ConsentStatus.CONFIRMED.value:
         return None
     consent = Consent(
@@ -71,7 +81,7 @@ def ask(
         status=ConsentStatus.PENDING.value,
         text_version=wording.version,
         text=wording.text,
-        language=language,
+        language=wording.language or language,
         source=source.kind,
         source_ref=source.ref[:200],
         recorded_at=now,
@@ -147,6 +157,7 @@ def withdraw(
             status=ConsentStatus.WITHDRAWN.value,
             text_version=wording.version if wording else "withdrawal",
             text=wording.text if wording else "Marketing consent withdrawn.",
+            language=wording.language if wording else "",
             source=source.kind,
             source_ref=source.ref[:200],
             recorded_at=now,

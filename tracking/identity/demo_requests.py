@@ -30,11 +30,12 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import utcnow
+from content.words import N_, Said
 from tracking import events
 from tracking.accounts.domains import email_refusal
 from tracking.identity import claims, identify
+from tracking.identity import consent as consents
 from tracking.identity.claims import Claimed
-from tracking.identity.consent import ConsentText
 from tracking.identity.facts import Source
 from tracking.models import Lead, LeadChange
 from tracking.pipeline import changelog, ingest, leadstate
@@ -44,7 +45,7 @@ from tracking.rules.profiling import InvalidAnswer, clean_answer, clean_answers
 FORM_NAME = "talk_to_sales"
 SOURCE_REF = claims.SALES_REF
 FAST_LANE_REASON = "asked to talk to sales"
-MESSAGE_FIELD = FieldSpec("message", "How can we help?", FieldType.TEXTAREA, max_length=2000)
+MESSAGE_FIELD = FieldSpec("message", N_("How can we help?"), FieldType.TEXTAREA, max_length=2000)
 REQUIRED = ("first_name", "last_name", "company")
 OPTIONAL = ("phone",)
 
@@ -65,7 +66,8 @@ class DemoRequestForm:
 class DemoRequestResult:
     """Accepted (``lead_id`` set, ``visitor_id`` the browser's new id) or refused per field."""
 
-    errors: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, Said] = field(default_factory=dict)
+    """The message for each refused answer (the portal shows them in the reader's language)."""
     values: Mapping[str, str] = field(default_factory=dict)
     lead_id: int | None = None
     """The lead the request is for (also for a claim: sales hears of it)."""
@@ -98,7 +100,7 @@ def demo_request_form(model: Model) -> DemoRequestForm:
 
 def clean_demo_request(
     answers: Mapping[str, str], form: DemoRequestForm
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, str], dict[str, Said]]:
     """Cleaned values and error messages by field (optional fields only when filled in)."""
     values, errors = clean_answers(answers, form.required)
     for spec in form.optional:
@@ -108,7 +110,7 @@ def clean_demo_request(
         try:
             values[spec.name] = clean_answer(spec, raw)
         except InvalidAnswer as refused:
-            errors[spec.name] = str(refused)
+            errors[spec.name] = refused.said
     return values, errors
 
 
@@ -122,9 +124,12 @@ def submit_demo_request(
     model: Model,
     now: datetime | None = None,
     accept_free_mail: bool = True,
+    language: str = "",
 ) -> DemoRequestResult:
     """Check the answers; on success identify (or claim), store, record and fast-lane the lead.
-    A disposable email is refused, and a free-mail one unless ``accept_free_mail``."""
+    A disposable email is refused, and a free-mail one unless ``accept_free_mail``.
+    ``language`` is the one the form was shown in (else the asset's): its consent text is
+    recorded, and a new lead's mail is written in it."""
     now = now or utcnow()
     values, errors = clean_demo_request(answers, demo_request_form(model))
     refused = email_refusal(values.get("email", ""), accept_free_mail=accept_free_mail)
@@ -133,11 +138,8 @@ def submit_demo_request(
     if errors:
         return DemoRequestResult(errors=errors, values=dict(answers))
     message = values.pop(MESSAGE_FIELD.name, "")
-    wording = (
-        ConsentText(model.profiling.consent_version, model.profiling.consent_text)
-        if consent_ticked
-        else None
-    )
+    language = language or (asset.language if asset is not None else "")
+    wording = consents.wording(model.profiling, language) if consent_ticked else None
     outcome = claims.identify_or_claim(
         session,
         visitor_id=visitor_id,
@@ -148,7 +150,7 @@ def submit_demo_request(
         now=now,
         model=model,
         asset_id=None,
-        language=asset.language if asset is not None else "",
+        language=language,
     )
     lead_id = outcome.lead_id
     # A claim's request is the lead's, but no browser's (module docstring).

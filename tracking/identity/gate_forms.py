@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset, Kind
 from content.orm import utcnow
+from content.words import Said
 from tracking import events
 from tracking.accounts.domains import email_refusal
 from tracking.identity import claims, identify
@@ -57,7 +58,8 @@ class GateResult:
     """A submission: accepted (``lead_id`` or ``claim`` set) or refused with messages per field."""
 
     form: GateForm
-    errors: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, Said] = field(default_factory=dict)
+    """The message for each refused answer (the portal shows them in the reader's language)."""
     values: Mapping[str, str] = field(default_factory=dict)
     lead_id: int | None = None
     """The lead this browser speaks for (new, or its own); None for a claim."""
@@ -113,9 +115,13 @@ def submit_gate(
     model: Model,
     now: datetime | None = None,
     accept_free_mail: bool = True,
+    language: str = "",
 ) -> GateResult:
     """Check the answers against what this browser is asked now; on success identify and
     unlock, or (a known lead's email on a browser that does not speak for it) claim.
+
+    ``language`` is the one the form was shown in (the asset's when not given): its consent
+    text is the one recorded, and a new lead's mail is written in it.
 
     The server decides what is asked: fields the browser sends beyond that are
     ignored, and a field the browser's (older) form lacked is asked again. A disposable
@@ -131,10 +137,9 @@ def submit_gate(
     if errors:
         return GateResult(form=form, errors=errors, values=dict(answers))
     source = Source("form", asset.slug)
+    language = language or asset.language
     wording = (
-        ConsentText(model.profiling.consent_version, model.profiling.consent_text)
-        if consent_ticked and form.ask_consent
-        else None
+        consents.wording(model.profiling, language) if consent_ticked and form.ask_consent else None
     )
     facts = {name: value for name, value in values.items() if name != "email"}
     new_visitor_id = None
@@ -149,7 +154,7 @@ def submit_gate(
             now=now,
             model=model,
             asset_id=asset.id,
-            language=asset.language,
+            language=language,
         )
         if isinstance(outcome, Claimed):
             _record_submission(session, asset, None, outcome.visitor_id, values, now, model)

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from content.models import Kind
+from content.words import N_
 from tracking.rules.kpis import KpiModel
 
 
@@ -57,44 +58,49 @@ class GatePolicy:
 
 STAGES: tuple[str, ...] = ("awareness", "consideration", "decision", "customer")
 
-EMAIL_FIELD = FieldSpec("email", "Business email", FieldType.EMAIL, priority=0, max_length=254)
+EMAIL_FIELD = FieldSpec("email", N_("Business email"), FieldType.EMAIL, priority=0, max_length=254)
 """Asked first whenever it is unknown; it identifies the lead, so it is not in the catalogue."""
 
 
-_EN_DASH = "\N{EN DASH}"  # typography for ranges; the stored values keep the hyphen
-
 # fmt: off
 DEFAULT_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("first_name", "First name", priority=10, max_length=80),
-    FieldSpec("last_name", "Last name", priority=20, max_length=80),
-    FieldSpec("company", "Company", priority=30),
-    FieldSpec("job_title", "Job title", priority=40),
-    FieldSpec("company_size", "Company size", FieldType.SELECT, priority=50, options=(
-        *((size, f"{size.replace('-', _EN_DASH)} employees")
-          for size in ("1-9", "10-49", "50-249", "250-999")),
-        ("1000+", "1,000 or more employees"),
+    FieldSpec("first_name", N_("First name"), priority=10, max_length=80),
+    FieldSpec("last_name", N_("Last name"), priority=20, max_length=80),
+    FieldSpec("company", N_("Company"), priority=30),
+    FieldSpec("job_title", N_("Job title"), priority=40),
+    # ranges are written with an en dash; the stored values keep the hyphen
+    FieldSpec("company_size", N_("Company size"), FieldType.SELECT, priority=50, options=(
+        ("1-9", N_("1\N{EN DASH}9 employees")),
+        ("10-49", N_("10\N{EN DASH}49 employees")),
+        ("50-249", N_("50\N{EN DASH}249 employees")),
+        ("250-999", N_("250\N{EN DASH}999 employees")),
+        ("1000+", N_("1,000 or more employees")),
     )),
-    FieldSpec("industry", "Industry", priority=60, max_length=120),
-    FieldSpec("country", "Country", FieldType.COUNTRY, priority=70, max_length=80),
-    FieldSpec("need", "What challenge do you want to solve?", FieldType.TEXTAREA, priority=80,
-              from_stage="consideration", bant=True, max_length=1000),
-    FieldSpec("timeframe", "When do you plan to decide?", FieldType.SELECT, priority=90, options=(
-        ("0-3m", "Within 3 months"), ("3-6m", f"In 3{_EN_DASH}6 months"),
-        ("6-12m", f"In 6{_EN_DASH}12 months"), ("12m+", "In more than 12 months"),
-        ("unknown", "Not sure yet"),
+    FieldSpec("industry", N_("Industry"), priority=60, max_length=120),
+    FieldSpec("country", N_("Country"), FieldType.COUNTRY, priority=70, max_length=80),
+    FieldSpec("need", N_("What challenge do you want to solve?"), FieldType.TEXTAREA,
+              priority=80, from_stage="consideration", bant=True, max_length=1000),
+    FieldSpec("timeframe", N_("When do you plan to decide?"), FieldType.SELECT, priority=90,
+              options=(
+        ("0-3m", N_("Within 3 months")), ("3-6m", N_("In 3\N{EN DASH}6 months")),
+        ("6-12m", N_("In 6\N{EN DASH}12 months")), ("12m+", N_("In more than 12 months")),
+        ("unknown", N_("Not sure yet")),
     ), from_stage="consideration", bant=True),
-    FieldSpec("budget", "Is there a budget for this?", FieldType.SELECT, priority=100, options=(
-        ("none", "No budget yet"), ("planned", "Budget is planned"),
-        ("approved", "Budget is approved"),
+    FieldSpec("budget", N_("Is there a budget for this?"), FieldType.SELECT, priority=100,
+              options=(
+        ("none", N_("No budget yet")), ("planned", N_("Budget is planned")),
+        ("approved", N_("Budget is approved")),
     ), from_stage="consideration", bant=True),
-    FieldSpec("authority", "What is your role in the decision?", FieldType.SELECT, priority=110,
-              options=(("user", "I will use the solution"),
-                       ("influencer", "I advise on the decision"),
-                       ("decision_maker", "I make the decision")),
+    FieldSpec("authority", N_("What is your role in the decision?"), FieldType.SELECT,
+              priority=110,
+              options=(("user", N_("I will use the solution")),
+                       ("influencer", N_("I advise on the decision")),
+                       ("decision_maker", N_("I make the decision"))),
               from_stage="consideration", bant=True),
-    FieldSpec("project", "Is there a defined project?", FieldType.SELECT, priority=120,
-              options=(("yes", "Yes"), ("no", "Not yet")), from_stage="decision", bant=True),
-    FieldSpec("phone", "Phone number", FieldType.TEL, priority=130, from_stage="decision",
+    FieldSpec("project", N_("Is there a defined project?"), FieldType.SELECT, priority=120,
+              options=(("yes", N_("Yes")), ("no", N_("Not yet"))), from_stage="decision",
+              bant=True),
+    FieldSpec("phone", N_("Phone number"), FieldType.TEL, priority=130, from_stage="decision",
               max_length=40),
 )
 # fmt: on
@@ -107,6 +113,28 @@ DEFAULT_REQUIRED_BY_KIND: _Required = MappingProxyType(
     {Kind.WEBINAR.value: ("first_name", "last_name")}
 )
 """A webinar registration needs a name to greet the attendee by."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConsentWording:
+    """The marketing consent box's text in one language, and its version."""
+
+    version: str
+    text: str
+
+
+CONSENT_VERSION = "2026-11"
+CONSENT_TEXT = "Yes, email me new resources and event invitations. I can unsubscribe at any time."
+DEFAULT_CONSENT_TRANSLATIONS: Mapping[str, ConsentWording] = MappingProxyType(
+    {
+        "de": ConsentWording(
+            "2026-12-de",
+            "Ja, senden Sie mir neue Inhalte und Einladungen zu Veranstaltungen per E-Mail. "
+            "Ich kann mich jederzeit abmelden.",
+        )
+    }
+)
+"""The built-in consent text in German (legal wording: written, not translated per request)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,10 +155,23 @@ class ProfilingModel:
     submissions_per_ip: int = 30
     """Gate form submissions one address may make per ``rate_window_seconds``."""
     rate_window_seconds: int = 600
-    consent_version: str = "2026-11"
-    consent_text: str = (
-        "Yes, email me new resources and event invitations. I can unsubscribe at any time."
+    consent_version: str = CONSENT_VERSION
+    """The version of the English consent text (a new wording gets a new version)."""
+    consent_text: str = CONSENT_TEXT
+    """The English wording of the marketing consent box."""
+    consent_translations: Mapping[str, ConsentWording] = dataclasses.field(
+        default_factory=lambda: DEFAULT_CONSENT_TRANSLATIONS
     )
+    """The wording in the other languages (``de``), each with a version of its own. A page in
+    a language without one shows the English wording."""
+
+    def consent_wording(self, language: str) -> tuple[str, ConsentWording]:
+        """The consent text a page in ``language`` shows: (the language it is written in, the
+        wording): its translation when there is one, else the English."""
+        translated = self.consent_translations.get(language)
+        if translated is not None:
+            return language, translated
+        return "en", ConsentWording(self.consent_version, self.consent_text)
 
     def policy_for(self, kind: str, slug: str) -> GatePolicy:
         """The gate policy of one asset: its own required list, else its kind's."""

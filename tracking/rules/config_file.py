@@ -12,8 +12,11 @@ a wrong key or value is refused with the file, the dotted key path and the reaso
     min_fill_seconds = 2         # faster submissions are treated as bots
     submissions_per_ip = 30      # gate submissions per address per window
     rate_window_seconds = 600
-    consent_version = "2026-11"
-    consent_text = "…"
+    consent_version = "2026-11"  # the English consent text's version …
+    consent_text = "…"           # … and wording
+    [profiling.consent_translations.de]  # the German wording, with a version of its own
+    version = "2026-12-de"
+    text = "Ja, …"
     [profiling.required]         # by content kind; replaces that kind's default list
     webinar = ["first_name", "last_name"]
     [profiling.required_assets]  # by asset slug; replaces the kind's list for that asset
@@ -62,6 +65,8 @@ a wrong key or value is refused with the file, the dotted key path and the reaso
     label = "Downloaded an asset"
     event = "download"           # … or events of this type
 
+A consent text changed in English but not given in German is shown in English on German
+pages too (the built-in German translates the built-in English only).
 A new field needs a ``label`` and a name like ``[a-z][a-z0-9_]{0,39}``. Answers named
 in ``fit_rules``, ``qualifying`` and ``profile_hints`` must be options of select fields.
 Each stage gets a label and a threshold: the built-in ones for the four built-in stage
@@ -87,12 +92,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from content.models import Kind
+from content.models import LANGUAGES, Kind
 from tracking.rules.config import (
     DEFAULT_FIELDS,
     DEFAULT_REQUIRED_BY_KIND,
     EMAIL_FIELD,
     STAGES,
+    ConsentWording,
     FieldSpec,
     FieldType,
     Model,
@@ -199,12 +205,21 @@ _SCALARS: dict[str, Callable[[Any, str], object]] = {
 
 
 def _profiling(table: dict[str, Any], stages: tuple[str, ...]) -> ProfilingModel:
-    _check_keys(table, "profiling", (*_SCALARS, "required", "required_assets", "fields"))
-    changes = {
+    _check_keys(
+        table,
+        "profiling",
+        (*_SCALARS, "consent_translations", "required", "required_assets", "fields"),
+    )
+    changes: dict[str, object] = {
         name: parse(table[name], f"profiling.{name}")
         for name, parse in _SCALARS.items()
         if name in table
     }
+    if "consent_translations" in table:
+        changes["consent_translations"] = _consent_translations(table["consent_translations"])
+    elif "consent_text" in table or "consent_version" in table:
+        # the built-in German says what the built-in English says, not what replaced it
+        changes["consent_translations"] = MappingProxyType({})
     fields = _fields(_table(table.get("fields", {}), "profiling.fields"), stages)
     names = {spec.name for spec in fields}
     by_kind = dict(DEFAULT_REQUIRED_BY_KIND)
@@ -220,6 +235,28 @@ def _profiling(table: dict[str, Any], stages: tuple[str, ...]) -> ProfilingModel
         required_by_asset=MappingProxyType(by_asset),
         **changes,  # type: ignore[arg-type]
     )
+
+
+_TRANSLATED = tuple(code for code in LANGUAGES if code != "en")
+
+
+def _consent_translations(value: Any) -> Mapping[str, ConsentWording]:
+    key = "profiling.consent_translations"
+    wordings: dict[str, ConsentWording] = {}
+    for language, entry in _table(value, key).items():
+        entry_key = _join(key, language)
+        if language not in _TRANSLATED:
+            raise ModelError(f"{entry_key}: not a language (languages: {', '.join(_TRANSLATED)})")
+        entry = _table(entry, entry_key)
+        _check_keys(entry, entry_key, ("text", "version"))
+        for name in ("text", "version"):
+            if name not in entry:
+                raise ModelError(f"{entry_key}.{name}: missing")
+        wordings[language] = ConsentWording(
+            version=_text(entry["version"], f"{entry_key}.version"),
+            text=_text(entry["text"], f"{entry_key}.text"),
+        )
+    return MappingProxyType(wordings)
 
 
 def _required(value: Any, key: str, *, kinds: bool) -> dict[str, tuple[str, ...]]:

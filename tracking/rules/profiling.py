@@ -8,19 +8,46 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
-from content.printable import unprintable
+from content.printable import unprintable_said
+from content.words import N_, Said
 from tracking.rules.config import EMAIL_FIELD, FieldSpec, FieldType, GatePolicy, Model
 
 
 class InvalidAnswer(ValueError):
-    """An answer the form refuses; the message is shown next to the field."""
+    """An answer the form refuses; ``said`` is the message shown next to the field (marked for
+    translation; ``str()`` of the error is its English)."""
+
+    def __init__(self, said: Said | str) -> None:
+        self.said = said if isinstance(said, Said) else Said(said)
+        super().__init__(str(self.said))
 
 
-EMAIL_EXAMPLE_MESSAGE = "Enter an email address like name@company.com."
-CHOOSE_OPTION_MESSAGE = "Please choose one of the options."
+@dataclass(frozen=True, slots=True)
+class FieldLabel:
+    """A field's label inside a message ("Please enter your job title."): the portal shows it
+    in the reader's language; English writes it in lower case mid-sentence (``str``)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return mid_sentence(self.text)
+
+
+def mid_sentence(label: str) -> str:
+    """An English label as it reads inside a sentence: "Job title" becomes "job title", but
+    "CRM system" keeps its capitals."""
+    label = label.strip()
+    if len(label) > 1 and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
+EMAIL_EXAMPLE_MESSAGE = N_("Enter an email address like name@company.com.")
+CHOOSE_OPTION_MESSAGE = N_("Please choose one of the options.")
 
 # The bidi embedding/override/isolate marks, which can make a name display as something
 # else, are dropped (control characters are refused before, see ``content.printable``).
@@ -76,28 +103,28 @@ def normalize_email(raw: str) -> str:
 
 def clean_answers(
     raw: Mapping[str, str], asked: Sequence[FieldSpec]
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, str], dict[str, Said]]:
     """The cleaned values and the error messages, both by field name, for the asked fields.
 
     Every asked field must be answered; keys of ``raw`` that were not asked are
     ignored, so a browser cannot set facts the form did not offer.
     """
     values: dict[str, str] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, Said] = {}
     for spec in asked:
         try:
             values[spec.name] = clean_answer(spec, raw.get(spec.name) or "")
         except InvalidAnswer as refused:
-            errors[spec.name] = str(refused)
+            errors[spec.name] = refused.said
     return values, errors
 
 
 def clean_answer(spec: FieldSpec, raw: str) -> str:
     """One answer trimmed and checked against its field, or InvalidAnswer with the message."""
     # Tabs and line breaks are ordinary whitespace here (single-line answers collapse them).
-    problem = unprintable(raw, multiline=True)
-    if problem:
-        raise InvalidAnswer(f"Please remove {problem}.")
+    problem = unprintable_said(raw, multiline=True)
+    if problem is not None:
+        raise InvalidAnswer(Said(N_("Please remove %(problem)s."), problem=problem))
     if spec.type is FieldType.EMAIL:
         if not raw.strip():
             raise InvalidAnswer(missing_message(spec))
@@ -110,23 +137,21 @@ def clean_answer(spec: FieldSpec, raw: str) -> str:
             raise InvalidAnswer(CHOOSE_OPTION_MESSAGE)
         return value
     if len(value) > spec.max_length:
-        raise InvalidAnswer(f"Please keep this to {spec.max_length} characters or fewer.")
+        raise InvalidAnswer(
+            Said(N_("Please keep this to %(limit)s characters or fewer."), limit=spec.max_length)
+        )
     if spec.type is FieldType.TEL:
         _check_phone(value)
     return value
 
 
-def missing_message(spec: FieldSpec) -> str:
+def missing_message(spec: FieldSpec) -> Said:
     """What to say when a field is left empty, worded from its type and label."""
     if spec.type is FieldType.SELECT:
-        return "Please choose an option."
+        return Said(N_("Please choose an option."))
     if spec.label.rstrip().endswith("?"):
-        return "Please answer this question."
-    label = spec.label.strip()
-    # "Job title" reads "job title" mid-sentence, but "CRM system" keeps its capitals
-    if len(label) > 1 and not label[1].isupper():
-        label = label[0].lower() + label[1:]
-    return f"Please enter your {label}."
+        return Said(N_("Please answer this question."))
+    return Said(N_("Please enter your %(label)s."), label=FieldLabel(spec.label))
 
 
 def _clean_text(raw: str, *, multiline: bool) -> str:
@@ -140,8 +165,14 @@ def _clean_text(raw: str, *, multiline: bool) -> str:
 
 def _check_phone(value: str) -> None:
     if not _PHONE_CHARACTERS.fullmatch(value):
-        raise InvalidAnswer("Please use only digits, spaces and + - ( ) / in a phone number.")
+        raise InvalidAnswer(N_("Please use only digits, spaces and + - ( ) / in a phone number."))
     digits = sum(character.isdigit() for character in value)
     low, high = _PHONE_DIGITS
     if not low <= digits <= high:
-        raise InvalidAnswer(f"Please enter a phone number with {low} to {high} digits.")
+        raise InvalidAnswer(
+            Said(
+                N_("Please enter a phone number with %(low)s to %(high)s digits."),
+                low=low,
+                high=high,
+            )
+        )

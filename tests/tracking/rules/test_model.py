@@ -11,6 +11,7 @@ from tracking.rules.config import (
     DEFAULT_FIELDS,
     EMAIL_FIELD,
     STAGES,
+    ConsentWording,
     FieldSpec,
     FieldType,
     GatePolicy,
@@ -131,6 +132,34 @@ def test_empty_file_is_the_default(tmp_path: Path) -> None:
     assert load(tmp_path, "") == default_model()
 
 
+def test_each_language_has_its_consent_text_with_its_own_version(tmp_path: Path) -> None:
+    built_in = default_model().profiling
+    language, german = built_in.consent_wording("de")
+    assert language == "de"
+    assert german.text.startswith("Ja, senden Sie mir")
+    assert german.version != built_in.consent_version
+    assert built_in.consent_wording("en") == (
+        "en",
+        ConsentWording(built_in.consent_version, built_in.consent_text),
+    )
+    own = load(
+        tmp_path,
+        """
+        [profiling]
+        consent_version = "2027-01"
+        consent_text = "Send me news."
+        [profiling.consent_translations.de]
+        version = "2027-02-de"
+        text = "Senden Sie mir Neuigkeiten."
+        """,
+    ).profiling
+    assert own.consent_wording("de") == (
+        "de",
+        ConsentWording("2027-02-de", "Senden Sie mir Neuigkeiten."),
+    )
+    assert own.consent_wording("en") == ("en", ConsentWording("2027-01", "Send me news."))
+
+
 def test_documented_example(tmp_path: Path) -> None:
     model = load(
         tmp_path,
@@ -159,6 +188,8 @@ def test_documented_example(tmp_path: Path) -> None:
     assert (profiling.max_questions, profiling.min_fill_seconds) == (3, 1.5)
     assert (profiling.submissions_per_ip, profiling.rate_window_seconds) == (10, 60)
     assert (profiling.consent_version, profiling.consent_text) == ("2027-01", "Send me news.")
+    # the built-in German translates the built-in English, not this one: German pages show it
+    assert profiling.consent_wording("de") == ("en", ConsentWording("2027-01", "Send me news."))
     assert profiling.policy_for("ebook", "pricing-guide") == GatePolicy(("company",), 3)
     budget = profiling.field("budget")
     assert budget == FieldSpec(
@@ -273,9 +304,19 @@ WRONG = [
                  id="top-key"),
     pytest.param("profiling = 3", "profiling: expected a table", id="profiling-not-table"),
     pytest.param("[profiling]\nmax_question = 2",
-                 "profiling.max_question: unknown key (known: consent_text, consent_version, "
-                 "fields, max_questions, min_fill_seconds, rate_window_seconds, required, "
-                 "required_assets, submissions_per_ip)", id="profiling-key"),
+                 "profiling.max_question: unknown key (known: consent_text, "
+                 "consent_translations, consent_version, fields, max_questions, "
+                 "min_fill_seconds, rate_window_seconds, required, required_assets, "
+                 "submissions_per_ip)", id="profiling-key"),
+    pytest.param("[profiling.consent_translations.fr]\nversion = \"1\"\ntext = \"Oui\"",
+                 "profiling.consent_translations.fr: not a language (languages: de)",
+                 id="consent-language"),
+    pytest.param("[profiling.consent_translations.de]\nversion = \"1\"",
+                 "profiling.consent_translations.de.text: missing", id="consent-text-missing"),
+    pytest.param("[profiling.consent_translations.de]\nversion = \"1\"\ntext = \"Ja\"\n"
+                 "lang = \"de\"",
+                 "profiling.consent_translations.de.lang: unknown key (known: text, version)",
+                 id="consent-key"),
     pytest.param("[profiling]\nmax_questions = true",
                  "profiling.max_questions: expected an integer", id="bool-is-not-int"),
     pytest.param("[profiling]\nmax_questions = 2.0",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import pytest
 
+from content.words import Said
 from tracking.rules.config import (
     DEFAULT_FIELDS,
     EMAIL_FIELD,
@@ -173,8 +174,16 @@ def test_webinar_policy_asks_names_first() -> None:
 F = DEFAULT.profiling.field
 
 
+def english(
+    cleaned: tuple[dict[str, str], Mapping[str, Said]],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The cleaned values and the error messages as an English reader sees them."""
+    values, errors = cleaned
+    return values, {name: str(said) for name, said in errors.items()}
+
+
 def clean_one(name: str, raw: str) -> tuple[dict[str, str], dict[str, str]]:
-    return clean_answers({name: raw}, [F(name)])
+    return english(clean_answers({name: raw}, [F(name)]))
 
 
 @pytest.mark.parametrize(
@@ -280,7 +289,9 @@ def test_clean_answers_only_keeps_asked_fields() -> None:
 
 
 def test_clean_answers_requires_every_asked_field() -> None:
-    values, errors = clean_answers({"company": "ACME"}, [EMAIL_FIELD, F("company"), F("budget")])
+    values, errors = english(
+        clean_answers({"company": "ACME"}, [EMAIL_FIELD, F("company"), F("budget")])
+    )
     assert values == {"company": "ACME"}
     assert errors == {
         "email": "Please enter your business email.",
@@ -301,12 +312,12 @@ def test_clean_answers_with_nothing_asked() -> None:
     ],
 )
 def test_missing_message_wording(label: str, message: str) -> None:
-    assert missing_message(FieldSpec("extra", label)) == message
+    assert str(missing_message(FieldSpec("extra", label))) == message
 
 
 def test_custom_text_field_uses_its_max_length() -> None:
     spec = FieldSpec("crm", "CRM system", FieldType.TEXT, max_length=5)
-    assert clean_answers({"crm": "HubSpot"}, [spec]) == (
+    assert english(clean_answers({"crm": "HubSpot"}, [spec])) == (
         {},
         {"crm": "Please keep this to 5 characters or fewer."},
     )
