@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from content import catalog
+from content import catalog, translations
 from content.models import Asset, Topic
 from portal.db import Database
 from portal.routes.api_common import (
@@ -43,8 +43,18 @@ class AssetEngagementRead(msgspec.Struct):
     completion_rate: float
 
 
+class AssetVersionRead(msgspec.Struct):
+    """The same asset in another language (a published translation, or the original)."""
+
+    slug: str
+    language: str
+    url: str
+
+
 class AssetRead(msgspec.Struct):
-    """A published asset: what it is, where it sits in the journey, and how it is read."""
+    """A published asset: what it is, where it sits in the journey, and how it is read;
+    ``translations`` are its published versions in other languages, ``translation_of`` the
+    slug of the original it translates (null for an original)."""
 
     slug: str
     title: str
@@ -59,6 +69,8 @@ class AssetRead(msgspec.Struct):
     published_at: datetime | None
     updated_at: datetime
     engagement: AssetEngagementRead
+    translation_of: str | None = None
+    translations: list[AssetVersionRead] = []
 
 
 class AssetList(msgspec.Struct):
@@ -68,7 +80,8 @@ class AssetList(msgspec.Struct):
     next_cursor: str | None
 
 
-def _asset_read(asset: Asset, stats: AssetStats, base_url: str) -> AssetRead:
+def _asset_read(asset: Asset, stats: AssetStats, base_url: str, versions: list[Asset]) -> AssetRead:
+    original = next((v for v in versions if v.id == asset.translation_of_id), None)
     return AssetRead(
         slug=asset.slug,
         title=asset.title,
@@ -90,12 +103,21 @@ def _asset_read(asset: Asset, stats: AssetStats, base_url: str) -> AssetRead:
             average_engaged_seconds=stats.average_engaged_seconds,
             completion_rate=stats.completion_rate,
         ),
+        translation_of=original.slug if original is not None else None,
+        translations=[
+            AssetVersionRead(v.slug, v.language, f"{base_url.rstrip('/')}/library/{v.slug}")
+            for v in versions
+        ],
     )
 
 
 def _reads(session: Session, assets: list[Asset], base_url: str) -> list[AssetRead]:
     stats = asset_stats(session, [asset.id for asset in assets])
-    return [_asset_read(asset, stats[asset.id], base_url) for asset in assets]
+    versions = translations.versions_by_asset(session, assets)
+    return [
+        _asset_read(asset, stats[asset.id], base_url, versions.get(asset.id, []))
+        for asset in assets
+    ]
 
 
 @get(
