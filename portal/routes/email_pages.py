@@ -52,6 +52,7 @@ from portal.mail.links import (
 from portal.routes.console import CSRF_COOKIE
 from portal.routes.library import PERSONAL
 from portal.signing import ExpiredToken
+from portal.templating import topic_label
 from portal.visitor import visitor_of
 from portal.web import client_ip
 from tracking.identity.consent import Confirmation, ConsentStatus, ConsentText
@@ -94,10 +95,7 @@ def _link_problem(state: str, status_code: int, **context: Any) -> Template:
 
 def _topic_choices(session: Session) -> list[tuple[str, str]]:
     """(slug, label) of every topic, labelled in the page's language where it has a label."""
-    lang = i18n.current()
-    return [
-        (topic.slug, (topic.labels or {}).get(lang) or topic.label) for topic in all_topics(session)
-    ]
+    return [(topic.slug, topic_label(topic)) for topic in all_topics(session)]
 
 
 def form_values(form: FormMultiDict, name: str) -> list[str]:
