@@ -31,7 +31,7 @@ from content.models import (
 )
 from content.search.query import SearchFilters, SearchResults
 from content.taxonomy import DEFAULT_STAGES, STAGE_LABELS
-from content.translations import shown_in
+from content.translations import shown_in, with_versions
 
 PER_PAGE = 12
 FACETS = ("kind", "stage", "topic", "language")
@@ -146,6 +146,8 @@ def browse_page(session: Session, query: BrowseQuery, search: Search | None = No
         ranking = [hit.asset_id for hit in results.hits]
         snippets = {hit.asset_id: hit.snippet for hit in results.hits}
         suggestion = results.suggestion
+        if query.reader and not query.language:  # a piece found in any language, in theirs
+            ranking = with_versions(session, ranking)
         base.append(Asset.id.in_(ranking))
     chosen = {name: getattr(query, name) for name in FACETS if getattr(query, name)}
     # A picked language shows all of it; else one version of each piece for the reader. The

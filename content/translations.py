@@ -183,6 +183,34 @@ def versions(session: Session, asset: Asset, *, live_only: bool = True) -> list[
     return sorted(session.scalars(statement), key=lambda a: (a.language, a.id))
 
 
+def with_versions(session: Session, ranked: Sequence[int]) -> list[int]:
+    """``ranked`` asset ids with the other live versions of each one's piece right after its
+    first version found (a search that matched the English words of a piece also finds its
+    German version, at the same place)."""
+    if not ranked:
+        return []
+    found = session.execute(select(Asset.id, Asset.translation_of_id).where(Asset.id.in_(ranked)))
+    hits: dict[int, int | None] = {asset_id: original for asset_id, original in found}
+    roots = {hits[i] or i for i in ranked if i in hits}
+    by_root: dict[int, list[int]] = {}
+    rows = session.execute(
+        select(Asset.id, Asset.translation_of_id)
+        .where(live(), or_(Asset.id.in_(roots), Asset.translation_of_id.in_(roots)))
+        .order_by(Asset.id)
+    )
+    for asset_id, original in rows:
+        by_root.setdefault(original or asset_id, []).append(asset_id)
+    expanded: list[int] = []
+    seen: set[int] = set()
+    for asset_id in ranked:
+        group = [asset_id, *by_root.get(hits.get(asset_id) or asset_id, [])]
+        for member in group:
+            if member not in seen:
+                seen.add(member)
+                expanded.append(member)
+    return expanded
+
+
 def versions_by_asset(session: Session, assets: Sequence[Asset]) -> dict[int, list[Asset]]:
     """``versions`` for many assets at once (one query): asset id → its other live versions."""
     roots = {a.translation_of_id or a.id for a in assets}

@@ -89,7 +89,13 @@ def load_catalog(session: Session) -> Catalog:
         )
         for asset in assets
     }
-    labels = dict(session.execute(select(Persona.slug, Persona.label)).all())
+    # A job title in any language matches: "Marketing Operations" and its German label too.
+    labels = {
+        slug: " ".join([label, *(other or {}).values()])
+        for slug, label, other in session.execute(
+            select(Persona.slug, Persona.label, Persona.labels)
+        )
+    }
     return Catalog(content_version(session), tuple(by_id.values()), by_id, labels)
 
 

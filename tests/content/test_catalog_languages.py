@@ -127,6 +127,22 @@ def test_search_finds_one_version_of_a_piece_in_its_rank(
     assert slugs(english.items) == ["guide", "checklist"]
 
 
+def test_a_search_matching_only_the_english_words_shows_the_german_version(
+    db: Database, pieces: dict[str, int]
+) -> None:
+    def search(query: str, filters: SearchFilters | None) -> SearchResults:
+        hits = [SearchHit(pieces["guide"], 1.0, "guide"), SearchHit(pieces["artikel"], 0.5, "a")]
+        return SearchResults(hits, len(hits), None)
+
+    with db.read() as session:
+        german = browse(session, BrowseQuery(q="guide", reader="de"), search)
+        english = browse(session, BrowseQuery(q="guide", reader="en"), search)
+        picked = browse(session, BrowseQuery(q="guide", reader="de", language="en"), search)
+    assert slugs(german.items) == ["leitfaden", "artikel"]
+    assert slugs(english.items) == ["guide", "artikel"]
+    assert slugs(picked.items) == ["guide"]
+
+
 def test_related_never_lists_a_version_of_the_asset_itself(
     db: Database, pieces: dict[str, int]
 ) -> None:

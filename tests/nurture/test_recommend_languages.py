@@ -1,6 +1,6 @@
 """Recommendations in the reader's language (plain data): one version of each piece, the
 reader's language first within a stage, the other language only to fill, a piece read in one
-language read in all."""
+language read in all; and a job title matches a persona's label in either language."""
 
 from __future__ import annotations
 
@@ -8,8 +8,21 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
-from nurture.ranking import Audience, Candidate, Read, ReaderContext, rank, versions_for
+from content.models import Persona
+from nurture.ranking import (
+    Audience,
+    Candidate,
+    Read,
+    ReaderContext,
+    personas_from_title,
+    rank,
+    versions_for,
+)
+from nurture.recommendations import load_catalog
+from portal.db import Database
+from tests.factories import make_asset
 from tracking.rules.config import Model
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -104,3 +117,17 @@ def test_every_order_of_the_library_gives_one_version_per_unread_piece(
                     assert candidate.language == language
                 else:
                     assert candidate.slug == candidate.original  # the original
+
+
+def test_a_german_job_title_matches_a_personas_german_label(db: Database) -> None:
+    make_asset(db, personas=["sales-leader"])
+    with db.write() as session:
+        session.execute(
+            update(Persona)
+            .where(Persona.slug == "sales-leader")
+            .values(labels={"de": "Vertriebsleitung"})
+        )
+    with db.read() as session:
+        labels = load_catalog(session).persona_labels
+    assert personas_from_title("Leiter Vertrieb DACH", labels) == {"sales-leader": 1.0}
+    assert personas_from_title("Head of Sales", labels) == {"sales-leader": 1.0}
