@@ -23,7 +23,7 @@ from content.catalog import CatalogCache
 from content.files import FileStore
 from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
-from portal import __version__, errors, i18n, jobs
+from portal import __version__, console_words, errors, i18n, jobs
 from portal.accounts import service as account_service
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.csrf import csrf_middleware
@@ -279,6 +279,7 @@ def _configure_templates(engine: JinjaTemplateEngine, privacy_url: str) -> None:
         htmx_path=HTMX_PATH,
         htmx_integrity=HTMX_INTEGRITY,
         **template_helpers(),
+        **console_words.template_helpers(),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from content.words import N_
+from portal import i18n
 from portal.accounts.models import Role
 
 ALL_ROLES = frozenset(Role)
@@ -14,6 +16,7 @@ class Section:
     """One entry of the console menu; its guard is built from the same roles."""
 
     label: str
+    """Marked for translation; the menu shows it in the staff member's language."""
     url: str
     roles: frozenset[Role]
     description: str
@@ -27,107 +30,109 @@ class NavLink:
     active: bool
 
 
-OVERVIEW = Section("Overview", "/console", ALL_ROLES, "Your starting point in the console.")
+OVERVIEW = Section(N_("Overview"), "/console", ALL_ROLES, N_("Your starting point in the console."))
 STAFF = Section(
-    "Staff & API tokens",
+    N_("Staff & API tokens"),
     "/console/staff",
     frozenset({Role.ADMIN}),
-    "Who can sign in, with which role, and which integrations hold API tokens.",
+    N_("Who can sign in, with which role, and which integrations hold API tokens."),
 )
 
 LIBRARY = Section(
-    "Library",
+    N_("Library"),
     "/console/assets",
     frozenset({Role.ADMIN, Role.EDITOR}),
-    "Create, preview, publish and schedule assets; every change is kept as a revision.",
+    N_("Create, preview, publish and schedule assets; every change is kept as a revision."),
 )
 
 TAXONOMY = Section(
-    "Topics & personas",
+    N_("Topics & personas"),
     "/console/taxonomy",
     frozenset({Role.ADMIN, Role.EDITOR}),
-    "The labels prospects see for topics and personas.",
+    N_("The labels prospects see for topics and personas."),
 )
 
 WEBHOOKS = Section(
-    "Webhooks",
+    N_("Webhooks"),
     "/console/webhooks",
     frozenset({Role.ADMIN}),
-    "Endpoints your CRM or marketing automation listens on, and every delivery to them.",
+    N_("Endpoints your CRM or marketing automation listens on, and every delivery to them."),
 )
 
 PRIVACY_POLICY = Section(
-    "Privacy policy",
+    N_("Privacy policy"),
     "/console/privacy",
     frozenset({Role.ADMIN}),
-    "The text of the privacy page every public form links to.",
+    N_("The text of the privacy page every public form links to."),
 )
 
 SYSTEM = Section(
-    "Background jobs",
+    N_("Background jobs"),
     "/console/system",
     frozenset({Role.ADMIN}),
-    "What each background job did last, where it runs, and what is waiting for it.",
+    N_("What each background job did last, where it runs, and what is waiting for it."),
 )
 
 PEOPLE = frozenset({Role.ADMIN, Role.MARKETER})
 
 DASHBOARD = Section(
-    "Funnel dashboard",
+    N_("Funnel dashboard"),
     "/console/dashboard",
     PEOPLE,
-    "The funnel by stage and lifecycle, new leads, MQLs and SQLs, time in stage, top content.",
+    N_("The funnel by stage and lifecycle, new leads, MQLs and SQLs, time in stage, top content."),
 )
 LEADS = Section(
-    "Leads",
+    N_("Leads"),
     "/console/leads",
     PEOPLE,
-    "Find, filter and export leads; open one for its profile, scores and engagement trail.",
+    N_("Find, filter and export leads; open one for its profile, scores and engagement trail."),
 )
 ACCOUNTS = Section(
-    "Accounts",
+    N_("Accounts"),
     "/console/accounts",
     PEOPLE,
-    "The companies leads belong to: their buying committee, engagement, stage and deals.",
+    N_("The companies leads belong to: their buying committee, engagement, stage and deals."),
 )
 HANDOFF = Section(
-    "Sales handoff",
+    N_("Sales handoff"),
     "/console/handoff",
     PEOPLE,
-    "New MQLs and fast-lane leads waiting for sales: accept them or send them back.",
+    N_("New MQLs and fast-lane leads waiting for sales: accept them or send them back."),
 )
 CONTENT_ANALYTICS = Section(
-    "Content analytics",
+    N_("Content analytics"),
     "/console/analytics",
     frozenset({Role.ADMIN, Role.MARKETER, Role.EDITOR}),
-    "Per asset: views, readers, gate conversion, downloads, time, completion, leads influenced.",
+    N_(
+        "Per asset: views, readers, gate conversion, downloads, time, completion, leads influenced."
+    ),
 )
 
 EMAIL = Section(
-    "Email",
+    N_("Email"),
     "/console/email",
     PEOPLE,
-    "The mail outbox in numbers, recent messages and bounces, and the suppression list.",
+    N_("The mail outbox in numbers, recent messages and bounces, and the suppression list."),
 )
 
 PROGRAMS = Section(
-    "Programs",
+    N_("Programs"),
     "/console/programs",
     PEOPLE,
-    "Nurture programs: welcome sequences, stage tracks and follow-ups, with A/B subject lines.",
+    N_("Nurture programs: welcome sequences, stage tracks and follow-ups, with A/B subject lines."),
 )
 
 KPIS = Section(
-    "KPIs",
+    N_("KPIs"),
     "/console/kpis",
     PEOPLE,
-    "The figures marketing and sales agreed on, this period against the last and the goal.",
+    N_("The figures marketing and sales agreed on, this period against the last and the goal."),
 )
 ATTRIBUTION = Section(
-    "Attribution",
+    N_("Attribution"),
     "/console/attribution",
     PEOPLE,
-    "Which content, sources, campaigns and programs created leads, pipeline and revenue.",
+    N_("Which content, sources, campaigns and programs created leads, pipeline and revenue."),
 )
 
 SECTIONS: tuple[Section, ...] = (
@@ -157,4 +162,7 @@ def nav_for(role: Role, current_path: str) -> list[NavLink]:
     # The deepest section whose URL prefixes the path is the current one (/console/assets/7).
     matches = [s for s in visible if path == s.url or path.startswith(s.url + "/")]
     current = max(matches, key=lambda s: len(s.url), default=None)
-    return [NavLink(s.label, s.url, s.description, active=s is current) for s in visible]
+    return [
+        NavLink(i18n.gettext(s.label), s.url, i18n.gettext(s.description), active=s is current)
+        for s in visible
+    ]

@@ -15,10 +15,11 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from portal import ratelimit
+from portal import i18n, ratelimit
 from portal.accounts import service
 from portal.accounts.models import Role, TokenScope
 from portal.accounts.service import StaffPrincipal, TokenPrincipal
+from portal.console_words import role_label
 from portal.db import Database
 
 STAFF_COOKIE = "ls_staff"
@@ -31,7 +32,9 @@ def _database(connection: ASGIConnection[Any, Any, Any, Any]) -> Database:
 
 
 class StaffSessionMiddleware(AbstractAuthenticationMiddleware):
-    """Resolve the console session cookie to a ``StaffPrincipal`` (``request.user``)."""
+    """Resolve the console session cookie to a ``StaffPrincipal`` (``request.user``), and make
+    the console speak the staff member's language (else the site default), whatever the
+    public portal's switch or the browser say."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -48,6 +51,10 @@ class StaffSessionMiddleware(AbstractAuthenticationMiddleware):
         principal = await to_thread.run_sync(lookup)
         if principal is None:
             raise NotAuthorizedException("your session has ended; sign in again")
+        # Set here, on the request's own context (not in the lookup's thread), so the guards,
+        # the handler and its template all read it.
+        settings = connection.app.state.settings
+        i18n.choose(principal.language or settings.default_language, explicit=True)
         return AuthenticationResult(user=principal, auth=token)
 
 
@@ -119,6 +126,13 @@ def staff_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRout
         raise NotAuthorizedException("sign in to use the console")
 
 
+def _and(words: list[str]) -> str:
+    """ "a", "a and b", "a, b and c" in the current language."""
+    if len(words) < 2:
+        return "".join(words)
+    return i18n.gettext("%(first)s and %(last)s", first=", ".join(words[:-1]), last=words[-1])
+
+
 def requires_role(*roles: Role) -> Guard:
     """A guard letting through the given roles; admins may use everything."""
     allowed = frozenset(roles) | {Role.ADMIN}
@@ -126,11 +140,17 @@ def requires_role(*roles: Role) -> Guard:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         staff_only(connection, handler)
         if connection.user.role not in allowed:
-            names = sorted(r.value for r in allowed)
-            roles = f"{', '.join(names[:-1])} and {names[-1]} roles" if names[1:] else "admin role"
+            names = [role_label(role) for role in sorted(allowed)]
             raise PermissionDeniedException(
-                f"This part of the console is for the {roles}; "
-                f"you are signed in as {connection.user.role.value}."
+                i18n.ngettext(
+                    "This part of the console is for the %(roles)s role; "
+                    "you are signed in as %(role)s.",
+                    "This part of the console is for the %(roles)s roles; "
+                    "you are signed in as %(role)s.",
+                    len(names),
+                    roles=_and(names),
+                    role=role_label(connection.user.role),
+                )
             )
 
     return guard

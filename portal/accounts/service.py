@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from content.orm import utcnow
 from content.printable import unprintable
+from content.words import N_, Said
+from portal import i18n
 from portal.accounts.models import (
     ApiToken,
     LoginAttempt,
@@ -47,7 +49,12 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class AccountError(ValueError):
-    """A request about accounts that cannot be honoured; the message says why."""
+    """A request about accounts that cannot be honoured; the message says why (in English;
+    ``said`` is the same message for the console to show in the staff member's language)."""
+
+    def __init__(self, said: Said) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,8 @@ class StaffPrincipal:
     display_name: str
     role: Role
     session_id: str
+    language: str = ""
+    """The console's language the person chose (``en``, ``de``); "" for the site default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,9 @@ def hash_token(token: str) -> str:
 
 def validate_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(
+            Said(N_("password must be at least %(count)s characters"), count=MIN_PASSWORD_LENGTH)
+        )
 
 
 def create_user(
@@ -105,16 +116,22 @@ def create_user(
     """Add a staff user; refuses a malformed or taken email, an unknown role, a short password."""
     email = normalize_email(email)
     if not _EMAIL_RE.match(email) or len(email) > 254:
-        raise AccountError(f"{email!r} is not a valid email address")
+        raise AccountError(Said(N_("'%(email)s' is not a valid email address"), email=email))
     try:
         role = Role(role)
     except ValueError:
         raise AccountError(
-            f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+            Said(
+                N_("unknown role '%(role)s'; choose one of %(roles)s"),
+                role=role,
+                roles=", ".join(r.value for r in Role),
+            )
         ) from None
     validate_password(password)
     if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
-        raise AccountError(f"a staff user with email {email} already exists")
+        raise AccountError(
+            Said(N_("a staff user with email %(email)s already exists"), email=email)
+        )
     user = StaffUser(
         email=email,
         role=role.value,
@@ -259,7 +276,9 @@ def set_password(session: Session, email: str, password: str) -> StaffUser:
     validate_password(password)
     user = session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
     if user is None:
-        raise AccountError(f"no staff user with email {normalize_email(email)}")
+        raise AccountError(
+            Said(N_("no staff user with email %(email)s"), email=normalize_email(email))
+        )
     user.password_hash = _hasher.hash(password)
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     return user
@@ -305,7 +324,28 @@ def principal_for_session(session: Session, token: str) -> StaffPrincipal | None
     if row is None:
         return None
     user, session_id = row
-    return StaffPrincipal(user.id, user.email, user.display_name, Role(user.role), session_id)
+    return StaffPrincipal(
+        user.id, user.email, user.display_name, Role(user.role), session_id, user.language
+    )
+
+
+def set_language(session: Session, user_id: int, language: str) -> StaffUser:
+    """Set the console's language of a staff member: one of ``portal.i18n.LANGUAGES``, or ""
+    for the site default (``LEADSHELF_DEFAULT_LANGUAGE``). Their next page speaks it."""
+    language = language.strip().lower()
+    if language and language not in i18n.LANGUAGES:
+        raise AccountError(
+            Said(
+                N_("unknown language '%(language)s'; choose one of %(languages)s"),
+                language=language[:20],
+                languages=", ".join(i18n.LANGUAGES),
+            )
+        )
+    user = session.get(StaffUser, user_id) if 0 < user_id < 2**31 else None
+    if user is None:
+        raise AccountError(Said(N_("no staff user %(id)s"), id=user_id))
+    user.language = language
+    return user
 
 
 def list_users(session: Session) -> list[StaffUser]:
@@ -324,15 +364,15 @@ def create_token(session: Session, name: str, scope: TokenScope | str = TokenSco
     try:
         scope = TokenScope(scope)
     except ValueError:
-        raise AccountError("token scope must be read or write") from None
+        raise AccountError(Said(N_("token scope must be read or write"))) from None
     name = name.strip()
     if not name or len(name) > 80:
-        raise AccountError("token name must be 1 to 80 characters")
+        raise AccountError(Said(N_("token name must be 1 to 80 characters")))
     problem = unprintable(name)
     if problem:
-        raise AccountError(f"token name contains {problem}")
+        raise AccountError(Said(N_("token name contains %(problem)s"), problem=problem))
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
-        raise AccountError(f"an API token named {name!r} already exists")
+        raise AccountError(Said(N_("an API token named '%(name)s' already exists"), name=name))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, token_hash=hash_token(token), scope=scope.value))
     session.flush()
@@ -344,7 +384,7 @@ def revoke_token(session: Session, name: str) -> None:
         select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
     )
     if token is None:
-        raise AccountError(f"no active API token named {name!r}")
+        raise AccountError(Said(N_("no active API token named '%(name)s'"), name=name))
     token.revoked_at = utcnow()
 
 

@@ -1,22 +1,26 @@
-"""The staff console: sign-in, sign-out and the role-aware shell."""
+"""The staff console: sign-in, sign-out, the role-aware shell, the staff page and each staff
+member's own profile (the console's language)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from content.printable import unprintable
+from portal import i18n
 from portal.accounts import service
 from portal.accounts.guards import STAFF_COOKIE, requires_role, staff_only
-from portal.accounts.models import TokenScope
+from portal.accounts.models import StaffUser, TokenScope
 from portal.accounts.service import AccountError, StaffPrincipal, Throttled
-from portal.console_nav import STAFF, nav_for
+from portal.console_nav import ALL_ROLES, STAFF, nav_for
 from portal.db import Database
 from portal.settings import Settings
 from portal.web import client_ip, safe_next
@@ -35,6 +39,12 @@ class TokenForm(msgspec.Struct, kw_only=True):
 
     name: str = ""
     scope: str = TokenScope.READ.value
+
+
+class LanguageForm(msgspec.Struct, kw_only=True):
+    """The console's language of a staff member: ``en``, ``de``, or "" for the site default."""
+
+    language: str = ""
 
 
 class LoginForm(msgspec.Struct, kw_only=True):
@@ -80,7 +90,9 @@ class ConsoleController(Controller):
             with database.read() as session:
                 if service.principal_for_session(session, token) is not None:
                     return Redirect(safe_next(next), status_code=303)
-        notice = "You have signed out." if request.query_params.get("signed_out") else None
+        notice = (
+            i18n.gettext("You have signed out.") if request.query_params.get("signed_out") else None
+        )
         return Template(
             "console/login.html",
             context={"error": None, "notice": notice, "email": "", "next": safe_next(next)},
@@ -96,7 +108,9 @@ class ConsoleController(Controller):
     ) -> Response[Any]:
         target = safe_next(data.next)
         if problem := unprintable(data.email):  # no such address, and PostgreSQL cannot hold it
-            return _login_failed(data, f"The email contains {problem}.", status_code=400)
+            return _login_failed(
+                data, i18n.gettext("The email contains %(problem)s.", problem=problem), 400
+            )
         # The attempt is counted and recorded under the sign-in lock, which its commit
         # releases; the password is checked after it (see service.authenticate).
         with database.write() as session:
@@ -105,17 +119,21 @@ class ConsoleController(Controller):
             minutes = -(-attempt.retry_after // 60)
             return _login_failed(
                 data,
-                f"Too many sign-in attempts. Try again in {minutes} {_minutes(minutes)}.",
-                status_code=429,
+                i18n.ngettext(
+                    "Too many sign-in attempts. Try again in %(num)s minute.",
+                    "Too many sign-in attempts. Try again in %(num)s minutes.",
+                    minutes,
+                ),
+                429,
                 headers={"Retry-After": str(attempt.retry_after)},
             )
-        incorrect = "Email or password is incorrect."
+        incorrect = i18n.gettext("Email or password is incorrect.")
         if not service.password_matches(attempt, data.password):
-            return _login_failed(data, incorrect, status_code=401)
+            return _login_failed(data, incorrect, 401)
         with database.write() as session:
             user = service.mark_succeeded(session, attempt, data.password)
             if user is None:
-                return _login_failed(data, incorrect, status_code=401)
+                return _login_failed(data, incorrect, 401)
             token = service.start_session(
                 session,
                 user,
@@ -152,11 +170,62 @@ class ConsoleController(Controller):
     def overview(self, request: Request[StaffPrincipal, Any, Any]) -> Template:
         return console_page(request, "console/overview.html")
 
+    @get("/profile", guards=[requires_role(*ALL_ROLES)], sync_to_thread=False)
+    def profile(self, request: Request[StaffPrincipal, Any, Any]) -> Template:
+        """The signed-in staff member's own settings: the console's language."""
+        saved = i18n.gettext("Saved.") if request.query_params.get("saved") else None
+        return _profile_page(request, request.user.language, notice=saved)
+
+    @post("/profile", guards=[requires_role(*ALL_ROLES)], sync_to_thread=True, status_code=200)
+    def save_profile(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        data: Annotated[LanguageForm, FormBody],
+    ) -> Response[Any]:
+        """Set one's own console language; the next page (this one again) speaks it."""
+        try:
+            with database.write() as session:
+                service.set_language(session, request.user.id, data.language)
+        except AccountError as refused:
+            page = _profile_page(request, data.language, problem=i18n.say(refused.said))
+            page.status_code = 422
+            return page
+        return Redirect("/console/profile?saved=1", status_code=303)
+
     @get("/staff", guards=[requires_role(*STAFF.roles)], sync_to_thread=True)
     def staff(
         self, request: Request[StaffPrincipal, Any, Any], database: NamedDependency[Database]
     ) -> Template:
-        return _staff_page(request, database)
+        changed = request.query_params.get("language_set", "")
+        return _staff_page(request, database, language_set=changed)
+
+    @post(
+        "/staff/{user_id:int}/language",
+        guards=[requires_role(*STAFF.roles)],
+        sync_to_thread=True,
+        status_code=200,
+    )
+    def set_staff_language(
+        self,
+        request: Request[StaffPrincipal, Any, Any],
+        database: NamedDependency[Database],
+        user_id: FromPath[int],
+        data: Annotated[LanguageForm, FormBody],
+    ) -> Response[Any]:
+        """An admin sets the console language of a staff member (a new colleague, say)."""
+        try:
+            with database.write() as session:
+                user = session.get(StaffUser, user_id) if 0 < user_id < 2**31 else None
+                if user is None:
+                    raise NotFoundException(f"no staff user {user_id}")
+                service.set_language(session, user.id, data.language)
+                email = user.email
+        except AccountError as refused:
+            page = _staff_page(request, database, language_error=(user_id, i18n.say(refused.said)))
+            page.status_code = 422
+            return page
+        return Redirect(f"/console/staff?{urlencode({'language_set': email})}", status_code=303)
 
     @post(
         "/staff/tokens", guards=[requires_role(*STAFF.roles)], sync_to_thread=True, status_code=200
@@ -172,7 +241,7 @@ class ConsoleController(Controller):
             with database.write() as session:
                 created = service.create_token(session, data.name, data.scope)
         except AccountError as refused:
-            page = _staff_page(request, database, form=data, token_error=str(refused))
+            page = _staff_page(request, database, form=data, token_error=i18n.say(refused.said))
             page.status_code = 422
             return page
         return _staff_page(request, database, created=(data.name.strip(), data.scope, created))
@@ -191,16 +260,27 @@ def _staff_page(
         users=users,
         tokens=tokens,
         scopes=[scope.value for scope in TokenScope],
+        languages=i18n.LANGUAGES,
+        site_language=request.app.state.settings.default_language,
         **context,
     )
 
 
-def _minutes(count: int) -> str:
-    return "minute" if count == 1 else "minutes"
+def _profile_page(
+    request: Request[StaffPrincipal, Any, Any], chosen: str, **context: Any
+) -> Template:
+    return console_page(
+        request,
+        "console/profile.html",
+        chosen=chosen,
+        languages=i18n.LANGUAGES,
+        site_language=request.app.state.settings.default_language,
+        **{"notice": None, "problem": None, **context},
+    )
 
 
 def _login_failed(
-    data: LoginForm, error: str, *, status_code: int, headers: dict[str, str] | None = None
+    data: LoginForm, error: str, status_code: int, headers: dict[str, str] | None = None
 ) -> Template:
     return Template(
         "console/login.html",

@@ -62,6 +62,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console"): Expect("/console", EVERYONE),
     ("GET", "/console/staff"): Expect("/console/staff", ADMINS),
     ("POST", "/console/staff/tokens"): Expect("/console/staff/tokens", ADMINS),
+    ("POST", "/console/staff/{user_id:int}/language"): Expect("/console/staff/1/language", ADMINS),
+    ("GET", "/console/profile"): Expect("/console/profile", EVERYONE),
+    ("POST", "/console/profile"): Expect("/console/profile", EVERYONE),
     # library and taxonomy
     ("GET", "/console/assets"): Expect("/console/assets", CONTENT),
     ("GET", "/console/assets/new"): Expect("/console/assets/new", CONTENT),
