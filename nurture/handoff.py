@@ -129,6 +129,8 @@ class QueueItem:
     lead: Lead
     explanation: str
     waiting_days: float
+    seen: lead_view.LeadView | None = None
+    """The lead's verdicts and the reasons of its stage, for a page to word in its language."""
 
 
 def queue(session: Session, model: Model, now: datetime | None = None) -> list[QueueItem]:
@@ -141,15 +143,19 @@ def queue(session: Session, model: Model, now: datetime | None = None) -> list[Q
         .order_by(Handoff.opened_at, Handoff.id)
         .limit(200)
     ).all()
-    return [
-        QueueItem(
-            handoff=item,
-            lead=lead,
-            explanation=lead_view.view(session, lead, model, now).explanation,
-            waiting_days=(now - item.opened_at).total_seconds() / 86_400,
+    items = []
+    for item, lead in rows:
+        seen = lead_view.view(session, lead, model, now)
+        items.append(
+            QueueItem(
+                handoff=item,
+                lead=lead,
+                explanation=seen.explanation,
+                waiting_days=(now - item.opened_at).total_seconds() / 86_400,
+                seen=seen,
+            )
         )
-        for item, lead in rows
-    ]
+    return items
 
 
 def recent(session: Session, limit: int = 50) -> list[tuple[Handoff, Lead]]:

@@ -1,6 +1,9 @@
 """Console charts: server-side SVG drawn by pygal, each with a title and the same figures as a
 table (for screen readers, copying, and browsers without images).
 
+Titles, labels and headers come in the language of the caller's words (``portal.i18n``); the
+table's figures and the count axis are written in that language's number format.
+
 The SVG goes into an ``<img>`` as a data URI: the page's Content-Security-Policy
 allows ``data:`` images, and SVG shown as an image runs no script.
 """
@@ -16,6 +19,8 @@ from typing import Any
 
 import pygal
 from pygal.style import Style
+
+from portal import i18n
 
 # pygal appends an old-style import hook (for its map plugins, unused here) to sys.meta_path;
 # Python 3.11 then warns on every later failed import anywhere in the process. Take it out.
@@ -53,10 +58,10 @@ class Chart:
 
 def _cell(value: Number | None) -> str:
     if value is None:
-        return "n/a"
+        return i18n.gettext("n/a")
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+        return i18n.format_number(value, 1)
+    return i18n.format_number(int(value))
 
 
 def _render(chart: pygal.graph.graph.Graph) -> str:
@@ -88,7 +93,10 @@ def _whole_numbers(chart: Any, series: dict[str, Sequence[Number | None]]) -> No
     """Counts get whole-number axis labels (pygal would print "2.8 leads" between 2 and 3)."""
     counts = [v for column in series.values() for v in column if isinstance(v, int)]
     if len(counts) == sum(v is not None for column in series.values() for v in column):
-        chart.y_labels = count_ticks(max(counts, default=0))
+        chart.y_labels = [
+            {"value": tick, "label": i18n.format_number(tick)}
+            for tick in count_ticks(max(counts, default=0))
+        ]
 
 
 def count_ticks(top: int) -> list[int]:
@@ -135,9 +143,11 @@ def lines(
     labels: Sequence[str],
     series: dict[str, Sequence[Number | None]],
     *,
-    label_header: str = "Day",
+    label_header: str | None = None,
 ) -> Chart:
-    """A line chart over time; only every few labels are printed on the axis."""
+    """A line chart over time; only every few labels are printed on the axis (the table's first
+    column is headed ``label_header``, "Day" in the current language unless given)."""
+    label_header = i18n.gettext("Day") if label_header is None else label_header
     # Dots (with their values) up to ~3 months; over a year they cost more than all the rest.
     dots = len(labels) <= DOTS_UP_TO
     chart = _chart(pygal.Line, title, 320, show_legend=len(series) > 1, show_dots=dots)

@@ -24,13 +24,15 @@ from sqlalchemy.orm import Session
 from content.models import Topic
 from content.orm import utcnow
 from content.printable import unprintable
+from content.words import N_
 from nurture import handoff, privacy
 from nurture.mail import outbox, subscriptions
 from nurture.recommendations import AudienceCache, recommend_for_lead
-from portal import charts
+from portal import charts, i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import LEADS
+from portal.console_words import day_label, export_heading, say
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.routes.console_program_views import lead_programs
@@ -50,11 +52,23 @@ TRAIL_PAGE = 200
 MAILS_SHOWN = 20
 CURVE_DAYS = 90
 MANUAL_MOVES = {
-    "sql": "Accepted as SQL",
-    "recycled": "Sent back to nurturing",
-    "opportunity": "Marked as opportunity",
-    "customer": "Marked as customer",
+    "sql": N_("Accepted as SQL"),
+    "recycled": N_("Sent back to nurturing"),
+    "opportunity": N_("Marked as opportunity"),
+    "customer": N_("Marked as customer"),
 }
+"""The lifecycle moves by hand: what the lead page says once one is done."""
+MOVE_ACTIONS = {
+    "sql": N_("Accept as SQL"),
+    "recycled": N_("Send back to nurturing"),
+    "opportunity": N_("Mark as opportunity"),
+    "customer": N_("Mark as customer"),
+}
+"""The same moves as the lead page offers them."""
+MODEL_STAGE_LABELS = (N_("Awareness"), N_("Consideration"), N_("Decision"), N_("Customer"))
+"""The default model's stage names (``tracking.rules.config.Model.stage_labels``), marked
+for the catalog here: the console shows a model's names in the staff member's language when
+the catalog knows them, and a team's own names as they wrote them."""
 
 
 class MoveForm(msgspec.Struct, kw_only=True):
@@ -92,12 +106,19 @@ def reason_from(typed: str, limit: int = 500) -> str:
 def reason_problem(typed: str) -> str | None:
     """What to tell the user when the typed reason holds a character that cannot be kept."""
     problem = unprintable(typed, multiline=True)
-    return f"The reason contains {problem}: remove it and try again." if problem else None
+    if not problem:
+        return None
+    return i18n.gettext(
+        "The reason contains %(problem)s: remove it and try again.", problem=problem
+    )
 
 
 def journey_label(model: Model) -> Any:
-    """Stage names as marketing and sales agreed them in the model (not the portal's copy)."""
-    return lambda stage: model.stage_labels.get(stage, stage.replace("_", " ").capitalize())
+    """Stage names as marketing and sales agreed them in the model (not the portal's copy), in
+    the staff member's language where the catalog has them."""
+    return lambda stage: i18n.gettext(
+        model.stage_labels.get(stage, stage.replace("_", " ").capitalize())
+    )
 
 
 def filter_choices(model: Model) -> dict[str, list[str]]:
@@ -140,10 +161,10 @@ class LeadsController(Controller):
         try:
             view = leadlist.parse_filter(request.query_params, choices)
         except leadlist.BadFilter as refused:
-            problem, view = str(refused), leadlist.LeadFilter()
+            problem, view = say(refused.said), leadlist.LeadFilter()
         with database.read() as session:
             found = leadlist.page(session, view)
-            topics = list(session.execute(select(Topic.slug, Topic.label).order_by(Topic.label)))
+            topics = list(session.scalars(select(Topic).order_by(Topic.label)))
         context = {
             "found": found,
             "view": found.view,
@@ -176,12 +197,19 @@ class LeadsController(Controller):
         database: NamedDependency[Database],
         model: NamedDependency[Model],
     ) -> Response[Any]:
-        """Every matching lead (not just one page), streamed as it is read."""
+        """Every matching lead (not just one page), streamed as it is read.
+
+        The first row holds the columns' stable machine names (``first_name``, ``fit_score``),
+        which scripts and imports rely on; with ``header=labels`` it holds their titles in the
+        staff member's language instead, for people opening the file in a spreadsheet. The
+        cells are the same either way."""
         try:
             view = leadlist.parse_filter(request.query_params, filter_choices(model))
         except leadlist.BadFilter as refused:
-            return Response(str(refused), status_code=400, media_type="text/plain")
+            return Response(say(refused.said), status_code=400, media_type="text/plain")
         rows = leadlist.export_rows(database.read, view)
+        if request.query_params.get("header") == "labels":
+            rows = _titled(rows, [export_heading(name) for name in leadlist.EXPORT_HEADER])
         stamp = utcnow().strftime("%Y%m%d-%H%M")
         return Stream(
             _csv_chunks(rows),
@@ -207,7 +235,7 @@ class LeadsController(Controller):
             "console/lead.html",
             done=request.query_params.get("done"),
             problem=request.query_params.get("problem"),
-            moves=MANUAL_MOVES,
+            moves=MOVE_ACTIONS,
             stage_label=journey_label(model),
             **context,
         )
@@ -249,11 +277,14 @@ class LeadsController(Controller):
     ) -> Response[Any]:
         target, reason = data.to, reason_from(data.reason)
         if target not in MANUAL_MOVES:
-            return _back(lead_id, problem="Choose what to do with the lead.")
+            return _back(lead_id, problem=i18n.gettext("Choose what to do with the lead."))
         if refused := reason_problem(data.reason):
             return _back(lead_id, problem=refused)
         if not reason:
-            return _back(lead_id, problem="Say why, in a few words: it goes into the lead's log.")
+            return _back(
+                lead_id,
+                problem=i18n.gettext("Say why, in a few words: it goes into the lead's log."),
+            )
         actor = request.user.email
 
         def work() -> str | None:
@@ -262,13 +293,13 @@ class LeadsController(Controller):
                 try:
                     handoff.move(session, lead, Lifecycle(target), f"{reason} ({actor})", model)
                 except ValueError as refused:
-                    return f"Not allowed: {refused}."
+                    return i18n.gettext("Not allowed: %(why)s.", why=refused)
             return None
 
         problem = await to_thread.run_sync(work)
         if problem:
             return _back(lead_id, problem=problem)
-        return _back(lead_id, done=MANUAL_MOVES[target])
+        return _back(lead_id, done=i18n.gettext(MANUAL_MOVES[target]))
 
     @post("/{lead_id:int}/merge")
     async def merge(
@@ -282,20 +313,20 @@ class LeadsController(Controller):
         """Merge another lead (by email) into this one, after an explicit confirmation."""
         reason = reason_from(data.reason, 300)
         if data.confirm != "yes":
-            return _back(lead_id, problem="Tick the box to confirm the merge.")
+            return _back(lead_id, problem=i18n.gettext("Tick the box to confirm the merge."))
         if refused := reason_problem(data.reason):
             return _back(lead_id, problem=refused)
         try:
             email = normalize_email(data.duplicate)
         except InvalidAnswer:
-            return _back(lead_id, problem="Enter the email of the duplicate lead.")
+            return _back(lead_id, problem=i18n.gettext("Enter the email of the duplicate lead."))
         actor = request.user.email
 
         def work() -> str | None:
             with database.write() as session:
                 duplicate = session.scalar(select(Lead.id).where(Lead.email == email))
                 if duplicate is None:
-                    return f"There is no lead with the email {email}."
+                    return i18n.gettext("There is no lead with the email %(email)s.", email=email)
                 try:
                     leadadmin.merge(
                         session, lead_id, duplicate, model, actor=actor, reason=reason or "-"
@@ -307,7 +338,7 @@ class LeadsController(Controller):
         problem = await to_thread.run_sync(work)
         if problem:
             return _back(lead_id, problem=problem)
-        return _back(lead_id, done=f"Merged {email} into this lead")
+        return _back(lead_id, done=i18n.gettext("Merged %(email)s into this lead", email=email))
 
     @post("/{lead_id:int}/consent/withdraw")
     async def withdraw_consent(
@@ -324,7 +355,10 @@ class LeadsController(Controller):
             return _back(lead_id, problem=refused)
         if not reason:
             return _back(
-                lead_id, problem="Say why, in a few words: it is kept as the withdrawal's text."
+                lead_id,
+                problem=i18n.gettext(
+                    "Say why, in a few words: it is kept as the withdrawal's text."
+                ),
             )
         actor = request.user.email
 
@@ -335,7 +369,12 @@ class LeadsController(Controller):
                     session, lead, by=actor, reason=reason, now=utcnow()
                 )
                 if left is None:
-                    return "There is no consent to withdraw: the lead is not subscribed.", ""
+                    return (
+                        i18n.gettext(
+                            "There is no consent to withdraw: the lead is not subscribed."
+                        ),
+                        "",
+                    )
                 return None, lead.email
 
         problem, email = await to_thread.run_sync(work)
@@ -343,8 +382,11 @@ class LeadsController(Controller):
             return _back(lead_id, problem=problem)
         return _back(
             lead_id,
-            done=f"Consent withdrawn: no more marketing email goes to {email}, and the address "
-            "is on the suppression list as unsubscribed",
+            done=i18n.gettext(
+                "Consent withdrawn: no more marketing email goes to %(email)s, and the address "
+                "is on the suppression list as unsubscribed",
+                email=email,
+            ),
         )
 
     @post("/{lead_id:int}/erase")
@@ -360,7 +402,7 @@ class LeadsController(Controller):
             with database.write() as session:
                 lead = _lead_or_404(session, lead_id)
                 if data.confirm_email.strip().lower() != lead.email:
-                    return "Type the lead's email exactly to confirm the erasure."
+                    return i18n.gettext("Type the lead's email exactly to confirm the erasure.")
                 privacy.erase_lead(session, lead_id)
             return None
 
@@ -368,6 +410,13 @@ class LeadsController(Controller):
         if problem:
             return _back(lead_id, problem=problem)
         return Redirect("/console/leads?" + urlencode({"done": "erased"}), status_code=303)
+
+
+def _titled(rows: Iterator[list[str]], titles: list[str]) -> Iterator[list[str]]:
+    """The rows with their first (the machine names) replaced by ``titles``."""
+    next(rows, None)
+    yield titles
+    yield from rows
 
 
 def _csv_chunks(rows: Iterator[list[str]], every: int = 500) -> Iterator[bytes]:
@@ -412,9 +461,9 @@ def _lead_context(
         # The portal's shared audience cache: the co-reading table is not rebuilt per page.
         "recommendations": recommend_for_lead(session, lead.id, model, now, 3, cache=audience),
         "curve": charts.lines(
-            f"Engagement score, last {CURVE_DAYS} days",
-            [day.strftime("%-d %b") for day, _ in curve],
-            {"Engagement": [value for _, value in curve]},
+            i18n.gettext("Engagement score, last %(days)s days", days=CURVE_DAYS),
+            [day_label(day) for day, _value in curve],
+            {i18n.gettext("Engagement"): [value for _day, value in curve]},
         ),
         "open_handoff": handoff.open_for(session, lead.id),
         "programs": lead_programs(session, lead.id),

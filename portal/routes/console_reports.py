@@ -16,11 +16,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from content.orm import utcnow
+from content.words import N_
 from nurture import handoff
-from portal import charts
+from portal import charts, i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_ANALYTICS, DASHBOARD, HANDOFF
+from portal.console_words import day_label, field_label, lifecycle_label
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.routes.console_leads import journey_label, reason_from, reason_problem
@@ -31,16 +33,42 @@ from tracking.reporting.analytics import AssetSort, Period
 from tracking.rules.config import Model
 from tracking.rules.scoring import Lifecycle
 
-PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
+PERIODS = {
+    "7": N_("Last 7 days"),
+    "30": N_("Last 30 days"),
+    "90": N_("Last 90 days"),
+    "365": N_("Last 12 months"),
+}
+"""The periods of the picker (days: label); the picker shows each label in the reader's words."""
 DEFAULT_PERIOD = "30"
+
+ASSET_SORTS = {
+    "title": N_("title"),
+    "views": N_("views"),
+    "readers": N_("unique visitors"),
+    "unlocks": N_("unlocks"),
+    "conversion": N_("conversion"),
+    "downloads": N_("downloads"),
+    "time": N_("engaged time"),
+    "completion": N_("completion"),
+    "influenced": N_("leads influenced"),
+    "before_mql": N_("reads before MQL"),
+}
+"""The content analytics table's orders (``AssetSort``), as its chart and caption name them."""
 
 
 @dataclass(frozen=True, slots=True)
 class DashboardView:
-    """A period's dashboard figures with their charts, rendered once per snapshot."""
+    """A period's dashboard figures with their charts in each language, rendered once per
+    snapshot (off the request path), so staff of either language get theirs at once."""
 
     board: analytics.Dashboard
-    charts: list[charts.Chart]
+    charts_by_language: dict[str, list[charts.Chart]]
+
+    @property
+    def charts(self) -> list[charts.Chart]:
+        """The charts in the language of the request."""
+        return self.charts_by_language[i18n.current()]
 
 
 class HandoffDecision(msgspec.Struct, kw_only=True):
@@ -57,7 +85,11 @@ def dashboard_snapshots(database: Database, model: Model) -> Snapshots[int, Dash
     def compute(days: int) -> DashboardView:
         with database.read() as session:
             board = analytics.dashboard(session, model, Period.last_days(days, utcnow().date()))
-        return DashboardView(board, _dashboard_charts(board, model))
+        drawn = {}
+        for lang in i18n.LANGUAGES:
+            with i18n.using(lang):
+                drawn[lang] = _dashboard_charts(board, model)
+        return DashboardView(board, drawn)
 
     return Snapshots(compute, fresh_for=60.0)
 
@@ -71,10 +103,6 @@ def _chosen(request: Request[Any, Any, Any]) -> str:
 def _period(request: Request[Any, Any, Any]) -> tuple[str, Period]:
     chosen = _chosen(request)
     return chosen, Period.last_days(int(chosen), utcnow().date())
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else round(value * 100, 1)
 
 
 class ReportsController(Controller):
@@ -118,15 +146,20 @@ class ReportsController(Controller):
             as_of = analytics.lead_stats_as_of(session)
         top = figures[:15]
         chart = charts.bars(
-            f"{PERIODS[chosen]}: {sort.replace('_', ' ')} by asset (top {len(top)})",
+            i18n.gettext(
+                "%(period)s: %(sort)s by asset (top %(count)s)",
+                period=i18n.gettext(PERIODS[chosen]),
+                sort=i18n.gettext(ASSET_SORTS.get(sort, sort)),
+                count=len(top),
+            ),
             [a.title for a in top],
             {
-                "Views": [a.views for a in top],
-                "Unlocks": [a.unlocks for a in top],
-                "Downloads": [a.downloads for a in top],
+                i18n.gettext("Views"): [a.views for a in top],
+                i18n.gettext("Unlocks"): [a.unlocks for a in top],
+                i18n.gettext("Downloads"): [a.downloads for a in top],
             },
             horizontal=True,
-            label_header="Asset",
+            label_header=i18n.gettext("Asset"),
         )
         return console_page(
             request,
@@ -136,9 +169,9 @@ class ReportsController(Controller):
             periods=PERIODS,
             chosen=chosen,
             sort=sort,
+            sort_words=ASSET_SORTS,
             order=order,
             as_of=as_of,
-            percent=_percent,
             stage_label=journey_label(model),
             link=lambda **changes: urlencode(
                 {"days": chosen, "sort": sort, "order": order, **changes}
@@ -179,11 +212,11 @@ class ReportsController(Controller):
         target = {"accept": Lifecycle.SQL, "recycle": Lifecycle.RECYCLED}.get(data.do)
         reason = reason_from(data.reason)
         if target is None:
-            return _queue(problem="Choose accept or send back.")
+            return _queue(problem=i18n.gettext("Choose accept or send back."))
         if refused := reason_problem(data.reason):
             return _queue(problem=refused)
         if target is Lifecycle.RECYCLED and not reason:
-            return _queue(problem="Say why the lead goes back to nurturing.")
+            return _queue(problem=i18n.gettext("Say why the lead goes back to nurturing."))
         actor = request.user.email
         said = reason or "accepted by sales"
 
@@ -195,14 +228,15 @@ class ReportsController(Controller):
                 try:
                     handoff.move(session, lead, target, f"{said} ({actor})", model)
                 except ValueError as refused:
-                    return False, f"Not allowed: {refused}."
+                    return False, i18n.gettext("Not allowed: %(why)s.", why=refused)
                 return True, lead.email
 
         moved, said_back = await to_thread.run_sync(work)
         if not moved:
             return _queue(problem=said_back)
-        verb = "accepted as SQL" if target is Lifecycle.SQL else "sent back to nurturing"
-        return _queue(done=f"{said_back} {verb}")
+        if target is Lifecycle.SQL:
+            return _queue(done=i18n.gettext("%(email)s accepted as SQL", email=said_back))
+        return _queue(done=i18n.gettext("%(email)s sent back to nurturing", email=said_back))
 
 
 def _queue(**query: str) -> Redirect:
@@ -210,59 +244,65 @@ def _queue(**query: str) -> Redirect:
 
 
 def _dashboard_charts(board: analytics.Dashboard, model: Model) -> list[charts.Chart]:
+    """The dashboard's charts in the current language."""
+    _ = i18n.gettext
     stage_label = journey_label(model)
     stages = [step.label for step in board.stage_funnel]
-    days = [day.strftime("%-d %b") for day, _ in board.new_leads]
+    days = [day_label(day) for day, _count in board.new_leads]
+    leads = _("Leads")
     return [
         charts.bars(
-            "Leads that reached each journey stage",
+            _("Leads that reached each journey stage"),
             [stage_label(s) for s in stages],
-            {"Leads": [step.count for step in board.stage_funnel]},
-            label_header="Stage",
+            {leads: [step.count for step in board.stage_funnel]},
+            label_header=_("Stage"),
         ),
         charts.bars(
-            "Leads that ever reached each lifecycle step",
+            _("Leads that ever reached each lifecycle step"),
             [_lifecycle_label(step.label) for step in board.lifecycle_funnel],
-            {"Leads": [step.count for step in board.lifecycle_funnel]},
-            label_header="Lifecycle",
+            {leads: [step.count for step in board.lifecycle_funnel]},
+            label_header=_("Lifecycle"),
         ),
         charts.lines(
-            "New leads, MQLs and SQLs per day",
+            _("New leads, MQLs and SQLs per day"),
             days,
             {
-                "New leads": [v for _, v in board.new_leads],
-                "MQLs": [v for _, v in board.new_mqls],
-                "SQLs": [v for _, v in board.new_sqls],
+                _("New leads"): [v for _day, v in board.new_leads],
+                _("MQLs"): [v for _day, v in board.new_mqls],
+                _("SQLs"): [v for _day, v in board.new_sqls],
             },
         ),
         charts.bars(
-            "Median days in each stage before moving on",
+            _("Median days in each stage before moving on"),
             [stage_label(s) for s in model.stages],
-            {"Days": [_round(board.median_days.get(s)) for s in model.stages]},
-            label_header="Stage",
+            {_("Days"): [_round(board.median_days.get(s)) for s in model.stages]},
+            label_header=_("Stage"),
         ),
         charts.bars(
-            "Top assets (views, unlocks and downloads)",
-            [title for _, title, _ in board.top_assets],
-            {"Touches": [count for _, _, count in board.top_assets]},
+            _("Top assets (views, unlocks and downloads)"),
+            [title for _id, title, _count in board.top_assets],
+            {_("Touches"): [count for _id, _title, count in board.top_assets]},
             horizontal=True,
-            label_header="Asset",
+            label_header=_("Asset"),
         ),
         charts.bars(
-            "Top topics (views, unlocks and downloads)",
-            [label for label, _ in board.top_topics],
-            {"Touches": [count for _, count in board.top_topics]},
+            _("Top topics (views, unlocks and downloads)"),
+            [
+                board.topic_labels.get(label, {}).get(i18n.current()) or label
+                for label, _count in board.top_topics
+            ],
+            {_("Touches"): [count for _label, count in board.top_topics]},
             horizontal=True,
-            label_header="Topic",
+            label_header=_("Topic"),
         ),
         charts.bars(
-            "Gate form questions: asked and answered",
-            [f.field.replace("_", " ") for f in board.fields],
+            _("Gate form questions: asked and answered"),
+            [field_label(f.field) for f in board.fields],
             {
-                "Asked": [f.asked for f in board.fields],
-                "Answered": [f.answered for f in board.fields],
+                _("Asked"): [f.asked for f in board.fields],
+                _("Answered"): [f.answered for f in board.fields],
             },
-            label_header="Field",
+            label_header=_("Field"),
         ),
     ]
 
@@ -272,4 +312,6 @@ def _round(value: float | None) -> float | None:
 
 
 def _lifecycle_label(step: str) -> str:
-    return step.upper() if step in {"mql", "sql"} else step.capitalize()
+    """A lifecycle step as the charts name it ("MQL", "Customer"; German "MQL", "Kunde")."""
+    label = lifecycle_label(step)
+    return label.upper() if step in {"mql", "sql"} else label[:1].upper() + label[1:]

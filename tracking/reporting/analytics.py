@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -200,6 +200,8 @@ class Dashboard:
     fields: list[FieldFigures]
     gate_views: int
     form_submits: int
+    topic_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The top topics' labels in other languages (``{"de": "…"}``) by their English label."""
 
     @property
     def abandonment(self) -> float | None:
@@ -270,8 +272,9 @@ def dashboard(session: Session, model: Model, period: Period) -> Dashboard:
         ),
         median_days={stage: figures.median_days(dwell.get(stage, ())) for stage in model.stages},
         top_assets=_top_assets(session, period),
-        top_topics=_top_topics(session, period),
+        top_topics=(top_topics := _top_topics(session, period)),
         **_forms(session, period),
+        topic_labels=_labels_of(session, [label for label, _ in top_topics]),
     )
 
 
@@ -340,6 +343,14 @@ def _top_topics(session: Session, period: Period, limit: int = 10) -> list[tuple
         .limit(limit)
     )
     return [(label, int(touches or 0)) for label, touches in rows]
+
+
+def _labels_of(session: Session, english: list[str]) -> dict[str, dict[str, str]]:
+    """The other languages' labels of the topics with these English labels."""
+    if not english:
+        return {}
+    rows = session.execute(select(Topic.label, Topic.labels).where(Topic.label.in_(english)))
+    return {label: dict(labels or {}) for label, labels in rows}
 
 
 def _forms(session: Session, period: Period) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import utcnow
+from content.words import N_, Said
 from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Lead
 from tracking.pipeline.leadstate import Verdicts, verdicts
@@ -38,28 +39,40 @@ class LeadView:
     evidence: Mapping[str, tuple[EvidenceAsset, ...]]
     """Per stage: its heaviest assets with titles, depths and acts."""
     explanation: str
+    """The stage verdict in a marketer's words, in English ("decision (0.78): read …")."""
+    reasons: tuple[Said | str, ...]
+    """The explanation's reasons, each marked for translation (a model's hints as written)."""
     at: datetime
 
 
-def _phrase(asset: EvidenceAsset) -> str:
+def _phrase(asset: EvidenceAsset) -> Said:
     if "demo_request" in asset.acts:
-        return f"asked to talk to sales on '{asset.title}'"
+        return Said(N_("asked to talk to sales on '%(title)s'"), title=asset.title)
     if "webinar_attend" in asset.acts:
-        return f"attended '{asset.title}'"
+        return Said(N_("attended '%(title)s'"), title=asset.title)
     if "webinar_register" in asset.acts:
-        return f"registered for '{asset.title}'"
+        return Said(N_("registered for '%(title)s'"), title=asset.title)
     if "download" in asset.acts:
-        return f"downloaded '{asset.title}'"
+        return Said(N_("downloaded '%(title)s'"), title=asset.title)
     if asset.depth > 0:
-        return f"read '{asset.title}' {round(asset.depth * 100)}%"
-    return f"viewed '{asset.title}'"
+        return Said(
+            N_("read '%(title)s' %(percent)s%%"),
+            title=asset.title,
+            percent=round(asset.depth * 100),
+        )
+    return Said(N_("viewed '%(title)s'"), title=asset.title)
+
+
+def reasons(assets: Sequence[EvidenceAsset], hints: Sequence[str]) -> tuple[Said | str, ...]:
+    """Why the stage: what the lead did with its heaviest assets, then the model's hints."""
+    return (*(_phrase(a) for a in assets), *(hint.replace("_", " ") for hint in hints))
 
 
 def explain(
     stage: str, confidence: float, assets: Sequence[EvidenceAsset], hints: Sequence[str]
 ) -> str:
     """The stage verdict in a marketer's words."""
-    parts = [_phrase(a) for a in assets] + [hint.replace("_", " ") for hint in hints]
+    parts = [str(part) for part in reasons(assets, hints)]
     return f"{stage} ({confidence:.2f})" + (f": {', '.join(parts)}" if parts else "")
 
 
@@ -112,5 +125,6 @@ def view(session: Session, lead: Lead, model: Model, at: datetime | None = None)
         explanation=explain(
             found.stage.stage, found.stage.confidence, evidence[chosen.stage], chosen.hints
         ),
+        reasons=reasons(evidence[chosen.stage], chosen.hints),
         at=at,
     )

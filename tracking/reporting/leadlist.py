@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 
 from content.models import Topic, asset_topic
 from content.orm import start_of
+from content.words import N_, Said
 from tracking.folding import fold
 from tracking.models import AssetEngagement, Lead, ProfileFact
 from tracking.sources.arrivals import Channel
@@ -106,35 +107,55 @@ class LeadFilter:
 
 
 class BadFilter(ValueError):
-    """A filter value that cannot be understood; the message names it."""
+    """A filter value that cannot be understood; the message names it (``said``: the same
+    marked for translation, its field's label a ``Said`` too)."""
+
+    def __init__(self, said: Said) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 RANGE_LABELS = {
-    "fit_min": "Fit score from",
-    "fit_max": "Fit score to",
-    "engagement_min": "Engagement from",
-    "engagement_max": "Engagement to",
-    "active_from": "Last active from",
-    "active_to": "Last active to",
-    "created_from": "First seen from",
-    "created_to": "First seen to",
-    "page": "Page",
+    "fit_min": N_("Fit score from"),
+    "fit_max": N_("Fit score to"),
+    "engagement_min": N_("Engagement from"),
+    "engagement_max": N_("Engagement to"),
+    "active_from": N_("Last active from"),
+    "active_to": N_("Last active to"),
+    "created_from": N_("First seen from"),
+    "created_to": N_("First seen to"),
+    "page": N_("Page"),
 }
 """What the lead list's filter form calls each range field, for the messages about them."""
+
+UNKNOWN_VALUE = {
+    "stage": N_("unknown stage '%(value)s'"),
+    "lifecycle": N_("unknown lifecycle '%(value)s'"),
+    "grade": N_("unknown grade '%(value)s'"),
+    "category": N_("unknown category '%(value)s'"),
+}
 
 
 def _number(name: str, raw: str, kind: type[int] | type[float]) -> Any:
     try:
         return kind(raw)
     except ValueError:
-        raise BadFilter(f"{RANGE_LABELS[name]} must be a number, not '{raw[:40]}'") from None
+        raise BadFilter(
+            Said(
+                N_("%(field)s must be a number, not '%(value)s'"),
+                field=Said(RANGE_LABELS[name]),
+                value=raw[:40],
+            )
+        ) from None
 
 
 def _day(name: str, raw: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadFilter(f"{RANGE_LABELS[name]} must be a date (YYYY-MM-DD)") from None
+        raise BadFilter(
+            Said(N_("%(field)s must be a date (YYYY-MM-DD)"), field=Said(RANGE_LABELS[name]))
+        ) from None
 
 
 def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilter:
@@ -145,13 +166,13 @@ def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilte
         picked = tuple(v for v in params.getall(name, []) if v)
         wrong = [v for v in picked if v not in choices[name]]
         if wrong:
-            raise BadFilter(f"unknown {name} '{wrong[0][:40]}'")
+            raise BadFilter(Said(UNKNOWN_VALUE[name], value=wrong[0][:40]))
         values[name] = picked
     values["topic"] = (params.get("topic") or "").strip()[:80]
     values["channel"] = tuple(v for v in params.getall("channel", []) if v)
     wrong = [v for v in values["channel"] if v not in Channel.__members__.values()]
     if wrong:
-        raise BadFilter(f"unknown channel '{wrong[0][:40]}'")
+        raise BadFilter(Said(N_("unknown channel '%(value)s'"), value=wrong[0][:40]))
     for name in ("source", "campaign"):  # stored in lower case
         values[name] = " ".join((params.get(name) or "").split()).lower()[:200]
     for name, kind in (
@@ -167,7 +188,7 @@ def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilte
         values[name] = _day(name, raw) if raw else None
     sort = params.get("sort") or Sort.LAST_ACTIVITY.value
     if sort not in Sort.__members__.values():
-        raise BadFilter(f"cannot sort by '{sort[:40]}'")
+        raise BadFilter(Said(N_("cannot sort by '%(value)s'"), value=sort[:40]))
     values["sort"] = Sort(sort)
     order = params.get("order")
     values["descending"] = order != "asc" if order else Sort(sort) in DESCENDING_FIRST
