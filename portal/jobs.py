@@ -26,6 +26,7 @@ from content.files import FileStore
 from content.orm import utcnow
 from content.publishing import publish_due
 from content.search.index import SearchIndex
+from content.words import N_
 from nurture import delivery, handoff
 from nurture.attribution import rollup as attribution
 from nurture.mail.sender import MailSender
@@ -142,21 +143,21 @@ def all_jobs(
             lambda stopping: _read("event(s) stored", parts.ingestor.write_pending(stopping)),
             on_start=parts.ingestor.open,
             on_stop=parts.ingestor.close,
-            description="Writes tracked events in group-committed batches.",
+            description=N_("Writes tracked events in group-committed batches."),
         ),
         Job(
             "scheduled-publishing",
             2,
             lambda _: ", ".join(_in_write(database, publish_due)) or None,
             Scope.SINGLETON,
-            description="Publishes scheduled assets when their time has come.",
+            description=N_("Publishes scheduled assets when their time has come."),
         ),
         Job(
             "search-index",
             2,
             lambda _: indexer.catch_up(database, parts.search),
             backlog=lambda: _search_backlog(database, parts.search),
-            description="Applies the content change log to this process's search index.",
+            description=N_("Applies the content change log to this process's search index."),
         ),
         Job(
             "pdf-text",
@@ -168,7 +169,7 @@ def all_jobs(
             Scope.SHARED,
             backlog=lambda: _pdf_backlog(database),
             first_after=SETTLE,
-            description="Reads the text of uploaded PDFs, in bounded child processes.",
+            description=N_("Reads the text of uploaded PDFs, in bounded child processes."),
         ),
         Job(
             "quiet-lead-rescoring",
@@ -176,7 +177,9 @@ def all_jobs(
             lambda _: _read("lead(s) re-scored", leadstate.reevaluate_quiet(database, parts.model)),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Re-scores leads gone quiet, so fading engagement moves their verdicts.",
+            description=N_(
+                "Re-scores leads gone quiet, so fading engagement moves their verdicts."
+            ),
         ),
         Job(
             "deal-recycling",
@@ -187,8 +190,10 @@ def all_jobs(
             ),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Sends the leads of lost deals back to nurturing (recycled) after "
-            "LEADSHELF_RECYCLE_LOST_AFTER_DAYS, unless another deal is open or won.",
+            description=N_(
+                "Sends the leads of lost deals back to nurturing (recycled) after "
+                "LEADSHELF_RECYCLE_LOST_AFTER_DAYS, unless another deal is open or won."
+            ),
         ),
         Job(
             "lead-figures",
@@ -196,7 +201,7 @@ def all_jobs(
             lambda _: _read("asset(s) with lead figures", rollups.recompute_lead_stats(database)),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Recomputes the per-asset lead figures (influenced leads, before MQL).",
+            description=N_("Recomputes the per-asset lead figures (influenced leads, before MQL)."),
         ),
         Job(
             "account-figures",
@@ -204,8 +209,10 @@ def all_jobs(
             lambda _: account_jobs.keep_accounts(database, parts.model, accounts),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Places new leads in their accounts and recomputes the accounts whose "
-            "people changed (engagement, stages, head count).",
+            description=N_(
+                "Places new leads in their accounts and recomputes the accounts whose "
+                "people changed (engagement, stages, head count)."
+            ),
         ),
         Job(
             "handoff-catch-up",
@@ -213,7 +220,7 @@ def all_jobs(
             lambda _: _read("lead change(s) read", _in_write(database, handoff.catch_up)),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Applies lifecycle changes to the sales handoff queue.",
+            description=N_("Applies lifecycle changes to the sales handoff queue."),
         ),
         Job(
             "event-retention",
@@ -224,7 +231,7 @@ def all_jobs(
             ),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Deletes raw events past LEADSHELF_EVENT_RETENTION_DAYS.",
+            description=N_("Deletes raw events past LEADSHELF_EVENT_RETENTION_DAYS."),
         ),
         Job(
             "rate-limit-pruning",
@@ -232,7 +239,7 @@ def all_jobs(
             lambda _: _read("old row(s) deleted", _in_write(database, _prune_portal_rows)),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Forgets old rate-limit windows and job records of vanished processes.",
+            description=N_("Forgets old rate-limit windows and job records of vanished processes."),
         ),
         Job(
             "webhook-delivery",
@@ -241,7 +248,7 @@ def all_jobs(
             outbox_scope,
             backlog=lambda: _delivery_backlog(database),
             on_stop=outbox.close,
-            description="Relays lead changes into webhook deliveries and sends what is due.",
+            description=N_("Relays lead changes into webhook deliveries and sends what is due."),
         ),
         Job(
             "webinar-mail",
@@ -249,7 +256,9 @@ def all_jobs(
             lambda _: mail_jobs.queue_webinar_mail(database, settings),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Queues webinar confirmations, reminders and recordings when they are due.",
+            description=N_(
+                "Queues webinar confirmations, reminders and recordings when they are due."
+            ),
         ),
         Job(
             "program-scheduler",
@@ -258,7 +267,7 @@ def all_jobs(
             outbox_scope,
             backlog=lambda: program_jobs.backlog(database),
             first_after=SETTLE,
-            description="Enters leads into nurture programs and takes their due steps.",
+            description=N_("Enters leads into nurture programs and takes their due steps."),
         ),
         Job(
             "mail-sending",
@@ -266,7 +275,7 @@ def all_jobs(
             lambda _: mail_jobs.sent(mailer) if mailer is not None else None,
             outbox_scope,
             backlog=lambda: mail_jobs.backlog(database, settings),
-            description="Sends the mail outbox over SMTP: retries, bounces, suppressions.",
+            description=N_("Sends the mail outbox over SMTP: retries, bounces, suppressions."),
         ),
         Job(
             "delivery-pruning",
@@ -274,7 +283,7 @@ def all_jobs(
             lambda _: _read("settled delivery(ies) deleted", outbox.prune_settled()),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Deletes delivered and dead webhook deliveries after 30 days.",
+            description=N_("Deletes delivered and dead webhook deliveries after 30 days."),
         ),
         Job(
             "attribution",
@@ -282,22 +291,24 @@ def all_jobs(
             lambda _: attribution.run(database, settings.report_currency, utcnow()).describe(),
             Scope.SINGLETON,
             first_after=SETTLE,
-            description="Credits new funnel milestones and deals to the content, sources, "
-            "campaigns and programs before them (Console → Attribution).",
+            description=N_(
+                "Credits new funnel milestones and deals to the content, sources, "
+                "campaigns and programs before them (Console → Attribution)."
+            ),
         ),
         Job(
             "dashboard-snapshots",
             5,
             lambda _: _read("dashboard period(s) recomputed", refresh_dashboards()),
             first_after=SETTLE,
-            description="Recomputes the funnel dashboard periods someone looked at lately.",
+            description=N_("Recomputes the funnel dashboard periods someone looked at lately."),
         ),
         Job(
             "recommendation-audience",
             5,
             lambda _: _refresh_audience(database, parts.audience),
             first_after=SETTLE,
-            description="Rebuilds the co-reading and popularity figures recommendations use.",
+            description=N_("Rebuilds the co-reading and popularity figures recommendations use."),
         ),
     ]
     return with_intervals(jobs, settings.interval_overrides())

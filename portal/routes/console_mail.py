@@ -18,6 +18,7 @@ from content.printable import unprintable
 from nurture.mail import overview, suppression
 from nurture.mail.models import Suppression
 from nurture.mail.smtp import MailSettingError, parse_smtp_url
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.models import Role
 from portal.accounts.service import StaffPrincipal
@@ -25,6 +26,7 @@ from portal.console_nav import EMAIL
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.settings import Settings
+from portal.templating import format_datetime_utc
 
 SEARCH_MAX = 254
 
@@ -37,19 +39,26 @@ class LiftForm(msgspec.Struct, kw_only=True):
 
 def lift_problem(reason: str) -> str | None:
     """What is wrong with a lift reason as typed, or None."""
+    _ = i18n.gettext
     if not reason.strip():
-        return "Give a reason: it is kept with the entry, so others see why mail goes there again."
+        return _(
+            "Give a reason: it is kept with the entry, so others see why mail goes there again."
+        )
     if len(reason.strip()) > suppression.LIFT_REASON_MAX:
-        return f"Keep the reason under {suppression.LIFT_REASON_MAX} characters."
+        return _("Keep the reason under %(count)s characters.", count=suppression.LIFT_REASON_MAX)
     if problem := unprintable(reason, multiline=True):
-        return f"The reason contains {problem}."
+        return _("The reason contains %(problem)s.", problem=problem)
     return None
 
 
 def _lifted_already(entry: Suppression) -> str:
     assert entry.lifted_at is not None
-    when = entry.lifted_at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{entry.address} was lifted already, by {entry.lifted_by} on {when}."
+    return i18n.gettext(
+        "%(address)s was lifted already, by %(who)s on %(when)s.",
+        address=entry.address,
+        who=entry.lifted_by,
+        when=format_datetime_utc(entry.lifted_at),
+    )
 
 
 def _sending(settings: Settings) -> dict[str, Any]:
@@ -143,7 +152,10 @@ def _page(
         lifted = suppression.lifted(session, search)
         just_lifted = session.get(Suppression, lifted_id) if lifted_id else None
     notice = (
-        f"{just_lifted.address} may get mail again. The entry stays below with your reason."
+        i18n.gettext(
+            "%(address)s may get mail again. The entry stays below with your reason.",
+            address=just_lifted.address,
+        )
         if just_lifted is not None and just_lifted.lifted_at is not None
         else None
     )
