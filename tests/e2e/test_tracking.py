@@ -130,5 +130,7 @@ def test_nothing_is_tracked_before_consent_and_reading_is_after(
     progress = [e for e in events if e.type == "read_progress"]
     assert progress, f"no reading reported; got {types}"
     assert max(e.depth or 0 for e in progress) > 0.8
-    assert 10 <= sum(e.seconds or 0 for e in progress) <= 17
+    # 16 s of fake clock plus the real time around it (longer on a loaded machine); a reading
+    # counted twice would be 32 or more
+    assert 10 <= sum(e.seconds or 0 for e in progress) <= 20
     context.close()
