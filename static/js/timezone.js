@@ -4,6 +4,8 @@
  * the reader's own zone. Without JavaScript the field stays empty and the form works
  * the same; the server ignores anything that is not a zone.
  * Forms htmx swaps in later (shown again with a mistake named) are filled too.
+ * The zone is also kept in a session cookie (leadshelf_tz), so the next pages show times
+ * (a webinar's) in it, written by the server in the page's language.
  */
 (function () {
   "use strict";
@@ -16,6 +18,15 @@
   }
   if (!zone) {
     return;
+  }
+
+  var COOKIE = "leadshelf_tz";
+  var kept = document.cookie.split("; ").filter(function (part) {
+    return part.indexOf(COOKIE + "=") === 0;
+  })[0];
+  if (kept !== COOKIE + "=" + encodeURIComponent(zone)) {
+    document.cookie = COOKIE + "=" + encodeURIComponent(zone) + "; path=/; SameSite=Lax" +
+      (window.location.protocol === "https:" ? "; Secure" : "");
   }
 
   function fill(root) {
