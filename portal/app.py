@@ -38,6 +38,7 @@ from portal.resources import resource_path
 from portal.routes import (
     console_accounts,
     console_attribution,
+    console_intelligence,
     console_kpis,
     console_mail,
     console_mailbox,
@@ -189,6 +190,7 @@ def build_app(shell: Shell, state: State) -> Litestar:
             *console_programs.ROUTES,
             *console_program_review.ROUTES,
             *console_attribution.ROUTES,
+            *console_intelligence.ROUTES,
             *console_kpis.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],

@@ -107,6 +107,12 @@ CONTENT_ANALYTICS = Section(
         "Per asset: views, readers, gate conversion, downloads, time, completion, leads influenced."
     ),
 )
+CONTENT_INTELLIGENCE = Section(
+    N_("Content intelligence"),
+    "/console/content-intelligence",
+    frozenset({Role.ADMIN, Role.MARKETER, Role.EDITOR}),
+    N_("Where the library has gaps: stages and topics without content, and where leads stall."),
+)
 
 EMAIL = Section(
     N_("Email"),
@@ -142,6 +148,7 @@ SECTIONS: tuple[Section, ...] = (
     ACCOUNTS,
     HANDOFF,
     CONTENT_ANALYTICS,
+    CONTENT_INTELLIGENCE,
     EMAIL,
     PROGRAMS,
     KPIS,

@@ -29,6 +29,7 @@ from content.search.index import SearchIndex
 from content.words import N_
 from nurture import delivery, handoff
 from nurture.attribution import rollup as attribution
+from nurture.intelligence import gaps as content_gaps
 from nurture.mail.sender import MailSender
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
@@ -54,6 +55,8 @@ SETTLE = 2.0
 publishing and webhook delivery start at once)."""
 HOUSEKEEPING_EVERY = 600.0
 """Seconds between passes of the slow singleton jobs (re-scoring, retention, pruning …)."""
+INTELLIGENCE_EVERY = 900.0
+"""Seconds between passes of the ``content-intelligence`` job (the page says 15 minutes)."""
 SEARCH_BEHIND_AFTER = timedelta(minutes=5)
 """A change the search index has not applied for this long makes /healthz degraded."""
 DELIVERY_BEHIND_AFTER = timedelta(minutes=5)
@@ -284,6 +287,17 @@ def all_jobs(
             Scope.SINGLETON,
             first_after=SETTLE,
             description=N_("Deletes delivered and dead webhook deliveries after 30 days."),
+        ),
+        Job(
+            "content-intelligence",
+            INTELLIGENCE_EVERY,
+            lambda _: content_gaps.refresh(database.read, database.write, utcnow()),
+            Scope.SINGLETON,
+            first_after=SETTLE,
+            description=N_(
+                "Recomputes the gap matrix: published assets, recent reading and stalled "
+                "leads per stage and topic or persona (Console → Content intelligence)."
+            ),
         ),
         Job(
             "attribution",

@@ -129,6 +129,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # reports and handoff
     ("GET", "/console/dashboard"): Expect("/console/dashboard", PEOPLE),
     ("GET", "/console/analytics"): Expect("/console/analytics", EVERYONE),
+    ("GET", "/console/content-intelligence"): Expect("/console/content-intelligence", EVERYONE),
     ("GET", "/console/handoff"): Expect("/console/handoff", PEOPLE),
     ("POST", "/console/handoff/{lead_id:int}"): Expect("/console/handoff/{lead}", PEOPLE),
     # the privacy page's text
@@ -191,6 +192,7 @@ MENUS: dict[Role, set[str]] = {
     EDITOR: {
         "/console",
         "/console/analytics",
+        "/console/content-intelligence",
         "/console/assets",
         "/console/taxonomy",
         "/console/mailbox",
@@ -203,6 +205,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/accounts",
         "/console/handoff",
         "/console/analytics",
+        "/console/content-intelligence",
         "/console/email",
         "/console/programs",
         "/console/attribution",
@@ -216,6 +219,7 @@ MENUS: dict[Role, set[str]] = {
         "/console/accounts",
         "/console/handoff",
         "/console/analytics",
+        "/console/content-intelligence",
         "/console/email",
         "/console/programs",
         "/console/attribution",

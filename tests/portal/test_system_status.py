@@ -231,6 +231,7 @@ def test_worker_once_runs_each_shared_job_once_and_says_what_it_did(
         "webinar-mail",
         "program-scheduler",
         "attribution",
+        "content-intelligence",
         "delivery-pruning",
     }  # no search index, caches or event writer: the worker serves no pages
     assert said["scheduled-publishing"] == "nothing to do"

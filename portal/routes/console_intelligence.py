@@ -1,0 +1,127 @@
+"""Console → Content intelligence: where the library has gaps (the gap matrix the
+``content-intelligence`` job keeps), for editors, marketers and admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+
+from nurture.intelligence import matrix
+from nurture.intelligence.gaps import ALL
+from nurture.intelligence.rules import Cell
+from portal import i18n
+from portal.accounts.guards import requires_role
+from portal.accounts.service import StaffPrincipal
+from portal.console_nav import CONTENT_INTELLIGENCE as INTELLIGENCE
+from portal.db import Database
+from portal.routes.console import console_page
+from portal.routes.console_leads import journey_label
+from tracking.rules.config import Model
+
+
+def gap_sentence(cell: Cell, dimension: str, label: str, stage: str) -> str:
+    """The gap in one plain sentence: "23 leads interested in energy monitoring stall in
+    consideration; there is 1 consideration asset on that topic and they have read it"."""
+    n = cell.stalled_here
+    if dimension == "topic":
+        who = i18n.ngettext(
+            "%(num)s lead interested in %(key)s stalls in %(stage)s",
+            "%(num)s leads interested in %(key)s stall in %(stage)s",
+            n,
+            key=label,
+            stage=stage,
+        )
+        if cell.assets:
+            what = i18n.ngettext(
+                "there is %(num)s %(stage)s asset on that topic",
+                "there are %(num)s %(stage)s assets on that topic",
+                cell.assets,
+                stage=stage,
+            )
+        else:
+            what = i18n.gettext("there is no %(stage)s asset on that topic", stage=stage)
+    else:
+        who = i18n.ngettext(
+            "%(num)s lead of the persona %(key)s stalls in %(stage)s",
+            "%(num)s leads of the persona %(key)s stall in %(stage)s",
+            n,
+            key=label,
+            stage=stage,
+        )
+        if cell.assets:
+            what = i18n.ngettext(
+                "there is %(num)s %(stage)s asset for that persona",
+                "there are %(num)s %(stage)s assets for that persona",
+                cell.assets,
+                stage=stage,
+            )
+        else:
+            what = i18n.gettext("there is no %(stage)s asset for that persona", stage=stage)
+    if not cell.assets:
+        read = ""
+    elif cell.exhausted == n:
+        read = i18n.ngettext("and they have read it", "and they have read them all", cell.assets)
+    elif cell.exhausted:
+        read = i18n.ngettext(
+            "and %(num)s of them has read all of it",
+            "and %(num)s of them have read all of it",
+            cell.exhausted,
+        )
+    else:
+        read = i18n.gettext("and each of them has something left to read there")
+    return i18n.gettext("%(who)s; %(what)s %(read)s", who=who, what=what, read=read).strip()
+
+
+def _in_sentence(label: str) -> str:
+    """A stage's label inside a sentence: lower case in English, as written in German (its
+    nouns keep their capital)."""
+    return label if i18n.current() == "de" else label.lower()
+
+
+@get(
+    INTELLIGENCE.url,
+    guards=[requires_role(*INTELLIGENCE.roles)],
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def intelligence_page(
+    request: Request[StaffPrincipal, Any, Any],
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+) -> Template:
+    problem = ""
+    with database.read() as session:
+        known = matrix.languages(session)
+        try:
+            dimension, language = matrix.choose(
+                request.query_params.get("by", ""),
+                request.query_params.get("language", ""),
+                known,
+            )
+        except matrix.BadChoice as refused:
+            dimension, language, problem = "topic", ALL, i18n.say(refused.said)
+        view = matrix.read_matrix(session, dimension, language, model.stages, i18n.current(), known)
+    stage_label = journey_label(model)
+    labels = dict(view.keys)
+    page = console_page(
+        request,
+        "console/intelligence.html",
+        view=view,
+        problem=problem,
+        stage_label=stage_label,
+        sentence=lambda cell: gap_sentence(
+            cell,
+            view.dimension,
+            labels.get(cell.topic, cell.topic),
+            _in_sentence(stage_label(cell.stage)),
+        ),
+        all_languages=ALL,
+    )
+    page.status_code = 400 if problem else 200
+    return page
+
+
+ROUTES: list[Any] = [intelligence_page]

@@ -1,0 +1,84 @@
+"""Console → Content intelligence through an editor's eyes, on SQLite and PostgreSQL: the gap
+matrix by stage and topic (or persona), the stalls ranked in plain sentences, in English and
+German, and a choice the page does not have named."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import update
+
+from content.orm import utcnow
+from nurture.intelligence import gaps
+from portal.accounts.models import Role, StaffUser
+from portal.db import Database
+from tests.factories import make_asset
+from tests.nurture.intelligence.test_gaps import lead
+from tests.support import StaffActions, html
+
+Client = TestClient[Litestar]
+URL = "/console/content-intelligence"
+
+
+def test_an_editor_sees_where_leads_stall_and_the_matrix(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    guide = make_asset(db, stage="consideration", topics=["energy-monitoring"])
+    make_asset(db, stage="awareness", topics=["energy-monitoring"])
+    for n in range(3):
+        lead(db, f"l{n}@x.example", "consideration", 45, {guide.id: 2})
+    lead(db, "moving@x.example", "consideration", 3, {guide.id: 2})
+    gaps.refresh(db.read, db.write, utcnow())
+    staff.sign_in_as(Role.EDITOR)
+
+    page = client.get(URL)
+    assert page.status_code == 200
+    tree = html(page.text)
+    sentences = [item.text(strip=True) for item in tree.css(".gap")]
+    assert sentences == [
+        "3 leads interested in Energy monitoring stall in consideration; there is 1 "
+        "consideration asset on that topic and they have read it."
+    ]
+    row = tree.css_first('tr[data-key="energy-monitoring"]')
+    cell = row.css_first('td[data-stage="consideration"]')
+    assert cell.css_first(".cell-assets").text(strip=True) == "1 asset"
+    assert cell.css_first(".cell-stalled").text(strip=True) == "3 stalled"
+    assert cell.css_first("a").attributes["href"] == (
+        "/library?stage=consideration&topic=energy-monitoring"
+    )
+    assert "gap-cell--thin" in (cell.attributes.get("class") or "")
+    empty = row.css_first('td[data-stage="decision"]')
+    assert "gap-cell--empty" in (empty.attributes.get("class") or "")
+
+
+def test_a_german_editor_reads_the_sentences_in_german(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    guide = make_asset(db, stage="decision", topics=["pricing"])
+    lead(db, "a@x.example", "decision", 45, {guide.id: 2})
+    lead(db, "b@x.example", "decision", 45, {})
+    gaps.refresh(db.read, db.write, utcnow() + timedelta(seconds=1))
+    email = staff.sign_in_as(Role.EDITOR)
+    with db.write() as session:
+        session.execute(update(StaffUser).where(StaffUser.email == email).values(language="de"))
+    tree = html(client.get(URL).text)
+    assert tree.css_first("h1").text(strip=True) == "Content-Analyse"
+    assert [item.text(strip=True) for item in tree.css(".gap")] == [
+        "1 Lead mit Interesse an Pricing steckt in der Phase Entscheidung fest; zu diesem Thema "
+        "gibt es 1 Inhalt für die Phase Entscheidung und sie haben ihn gelesen."
+    ]
+
+
+def test_a_choice_the_page_does_not_have_is_named(
+    client: Client, staff: StaffActions, settled: None
+) -> None:
+    staff.sign_in_as(Role.MARKETER)
+    page = client.get(URL, params={"by": "colour"})
+    assert page.status_code == 400
+    assert "Show by: expected one of topic, persona, not “colour”" in html(page.text).text()
+    assert html(page.text).css_first("table.gap-matrix") is not None
+    before_the_job = client.get(URL, params={"by": "persona"})
+    assert before_the_job.status_code == 200
+    assert "has not run yet" in before_the_job.text
