@@ -323,6 +323,7 @@ def test_the_unsubscribe_page_speaks_the_lead_language(client: Client, db: Datab
     subscribed(db, language="de")
     tree = page(client.get(LINKS.unsubscribe(ADA)))
     assert heading(tree) == "Von Marketing-E-Mails abmelden?"
+    assert tree.css_first("html").attributes["lang"] == "de"
     assert tree.css_first(".email-page").attributes["lang"] == "de"
     assert tree.css_first("main button").text(strip=True) == "Abmelden"
     assert tree.css_first(".email-page__privacy a").text() == "Datenschutzerklärung"
@@ -465,6 +466,7 @@ def test_the_confirmation_page_speaks_the_lead_language_with_dates_as_it_writes_
     url = LINKS.confirm(lead_id, ask(db, lead_id))
     first = page(client.get(url))
     assert heading(first) == "Sie haben Ihr Abonnement bestätigt"
+    assert first.css_first("html").attributes["lang"] == "de"
     assert first.css_first(".email-page").attributes["lang"] == "de"
     assert first.css_first("#email-preferences-link").text(strip=True) == (
         "Weitere Einstellungen: wie oft, welche Sprache"
@@ -554,7 +556,7 @@ def test_a_reader_who_switched_the_language_keeps_it_on_a_german_leads_pages(
     lead_id = subscribed(db, language="de")
     switched = page(client.get(LINKS.preferences(lead_id) + "&lang=en"))
     assert heading(switched) == "Your email preferences"
-    assert switched.css_first(".email-page").attributes["lang"] == "en"
+    assert switched.css_first("html").attributes["lang"] == "en"
     # The switch is the reader's for this browser (its cookie), not the lead's mail language.
     response = client.get(LINKS.preferences(lead_id))
     tree = page(response)

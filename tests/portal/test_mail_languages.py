@@ -53,7 +53,11 @@ def heading(response: Any) -> str:
 
 
 def page_language(response: Any) -> str:
-    return html(response.text).css_first(".email-page").attributes.get("lang") or ""
+    """The page's language, as ``<html lang>`` says it (the email pages say it twice)."""
+    tree = html(response.text)
+    declared = tree.css_first("html").attributes.get("lang") or ""
+    assert tree.css_first(".email-page").attributes.get("lang") == declared
+    return declared
 
 
 def test_a_german_reader_subscribes_in_german_from_mail_to_page(
