@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.response import Template
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
 
-from nurture.intelligence import matrix
+from content.models import Asset
+from content.orm import utcnow
+from nurture.intelligence import fading, matrix
 from nurture.intelligence.gaps import ALL
 from nurture.intelligence.rules import Cell
 from portal import i18n
 from portal.accounts.guards import requires_role
+from portal.accounts.models import Role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_INTELLIGENCE as INTELLIGENCE
 from portal.db import Database
-from portal.routes.console import console_page
+from portal.routes.console import FormBody, console_page
 from portal.routes.console_leads import journey_label
 from tracking.rules.config import Model
 
@@ -124,4 +130,93 @@ def intelligence_page(
     return page
 
 
-ROUTES: list[Any] = [intelligence_page]
+FADING_URL = f"{INTELLIGENCE.url}/fading"
+EDITORS = (Role.ADMIN, Role.EDITOR)
+
+
+class SnoozeForm(msgspec.Struct, kw_only=True):
+    """Why a flag may rest, and for how long."""
+
+    reason: str = ""
+    days: str = "90"
+
+
+def _fading_page(
+    request: Request[StaffPrincipal, Any, Any],
+    database: Database,
+    model: Model,
+    *,
+    problem: str = "",
+    form_asset: int | None = None,
+    form: SnoozeForm | None = None,
+) -> Template:
+    with database.read() as session:
+        found = fading.flags(session, utcnow())
+        session.expunge_all()
+    page = console_page(
+        request,
+        "console/fading.html",
+        flags=found,
+        stage_label=journey_label(model),
+        may_snooze=request.user.role in EDITORS,
+        snooze_days=fading.SNOOZE_DAYS,
+        problem=problem,
+        form_asset=form_asset,
+        form=form or SnoozeForm(),
+        done=request.query_params.get("done", ""),
+    )
+    page.status_code = 422 if problem else 200
+    return page
+
+
+@get(
+    FADING_URL,
+    guards=[requires_role(*INTELLIGENCE.roles)],
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def fading_page(
+    request: Request[StaffPrincipal, Any, Any],
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+) -> Template:
+    """Assets whose reading fell clearly below their own start or their peers, and assets
+    whose webinar date or title year has passed."""
+    return _fading_page(request, database, model)
+
+
+@post(
+    f"{FADING_URL}/{{asset_id:int}}/snooze",
+    guards=[requires_role(*EDITORS)],
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def snooze_flag(
+    request: Request[StaffPrincipal, Any, Any],
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+    asset_id: FromPath[int],
+    data: Annotated[SnoozeForm, FormBody],
+) -> Response[Any]:
+    """Rest an asset's flag for 30, 90 or 365 days with a reason; a missing reason or an
+    unknown length is named and the form kept."""
+    reason = " ".join(data.reason.split())
+    problem = ""
+    if not reason:
+        problem = i18n.gettext("Say why the flag may rest (it is shown beside it).")
+    elif len(reason) > 300:
+        problem = i18n.gettext("The reason is too long: at most 300 characters.")
+    elif not data.days.isdigit() or int(data.days) not in fading.SNOOZE_DAYS:
+        problem = i18n.gettext("Choose how long the flag rests: 30, 90 or 365 days.")
+    if problem:
+        return _fading_page(
+            request, database, model, problem=problem, form_asset=asset_id, form=data
+        )
+    with database.write() as session:
+        if asset_id >= 2**31 or session.get(Asset, asset_id) is None:
+            raise NotFoundException(f"no asset {asset_id}")
+        fading.snooze(session, asset_id, reason, int(data.days), request.user.email, utcnow())
+    return Redirect(f"{FADING_URL}?done=snoozed#flag-{asset_id}", status_code=303)
+
+
+ROUTES: list[Any] = [intelligence_page, fading_page, snooze_flag]

@@ -130,6 +130,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console/dashboard"): Expect("/console/dashboard", PEOPLE),
     ("GET", "/console/analytics"): Expect("/console/analytics", EVERYONE),
     ("GET", "/console/content-intelligence"): Expect("/console/content-intelligence", EVERYONE),
+    ("GET", "/console/content-intelligence/fading"): Expect(
+        "/console/content-intelligence/fading", EVERYONE
+    ),
+    ("POST", "/console/content-intelligence/fading/{asset_id:int}/snooze"): Expect(
+        "/console/content-intelligence/fading/{asset}/snooze", CONTENT
+    ),
     ("GET", "/console/handoff"): Expect("/console/handoff", PEOPLE),
     ("POST", "/console/handoff/{lead_id:int}"): Expect("/console/handoff/{lead}", PEOPLE),
     # the privacy page's text

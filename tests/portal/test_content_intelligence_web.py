@@ -16,7 +16,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.db import Database
 from tests.factories import make_asset
 from tests.nurture.intelligence.test_gaps import lead
-from tests.support import StaffActions, html
+from tests.support import StaffActions, csrf_token_from, html
 
 Client = TestClient[Litestar]
 URL = "/console/content-intelligence"
@@ -82,3 +82,50 @@ def test_a_choice_the_page_does_not_have_is_named(
     before_the_job = client.get(URL, params={"by": "persona"})
     assert before_the_job.status_code == 200
     assert "has not run yet" in before_the_job.text
+
+
+def test_an_editor_snoozes_a_fading_flag_with_a_reason(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    old = make_asset(db, title="The 2024 benchmark report")
+    staff.sign_in_as(Role.EDITOR)
+    page = client.get(f"{URL}/fading")
+    row = html(page.text).css_first(f'tr[data-asset="{old.slug}"]')
+    assert row.css_first(".dated").text(strip=True) == "The title names 2024"
+    token = csrf_token_from(page.text)
+    action = f"{URL}/fading/{old.id}/snooze"
+
+    refused = client.post(action, data={"reason": "  ", "days": "90", "_csrf_token": token})
+    assert refused.status_code == 422
+    assert "Say why the flag may rest" in refused.text
+    wrong_length = client.post(
+        action, data={"reason": "Still current", "days": "7", "_csrf_token": token}
+    )
+    assert wrong_length.status_code == 422
+    assert 'value="Still current"' in wrong_length.text  # the form is kept
+
+    done = client.post(
+        action,
+        data={"reason": "Still the newest figures", "days": "30", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    rested = html(client.get(done.headers["location"]).text)
+    row = rested.css_first(f'tr[data-asset="{old.slug}"]')
+    assert "flag-row--snoozed" in (row.attributes.get("class") or "")
+    assert "Still the newest figures" in row.css_first(".cell-flag").text()
+    assert row.css_first("form") is None
+
+
+def test_a_marketer_sees_the_flags_but_may_not_snooze(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    old = make_asset(db, title="Trends 2023")
+    staff.sign_in_as(Role.MARKETER)
+    page = client.get(f"{URL}/fading")
+    assert html(page.text).css_first(f'tr[data-asset="{old.slug}"] form') is None
+    refused = client.post(
+        f"{URL}/fading/{old.id}/snooze",
+        data={"reason": "x", "days": "30", "_csrf_token": csrf_token_from(page.text)},
+    )
+    assert refused.status_code == 403
