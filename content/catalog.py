@@ -86,9 +86,9 @@ def live() -> ColumnElement[bool]:
     return Asset.status == Status.PUBLISHED.value
 
 
-def _for_reader(reader: str | None) -> list[ColumnElement[bool]]:
+def _for_reader(session: Session, reader: str | None) -> list[ColumnElement[bool]]:
     """The condition that keeps one version of each piece for a reader of ``reader``."""
-    return [shown_in(reader)] if reader else []
+    return [shown_in(session, reader)] if reader else []
 
 
 def _newest(reader: str | None) -> tuple[Any, ...]:
@@ -153,7 +153,7 @@ def browse_page(session: Session, query: BrowseQuery, search: Search | None = No
     # A picked language shows all of it; else one version of each piece for the reader. The
     # language filter's own counts are what picking each language would show.
     reader = query.reader if not query.language else None
-    one_each = _for_reader(reader)
+    one_each = _for_reader(session, reader)
     conditions = base + one_each + [_condition(n, v) for n, v in chosen.items()]
     facets = {
         name: _facet(
@@ -357,7 +357,7 @@ def related(
             Asset.id != piece,
             (Asset.translation_of_id.is_(None)) | (Asset.translation_of_id != piece),
             asset_topic.c.topic_id.in_(topic_ids),
-            *_for_reader(reader),
+            *_for_reader(session, reader),
         )
         .group_by(Asset.id, Asset.published_at, Asset.language)
         .order_by(overlap.desc(), *first, Asset.published_at.desc())
@@ -394,7 +394,7 @@ def _home_with_cards(session: Session, ids: HomeIds) -> HomeSections:
 
 
 def home_ids(session: Session, per_stage: int = 3, reader: str | None = None) -> HomeIds:
-    shown = [live(), *_for_reader(reader)]
+    shown = [live(), *_for_reader(session, reader)]
     featured_ids = list(
         session.scalars(select(Asset.id).where(*shown).order_by(*_newest(reader)).limit(6))
     )

@@ -111,7 +111,7 @@ def _block_items(
         select(Asset)
         .join(asset_topic, asset_topic.c.asset_id == Asset.id)
         .join(Topic, Topic.id == asset_topic.c.topic_id)
-        .where(Topic.slug == block.slug, published, translations.shown_in(i18n.current()))
+        .where(Topic.slug == block.slug, published, translations.shown_in(session, i18n.current()))
         .order_by(Asset.published_at.desc(), Asset.id.desc())
     )
     read = _read_ids(session, lead.id) if lead is not None else set()

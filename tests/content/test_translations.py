@@ -12,7 +12,13 @@ from content import translations
 from content.editing import ContentError, save_asset, validate_draft
 from content.models import Asset
 from content.publishing import archive, publish
-from content.translations import Version, language_problem, link_problem, one_per_piece
+from content.translations import (
+    Version,
+    hidden_versions,
+    language_problem,
+    link_problem,
+    one_per_piece,
+)
 from portal.db import Database
 from tests.factories import make_asset
 
@@ -145,6 +151,24 @@ def test_one_version_per_piece_for_every_order_and_language() -> None:
             assert all(c.language == language for c in kept if c.piece in wanted)
 
 
+def test_the_versions_hidden_from_a_reader_are_the_other_languages_of_their_pieces() -> None:
+    # (id, original, language): 1 en original with 2 de; 3 de original with 4 en; 5 en alone
+    live = [(1, None, "en"), (2, 1, "de"), (3, None, "de"), (4, 3, "en"), (5, None, "en")]
+    assert hidden_versions(live, "de") == {1, 4}
+    assert hidden_versions(live, "en") == {2, 3}
+    assert hidden_versions(live, "fr") == set()
+    for dropped in range(len(live)):  # a version not live hides nothing and is hidden by none
+        rest = live[:dropped] + live[dropped + 1 :]
+        for language in ("en", "de"):
+            hidden = hidden_versions(rest, language)
+            shown = [v for v in rest if v[0] not in hidden]
+            pieces = [original or i for i, original, _ in shown]
+            assert len(pieces) == len(set(pieces)) == len({o or i for i, o, _ in rest})
+            for i, original, lang in shown:
+                same = [v for v in rest if (v[1] or v[0]) == (original or i)]
+                assert lang == language or all(v[2] != language for v in same)
+
+
 # --- links saved with the asset (both backends) ------------------------------------------------
 
 
@@ -248,7 +272,7 @@ def test_a_reader_of_each_language_is_shown_one_live_version_per_piece(db: Datab
         with db.read() as session:
             rows = session.scalars(
                 select(Asset.title)
-                .where(translations.live(), translations.shown_in(language))
+                .where(translations.live(), translations.shown_in(session, language))
                 .order_by(Asset.id)
             )
             return list(rows)
