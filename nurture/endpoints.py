@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.orm import SessionSource, utcnow
-from content.printable import unprintable
+from content.printable import unprintable_said
+from content.words import N_, Said
 from nurture import delivery, targets
 from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from nurture.relay import payload
@@ -25,11 +26,13 @@ REPLAYABLE = {DeliveryStatus.DEAD.value, DeliveryStatus.PENDING.value}
 
 
 class EndpointError(ValueError):
-    """The endpoint form has a problem; ``field`` names it."""
+    """The endpoint form has a problem; ``field`` names it, ``said`` says it (``str()``: the
+    English)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str | Said) -> None:
+        super().__init__(str(message))
         self.field = field
+        self.said = message if isinstance(message, Said) else Said(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +57,28 @@ def validate(
 ) -> EndpointDraft:
     """Check a form: a URL that may receive webhooks now, known event types, a short description."""
     for field, text in (("url", url), ("description", description)):
-        problem = unprintable(text)
+        problem = unprintable_said(text)
         if problem:
-            raise EndpointError(field, f"remove {problem}")
+            raise EndpointError(field, Said(N_("remove %(problem)s"), problem=problem))
     try:
         target = targets.check(url, allowed, resolve)
     except targets.TargetRefused as refused:
-        raise EndpointError("url", str(refused)) from None
+        said = refused.args[0] if refused.args else str(refused)
+        raise EndpointError("url", said) from None
     chosen = tuple(t for t in EVENT_TYPES if t in set(event_types))
     unknown = set(event_types) - set(EVENT_TYPES)
     if unknown:
-        raise EndpointError("event_types", f"unknown event types: {', '.join(sorted(unknown))}")
+        raise EndpointError(
+            "event_types",
+            Said(N_("unknown event types: %(types)s"), types=", ".join(sorted(unknown))),
+        )
     if not chosen:
-        raise EndpointError("event_types", "choose at least one event type")
+        raise EndpointError("event_types", Said(N_("choose at least one event type")))
     description = description.strip()
     if len(description) > MAX_DESCRIPTION:
-        raise EndpointError("description", f"at most {MAX_DESCRIPTION} characters")
+        raise EndpointError(
+            "description", Said(N_("at most %(max)s characters"), max=MAX_DESCRIPTION)
+        )
     return EndpointDraft(target.url, chosen, description)
 
 
@@ -154,7 +163,7 @@ def replay(
     if found is None or found.endpoint_id != endpoint_id:
         raise LookupError(f"no delivery {delivery_id} for this endpoint")
     if found.status not in REPLAYABLE:
-        raise ValueError(f"a {found.status} delivery cannot be replayed")
+        raise ValueError(Said(N_("a %(status)s delivery cannot be replayed"), status=found.status))
     now = now or utcnow()
     found.status = DeliveryStatus.PENDING.value
     found.next_attempt_at = now

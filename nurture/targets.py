@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from content.words import N_, Said
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
@@ -23,7 +25,11 @@ MAX_URL_LENGTH = 2000
 
 
 class TargetRefused(ValueError):
-    """The URL may not receive webhooks; the message says why in an admin's words."""
+    """The URL may not receive webhooks; the message (a ``Said``: ``str()`` is its English) says
+    why in an admin's words."""
+
+
+BAD_PORT = N_("the URL's port is not a number from 1 to 65535")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,12 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
 
 
 def address_refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
+    """Why this address may not be contacted (in English), or None."""
+    said = address_refusal_said(address, allowed)
+    return str(said) if said is not None else None
+
+
+def address_refusal_said(address: IPAddress, allowed: Sequence[IPNetwork]) -> Said | None:
     """Why this address may not be contacted, or None.
 
     An IPv6 address that stands for an IPv4 address is judged as that IPv4
@@ -94,27 +106,35 @@ def address_refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | N
             if any(inner in network for network in allowed):
                 return None
             kind = _refused_kind(inner)
-            return f"{address} embeds {inner}, {kind}" if kind else None
+            if kind is None:
+                return None
+            return Said(N_("%(address)s embeds %(inner)s, %(kind)s"), address=str(address),
+                        inner=str(inner), kind=Said(kind))  # fmt: skip
         if address in _NAT64_LOCAL_USE:
-            return f"{address} is a local-use IPv4/IPv6 translation address (64:ff9b:1::/48)"
+            return Said(
+                N_("%(address)s is a local-use IPv4/IPv6 translation address (64:ff9b:1::/48)"),
+                address=str(address),
+            )
     kind = _refused_kind(address)
-    return f"{address} is {kind}" if kind else None
+    return (
+        Said(N_("%(address)s is %(kind)s"), address=str(address), kind=Said(kind)) if kind else None
+    )
 
 
 def _refused_kind(address: IPAddress) -> str | None:
     """What makes an address unfit for webhooks (``"a private address"``), or None."""
     if address.is_unspecified:
-        return "the unspecified address"
+        return N_("the unspecified address")
     if address.is_loopback:
-        return "a loopback address"
+        return N_("a loopback address")
     if address.is_link_local:
-        return "a link-local address"
+        return N_("a link-local address")
     if address.is_multicast:
-        return "a multicast address"
+        return N_("a multicast address")
     if address.is_private:
-        return "a private address"
+        return N_("a private address")
     if not address.is_global:
-        return "a reserved address"
+        return N_("a reserved address")
     return None
 
 
@@ -122,20 +142,22 @@ def split_url(url: str) -> SplitResult:
     """The URL's parts, refusing what no webhook needs (other schemes, credentials, fragments)."""
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH:
-        raise TargetRefused(f"the URL must be 1 to {MAX_URL_LENGTH} characters")
+        raise TargetRefused(Said(N_("the URL must be 1 to %(max)s characters"), max=MAX_URL_LENGTH))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise TargetRefused("only http:// and https:// URLs can receive webhooks")
+        raise TargetRefused(Said(N_("only http:// and https:// URLs can receive webhooks")))
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise TargetRefused("the URL's port is not a number from 1 to 65535") from None
+        raise TargetRefused(Said(BAD_PORT)) from None
     if not host:
-        raise TargetRefused("the URL has no host")
+        raise TargetRefused(Said(N_("the URL has no host")))
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused("credentials do not belong in the URL; receivers check the signature")
+        raise TargetRefused(
+            Said(N_("credentials do not belong in the URL; receivers check the signature"))
+        )
     if port == 0:
-        raise TargetRefused("the URL's port is not a number from 1 to 65535")
+        raise TargetRefused(Said(BAD_PORT))
     return parts
 
 
@@ -154,11 +176,16 @@ def check(url: str, allowed: Sequence[IPNetwork], resolve: Resolver = system_res
         try:
             addresses = resolve(host, port)
         except (OSError, UnicodeError) as exc:
-            raise TargetRefused(f"{host} does not resolve ({exc})") from None
+            raise TargetRefused(
+                Said(N_("%(host)s does not resolve (%(problem)s)"), host=host, problem=str(exc))
+            ) from None
         if not addresses:
-            raise TargetRefused(f"{host} does not resolve")
+            raise TargetRefused(Said(N_("%(host)s does not resolve"), host=host))
     for raw in addresses:
-        refused = address_refusal(ipaddress.ip_address(raw.split("%", 1)[0]), allowed)
+        refused = address_refusal_said(ipaddress.ip_address(raw.split("%", 1)[0]), allowed)
         if refused:
-            raise TargetRefused(refused if literal is not None else f"{host}: {refused}")
+            raise TargetRefused(
+                refused if literal is not None else Said(N_("%(host)s: %(refused)s"), host=host,
+                                                         refused=refused)
+            )  # fmt: skip
     return Target(url=parts.geturl(), host=host, port=port, address=addresses[0])

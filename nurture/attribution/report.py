@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset, Topic, asset_topic
+from content.words import N_, Said
 from nurture.attribution.models import AttributionGap, AttributionMonth, SourceTiming
 from nurture.attribution.rollup import COUNTED, MONEY
 from nurture.attribution.rules import AttributionModel
@@ -45,14 +46,19 @@ class View(StrEnum):
 
 
 VIEW_LABELS = {
-    View.ASSET: "Asset",
-    View.KIND: "Kind",
-    View.TOPIC: "Topic",
-    View.STAGE: "Stage",
-    View.SOURCE: "Source",
-    View.CAMPAIGN: "Campaign",
-    View.PROGRAM: "Program",
+    View.ASSET: N_("Asset"),
+    View.KIND: N_("Kind"),
+    View.TOPIC: N_("Topic"),
+    View.STAGE: N_("Stage"),
+    View.SOURCE: N_("Source"),
+    View.CAMPAIGN: N_("Campaign"),
+    View.PROGRAM: N_("Program"),
 }
+"""Each view's name (English, marked: the console shows it in the reader's language)."""
+DELETED_ASSET = N_("(a deleted asset)")
+NO_TOPIC = N_("(no topic)")
+DELETED_PROGRAM = N_("Program %(id)s")
+"""The line of a program that no longer exists, by its id."""
 MILESTONES = (*COUNTED, *MONEY)
 
 
@@ -167,7 +173,7 @@ def _groups(
     """What each key of the view's family counts towards: (group, label, share)."""
     if view is View.PROGRAM:
         names = dict(session.execute(select(Program.id, Program.name)).tuples().all())
-        return lambda key: [(key, names.get(int(key), f"Program {key}"), 1.0)]
+        return lambda key: [(key, names.get(int(key), DELETED_PROGRAM % {"id": key}), 1.0)]
     if view.family != "content":
         return lambda key: [(key, key, 1.0)]
     ids = sorted({int(key) for key in keys if key.isdigit()})
@@ -192,7 +198,7 @@ def _groups(
     def groups(key: str) -> list[tuple[str, str, float]]:
         asset = assets.get(key)
         if asset is None:
-            return [(key, "(a deleted asset)", 1.0)]
+            return [(key, DELETED_ASSET, 1.0)]
         slug, title, kind, stage = asset
         if view is View.ASSET:
             return [(slug, title, 1.0)]
@@ -201,7 +207,7 @@ def _groups(
         if view is View.STAGE:
             return [(stage, stage.capitalize(), 1.0)]
         if not topics[key]:
-            return [("", "(no topic)", 1.0)]
+            return [("", NO_TOPIC, 1.0)]
         share = 1.0 / len(topics[key])  # an asset on two topics gives each half its credit
         return [(slug, label, share) for slug, label in topics[key]]
 
@@ -261,9 +267,11 @@ def parse_month(text: str) -> datetime:
     try:
         moment = datetime.strptime(text.strip()[:MONTH_TEXT_MAX], "%Y-%m")
     except ValueError:
-        raise ValueError(f"{text[:20]!r} is not a month: write it as 2026-06") from None
+        raise ValueError(
+            Said(N_("%(text)s is not a month: write it as 2026-06"), text=repr(text[:20]))
+        ) from None
     if moment.year < 2000:
-        raise ValueError("months before 2000 hold no data")
+        raise ValueError(Said(N_("months before 2000 hold no data")))
     return moment.replace(tzinfo=UTC)
 
 
@@ -278,35 +286,47 @@ def months_back(month: datetime, count: int) -> datetime:
 
 
 COLUMNS = (
-    ("influenced", "Influenced"),
-    ("created", "Leads"),
-    ("mql", "MQLs"),
-    ("sql", "SQLs"),
-    ("opportunity", "Opportunities"),
-    ("customer", "Customers"),
-    ("pipeline", "Pipeline"),
-    ("revenue", "Revenue"),
+    ("influenced", N_("Influenced")),
+    ("created", N_("Leads")),
+    ("mql", N_("MQLs")),
+    ("sql", N_("SQLs")),
+    ("opportunity", N_("Opportunities")),
+    ("customer", N_("Customers")),
+    ("pipeline", N_("Pipeline")),
+    ("revenue", N_("Revenue")),
 )
-"""The report's figures, in order (``influenced`` is the line's, the others its earnings)."""
+"""The report's figures, in order (``influenced`` is the line's, the others its earnings), each
+with its heading (marked: the console shows it in the reader's language)."""
 
 
-def csv_text(found: Report, currency: str) -> str:
-    """The report as CSV: machine column names in the first row, money in the currency's
-    major unit with two decimals, milestone credits with two decimals."""
+def csv_header(currency: str) -> list[str]:
+    """The CSV's machine column names (its first row, the same in every language)."""
+    return ["view", "key", "label", "model", "window_days", "from", "to"] + [
+        name if name not in MONEY else f"{name}_{currency.lower()}" for name, _ in COLUMNS
+    ]
+
+
+def csv_text(
+    found: Report,
+    currency: str,
+    label: Callable[[Line], str] | None = None,
+    titles: Sequence[str] | None = None,
+) -> str:
+    """The report as CSV: machine column names in the first row (``csv_header``), or
+    ``titles`` instead when given (for a spreadsheet reader); money in the currency's major
+    unit with two decimals, milestone credits with two decimals. ``label`` writes each line's
+    label (the console's: in the reader's language)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["view", "key", "label", "model", "window_days", "from", "to"]
-        + [name if name != "pipeline" and name != "revenue" else f"{name}_{currency.lower()}"
-           for name, _ in COLUMNS]
-    )  # fmt: skip
+    writer.writerow(list(titles) if titles is not None else csv_header(currency))
     for line in found.lines:
         figures = [str(line.influenced)] + [
             f"{line.earned[name] / 100:.2f}" if name in MONEY else f"{line.earned[name]:.2f}"
             for name, _ in COLUMNS[1:]
         ]
         writer.writerow(
-            [found.view.value, line.key, line.label, found.model.value, found.window,
+            [found.view.value, line.key, label(line) if label else line.label,
+             found.model.value, found.window,
              month_name(found.months[0]), month_name(found.months[1]), *figures]
         )  # fmt: skip
     return out.getvalue()

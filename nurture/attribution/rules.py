@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from content.words import N_
+
 
 class AttributionModel(StrEnum):
     FIRST_TOUCH = "first"
@@ -41,11 +43,12 @@ class AttributionModel(StrEnum):
 
 
 MODEL_LABELS = {
-    AttributionModel.FIRST_TOUCH: "First touch",
-    AttributionModel.LAST_TOUCH: "Last touch",
-    AttributionModel.LINEAR: "Linear",
-    AttributionModel.W_SHAPED: "W-shaped",
+    AttributionModel.FIRST_TOUCH: N_("First touch"),
+    AttributionModel.LAST_TOUCH: N_("Last touch"),
+    AttributionModel.LINEAR: N_("Linear"),
+    AttributionModel.W_SHAPED: N_("W-shaped"),
 }
+"""Each model's name (English, marked: the console shows it in the reader's language)."""
 WINDOWS = (30, 90, 180, 365)
 """Days before a milestone whose touches count; the report offers these."""
 ANCHOR_SHARE = 0.9

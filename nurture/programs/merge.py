@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from content.words import N_, Said
+
 FIELDS = ("first_name", "last_name", "company", "job_title", "industry", "country")
 BLOCKS = ("next_best_content", "latest_in_topic", "asset")
 MAX_ITEMS = 6
@@ -41,27 +43,35 @@ class Block:
 
 
 class MergeError(ValueError):
-    pass
+    """A tag that cannot be filled; ``said`` is the marked text (``str()`` its English)."""
+
+    def __init__(self, said: Said) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 def _block(name: str, args: list[str]) -> Block:
     if name == "next_best_content":
         count = _count(args[0] if args else "3")
         if len(args) > 1:
-            raise MergeError("{{ next_best_content N }} takes one number")
+            raise MergeError(Said(N_("{{ next_best_content N }} takes one number")))
         return Block(name, "", count)
     if name == "latest_in_topic":
         if not args or len(args) > 2:
-            raise MergeError("write {{ latest_in_topic TOPIC-SLUG N }}")
+            raise MergeError(Said(N_("write {{ latest_in_topic TOPIC-SLUG N }}")))
         return Block(name, args[0], _count(args[1] if len(args) > 1 else "3"))
     if len(args) != 1:
-        raise MergeError("write {{ asset ASSET-SLUG }}")
+        raise MergeError(Said(N_("write {{ asset ASSET-SLUG }}")))
     return Block(name, args[0], 1)
 
 
 def _count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_ITEMS:
-        raise MergeError(f"{text!r}: the number of items is 1 to {MAX_ITEMS}")
+        raise MergeError(
+            Said(
+                N_("%(text)s: the number of items is 1 to %(max)s"), text=repr(text), max=MAX_ITEMS
+            )
+        )
     return int(text)
 
 
@@ -73,21 +83,43 @@ def check(text: str, *, blocks_allowed: bool) -> None:
             args = match["args"].split()
             if name in FIELDS:
                 if args:
-                    raise MergeError(f"{match[0]}: a merge field takes no words (use | fallback)")
+                    raise MergeError(
+                        Said(
+                            N_("%(tag)s: a merge field takes no words (use | fallback)"),
+                            tag=match[0],
+                        )
+                    )
                 continue
             if name not in BLOCKS:
                 known = ", ".join(FIELDS + BLOCKS)
-                raise MergeError(f"{match[0]}: unknown field or block (known: {known})")
+                raise MergeError(
+                    Said(
+                        N_("%(tag)s: unknown field or block (known: %(known)s)"),
+                        tag=match[0],
+                        known=known,
+                    )
+                )
             if not blocks_allowed:
-                raise MergeError(f"{match[0]}: content blocks go in the body, not the subject")
+                raise MergeError(
+                    Said(
+                        N_("%(tag)s: content blocks go in the body, not the subject"), tag=match[0]
+                    )
+                )
             if line.strip() != match[0]:
-                raise MergeError(f"{match[0]}: a content block goes on a line of its own")
+                raise MergeError(
+                    Said(N_("%(tag)s: a content block goes on a line of its own"), tag=match[0])
+                )
             _block(name, args)
         rest = TAG.sub("", line)
         if "{{" in rest:
             # A tag with a typo would otherwise reach the reader as written.
             fragment = rest[rest.index("{{") :][:24].strip()
-            raise MergeError(f"{fragment}: not a merge field or block ({{{{ company | you }}}})")
+            raise MergeError(
+                Said(
+                    N_("%(fragment)s: not a merge field or block ({{ company | you }})"),
+                    fragment=fragment,
+                )
+            )
 
 
 def escape_markdown(value: str) -> str:

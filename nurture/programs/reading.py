@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from content.printable import unprintable
+from content.printable import unprintable_said
+from content.words import N_, Said
 from nurture.programs import merge
 from nurture.programs.shape import (
     EXIT,
@@ -50,25 +51,28 @@ def _text(value: Any, where: str, *, required: bool = False, limit: int = 10_000
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise DefinitionError(where, "must be text")
+        raise DefinitionError(where, Said(N_("must be text")))
     value = value.strip() if limit <= NAME_MAX * 4 else value
     if required and not value.strip():
-        raise DefinitionError(where, "is required")
+        raise DefinitionError(where, Said(N_("is required")))
     if len(value) > limit:
-        raise DefinitionError(where, f"is longer than {limit} characters")
+        raise DefinitionError(where, Said(N_("is longer than %(limit)s characters"), limit=limit))
     # Control characters would not survive YAML (U+0085 reads back as a line break) and
     # have no business in a mail; line breaks and tabs only where text may span lines.
-    problem = unprintable(value, multiline=limit > NAME_MAX * 4)
+    problem = unprintable_said(value, multiline=limit > NAME_MAX * 4)
     if problem:
-        raise DefinitionError(where, f"contains {problem}")
+        raise DefinitionError(where, Said(N_("contains %(problem)s"), problem=problem))
     return str(value)
 
 
 def _number(value: Any, where: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DefinitionError(where, "must be a number")
+        raise DefinitionError(where, Said(N_("must be a number")))
     if not low <= value <= high:
-        raise DefinitionError(where, f"must be between {low:g} and {high:g}")
+        raise DefinitionError(
+            where,
+            Said(N_("must be between %(low)s and %(high)s"), low=f"{low:g}", high=f"{high:g}"),
+        )
     return float(value)
 
 
@@ -76,8 +80,12 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise DefinitionError(where, "must be a mapping (key: value)")
+        raise DefinitionError(where, Said(N_("must be a mapping (key: value)")))
     return value
+
+
+def _one_of(names: Sequence[str]) -> Said:
+    return Said(N_("must be one of: %(names)s"), names=", ".join(names))
 
 
 def _choice(value: Any, kind: type[StrEnum], where: str) -> Any:
@@ -85,13 +93,22 @@ def _choice(value: Any, kind: type[StrEnum], where: str) -> Any:
         return kind(str(value).strip().lower())
     except ValueError:
         names = ", ".join(member.value for member in kind)
-        raise DefinitionError(where, f"{value!r} is not one of: {names}") from None
+        raise DefinitionError(
+            where, Said(N_("%(value)s is not one of: %(names)s"), value=repr(value), names=names)
+        ) from None
 
 
 def _unknown(data: Mapping[str, Any], known: Sequence[str], where: str) -> None:
     extra = sorted(set(data) - set(known))
     if extra:
-        raise DefinitionError(where, f"unknown key {extra[0]!r} (known: {', '.join(known)})")
+        raise DefinitionError(
+            where,
+            Said(
+                N_("unknown key %(key)s (known: %(known)s)"),
+                key=repr(extra[0]),
+                known=", ".join(known),
+            ),
+        )
 
 
 def parse_trigger(data: Any, where: str = "trigger") -> Trigger:
@@ -103,9 +120,11 @@ def parse_trigger(data: Any, where: str = "trigger") -> Trigger:
     if on is TriggerKind.INACTIVE:
         days = int(_number(data.get("days"), f"{where}.days", 1, 3650))
     if on in (TriggerKind.STAGE, TriggerKind.LIFECYCLE, TriggerKind.UNLOCKED) and not value:
-        raise DefinitionError(f"{where}.value", f"is required for a {on.value} trigger")
+        raise DefinitionError(
+            f"{where}.value", Said(N_("is required for a %(kind)s trigger"), kind=on.value)
+        )
     if on is TriggerKind.GRADE and value.upper() not in ("A", "B"):
-        raise DefinitionError(f"{where}.value", "must be A or B")
+        raise DefinitionError(f"{where}.value", Said(N_("must be A or B")))
     if on is TriggerKind.GRADE:
         value = value.upper()
     return Trigger(on, value, days)
@@ -117,7 +136,9 @@ def parse_goal(data: Any, where: str) -> Goal:
     on = _choice(data.get("kind"), GoalKind, f"{where}.kind")
     value = _text(data.get("value"), f"{where}.value", limit=200)
     if on in (GoalKind.STAGE, GoalKind.LIFECYCLE, GoalKind.UNLOCKED) and not value:
-        raise DefinitionError(f"{where}.value", f"is required for a {on.value} goal")
+        raise DefinitionError(
+            f"{where}.value", Said(N_("is required for a %(kind)s goal"), kind=on.value)
+        )
     return Goal(on, value)
 
 
@@ -125,7 +146,7 @@ def parse_condition(data: Any, where: str) -> Condition:
     data = _mapping(data, where)
     if len(data) != 1:
         names = ", ".join(kind.value for kind in ConditionKind)
-        raise DefinitionError(where, f"must name one condition ({names})")
+        raise DefinitionError(where, Said(N_("must name one condition (%(names)s)"), names=names))
     ((key, value),) = data.items()
     on = _choice(key, ConditionKind, where)
     if isinstance(value, (list, tuple)):
@@ -136,7 +157,7 @@ def parse_condition(data: Any, where: str) -> Condition:
     if on is ConditionKind.GRADE:
         text = " ".join(sorted(set(text.upper().replace(",", " ").split())))
         if not set(text.split()) <= set("ABCDE"):
-            raise DefinitionError(f"{where}.{key}", "grades are A, B, C, D and E")
+            raise DefinitionError(f"{where}.{key}", Said(N_("grades are A, B, C, D and E")))
     return Condition(on, text)
 
 
@@ -147,15 +168,17 @@ def parse_send(data: Any, where: str) -> Send:
     if isinstance(subjects, str):
         subjects = [subjects]
     if not isinstance(subjects, (list, tuple)) or not subjects:
-        raise DefinitionError(f"{where}.subjects", "needs at least one subject line")
+        raise DefinitionError(f"{where}.subjects", Said(N_("needs at least one subject line")))
     if len(subjects) > MAX_VARIANTS:
-        raise DefinitionError(f"{where}.subjects", f"at most {MAX_VARIANTS} variants")
+        raise DefinitionError(
+            f"{where}.subjects", Said(N_("at most %(max)s variants"), max=MAX_VARIANTS)
+        )
     lines = tuple(
         _text(line, f"{where}.subjects[{number}]", required=True, limit=200)
         for number, line in enumerate(subjects)
     )
     if len(set(lines)) != len(lines):
-        raise DefinitionError(f"{where}.subjects", "two variants are the same")
+        raise DefinitionError(f"{where}.subjects", Said(N_("two variants are the same")))
     body = _text(data.get("body"), f"{where}.body", required=True, limit=50_000)
     for number, line in enumerate(lines):
         _merge_check(line, f"{where}.subjects[{number}]", blocks_allowed=False)
@@ -165,7 +188,7 @@ def parse_send(data: Any, where: str) -> Send:
     ab = None
     if data.get("ab") is not None:
         if len(lines) < 2:
-            raise DefinitionError(f"{where}.ab", "an A/B test needs 2 to 4 subject lines")
+            raise DefinitionError(f"{where}.ab", Said(N_("an A/B test needs 2 to 4 subject lines")))
         ab = parse_ab(data["ab"], f"{where}.ab")
     elif len(lines) > 1:
         ab = AbTest()
@@ -176,7 +199,7 @@ def _merge_check(text: str, where: str, *, blocks_allowed: bool) -> None:
     try:
         merge.check(text, blocks_allowed=blocks_allowed)
     except merge.MergeError as exc:
-        raise DefinitionError(where, str(exc)) from None
+        raise DefinitionError(where, exc.said) from None
 
 
 def parse_ab(data: Any, where: str) -> AbTest:
@@ -197,11 +220,13 @@ def parse_wait(data: Any, where: str) -> Wait:
     if data.get("weekday") is not None or data.get("hour") is not None:
         name = str(data.get("weekday", "")).strip().lower()
         if name not in WEEKDAYS:
-            raise DefinitionError(f"{where}.weekday", f"must be one of: {', '.join(WEEKDAYS)}")
+            raise DefinitionError(f"{where}.weekday", _one_of(WEEKDAYS))
         weekday = WEEKDAYS.index(name)
         hour = int(_number(data.get("hour", 9), f"{where}.hour", 0, 23))
     if days == 0 and weekday is None:
-        raise DefinitionError(where, "wait for days (days: 2) or until a weekday and hour")
+        raise DefinitionError(
+            where, Said(N_("wait for days (days: 2) or until a weekday and hour"))
+        )
     return Wait(days, weekday, hour)
 
 
@@ -219,10 +244,10 @@ def parse_set(data: Any, where: str) -> SetField:
     _unknown(data, ("field", "value"), where)
     name = _text(data.get("field"), f"{where}.field", required=True, limit=40)
     if name not in SET_FIELDS:
-        raise DefinitionError(f"{where}.field", f"must be one of: {', '.join(SET_FIELDS)}")
+        raise DefinitionError(f"{where}.field", _one_of(SET_FIELDS))
     value = _text(data.get("value"), f"{where}.value", required=True, limit=200)
     if name == "lifecycle" and value not in LIFECYCLES_SET:
-        raise DefinitionError(f"{where}.value", f"must be one of: {', '.join(LIFECYCLES_SET)}")
+        raise DefinitionError(f"{where}.value", _one_of(LIFECYCLES_SET))
     return SetField(name, value)
 
 
@@ -231,7 +256,9 @@ def parse_notify(data: Any, where: str) -> Notify:
     _unknown(data, ("to", "note"), where)
     to = _text(data.get("to"), f"{where}.to", required=True, limit=254)
     if not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", to):
-        raise DefinitionError(f"{where}.to", f"{to!r} is not an email address")
+        raise DefinitionError(
+            f"{where}.to", Said(N_("%(address)s is not an email address"), address=repr(to))
+        )
     return Notify(to, _text(data.get("note"), f"{where}.note", limit=500))
 
 
@@ -256,11 +283,16 @@ def parse_step(data: Any, where: str) -> Step:
     if not STEP_ID.match(step_id) or step_id in (NEXT, EXIT):
         raise DefinitionError(
             f"{where}.id",
-            f"{step_id!r}: use lower-case letters, digits, - and _ (not 'next' or 'exit')",
+            Said(
+                N_("%(id)s: use lower-case letters, digits, - and _ (not 'next' or 'exit')"),
+                id=repr(step_id),
+            ),
         )
     actions = [key for key in data if key != "id"]
     if len(actions) != 1 or actions[0] not in _PARSERS:
-        raise DefinitionError(where, f"a step is one of: {', '.join(_PARSERS)}")
+        raise DefinitionError(
+            where, Said(N_("a step is one of: %(names)s"), names=", ".join(_PARSERS))
+        )
     name = actions[0]
     return Step(step_id, _PARSERS[name](data[name], f"{where}.{name}"))
 
@@ -273,12 +305,14 @@ def parse(data: Any) -> Definition:
     name = _text(data.get("name"), "name", required=True, limit=NAME_MAX)
     steps_data = data.get("steps")
     if not isinstance(steps_data, list) or not steps_data:
-        raise DefinitionError("steps", "a program needs at least one step")
+        raise DefinitionError("steps", Said(N_("a program needs at least one step")))
     steps = tuple(parse_step(item, f"steps[{number}]") for number, item in enumerate(steps_data))
     seen: set[str] = set()
     for number, step in enumerate(steps):
         if step.id in seen:
-            raise DefinitionError(f"steps[{number}].id", f"{step.id!r} is used twice")
+            raise DefinitionError(
+                f"steps[{number}].id", Said(N_("%(id)s is used twice"), id=repr(step.id))
+            )
         seen.add(step.id)
     position = {step.id: number for number, step in enumerate(steps)}
     for number, step in enumerate(steps):
@@ -286,23 +320,27 @@ def parse(data: Any) -> Definition:
             for target in (step.action.then, step.action.otherwise):
                 if target not in seen and target not in (NEXT, EXIT):
                     raise DefinitionError(
-                        f"steps[{number}].branch", f"goes to {target!r}, which is no step"
+                        f"steps[{number}].branch",
+                        Said(N_("goes to %(target)s, which is no step"), target=repr(target)),
                     )
                 if target in position and position[target] <= number:
                     raise DefinitionError(
                         f"steps[{number}].branch",
-                        f"goes back to {target!r}: branches go forward only (no loops)",
+                        Said(
+                            N_("goes back to %(target)s: branches go forward only (no loops)"),
+                            target=repr(target),
+                        ),
                     )
     goals_data = data.get("goals") or []
     if not isinstance(goals_data, list):
-        raise DefinitionError("goals", "must be a list")
+        raise DefinitionError("goals", Said(N_("must be a list")))
     goals = tuple(parse_goal(item, f"goals[{number}]") for number, item in enumerate(goals_data))
     reentry = data.get("reentry", False)
     if not isinstance(reentry, bool):
-        raise DefinitionError("reentry", "must be true or false")
+        raise DefinitionError("reentry", Said(N_("must be true or false")))
     language = _text(data.get("language"), "language", limit=5).lower()
     if language not in ("", "en", "de"):
-        raise DefinitionError("language", "must be en or de (or left out)")
+        raise DefinitionError("language", Said(N_("must be en or de (or left out)")))
     return Definition(
         name=name,
         trigger=parse_trigger(data.get("trigger")),
@@ -321,9 +359,11 @@ def from_yaml(text: str) -> list[tuple[Definition, str | None]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise DefinitionError(where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise DefinitionError(
+            where, Said(N_("not valid YAML: %(problem)s"), problem=getattr(exc, "problem", exc))
+        ) from None
     if not documents:
-        raise DefinitionError("", "the file holds no program")
+        raise DefinitionError("", Said(N_("the file holds no program")))
     found = []
     names: set[str] = set()
     for number, document in enumerate(documents):
@@ -332,10 +372,13 @@ def from_yaml(text: str) -> list[tuple[Definition, str | None]]:
         except DefinitionError as exc:
             prefix = f"program {number + 1}" if len(documents) > 1 else ""
             raise DefinitionError(
-                ", ".join(part for part in (prefix, exc.where) if part), exc.problem
+                ", ".join(part for part in (prefix, exc.where) if part), exc.said
             ) from None
         if definition.name in names:
-            raise DefinitionError(f"program {number + 1}", f"{definition.name!r} is named twice")
+            raise DefinitionError(
+                f"program {number + 1}",
+                Said(N_("%(name)s is named twice"), name=repr(definition.name)),
+            )
         names.add(definition.name)
         status = document.get("status") if isinstance(document, Mapping) else None
         if status is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -32,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import start_of
+from content.words import N_, Said
 from nurture.programs import review_figures as figures
 from nurture.programs import rules, scheduler
 from nurture.programs.definition import (
-    WEEKDAYS,
     Branch,
     Definition,
     Notify,
@@ -51,18 +51,25 @@ from tracking.reporting.leadlist import safe_cell
 
 WEEKS = 12
 FIGURES: tuple[tuple[str, str], ...] = (
-    ("entered", "Entered"),
-    ("active", "Active"),
-    ("sent", "Sent"),
-    ("delivered", "Delivered"),
-    ("bounced", "Bounced"),
-    ("opens", "Human opens"),
-    ("clicks", "Clicks"),
-    ("unsubscribes", "Unsubscribes"),
-    ("conversions", "Goal conversions"),
-    ("stage_moves", "Stage moves"),
+    ("entered", N_("Entered")),
+    ("active", N_("Active")),
+    ("sent", N_("Sent")),
+    ("delivered", N_("Delivered")),
+    ("bounced", N_("Bounced")),
+    ("opens", N_("Human opens")),
+    ("clicks", N_("Clicks")),
+    ("unsubscribes", N_("Unsubscribes")),
+    ("conversions", N_("Goal conversions")),
+    ("stage_moves", N_("Stage moves")),
 )
-"""Each figure's attribute and its column heading, in the order the page and the CSV use."""
+"""Each figure's attribute and its column heading (marked: the console translates it), in the
+order the page and the CSV use."""
+CONDITION_NAMES = {"stage": N_("stage"), "grade": N_("grade"), "lifecycle": N_("lifecycle"),
+                   "topic": N_("topic"), "opened": N_("opened"), "clicked": N_("clicked"),
+                   "read": N_("read")}  # fmt: skip
+"""A branch's condition as a step's label names it ("Branch: if stage decision")."""
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+                 N_("Saturday"), N_("Sunday"))  # fmt: skip
 NO_WINNER = "no winner yet"
 SUMMED = (*figures.MAIL_FIGURES, "unsubscribes", "stage_moves")
 """Figures of the program that are the sum of its steps'."""
@@ -78,6 +85,12 @@ class StepLine:
     current: bool
     """In the program's current version (else only in an earlier one)."""
     weeks: tuple[Figures, ...]
+    said: Said | None = None
+    """``label`` as a marked text, for the reader's language (None: ``label`` as it is)."""
+
+    def words(self, say: Callable[[Said], str] = str) -> str:
+        """The label as ``say`` writes it (the reader's language)."""
+        return self.label if self.said is None else say(self.said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +126,11 @@ class AbLine:
     """The verdict as a sentence: the test, its p-value and the confidence."""
     decided_at: datetime | None
     """When the stored verdict was reached; None: computed now from the figures so far."""
+    said: Said | None = None
+    """``label`` as a marked text, for the reader's language."""
+    facts: rules.VerdictFacts | None = None
+    """What ``explanation`` says, to say it in the reader's language; None for a stored
+    verdict worded otherwise (shown as stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,38 +189,66 @@ def parse_week(text: str, now: datetime) -> date:
             raise ValueError
         monday = date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
-        raise ValueError(f"“{text[:20]}” is no week: write it as 2026-W48") from None
+        raise ValueError(
+            Said(N_("“%(text)s” is no week: write it as 2026-W48"), text=text[:20])
+        ) from None
     if monday > week_of(now):
-        raise ValueError(f"{week_name(monday)} has not begun yet")
+        raise ValueError(Said(N_("%(week)s has not begun yet"), week=week_name(monday)))
     return monday
 
 
 # ---- steps ---------------------------------------------------------------------------------
 
 
-def _plural(count: float, word: str) -> str:
+def _days(count: float) -> Said:
     shown = int(count) if float(count).is_integer() else round(count, 2)
-    return f"{shown} {word}" + ("" if shown == 1 else "s")
+    if shown == 1:
+        return Said(N_("1 day"))
+    return Said(N_("%(count)s days"), count=shown)
 
 
-def step_label(step: Step) -> str:
+def _mail_said(send: Send) -> Said:
+    others = send.variants - 1
+    if others == 1:
+        return Said(N_("Mail: %(subject)s (+1 variant)"), subject=send.subjects[0])
+    if others > 1:
+        return Said(
+            N_("Mail: %(subject)s (+%(count)s variants)"), subject=send.subjects[0], count=others
+        )
+    return Said(N_("Mail: %(subject)s"), subject=send.subjects[0])
+
+
+def _wait_said(wait: Wait) -> Said:
+    if wait.weekday is None:
+        return Said(N_("Wait %(days)s"), days=_days(wait.days))
+    until = {"weekday": Said(WEEKDAY_NAMES[wait.weekday]), "hour": f"{wait.hour:02d}:00"}
+    if wait.days:
+        return Said(N_("Wait %(days)s, then until %(weekday)s %(hour)s"), days=_days(wait.days),
+                    **until)  # fmt: skip
+    return Said(N_("Wait until %(weekday)s %(hour)s"), **until)
+
+
+def step_said(step: Step) -> Said:
     """How the review names a step: its mail's subject, its wait, its condition …"""
     action = step.action
     if isinstance(action, Send):
-        more = f" (+{_plural(action.variants - 1, 'variant')})" if action.variants > 1 else ""
-        return f"Mail: {action.subjects[0]}{more}"
+        return _mail_said(action)
     if isinstance(action, Wait):
-        parts = [_plural(action.days, "day")] if action.days else []
-        if action.weekday is not None:
-            parts.append(f"until {WEEKDAYS[action.weekday].capitalize()} {action.hour:02d}:00")
-        return "Wait " + ", then ".join(parts)
+        return _wait_said(action)
     if isinstance(action, Branch):
-        return f"Branch: if {action.condition.on.value} {action.condition.value}"
+        condition = action.condition
+        kind = CONDITION_NAMES.get(condition.on.value, condition.on.value)
+        return Said(N_("Branch: if %(kind)s %(value)s"), kind=Said(kind), value=condition.value)
     if isinstance(action, SetField):
-        return f"Set {action.field} to {action.value}"
+        return Said(N_("Set %(field)s to %(value)s"), field=action.field, value=action.value)
     if isinstance(action, Notify):
-        return f"Notify {action.to}"
-    return "Exit"
+        return Said(N_("Notify %(address)s"), address=action.to)
+    return Said(N_("Exit"))
+
+
+def step_label(step: Step) -> str:
+    """``step_said`` in English."""
+    return str(step_said(step))
 
 
 def versions(session: Session, program_id: int) -> dict[int, Definition]:
@@ -266,6 +312,7 @@ def review(
             step_label(step),
             current is not None and step in current.steps,
             tuple(window.by_step.get(step.id, [Figures() for _ in starts])),
+            step_said(step),
         )
         for step in _steps(defined, program.version, set(window.by_step))
     )
@@ -323,9 +370,11 @@ def ab_report(session: Session, program: Program, defined: dict[int, Definition]
             decision = session.get(AbDecision, (program.id, version, step.id))
             if decision is not None:
                 winner, explanation = decision.winner, decision.explanation
+                facts = _stored_facts(decision, len(subjects))
             else:
                 verdict = rules.pick_winner(stats)
                 winner, explanation = verdict.winner, verdict.explanation
+                facts = verdict.facts
             variants = tuple(
                 VariantLine(
                     chr(ord("A") + number), subject, item.sends, item.opens, item.clicks,
@@ -342,24 +391,42 @@ def ab_report(session: Session, program: Program, defined: dict[int, Definition]
                     None if winner is None else chr(ord("A") + winner),
                     explanation[:1].upper() + explanation[1:],
                     decision.decided_at if decision is not None else None,
+                    step_said(step), facts,
                 )
             )  # fmt: skip
     return found
 
 
+def _stored_facts(decision: AbDecision, variants: int) -> rules.VerdictFacts | None:
+    """What a stored verdict says, when its words are the ones ``pick_winner`` writes (a
+    verdict stored in other words is shown as stored)."""
+    waiting = decision.winner is None and decision.explanation.startswith(
+        f"{NO_WINNER}: every variant needs"
+    )
+    facts = rules.VerdictFacts(
+        decision.winner, decision.metric, decision.p_value, 0.95, max(variants - 1, 1), waiting
+    )
+    return facts if str(facts.said()) == decision.explanation else None
+
+
 # ---- the CSV export ------------------------------------------------------------------------
 
 CSV_HEADER = ("week", "week_start", "step", "step_label", *(name for name, _ in FIGURES))
-PROGRAM_ROW = "All steps (the program)"
+"""The first row: stable machine names, in every language."""
+PROGRAM_ROW = N_("All steps (the program)")
 
 
-def csv_rows(review: Review) -> list[list[str]]:
+def csv_rows(
+    review: Review, say: Callable[[Said], str] = str, titles: Sequence[str] | None = None
+) -> list[list[str]]:
     """One row per week and step (and one for the whole program per week), oldest week
-    first; text cells are kept from running as spreadsheet formulas."""
-    rows = [list(CSV_HEADER)]
+    first; text cells are kept from running as spreadsheet formulas. ``say`` writes the step
+    labels (English by default; the console passes the reader's language); ``titles``, when
+    given, replace the machine column names of the first row."""
+    rows = [list(titles) if titles is not None else list(CSV_HEADER)]
     for index, monday in enumerate(review.weeks):
-        lines = [("", PROGRAM_ROW, review.totals[index])]
-        lines += [(step.id, step.label, step.weeks[index]) for step in review.steps]
+        lines = [("", say(Said(PROGRAM_ROW)), review.totals[index])]
+        lines += [(step.id, step.words(say), step.weeks[index]) for step in review.steps]
         for step_id, label, weekly in lines:
             counts = [weekly.value(name) for name, _ in FIGURES]
             rows.append(
@@ -369,7 +436,9 @@ def csv_rows(review: Review) -> list[list[str]]:
     return rows
 
 
-def csv_text(review: Review) -> str:
+def csv_text(
+    review: Review, say: Callable[[Said], str] = str, titles: Sequence[str] | None = None
+) -> str:
     out = io.StringIO()
-    csv.writer(out).writerows(csv_rows(review))
+    csv.writer(out).writerows(csv_rows(review, say, titles))
     return out.getvalue()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from content.words import N_, Said
 from nurture.programs.definition import (
     EXIT,
     NEXT,
@@ -337,6 +338,70 @@ MIN_SENDS = 30
 """Sends per variant before any verdict."""
 
 
+def _four_places(number: float) -> str:
+    return f"{number:.4f}"
+
+
+def _whole_percent(share: float) -> str:
+    return f"{share:.0%}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictFacts:
+    """What a verdict rests on, enough to say it again in any language (``said``)."""
+
+    winner: int | None
+    metric: str
+    p_value: float
+    confidence: float
+    comparisons: int
+    waiting: bool = False
+    """No verdict yet: a variant has fewer than ``MIN_SENDS`` sends."""
+
+    def said(
+        self,
+        number: Callable[[float], str] = _four_places,
+        percent: Callable[[float], str] = _whole_percent,
+    ) -> Said:
+        """The verdict as a sentence, its numbers written by ``number`` and ``percent`` (the
+        defaults write the English: "p = 0.0123 < 0.0250 (95% confidence …")."""
+        if self.waiting:
+            return Said(N_("no winner yet: every variant needs %(sends)s sends"), sends=MIN_SENDS)
+        alpha = (1 - self.confidence) / max(self.comparisons, 1)
+        values = {
+            "p": number(self.p_value),
+            "alpha": number(alpha),
+            "confidence": percent(self.confidence),
+            "comparisons": self.comparisons,
+        }
+        if self.winner is not None:
+            label = chr(ord("A") + self.winner)
+            text = (
+                N_(
+                    "%(label)s wins on clicks: two-proportion z-test, p = %(p)s < %(alpha)s "
+                    "(%(confidence)s confidence, Bonferroni for %(comparisons)s comparison(s))"
+                )
+                if self.metric == "clicks"
+                else N_(
+                    "%(label)s wins on opens: two-proportion z-test, p = %(p)s < %(alpha)s "
+                    "(%(confidence)s confidence, Bonferroni for %(comparisons)s comparison(s))"
+                )
+            )
+            return Said(text, label=label, **values)
+        text = (
+            N_(
+                "no winner yet: the difference in clicks is not significant "
+                "(p = %(p)s, needs < %(alpha)s for %(confidence)s confidence)"
+            )
+            if self.metric == "clicks"
+            else N_(
+                "no winner yet: the difference in opens is not significant "
+                "(p = %(p)s, needs < %(alpha)s for %(confidence)s confidence)"
+            )
+        )
+        return Said(text, **{k: v for k, v in values.items() if k != "comparisons"})
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     winner: int | None
@@ -346,6 +411,8 @@ class Verdict:
     confidence: float
     explanation: str
     intervals: tuple[Interval, ...] = field(default=())
+    facts: VerdictFacts | None = None
+    """What the explanation says, to say it in the reader's language."""
 
 
 def pick_winner(stats: Sequence[VariantStats], confidence: float = 0.95) -> Verdict:
@@ -359,29 +426,18 @@ def pick_winner(stats: Sequence[VariantStats], confidence: float = 0.95) -> Verd
         return item.clicks if metric == "clicks" else item.opens
 
     intervals = tuple(wilson(rate_of(item), item.sends) for item in stats)
+    comparisons = max(len(stats) - 1, 1)
     if len(stats) < 2 or min(item.sends for item in stats) < MIN_SENDS:
-        waiting = f"no winner yet: every variant needs {MIN_SENDS} sends"
-        return Verdict(None, metric, 1.0, confidence, waiting, intervals)
+        facts = VerdictFacts(None, metric, 1.0, confidence, comparisons, waiting=True)
+        return Verdict(None, metric, 1.0, confidence, str(facts.said()), intervals, facts)
     rates = [rate_of(item) / item.sends for item in stats]
     best = max(range(len(stats)), key=lambda number: rates[number])
-    alpha = (1 - confidence) / (len(stats) - 1)
+    alpha = (1 - confidence) / comparisons
     worst_p = max(
         two_proportion_p(rate_of(stats[best]), stats[best].sends, rate_of(other), other.sends)
         for number, other in enumerate(stats)
         if number != best
     )
-    if worst_p < alpha:
-        label = chr(ord("A") + best)
-        return Verdict(
-            best, metric, worst_p, confidence,
-            f"{label} wins on {metric}: two-proportion z-test, p = {worst_p:.4f} "
-            f"< {alpha:.4f} ({confidence:.0%} confidence, Bonferroni for "
-            f"{len(stats) - 1} comparison(s))",
-            intervals,
-        )  # fmt: skip
-    return Verdict(
-        None, metric, worst_p, confidence,
-        f"no winner yet: the difference in {metric} is not significant "
-        f"(p = {worst_p:.4f}, needs < {alpha:.4f} for {confidence:.0%} confidence)",
-        intervals,
-    )  # fmt: skip
+    winner = best if worst_p < alpha else None
+    facts = VerdictFacts(winner, metric, worst_p, confidence, comparisons)
+    return Verdict(winner, metric, worst_p, confidence, str(facts.said()), intervals, facts)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from content.words import Said
+
 NAME_MAX = 120
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -21,12 +23,14 @@ EXIT = "exit"
 
 
 class DefinitionError(ValueError):
-    """A program that cannot be stored: where the fault is and what is wrong."""
+    """A program that cannot be stored: where the fault is and what is wrong (``problem`` in
+    English, ``said`` the marked text the console shows in the reader's language)."""
 
-    def __init__(self, where: str, problem: str) -> None:
+    def __init__(self, where: str, problem: str | Said) -> None:
         self.where = where
-        self.problem = problem
-        super().__init__(f"{where}: {problem}" if where else problem)
+        self.said = problem if isinstance(problem, Said) else Said(problem)
+        self.problem = str(problem)
+        super().__init__(f"{where}: {self.problem}" if where else self.problem)
 
 
 class Status(StrEnum):

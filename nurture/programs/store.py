@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert
+from content.words import N_, Said
 from nurture.mail.models import Suppression
 from nurture.programs import rules
 from nurture.programs.definition import (
@@ -98,7 +99,9 @@ def save(
     elif program.name != new.name:
         taken = session.scalar(select(Program.id).where(Program.name == new.name))
         if taken is not None and taken != program.id:
-            raise ValueError(f"a program named {new.name!r} exists already")
+            raise ValueError(
+                Said(N_("a program named %(name)s exists already"), name=repr(new.name))
+            )
     if program is None:
         program = Program(
             name=new.name,
@@ -257,7 +260,9 @@ def add_leads(
     """Add leads by hand (console, API): the leads that entered (already in it: left out).
     Re-entry is allowed by hand; a draft or archived program takes nobody."""
     if program.status not in (Status.ACTIVE.value, Status.PAUSED.value):
-        raise ValueError(f"the program is {program.status}: activate it first")
+        raise ValueError(
+            Said(N_("the program is %(status)s: activate it first"), status=program.status)
+        )
     entered = []
     for lead_id in lead_ids:
         if enroll(session, program, lead_id, now, by=by, reentry=True) is not None:
@@ -288,6 +293,17 @@ class DryRun:
     """Of those, leads with confirmed consent and an address not suppressed (the others would
     enter but get no mail)."""
     note: str = ""
+    """Why nobody can be counted in advance ("a manual trigger enters leads as it happens")."""
+    said: Said | None = None
+    """``note`` as a marked text, for the reader's language."""
+
+
+ON_EVENT = N_("a %(kind)s trigger enters leads as it happens")
+AS_IT_HAPPENS = {
+    TriggerKind.MANUAL: N_("a manual trigger enters leads as it happens"),
+    TriggerKind.WEBINAR_ATTENDED: N_("a webinar_attended trigger enters leads as it happens"),
+    TriggerKind.WEBINAR_MISSED: N_("a webinar_missed trigger enters leads as it happens"),
+}
 
 
 def _matching(definition: Definition, now: datetime, stages: Sequence[str]) -> list[Any]:
@@ -363,7 +379,8 @@ def dry_run(
     not a state: none now."""
     conditions = _matching(new, now, stages)
     if not conditions:
-        return DryRun(0, [], 0, f"a {new.trigger.on.value} trigger enters leads as it happens")
+        said = Said(AS_IT_HAPPENS.get(new.trigger.on, ON_EVENT), kind=new.trigger.on.value)
+        return DryRun(0, [], 0, str(said), said)
     conditions += [~_at_goal(goal, stages) for goal in new.goals]
     if program is not None:
         conditions.append(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from importlib import resources
 
+from content.words import N_
 from nurture.programs.definition import Definition, from_yaml
 
 TEMPLATES = {
-    "welcome": "The welcome sequence: 4 mails over two weeks for new subscribers, stage-aware",
-    "stage-tracks": "One track per journey stage; reaching the next stage moves the lead on",
-    "webinar-follow-up": "After a webinar: attendees get the next step, no-shows the recording",
-    "re-engagement": "Leads quiet for 60 days, and leads sales sent back (recycled)",
+    "welcome": N_("The welcome sequence: 4 mails over two weeks for new subscribers, stage-aware"),
+    "stage-tracks": N_("One track per journey stage; reaching the next stage moves the lead on"),
+    "webinar-follow-up": N_("After a webinar: attendees get the next step, no-shows the recording"),
+    "re-engagement": N_("Leads quiet for 60 days, and leads sales sent back (recycled)"),
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from content.models import Asset
+from content.words import N_, Said
 from tracking.accounts.models import Account
 from tracking.deals.models import Deal
 from tracking.models import AssetEngagement, Lead, ProfileFact
@@ -47,7 +48,8 @@ DESCENDING_FIRST = {Sort.ENGAGEMENT, Sort.PEOPLE, Sort.LAST_ACTIVITY}
 
 
 class BadFilter(ValueError):
-    """A filter value that cannot be understood; the message names it."""
+    """A filter value that cannot be understood; the message (a ``Said``: ``str()`` is its
+    English) names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +79,15 @@ class AccountFilter:
         return pairs
 
 
-def whole(label: str, raw: str, low: int, high: int) -> int:
+def whole(label: str | Said, raw: str, low: int, high: int) -> int:
+    """``raw`` as a whole number within [low, high]; BadFilter naming ``label`` otherwise."""
     try:
         value = int(raw)
     except ValueError:
-        raise BadFilter(f"{label} must be a whole number, not '{raw[:40]}'") from None
+        raise BadFilter(
+            Said(N_("%(label)s must be a whole number, not '%(value)s'"), label=label,
+                 value=raw[:40])
+        ) from None  # fmt: skip
     return max(low, min(value, high))
 
 
@@ -89,19 +95,21 @@ def parse_filter(params: Mapping[str, str], stages: Sequence[str]) -> AccountFil
     """An ``AccountFilter`` from query parameters; unknown values raise ``BadFilter``."""
     stage = (params.get("stage") or "").strip()
     if stage and stage not in stages:
-        raise BadFilter(f"unknown stage '{stage[:40]}'")
+        raise BadFilter(Said(N_("unknown stage '%(value)s'"), value=stage[:40]))
     raw_people = (params.get("min_people") or "").strip()
     sort = params.get("sort") or Sort.ENGAGEMENT.value
     if sort not in Sort.__members__.values():
-        raise BadFilter(f"cannot sort by '{sort[:40]}'")
+        raise BadFilter(Said(N_("cannot sort by '%(value)s'"), value=sort[:40]))
     order = params.get("order")
     return AccountFilter(
         q=(params.get("q") or "").strip()[:200],
         stage=stage,
-        min_people=whole("People at least", raw_people, 0, 1_000_000) if raw_people else None,
+        min_people=whole(Said(N_("People at least")), raw_people, 0, 1_000_000)
+        if raw_people
+        else None,
         sort=Sort(sort),
         descending=order != "asc" if order else Sort(sort) in DESCENDING_FIRST,
-        page=whole("Page", (params.get("page") or "1").strip(), 1, 100_000),
+        page=whole(Said(N_("Page")), (params.get("page") or "1").strip(), 1, 100_000),
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from content.orm import dialect_insert, utcnow
+from content.words import N_, Said
 from tracking.accounts import domains
 from tracking.accounts.models import Account
 from tracking.models import Lead
@@ -29,7 +30,8 @@ NAME_MAX = 200
 
 
 class AccountRefused(ValueError):
-    """A hand-made account or an assignment cannot be done as asked; the message says why."""
+    """A hand-made account or an assignment cannot be done as asked; the message (a ``Said``:
+    ``str()`` is its English) says why."""
 
 
 def note_email(session: Session, lead: Lead, now: datetime | None = None) -> int | None:
@@ -100,14 +102,20 @@ def clean_domain(raw: str) -> str:
         typed = typed.removeprefix(prefix)
     typed = typed.split("/", 1)[0].rpartition("@")[2].rstrip(".")
     if not typed or any(c.isspace() for c in typed) or "." not in typed:
-        raise AccountRefused("Enter a domain like pipewise.example, or leave it empty.")
+        raise AccountRefused(Said(N_("Enter a domain like pipewise.example, or leave it empty.")))
     if domains.is_disposable(typed):
-        raise AccountRefused(f"{typed} hands out throw-away addresses: it names no company.")
+        raise AccountRefused(
+            Said(
+                N_("%(domain)s hands out throw-away addresses: it names no company."), domain=typed
+            )
+        )
     if domains.is_free_mail(typed):
-        raise AccountRefused(f"{typed} is a free-mail provider: it names no company.")
+        raise AccountRefused(
+            Said(N_("%(domain)s is a free-mail provider: it names no company."), domain=typed)
+        )
     registrable = domains.registrable_domain(typed)
     if registrable is None or len(registrable) > 253:
-        raise AccountRefused(f"{typed} is not a company's domain.")
+        raise AccountRefused(Said(N_("%(domain)s is not a company's domain."), domain=typed))
     return registrable
 
 
@@ -119,14 +127,22 @@ def create(
     now = now or utcnow()
     name = " ".join(name.split())
     if not name:
-        raise AccountRefused("Give the account a name.")
+        raise AccountRefused(Said(N_("Give the account a name.")))
     if len(name) > NAME_MAX:
-        raise AccountRefused(f"Keep the name to {NAME_MAX} characters or fewer.")
+        raise AccountRefused(
+            Said(N_("Keep the name to %(max)s characters or fewer."), max=NAME_MAX)
+        )
     cleaned = clean_domain(domain) if domain.strip() else None
     if cleaned is not None:
         taken = session.scalar(select(Account).where(Account.domain == cleaned))
         if taken is not None:
-            raise AccountRefused(f"{cleaned} is already the domain of the account {taken.name}.")
+            raise AccountRefused(
+                Said(
+                    N_("%(domain)s is already the domain of the account %(account)s."),
+                    domain=cleaned,
+                    account=taken.name,
+                )
+            )
     account = Account(name=name, domain=cleaned, created_by=by, created_at=now)
     session.add(account)
     session.flush()
@@ -162,7 +178,7 @@ def _leads_locked(session: Session, lead_ids: Iterable[int]) -> list[Lead]:
 def assign(session: Session, account_id: int, lead_ids: Iterable[int]) -> list[Lead]:
     """Put these leads in the account by hand: a change of email no longer moves them."""
     if session.get(Account, account_id) is None:
-        raise AccountRefused("That account no longer exists.")
+        raise AccountRefused(Said(N_("That account no longer exists.")))
     leads = _leads_locked(session, lead_ids)
     _move(session, leads, account_id)
     for lead in leads:

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from content.words import N_
+
 
 @dataclass(frozen=True, slots=True)
 class Figure:
@@ -27,18 +29,20 @@ class Figure:
 
 
 FIGURES: Mapping[str, Figure] = {
-    "new_leads": Figure("New leads", "count"),
-    "mqls": Figure("MQLs", "count"),
-    "sqls": Figure("SQLs", "count"),
-    "opportunities": Figure("Opportunities", "count"),
-    "customers": Figure("New customers", "count"),
-    "mql_to_sql": Figure("MQL → SQL rate", "share"),
-    "days_to_sql": Figure("Days from lead to SQL", "days", lower_is_better=True),
-    "pipeline": Figure("Pipeline", "money"),
-    "revenue": Figure("Revenue", "money"),
-    "content_pipeline": Figure("Pipeline influenced by content", "money"),
-    "content_revenue": Figure("Revenue influenced by content", "money"),
+    "new_leads": Figure(N_("New leads"), "count"),
+    "mqls": Figure(N_("MQLs"), "count"),
+    "sqls": Figure(N_("SQLs"), "count"),
+    "opportunities": Figure(N_("Opportunities"), "count"),
+    "customers": Figure(N_("New customers"), "count"),
+    "mql_to_sql": Figure(N_("MQL → SQL rate"), "share"),
+    "days_to_sql": Figure(N_("Days from lead to SQL"), "days", lower_is_better=True),
+    "pipeline": Figure(N_("Pipeline"), "money"),
+    "revenue": Figure(N_("Revenue"), "money"),
+    "content_pipeline": Figure(N_("Pipeline influenced by content"), "money"),
+    "content_revenue": Figure(N_("Revenue influenced by content"), "money"),
 }
+"""Each figure's label (English, marked: the console shows it in the reader's language; a
+label the model file gives is shown as written) and unit."""
 PERIODS = ("month", "quarter")
 
 
