@@ -15,7 +15,8 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import exists, select
 
 from content.orm import utcnow
-from content.printable import unprintable
+from content.printable import unprintable_said
+from content.words import N_, Said
 from nurture.programs import merge, store
 from nurture.programs.definition import DefinitionError, from_yaml, to_yaml
 from nurture.programs.models import Enrollment
@@ -24,7 +25,7 @@ from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PROGRAMS
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
-from portal.routes.console_program_mail import BLOCK_HELP, fingerprint
+from portal.routes.console_program_mail import block_help, fingerprint
 from portal.routes.console_program_page import program_or_404
 from portal.routes.console_program_views import versions_of
 
@@ -40,17 +41,21 @@ class YamlForm(msgspec.Struct, kw_only=True):
 def read_program(text: str) -> Any:
     """The one program a text holds, or ``DefinitionError`` saying where it is wrong."""
     if len(text) > TEXT_MAX:
-        raise DefinitionError("", f"the text is longer than {TEXT_MAX:,} characters")
-    if problem := unprintable(text, multiline=True):
-        raise DefinitionError("", f"the text contains {problem}")
+        raise DefinitionError(
+            "", Said(N_("the text is longer than %(max)s characters"), max=f"{TEXT_MAX:,}")
+        )
+    if problem := unprintable_said(text, multiline=True):
+        raise DefinitionError("", Said(N_("the text contains %(problem)s"), problem=problem))
     found = from_yaml(text)
     if len(found) != 1:
         raise DefinitionError(
-            "", "one program here (import several with leadshelf programs import)"
+            "", Said(N_("one program here (import several with leadshelf programs import)"))
         )
     definition, status = found[0]
     if status is not None:
-        raise DefinitionError("status", "change the status with the buttons on the program page")
+        raise DefinitionError(
+            "status", Said(N_("change the status with the buttons on the program page"))
+        )
     return definition
 
 
@@ -100,8 +105,12 @@ class YamlController(Controller):
             if data.based_on and data.based_on != fingerprint(store.current(session, program)):
                 conflict = DefinitionError(
                     "",
-                    "someone saved this program while you edited it; "
-                    "your text is kept: compare, then save again",
+                    Said(
+                        N_(
+                            "someone saved this program while you edited it; "
+                            "your text is kept: compare, then save again"
+                        )
+                    ),
                 )
                 saved = None
             else:
@@ -116,7 +125,7 @@ class YamlController(Controller):
                         note="edited as YAML",
                     )
                 except ValueError as refused:
-                    conflict = DefinitionError("name", str(refused))
+                    conflict = DefinitionError("name", refused.args[0])
         if saved is None:
             assert conflict is not None
             return _page(request, database, program_id, data, status_code=409, fault=conflict)
@@ -150,7 +159,7 @@ def _page(
         entered=entered,
         versions=versions,
         shown_version=shown_version or program.version,
-        blocks=BLOCK_HELP,
+        blocks=block_help(),
         fields=merge.FIELDS,
     )
     page.status_code = status_code

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from content.models import Topic
 from content.orm import utcnow
-from content.printable import unprintable
+from content.printable import unprintable_said
+from content.words import N_
 from nurture.programs import merge, store
 from nurture.programs.definition import (
     MAX_VARIANTS,
@@ -36,6 +37,7 @@ from nurture.programs.definition import (
     to_data,
 )
 from nurture.programs.models import Enrollment, Program
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PROGRAMS
@@ -51,19 +53,30 @@ from tracking.models import Lead
 from tracking.rules.config import Model
 
 SUBJECT_FIELDS = tuple(f"subject_{number}" for number in range(1, MAX_VARIANTS + 1))
-CONFLICT = (
+CONFLICT = N_(
     "Someone saved this program while you edited it. Your text is kept below: open the "
     "program in a new tab to compare, then save again."
 )
 BLOCK_HELP = (
     (
         "{{ next_best_content 3 }}",
-        "the recommender's top 3 (up to 6) this lead has not read, "
-        "each with its reason: the same picks as the portal's “Recommended for you”",
+        N_(
+            "the recommender's top 3 (up to 6) this lead has not read, "
+            "each with its reason: the same picks as the portal's “Recommended for you”"
+        ),
     ),
-    ("{{ latest_in_topic TOPIC-SLUG 2 }}", "the newest 2 assets of a topic the lead has not read"),
-    ("{{ asset SLUG }}", "one asset, by its slug"),
+    (
+        "{{ latest_in_topic TOPIC-SLUG 2 }}",
+        N_("the newest 2 assets of a topic the lead has not read"),
+    ),
+    ("{{ asset SLUG }}", N_("one asset, by its slug")),
 )
+"""Each content block and what it does (marked; the editors show it in the reader's language)."""
+
+
+def block_help() -> list[tuple[str, str]]:
+    """``BLOCK_HELP`` in the reader's language."""
+    return [(tag, i18n.gettext(words)) for tag, words in BLOCK_HELP]
 
 
 class MailForm(msgspec.Struct, kw_only=True):
@@ -120,8 +133,10 @@ def typed_send(form: MailForm) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The send step the form describes (as ``parse_send`` reads it), or the problems by field."""
     typed = [(name, getattr(form, name)) for name in SUBJECT_FIELDS if getattr(form, name).strip()]
     for name in (*SUBJECT_FIELDS, "preheader", "body"):
-        if problem := unprintable(getattr(form, name), multiline=name == "body"):
-            return None, {name: f"This contains {problem}."}
+        if problem := unprintable_said(getattr(form, name), multiline=name == "body"):
+            return None, {
+                name: i18n.gettext("This contains %(problem)s.", problem=i18n.say(problem))
+            }
     send: dict[str, Any] = {
         "subjects": [text for _, text in typed],
         "body": form.body,
@@ -131,7 +146,7 @@ def typed_send(form: MailForm) -> tuple[dict[str, Any] | None, dict[str, str]]:
         share, hours = form.ab_share.strip(), form.ab_hours.strip()
         for name, number in (("ab_share", share), ("ab_hours", hours)):
             if not number.isdigit():
-                return None, {name: "Give a whole number."}
+                return None, {name: i18n.gettext("Give a whole number.")}
         send["ab"] = {"mode": "test", "share": int(share), "decide_after_hours": int(hours)}
     elif len(typed) > 1:
         send["ab"] = {"mode": AbMode.SPLIT.value}
@@ -144,7 +159,8 @@ def typed_send(form: MailForm) -> tuple[dict[str, Any] | None, dict[str, str]]:
             field = typed[int(found[1])][0]
         else:
             field = "subject_1" if where.startswith("subjects") else _FIELD_OF.get(where, "body")
-        return None, {field: refused.problem[:1].upper() + refused.problem[1:]}
+        said = i18n.say(refused.said)
+        return None, {field: said[:1].upper() + said[1:]}
     return send, {}
 
 
@@ -223,7 +239,8 @@ def _save(editing: Editing, form: MailForm, send: dict[str, Any]) -> Response[An
         current = store.current(session, program)
         _send_step(current, editing.step_id)
         if form.based_on and form.based_on != fingerprint(current):
-            return _editor(editing, form, problems={"": CONFLICT}, status_code=409)
+            conflict = i18n.gettext(CONFLICT)
+            return _editor(editing, form, problems={"": conflict}, status_code=409)
         steps = tuple(
             replace(step, action=action) if step.id == editing.step_id else step
             for step in current.steps
@@ -263,7 +280,10 @@ def _test(editing: Editing, settings: Settings, form: MailForm, send: dict[str, 
     if lead is None:
         return _editor(editing, form, send=send, status_code=422)
     if queued is None:
-        limit = f"You sent {previews.TESTS_PER_HOUR.hits} tests in the last hour: try again later."
+        limit = i18n.gettext(
+            "You sent %(count)s tests in the last hour: try again later.",
+            count=previews.TESTS_PER_HOUR.hits,
+        )
         return _editor(editing, form, send=send, problems={"": limit}, status_code=429)
     return _editor(editing, form, send=send, notice=previews.where_tests_go(settings, to))
 
@@ -340,7 +360,7 @@ def _editor(
         entered=entered,
         notice=notice,
         fields=merge.FIELDS,
-        blocks=BLOCK_HELP,
+        blocks=block_help(),
         topics=topics,
         recent_leads=suggestions,
         max_variants=MAX_VARIANTS,
@@ -351,11 +371,11 @@ def _editor(
 
 
 def _no_lead(typed: str) -> str:
-    if problem := unprintable(typed):
-        return f"The email contains {problem}."
+    if problem := unprintable_said(typed):
+        return i18n.gettext("The email contains %(problem)s.", problem=i18n.say(problem))
     if typed.strip():
-        return f"No lead has the email {typed.strip()}."
-    return "No leads yet: the preview shows the mail as a real lead would get it."
+        return i18n.gettext("No lead has the email %(email)s.", email=typed.strip())
+    return i18n.gettext("No leads yet: the preview shows the mail as a real lead would get it.")
 
 
 def data_of(send: Send) -> dict[str, Any]:

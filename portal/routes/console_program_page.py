@@ -19,22 +19,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.orm import utcnow
-from content.printable import unprintable
+from content.printable import unprintable_said
+from content.words import N_
 from nurture.programs import store
 from nurture.programs.definition import Status
 from nurture.programs.models import Program, ProgramSettings
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PROGRAMS
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.routes.console_program_views import (
+    entered_by_words,
     flow_cards,
     goal_words,
     leads_in,
     parsed,
     stage_labeler,
     trigger_words,
+    version_note,
     versions_of,
 )
 from portal.settings import Settings
@@ -54,16 +58,21 @@ ACTIONS: dict[str, tuple[tuple[str, ...], Status]] = {
 """Each action on the page: the statuses it starts from and where it leads."""
 
 DONE = {
-    "created": "Created as a draft. Check its steps and mails, preview them for a real lead, "
-    "then activate it.",
-    "activate": "Active: leads enter it from now on as they meet its trigger (nobody who met "
-    "it before now), and its mails go out.",
-    "pause": "Paused: nobody enters, and its leads wait where they are until you resume it.",
-    "resume": "Active again: its leads go on from where they waited.",
-    "archive": "Archived: its leads left it, and nobody enters.",
-    "updated": "Saved.",
-    "unchanged": "Nothing changed.",
+    "created": N_(
+        "Created as a draft. Check its steps and mails, preview them for a real lead, "
+        "then activate it."
+    ),
+    "activate": N_(
+        "Active: leads enter it from now on as they meet its trigger (nobody who met "
+        "it before now), and its mails go out."
+    ),
+    "pause": N_("Paused: nobody enters, and its leads wait where they are until you resume it."),
+    "resume": N_("Active again: its leads go on from where they waited."),
+    "archive": N_("Archived: its leads left it, and nobody enters."),
+    "updated": N_("Saved."),
+    "unchanged": N_("Nothing changed."),
 }
+"""What the page says after each action (English, marked; shown in the reader's language)."""
 
 
 class StatusForm(msgspec.Struct, kw_only=True):
@@ -88,11 +97,13 @@ def program_or_404(session: Session, program_id: int) -> Program:
 
 def done_notice(done: str, version: str = "") -> str | None:
     if done == "versioned" and version.isdigit():
-        return (
-            f"Saved as version {version}. Leads that enter from now on follow it; leads "
-            "already in the program finish the version they started."
+        return i18n.gettext(
+            "Saved as version %(version)s. Leads that enter from now on follow it; leads "
+            "already in the program finish the version they started.",
+            version=version,
         )
-    return DONE.get(done)
+    said = DONE.get(done)
+    return i18n.gettext(said) if said else None
 
 
 def page_context(
@@ -117,6 +128,9 @@ def page_context(
         "globally_paused": rails is not None and rails.paused,
         "no_postal_address": not settings.postal_address.strip(),
         "actions": [name for name, (starts, _) in ACTIONS.items() if program.status in starts],
+        "entered_by": entered_by_words,
+        "stage_name": stage,
+        "version_note": version_note,
     }
 
 
@@ -146,18 +160,56 @@ def _page(viewing: Viewing, *, status_code: int = 200, **context: Any) -> Templa
     return page
 
 
+def status_label(status: str) -> str:
+    """A program's status in the reader's words (the badge, the sentences)."""
+    words = {
+        "draft": i18n.pgettext("program", "draft"),
+        "active": i18n.pgettext("program", "active"),
+        "paused": i18n.pgettext("program", "paused"),
+        "archived": i18n.pgettext("program", "archived"),
+    }
+    return words.get(status, status)
+
+
+def cannot_now(status: str, action: str) -> str:
+    """Why an action does not fit the program's status ("The program is paused already: it
+    cannot pause now.")."""
+    shown = status_label(status)
+    sentences = {
+        "activate": i18n.gettext(
+            "The program is %(status)s already: it cannot activate now.", status=shown
+        ),
+        "pause": i18n.gettext(
+            "The program is %(status)s already: it cannot pause now.", status=shown
+        ),
+        "resume": i18n.gettext(
+            "The program is %(status)s already: it cannot resume now.", status=shown
+        ),
+        "archive": i18n.gettext(
+            "The program is %(status)s already: it cannot archive now.", status=shown
+        ),
+    }
+    return sentences[action]
+
+
 def split_addresses(typed: str) -> list[str]:
     """The typed addresses, in order, each once."""
     return list(dict.fromkeys(part for part in re.split(r"[\s,;]+", typed) if part))
 
 
 def addresses_problem(typed: str, addresses: list[str]) -> str | None:
-    if problem := unprintable(typed, multiline=True):
-        return f"The text contains {problem}: remove it and add again."
+    if problem := unprintable_said(typed, multiline=True):
+        return i18n.gettext(
+            "The text contains %(problem)s: remove it and add again.", problem=i18n.say(problem)
+        )
     if not addresses:
-        return "Type the email of at least one lead, one a line."
+        return i18n.gettext("Type the email of at least one lead, one a line.")
     if len(addresses) > ADD_MAX:
-        return f"At most {ADD_MAX} addresses at a time ({len(addresses)} typed)."
+        return i18n.gettext(
+            "At most %(max)s addresses at a time (%(typed)s typed).",
+            max=ADD_MAX,
+            typed=len(addresses),
+        )
     return None
 
 
@@ -198,7 +250,13 @@ class ProgramPageController(Controller):
                 session, program, store.current(session, program), utcnow(), model.stages
             )
             session.expunge_all()
-        return console_page(request, "console/program_dry_run.html", program=program, dry_run=found)
+        return console_page(
+            request,
+            "console/program_dry_run.html",
+            program=program,
+            dry_run=found,
+            stage_name=stage_labeler(model),
+        )
 
     @post("/{program_id:int}/status", sync_to_thread=True)
     def change_status(
@@ -215,11 +273,12 @@ class ProgramPageController(Controller):
             program = program_or_404(session, program_id)
             move = ACTIONS.get(data.action)
             if move is None:
-                problem, status_code = "Choose an action: activate, pause, resume or archive.", 400
+                problem = i18n.gettext("Choose an action: activate, pause, resume or archive.")
+                status_code = 400
             elif program.status not in move[0]:
-                problem = f"The program is {program.status} already: it cannot {data.action} now."
+                problem = cannot_now(program.status, data.action)
             elif data.action == "archive" and data.confirm != "yes":
-                problem, status_code = "Tick the box to confirm the archiving.", 422
+                problem, status_code = i18n.gettext("Tick the box to confirm the archiving."), 422
             else:
                 store.set_status(
                     session, program, move[1].value, by=request.user.email, now=utcnow()
@@ -250,7 +309,7 @@ class ProgramPageController(Controller):
                 program = program_or_404(session, program_id)
                 added = _add(session, program, typed, request.user.email, utcnow())
         except ValueError as refused:
-            problem = f"Nobody was added: {refused}."
+            problem = i18n.gettext("Nobody was added: %(reason)s.", reason=refused)
             return _page(viewing, status_code=409, add_problem=problem, add_typed=data.emails)
         left = "\n".join(added.invalid + added.unknown)
         return _page(viewing, added=added, add_typed=left)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from nurture.mail.smtp import parse_sender
 from nurture.programs import merge
 from nurture.programs.definition import Send
-from portal import demo_mail, ratelimit
+from portal import demo_mail, i18n, ratelimit
 from portal.mail import program_mails, program_preview
 from portal.mail.render import MailRenderer
 from portal.settings import Settings
@@ -150,13 +150,17 @@ def send_test(
 def where_tests_go(settings: Settings, to: str) -> str:
     """Where a queued test goes, as the page says it."""
     if demo_mail.mailbox_for(settings.data_dir, settings.smtp_url) is not None:
-        return (
-            f"A test went to the outbox for {to}. This server runs with serve --demo: it "
-            "appears in Console → Demo mailbox within a few seconds."
+        return i18n.gettext(
+            "A test went to the outbox for %(to)s. This server runs with serve --demo: it "
+            "appears in Console → Demo mailbox within a few seconds.",
+            to=to,
         )
     if not settings.smtp_url:
-        return (
-            f"A test for {to} waits in the outbox: LEADSHELF_SMTP_URL is not set, so nothing "
-            "is sent until it is (Console → Email)."
+        return i18n.gettext(
+            "A test for %(to)s waits in the outbox: LEADSHELF_SMTP_URL is not set, so nothing "
+            "is sent until it is (Console → Email).",
+            to=to,
         )
-    return f"A test went to the outbox for {to}; it is sent within a few seconds."
+    return i18n.gettext(
+        "A test went to the outbox for %(to)s; it is sent within a few seconds.", to=to
+    )

@@ -4,9 +4,10 @@ The figures are ``nurture.programs.review``'s."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from babel import dates as babel_dates
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -15,12 +16,13 @@ from litestar.response import Response, Template
 
 from content.orm import utcnow
 from nurture.programs import review as reviewing
-from portal import charts
+from portal import charts, i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PROGRAMS
 from portal.db import Database
 from portal.routes.console import console_page
+from portal.routes.console_program_page import status_label
 from tracking.rules.config import Model
 
 WEEK_TEXT_MAX = 20
@@ -35,7 +37,8 @@ def _week(text: str, now: datetime) -> tuple[date | None, str | None]:
     try:
         return reviewing.parse_week(text[:WEEK_TEXT_MAX], now), None
     except ValueError as refused:
-        return None, f"{refused}. Showing the running week instead."
+        reason = i18n.say(refused.args[0]) if refused.args else str(refused)
+        return None, i18n.gettext("%(reason)s. Showing the running week instead.", reason=reason)
 
 
 def _review(database: Database, model: Model, program_id: int, week: date | None,
@@ -49,19 +52,58 @@ def _review(database: Database, model: Model, program_id: int, week: date | None
             raise NotFoundException(f"no program {program_id}") from None
 
 
+def day_and_month(day: date) -> str:
+    """A day without its year, as the reader writes it ("23 Nov", "23. Nov.")."""
+    return babel_dates.format_skeleton("MMMd", day, locale=i18n.locale())
+
+
 def weekly_chart(review: reviewing.Review) -> charts.Chart:
     """Sent, human opens, clicks and goal conversions over the weeks shown."""
     return charts.lines(
-        f"{review.name}: {len(review.weeks)} weeks to {reviewing.week_name(review.weeks[-1])}",
-        [f"{monday:%-d %b}" for monday in review.weeks],
+        i18n.gettext(
+            "%(program)s: %(count)s weeks to %(week)s",
+            program=review.name,
+            count=len(review.weeks),
+            week=reviewing.week_name(review.weeks[-1]),
+        ),
+        [day_and_month(monday) for monday in review.weeks],
         {
-            "Sent": [week.sent for week in review.totals],
-            "Human opens": [week.opens for week in review.totals],
-            "Clicks": [week.clicks for week in review.totals],
-            "Goal conversions": [week.conversions for week in review.totals],
+            i18n.gettext("Sent"): [week.sent for week in review.totals],
+            i18n.gettext("Human opens"): [week.opens for week in review.totals],
+            i18n.gettext("Clicks"): [week.clicks for week in review.totals],
+            i18n.gettext("Goal conversions"): [week.conversions for week in review.totals],
         },
-        label_header="Week of",
+        label_header=i18n.gettext("Week of"),
     )
+
+
+def verdict_words(test: reviewing.AbLine) -> str:
+    """An A/B test's verdict in the reader's language and number format (a stored verdict in
+    other words: as stored)."""
+    if test.facts is None:
+        return test.explanation
+    said = i18n.say(
+        test.facts.said(
+            number=lambda value: i18n.format_number(value, 4), percent=i18n.format_percent
+        )
+    )
+    return said[:1].upper() + said[1:]
+
+
+def step_words(step: reviewing.StepLine | reviewing.AbLine) -> str:
+    """A step's label in the reader's language."""
+    return i18n.say(step.said) if step.said is not None else step.label
+
+
+def csv_titles() -> list[str]:
+    """The review CSV's columns titled for a spreadsheet reader, in the reader's language
+    (``?header=labels``; the plain file keeps the machine names)."""
+    return [
+        i18n.pgettext("column", "Week"),
+        i18n.pgettext("column", "Week start"),
+        i18n.pgettext("column", "Step"),
+        i18n.pgettext("column", "Step label"),
+    ] + [i18n.gettext(label) for _, label in reviewing.FIGURES]
 
 
 def change(now: int | None, before: int | None) -> str:
@@ -98,10 +140,14 @@ class ProgramReviewController(Controller):
             "console/program_review.html",
             review=review,
             chart=weekly_chart(review),
-            figures=reviewing.FIGURES,
+            figures=[(name, i18n.gettext(label)) for name, label in reviewing.FIGURES],
+            verdict_words=verdict_words,
+            step_words=step_words,
+            status_label=status_label,
             change=change,
             week_name=reviewing.week_name,
-            week_end=shown + timedelta(days=6),
+            week_start_text=day_and_month(shown),
+            week_end_text=i18n.format_date(datetime.combine(shown + timedelta(days=6), time())),
             earlier=reviewing.week_name(shown - timedelta(days=7)),
             later=None if review.current_week else reviewing.week_name(shown + timedelta(days=7)),
             problem=problem,
@@ -115,6 +161,7 @@ class ProgramReviewController(Controller):
     @get("/review.csv", sync_to_thread=True)
     def export(
         self,
+        request: Request[StaffPrincipal, Any, Any],
         database: NamedDependency[Database],
         model: NamedDependency[Model],
         program_id: FromPath[int],
@@ -128,7 +175,11 @@ class ProgramReviewController(Controller):
         review = _review(database, model, program_id, chosen, now)
         name = f"program-{review.program_id}-review-{reviewing.week_name(review.weeks[-1])}.csv"
         return Response(
-            reviewing.csv_text(review),
+            reviewing.csv_text(
+                review,
+                i18n.say,
+                csv_titles() if request.query_params.get("header") == "labels" else None,
+            ),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -4,18 +4,20 @@ programs for the lead page. Reads only; the pages' handlers pick the template.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel import dates as babel_dates
 from sqlalchemy import ColumnElement, TextClause, func, select, text
 from sqlalchemy.orm import Session
 
+from content.words import N_
 from nurture.programs.definition import (
     EXIT,
     NEXT,
-    WEEKDAYS,
     AbMode,
     Branch,
     Condition,
@@ -39,6 +41,7 @@ from nurture.programs.models import (
     Program,
     ProgramVersion,
 )
+from portal import i18n
 from tracking.models import Lead
 from tracking.rules.config import Model
 
@@ -51,100 +54,166 @@ Label = Callable[[str], str]
 
 
 def stage_labeler(model: Model) -> Label:
-    return lambda stage: model.stage_labels.get(stage, stage.replace("_", " ").capitalize())
+    return lambda stage: i18n.gettext(
+        model.stage_labels.get(stage, stage.replace("_", " ").capitalize())
+    )
 
 
 def _count(number: float) -> str:
-    return f"{number:g}"
+    return i18n.format_number(number)
 
 
-def _plural(number: float, word: str) -> str:
-    return f"{_count(number)} {word}{'' if number == 1 else 's'}"
+def _days(number: float) -> str:
+    return i18n.ngettext("%(count)s day", "%(count)s days", 1 if number == 1 else 2,
+                         count=_count(number))  # fmt: skip
+
+
+def _hours(number: float) -> str:
+    return i18n.ngettext("%(count)s hour", "%(count)s hours", 1 if number == 1 else 2,
+                         count=_count(number))  # fmt: skip
+
+
+def _kind_words(kind: str) -> str:
+    """An asset kind inside a sentence ("any case study")."""
+    words = {
+        "whitepaper": i18n.pgettext("kind in a sentence", "whitepaper"),
+        "ebook": i18n.pgettext("kind in a sentence", "ebook"),
+        "webinar": i18n.pgettext("kind in a sentence", "webinar"),
+        "case_study": i18n.pgettext("kind in a sentence", "case study"),
+        "checklist": i18n.pgettext("kind in a sentence", "checklist"),
+        "video": i18n.pgettext("kind in a sentence", "video"),
+        "article": i18n.pgettext("kind in a sentence", "article"),
+        "datasheet": i18n.pgettext("kind in a sentence", "datasheet"),
+    }
+    return words.get(kind, kind.replace("_", " "))
+
+
+def _unlocked_words(value: str) -> str:
+    if value == "kind:webinar":
+        return i18n.gettext("A lead registers for a webinar")
+    if value.startswith("kind:"):
+        return i18n.gettext(
+            "A lead unlocks any %(kind)s", kind=_kind_words(value.removeprefix("kind:"))
+        )
+    return i18n.gettext("A lead unlocks the asset %(asset)s", asset=value)
+
+
+def _webinar_words(on: TriggerKind, value: str) -> str:
+    if on is TriggerKind.WEBINAR_ATTENDED:
+        if value:
+            return i18n.gettext(
+                "A lead attended the webinar %(webinar)s (read 12 hours after it ends)",
+                webinar=value,
+            )
+        return i18n.gettext("A lead attended a webinar (read 12 hours after it ends)")
+    if value:
+        return i18n.gettext(
+            "A lead registered for the webinar %(webinar)s and missed it (read 12 hours "
+            "after it ends)",
+            webinar=value,
+        )
+    return i18n.gettext(
+        "A lead registered for a webinar and missed it (read 12 hours after it ends)"
+    )
 
 
 def trigger_words(trigger: Trigger, stage: Label) -> str:
     """What enters a lead, as a sentence."""
     on, value = trigger.on, trigger.value
     if on is TriggerKind.SUBSCRIBED:
-        return "A lead confirms the subscription (double opt-in)"
+        return i18n.gettext("A lead confirms the subscription (double opt-in)")
     if on is TriggerKind.STAGE:
-        return f"A lead enters the stage {stage(value)}"
+        return i18n.gettext("A lead enters the stage %(stage)s", stage=stage(value))
     if on is TriggerKind.LIFECYCLE:
-        return f"A lead's lifecycle becomes {value}"
+        return i18n.gettext("A lead's lifecycle becomes %(lifecycle)s", lifecycle=value)
     if on is TriggerKind.UNLOCKED:
-        if value == "kind:webinar":
-            return "A lead registers for a webinar"
-        if value.startswith("kind:"):
-            return f"A lead unlocks any {value.removeprefix('kind:').replace('_', ' ')}"
-        return f"A lead unlocks the asset {value}"
+        return _unlocked_words(value)
     if on in (TriggerKind.WEBINAR_ATTENDED, TriggerKind.WEBINAR_MISSED):
-        what = f"the webinar {value}" if value else "a webinar"
-        if on is TriggerKind.WEBINAR_ATTENDED:
-            return f"A lead attended {what} (read 12 hours after it ends)"
-        return f"A lead registered for {what} and missed it (read 12 hours after it ends)"
+        return _webinar_words(on, value)
     if on is TriggerKind.GRADE:
-        return "A lead's grade reaches A" if value == "A" else "A lead's grade reaches B or A"
+        if value == "A":
+            return i18n.gettext("A lead's grade reaches A")
+        return i18n.gettext("A lead's grade reaches B or A")
     if on is TriggerKind.INACTIVE:
-        return f"A lead has not engaged for {_plural(trigger.days, 'day')}"
-    return "Only by hand: in the console or through the API"
+        return i18n.gettext("A lead has not engaged for %(days)s", days=_days(trigger.days))
+    return i18n.gettext("Only by hand: in the console or through the API")
 
 
 def goal_words(goal: Goal, stage: Label) -> str:
     on, value = goal.on, goal.value
     if on is GoalKind.STAGE:
-        return f"Reaches the stage {stage(value)} or a later one"
+        return i18n.gettext("Reaches the stage %(stage)s or a later one", stage=stage(value))
     if on is GoalKind.LIFECYCLE:
-        return f"Lifecycle becomes {value}"
+        return i18n.gettext("Lifecycle becomes %(lifecycle)s", lifecycle=value)
     if on is GoalKind.DEMO:
-        return "Asks to talk to sales (demo request)"
+        return i18n.gettext("Asks to talk to sales (demo request)")
     if on is GoalKind.UNLOCKED:
-        return f"Unlocks the asset {value}"
-    return "Unsubscribes"
+        return i18n.gettext("Unlocks the asset %(asset)s", asset=value)
+    return i18n.pgettext("goal", "Unsubscribes")
 
 
 def condition_words(condition: Condition, stage: Label) -> str:
     on, value = condition.on, condition.value
     if on is ConditionKind.STAGE:
-        return f"the lead is in the stage {stage(value)}"
+        return i18n.gettext("the lead is in the stage %(stage)s", stage=stage(value))
     if on is ConditionKind.GRADE:
-        return f"the lead's grade is {' or '.join(value.split())}"
+        either = " " + i18n.gettext("or") + " "
+        return i18n.gettext("the lead's grade is %(grades)s", grades=either.join(value.split()))
     if on is ConditionKind.LIFECYCLE:
-        return f"the lead's lifecycle is {value}"
+        return i18n.gettext("the lead's lifecycle is %(lifecycle)s", lifecycle=value)
     if on is ConditionKind.TOPIC:
-        return f"the lead reads about (or chose) the topic {value}"
+        return i18n.gettext("the lead reads about (or chose) the topic %(topic)s", topic=value)
     if on is ConditionKind.OPENED:
-        return "the lead opened the previous mail" + ("" if value == "yes" else ": no")
+        if value == "yes":
+            return i18n.gettext("the lead opened the previous mail")
+        return i18n.gettext("the lead opened the previous mail: no")
     if on is ConditionKind.CLICKED:
-        return "the lead clicked in the previous mail" + ("" if value == "yes" else ": no")
-    return f"the lead read the asset {value}"
+        if value == "yes":
+            return i18n.gettext("the lead clicked in the previous mail")
+        return i18n.gettext("the lead clicked in the previous mail: no")
+    return i18n.gettext("the lead read the asset %(asset)s", asset=value)
+
+
+def weekday_name(index: int) -> str:
+    """A weekday in the reader's language ("Tuesday", "Dienstag")."""
+    return str(babel_dates.get_day_names("wide", locale=i18n.locale())[index])
 
 
 def wait_words(wait: Wait) -> str:
     parts = []
     if wait.days:
-        hours = wait.days * 24
-        parts.append(
-            _plural(wait.days, "day")
-            if wait.days >= 1 and float(wait.days).is_integer()
-            else _plural(round(hours, 2), "hour")
-        )
+        if wait.days >= 1 and float(wait.days).is_integer():
+            parts.append(_days(wait.days))
+        else:
+            parts.append(_hours(round(wait.days * 24, 2)))
     if wait.weekday is not None:
+        hour = f"{wait.hour or 0:02d}:00"
         parts.append(
-            f"until {WEEKDAYS[wait.weekday].capitalize()} {wait.hour or 0:02d}:00 in the lead's "
-            "time zone"
+            i18n.gettext(
+                "until %(weekday)s %(hour)s in the lead's time zone",
+                weekday=weekday_name(wait.weekday),
+                hour=hour,
+            )
         )
-    return "Wait " + ", then ".join(parts)
+    then = i18n.gettext(", then ")
+    return i18n.gettext("Wait %(what)s", what=then.join(parts))
 
 
 def ab_words(send: Send) -> str:
     if send.ab is None or send.variants < 2:
         return ""
     if send.ab.mode is AbMode.SPLIT:
-        return f"A/B split: each lead gets one of the {send.variants} subject lines, evenly"
-    return (
-        f"A/B test: {send.ab.share} % of the leads get the {send.variants} variants; after "
-        f"{_plural(send.ab.decide_after_hours, 'hour')} the rest get the winner (by clicks, "
-        "opens as a fallback), or an even split when no difference is significant"
+        return i18n.gettext(
+            "A/B split: each lead gets one of the %(variants)s subject lines, evenly",
+            variants=send.variants,
+        )
+    return i18n.gettext(
+        "A/B test: %(share)s %% of the leads get the %(variants)s variants; after %(hours)s the "
+        "rest get the winner (by clicks, opens as a fallback), or an even split when no "
+        "difference is significant",
+        share=send.ab.share,
+        variants=send.variants,
+        hours=_hours(send.ab.decide_after_hours),
     )
 
 
@@ -164,13 +233,17 @@ class Card:
 
 def _target(definition: Definition, number: int, target: str) -> str:
     if target == EXIT:
-        return "leave the program"
+        return i18n.gettext("leave the program")
     if target == NEXT:
         following = number + 1
         if following > len(definition.steps):
-            return "the end (the lead completes the program)"
-        return f"step {following} ({definition.steps[following - 1].id}), the next one"
-    return f"step {definition.index(target) + 1} ({target})"
+            return i18n.gettext("the end (the lead completes the program)")
+        return i18n.gettext(
+            "step %(number)s (%(id)s), the next one",
+            number=following,
+            id=definition.steps[following - 1].id,
+        )
+    return i18n.gettext("step %(number)s (%(id)s)", number=definition.index(target) + 1, id=target)
 
 
 def flow_cards(definition: Definition, stage: Label) -> list[Card]:
@@ -178,10 +251,13 @@ def flow_cards(definition: Definition, stage: Label) -> list[Card]:
     for number, step in enumerate(definition.steps, start=1):
         action = step.action
         if isinstance(action, Send):
-            lines = [f"Preheader: {action.preheader}"] if action.preheader else []
+            lines = []
+            if action.preheader:
+                lines.append(i18n.gettext("Preheader: %(text)s", text=action.preheader))
             if ab := ab_words(action):
                 lines.append(ab)
-            card = Card(number, step.id, "send", "Send a mail", lines, action.subjects)
+            title = i18n.gettext("Send a mail")
+            card = Card(number, step.id, "send", title, lines, action.subjects)
         elif isinstance(action, Wait):
             card = Card(number, step.id, "wait", wait_words(action))
         elif isinstance(action, Branch):
@@ -189,20 +265,27 @@ def flow_cards(definition: Definition, stage: Label) -> list[Card]:
                 number,
                 step.id,
                 "branch",
-                f"If {condition_words(action.condition, stage)}",
+                i18n.gettext(
+                    "If %(condition)s", condition=condition_words(action.condition, stage)
+                ),
                 branches=[
-                    ("then", _target(definition, number, action.then)),
-                    ("else", _target(definition, number, action.otherwise)),
+                    (i18n.gettext("then"), _target(definition, number, action.then)),
+                    (i18n.gettext("else"), _target(definition, number, action.otherwise)),
                 ],
             )
         elif isinstance(action, SetField):
-            card = Card(number, step.id, "set", f"Set {action.field} to {action.value}")
+            title = i18n.gettext(
+                "Set %(field)s to %(value)s", field=action.field, value=action.value
+            )
+            card = Card(number, step.id, "set", title)
         elif isinstance(action, Notify):
-            lines = [f"Note: {action.note}"] if action.note else []
-            title = f"Tell sales: {action.to} gets a mail, connected tools a webhook"
+            lines = [i18n.gettext("Note: %(text)s", text=action.note)] if action.note else []
+            title = i18n.gettext(
+                "Tell sales: %(address)s gets a mail, connected tools a webhook", address=action.to
+            )
             card = Card(number, step.id, "notify", title, lines)
         else:
-            card = Card(number, step.id, "exit", "Leave the program")
+            card = Card(number, step.id, "exit", i18n.gettext("Leave the program"))
         cards.append(card)
     return cards
 
@@ -288,7 +371,7 @@ class InProgram:
 def _step_label(definitions: dict[int, Definition], version: int, index: int) -> str:
     definition = definitions.get(version)
     if definition is None or index >= len(definition.steps):
-        return "finishing"
+        return i18n.gettext("finishing")
     return f"{index + 1} · {definition.steps[index].id}"
 
 
@@ -361,7 +444,75 @@ def lead_programs(session: Session, lead_id: int, limit: int = 20) -> list[LeadI
             enrollment.status,
             enrollment.entered_at,
             enrollment.ended_at,
-            enrollment.goal or enrollment.end_reason,
+            outcome_words(enrollment.goal or enrollment.end_reason),
         )
         for enrollment, name, program_status in rows
     ]
+
+
+def entered_by_words(by: str) -> str:
+    """How a lead entered (stored as the trigger that took it in, ``api``, ``cli`` or the staff
+    member's email), in the reader's words."""
+    how, _, rest = by.partition(" ")
+    if how == "inactive" and rest.endswith(" days"):
+        return i18n.gettext("inactive %(days)s", days=_days(float(rest.split()[0])))
+    words = {
+        "subscribed": i18n.pgettext("entered by", "subscribed"),
+        "stage": i18n.pgettext("entered by", "stage"),
+        "lifecycle": i18n.pgettext("entered by", "lifecycle"),
+        "unlocked": i18n.pgettext("entered by", "unlocked"),
+        "grade": i18n.pgettext("entered by", "grade"),
+        "webinar_attended": i18n.pgettext("entered by", "webinar attended"),
+        "webinar_missed": i18n.pgettext("entered by", "webinar missed"),
+        "api": "API",
+        "cli": "CLI",
+    }
+    if how not in words:
+        return by
+    return f"{words[how]} {rest}".strip()
+
+
+VERSION_NOTES = (
+    (re.compile(r"created"), N_("created")),
+    (re.compile(r"edited"), N_("edited")),
+    (re.compile(r"created blank"), N_("created blank")),
+    (re.compile(r"edited as YAML"), N_("edited as YAML")),
+    (re.compile(r"template (?P<name>.+)"), N_("template %(name)s")),
+    (re.compile(r"mail (?P<name>.+) edited"), N_("mail %(name)s edited")),
+    (re.compile(r"imported from (?P<name>.+)"), N_("imported from %(name)s")),
+)
+"""The notes Leadshelf writes on a saved version, to show them in the reader's language."""
+
+
+def version_note(note: str) -> str:
+    """A version's note in the reader's language (a note in other words as written)."""
+    for pattern, words in VERSION_NOTES:
+        found = pattern.fullmatch(note)
+        if found is not None:
+            return i18n.gettext(words, **found.groupdict())
+    return note
+
+
+OUTCOMES = (
+    (re.compile(r"all steps done"), N_("all steps done")),
+    (re.compile(r"exit step"), N_("exit step")),
+    (re.compile(r"branch (?P<step>.+)"), N_("branch %(step)s")),
+    (re.compile(r"unsubscribed"), N_("unsubscribed")),
+    (re.compile(r"address suppressed"), N_("address suppressed")),
+    (re.compile(r"suppressed: (?P<reason>.+)"), N_("suppressed: %(reason)s")),
+    (re.compile(r"program archived"), N_("program archived")),
+    (re.compile(r"stage (?P<stage>.+)"), N_("stage %(stage)s")),
+    (re.compile(r"lifecycle (?P<lifecycle>.+)"), N_("lifecycle %(lifecycle)s")),
+    (re.compile(r"demo"), N_("demo")),
+    (re.compile(r"unlocked (?P<asset>.+)"), N_("unlocked %(asset)s")),
+)
+"""How an enrollment ended (the goal reached, or why it left), as Leadshelf stores it."""
+
+
+def outcome_words(outcome: str) -> str:
+    """How a lead's time in a program ended, in the reader's language (as stored otherwise)."""
+    for pattern, words in OUTCOMES:
+        found = pattern.fullmatch(outcome)
+        if found is not None:
+            return i18n.gettext(words, **found.groupdict())
+    return outcome

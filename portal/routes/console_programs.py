@@ -18,11 +18,12 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 
 from content.orm import utcnow
-from content.printable import unprintable
+from content.printable import unprintable_said
 from nurture.programs import store
 from nurture.programs.definition import NAME_MAX, Definition, DefinitionError, parse
 from nurture.programs.models import Program, ProgramSettings
 from nurture.programs.templates import TEMPLATES, template
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import PROGRAMS
@@ -87,22 +88,27 @@ def blank(name: str) -> Definition:
 
 
 def name_problem(name: str) -> str | None:
-    if problem := unprintable(name):
-        return f"The name contains {problem}."
+    """What is wrong with a new program's name, in the reader's language; None: nothing."""
+    if problem := unprintable_said(name):
+        return i18n.gettext("The name contains %(problem)s.", problem=i18n.say(problem))
     if not name.strip():
-        return "Give the program a name (marketers see it here and in the weekly review)."
+        return i18n.gettext(
+            "Give the program a name (marketers see it here and in the weekly review)."
+        )
     if len(name.strip()) > NAME_MAX:
-        return f"Keep the name within {NAME_MAX} characters."
+        return i18n.gettext("Keep the name within %(max)s characters.", max=NAME_MAX)
     return None
 
 
 def created_notice(names: list[str], template_name: str) -> str:
     """What a template created, and which of its programs stayed as they were."""
-    notice = f"Created as drafts: {', '.join(sorted(names))}."
+    notice = i18n.gettext("Created as drafts: %(names)s.", names=", ".join(sorted(names)))
     if template_name in TEMPLATES:
         left = [name for name in template_programs(template_name) if name not in names]
         if left:
-            notice += f" Left as they were (the names are taken): {', '.join(left)}."
+            notice += " " + i18n.gettext(
+                "Left as they were (the names are taken): %(names)s.", names=", ".join(left)
+            )
     return notice
 
 
@@ -116,10 +122,14 @@ def guard_rails_problems(form: GuardRailsForm) -> dict[str, str]:
     problems = {}
     cap = form.weekly_cap.strip()
     if not cap.isdigit() or int(cap) > CAP_MAX:
-        problems["weekly_cap"] = f"Give a whole number from 0 (no cap) to {CAP_MAX}."
+        problems["weekly_cap"] = i18n.gettext(
+            "Give a whole number from 0 (no cap) to %(max)s.", max=CAP_MAX
+        )
     for name in ("quiet_start", "quiet_end"):
         if _hour(getattr(form, name)) is None:
-            problems[name] = "Give an hour from 0 to 23 (the same hour twice: no quiet hours)."
+            problems[name] = i18n.gettext(
+                "Give an hour from 0 to 23 (the same hour twice: no quiet hours)."
+            )
     return problems
 
 
@@ -156,7 +166,9 @@ class ProgramsController(Controller):
         if names:
             notice = created_notice(names, template)
         elif saved == "guard-rails":
-            notice = "Guard rails saved. They hold for every program from the next step on."
+            notice = i18n.gettext(
+                "Guard rails saved. They hold for every program from the next step on."
+            )
         return _page(request, database, model, notice=notice)
 
     @post("/from-template", sync_to_thread=True)
@@ -173,7 +185,9 @@ class ProgramsController(Controller):
                 database,
                 model,
                 status_code=400,
-                problem=f"Choose one of the templates: {', '.join(TEMPLATES)}.",
+                problem=i18n.gettext(
+                    "Choose one of the templates: %(names)s.", names=", ".join(TEMPLATES)
+                ),
             )
         now = utcnow()
         with database.write() as session:
@@ -196,8 +210,11 @@ class ProgramsController(Controller):
                 database,
                 model,
                 status_code=409,
-                problem=f"Programs named {names} exist already: open them below, or "
-                "rename them first to create fresh copies.",
+                problem=i18n.gettext(
+                    "Programs named %(names)s exist already: open them below, or rename them "
+                    "first to create fresh copies.",
+                    names=names,
+                ),
             )
         if len(created) == 1 and len(template_programs(data.template)) == 1:
             return Redirect(f"{PROGRAMS.url}/{created[0]}?done=created", status_code=303)
@@ -218,7 +235,8 @@ class ProgramsController(Controller):
         if problem is None:
             with database.write() as session:
                 if session.scalar(select(Program.id).where(Program.name == name)) is not None:
-                    problem, status_code = f"A program named “{name}” exists already.", 409
+                    problem = i18n.gettext("A program named “%(name)s” exists already.", name=name)
+                    status_code = 409
                 else:
                     try:
                         saved = store.save(
@@ -229,7 +247,7 @@ class ProgramsController(Controller):
                             note="created blank",
                         )
                     except DefinitionError as refused:
-                        problem = refused.problem
+                        problem = i18n.say(refused.said)
                     else:
                         return Redirect(
                             f"{PROGRAMS.url}/{saved.program.id}?done=created", status_code=303
@@ -292,7 +310,10 @@ def _page(
         rows=rows,
         rails=rails,
         rails_problems=context.pop("rails_problems", {}),
-        templates=[(name, words, template_programs(name)) for name, words in TEMPLATES.items()],
+        templates=[
+            (name, i18n.gettext(words), template_programs(name))
+            for name, words in TEMPLATES.items()
+        ],
         existing={row.program.name for row in rows},
         **context,
     )

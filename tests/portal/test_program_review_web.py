@@ -145,7 +145,7 @@ def test_a_significant_difference_names_the_winner(
     assert text_of(winner, ".sends") == str(len(by_variant[1]))
     assert text_of(winner, ".clicks") == "25"
     rate = 25 / len(by_variant[1]) * 100
-    assert text_of(winner, ".rate").startswith(f"{rate:.1f} %")
+    assert text_of(winner, ".rate").startswith(f"{rate:.1f}%")
     assert " to " in text_of(winner, ".interval")
     assert "Computed now" in text_of(test, ".verdict-when")
 
