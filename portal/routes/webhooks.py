@@ -14,9 +14,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from content.words import N_
 from nurture import endpoints
 from nurture.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from nurture.webhooks import EVENT_TYPES
+from portal import i18n
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import WEBHOOKS
@@ -27,11 +29,12 @@ from portal.signing import InvalidToken, Purpose, Signer
 
 BASE = "/console/webhooks"
 NOTICES = {
-    "saved": "Endpoint saved.",
-    "enabled": "Endpoint enabled: deliveries resume.",
-    "disabled": "Endpoint disabled: nothing is sent to it until you enable it again.",
-    "replayed": "Delivery queued again; the worker sends it within seconds.",
+    "saved": N_("Endpoint saved."),
+    "enabled": N_("Endpoint enabled: deliveries resume."),
+    "disabled": N_("Endpoint disabled: nothing is sent to it until you enable it again."),
+    "replayed": N_("Delivery queued again; the worker sends it within seconds."),
 }
+"""What the endpoint's page says after each action (marked; shown in the reader's language)."""
 REVEAL_COOKIE = "ls_secret_reveal"
 REVEAL_SECONDS = 600
 """How long after creating or rotating the secret page may still show it (once)."""
@@ -65,6 +68,11 @@ class EnabledForm(msgspec.Struct, kw_only=True):
     """The enable/disable button: ``1`` turns deliveries on, anything else off."""
 
     enabled: str = ""
+
+
+def _notice(done: str) -> str | None:
+    said = NOTICES.get(done)
+    return i18n.gettext(said) if said else None
 
 
 def _fingerprint(secret: str) -> str:
@@ -175,7 +183,7 @@ class WebhooksController(Controller):
             "console/webhook_form.html",
             endpoint=endpoint,
             values=values,
-            errors={problem.field: str(problem)},
+            errors={problem.field: i18n.say(problem.said)},
             event_types=EVENT_TYPES,
         )
         page.status_code = 400
@@ -208,7 +216,7 @@ class WebhooksController(Controller):
             status=status,
             statuses=[s.value for s in DeliveryStatus],
             test=test,
-            notice=NOTICES.get(request.query_params.get("done", "")),
+            notice=_notice(request.query_params.get("done", "")),
             problem=request.query_params.get("problem"),
         )
 
@@ -321,7 +329,8 @@ class WebhooksController(Controller):
         except LookupError:
             raise NotFoundException() from None
         except ValueError as refused:
-            query = urlencode({"problem": str(refused)})
+            reason = i18n.say(refused.args[0]) if refused.args else str(refused)
+            query = urlencode({"problem": reason})
             return Redirect(f"{BASE}/{endpoint_id}?{query}", status_code=303)
         return Redirect(f"{BASE}/{endpoint_id}?done=replayed", status_code=303)
 
