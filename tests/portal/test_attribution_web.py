@@ -77,7 +77,7 @@ def test_per_kind_and_the_leads_paths_before_their_mql(
 ) -> None:
     scenario(db)
     response = client.get(f"/console/attribution?view=kind&model=first&milestone=mql&{JUNE}")
-    assert figures(response.text)["Ebook"]["mql"] == "1.00"
+    assert figures(response.text)["E-book"]["mql"] == "1.00"  # the vocabulary's label
     page = html(response.text)
     rows = page.css("table.attribution-paths tbody tr[data-lead]")
     assert len(rows) == 1

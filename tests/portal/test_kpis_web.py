@@ -48,8 +48,8 @@ def test_the_marketer_sees_this_months_figures_beside_last_months(
     assert cells("new_leads")["last"] == "1"
     assert cells("new_leads")["change"] == "+2"
     assert cells("new_leads")["goal"] == "none set"
-    assert cells("mql_to_sql")["value"] == "0.0 %"
-    assert cells("mql_to_sql")["last"] == "100.0 %"
+    assert cells("mql_to_sql")["value"] == "0.0%"
+    assert cells("mql_to_sql")["last"] == "100.0%"
     assert cells("days_to_sql")["last"] == "0.1 days"  # 2 hours
 
 
