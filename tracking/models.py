@@ -385,3 +385,18 @@ class AssetLeadStats(Base):
     leads_influenced: Mapped[int] = mapped_column(default=0)
     read_before_mql: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StalledLead(Base):
+    """A stalled lead in a cell it read last: what the gap matrix links to the lead list.
+    Written by the ``content-intelligence`` job (``nurture.intelligence.gaps``)."""
+
+    __tablename__ = "content_stalled_lead"
+    __table_args__ = (Index("ix_content_stalled_lead_lead", "lead_id"),)
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -19,7 +19,7 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset, Persona, Status, Topic, asset_persona, asset_topic
-from nurture.intelligence.models import ContentCell, StalledLead
+from nurture.intelligence.models import ContentCell
 from nurture.intelligence.rules import (
     READING_DAYS,
     STALL_DAYS,
@@ -27,7 +27,7 @@ from nurture.intelligence.rules import (
     is_stalled,
     stalls_by_cell,
 )
-from tracking.models import AssetDaily, AssetEngagement, Lead
+from tracking.models import AssetDaily, AssetEngagement, Lead, StalledLead
 
 ALL = "*"
 """The language of the cells that count the whole library."""

@@ -1,11 +1,12 @@
-"""Content intelligence's tables, kept by the ``content-intelligence`` job so its pages read a
+"""Content intelligence's tables (``StalledLead`` lives in ``tracking.models``: the lead
+list filters by it), kept by the ``content-intelligence`` job so its pages read a
 few hundred rows, never the event log or every lead."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.orm import Base, utcnow
@@ -36,20 +37,6 @@ class ContentCell(Base):
     exhausted: Mapped[int] = mapped_column(default=0)
     """Of ``stalled_here``, the ones who have read every asset of the cell."""
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class StalledLead(Base):
-    """A stalled lead in a cell it read last: what the gap matrix links to the lead list."""
-
-    __tablename__ = "content_stalled_lead"
-    __table_args__ = (Index("ix_content_stalled_lead_lead", "lead_id"),)
-
-    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
-    stage: Mapped[str] = mapped_column(String(40), primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    lead_id: Mapped[int] = mapped_column(
-        ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True
-    )
 
 
 class GateExperiment(Base):

@@ -22,6 +22,7 @@ from portal.accounts.guards import requires_role
 from portal.accounts.models import Role
 from portal.accounts.service import StaffPrincipal
 from portal.console_nav import CONTENT_INTELLIGENCE as INTELLIGENCE
+from portal.console_nav import LEADS
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.routes.console_leads import journey_label
@@ -125,6 +126,7 @@ def intelligence_page(
             _in_sentence(stage_label(cell.stage)),
         ),
         all_languages=ALL,
+        may_see_leads=request.user.role in LEADS.roles,
     )
     page.status_code = 400 if problem else 200
     return page

@@ -270,11 +270,12 @@ def test_a_lift_without_the_csrf_token_is_refused(client: Client, db: Database, 
         assert session.get_one(Suppression, entry_id).lifted_at is None
 
 
-def test_the_menu_lists_email_after_content_analytics_for_admins_and_marketers(
+def test_the_menu_lists_email_after_the_content_reports_for_admins_and_marketers(
     client: Client, marketer: str
 ) -> None:
     labels = [a.text(strip=True) for a in html(client.get(URL).text).css(".console-nav__item")]
-    assert labels.index("Email") == labels.index("Content analytics") + 1
+    assert labels.index("Email") == labels.index("Content analytics") + 2
+    assert labels.index("Content intelligence") == labels.index("Content analytics") + 1
     current = html(client.get(URL).text).css_first('.console-nav__item[aria-current="page"]')
     assert current is not None
     assert current.text(strip=True) == "Email"

@@ -22,7 +22,7 @@ Client = TestClient[Litestar]
 URL = "/console/content-intelligence"
 
 
-def test_an_editor_sees_where_leads_stall_and_the_matrix(
+def test_a_marketer_sees_where_leads_stall_and_the_matrix(
     client: Client, db: Database, staff: StaffActions, settled: None
 ) -> None:
     guide = make_asset(db, stage="consideration", topics=["energy-monitoring"])
@@ -31,16 +31,27 @@ def test_an_editor_sees_where_leads_stall_and_the_matrix(
         lead(db, f"l{n}@x.example", "consideration", 45, {guide.id: 2})
     lead(db, "moving@x.example", "consideration", 3, {guide.id: 2})
     gaps.refresh(db.read, db.write, utcnow())
-    staff.sign_in_as(Role.EDITOR)
+    staff.sign_in_as(Role.MARKETER)
 
     page = client.get(URL)
     assert page.status_code == 200
     tree = html(page.text)
-    sentences = [item.text(strip=True) for item in tree.css(".gap")]
+    sentences = [item.text(strip=True) for item in tree.css(".gap-sentence")]
     assert sentences == [
         "3 leads interested in Energy monitoring stall in consideration; there is 1 "
         "consideration asset on that topic and they have read it."
     ]
+    # the lead list filtered to exactly those leads
+    leads_link = tree.css_first(".gap a").attributes["href"]
+    listed = html(client.get(leads_link).text)
+    assert sorted(row.css_first("th a").text(strip=True) for row in listed.css(".lead-row")) == [
+        "l0@x.example",
+        "l1@x.example",
+        "l2@x.example",
+    ]
+    assert "Only the leads who stall in Consideration" in listed.text()
+    refused = client.get("/console/leads", params={"stalled": "colour:x"})
+    assert refused.status_code == 400
     row = tree.css_first('tr[data-key="energy-monitoring"]')
     cell = row.css_first('td[data-stage="consideration"]')
     assert cell.css_first(".cell-assets").text(strip=True) == "1 asset"
@@ -65,7 +76,8 @@ def test_a_german_editor_reads_the_sentences_in_german(
         session.execute(update(StaffUser).where(StaffUser.email == email).values(language="de"))
     tree = html(client.get(URL).text)
     assert tree.css_first("h1").text(strip=True) == "Content-Analyse"
-    assert [item.text(strip=True) for item in tree.css(".gap")] == [
+    assert tree.css_first(".gap a") is None  # editors do not see leads
+    assert [item.text(strip=True) for item in tree.css(".gap-sentence")] == [
         "1 Lead mit Interesse an Pricing steckt in der Phase Entscheidung fest; zu diesem Thema "
         "gibt es 1 Inhalt für die Phase Entscheidung und sie haben ihn gelesen."
     ]

@@ -22,7 +22,7 @@ from content.models import Topic, asset_topic
 from content.orm import start_of
 from content.words import N_, Said
 from tracking.folding import fold
-from tracking.models import AssetEngagement, Lead, ProfileFact
+from tracking.models import AssetEngagement, Lead, ProfileFact, StalledLead
 from tracking.sources.arrivals import Channel
 from tracking.sources.lead_sources import LeadSources, sources_of
 from tracking.sources.models import Visit
@@ -78,6 +78,9 @@ class LeadFilter:
     """The original source (``linkedin``)."""
     campaign: str = ""
     """The original source's campaign."""
+    stalled: str = ""
+    """Stalled in a cell of the gap matrix: ``topic:consideration:energy`` (dimension, stage,
+    topic or persona), as Console → Content intelligence links it."""
     sort: Sort = Sort.LAST_ACTIVITY
     descending: bool = True
     page: int = 1
@@ -158,6 +161,10 @@ def _day(name: str, raw: str) -> date:
         ) from None
 
 
+STALLED_CELL = re.compile(r"(topic|persona):[\w-]{1,40}:[\w-]{1,80}")
+"""A cell of the gap matrix as the lead list's ``stalled`` filter names it."""
+
+
 def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilter:
     """A ``LeadFilter`` from query parameters (a multi-dict); ``choices`` lists the values
     allowed for stage, lifecycle, grade and category. Unknown values raise ``BadFilter``."""
@@ -169,6 +176,11 @@ def parse_filter(params: Any, choices: Mapping[str, Sequence[str]]) -> LeadFilte
             raise BadFilter(Said(UNKNOWN_VALUE[name], value=wrong[0][:40]))
         values[name] = picked
     values["topic"] = (params.get("topic") or "").strip()[:80]
+    values["stalled"] = (params.get("stalled") or "").strip()[:140]
+    if values["stalled"] and not STALLED_CELL.fullmatch(values["stalled"]):
+        raise BadFilter(
+            Said(N_("unknown gap matrix cell '%(value)s'"), value=values["stalled"][:40])
+        )
     values["channel"] = tuple(v for v in params.getall("channel", []) if v)
     wrong = [v for v in values["channel"] if v not in Channel.__members__.values()]
     if wrong:
@@ -229,6 +241,11 @@ def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
     origin = _origin(view)
     if origin:
         query = query.where(Lead.first_visit_id.in_(select(Visit.id).where(*origin)))
+    return _reading(query, view)
+
+
+def _reading(query: Select[Any], view: LeadFilter) -> Select[Any]:
+    """What the lead read: a topic, or the gap-matrix cell it stalls in."""
     if view.topic:
         query = query.where(
             exists(
@@ -237,6 +254,17 @@ def _where(query: Select[Any], view: LeadFilter) -> Select[Any]:
                 .join(asset_topic, asset_topic.c.asset_id == AssetEngagement.asset_id)
                 .join(Topic, Topic.id == asset_topic.c.topic_id)
                 .where(AssetEngagement.lead_id == Lead.id, Topic.slug == view.topic)
+            )
+        )
+    if view.stalled:
+        dimension, stage, key = view.stalled.split(":", 2)
+        query = query.where(
+            Lead.id.in_(
+                select(StalledLead.lead_id).where(
+                    StalledLead.dimension == dimension,
+                    StalledLead.stage == stage,
+                    StalledLead.key == key,
+                )
             )
         )
     return query

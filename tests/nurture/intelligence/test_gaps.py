@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from content.orm import utcnow
 from nurture.intelligence import gaps
-from nurture.intelligence.models import ContentCell, StalledLead
+from nurture.intelligence.models import ContentCell
 from portal.db import Database
 from tests.factories import make_asset
-from tracking.models import AssetDaily, AssetEngagement, Lead, Visitor
+from tracking.models import AssetDaily, AssetEngagement, Lead, StalledLead, Visitor
 
 
 def lead(db: Database, email: str, stage: str, stage_days: int, read: dict[int, int]) -> int:
