@@ -295,8 +295,12 @@ def format_number(number: float | int, decimals: int | None = None) -> str:
 
 def format_percent(share: float, decimals: int = 0) -> str:
     """A share from 0 to 1 as a percentage ("42 %" in German, "42%" in English)."""
-    pattern = f"#,##0.{'0' * decimals}%" if decimals else None
-    return babel_numbers.format_percent(share, format=pattern, locale=locale())
+    here = locale()
+    if not decimals:
+        return babel_numbers.format_percent(share, locale=here)
+    # the language's own pattern (German puts a space before %) with the decimals asked for
+    pattern = str(here.percent_formats[None].pattern).replace("0", "0." + "0" * decimals, 1)
+    return babel_numbers.format_percent(share, format=pattern, locale=here)
 
 
 def format_money(amount: float, currency: str) -> str:

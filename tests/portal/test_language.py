@@ -117,4 +117,7 @@ def test_dates_times_and_numbers_are_written_as_the_language_writes_them(
         assert i18n.format_number(12500.5) == number
         assert i18n.format_money(12500, "EUR") == money
         assert i18n.format_percent(0.423) == share
+        assert i18n.format_percent(0.1234, 1) == share.replace(
+            "42", "12.3" if lang == "en" else "12,3"
+        )
     assert i18n.current() == "en"  # using() restores
