@@ -24,7 +24,10 @@ from sqlalchemy.orm import Session
 
 from content.models import Persona
 from content.orm import utcnow
+from content.taxonomy import label_in
+from content.words import N_, Said
 from nurture.ranking import personas_from_title
+from portal import i18n
 from portal.account_jobs import account_rules
 from portal.accounts.guards import requires_role
 from portal.accounts.service import StaffPrincipal
@@ -70,7 +73,7 @@ def _page_of(request: Request[StaffPrincipal, Any, Any], model: Model) -> tuple[
     try:
         return listing.parse_filter(request.query_params, model.stages), ""
     except BadFilter as refused:
-        return AccountFilter(), str(refused)
+        return AccountFilter(), said_of(refused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,11 @@ def committee(
         no_persona=no_persona,
         stages=[(stage, by_stage[stage]) for stage in stages if by_stage[stage]],
     )
+
+
+def said_of(refused: Exception) -> str:
+    """A domain refusal (its message a ``Said``) in the reader's language."""
+    return i18n.say(refused.args[0]) if refused.args else str(refused)
 
 
 def _split_emails(typed: str) -> list[str]:
@@ -172,7 +180,8 @@ class AccountsController(Controller):
                 recount(session, model)
                 made_id = made.id
         except AccountRefused as refused:
-            return self._list_page(request, database, model, form=data, form_problem=str(refused))
+            problem = said_of(refused)
+            return self._list_page(request, database, model, form=data, form_problem=problem)
         return Redirect(f"/console/accounts/{made_id}?done=created", status_code=303)
 
     def _account_page(
@@ -188,9 +197,10 @@ class AccountsController(Controller):
         problem = ""
         raw_page = request.query_params.get("people_page", "").strip()
         try:
-            people_page = listing.whole("People page", raw_page, 1, 1_000_000) if raw_page else 1
+            label = Said(N_("People page"))
+            people_page = listing.whole(label, raw_page, 1, 1_000_000) if raw_page else 1
         except BadFilter as refused:
-            people_page, problem = 1, str(refused)
+            people_page, problem = 1, said_of(refused)
         with database.read() as session:
             seen = (
                 listing.account_view(session, account_id, people_page)
@@ -199,10 +209,16 @@ class AccountsController(Controller):
             )
             if seen is None:
                 raise NotFoundException(f"no account {account_id}")
-            personas = dict(session.execute(select(Persona.slug, Persona.label)).all())
+            rows = session.scalars(select(Persona)).all()
+            # A job title matches a persona by its label in any language; it is shown in the
+            # staff member's.
+            matched = {
+                row.slug: " ".join([row.label, *(row.labels or {}).values()]) for row in rows
+            }
+            shown = {row.slug: label_in(row, i18n.current()) for row in rows}
             session.expunge_all()
         personas_of = functools.cache(
-            lambda title: tuple(personas[slug] for slug in personas_from_title(title, personas))
+            lambda title: tuple(shown[slug] for slug in personas_from_title(title, matched))
         )
         now = utcnow()
         half_life = model.scoring.half_life_days
@@ -255,7 +271,7 @@ class AccountsController(Controller):
                     raise NotFoundException(f"no account {account_id}")
                 problem, moved = _assign_emails(session, account_id, typed, model)
             if not problem:
-                done = f"{moved} {'person' if moved == 1 else 'people'} added"
+                done = i18n.ngettext("%(num)s person added", "%(num)s people added", moved)
                 return Redirect(
                     f"/console/accounts/{account_id}?{urlencode({'done': done})}",
                     status_code=303,
@@ -267,9 +283,9 @@ class AccountsController(Controller):
 
 def _people_problem(typed: list[str]) -> str:
     if not typed:
-        return "Enter the email of at least one lead."
+        return i18n.gettext("Enter the email of at least one lead.")
     if len(typed) > MAX_EMAILS:
-        return f"Add at most {MAX_EMAILS} people at a time."
+        return i18n.gettext("Add at most %(max)s people at a time.", max=MAX_EMAILS)
     wrong = []
     for raw in typed:
         try:
@@ -277,7 +293,7 @@ def _people_problem(typed: list[str]) -> str:
         except InvalidAnswer:
             wrong.append(raw[:80])
     if wrong:
-        return "Not an email address: " + ", ".join(wrong[:10]) + "."
+        return i18n.gettext("Not an email address: %(addresses)s.", addresses=", ".join(wrong[:10]))
     return ""
 
 
@@ -288,7 +304,11 @@ def _assign_emails(
     found = dict(session.execute(select(Lead.email, Lead.id).where(Lead.email.in_(emails))).all())
     unknown = [email for email in emails if email not in found]
     if unknown:
-        return "No lead has the address " + ", ".join(unknown[:10]) + ": nobody was added.", 0
+        problem = i18n.gettext(
+            "No lead has the address %(addresses)s: nobody was added.",
+            addresses=", ".join(unknown[:10]),
+        )
+        return problem, 0
     leads = membership.assign(session, account_id, found.values())
     recount(session, model)
     return "", len(leads)
@@ -321,10 +341,12 @@ async def lead_account(
 ) -> Response[Any]:
     """From the lead page: put the lead in an account, take it out, or back to its domain's."""
     if data.action not in ("assign", "remove", "domain"):
-        return _back_to_lead(lead_id, problem="Choose what to do with the lead's account.")
+        problem = i18n.gettext("Choose what to do with the lead's account.")
+        return _back_to_lead(lead_id, problem=problem)
     typed = " ".join(data.account.split())[:200]
     if data.action == "assign" and not typed:
-        return _back_to_lead(lead_id, problem="Type the account's domain or name.", account=typed)
+        problem = i18n.gettext("Type the account's domain or name.")
+        return _back_to_lead(lead_id, problem=problem, account=typed)
 
     def work() -> str:
         with database.write() as session:
@@ -337,9 +359,13 @@ async def lead_account(
             else:
                 matches = listing.find(session, typed)
                 if not matches:
-                    return f"No account is called {typed}: make it under Accounts first."
+                    return i18n.gettext(
+                        "No account is called %(name)s: make it under Accounts first.", name=typed
+                    )
                 if len(matches) > 1:
-                    return f"Several accounts are called {typed}: type its domain or #id."
+                    return i18n.gettext(
+                        "Several accounts are called %(name)s: type its domain or #id.", name=typed
+                    )
                 membership.assign(session, matches[0].id, [lead_id])
             recount(session, model)
         return ""
@@ -347,12 +373,15 @@ async def lead_account(
     problem = await to_thread.run_sync(work)
     if problem:
         return _back_to_lead(lead_id, problem=problem, account=typed)
-    said = {
-        "assign": f"Placed in the account {typed} by hand",
-        "remove": "Taken out of its account; it stays out until handed back to its domain",
-        "domain": "Back in the account of its email domain",
-    }
-    return _back_to_lead(lead_id, done=said[data.action])
+    if data.action == "assign":
+        done = i18n.gettext("Placed in the account %(name)s by hand", name=typed)
+    elif data.action == "remove":
+        done = i18n.gettext(
+            "Taken out of its account; it stays out until handed back to its domain"
+        )
+    else:
+        done = i18n.gettext("Back in the account of its email domain")
+    return _back_to_lead(lead_id, done=done)
 
 
 ROUTES: list[Any] = [AccountsController, lead_account]

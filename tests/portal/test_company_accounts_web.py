@@ -211,7 +211,7 @@ def test_an_accounts_page_shows_its_committee_content_and_deals(
     assert [(row["name"], row["readers"]) for row in content] == [("Pricing guide", "1")]
     deal = tree.css_first('.deal-row[data-deal="crm-77"]')
     assert deal is not None
-    assert deal.css_first(".cell-amount").text(strip=True) == "12,500.00 EUR"
+    assert deal.css_first(".cell-amount").text(strip=True) == "€12,500.00"
 
 
 def test_the_committee_shows_where_each_person_first_came_from(

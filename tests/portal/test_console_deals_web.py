@@ -78,14 +78,14 @@ def test_the_lead_page_lists_the_leads_deals_newest_first(
     assert rows(client, ada_id) == [
         [
             "Engines, support D-2",
-            "USD 2,500.00",
+            "US$2,500.00",
             f"lost back to nurturing {day(recycle)} unless another deal is open or won",
             day(today - timedelta(days=10)),
             day(today - timedelta(days=1)),
         ],
         [
             "Engines, 40 seats D-1",
-            "EUR 12,000.50",
+            "€12,000.50",
             "won",
             day(today - timedelta(days=40)),
             day(today - timedelta(days=3)),

@@ -68,6 +68,10 @@ class DealRow:
     recycle_at: datetime | None
     lead_id: int | None
     lead_email: str | None
+    amount_minor: int = 0
+    """The amount in hundredths, and its ``currency``: for pages that write it the reader's
+    way (``12.500,50 €``)."""
+    currency: str = ""
 
 
 def _rows(session: Session, *where: object) -> list[DealRow]:
@@ -90,6 +94,8 @@ def _rows(session: Session, *where: object) -> list[DealRow]:
             recycle_at=deal.recycle_at,
             lead_id=deal.lead_id,
             lead_email=email,
+            amount_minor=deal.amount_minor,
+            currency=deal.currency,
         )
         for deal, email in found
     ]
