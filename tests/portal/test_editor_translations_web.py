@@ -13,6 +13,7 @@ from portal.db import Database
 from tests.factories import make_asset
 from tests.portal.console_forms import GOOD_FORM, send_asset_form
 from tests.support import StaffActions, html
+from tests.untranslated import untranslated
 
 
 def _german_editor(staff: StaffActions, db: Database) -> None:
@@ -106,7 +107,9 @@ def test_a_german_editor_reads_the_editor_its_menus_and_its_errors_in_german(
     second = make_asset(db, title="Noch ein Leitfaden", language="de")
     _german_editor(staff, db)
 
-    page = html(client.get("/console/assets/new").text)
+    new = client.get("/console/assets/new").text
+    assert untranslated(new) == []
+    page = html(new)
     assert page.css_first("html").attributes["lang"] == "de"
     assert page.css_first("label[for=title]").text().startswith("Titel")
     assert page.css_first("label[for=translation_of]").text() == "Übersetzung von"
@@ -126,9 +129,12 @@ def test_a_german_editor_reads_the_editor_its_menus_and_its_errors_in_german(
     )
     assert errors.css_first("#error-summary-title").text() == "Es gibt ein Problem"
 
+    assert untranslated(refused.text) == []
     clash = send_asset_form(
         client, f"/console/assets/{second.id}", _form(second, translation_of=original.slug)
     )
+    assert untranslated(clash.text) == []
+    assert untranslated(client.get(f"/console/assets/{original.id}").text) == []
     assert html(clash.text).css_first("#error-translation_of").text() == (
         "„Lead scoring explained“ hat bereits eine Übersetzung in dieser Sprache: "
         "„Lead-Scoring erklärt“."

@@ -13,6 +13,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.db import Database
 from tests.factories import make_asset
 from tests.support import StaffActions, csrf_token_from, html
+from tests.untranslated import untranslated
 
 FACET = "#facet-topic-lead-scoring"
 
@@ -153,7 +154,9 @@ def test_a_german_editor_reads_the_taxonomy_page_in_german(
     with db.write() as session:
         session.execute(update(StaffUser).where(StaffUser.email == email).values(language="de"))
     staff.login(email)
-    page = html(client.get("/console/taxonomy").text)
+    shown = client.get("/console/taxonomy").text
+    assert untranslated(shown) == []
+    page = html(shown)
     assert page.css_first("h1").text() == "Themen & Personas"
     headers = [th.text(strip=True) for th in page.css("#topics-title ~ div th")]
     assert headers[:3] == ["Kürzel", "Bezeichnung (Englisch)", "Bezeichnung (Deutsch)"]
