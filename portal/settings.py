@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nurture.targets import IPNetwork, parse_networks
+from portal import i18n
 
 ENV_PREFIX = "LEADSHELF_"
 CONFIG_ENV = "LEADSHELF_CONFIG"
@@ -162,7 +163,7 @@ class Settings:
         _check_page_url("privacy_url", self.privacy_url)
         self.interval_overrides()  # refuses a malformed value at start-up
         _check_choice("consent_mode", self.consent_mode, ("notice", "opt-in"))
-        _check_choice("default_language", self.default_language, ("en", "de"))
+        _check_choice("default_language", self.default_language, i18n.LANGUAGES)
         _check_mail_settings(self)
         _check_choice("privacy_signals", self.privacy_signals, ("respect", "ignore"))
         _check_choice("free_mail", self.free_mail, ("accept", "refuse"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -14,10 +14,12 @@ from content.editing import save_asset, validate_draft
 from content.extraction import extract_pending_texts
 from content.files import FileStore
 from content.models import Asset, ContentChange, FileTextStatus
+from content.orm import utcnow
 from content.publishing import publish
 from content.text import pdf_text_and_pages
 from portal.db import Database
 from tests.pdfs import make_pdf
+from tracking.models import AssetEngagement, Lead, Visitor
 
 _numbers = itertools.count(1)
 
@@ -106,3 +108,31 @@ def catch_up_search(db: Database, app: Litestar) -> None:
         head = session.scalar(select(func.max(ContentChange.seq))) or 0
     app.state.runner.run_all_once(["search-index"])
     assert app.state.search.last_seq() >= head, "the search index did not catch up"
+
+
+def make_reader(db: Database, email: str, stage: str, stage_days: int, read: dict[int, int]) -> int:
+    """A lead at ``stage`` for ``stage_days`` that read each asset ``read[asset]`` days ago
+    (its reading as ``asset_engagement`` rows of one browser): content intelligence's input."""
+    now = utcnow()
+    with db.write() as session:
+        person = Lead(
+            email=email,
+            journey_stage=stage,
+            stage_changed_at=now - timedelta(days=stage_days),
+            created_at=now - timedelta(days=400),
+            last_activity_at=now - timedelta(days=min(read.values(), default=300)),
+        )
+        session.add(person)
+        session.flush()
+        visitor = Visitor(id=f"{person.id:032d}", lead_id=person.id)
+        session.add(visitor)
+        session.flush()
+        for asset_id, days in read.items():
+            session.add(
+                AssetEngagement(
+                    visitor_id=visitor.id, asset_id=asset_id, lead_id=person.id,
+                    engaged_seconds=120, first_at=now - timedelta(days=days + 1),
+                    last_at=now - timedelta(days=days),
+                )
+            )  # fmt: skip
+        return person.id

@@ -15,7 +15,7 @@ from nurture.intelligence import gaps
 from portal.accounts.models import Role, StaffUser
 from portal.db import Database
 from tests.factories import make_asset
-from tests.nurture.intelligence.test_gaps import lead
+from tests.factories import make_reader as lead
 from tests.support import StaffActions, csrf_token_from, html
 
 Client = TestClient[Litestar]

@@ -47,8 +47,13 @@ def test_the_catalog_marks_texts_in_code_and_templates() -> None:
     assert "Unsubscribe" in marked()
 
 
-def test_every_marked_text_has_its_german() -> None:
-    catalog = i18n.read_catalog("de")
+TRANSLATED = i18n.LANGUAGES[1:]
+"""Every language but English, whose texts are the message ids."""
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_marked_text_has_its_translation(lang: str) -> None:
+    catalog = i18n.read_catalog(lang)
     missing = []
     for msgid, files in sorted(marked().items()):
         context, _, bare = msgid.rpartition("\x04")
@@ -58,12 +63,13 @@ def test_every_marked_text_has_its_german() -> None:
         )  # fmt: skip
         if entry is None or entry.fuzzy or not all(strings):
             missing.append(f"{bare!r} ({', '.join(sorted(files))})")
-    assert not missing, f"{len(missing)} text(s) without German:\n" + "\n".join(missing)
+    assert not missing, f"{len(missing)} text(s) without {lang}:\n" + "\n".join(missing)
 
 
-def test_german_keeps_the_placeholders_of_the_english() -> None:
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_translations_keep_the_placeholders_of_the_english(lang: str) -> None:
     wrong = []
-    for entry in i18n.read_catalog("de"):
+    for entry in i18n.read_catalog(lang):
         if not entry.id or not entry.string:
             continue
         ids = (entry.id,) if isinstance(entry.id, str) else entry.id
@@ -80,6 +86,7 @@ def test_german_texts_are_read_from_the_catalog() -> None:
         assert i18n.gettext("Unsubscribe") == "Abmelden"
     with i18n.using("en"):
         assert i18n.gettext("Unsubscribe") == "Unsubscribe"
+    assert "de" in TRANSLATED
 
 
 # --- unmarked text in templates ---------------------------------------------------------------

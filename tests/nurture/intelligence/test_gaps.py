@@ -13,34 +13,8 @@ from nurture.intelligence import gaps
 from nurture.intelligence.models import ContentCell
 from portal.db import Database
 from tests.factories import make_asset
-from tracking.models import AssetDaily, AssetEngagement, Lead, StalledLead, Visitor
-
-
-def lead(db: Database, email: str, stage: str, stage_days: int, read: dict[int, int]) -> int:
-    """A lead at ``stage`` for ``stage_days`` that read each asset ``read[asset]`` days ago."""
-    now = utcnow()
-    with db.write() as session:
-        person = Lead(
-            email=email,
-            journey_stage=stage,
-            stage_changed_at=now - timedelta(days=stage_days),
-            created_at=now - timedelta(days=400),
-            last_activity_at=now - timedelta(days=min(read.values(), default=300)),
-        )
-        session.add(person)
-        session.flush()
-        visitor = Visitor(id=f"{person.id:032d}", lead_id=person.id)
-        session.add(visitor)
-        session.flush()
-        for asset_id, days in read.items():
-            session.add(
-                AssetEngagement(
-                    visitor_id=visitor.id, asset_id=asset_id, lead_id=person.id,
-                    engaged_seconds=120, first_at=now - timedelta(days=days + 1),
-                    last_at=now - timedelta(days=days),
-                )
-            )  # fmt: skip
-        return person.id
+from tests.factories import make_reader as lead
+from tracking.models import AssetDaily, Lead, StalledLead
 
 
 def cells(
