@@ -5,7 +5,7 @@ from the rollups the ``attribution`` job keeps."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,8 +14,12 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Response, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from content.models import Topic
 from content.orm import utcnow
+from content.taxonomy import label_in
 from content.words import N_
 from nurture.attribution import report as reporting
 from nurture.attribution.rollup import MONEY
@@ -164,10 +168,13 @@ def view_words(view: reporting.View) -> ViewWords:
     return ViewWords(singular[view.value], plural[view.value], touch[family], touches)
 
 
-def labeller(view: reporting.View, model: Model) -> Callable[[str, str], str]:
+def labeller(
+    view: reporting.View, model: Model, topics: Mapping[str, str] | None = None
+) -> Callable[[str, str], str]:
     """Each line's label (by its key and the report's label) in the reader's language: kinds
-    and stages by the vocabulary, the report's own placeholders ("(no topic)") translated,
-    titles and names as they are."""
+    and stages by the vocabulary, topics by their label in that language (``topics``, by
+    slug), the report's own placeholders ("(no topic)") translated, titles and names as they
+    are."""
     stage = stage_labeler(model)
     fixed = {
         reporting.DELETED_ASSET: i18n.gettext(reporting.DELETED_ASSET),
@@ -181,11 +188,20 @@ def labeller(view: reporting.View, model: Model) -> Callable[[str, str], str]:
             return kind_label(key)
         if view is reporting.View.STAGE:
             return stage(key)
+        if view is reporting.View.TOPIC and topics:
+            return topics.get(key, shown)
         if view is reporting.View.PROGRAM and shown == reporting.DELETED_PROGRAM % {"id": key}:
             return i18n.gettext(reporting.DELETED_PROGRAM, id=key)
         return shown
 
     return label
+
+
+def topic_labels(session: Session, view: reporting.View) -> dict[str, str]:
+    """Each topic's label in the reader's language, by slug (only for the topic view)."""
+    if view is not reporting.View.TOPIC:
+        return {}
+    return {topic.slug: label_in(topic, i18n.current()) for topic in session.scalars(select(Topic))}
 
 
 def csv_titles(currency: str) -> list[str]:
@@ -243,6 +259,7 @@ class AttributionController(Controller):
             comparison = reporting.compare(
                 session, choice.view, choice.figure, choice.window, choice.months
             )
+            topics = topic_labels(session, choice.view)
         page = console_page(
             request,
             "console/attribution.html",
@@ -259,7 +276,7 @@ class AttributionController(Controller):
             columns=[(name, i18n.gettext(label)) for name, label in reporting.COLUMNS],
             money=MONEY,
             path_milestones=[(value, i18n.gettext(label)) for value, label in PATH_MILESTONES],
-            line_label=labeller(choice.view, model),
+            line_label=labeller(choice.view, model, topics),
             currency=settings.report_currency,
             month_name=reporting.month_name,
             now=now,
@@ -285,7 +302,8 @@ class AttributionController(Controller):
             found = reporting.report(
                 session, choice.view, choice.model, choice.window, choice.months
             )
-        label = labeller(choice.view, model)
+            topics = topic_labels(session, choice.view)
+        label = labeller(choice.view, model, topics)
         name = (
             f"attribution-{choice.view.value}-{choice.model.value}-{choice.window}d-"
             f"{reporting.month_name(choice.months[0])}-{reporting.month_name(choice.months[1])}.csv"

@@ -42,6 +42,7 @@ from nurture.programs.models import (
     ProgramVersion,
 )
 from portal import i18n
+from portal.console_words import lifecycle_label
 from tracking.models import Lead
 from tracking.rules.config import Model
 
@@ -125,7 +126,9 @@ def trigger_words(trigger: Trigger, stage: Label) -> str:
     if on is TriggerKind.STAGE:
         return i18n.gettext("A lead enters the stage %(stage)s", stage=stage(value))
     if on is TriggerKind.LIFECYCLE:
-        return i18n.gettext("A lead's lifecycle becomes %(lifecycle)s", lifecycle=value)
+        return i18n.gettext(
+            "A lead's lifecycle becomes %(lifecycle)s", lifecycle=lifecycle_label(value)
+        )
     if on is TriggerKind.UNLOCKED:
         return _unlocked_words(value)
     if on in (TriggerKind.WEBINAR_ATTENDED, TriggerKind.WEBINAR_MISSED):
@@ -144,7 +147,7 @@ def goal_words(goal: Goal, stage: Label) -> str:
     if on is GoalKind.STAGE:
         return i18n.gettext("Reaches the stage %(stage)s or a later one", stage=stage(value))
     if on is GoalKind.LIFECYCLE:
-        return i18n.gettext("Lifecycle becomes %(lifecycle)s", lifecycle=value)
+        return i18n.gettext("Lifecycle becomes %(lifecycle)s", lifecycle=lifecycle_label(value))
     if on is GoalKind.DEMO:
         return i18n.gettext("Asks to talk to sales (demo request)")
     if on is GoalKind.UNLOCKED:
@@ -160,7 +163,9 @@ def condition_words(condition: Condition, stage: Label) -> str:
         either = " " + i18n.gettext("or") + " "
         return i18n.gettext("the lead's grade is %(grades)s", grades=either.join(value.split()))
     if on is ConditionKind.LIFECYCLE:
-        return i18n.gettext("the lead's lifecycle is %(lifecycle)s", lifecycle=value)
+        return i18n.gettext(
+            "the lead's lifecycle is %(lifecycle)s", lifecycle=lifecycle_label(value)
+        )
     if on is ConditionKind.TOPIC:
         return i18n.gettext("the lead reads about (or chose) the topic %(topic)s", topic=value)
     if on is ConditionKind.OPENED:

@@ -18,8 +18,9 @@ import pytest
 from babel.messages.pofile import read_po
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from content.models import Topic
 from content.orm import utcnow
 from nurture import endpoints
 from nurture.programs import store
@@ -153,7 +154,12 @@ def world(db: Database) -> World:
     """An active welcome program with a lead in it (that lead in an account, with a deal), a
     webhook endpoint, and reads that make milestones for the attribution report."""
     welcome = template("welcome")[0]
-    guide = make_asset(db, title="Scoring guide", stage="awareness", kind="case_study")
+    guide = make_asset(
+        db, title="Scoring guide", stage="awareness", kind="case_study", topics=["lead-scoring"]
+    )
+    with db.write() as session:
+        topic = session.scalars(select(Topic).where(Topic.slug == "lead-scoring")).one()
+        topic.labels = {"de": "Lead-Bewertung"}
     ada = lead(db, "ada@pipewise.example", day(30))
     read(db, ada, guide, day(20))
     lifecycle(db, ada, "mql", day(9))
@@ -219,6 +225,11 @@ def test_every_page_of_the_area_speaks_german(client: Client, db: Database, germ
     assert "Ein Lead bestätigt die Anmeldung" in flow.css_first("#trigger").text()
     assert flow.css_first(".program-card--wait") is not None
     assert "Warten" in flow.css_first(".program-card--wait .program-card__title").text()
+    goals = [node.text(strip=True) for node in flow.css("#goals li")]
+    assert "den Lifecycle SQL erreicht" in goals
+    topics = html(client.get(f"/console/attribution?view=topic&{MONTHS}").text)
+    assert [row.css_first("th").text(strip=True) for row in topics.css(
+        "table.attribution-table tbody tr[data-key]")] == ["Lead-Bewertung"]  # fmt: skip
 
 
 def test_the_lead_page_sections_of_the_area_speak_german(
