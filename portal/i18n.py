@@ -270,9 +270,11 @@ def format_datetime(
     else:
         written = babel_dates.format_datetime(moment, format=format, tzinfo=place, locale=here)
     if zone_name:
-        written += " " + babel_dates.get_timezone_name(
-            moment.astimezone(place), width="short", zone_variant=None, locale=here
-        )
+        local = moment.astimezone(place)
+        name = babel_dates.get_timezone_name(local, width="short", locale=here)
+        if name[:1] in "+-":  # no name in this language: "GMT-05:00" reads better than "-0500"
+            name = babel_dates.get_timezone_gmt(local, locale=here)
+        written += " " + name
     return written
 
 

@@ -121,3 +121,8 @@ def test_dates_times_and_numbers_are_written_as_the_language_writes_them(
             "42", "12.3" if lang == "en" else "12,3"
         )
     assert i18n.current() == "en"  # using() restores
+
+
+def test_a_zone_without_a_name_in_the_language_is_written_as_its_offset() -> None:
+    with i18n.using("de"):
+        assert i18n.format_datetime(MOMENT, "America/Chicago") == "08.10.2026, 03:00 GMT-05:00"
