@@ -160,15 +160,7 @@ def unmarked(source: str, env: jinja2.Environment) -> Iterator[str]:
                 yield " ".join(piece.split())
 
 
-PENDING = {
-    line.strip()
-    for line in (Path(__file__).parent / "i18n_pending.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-}
-"""Templates still being marked (issue 18): the list only shrinks, and is gone when done."""
-
-
-@pytest.mark.parametrize("name", [name for name in TEMPLATES if name not in PENDING])
+@pytest.mark.parametrize("name", TEMPLATES)
 def test_a_templates_text_is_marked_for_translation(name: str) -> None:
     env = jinja2.Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
     source = (ROOT / "templates" / name).read_text()
