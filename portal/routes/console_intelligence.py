@@ -11,10 +11,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
+from sqlalchemy import select
 
-from content.models import Asset
+from content.models import Asset, Topic
 from content.orm import utcnow
-from nurture.intelligence import fading, matrix
+from nurture.intelligence import fading, matrix, process
 from nurture.intelligence.gaps import ALL
 from nurture.intelligence.rules import Cell
 from portal import i18n
@@ -221,4 +222,45 @@ def snooze_flag(
     return Redirect(f"{FADING_URL}?done=snoozed#flag-{asset_id}", status_code=303)
 
 
-ROUTES: list[Any] = [intelligence_page, fading_page, snooze_flag]
+@get(
+    f"{INTELLIGENCE.url}/process",
+    guards=[requires_role(*INTELLIGENCE.roles)],
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def process_page(
+    request: Request[StaffPrincipal, Any, Any],
+    database: NamedDependency[Database],
+    model: NamedDependency[Model],
+) -> Template:
+    """How leads that reached decision in the last 180 days got there, for the library or a
+    topic: assets read, which, in which order, and each stage's time."""
+    topic = request.query_params.get("topic", "").strip()
+    with database.read() as session:
+        topics = [
+            (slug, (labels or {}).get(i18n.current()) or label)
+            for slug, label, labels in session.execute(
+                select(Topic.slug, Topic.label, Topic.labels).order_by(Topic.label)
+            )
+        ]
+        known = {slug for slug, _ in topics}
+        problem = ""
+        if topic and topic not in known:
+            problem = i18n.gettext("There is no topic “%(topic)s”.", topic=topic[:80])
+            topic = ""
+        view = process.read_process(session, model.stages, utcnow(), topic)
+    page = console_page(
+        request,
+        "console/process.html",
+        view=view,
+        topics=topics,
+        problem=problem,
+        stage_label=journey_label(model),
+        days=process.DAYS,
+        most_leads=process.MOST_LEADS,
+    )
+    page.status_code = 400 if problem else 200
+    return page
+
+
+ROUTES: list[Any] = [intelligence_page, fading_page, snooze_flag, process_page]

@@ -133,6 +133,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/console/content-intelligence/fading"): Expect(
         "/console/content-intelligence/fading", EVERYONE
     ),
+    ("GET", "/console/content-intelligence/process"): Expect(
+        "/console/content-intelligence/process", EVERYONE
+    ),
     ("POST", "/console/content-intelligence/fading/{asset_id:int}/snooze"): Expect(
         "/console/content-intelligence/fading/{asset}/snooze", CONTENT
     ),

@@ -17,6 +17,7 @@ from portal.db import Database
 from tests.factories import make_asset
 from tests.factories import make_reader as lead
 from tests.support import StaffActions, csrf_token_from, html
+from tracking.models import LeadChange
 
 Client = TestClient[Litestar]
 URL = "/console/content-intelligence"
@@ -141,3 +142,50 @@ def test_a_marketer_sees_the_flags_but_may_not_snooze(
         data={"reason": "x", "days": "30", "_csrf_token": csrf_token_from(page.text)},
     )
     assert refused.status_code == 403
+
+
+def test_the_buying_process_of_leads_that_reached_decision(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    first, second, third = (
+        make_asset(db, title=f"Step {n}", topics=["pricing"]) for n in (1, 2, 3)
+    )
+    other = make_asset(db, title="Elsewhere", topics=["energy"])
+    now = utcnow()
+    for n in range(3):
+        lead_id = lead(
+            db, f"d{n}@x.example", "decision", 10,
+            {first.id: 30, second.id: 20, third.id: 15, **({other.id: 5} if n == 0 else {})},
+        )  # fmt: skip
+        with db.write() as session:
+            session.add(
+                LeadChange(
+                    lead_id=lead_id, at=now - timedelta(days=25), kind="stage",
+                    old="awareness", new="consideration",
+                )
+            )  # fmt: skip
+            session.add(
+                LeadChange(
+                    lead_id=lead_id, at=now - timedelta(days=10), kind="stage",
+                    old="consideration", new="decision",
+                )
+            )  # fmt: skip
+    lead(db, "still@x.example", "consideration", 40, {first.id: 3})  # never decided
+    staff.sign_in_as(Role.EDITOR)
+
+    tree = html(client.get(f"{URL}/process").text)
+    summary = tree.css_first(".process-summary").text(strip=True)
+    assert summary == "3 leads reached decision; the typical one read 3 assets before."
+    most = [item.attributes["data-asset"] for item in tree.css(".process-most li")]
+    assert most[:3] == sorted([first.slug, second.slug, third.slug])  # 3 leads each, by id
+    assert other.slug not in most  # read after deciding
+    paths = [item.text(strip=True) for item in tree.css(".process-paths li")]
+    assert paths == ["Step 1→Step 2→Step 33 leads"]
+    days = {dd.attributes["data-stage"]: dd.text(strip=True) for dd in tree.css(".stage-days")}
+    assert days == {"awareness": "375 days", "consideration": "15 days"}
+
+    by_topic = html(client.get(f"{URL}/process", params={"topic": "energy"}).text)
+    assert by_topic.css_first(".process-summary").text(strip=True).startswith("1 lead reached")
+    unknown = client.get(f"{URL}/process", params={"topic": "nope"})
+    assert unknown.status_code == 400
+    assert "There is no topic “nope”." in html(unknown.text).text()
