@@ -76,7 +76,7 @@ def test_a_german_editor_reads_the_sentences_in_german(
     with db.write() as session:
         session.execute(update(StaffUser).where(StaffUser.email == email).values(language="de"))
     tree = html(client.get(URL).text)
-    assert tree.css_first("h1").text(strip=True) == "Content-Analyse"
+    assert tree.css_first("h1").text(strip=True) == "Content-Intelligence"
     assert tree.css_first(".gap a") is None  # editors do not see leads
     assert [item.text(strip=True) for item in tree.css(".gap-sentence")] == [
         "1 Lead mit Interesse an Pricing steckt in der Phase Entscheidung fest; zu diesem Thema "
