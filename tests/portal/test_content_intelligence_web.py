@@ -50,7 +50,9 @@ def test_a_marketer_sees_where_leads_stall_and_the_matrix(
         "l1@x.example",
         "l2@x.example",
     ]
-    assert "Only the leads who stall in Consideration" in listed.text()
+    assert "Only the leads who stall in Consideration after reading Energy monitoring" in (
+        " ".join(listed.text().split())
+    )
     refused = client.get("/console/leads", params={"stalled": "colour:x"})
     assert refused.status_code == 400
     row = tree.css_first('tr[data-key="energy-monitoring"]')
