@@ -489,13 +489,19 @@ VERSION_NOTES = (
 """The notes Leadshelf writes on a saved version, to show them in the reader's language."""
 
 
-def version_note(note: str) -> str:
-    """A version's note in the reader's language (a note in other words as written)."""
-    for pattern, words in VERSION_NOTES:
-        found = pattern.fullmatch(note)
+def _said_again(stored: str, patterns: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+    """A text Leadshelf stored in English, in the reader's language when one of ``patterns``
+    reads it (its named groups fill the message's placeholders); as stored otherwise."""
+    for pattern, words in patterns:
+        found = pattern.fullmatch(stored)
         if found is not None:
             return i18n.gettext(words, **found.groupdict())
-    return note
+    return stored
+
+
+def version_note(note: str) -> str:
+    """A version's note in the reader's language (a note in other words as written)."""
+    return _said_again(note, VERSION_NOTES)
 
 
 OUTCOMES = (
@@ -516,8 +522,4 @@ OUTCOMES = (
 
 def outcome_words(outcome: str) -> str:
     """How a lead's time in a program ended, in the reader's language (as stored otherwise)."""
-    for pattern, words in OUTCOMES:
-        found = pattern.fullmatch(outcome)
-        if found is not None:
-            return i18n.gettext(words, **found.groupdict())
-    return outcome
+    return _said_again(outcome, OUTCOMES)
