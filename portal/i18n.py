@@ -44,9 +44,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from content.words import N_, Said
-
-__all__ = ["N_", "Said", "current", "gettext", "ngettext", "say"]
+from content.words import N_ as N_  # re-exported: portal code marks texts with i18n.N_
+from content.words import Said
 
 LANGUAGES = ("en", "de")
 """The languages Leadshelf speaks; the first is the one its texts are written in."""
