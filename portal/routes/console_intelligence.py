@@ -27,6 +27,7 @@ from portal.console_nav import LEADS
 from portal.db import Database
 from portal.routes.console import FormBody, console_page
 from portal.routes.console_leads import journey_label
+from portal.templating import topic_label
 from tracking.rules.config import Model
 
 
@@ -238,10 +239,8 @@ def process_page(
     topic = request.query_params.get("topic", "").strip()
     with database.read() as session:
         topics = [
-            (slug, (labels or {}).get(i18n.current()) or label)
-            for slug, label, labels in session.execute(
-                select(Topic.slug, Topic.label, Topic.labels).order_by(Topic.label)
-            )
+            (topic.slug, topic_label(topic))
+            for topic in session.scalars(select(Topic).order_by(Topic.label))
         ]
         known = {slug for slug, _ in topics}
         problem = ""
