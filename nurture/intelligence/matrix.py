@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content.models import Persona, Topic
+from content.taxonomy import label_in
 from content.words import N_, Said
 from nurture.intelligence.gaps import ALL, DIMENSIONS
 from nurture.intelligence.models import ContentCell
@@ -102,14 +103,11 @@ def read_matrix(
         )
         for row in rows
     }
-    target = Topic if dimension == "topic" else Persona
-    labels: dict[str, str] = {
-        slug: str((translated or {}).get(label_language) or label)
-        for slug, label, translated in session.execute(
-            select(target.slug, target.label, target.labels)
-        )
-    }
-    keys = sorted({key for _, key in cells}, key=lambda slug: labels.get(slug, str(slug)).lower())
+    named: Sequence[Topic | Persona] = session.scalars(
+        select(Topic) if dimension == "topic" else select(Persona)
+    ).all()
+    labels = {row.slug: label_in(row, label_language) for row in named}
+    keys = sorted({key for _, key in cells}, key=lambda slug: (labels.get(slug) or slug).lower())
     computed = session.scalar(select(func.max(ContentCell.computed_at)))
     known = list(known_languages) if known_languages is not None else languages(session)
     return MatrixView(
