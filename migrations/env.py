@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from portal.migrate import include_in_comparison
 from portal.models import metadata
 from portal.settings import Settings
 
@@ -17,6 +18,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

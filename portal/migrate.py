@@ -13,9 +13,21 @@ from sqlalchemy import text
 
 from portal.db import Database
 from portal.resources import resource_path
+from tracking.pipeline import partitions
 
 # Any constant works; it only has to be the same for every Leadshelf process.
 _PG_MIGRATION_LOCK = 0x1EAD5E1F
+
+
+def include_in_comparison(
+    item: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's ``include_object`` for comparing the schema with the models: on PostgreSQL
+    the event table's partitions are tables of their own, and its ``uid`` is unique per
+    partition (``tracking.pipeline.partitions``) rather than by the model's one constraint."""
+    if type_ == "table" and reflected and name is not None and partitions.is_partition(name):
+        return False
+    return not (type_ == "unique_constraint" and name == "uq_event_uid" and compare_to is None)
 
 
 def alembic_config() -> Config:
