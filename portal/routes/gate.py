@@ -26,6 +26,7 @@ from content import catalog
 from content.models import Asset, Gate
 from content.orm import utcnow
 from content.words import N_, Said
+from nurture.intelligence import experiments
 from portal import i18n, ratelimit
 from portal.dependencies import PublicSite
 from portal.form_words import consent_shown, errors_shown
@@ -144,16 +145,49 @@ def gate(
     with site.database.read() as session:
         asset = _gate_asset(session, slug)
         form = gate_form(session, asset, visitor.id, site.model)
+        seen = experiments.shown(
+            session, asset.id, _experiment_browser(request, visitor), passed_gate=form.unlocked
+        )
         session.expunge(asset)
+    if seen is not None and seen.to_record:
+        assert visitor.id is not None
+        with site.database.write() as session:
+            experiments.expose(session, seen, visitor.id, utcnow())
     if form.unlocked and asset.gate == Gate.GATED.value:
         holder = Unlocker(lead_id=form.lead.id) if form.lead else Unlocker(visitor_id=visitor.id)
         return _unlocked(request, site, asset, holder, None)
+    if seen is not None and seen.open:
+        return _open_arm(request, site, asset, visitor)
     record_server_events(
         site.ingestor,
         request,
         events.GateView(asset_id=asset.id, asked=tuple(f.name for f in form.fields)),
     )
     return _render_form(request, _form_context(site, asset, form))
+
+
+def _experiment_browser(request: HTMXRequest, visitor: VisitorContext) -> str | None:
+    """The browser a gate experiment may assign an arm: a tracked one that came back with its
+    id, loading the form as the page's fragment (a page without JavaScript keeps the gate and
+    stays out of the comparison)."""
+    if not request.htmx or not visitor.tracking or visitor.is_new or visitor.crawler:
+        return None
+    return visitor.id
+
+
+def _open_arm(
+    request: HTMXRequest, site: PublicSite, asset: Asset, visitor: VisitorContext
+) -> Response[Any]:
+    """The open arm of a gate experiment: a gated asset's content and file as if it were open
+    (swapped over the teaser), a soft asset without its form."""
+    if asset.gate == Gate.GATED.value:
+        return _unlocked(request, site, asset, Unlocker(visitor_id=visitor.id), None)
+    return HTMXTemplate(
+        template_name="partials/gate_none.html",
+        context={},
+        re_target=".soft-gate",
+        re_swap="outerHTML",
+    )
 
 
 @post(
@@ -408,7 +442,10 @@ def _download_lead(site: PublicSite, asset: Asset, token: str) -> int | Literal[
     with site.database.read() as session:
         if lead_id is not None:
             return lead_id if unlocks.is_unlocked(session, lead_id, asset.id) else False
-        if isinstance(claimed_by, str) and unlocks.is_claimed(session, claimed_by, asset.id):
+        if isinstance(claimed_by, str) and (
+            unlocks.is_claimed(session, claimed_by, asset.id)
+            or experiments.sees_open(session, asset.id, claimed_by)
+        ):
             return None
     return False
 
