@@ -44,6 +44,7 @@ from tracking.accounts.refresh import Keeper
 from tracking.identity import deals
 from tracking.pipeline import leadstate, rollups
 from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.partitions import keep_partitions
 from tracking.pipeline.retention import delete_expired_events
 from tracking.rules.config import Model
 
@@ -224,6 +225,16 @@ def all_jobs(
             Scope.SINGLETON,
             first_after=SETTLE,
             description=N_("Applies lifecycle changes to the sales handoff queue."),
+        ),
+        Job(
+            "event-partitions",
+            HOUSEKEEPING_EVERY,
+            lambda _: ", ".join(keep_partitions(database)) or None,
+            Scope.SINGLETON,
+            first_after=SETTLE,
+            description=N_(
+                "Creates the event log's monthly partitions three months ahead (PostgreSQL)."
+            ),
         ),
         Job(
             "event-retention",
