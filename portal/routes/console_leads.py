@@ -15,7 +15,7 @@ import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Stream, Template
 from sqlalchemy import select
@@ -160,6 +160,8 @@ class LeadsController(Controller):
         problem = None
         try:
             view = leadlist.parse_filter(request.query_params, choices)
+        except leadlist.BadCursor as refused:  # the view without the page link's place
+            problem, view = say(refused.said), refused.view
         except leadlist.BadFilter as refused:
             problem, view = say(refused.said), leadlist.LeadFilter()
         with database.read() as session:
@@ -174,6 +176,7 @@ class LeadsController(Controller):
             "sorts": [item.value for item in leadlist.Sort],
             "channels": [item.value for item in Channel],
             "query": lambda **changes: urlencode(found.view.query_items(**changes)),
+            "whole": lambda **changes: urlencode(found.view.whole.query_items(**changes)),
             "stage_label": journey_label(model),
         }
         status = 400 if problem else 200
@@ -254,8 +257,13 @@ class LeadsController(Controller):
             _lead_or_404(session, lead_id)
             try:
                 page = trails.trail(session, lead_id, TRAIL_PAGE, cursor or None)
-            except trails.BadCursor as refused:
-                raise NotFoundException(str(refused)) from None
+            except trails.BadCursor:
+                raise ClientException(
+                    i18n.gettext(
+                        "This link to older activity is not valid (cut short or altered): "
+                        "open the lead's page and follow “Show older activity” again."
+                    )
+                ) from None
         context = {
             "days": figures.group_trail(page.items),
             "page": page,

@@ -43,7 +43,7 @@ from tracking.identity.identify import identify
 from tracking.models import AssetEngagement, Event, Lead, LeadChange
 from tracking.pipeline import leadstate
 from tracking.pipeline.ingest import record
-from tracking.reporting.leadlist import EXPORT_HEADER
+from tracking.reporting.leadlist import CURSOR_REFUSED, EXPORT_HEADER
 from tracking.rules.config import Model
 from tracking.rules.scoring import Lifecycle
 
@@ -225,6 +225,8 @@ REFUSED: list[tuple[str, str]] = [
     ("active_from=2026-13-01", "Last active from must be a date (YYYY-MM-DD)"),
     ("sort=shoe_size", "cannot sort by 'shoe_size'"),
     ("page=two", "Page must be a number, not 'two'"),
+    ("after=garbage", CURSOR_REFUSED),
+    ("sort=fit&before=WyJlbWFpbCIsImFAYi5jIiwxLDFd", CURSOR_REFUSED),  # a cursor of email order
 ]
 
 
@@ -258,6 +260,17 @@ def test_every_kind_of_bad_filter_value_is_named(
         if seen != (400, message):
             wrong.append((query, seen))
     assert wrong == []
+
+
+def test_a_bad_page_link_keeps_the_filters_and_starts_at_the_first_page(
+    client: TestClient[Litestar], marketer: str, listed: dict[str, int]
+) -> None:
+    response = listing(client, "grade=B&after=WyJsYXN0X2FjdGl2aXR5IiwxLDEsMV0")  # a number
+    assert response.status_code == 400
+    tree = html(response.text)
+    assert tree.css_first(".flash--error").text(strip=True) == CURSOR_REFUSED
+    assert rows(tree) == ["dee", "bob"]
+    assert "checked" in tree.css_first('input[name="grade"][value="B"]').attributes
 
 
 def test_a_filter_value_is_shown_as_text_never_as_markup(
@@ -302,19 +315,27 @@ def test_paging_keeps_the_filters(
     href = following.attributes["href"]
     assert following.attributes["hx-get"] == href
     assert href is not None
-    assert parse_qs(urlsplit(href).query) == {
-        "q": ["bulk"],
-        "grade": ["B"],
-        "sort": ["email"],
-        "page": ["2"],
-    }  # email sorts ascending by nature: no "order" needed
+    query = parse_qs(urlsplit(href).query)
+    assert query.pop("after") != [""]  # where the next page starts: after bulk49
+    assert query == {"q": ["bulk"], "grade": ["B"], "sort": ["email"]}
+    # email sorts ascending by nature: no "order" needed
     second = html(client.get(href).text)
     assert rows(second) == [f"bulk{n:02d}" for n in range(50, 60)]
     assert second.css_first(".lead-count").text(strip=True) == f"Leads 51{EN_DASH}60 of 60"
+    assert second.css_first(".pager span").text(strip=True) == "Page 2 of 2"
     assert second.css_first(".pager a[rel=next]") is None
     back = second.css_first(".pager a[rel=prev]").attributes["href"]
     assert back is not None
-    assert parse_qs(urlsplit(back).query) == {"q": ["bulk"], "grade": ["B"], "sort": ["email"]}
+    query = parse_qs(urlsplit(back).query)
+    assert query.pop("before") != [""]  # the page that ends before bulk50
+    assert query == {"q": ["bulk"], "grade": ["B"], "sort": ["email"]}
+    again = html(client.get(back).text)
+    assert rows(again) == [f"bulk{n:02d}" for n in range(50)]
+    assert again.css_first(".lead-count").text(strip=True) == f"Leads 1{EN_DASH}50 of 60"
+    assert again.css_first(".pager a[rel=prev]") is None
+    start = second.css_first(".pager a[rel=first]").attributes["href"]
+    assert start is not None
+    assert parse_qs(urlsplit(start).query) == {"q": ["bulk"], "grade": ["B"], "sort": ["email"]}
     # The same through htmx: the next page arrives as a fragment with its own pager.
     fragment = client.get(href, headers={"HX-Request": "true"})
     assert "<html" not in fragment.text.lower()
@@ -1055,11 +1076,14 @@ def test_older_trail_pages_with_and_without_htmx(
     assert sorted(shown + older) == sorted(days)
 
 
-def test_a_forged_trail_cursor_is_not_found(
+def test_a_forged_trail_cursor_is_explained(
     client: TestClient[Litestar], marketer: str, long_trail: tuple[int, list[str]]
 ) -> None:
     lead_id, _ = long_trail
-    assert client.get(f"/console/leads/{lead_id}/trail?cursor=garbage").status_code == 404
+    for cursor in ("garbage", "WyIyMDI2LTAxLTAxIiwgMV0"):  # not base64 JSON; a naive time
+        response = client.get(f"/console/leads/{lead_id}/trail?cursor={cursor}")
+        assert response.status_code == 400
+        assert "This link to older activity is not valid" in html(response.text).body.text()
     assert client.get("/console/leads/999999/trail").status_code == 404
 
 

@@ -409,7 +409,9 @@ def test_sorting_both_ways_with_the_id_breaking_ties(
 # pages and count
 
 
-def test_pages_split_the_ordered_list(db: Database, leads: dict[str, int]) -> None:
+def test_old_page_numbers_split_the_ordered_list(db: Database, leads: dict[str, int]) -> None:
+    # Links made before cursors (?page=N) still open page N, and the page then says where it
+    # is as a cursor: after the last lead of page N - 1.
     view = LeadFilter(sort=Sort.EMAIL, descending=False)
     with db.read() as session:
         first = page(session, view, per_page=2)
@@ -421,14 +423,16 @@ def test_pages_split_the_ordered_list(db: Database, leads: dict[str, int]) -> No
     assert (first.total, first.capped, first.pages) == (5, False, 3)
     assert (first.first_row, first.last_row) == (1, 2)
     assert (last.first_row, last.last_row, last.page) == (5, 5, 3)
-    assert second.view.page == 2
+    assert second.view.page == 1
+    assert second.view.after is not None
+    assert (second.view.after.lead_id, second.view.after.row) == (leads["bob"], 2)
 
 
 def test_a_page_past_the_end_shows_the_last_page(db: Database, leads: dict[str, int]) -> None:
     with db.read() as session:
         found = page(session, LeadFilter(page=40), per_page=2)
     assert found.page == 3
-    assert found.view.page == 3
+    assert found.first_row == 5
     assert len(found.leads) == 1
 
 
@@ -453,8 +457,12 @@ def test_a_capped_list_still_pages_beyond_the_counted_rows(
     monkeypatch.setattr(leadlist, "count", lambda session, view: counted(session, view, cap=2))
     with db.read() as session:
         found = page(session, LeadFilter(sort=Sort.EMAIL, descending=False, page=3), per_page=2)
-    assert (found.total, found.capped, found.page) == (2, True, 3)
     assert [lead.email[:3] for lead in found.leads] == ["eve"]
+    # Its last page tells how many there are after all.
+    assert (found.total, found.capped, found.page, found.first_row) == (5, False, 3, 5)
+    with db.read() as session:
+        found = page(session, LeadFilter(sort=Sort.EMAIL, descending=False, page=2), per_page=2)
+    assert (found.total, found.capped, found.page, found.first_row) == (4, True, 2, 3)
 
 
 # parse_filter
