@@ -21,8 +21,9 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR
 
-from content.search.query import QueryPlan, SearchFilters, SearchResults, find
+from content.search.query import QueryPlan, Ranking, SearchFilters, SearchResults, find, rank
 from content.search.schema import SCHEMA, SCHEMA_VERSION, SearchDocument, document_fields
+from content.search.scoring import SegmentMemo
 
 LOCK_WAIT_SECONDS = 30.0
 _STATE_FILE = "leadshelf-state.json"
@@ -53,6 +54,8 @@ class SearchIndex:
                     whoosh_index.create_in(str(path), SCHEMA)
                     self._write_state(0)
         self._index = whoosh_index.open_dir(str(path), schema=SCHEMA)
+        self._local = threading.local()
+        self._memo = SegmentMemo()
 
     # Reading
 
@@ -68,8 +71,31 @@ class SearchIndex:
         plan = QueryPlan.from_text(query)
         if not plan.words:
             return SearchResults(hits=[], total=0, suggestion=None)
-        with self._index.searcher() as searcher:
-            return find(searcher, plan, filters or SearchFilters(), limit)
+        return find(self._searcher(), plan, filters or SearchFilters(), limit, self._memo)
+
+    def rank(self, query: str, filters: SearchFilters | None = None) -> Ranking | SearchResults:
+        """Like ``search``, every asset found, best first, without snippets: ``snippets(ids)``
+        makes them for the page shown."""
+        plan = QueryPlan.from_text(query)
+        if not plan.words:
+            return SearchResults(hits=[], total=0, suggestion=None)
+        return rank(self._searcher(), plan, filters or SearchFilters(), self._memo)
+
+    def _searcher(self) -> Any:
+        """This thread's searcher, reopened only when the index has a newer generation.
+
+        Opening one reads every segment's table of contents (milliseconds), so each thread keeps
+        its own (a Whoosh searcher reads its files through one file position: not shared).
+        """
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._index.searcher()
+        elif not searcher.up_to_date():
+            searcher.close()  # this thread's previous request is done with it
+            searcher = self._index.searcher()
+            self._memo.keep_only(searcher)
+        self._local.searcher = searcher
+        return searcher
 
     def last_seq(self) -> int:
         """The content change-log sequence number this index has caught up to."""

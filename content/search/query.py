@@ -8,10 +8,10 @@ which ``SearchIndex.search`` provides.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, Protocol
 
 from whoosh.query import And, Query, Term
 from whoosh.query.compound import PreloadedOr
@@ -23,6 +23,7 @@ from content.search.schema import (
     STOP_WORDS,
     analysis_language,
 )
+from content.search.scoring import Clause, SegmentMemo, word_scores
 from content.text import WORD, lead_html, snippet_html
 
 MAX_QUERY_CHARS = 500
@@ -57,6 +58,60 @@ class SearchResults:
     total: int
     suggestion: str | None
 
+    @property
+    def asset_ids(self) -> list[int]:
+        return [hit.asset_id for hit in self.hits]
+
+    def snippets(self, asset_ids: Collection[int]) -> dict[int, str]:
+        return {hit.asset_id: hit.snippet for hit in self.hits if hit.asset_id in asset_ids}
+
+
+class Found(Protocol):
+    """What the library needs of a search: every asset found, best first, and snippets for the
+    few it shows (``SearchResults`` and ``Ranking`` both are)."""
+
+    @property
+    def asset_ids(self) -> Sequence[int]: ...
+
+    @property
+    def suggestion(self) -> str | None: ...
+
+    def snippets(self, asset_ids: Collection[int]) -> dict[int, str]: ...
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every asset a search found, best first, with its score; a snippet is made only for the
+    assets asked for (the page shown), from the searcher that ranked them."""
+
+    asset_ids: list[int]
+    scores: list[float]
+    suggestion: str | None
+    docnums: list[int]
+    searcher: Any
+    plan: QueryPlan
+
+    @property
+    def total(self) -> int:
+        return len(self.asset_ids)
+
+    def snippets(self, asset_ids: Collection[int]) -> dict[int, str]:
+        """Summary and body around the first match of each asked asset that was found."""
+        wanted = set(asset_ids)
+        matchers: dict[str, Callable[[str], bool]] = {}
+        snippets = {}
+        for asset_id, docnum in zip(self.asset_ids, self.docnums, strict=True):
+            if asset_id not in wanted:
+                continue
+            stored = self.searcher.stored_fields(docnum)
+            language = analysis_language(str(stored.get("language", "")))
+            if language not in matchers:
+                matchers[language] = _word_matcher(self.plan.terms_in(language), language)
+            snippets[asset_id] = _snippet(matchers[language], stored)
+            if len(snippets) == len(wanted):
+                break
+        return snippets
+
 
 @dataclass(frozen=True)
 class QueryPlan:
@@ -85,54 +140,97 @@ def word_terms(word: str) -> dict[str, frozenset[str]]:
     return {language: terms for language, terms in by_language.items() if terms}
 
 
-def find(searcher: Any, plan: QueryPlan, filters: SearchFilters, limit: int) -> SearchResults:
-    """The best ``limit`` assets for a plan with words, each with its snippet, plus a suggestion."""
+def rank(searcher: Any, plan: QueryPlan, filters: SearchFilters, memo: SegmentMemo) -> Ranking:
+    """Every asset a plan with words finds, best first, plus a suggestion; no snippets yet."""
     allowed = _allowed(searcher, filters)
     if allowed is not None and not allowed:
-        return SearchResults(hits=[], total=0, suggestion=None)
-    scores = _scores(searcher, plan, allowed)
-    best = heapq.nlargest(max(0, limit), scores.items(), key=lambda s: (s[1], -s[0]))
-    matchers = {lang: _word_matcher(plan.terms_in(lang), lang) for lang in ANALYZERS}
-    hits = []
-    for docnum, score in best:
-        stored = searcher.stored_fields(docnum)
-        is_match = matchers[analysis_language(str(stored.get("language", "")))]
-        hits.append(SearchHit(int(stored["asset_id"]), score, _snippet(is_match, stored)))
-    suggestion = _suggestion(searcher, plan, allowed)
-    return SearchResults(hits=hits, total=len(scores), suggestion=suggestion)
+        return Ranking([], [], None, [], searcher, plan)
+    scores = _scores(searcher, plan, allowed, memo)
+    # Best first; among equal scores the document indexed first (as Whoosh's collector ranks):
+    # by document, then (a stable sort) by score.
+    ranked = sorted(scores.items())
+    ranked.sort(key=itemgetter(1), reverse=True)
+    docnums = [docnum for docnum, _ in ranked]
+    by_docnum = _asset_ids(searcher, memo)
+    return Ranking(
+        asset_ids=[by_docnum[docnum] for docnum in docnums],
+        scores=[score for _, score in ranked],
+        suggestion=_suggestion(searcher, plan, allowed),
+        docnums=docnums,
+        searcher=searcher,
+        plan=plan,
+    )
 
 
-def _word_query(reader: Any, terms: dict[str, frozenset[str]]) -> Query | None:
-    """Any text field containing the word, leaving out terms the index does not hold."""
-    clauses = [
-        Term(field, text, boost=boost)
+def find(
+    searcher: Any, plan: QueryPlan, filters: SearchFilters, limit: int, memo: SegmentMemo
+) -> SearchResults:
+    """The best ``limit`` assets for a plan with words, each with its snippet, plus a suggestion."""
+    ranking = rank(searcher, plan, filters, memo)
+    best = ranking.asset_ids[: max(0, limit)]
+    snippets = ranking.snippets(best)
+    hits = [
+        SearchHit(asset_id, score, snippets[asset_id])
+        for asset_id, score in zip(best, ranking.scores, strict=False)
+    ]
+    return SearchResults(hits=hits, total=ranking.total, suggestion=ranking.suggestion)
+
+
+def _clauses(reader: Any, terms: dict[str, frozenset[str]]) -> list[Clause]:
+    """The (field, text, boost) of a word in every text field that holds it."""
+    return [
+        (field, text, boost)
         for language, texts in terms.items()
         for text in texts
         for part, boost in FIELD_BOOSTS.items()
         if (field := f"{part}_{language}", text) in reader
     ]
+
+
+def _word_query(reader: Any, terms: dict[str, frozenset[str]]) -> Query | None:
+    """Any text field containing the word, leaving out terms the index does not hold."""
+    clauses = [Term(field, text, boost=boost) for field, text, boost in _clauses(reader, terms)]
     if len(clauses) < 2:
         return clauses[0] if clauses else None
     return PreloadedOr(clauses)  # scores every match at once: the fastest union in Whoosh
 
 
-def _scores(searcher: Any, plan: QueryPlan, allowed: set[int] | None) -> dict[int, float]:
+def _scores(
+    searcher: Any, plan: QueryPlan, allowed: set[int] | None, memo: SegmentMemo
+) -> dict[int, float]:
     """Score per matching document: the sum over words, scaled by the share of words it has.
 
-    The scaling ("coordination") is what puts assets with every word first.
+    The scaling ("coordination") is what puts assets with every word first. Each word scores
+    as ``searcher.search(_word_query(…))`` would, without its per-posting overhead.
     """
+    words = [terms for terms in plan.terms if terms]  # stop words do not count
+    reader = searcher.reader()
+    per_word = []
+    for terms in words:
+        clauses = _clauses(reader, terms)
+        if clauses:
+            found = word_scores(searcher, clauses, memo)
+            if allowed is not None:
+                found = {docnum: found[docnum] for docnum in allowed.intersection(found)}
+            per_word.append(found)
+    if len(per_word) == 1 and len(words) == 1:
+        return per_word[0]  # x * 1 / 1 == x
     totals: dict[int, float] = {}
     matched: dict[int, int] = {}
-    words = [terms for terms in plan.terms if terms]  # stop words do not count
-    for terms in words:
-        query = _word_query(searcher.reader(), terms)
-        if query is None:
-            continue
-        results = searcher.search(query, limit=None, filter=allowed, optimize=False)
-        for score, docnum in results.top_n:
+    for found in per_word:
+        for docnum, score in found.items():
             totals[docnum] = totals.get(docnum, 0.0) + score
             matched[docnum] = matched.get(docnum, 0) + 1
     return {docnum: total * matched[docnum] / len(words) for docnum, total in totals.items()}
+
+
+def _asset_ids(searcher: Any, memo: SegmentMemo) -> list[int]:
+    """The asset id of every document, by top-level document number."""
+    ids: list[int] = []
+    for subsearcher, offset in searcher.leaf_searchers():
+        del ids[offset:]
+        ids.extend(memo.asset_ids(subsearcher.reader()))
+    return ids
 
 
 def _allowed(searcher: Any, filters: SearchFilters) -> set[int] | None:

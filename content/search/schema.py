@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 
+from content.search.scoring import ASSET_COLUMN
 from content.text import WORD
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the asset id as a column too (``content.search.scoring``)
 # Where a word is found decides how much it counts: title over summary over body over PDF.
 FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "file": 0.5}
 FALLBACK_LANGUAGE = "en"
@@ -86,6 +88,7 @@ _SPELLING = (
 def _schema() -> Schema:
     fields: dict[str, Any] = {
         "asset_id": ID(stored=True, unique=True),
+        ASSET_COLUMN: COLUMN(NumericColumn("q")),
         "language": ID(stored=True),
         "kind": ID(),
         "stage": ID(),
@@ -108,7 +111,7 @@ def analysis_language(language: str) -> str:
     return language if language in ANALYZERS else FALLBACK_LANGUAGE
 
 
-def document_fields(document: SearchDocument) -> dict[str, str]:
+def document_fields(document: SearchDocument) -> dict[str, Any]:
     """The index fields of one asset: its texts under its language's fields, filters, excerpts."""
     language = analysis_language(document.language)
     texts = {
@@ -120,6 +123,7 @@ def document_fields(document: SearchDocument) -> dict[str, str]:
     excerpt = f"{document.summary}\n\n{document.body_text}".strip()
     return {f"{part}_{language}": text for part, text in texts.items()} | {
         "asset_id": str(document.asset_id),
+        ASSET_COLUMN: document.asset_id,
         "language": document.language,
         "kind": document.kind,
         "stage": document.stage,
