@@ -31,6 +31,7 @@ from portal.db import Database
 from portal.dependencies import DEPENDENCIES
 from portal.language import LanguageMiddleware
 from portal.migrate import upgrade_to_head
+from portal.pages import PageCache
 from portal.printable_urls import PrintableUrlMiddleware
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
@@ -125,6 +126,7 @@ def app_state(settings: Settings, *, migrate: bool = True) -> State:
             "ingestor": ingestor,
             "asset_ids": AssetIds(database),
             "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
+            "pages": PageCache(database),
         }
     )
 
@@ -273,6 +275,8 @@ def create_app_from_env() -> Litestar:
 
 
 def _configure_templates(engine: JinjaTemplateEngine, privacy_url: str) -> None:
+    # Templates ship with the code: no stat() of every template file on every render.
+    engine.engine.auto_reload = False
     i18n.install(engine.engine)
     engine.engine.globals.update(
         site_name=SITE_NAME,

@@ -24,6 +24,7 @@ from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
 from portal.background import Runner
 from portal.db import Database
+from portal.pages import PageCache
 from portal.ratelimit import TokenBuckets
 from portal.recording import AssetIds
 from portal.routes.console_reports import DashboardView
@@ -103,6 +104,8 @@ class PublicSite:
     """Live asset ids by slug, cached for the beacon."""
     beacon_buckets: TokenBuckets
     """Per-visitor token buckets that rate-limit the beacon."""
+    pages: PageCache
+    """The shared bytes of home, library and asset pages, per content version."""
 
 
 def provide_runner(state: State) -> Runner:
@@ -131,6 +134,7 @@ def provide_site(state: State) -> PublicSite:
         ingestor=state.ingestor,
         asset_ids=state.asset_ids,
         beacon_buckets=state.beacon_buckets,
+        pages=state.pages,
     )
 
 

@@ -31,20 +31,44 @@ def record_server_events(
 
     A failure to record is logged, never shown: the reader still gets the page.
     """
+    stamped = _stamped(connection, events)
+    if not stamped:
+        return
+    try:
+        ingestor.record_sync(stamped)
+    except (IngestError, TimeoutError):
+        logger.exception("could not record %s", ", ".join(e.type.value for e in events))
+
+
+async def record_page_events(
+    ingestor: Ingestor, connection: ASGIConnection[Any, Any, Any, Any], *events: TrackedEvent
+) -> None:
+    """``record_server_events`` for async handlers: the reply waits on the event loop for the
+    commit of its events (no worker thread is held, so one commit serves many requests)."""
+    stamped = _stamped(connection, events)
+    if not stamped:
+        return
+    try:
+        await ingestor.record(stamped)
+    except IngestError:
+        logger.exception("could not record %s", ", ".join(e.type.value for e in events))
+
+
+def _stamped(
+    connection: ASGIConnection[Any, Any, Any, Any], events: tuple[TrackedEvent, ...]
+) -> list[TrackedEvent]:
+    """The events with this request's visitor and, for pages, where it came from; none when
+    the visitor is not tracked."""
     visitor = visitor_of(connection)
     if not visitor.tracking or not visitor.id:
-        return
+        return []
     loaded = page_arrival(connection) if any(isinstance(e, PAGES) for e in events) else None
-    stamped = [
+    return [
         dataclasses.replace(
             event, visitor_id=visitor.id, arrival=loaded if isinstance(event, PAGES) else None
         )
         for event in events
     ]
-    try:
-        ingestor.record_sync(stamped)
-    except (IngestError, TimeoutError):
-        logger.exception("could not record %s", ", ".join(e.type.value for e in events))
 
 
 PAGES = (PageView, AssetView, Search)

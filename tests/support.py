@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import re
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -152,6 +153,38 @@ def app_for(settings: Settings) -> Iterator[Litestar]:
 
 def html(response_text: str) -> HTMLParser:
     return HTMLParser(response_text)
+
+
+_SLOT = re.compile(
+    r'<div(?P<attrs>[^>]*\sid="(?P<id>[\w-]+-slot)"[^>]*)>(?P<inner>.*?)</div>', re.DOTALL
+)
+_OOB = re.compile(r'<section[^>]*\sid="(?P<id>[\w-]+)"[^>]*hx-swap-oob="(?P<how>\w+)"')
+
+
+def with_personal_parts(client: TestClient[Litestar], page_text: str) -> str:
+    """The page as a browser shows it once htmx has loaded its personal parts: each slot
+    (``<div id="…-slot" hx-get=… hx-trigger="load">``) swapped for the fragment its URL answers
+    an htmx request with, and the fragment's out-of-band sections put in place."""
+    for slot in list(_SLOT.finditer(page_text)):
+        url = re.search(r'hx-get="([^"]+)"', slot["attrs"])
+        assert url is not None, slot[0]
+        fragment = client.get(url[1], headers={"HX-Request": "true"})
+        assert fragment.status_code == 200, fragment.text
+        body = fragment.text
+        for oob in list(_OOB.finditer(body)):
+            section = re.compile(rf'<section[^>]*\sid="{oob["id"]}".*?</section>\s*', re.DOTALL)
+            replacement = section.search(body[oob.start() :])
+            assert replacement is not None
+            body = body.replace(replacement[0], "")
+            shown = "" if oob["how"] == "delete" else replacement[0]
+            shown = shown.replace(f' hx-swap-oob="{oob["how"]}"', "")
+            page_text = section.sub(lambda _: shown, page_text, count=1)  # noqa: B023
+        if 'hx-swap="innerHTML"' in slot["attrs"]:
+            swapped = f"<div{slot['attrs']}>{body}</div>"
+        else:
+            swapped = body
+        page_text = page_text.replace(slot[0], swapped, 1)
+    return page_text
 
 
 def csrf_token_from(page: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from anyio import to_thread
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -25,13 +28,14 @@ from content.search.query import SearchFilters, SearchResults
 from content.words import N_
 from nurture.intelligence import experiments
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
-from portal import i18n
+from portal import i18n, pages
 from portal.calendar import webinar_ics
 from portal.db import Database
 from portal.dependencies import PublicSite
 from portal.downloads import content_disposition, file_response
 from portal.mail.form_mails import Sent
-from portal.recording import record_server_events
+from portal.pages import SharedPage
+from portal.recording import record_page_events, record_server_events
 from portal.signing import Purpose, Signer
 from portal.visitor import visitor_of
 from tracking import events
@@ -81,25 +85,68 @@ def recommended_for_lead(
     )
 
 
-@get("/", include_in_schema=False, sync_to_thread=True)
-def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite]) -> Template:
-    """Featured, by stage, by topic, and "Recommended for you" (personal once the browser has an
-    id, so then never cached for another)."""
+@get("/", include_in_schema=False)
+async def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite]) -> Response[Any]:
+    """Featured, by stage, by topic, and "Recommended for you": for a browser with an id that
+    list is personal, so it loads after the page (``/recommended``) and the page is shared."""
     visitor = visitor_of(request)
+    page = await shared_page(request, site, "home", partial(_home_page, request, site))
+    await record_page_events(site.ingestor, request, events.PageView(path="/"))
+    return pages.html(page.body, headers=PERSONAL if visitor.id else SHARED)
+
+
+def _home_page(request: Request[Any, Any, Any], site: PublicSite, shared: bool) -> SharedPage:
+    anonymous = visitor_of(request).id is None
     with site.database.read() as session:
         sections = site.catalog_cache.home(session, i18n.current())
-        recommendations = recommended(site, session, visitor.id)
-    record_server_events(site.ingestor, request, events.PageView(path="/"))
-    return Template(
-        "public/home.html",
-        context={
-            "featured": sections.featured,
-            "by_stage": sections.by_stage,
-            "topics": sections.topics,
-            "recommendations": recommendations,
-        },
-        headers=PERSONAL if visitor.id else SHARED,
-    )
+        # Without an id the list is the non-personal one, the same for every such browser.
+        recommendations = recommended(site, session, None) if anonymous else None
+    context = {
+        "featured": sections.featured,
+        "by_stage": sections.by_stage,
+        "topics": sections.topics,
+        "recommendations": recommendations,
+        "recommendations_url": None if anonymous else RECOMMENDED_URL,
+    }
+    return SharedPage(pages.render(request, "public/home.html", context, shared=shared))
+
+
+RECOMMENDED_URL = "/recommended"
+
+
+@get(RECOMMENDED_URL, include_in_schema=False, sync_to_thread=True, response_headers=PERSONAL)
+def recommended_for_you(request: HTMXRequest, site: NamedDependency[PublicSite]) -> Template:
+    """ "Recommended for you": the home page's personal part, loaded after it (htmx), or a page
+    of its own (the home page's link without JavaScript)."""
+    with site.database.read() as session:
+        recommendations = recommended(site, session, visitor_of(request).id)
+    context = {"recommendations": recommendations}
+    if request.htmx:
+        return HTMXTemplate(template_name="partials/recommended.html", context=context)
+    return Template("public/recommended.html", context=context)
+
+
+async def shared_page(
+    request: Request[Any, Any, Any],
+    site: PublicSite,
+    name: str,
+    build: Callable[[bool], SharedPage | Response[Any]],
+) -> SharedPage:
+    """The page's shared bytes: cached for this content version, else built (in a worker
+    thread) and kept; built for this browser alone when it must not be shared."""
+    key = pages.shared_key(request, name)
+    if key is None:
+        built = await to_thread.run_sync(build, False)
+        assert isinstance(built, SharedPage)
+        return built
+    version = await site.pages.version()
+    page = site.pages.get(key, version)
+    if page is None:
+        built = await to_thread.run_sync(build, True)
+        assert isinstance(built, SharedPage)
+        page = built
+        site.pages.put(key, version, page)
+    return page
 
 
 def _searcher(index: SearchIndex) -> catalog.Search:
@@ -109,8 +156,8 @@ def _searcher(index: SearchIndex) -> catalog.Search:
     return search
 
 
-@get("/library", include_in_schema=False, sync_to_thread=True)
-def library(
+@get("/library", include_in_schema=False)
+async def library(
     request: HTMXRequest,
     site: NamedDependency[PublicSite],
     q: FromQuery[str] = "",
@@ -119,8 +166,9 @@ def library(
     topic: FromQuery[str | None] = None,
     language: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
-) -> Template:
-    """Browse and search; htmx requests get only the results fragment (same URL, same data)."""
+) -> Response[Any]:
+    """Browse and search; htmx requests get only the results fragment (same URL, same data).
+    The full page is the same for every browser of a language: its bytes are shared."""
     query = BrowseQuery(
         q=q.strip()[:200],
         kind=kind or None,
@@ -130,27 +178,43 @@ def library(
         page=page,
         reader=i18n.current(),  # one version of each asset, the page's language first
     )
-    index = site.search
-    with site.database.read() as session:
-        result = site.catalog_cache.browse(
-            session, query, _searcher(index), search_version=index.last_seq() if query.q else 0
-        )
-    record_server_events(
-        site.ingestor,
-        request,
-        events.Search(query=query.q, results=result.total)
-        if query.q
-        else events.PageView(path="/library"),
-    )
-    context = {"result": result, "query": result.query}
     if request.htmx:
+        result = await to_thread.run_sync(_browse, site, query)
+        await record_page_events(site.ingestor, request, _library_event(query, result.total))
         return HTMXTemplate(
             template_name="partials/library_results.html",
-            context=context,
+            context={"result": result, "query": result.query},
             push_url=query.url(page=result.query.page),
             headers=SHARED,
         )
-    return Template("public/library.html", context=context, headers=SHARED)
+    name = f"library:{site.search.last_seq()}" if query.q else "library"
+    shown = await shared_page(request, site, name, partial(_library_page, request, site, query))
+    total = shown.facts["total"]
+    await record_page_events(site.ingestor, request, _library_event(query, total))
+    return pages.html(shown.body, headers=SHARED)
+
+
+def _browse(site: PublicSite, query: BrowseQuery) -> catalog.BrowseResult:
+    index = site.search
+    with site.database.read() as session:
+        return site.catalog_cache.browse(
+            session, query, _searcher(index), search_version=index.last_seq() if query.q else 0
+        )
+
+
+def _library_page(
+    request: Request[Any, Any, Any], site: PublicSite, query: BrowseQuery, shared: bool
+) -> SharedPage:
+    result = _browse(site, query)
+    context = {"result": result, "query": result.query}
+    body = pages.render(request, "public/library.html", context, shared=shared)
+    return SharedPage(body, {"total": result.total})
+
+
+def _library_event(query: BrowseQuery, total: int) -> events.TrackedEvent:
+    if query.q:
+        return events.Search(query=query.q, results=total)
+    return events.PageView(path="/library")
 
 
 NOTES = {
@@ -211,8 +275,8 @@ def claim_notice(continue_mail: Sent, webinar: bool = False) -> str:
     return i18n.gettext(NOTES[claim_note(continue_mail)])
 
 
-@get("/library/{slug:str}", include_in_schema=False, sync_to_thread=True)
-def asset_page(
+@get("/library/{slug:str}", include_in_schema=False)
+async def asset_page(
     slug: FromPath[str],
     request: Request[Any, Any, Any],
     site: NamedDependency[PublicSite],
@@ -221,8 +285,72 @@ def asset_page(
     """The asset: full content when open, soft or unlocked for this browser (its lead's unlock,
     or its own claim); else a teaser.
 
-    A locked page is the same for every browser; the gate form loads as a fragment.
+    A locked, open or soft page is the same for every browser (its bytes are shared): the gate
+    form and "Read next" load as fragments. An unlocked page (the reader's own download link)
+    and one with a notice are rendered for this browser alone.
     """
+    visitor = visitor_of(request)
+    if note:
+        return await to_thread.run_sync(_personal_asset_page, request, site, slug, note)
+    version = await site.pages.version()
+    key = pages.shared_key(request, "asset")
+    shown = site.pages.get(key, version) if key is not None else None
+    if shown is None:
+        built = await to_thread.run_sync(_shared_asset_page, request, site, slug, key is not None)
+        if not isinstance(built, SharedPage):
+            return built  # not found, or moved to a new slug
+        shown = built
+        if key is not None:
+            site.pages.put(key, version, shown)
+    facts = shown.facts
+    if facts["gated"] and visitor.id:
+        unlocked = await to_thread.run_sync(_unlocker, site, facts["asset_id"], visitor.id)
+        if unlocked is not None:
+            return await to_thread.run_sync(_personal_asset_page, request, site, slug, note)
+    locked = facts["gated"]
+    await record_page_events(
+        site.ingestor, request, events.AssetView(asset_id=facts["asset_id"], locked=locked)
+    )
+    return pages.html(shown.body, headers=PERSONAL if visitor.id else SHARED)
+
+
+def _unlocker(site: PublicSite, asset_id: int, visitor_id: str) -> Unlocker | None:
+    with site.database.read() as session:
+        return unlocks.unlocker(session, visitor_id, asset_id)
+
+
+def _shared_asset_page(
+    request: Request[Any, Any, Any], site: PublicSite, slug: str, shared: bool
+) -> SharedPage | Response[Any]:
+    """The asset page as every browser sees it while it is locked (or open, or soft): without
+    an id "Read next" is the non-personal list, with one it loads after the page."""
+    anonymous = visitor_of(request).id is None
+    with site.database.read() as session:
+        asset = catalog.find_live(session, slug)
+        if asset is None:
+            return _redirect_or_404(session, slug)
+        i18n.prefer(asset.language)  # the reader's own choice still wins
+        related = catalog.related(session, asset, reader=i18n.current())
+        other_languages = translations.versions(session, asset)
+        read_next = recommended(site, session, None, exclude=asset.slug) if anonymous else None
+        context = {
+            **asset_context(site.signer, asset, None),
+            "related": _not_in(related, read_next or []),
+            "read_next": read_next,
+            "read_next_url": None if anonymous else read_next_url(asset.slug),
+            "translations": other_languages,
+            "offer_sales": offers_sales(site.model, asset.stage),
+            "unlocked_notice": None,
+        }
+        body = pages.render(request, "public/asset.html", context, shared=shared)
+    gated = asset.gate == Gate.GATED.value
+    return SharedPage(body, {"asset_id": asset.id, "gated": gated})
+
+
+def _personal_asset_page(
+    request: Request[Any, Any, Any], site: PublicSite, slug: str, note: str
+) -> Response[Any]:
+    """The asset page for this browser alone: unlocked for it, or with a notice."""
     visitor = visitor_of(request)
     with site.database.read() as session:
         asset = catalog.find_live(session, slug)
@@ -236,12 +364,11 @@ def asset_page(
         notice = _notice(session, note, visitor.id)
     locked = asset.gate == Gate.GATED.value and unlocked_by is None
     record_server_events(site.ingestor, request, events.AssetView(asset_id=asset.id, locked=locked))
-    shown = {r.slug for r in read_next}
     return Template(
         "public/asset.html",
         context={
             **asset_context(site.signer, asset, unlocked_by),
-            "related": [a for a in related if a.slug not in shown],
+            "related": _not_in(related, read_next),
             "read_next": read_next,
             "translations": other_languages,
             "offer_sales": offers_sales(site.model, asset.stage),
@@ -251,6 +378,42 @@ def asset_page(
         # for any browser with an id: never cache either for another.
         headers=PERSONAL if unlocked_by or visitor.id else SHARED,
     )
+
+
+def _not_in(related: list[Asset], read_next: list[Recommendation]) -> list[Asset]:
+    """Related assets not already offered under "Read next"."""
+    shown = {r.slug for r in read_next}
+    return [a for a in related if a.slug not in shown]
+
+
+def read_next_url(slug: str) -> str:
+    return f"/library/{slug}/next"
+
+
+@get(
+    "/library/{slug:str}/next",
+    include_in_schema=False,
+    sync_to_thread=True,
+    response_headers=PERSONAL,
+)
+def read_next(
+    slug: FromPath[str], request: HTMXRequest, site: NamedDependency[PublicSite]
+) -> Response[Any]:
+    """ "Read next" for this browser: the asset page's personal part, loaded after it (htmx;
+    the page's related list then drops what is offered here), or a page of its own (the
+    asset page's link without JavaScript)."""
+    visitor = visitor_of(request)
+    with site.database.read() as session:
+        asset = catalog.find_live(session, slug)
+        if asset is None:
+            raise NotFoundException()
+        i18n.prefer(asset.language)
+        offered = recommended(site, session, visitor.id, exclude=asset.slug)
+        related = catalog.related(session, asset, reader=i18n.current())
+        context = {"asset": asset, "read_next": offered, "related": _not_in(related, offered)}
+        if request.htmx:
+            return HTMXTemplate(template_name="partials/read_next.html", context=context)
+        return Template("public/read_next.html", context=context)
 
 
 def _notice(session: Session, note: str, visitor_id: str | None) -> str | None:
@@ -383,4 +546,4 @@ def calendar(slug: FromPath[str], site: NamedDependency[PublicSite]) -> Response
     )
 
 
-ROUTES = [home, library, asset_page, view_file, calendar]
+ROUTES = [home, recommended_for_you, library, asset_page, read_next, view_file, calendar]

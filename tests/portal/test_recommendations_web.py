@@ -16,7 +16,7 @@ from nurture.recommendations import AudienceCache, recommend_for_lead, recommend
 from portal.db import Database
 from tests.factories import make_asset
 from tests.portal.forms import HTMX, submit
-from tests.support import html
+from tests.support import html, with_personal_parts
 from tracking import events
 from tracking.identity import identify
 from tracking.identity.facts import Source
@@ -77,8 +77,11 @@ def test_a_reader_of_an_awareness_asset_is_offered_the_next_stage_on_its_topic(
     read(client, "scoring-basics")
     response = client.get("/")
     assert response.headers["cache-control"] == "private, no-store"
-    offered = cards(html(response.text), "recommended")
-    assert html(response.text).css_first("#recommended-title").text() == "Recommended for you"
+    # The list is personal: it loads after the page (a link to it without JavaScript).
+    assert html(response.text).css_first("#recommended-link").attributes["href"] == "/recommended"
+    shown = with_personal_parts(client, response.text)
+    offered = cards(html(shown), "recommended")
+    assert html(shown).css_first("#recommended-title").text() == "Recommended for you"
     assert offered[0] == (
         "scoring-compared",
         "Whitepaper",
@@ -98,13 +101,13 @@ def test_read_next_never_offers_what_the_reader_consumed_nor_the_page_itself(
         read(client, slug)
     page = client.get("/library/crm-2")
     assert page.headers["cache-control"] == "private, no-store"
-    offered = cards(html(page.text), "read-next")
+    offered = cards(html(with_personal_parts(client, page.text)), "read-next")
     slugs = [slug for slug, _, _ in offered]
     assert len(offered) == 3
     assert not {"scoring-basics", "crm-0", "crm-1", "scoring-compared", "crm-2"} & set(slugs)
     kinds = [kind for _, kind, _ in offered]
     assert all(kinds.count(kind) <= MAX_PER_KIND for kind in kinds)
-    home = cards(html(client.get("/").text), "recommended")
+    home = cards(html(with_personal_parts(client, client.get("/").text)), "recommended")
     assert "crm-2" not in [slug for slug, _, _ in home]  # opened now, so consumed
     assert all(reason for _, _, reason in home)
 
@@ -152,7 +155,7 @@ def test_a_gated_asset_page_ends_with_read_next_too(
     library(db)
     make_asset(db, title="Gated guide", slug="gated-guide", kind="ebook", gate="gated")
     read(client, "scoring-basics")
-    page = html(client.get("/library/gated-guide").text)
+    page = html(with_personal_parts(client, client.get("/library/gated-guide").text))
     assert cards(page, "read-next")
     fragment = client.get("/library/gated-guide/gate", headers=HTMX)
     assert fragment.status_code == 200
