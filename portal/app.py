@@ -39,6 +39,7 @@ from portal.resources import resource_path
 from portal.routes import (
     console_accounts,
     console_attribution,
+    console_experiments,
     console_intelligence,
     console_kpis,
     console_mail,
@@ -193,6 +194,7 @@ def build_app(shell: Shell, state: State) -> Litestar:
             *console_program_review.ROUTES,
             *console_attribution.ROUTES,
             *console_intelligence.ROUTES,
+            *console_experiments.ROUTES,
             *console_kpis.ROUTES,
         ],
         middleware=[DefineMiddleware(StaffSessionMiddleware)],

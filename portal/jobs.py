@@ -29,7 +29,7 @@ from content.search.index import SearchIndex
 from content.words import N_
 from nurture import delivery, handoff
 from nurture.attribution import rollup as attribution
-from nurture.intelligence import gaps as content_gaps
+from nurture.intelligence import experiments_report as content_intelligence
 from nurture.mail.sender import MailSender
 from nurture.recommendations import AudienceCache
 from nurture.worker import OutboxWorker
@@ -302,7 +302,9 @@ def all_jobs(
         Job(
             "content-intelligence",
             INTELLIGENCE_EVERY,
-            lambda _: content_gaps.refresh(database.read, database.write, utcnow()),
+            lambda _: content_intelligence.intelligence_pass(
+                database.read, database.write, utcnow()
+            ),
             Scope.SINGLETON,
             first_after=SETTLE,
             description=N_(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.orm import Base, utcnow
@@ -64,6 +64,8 @@ class GateExposure(Base):
     """A browser's first sight of an experiment's asset, and the arm it got."""
 
     __tablename__ = "gate_exposure"
+    # the report counts each arm's browsers from this index alone
+    __table_args__ = (Index("ix_gate_exposure_arm", "experiment_id", "arm"),)
 
     experiment_id: Mapped[int] = mapped_column(
         ForeignKey("gate_experiment.id", ondelete="CASCADE"), primary_key=True
@@ -71,6 +73,32 @@ class GateExposure(Base):
     visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH), primary_key=True)
     arm: Mapped[str] = mapped_column(String(6))
     first_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GateArmFigures(Base):
+    """What one arm of an experiment's exposed browsers did, kept by the
+    ``content-intelligence`` job (and when an experiment ends) so its report reads two rows."""
+
+    __tablename__ = "gate_arm_figures"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("gate_experiment.id", ondelete="CASCADE"), primary_key=True
+    )
+    arm: Mapped[str] = mapped_column(String(6), primary_key=True)
+    readers: Mapped[int] = mapped_column(default=0)
+    """Browsers exposed to the arm."""
+    engaged: Mapped[int] = mapped_column(default=0)
+    """Of those, the ones that read the asset for ``ENGAGED_SECONDS`` or more."""
+    engaged_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    submissions: Mapped[int] = mapped_column(default=0)
+    """Readers that sent the asset's form after their first sight."""
+    new_leads: Mapped[int] = mapped_column(default=0)
+    """Readers that became a lead after their first sight."""
+    mql: Mapped[int] = mapped_column(default=0)
+    sql: Mapped[int] = mapped_column(default=0)
+    opportunity: Mapped[int] = mapped_column(default=0)
+    """Readers whose lead reached MQL, SQL, opportunity within the window after first sight."""
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AssetSnooze(Base):

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from content.models import Topic
 from content.orm import Base, utcnow
+from nurture.intelligence.models import GateExperiment
 from nurture.models import WebhookDelivery, WebhookEndpoint
 from nurture.programs import store
 from nurture.programs.templates import template
@@ -138,6 +139,21 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ),
     ("POST", "/console/content-intelligence/fading/{asset_id:int}/snooze"): Expect(
         "/console/content-intelligence/fading/{asset}/snooze", CONTENT
+    ),
+    ("GET", "/console/content-intelligence/experiments"): Expect(
+        "/console/content-intelligence/experiments", EVERYONE
+    ),
+    ("POST", "/console/content-intelligence/experiments"): Expect(
+        "/console/content-intelligence/experiments", CONTENT
+    ),
+    ("GET", "/console/content-intelligence/experiments/{experiment_id:int}"): Expect(
+        "/console/content-intelligence/experiments/{experiment}", EVERYONE
+    ),
+    ("POST", "/console/content-intelligence/experiments/{experiment_id:int}/end"): Expect(
+        "/console/content-intelligence/experiments/{experiment}/end", CONTENT
+    ),
+    ("POST", "/console/content-intelligence/experiments/{experiment_id:int}/apply"): Expect(
+        "/console/content-intelligence/experiments/{experiment}/apply", CONTENT
     ),
     ("GET", "/console/handoff"): Expect("/console/handoff", PEOPLE),
     ("POST", "/console/handoff/{lead_id:int}"): Expect("/console/handoff/{lead}", PEOPLE),
@@ -336,9 +352,13 @@ def world(db: Database, app: Litestar, settled: None, catcher: DemoCatcher) -> d
             mail.as_bytes(), mail_from="news@example.com", rcpt_to=[mail["To"]], now=now
         )
         program = store.save(session, template("welcome")[0], by="test", now=now).program
+        experiment = GateExperiment(asset_id=asset.id, gate="gated")
+        session.add(experiment)
+        session.flush()
         return {
             "mail": caught,
             "program": program.id,
+            "experiment": experiment.id,
             "asset": asset.id,
             "topic": topic,
             "lead": found.lead_id,

@@ -13,12 +13,14 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from content.files import FileStore
+from content.models import Asset
 from nurture.intelligence.models import GateExperiment, GateExposure
+from portal.accounts.models import Role
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.portal.forms import HTMX, submit
-from tests.support import html
+from tests.support import StaffActions, csrf_token_from, html
 
 Client = TestClient[Litestar]
 
@@ -144,3 +146,173 @@ def test_an_ended_experiment_shows_the_gate_to_everyone(
     fragment = client.get("/library/pricing-guide/gate", headers=HTMX)
     assert html(fragment.text).css_first("form.gate-form") is not None
     assert exposures(db) == []
+
+
+# --- the console ----------------------------------------------------------------------------
+
+URL = "/console/content-intelligence/experiments"
+
+
+def start_form(client: Client, **fields: str) -> Any:
+    page = client.get(URL)
+    return client.post(
+        URL,
+        data={"_csrf_token": csrf_token_from(page.text), **fields},
+        follow_redirects=False,
+    )
+
+
+def test_an_editor_starts_reads_and_applies_an_experiment(
+    client: Client, db: Database, gated: Any, staff: StaffActions, settled: None
+) -> None:
+    staff.sign_in_as(Role.EDITOR)
+    editor = html(client.get(f"/console/assets/{gated.id}").text)
+    assert editor.css_first(f'a[href="{URL}?asset={gated.id}"]') is not None
+    intelligence = html(client.get("/console/content-intelligence").text)
+    assert intelligence.css_first(f'a[href="{URL}"]') is not None
+
+    started = start_form(client, asset=str(gated.id), open_share="50", window_days="90")
+    assert started.status_code == 303
+    report_url = started.headers["location"].split("?")[0]
+    report = html(client.get(started.headers["location"]).text)
+    assert "The experiment runs" in report.css_first(".flash--success").text()
+    assert report.css_first(".experiment-exposed").text(strip=True) == (
+        "Browsers so far: 0 open, 0 gated."
+    )
+    verdicts = [cell.text(strip=True) for cell in report.css("td.verdict")]
+    assert verdicts
+    assert all(v.startswith("No clear difference yet") for v in verdicts)
+    listed = html(client.get(URL).text)
+    assert [row.attributes["data-state"] for row in listed.css(".experiment-row")] == ["running"]
+
+    # a second one on the asset is refused, the first one kept
+    again = start_form(client, asset=str(gated.id), open_share="30", window_days="90")
+    assert again.status_code in (400, 409)  # the asset is no longer offered: 409 once sent
+    with db.read() as session:
+        assert len(session.scalars(select(GateExperiment)).all()) == 1
+
+    apply = client.post(
+        f"{report_url}/apply",
+        data={"arm": "open", "_csrf_token": csrf_token_from(client.get(report_url).text)},
+        follow_redirects=False,
+    )
+    assert apply.status_code == 303
+    with db.read() as session:
+        asset = session.get(Asset, gated.id)
+        assert asset is not None
+        assert asset.gate == "open"
+        found = session.scalars(select(GateExperiment)).one()
+        assert found.ended_at is not None
+        assert found.applied == "open"
+    twice = client.post(
+        f"{report_url}/apply",
+        data={"arm": "gated", "_csrf_token": csrf_token_from(client.get(URL).text)},
+        follow_redirects=False,
+    )
+    assert twice.status_code == 409
+    assert "winner is applied" in html(twice.text).css_first(".flash--error").text()
+
+
+def test_a_second_experiment_on_a_running_asset_is_a_conflict(
+    client: Client, db: Database, gated: Any, staff: StaffActions, settled: None
+) -> None:
+    staff.sign_in_as(Role.ADMIN)
+    running = experiment(db, gated.id, 0.5)
+    refused = start_form(client, asset=str(gated.id), open_share="50", window_days="90")
+    assert refused.status_code == 409
+    assert "already runs" in html(refused.text).css_first("#experiment-error").text()
+    with db.read() as session:
+        assert [e.id for e in session.scalars(select(GateExperiment))] == [running]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"open_share": "3"}, "between 5 % and 95 %"),
+        ({"open_share": "fifty"}, "between 5 % and 95 %"),
+        ({"window_days": "0"}, "between 1 and 365 days"),
+        ({"asset": "x"}, "Choose a published asset"),
+    ],
+)
+def test_wrong_input_is_named_and_the_form_kept(
+    client: Client,
+    db: Database,
+    gated: Any,
+    staff: StaffActions,
+    settled: None,
+    fields: dict[str, str],
+    message: str,
+) -> None:
+    staff.sign_in_as(Role.EDITOR)
+    sent = {"asset": str(gated.id), "open_share": "50", "window_days": "90", **fields}
+    refused = start_form(client, **sent)
+    assert refused.status_code == 400
+    tree = html(refused.text)
+    assert message in tree.css_first("#experiment-error").text()
+    assert tree.css_first("#ex-share").attributes["value"] == sent["open_share"]
+    with db.read() as session:
+        assert session.scalars(select(GateExperiment)).all() == []
+
+
+def test_an_open_asset_cannot_be_tested(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    opened = make_asset(db, title="Open", slug="open-one", gate="open")
+    make_asset(db, title="Gated", slug="gated-one", gate="gated")
+    staff.sign_in_as(Role.EDITOR)
+    refused = start_form(client, asset=str(opened.id), open_share="50", window_days="90")
+    assert refused.status_code == 400
+    assert "only a gated or soft asset" in html(refused.text).css_first("#experiment-error").text()
+
+
+def test_a_marketer_reads_but_may_not_start_end_or_apply(
+    client: Client, db: Database, gated: Any, staff: StaffActions, settled: None
+) -> None:
+    running = experiment(db, gated.id, 0.5)
+    staff.sign_in_as(Role.MARKETER)
+    listed = client.get(URL)
+    assert listed.status_code == 200
+    assert html(listed.text).css_first("form.experiment-form") is None
+    report = client.get(f"{URL}/{running}")
+    assert report.status_code == 200
+    assert html(report.text).css_first("#apply-open") is None
+    token = csrf_token_from(client.get("/console/profile").text)
+    for path, data in (
+        (URL, {"asset": str(gated.id), "open_share": "50", "window_days": "90"}),
+        (f"{URL}/{running}/end", {}),
+        (f"{URL}/{running}/apply", {"arm": "open"}),
+    ):
+        answer = client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
+        assert answer.status_code == 403, path
+    with db.read() as session:
+        found = session.get(GateExperiment, running)
+        assert found is not None
+        assert found.ended_at is None
+
+
+def test_every_post_needs_the_csrf_token(
+    client: Client, db: Database, gated: Any, staff: StaffActions, settled: None
+) -> None:
+    running = experiment(db, gated.id, 0.5)
+    staff.sign_in_as(Role.EDITOR)
+    for path, data in (
+        (URL, {"asset": str(gated.id), "open_share": "50", "window_days": "90"}),
+        (f"{URL}/{running}/end", {}),
+        (f"{URL}/{running}/apply", {"arm": "open"}),
+    ):
+        assert client.post(path, data=data, follow_redirects=False).status_code == 403, path
+    ended = client.post(
+        f"{URL}/{running}/end",
+        data={"_csrf_token": csrf_token_from(client.get(URL).text)},
+        follow_redirects=False,
+    )
+    assert ended.status_code == 303
+    with db.read() as session:
+        found = session.get(GateExperiment, running)
+        assert found is not None
+        assert found.ended_at is not None
+        assert found.applied == ""
+        asset = session.get(Asset, gated.id)
+        assert asset is not None
+        assert asset.gate == "gated"
+    assert client.get(f"{URL}/999999").status_code == 404
