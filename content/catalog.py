@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from content.facets import Shelf, count_view
 from content.models import (
     KIND_LABELS,
     LANGUAGES,
@@ -29,13 +30,15 @@ from content.models import (
     Topic,
     asset_topic,
 )
-from content.search.query import SearchFilters, SearchResults
+from content.search.query import Found, SearchFilters
 from content.taxonomy import DEFAULT_STAGES, STAGE_LABELS
-from content.translations import shown_in, with_versions
+from content.translations import shown_in
 
 PER_PAGE = 12
 FACETS = ("kind", "stage", "topic", "language")
-Search = Callable[[str, SearchFilters | None], SearchResults]
+Search = Callable[[str, SearchFilters | None], Found]
+"""What the library asks of the search index: every live asset found, best first
+(``SearchIndex.rank``); snippets are made for the page shown only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +100,6 @@ def _newest(reader: str | None) -> tuple[Any, ...]:
     return (*first, Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
 
 
-def _condition(name: str, value: str) -> ColumnElement[bool]:
-    if name == "topic":
-        topic_assets = select(asset_topic.c.asset_id).join(Topic).where(Topic.slug == value)
-        return Asset.id.in_(topic_assets)
-    column = {"kind": Asset.kind, "stage": Asset.stage, "language": Asset.language}[name]
-    return column == value
-
-
 @dataclass(frozen=True, slots=True)
 class BrowsePage:
     """Everything about a library view except the loaded assets: what the cache keeps."""
@@ -135,64 +130,52 @@ def _with_cards(session: Session, page: BrowsePage) -> BrowseResult:
     )
 
 
-def browse_page(session: Session, query: BrowseQuery, search: Search | None = None) -> BrowsePage:
-    """The ids, counts and facets of a library view (the expensive part of ``browse``)."""
-    base: list[ColumnElement[bool]] = [live()]
+def browse_page(
+    session: Session,
+    query: BrowseQuery,
+    search: Search | None = None,
+    shelf: Shelf | None = None,
+    version: int | None = None,
+) -> BrowsePage:
+    """The ids, counts and facets of a library view (the expensive part of ``browse``).
+
+    Counted in memory from ``shelf``'s rows at content ``version`` (a fresh read of every
+    asset without a shelf); a search contributes its ranking and the page's snippets only.
+    """
+    head = content_version(session) if version is None else version
+    snapshot = (shelf or Shelf()).snapshot(session, head)
     ranking: list[int] | None = None
-    snippets: dict[int, str] = {}
+    found: Found | None = None
     suggestion = None
     if query.q.strip() and search is not None:
-        results = search(query.q, None)
-        ranking = [hit.asset_id for hit in results.hits]
-        snippets = {hit.asset_id: hit.snippet for hit in results.hits}
-        suggestion = results.suggestion
+        found = search(query.q, None)
+        ranking = list(found.asset_ids)
+        suggestion = found.suggestion
         if query.reader and not query.language:  # a piece found in any language, in theirs
-            ranking = with_versions(session, ranking)
-        base.append(Asset.id.in_(ranking))
+            ranking = snapshot.with_versions(ranking)
+    topics = _topics(session)
+    slugs = {slug: topic_id for topic_id, (slug, _, _) in topics.items()}
     chosen = {name: getattr(query, name) for name in FACETS if getattr(query, name)}
+    by_value = {n: (slugs.get(v, -1) if n == "topic" else v) for n, v in chosen.items()}
     # A picked language shows all of it; else one version of each piece for the reader. The
     # language filter's own counts are what picking each language would show.
     reader = query.reader if not query.language else None
-    one_each = _for_reader(session, reader)
-    conditions = base + one_each + [_condition(n, v) for n, v in chosen.items()]
+    view = count_view(snapshot, by_value, reader, query.reader, ranking, FACETS)
     facets = {
-        name: _facet(
-            session,
-            name,
-            base
-            + (one_each if name != "language" else [])
-            + [_condition(n, v) for n, v in chosen.items() if n != name],
-            chosen.get(name),
-            query.reader,
-        )
+        name: _facet_values(name, view.counts[name], chosen.get(name), query.reader, topics)
         for name in FACETS
     }
-    matching = select(Asset.id).where(*conditions)
-    if ranking is not None:
-        position = {asset_id: i for i, asset_id in enumerate(ranking)}
-        ids = sorted(session.scalars(matching), key=position.__getitem__)
-        total = len(ids)
-    else:
-        total = session.scalar(select(func.count()).select_from(Asset).where(*conditions)) or 0
+    total = len(view.ids)
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, query.page), pages)
-    if ranking is not None:
-        page_ids = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
-    else:
-        page_ids = list(
-            session.scalars(
-                matching.order_by(*_newest(query.reader))
-                .offset((page - 1) * PER_PAGE)
-                .limit(PER_PAGE)
-            )
-        )
+    page_ids = view.ids[(page - 1) * PER_PAGE : page * PER_PAGE]
     return BrowsePage(
         query=replace(query, page=page),
         page_ids=page_ids,
         total=total,
         pages=pages,
         facets=facets,
-        snippets={i: snippets[i] for i in page_ids if i in snippets},
+        snippets=found.snippets(page_ids) if found is not None else {},
         suggestion=suggestion,
     )
 
@@ -214,6 +197,8 @@ class CatalogCache:
         self._size = size
         self._entries: OrderedDict[object, tuple[object, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self.shelf = Shelf()
+        """The assets' rows the views are counted from, kept up to the change log."""
 
     def browse(
         self,
@@ -226,7 +211,7 @@ class CatalogCache:
         version = (content_version(session), search_version if query.q.strip() else 0)
         page = self._get(query, version)
         if page is None:
-            page = browse_page(session, query, search)
+            page = browse_page(session, query, search, self.shelf, version[0])
             self._put(query, version, page)
         return _with_cards(session, page)
 
@@ -234,7 +219,7 @@ class CatalogCache:
         version = content_version(session)
         ids = self._get(("home", reader), version)
         if ids is None:
-            ids = home_ids(session, reader=reader)
+            ids = home_ids(session, reader=reader, shelf=self.shelf, version=version)
             self._put(("home", reader), version, ids)
         return _home_with_cards(session, ids)
 
@@ -265,37 +250,31 @@ def load_cards(session: Session, ids: Sequence[int]) -> list[Asset]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _facet(
-    session: Session,
+def _topics(session: Session) -> dict[int, tuple[str, str, dict[str, str] | None]]:
+    """Every topic: id → (slug, label, labels per language)."""
+    rows = session.execute(select(Topic.id, Topic.slug, Topic.label, Topic.labels))
+    return {topic_id: (slug, label, labels) for topic_id, slug, label, labels in rows}
+
+
+def _facet_values(
     name: str,
-    conditions: list[ColumnElement[bool]],
+    counts: Mapping[str | int, int],
     selected: str | None,
-    reader: str | None = None,
+    reader: str | None,
+    topics: Mapping[int, tuple[str, str, dict[str, str] | None]],
 ) -> list[FacetValue]:
+    """A facet's values with their counts, in the facet's order (topics: most assets first)."""
     if name == "topic":
-        counted = (
-            select(asset_topic.c.topic_id, func.count(Asset.id).label("n"))
-            .join(Asset, Asset.id == asset_topic.c.asset_id)
-            .where(*conditions)
-            .group_by(asset_topic.c.topic_id)
-            .subquery()
-        )
-        statement = select(Topic.slug, Topic.label, Topic.labels, counted.c.n).join(
-            counted, counted.c.topic_id == Topic.id
-        )
         rows = [
-            (slug, (labels or {}).get(reader or "") or label, count)
-            for slug, label, labels, count in session.execute(statement)
+            (slug, (labels or {}).get(reader or "") or label, counts[topic_id])
+            for topic_id, (slug, label, labels) in topics.items()
+            if counts.get(topic_id)
         ]
         rows.sort(key=lambda row: (-row[2], row[1].lower()))
     else:
-        column = {"kind": Asset.kind, "stage": Asset.stage, "language": Asset.language}[name]
-        grouped = select(column, func.count(Asset.id)).where(*conditions).group_by(column)
-        counts: dict[str, int] = {value: count for value, count in session.execute(grouped)}
-        rows = [
-            (value, _label(name, value), counts[value]) for value in _order(name) if value in counts
-        ]
-        rows += [(v, v, c) for v, c in counts.items() if v not in _order(name)]
+        named = {str(value): count for value, count in counts.items() if count}
+        rows = [(v, _label(name, v), named[v]) for v in _order(name) if v in named]
+        rows += [(v, v, c) for v, c in named.items() if v not in _order(name)]
     values = [FacetValue(value, label, count, value == selected) for value, label, count in rows]
     if selected and not any(v.selected for v in values):
         values.append(FacetValue(selected, _label(name, selected), 0, True))
@@ -393,7 +372,13 @@ def _home_with_cards(session: Session, ids: HomeIds) -> HomeSections:
     )
 
 
-def home_ids(session: Session, per_stage: int = 3, reader: str | None = None) -> HomeIds:
+def home_ids(
+    session: Session,
+    per_stage: int = 3,
+    reader: str | None = None,
+    shelf: Shelf | None = None,
+    version: int | None = None,
+) -> HomeIds:
     shown = [live(), *_for_reader(session, reader)]
     featured_ids = list(
         session.scalars(select(Asset.id).where(*shown).order_by(*_newest(reader)).limit(6))
@@ -411,5 +396,8 @@ def home_ids(session: Session, per_stage: int = 3, reader: str | None = None) ->
         )
         if ids:
             by_stage.append((stage.name, stage.label, ids))
-    topics = _facet(session, "topic", shown, None, reader)[:8]
+    head = content_version(session) if version is None else version
+    snapshot = (shelf or Shelf()).snapshot(session, head)
+    counts = count_view(snapshot, {}, reader, reader, None, ["topic"]).counts["topic"]
+    topics = _facet_values("topic", counts, None, reader, _topics(session))[:8]
     return HomeIds(featured_ids, by_stage, topics)

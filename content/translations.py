@@ -12,7 +12,7 @@ original and cannot become a translation itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -212,10 +212,20 @@ def with_versions(session: Session, ranked: Sequence[int]) -> list[int]:
     )
     for asset_id, original in rows:
         by_root.setdefault(original or asset_id, []).append(asset_id)
+    return expand_versions(ranked, hits, by_root)
+
+
+def expand_versions(
+    ranked: Sequence[int],
+    originals: Mapping[int, int | None],
+    live_by_root: Mapping[int, list[int]],
+) -> list[int]:
+    """``with_versions`` over data at hand: ``originals`` gives the original's id (or None) of
+    each ranked asset that exists, ``live_by_root`` the live versions of a piece by id."""
     expanded: list[int] = []
     seen: set[int] = set()
     for asset_id in ranked:
-        group = [asset_id, *by_root.get(hits.get(asset_id) or asset_id, [])]
+        group = [asset_id, *live_by_root.get(originals.get(asset_id) or asset_id, [])]
         for member in group:
             if member not in seen:
                 seen.add(member)
