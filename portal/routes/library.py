@@ -24,7 +24,7 @@ from content.markdown import render_markdown
 from content.models import Asset, Gate, Kind
 from content.orm import utcnow
 from content.search.index import SearchIndex
-from content.search.query import SearchFilters, SearchResults
+from content.search.query import Found, SearchFilters
 from content.words import N_
 from nurture.intelligence import experiments
 from nurture.recommendations import Recommendation, recommend_for_lead, recommend_for_visitor
@@ -150,8 +150,8 @@ async def shared_page(
 
 
 def _searcher(index: SearchIndex) -> catalog.Search:
-    def search(query: str, filters: SearchFilters | None) -> SearchResults:
-        return index.search(query, filters)
+    def search(query: str, filters: SearchFilters | None) -> Found:
+        return index.rank(query, filters)  # every hit ranked; snippets for the page shown
 
     return search
 
