@@ -107,7 +107,11 @@ def trail(session: Session, lead_id: int, limit: int = 50, cursor: str | None = 
     )
     if cursor:
         at, event_id = decode_cursor(cursor)
-        query = query.where(tuple_(Event.occurred_at, Event.id) < tuple_(at, event_id))
+        # The plain bound on the time as well: PostgreSQL prunes the months after the cursor
+        # by it (not by the row comparison), so an older page reads only the older months.
+        query = query.where(
+            Event.occurred_at <= at, tuple_(Event.occurred_at, Event.id) < tuple_(at, event_id)
+        )
     rows = session.execute(query).all()
     items = [
         TrailItem(
