@@ -25,6 +25,16 @@ from content.orm import Base, utcnow
 from tracking import folding
 
 VISITOR_ID_LENGTH = 32
+LIST_SORT_COLUMNS = (
+    "last_activity_at",
+    "created_at",
+    "fit_score",
+    "engagement",
+    "email",
+    "name",
+    "company",
+)
+"""The lead columns the console's lead list sorts by, each indexed with ``id`` after it."""
 
 
 class Lead(Base):
@@ -43,6 +53,9 @@ class Lead(Base):
         # An account's people, most engaged first (read backwards): its page reads fifty of
         # hundreds, never all of them; and every lookup by account.
         Index("ix_lead_account_engagement", "account_id", "engagement", "id"),
+        # The lead list's sort orders: each page is one range of its sort's index, ties in
+        # id order (``tracking.reporting.lead_cursor``), however deep the page is.
+        *(Index(f"ix_lead_{name}_id", name, "id") for name in LIST_SORT_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,8 +109,8 @@ class Lead(Base):
     """A marketer put the lead in its account: a change of email does not move it."""
     free_mail: Mapped[bool] = mapped_column(default=False, server_default=false())
     """The address is at a free-mail provider (flagged when the gate accepts such addresses)."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @validates("email", "name", "company")
     def _fold_for_search(self, key: str, value: str) -> str:

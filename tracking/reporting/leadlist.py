@@ -411,13 +411,21 @@ def count(session: Session, view: LeadFilter, cap: int = COUNT_CAP) -> tuple[int
 
 
 def _page_query(view: LeadFilter, dialect: str, capped: bool, *columns: Any) -> Select[Any]:
-    chosen = columns or (Lead,)
+    """The matching leads (or ``columns`` of them); the list never shows a lead's journey
+    state or milestones, the widest columns, so they are not read."""
+    query = (
+        select(*columns)
+        if columns
+        else select(Lead).options(
+            defer(Lead.journey, raiseload=True), defer(Lead.milestones, raiseload=True)
+        )
+    )
     if view.q and dialect == "sqlite" and not capped:
         # SQLite cannot tell how many leads a search matches, so it walks the sort order
         # until a page is full: through every lead when few or none match. The count says
         # they are few, so it collects them through the search column's index first.
-        return select(*chosen).where(Lead.id.in_(_where(select(Lead.id), view)))
-    return _where(select(*chosen), view)
+        return query.where(Lead.id.in_(_where(select(Lead.id), view)))
+    return _where(query, view)
 
 
 def page(session: Session, view: LeadFilter, per_page: int = PER_PAGE) -> LeadPage:

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from alembic import command
 from litestar.datastructures import MultiDict
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, select, update
 
 from portal.db import Database
-from tracking.models import Lead
+from portal.migrate import alembic_config
+from tracking.models import LIST_SORT_COLUMNS, Lead
 from tracking.reporting import leadlist
 from tracking.reporting.lead_cursor import Cursor
 from tracking.reporting.leadlist import (
@@ -234,6 +236,43 @@ def test_a_link_past_the_end_of_a_list_that_shrank_shows_no_leads_and_no_next(
     with db.read() as session:
         found = page(session, replace(view, after=beyond), per_page=PER_PAGE)
     assert (found.leads, found.next, found.first_row, found.total) == ([], None, 0, 37)
+
+
+def sort_indexes(db: Database) -> dict[str, list[str | None]]:
+    found = inspect(db.engine).get_indexes("lead")
+    return {
+        index["name"]: index["column_names"]
+        for index in found
+        if index["name"]
+        and index["name"].startswith(("ix_lead_created", "ix_lead_last", "ix_lead_fit"))
+    }
+
+
+def test_the_migration_indexes_every_sort_with_the_id_and_goes_back(
+    db: Database, crowd: list[int]
+) -> None:
+    config = alembic_config()
+    with db.write_connection() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "07583d875eab-1")  # just before the sort indexes
+    try:
+        assert sort_indexes(db) == {
+            "ix_lead_created_at": ["created_at"],
+            "ix_lead_last_activity_at": ["last_activity_at"],
+        }
+        view = LeadFilter(sort=Sort.FIT)
+        assert ids(walk(db, view)) == ordered_ids(db, view)  # right, if slower, without them
+    finally:
+        with db.write_connection() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    indexes = {
+        index["name"]: index["column_names"] for index in inspect(db.engine).get_indexes("lead")
+    }
+    for column in LIST_SORT_COLUMNS:
+        assert indexes[f"ix_lead_{column}_id"] == [column, "id"]
+    assert "ix_lead_created_at" not in indexes
+    assert "ix_lead_last_activity_at" not in indexes
 
 
 # cursors in the URL
