@@ -35,7 +35,12 @@ ANALYZE of the roll-up tables, as autovacuum would do), runs the account job's f
 (``nurture.attribution.rollup.run``: the first full pass, a pass after
 BENCH_CONSOLE_NEW_MILESTONES new MQLs, a pass after one deal changed), each timed with its
 longest write transaction (on SQLite the write lock ingestion waits for), and prints the
-rows of the attribution rollups.
+rows of the attribution rollups. Content intelligence (issue 20): the content-intelligence
+job's gap-matrix pass over the generated leads, timed, and a gate experiment on the most
+read gated asset, started 120 days before, with BENCH_CONSOLE_EXPOSURES exposed browsers
+(the asset's readers since then first, their arm by ``rules.arm_for`` at 50 %, then other
+browsers), whose figures the job's experiment pass computes (timed); on a kept database
+both are made once.
 
 Pages are timed through the real ASGI app in process (Litestar's TestClient:
 routing, guards, sessions, database, templates; no network), signed in as a
@@ -43,7 +48,10 @@ marketer through the login form, round robin over the pages: the dashboard, lead
 pages and content analytics, and Console → Attribution (asset, topic, source, campaign and
 program views under first-touch, linear and W-shaped models, 90- and 365-day windows, 6 and
 12 months; the CSV), Console → KPIs, the account list (default, a search, two sorts, a deep
-page) and the largest and a typical account's page. It prints p50/p99 per page against
+page) and the largest and a typical account's page, and Console → Content intelligence
+(issue 20: the gap matrix by topic, by persona and for one language, a gate experiment's
+report, the experiment list, fading content and the buying process). It prints p50/p99 per
+page against
 the issue's aim (p99 under 150 ms), the full CSV export's time and rows/s, and for every
 page over the aim where one request spends its time (its statements, each with the time
 until the next one: fetching and Python work) and the query plan of the costliest
@@ -59,6 +67,7 @@ Environment (defaults in brackets; the smoke sizes apply when BENCH_SECONDS=1, a
   BENCH_CONSOLE_DEALS       deals [10000] (smoke: 200)
   BENCH_CONSOLE_NEW_MILESTONES  MQLs added before the incremental attribution pass [1000]
                             (smoke: 50)
+  BENCH_CONSOLE_EXPOSURES   browsers exposed to the gate experiment [20000] (smoke: 200)
   BENCH_CONSOLE_REQUESTS    timed requests per page [50] (smoke: 5, and fewer pages)
   BENCH_CONSOLE_EXPORTS     timed full CSV exports [3] (smoke: 1)
   BENCH_CONSOLE_PAGE_SECONDS  time budget per page: a page this slow stops after at least 5
@@ -67,6 +76,8 @@ Environment (defaults in brackets; the smoke sizes apply when BENCH_SECONDS=1, a
                             <test db>_bench_console) and re-use them when they hold the
                             same sizes, to re-time without generating again [unset]
   BENCH_CONSOLE_BACKENDS    which to run [sqlite,postgresql] (PostgreSQL needs the URL below)
+  BENCH_CONSOLE_ONLY        ``intelligence``: time only Console → Content intelligence's pages
+                            (and no CSV export) [unset: every page]
   BENCH_SEED                random seed [7]
   LEADSHELF_TEST_POSTGRES_URL  also run on a fresh PostgreSQL database
 
@@ -100,7 +111,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from litestar.testing import TestClient
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -109,12 +120,16 @@ import portal.app
 from bench._common import fresh_postgres
 from bench.journeys import DOWNLOADABLE, build_library
 from content import indexer
+from content.models import Asset
 from content.orm import utcnow
 from content.search.index import SearchIndex
 from nurture.attribution import rollup as attribution
 from nurture.attribution.models import AttributionGap, AttributionMonth, SourceTiming
 from nurture.attribution.report import month_name, months_back
 from nurture.attribution.rules import month_of
+from nurture.intelligence import experiments_report, gaps
+from nurture.intelligence.models import ContentCell, GateExperiment, GateExposure
+from nurture.intelligence.rules import arm_for
 from nurture.programs import store
 from nurture.programs.definition import parse
 from nurture.recommendations import AudienceCache
@@ -129,7 +144,7 @@ from tracking.accounts.models import Account
 from tracking.accounts.refresh import Keeper
 from tracking.deals.models import Deal
 from tracking.folding import search_text
-from tracking.models import AssetLeadStats, Event, Lead, LeadChange
+from tracking.models import AssetEngagement, AssetLeadStats, Event, Lead, LeadChange, Visitor
 from tracking.pipeline import changelog, leadstate, rollups
 from tracking.rules import journey
 from tracking.rules.config import Model
@@ -152,7 +167,9 @@ LONG_TRAIL = _env("BENCH_CONSOLE_LONG_TRAIL", 50_000, 5_000)
 REQUESTS = _env("BENCH_CONSOLE_REQUESTS", 50, 5)
 EXPORTS = _env("BENCH_CONSOLE_EXPORTS", 3, 1)
 PAGE_SECONDS = _env("BENCH_CONSOLE_PAGE_SECONDS", 120, 30)
+EXPOSURES = _env("BENCH_CONSOLE_EXPOSURES", 20_000, 200)
 KEEP = os.environ.get("BENCH_CONSOLE_KEEP", "")
+ONLY = os.environ.get("BENCH_CONSOLE_ONLY", "")
 BACKENDS = os.environ.get("BENCH_CONSOLE_BACKENDS", "sqlite,postgresql").split(",")
 SEED = int(os.environ.get("BENCH_SEED", "7"))
 AIM_MS = 150.0
@@ -1269,6 +1286,106 @@ def closed_loop_pages(database: Database) -> list[tuple[str, str]]:
     return [page for page in pages if not SMOKE or "sort=" not in page[1]]
 
 
+def intelligence_pages(experiment_id: int, exposures: int) -> list[tuple[str, str]]:
+    """Console → Content intelligence (issue 20); the smoke run times one of each kind."""
+    url = "/console/content-intelligence"
+    pages = [
+        ("gap matrix, stage x topic", url),
+        ("gap matrix, stage x persona", f"{url}?by=persona"),
+        ("gap matrix, stage x topic, English", f"{url}?language=en"),
+        (f"gate experiment report ({exposures:,} exposed)", f"{url}/experiments/{experiment_id}"),
+        ("gate experiments list", f"{url}/experiments"),
+        ("fading content", f"{url}/fading"),
+        ("buying process", f"{url}/process"),
+        (f"buying process, topic={TOPIC}", f"{url}/process?topic={TOPIC}"),
+    ]
+    return [page for page in pages if not SMOKE or "?" not in page[1]]
+
+
+def make_experiment(database: Database) -> int:
+    """A gate experiment on the most read gated asset, started 120 days ago, with EXPOSURES
+    exposed browsers: the asset's readers since then (first sight when they first read it),
+    then other browsers (first sight at a random time since the start)."""
+    rng = random.Random(SEED + 20)
+    now = utcnow()
+    started = now - timedelta(days=120)
+    with database.write() as session:
+        readers = (
+            select(func.count())
+            .where(AssetEngagement.asset_id == Asset.id)
+            .correlate(Asset)
+            .scalar_subquery()
+        )
+        asset_id = session.scalar(
+            select(Asset.id).where(Asset.gate == "gated").order_by(readers.desc()).limit(1)
+        )
+        assert asset_id is not None, "no gated asset"
+        experiment = GateExperiment(
+            asset_id=asset_id, gate="gated", open_share=0.5, window_days=90,
+            started_at=started, started_by="bench@bench.example",
+        )  # fmt: skip
+        session.add(experiment)
+        session.flush()
+        experiment_id = experiment.id
+        seen: dict[str, datetime] = dict(
+            session.execute(
+                select(AssetEngagement.visitor_id, AssetEngagement.first_at)
+                .where(AssetEngagement.asset_id == asset_id, AssetEngagement.first_at >= started)
+                .limit(EXPOSURES)
+            ).all()
+        )
+        if len(seen) < EXPOSURES:
+            for visitor_id in session.scalars(select(Visitor.id).limit(EXPOSURES * 2)):
+                if len(seen) >= EXPOSURES:
+                    break
+                seen.setdefault(visitor_id, started + timedelta(seconds=rng.uniform(0, 120 * DAY)))
+        rows = [
+            {
+                "experiment_id": experiment_id,
+                "visitor_id": visitor_id,
+                "arm": arm_for(experiment_id, visitor_id, 0.5).value,
+                "first_at": first_at,
+            }
+            for visitor_id, first_at in seen.items()
+        ]
+        for start in range(0, len(rows), 5_000):
+            session.execute(insert(GateExposure), rows[start : start + 5_000])
+    return experiment_id
+
+
+def content_intelligence(database: Database) -> tuple[int, int]:
+    """The content-intelligence job's passes over the data (the gap matrix, then the gate
+    experiment's figures), timed, made once on a kept database; (experiment id, exposures)."""
+    with database.read() as session:
+        cells = session.scalar(select(func.count()).select_from(ContentCell))
+        experiment_id = session.scalar(select(func.min(GateExperiment.id)))
+    if not cells:
+        writes = TimedWrites(database)
+        started = time.perf_counter()
+        said = gaps.refresh(writes.read, writes.write, utcnow())
+        print(
+            f"  content-intelligence job, the gap matrix (`gaps.refresh`): "
+            f"{time.perf_counter() - started:.1f} s ({said}; {writes.longest()})"
+        )
+    if experiment_id is None:
+        started = time.perf_counter()
+        experiment_id = make_experiment(database)
+        made = time.perf_counter() - started
+        writes = TimedWrites(database)
+        started = time.perf_counter()
+        said = experiments_report.refresh_all(writes.read, writes.write, utcnow())
+        print(
+            f"  gate experiment: {EXPOSURES:,} exposures stored in {made:.1f} s; the job's"
+            f" experiment pass (`experiments_report.refresh_all`): "
+            f"{time.perf_counter() - started:.1f} s ({said}; {writes.longest()})"
+        )
+    with database.read() as session:
+        exposures = session.scalar(
+            select(func.count()).where(GateExposure.experiment_id == experiment_id)
+        )
+    return experiment_id, exposures or 0
+
+
 def timed_leads(database: Database) -> tuple[tuple[int, int], tuple[int, int]]:
     """(id, events) of the longest trail (lead 1) and of a typical lead (the median of 100)."""
     with database.read() as session:
@@ -1385,7 +1502,12 @@ def time_pages(client: TestClient[Any], pages: list[tuple[str, str]]) -> dict[st
         assert response.status_code == 200, (path, response.status_code, response.text[:300])
     runner = client.app.state.runner
     deadline = time.monotonic() + 120
-    while runner.state("recommendation-audience").passes < 1 and time.monotonic() < deadline:
+    waits = "recommendation-audience" in {job.name for job in runner.jobs}
+    while (
+        waits
+        and runner.state("recommendation-audience").passes < 1
+        and (time.monotonic() < deadline)
+    ):
         time.sleep(0.1)
     timings: dict[str, list[float]] = {path: [] for _, path in pages}
     for _ in range(REQUESTS):
@@ -1445,7 +1567,9 @@ def print_cost(
             print(f"      … {len(plan) - 24} more lines")
 
 
-def measure(label: str, url: str, data_dir: Path, database: Database) -> None:
+def measure(
+    label: str, url: str, data_dir: Path, database: Database, experiment: tuple[int, int]
+) -> None:
     (long_id, long_events), (typical_id, typical_events) = timed_leads(database)
     pages = [
         ("dashboard, 30 days", "/console/dashboard?days=30"),
@@ -1460,6 +1584,7 @@ def measure(label: str, url: str, data_dir: Path, database: Database) -> None:
         ("content analytics, 365 days", "/console/analytics?days=365"),
         *closed_loop_pages(database),
     ]
+    pages = [*([] if ONLY == "intelligence" else pages), *intelligence_pages(*experiment)]
     # Web-only jobs (``serve --no-jobs``): the housekeeping passes (quiet leads re-scored,
     # lead figures, retention) would run next to the timed requests; their cost is the
     # refresh timed above.
@@ -1477,7 +1602,7 @@ def measure(label: str, url: str, data_dir: Path, database: Database) -> None:
         sign_in(client, database)
         log = StatementLog(app.state.db.engine)
         timings = time_pages(client, pages)
-        exports, rows = time_export(client)
+        exports, rows = time_export(client) if ONLY != "intelligence" else ([], 0)
         over = print_table(label, pages, timings, exports, rows)
         print_background(app)
         for name, path in over:
@@ -1532,6 +1657,8 @@ def print_table(
             f"  {name:<48} {len(values):>4} {statistics.median(values):9.1f} {p99:9.1f}"
             f" {max(values):9.1f}  {'met' if p99 < AIM_MS else 'NOT met'}"
         )
+    if not exports:
+        return over
     middle = statistics.median(exports)
     print(
         f"  {'full CSV export, ' + format(rows, ',') + ' rows':<48} {len(exports):>4}"
@@ -1610,6 +1737,7 @@ def bench_backend(label: str, url: str, data_dir: Path, reuse: bool) -> None:
     database = Database(url)
     if reuse and ready(database):
         print(f"\n{label}: re-using the kept database ({url.split('@')[-1]})")
+        upgrade_to_head(database)  # a migration added since it was kept
     else:
         upgrade_to_head(database)
         started = time.perf_counter()
@@ -1635,8 +1763,9 @@ def bench_backend(label: str, url: str, data_dir: Path, reuse: bool) -> None:
                 " vacuumed before timing, as autovacuum would)"
             )
         closed_loop(database)
+    experiment = content_intelligence(database)
     try:
-        measure(label, url, data_dir, database)
+        measure(label, url, data_dir, database, experiment)
     finally:
         database.dispose()
 
