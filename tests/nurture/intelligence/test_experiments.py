@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 
 from content.models import Asset, AssetRevision
 from content.orm import utcnow
@@ -16,6 +17,7 @@ from nurture.intelligence.experiments import Refused
 from nurture.intelligence.models import GateExperiment, GateExposure
 from nurture.intelligence.rules import Arm
 from portal.db import Database
+from portal.migrate import alembic_config
 from tests.factories import make_asset
 from tracking.models import AssetEngagement, FunnelMilestone, IdentityClaim, Lead, Unlock, Visitor
 
@@ -176,3 +178,28 @@ def test_the_job_keeps_running_and_recent_experiments_and_leaves_old_ones(db: Da
         ended = session.get(GateExperiment, old.id)
         assert ended is not None
         assert experiments_report.report(session, ended).computed_at is None
+
+
+def test_the_migration_goes_down_and_up_keeping_the_experiments(db: Database) -> None:
+    guide = make_asset(db, title="Guide", gate="gated")
+    with db.write() as session:
+        started = experiments.start(session, guide.id, 50, 90, "ed@x", utcnow())
+        experiments_report.refresh(session, started, utcnow())
+    config = alembic_config()
+    with db.write_connection() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "e4a7c2b9d150-1")  # before the arms' figures
+    try:
+        assert "gate_arm_figures" not in inspect(db.engine).get_table_names()
+        names = {index["name"] for index in inspect(db.engine).get_indexes("gate_exposure")}
+        assert "ix_gate_exposure_arm" not in names
+    finally:
+        with db.write_connection() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    names = {index["name"] for index in inspect(db.engine).get_indexes("gate_exposure")}
+    assert "ix_gate_exposure_arm" in names
+    with db.read() as session:
+        running = experiments.running(session, guide.id)
+        assert running is not None
+        assert experiments_report.report(session, running).computed_at is None
