@@ -336,10 +336,17 @@ def test_paging_keeps_the_filters(
     start = second.css_first(".pager a[rel=first]").attributes["href"]
     assert start is not None
     assert parse_qs(urlsplit(start).query) == {"q": ["bulk"], "grade": ["B"], "sort": ["email"]}
-    # The same through htmx: the next page arrives as a fragment with its own pager.
+    # The same through htmx: the next page arrives as a fragment with its own pager, and the
+    # address bar gets the page's own address to bookmark.
     fragment = client.get(href, headers={"HX-Request": "true"})
     assert "<html" not in fragment.text.lower()
     assert rows(html(fragment.text)) == [f"bulk{n:02d}" for n in range(50, 60)]
+    assert fragment.headers["HX-Push-Url"] == href
+    # A link from before cursors (?page=2) opens the same page, with the same links.
+    old = html(listing(client, "grade=B&q=bulk&sort=email&page=2").text)
+    assert rows(old) == [f"bulk{n:02d}" for n in range(50, 60)]
+    assert old.css_first(".lead-count").text(strip=True) == f"Leads 51{EN_DASH}60 of 60"
+    assert old.css_first(".pager a[rel=prev]").attributes["href"] == back
 
 
 def read_csv(response: Any) -> list[list[str]]:
