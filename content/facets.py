@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
+from operator import attrgetter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,9 +44,6 @@ class Row:
     featured: bool
     published_at: datetime | None
 
-    def value(self, facet: str) -> str:
-        return str(getattr(self, facet))
-
 
 class Snapshot:
     """Every asset's row at one position of the change log, and what is derived from them."""
@@ -53,9 +52,14 @@ class Snapshot:
         self.seq = seq
         self.rows = rows
         self.live = [row for row in rows.values() if row.live]
+        self.live_rows = {row.id: row for row in self.live}
         self._by_root: dict[int, list[int]] = {}
         for row in sorted(self.live, key=lambda r: r.id):
             self._by_root.setdefault(row.translation_of_id or row.id, []).append(row.id)
+        self._originals = {
+            row.id: row.translation_of_id for row in rows.values() if row.translation_of_id
+        }
+        """Each translation's original (an asset not listed is an original itself)."""
         self._hidden: dict[str, frozenset[int]] = {}
         self._newest: dict[str | None, list[Row]] = {}
 
@@ -80,8 +84,9 @@ class Snapshot:
 
     def with_versions(self, ranked: Sequence[int]) -> list[int]:
         """``translations.with_versions`` from the rows at hand."""
-        originals = {i: self.rows[i].translation_of_id for i in ranked if i in self.rows}
-        return expand_versions(ranked, originals, self._by_root)
+        if not self._originals:  # nothing is translated: each piece has one version
+            return list(dict.fromkeys(ranked))
+        return expand_versions(ranked, self._originals, self._by_root)
 
 
 def _time(moment: datetime | None) -> float:
@@ -111,28 +116,38 @@ def count_view(
     if ranking is None:
         candidates = snapshot.newest(order_reader)
     else:
-        rows = snapshot.rows
-        candidates = [rows[i] for i in dict.fromkeys(ranking) if i in rows and rows[i].live]
+        candidates = list(filter(None, map(snapshot.live_rows.get, dict.fromkeys(ranking))))
     hidden = snapshot.hidden(reader)
     tests = {name: _test(name, value) for name, value in chosen.items()}
     counts: dict[str, Counter[str | int]] = {}
     for facet in facets:
         others = [test for name, test in tests.items() if name != facet]
-        skip = hidden if facet != "language" else frozenset()
-        kept = [r for r in candidates if r.id not in skip and all(t(r) for t in others)]
+        kept = _kept(candidates, hidden if facet != "language" else frozenset(), others)
         if facet == "topic":
-            counts[facet] = Counter(topic for r in kept for topic in r.topics)
+            counts[facet] = Counter(chain.from_iterable(map(_TOPICS, kept)))
         else:
-            counts[facet] = Counter(r.value(facet) for r in kept)
-    every = list(tests.values())
-    ids = [r.id for r in candidates if r.id not in hidden and all(t(r) for t in every)]
+            counts[facet] = Counter(map(attrgetter(facet), kept))
+    ids = [row.id for row in _kept(candidates, hidden, list(tests.values()))]
     return View(ids, counts)
+
+
+_TOPICS = attrgetter("topics")
+
+
+def _kept(rows: list[Row], hidden: frozenset[int], tests: list[Callable[[Row], bool]]) -> list[Row]:
+    """``rows`` not hidden that pass every test (the common cases without a loop of tests)."""
+    if hidden:
+        rows = [row for row in rows if row.id not in hidden]
+    for test in tests:
+        rows = list(filter(test, rows))
+    return rows
 
 
 def _test(facet: str, value: str | int) -> Callable[[Row], bool]:
     if facet == "topic":
         return lambda row: value in row.topics
-    return lambda row: row.value(facet) == value
+    get = attrgetter(facet)
+    return lambda row: get(row) == value
 
 
 class Shelf:

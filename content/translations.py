@@ -225,8 +225,10 @@ def expand_versions(
     expanded: list[int] = []
     seen: set[int] = set()
     for asset_id in ranked:
-        group = [asset_id, *live_by_root.get(originals.get(asset_id) or asset_id, [])]
-        for member in group:
+        if asset_id not in seen:
+            seen.add(asset_id)
+            expanded.append(asset_id)
+        for member in live_by_root.get(originals.get(asset_id) or asset_id, ()):
             if member not in seen:
                 seen.add(member)
                 expanded.append(member)

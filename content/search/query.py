@@ -215,9 +215,9 @@ def _scores(
             per_word.append(found)
     if len(per_word) == 1 and len(words) == 1:
         return per_word[0]  # x * 1 / 1 == x
-    totals: dict[int, float] = {}
-    matched: dict[int, int] = {}
-    for found in per_word:
+    totals: dict[int, float] = dict(per_word[0]) if per_word else {}  # 0.0 + x == x
+    matched = dict.fromkeys(totals, 1)
+    for found in per_word[1:]:
         for docnum, score in found.items():
             totals[docnum] = totals.get(docnum, 0.0) + score
             matched[docnum] = matched.get(docnum, 0) + 1
