@@ -425,6 +425,22 @@ def test_no_mail_for_an_archived_webinar_or_an_erased_lead(
 def test_registrants_are_read_through_the_webinar_index(db: Database) -> None:
     """The job's query names the partial index's condition, so the database can use it."""
     query = webinars.registrants(42)
+    names = {"ix_event_webinar"}
+    if not db.is_sqlite:
+        # Partitioned by month: the planner weighs each month's indexes by its statistics (an
+        # empty, never analyzed month has none), so the months get a lead's page views first.
+        with db.write() as session:
+            lead, _ = get_or_create_lead(session, "reader@example.com", utcnow())
+            session.execute(
+                text(
+                    "INSERT INTO event (lead_id, type, occurred_at)"
+                    " SELECT :lead, 'page_view', now() - g * interval '1 hour'"
+                    " FROM generate_series(1, 3000) AS g"
+                ),
+                {"lead": lead.id},
+            )
+        with db.write_connection() as connection:
+            connection.execute(text("ANALYZE event"))
     with db.read() as session:
         compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
         if db.is_sqlite:
@@ -432,4 +448,14 @@ def test_registrants_are_read_through_the_webinar_index(db: Database) -> None:
         else:
             session.execute(text("SET LOCAL enable_seqscan = off"))
             plan = session.execute(text(f"EXPLAIN {compiled}")).all()
-    assert "ix_event_webinar" in " ".join(str(row) for row in plan)
+            # Partitioned by month: each month's partition has its own copy of the index.
+            names |= set(
+                session.scalars(
+                    text(
+                        "SELECT inhrelid::regclass::text FROM pg_inherits"
+                        " WHERE inhparent = 'ix_event_webinar'::regclass"
+                    )
+                )
+            )
+    said = " ".join(str(row) for row in plan)
+    assert any(name in said for name in names)
