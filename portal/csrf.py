@@ -12,6 +12,7 @@ signed with no listed key (a retired key, or garbage) gets a fresh token.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from secrets import compare_digest
 from typing import Any
 
@@ -81,8 +82,10 @@ class RotatingCSRFMiddleware(CSRFMiddleware):
         return None
 
 
+@lru_cache(maxsize=8192)
 def _token_secret(token: str, secret: str) -> str | None:
-    """The random part of a Litestar CSRF token whose HMAC matches ``secret``."""
+    """The random part of a Litestar CSRF token whose HMAC matches ``secret`` (remembered: a
+    returning browser's cookie is checked on every page it opens)."""
     if len(token) < CSRF_SECRET_LENGTH + 1:
         return None
     random_part, signature = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]

@@ -18,11 +18,12 @@ search index of each node follows the change log on its job's tick.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -64,6 +65,7 @@ class PageCache:
         self._version = -1
         self._checked = float("-inf")
         self._stale = True
+        self._flights: dict[tuple[Hashable, int], asyncio.Future[SharedPage | None]] = {}
         watch_content_changes(self)
 
     def mark_stale(self) -> None:
@@ -82,6 +84,34 @@ class PageCache:
             self._checked = now
             self._version = await to_thread.run_sync(self._read_version)
         return self._version
+
+    async def shared(
+        self, key: Hashable, version: int, build: Callable[[], SharedPage | Response[Any]]
+    ) -> SharedPage | Response[Any]:
+        """The page for ``key`` at ``version``: cached, else built once (in a worker thread)
+        however many requests ask for it meanwhile (the moment after a content change), and
+        kept. What is no shared page (a redirect, a 404) is built by each request itself."""
+        page = self.get(key, version)
+        if page is not None:
+            return page
+        flight = self._flights.get((key, version))
+        if flight is not None:
+            built = await asyncio.shield(flight)
+            if built is not None:
+                return built
+            return await to_thread.run_sync(build)
+        flight = asyncio.get_running_loop().create_future()
+        self._flights[(key, version)] = flight
+        outcome: SharedPage | Response[Any] | None = None
+        try:
+            outcome = await to_thread.run_sync(build)
+            if isinstance(outcome, SharedPage):
+                self.put(key, version, outcome)
+        finally:
+            del self._flights[(key, version)]
+            # The waiters build their own when this one failed or is no page to share.
+            flight.set_result(outcome if isinstance(outcome, SharedPage) else None)
+        return outcome
 
     def get(self, key: Hashable, version: int) -> SharedPage | None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,7 +92,14 @@ def page_arrival(connection: ASGIConnection[Any, Any, Any, Any]) -> Arrival | No
         return None
     url = connection.url
     page = f"{url.path}?{url.query}" if url.query else url.path
-    return arrival(page, connection.headers.get("referer"), own_hosts(connection))
+    hosts = frozenset(own_hosts(connection))
+    return _arrival(page, connection.headers.get("referer"), hosts)
+
+
+@lru_cache(maxsize=4096)
+def _arrival(page: str, referer: str | None, hosts: frozenset[str]) -> Arrival:
+    """``arrival`` remembered: many browsers open the same page from the same place."""
+    return arrival(page, referer, hosts)
 
 
 class AssetIds:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
@@ -122,15 +123,23 @@ def read_visitor(
     if is_crawler(user_agent):
         return VisitorContext(id=None, crawler=True, tracking=False)
     if cookie:
-        try:
-            visitor_id = signer.unsign(Purpose.VISITOR, cookie)
-        except InvalidToken:
-            visitor_id = None
-        if isinstance(visitor_id, str) and visitor_id:
+        visitor_id = _signed_visitor_id(signer, cookie)
+        if visitor_id:
             return VisitorContext(id=visitor_id, tracking=tracking)
     if not tracking:
         return VisitorContext(id=None, tracking=False)
     return VisitorContext(id=new_visitor_id(), is_new=True, _send_cookie=True)
+
+
+@lru_cache(maxsize=8192)
+def _signed_visitor_id(signer: Signer, cookie: str) -> str | None:
+    """The visitor id a cookie carries when its signature holds (it never expires, so the
+    answer for one cookie never changes: a returning browser is checked once, not per page)."""
+    try:
+        visitor_id = signer.unsign(Purpose.VISITOR, cookie)
+    except InvalidToken:
+        return None
+    return visitor_id if isinstance(visitor_id, str) and visitor_id else None
 
 
 class VisitorMiddleware(ASGIMiddleware):

@@ -91,6 +91,7 @@ async def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite
     list is personal, so it loads after the page (``/recommended``) and the page is shared."""
     visitor = visitor_of(request)
     page = await shared_page(request, site, "home", partial(_home_page, request, site))
+    assert isinstance(page, SharedPage)
     await record_page_events(site.ingestor, request, events.PageView(path="/"))
     return pages.html(page.body, headers=PERSONAL if visitor.id else SHARED)
 
@@ -131,22 +132,15 @@ async def shared_page(
     site: PublicSite,
     name: str,
     build: Callable[[bool], SharedPage | Response[Any]],
-) -> SharedPage:
-    """The page's shared bytes: cached for this content version, else built (in a worker
-    thread) and kept; built for this browser alone when it must not be shared."""
+) -> SharedPage | Response[Any]:
+    """The page's shared bytes: cached for this content version, else built once (in a worker
+    thread) and kept; built for this browser alone when it must not be shared. A page that
+    is not there (a redirect, a 404) comes back as its response."""
     key = pages.shared_key(request, name)
     if key is None:
-        built = await to_thread.run_sync(build, False)
-        assert isinstance(built, SharedPage)
-        return built
+        return await to_thread.run_sync(build, False)
     version = await site.pages.version()
-    page = site.pages.get(key, version)
-    if page is None:
-        built = await to_thread.run_sync(build, True)
-        assert isinstance(built, SharedPage)
-        page = built
-        site.pages.put(key, version, page)
-    return page
+    return await site.pages.shared(key, version, partial(build, True))
 
 
 def _searcher(index: SearchIndex) -> catalog.Search:
@@ -189,6 +183,7 @@ async def library(
         )
     name = f"library:{site.search.last_seq()}" if query.q else "library"
     shown = await shared_page(request, site, name, partial(_library_page, request, site, query))
+    assert isinstance(shown, SharedPage)
     total = shown.facts["total"]
     await record_page_events(site.ingestor, request, _library_event(query, total))
     return pages.html(shown.body, headers=SHARED)
@@ -292,16 +287,10 @@ async def asset_page(
     visitor = visitor_of(request)
     if note:
         return await to_thread.run_sync(_personal_asset_page, request, site, slug, note)
-    version = await site.pages.version()
-    key = pages.shared_key(request, "asset")
-    shown = site.pages.get(key, version) if key is not None else None
-    if shown is None:
-        built = await to_thread.run_sync(_shared_asset_page, request, site, slug, key is not None)
-        if not isinstance(built, SharedPage):
-            return built  # not found, or moved to a new slug
-        shown = built
-        if key is not None:
-            site.pages.put(key, version, shown)
+    build = partial(_shared_asset_page, request, site, slug)
+    shown = await shared_page(request, site, "asset", build)
+    if not isinstance(shown, SharedPage):
+        return shown  # not found, or moved to a new slug
     facts = shown.facts
     if facts["gated"] and visitor.id:
         unlocked = await to_thread.run_sync(_unlocker, site, facts["asset_id"], visitor.id)

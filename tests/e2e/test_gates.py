@@ -57,6 +57,12 @@ def test_anonymous_visitor_reads_an_open_asset(page: Page, live_server: LiveServ
     expect(body.get_by_role("heading", name="Why it matters in B2B")).to_be_visible()
     expect(page.locator("#gate")).to_have_count(0)
     expect(page.locator("form.gate-form")).to_have_count(0)
+    # "Read next" is this browser's own: it loads after the (shared) page, in its place.
+    expect(page.locator("#read-next [data-recommendation]").first).to_be_visible()
+    expect(page.locator("#read-next-link")).to_have_count(0)
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("#recommended [data-recommendation]").first).to_be_visible()
+    expect(page.locator("#recommended-link")).to_have_count(0)
 
 
 def test_first_gate_asks_email_and_names_and_unlocks_in_place(
@@ -136,6 +142,11 @@ def test_the_gate_works_without_javascript(no_js_page: Page, live_server: LiveSe
     prospect = new_prospect("Linus")
     open_asset(page, live_server, BUSINESS_CASE)
     expect(page.locator(".asset__body")).to_have_count(0)
+    # Without JavaScript "Read next" is a link to a page of its own.
+    page.locator("#read-next-link").click()
+    expect(page).to_have_url(f"{live_server.url}/library/{BUSINESS_CASE}/next")
+    expect(page.locator("#read-next [data-recommendation]").first).to_be_visible()
+    open_asset(page, live_server, BUSINESS_CASE)
     page.get_by_role("link", name="Continue").click()
     expect(page).to_have_url(f"{live_server.url}/library/{BUSINESS_CASE}/gate")
 
