@@ -5,17 +5,21 @@ translating and editing."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 
 import pytest
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from content import catalog
-from content.catalog import BrowseQuery, browse_page
+from content.catalog import BrowseQuery, browse, browse_page
 from content.editing import save_asset, validate_draft
 from content.facets import Shelf, Snapshot, count_view, read_rows
+from content.indexer import sync
 from content.models import Asset, Status, Topic, asset_topic
 from content.publishing import archive, publish, unpublish
+from content.search.index import SearchIndex
+from content.search.query import Found, SearchFilters
 from content.translations import shown_in
 from portal.db import Database
 from tests.factories import make_asset
@@ -130,3 +134,51 @@ def test_an_unknown_topic_matches_nothing_and_stays_selected(
     assert [(v.value, v.count, v.selected) for v in page.facets["topic"]] == [
         ("abm", 1, False), ("no-such-topic", 0, True)
     ]  # fmt: skip
+
+
+def test_a_search_page_is_what_the_thousand_snippets_gave_with_snippets_for_the_page_alone(
+    db: Database, index: SearchIndex
+) -> None:
+    words = ["scoring", "pipeline", "webinar", "budget"]
+    for n in range(catalog.PER_PAGE * 2 + 3):
+        make_asset(
+            db, slug=f"s{n}", title=f"{words[n % 4]} guide {n}", language=["en", "de"][n % 2],
+            body=" ".join(words[: 1 + n % 4] * (1 + n % 3)), kind=["ebook", "article"][n % 2],
+        )  # fmt: skip
+    make_asset(db, slug="leitfaden", title="Scoring Leitfaden", language="de", translation_of="s0")
+    with db.read() as session:
+        sync(session, index)
+    asked: list[list[int]] = []
+
+    class Spy:
+        """The index's ranking, noting which assets it is asked snippets for."""
+
+        def __init__(self, found: Found) -> None:
+            self.found = found
+            self.asset_ids = found.asset_ids
+            self.suggestion = found.suggestion
+
+        def snippets(self, asset_ids: Collection[int]) -> dict[int, str]:
+            asked.append(list(asset_ids))
+            return self.found.snippets(asset_ids)
+
+    def ranked(q: str, filters: SearchFilters | None) -> Found:
+        return Spy(index.rank(q, filters))
+
+    def thousand(q: str, filters: SearchFilters | None) -> Found:  # what the page asked before
+        return index.search(q, filters, limit=1000)
+
+    for query in [
+        BrowseQuery(q="scoring budget"), BrowseQuery(q="scoring budget", page=2),
+        BrowseQuery(q="pipeline", reader="de"), BrowseQuery(q="webinar", kind="ebook"),
+        BrowseQuery(q="scorng"),
+    ]:  # fmt: skip
+        asked.clear()
+        with db.read() as session:
+            now = browse(session, query, ranked)
+            before = browse(session, query, thousand)
+        assert (now.items, now.total, now.snippets, now.suggestion) == (
+            before.items, before.total, before.snippets, before.suggestion
+        ), query  # fmt: skip
+        assert asked == [[asset.id for asset in now.items]]  # the page shown, nothing else
+        assert set(now.snippets) <= {asset.id for asset in now.items}
