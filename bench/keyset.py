@@ -93,8 +93,9 @@ def lead_rows(rng: random.Random, count: int) -> Iterator[list[dict[str, Any]]]:
     ties in every sort: fit 0-100, engagement in tenths (a third at 0), a tenth nameless."""
     batch: list[dict[str, Any]] = []
     for n in range(1, count + 1):
-        created = NOW - timedelta(seconds=rng.randrange(365 * 86_400))
-        active = min(NOW, created + timedelta(seconds=rng.randrange(120 * 86_400)))
+        age = rng.randrange(1, 365 * 86_400)
+        created = NOW - timedelta(seconds=age)
+        active = created + timedelta(seconds=rng.randrange(min(age, 120 * 86_400)))
         name = "" if rng.random() < 0.1 else f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         company = "" if rng.random() < 0.1 else f"{rng.choice(WORDS)} {rng.choice(SUFFIXES)}"
         email = f"lead{n}@{rng.choice(WORDS).lower()}{n % 97}.example"
