@@ -51,6 +51,7 @@ from portal.db import Database
 from portal.settings import Settings
 from tracking.identity import consent
 from tracking.models import AssetEngagement, Consent, Lead, Unlock
+from tracking.pipeline import audience
 from tracking.rules.config import Model
 
 ARMS = ("off", "recommender", "popularity")
@@ -203,6 +204,7 @@ class ProgramArm:
         self.ticks += 1
         context = program_jobs.context_for(Settings(), self.model)
         scheduler.tick(database.write, at, context)
+        audience.catch_up(database)  # the recommendation-audience job, before the send job
         delivered = []
         with database.write() as session:
             waiting = session.scalars(

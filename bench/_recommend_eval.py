@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
+from content.orm import SessionSource
 from nurture.ranking import DEFAULT_WEIGHTS, Audience, ReaderContext, Weights, rank
 from nurture.recommendations import (
     AudienceCache,
@@ -35,6 +36,7 @@ from nurture.recommendations import (
     recommend_for_visitor,
     visitor_context,
 )
+from tracking.pipeline import audience as audience_store
 from tracking.rules.config import Model
 
 
@@ -65,9 +67,15 @@ class RecommendEval:
         default_factory=list
     )
     catalog: Catalog | None = None
+    counted: int = 0
+    """Readers the audience job counted again (one per reader whose trail changed)."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed ^ 0x5EED)
+
+    def catch_up(self, database: SessionSource) -> None:
+        """What the recommendation-audience job does between requests (each session here)."""
+        self.counted += audience_store.catch_up(database)
 
     def before(
         self,
@@ -92,13 +100,14 @@ class RecommendEval:
         self.call_ms.append((time.perf_counter() - started) * 1000)
         opened = {self.slugs[a] for a in touched}
         catalog = self.catalog = self.cache.catalog(session)
-        audience = self.cache.audience(session, catalog)
-        readers = audience.readers
         reader = (
             lead_context(session, lead_id, catalog, self.model, at)
             if lead_id is not None
             else visitor_context(session, visitor, catalog, self.model, at)
         )
+        reads = (r.slug for r in reader.reads) if reader is not None else ()
+        audience = self.cache.audience(session, catalog, reads)
+        readers = audience.readers
         unread = sorted(s for s in self.slugs.values() if s not in opened)
         popular_all = sorted(unread, key=lambda s: (-readers.get(s, 0), s))
         popular = popular_all[:3]
@@ -175,7 +184,8 @@ class RecommendEval:
                 f"  recommend_for_lead/_visitor on this database: p50"
                 f" {statistics.median(self.call_ms):.2f} ms, p90"
                 f" {sorted(self.call_ms)[int(0.9 * len(self.call_ms))]:.2f} ms over"
-                f" {len(self.call_ms)} calls; audience aggregates rebuilt {self.cache.loads} times"
+                f" {len(self.call_ms)} calls; the audience job counted {self.counted:,} changed"
+                " readers again"
             )
 
 

@@ -521,6 +521,7 @@ def run_session(
         buyer.truth = stage
     rng = buyer.rng
     if recommendations is not None:  # read-only, and never draws from the buyer's rng
+        recommendations.catch_up(database)
         with database.read() as session:
             recommendations.before(
                 session, buyer.number, buyer.persona.name, buyer.lead_id, buyer.visitor,

@@ -1,22 +1,20 @@
 """Recommendations for a lead or a browser: load what tracking stores, rank with ``recommend``.
 
-The portal (home, asset pages, after an unlock) and the console call
-``recommend_for_lead`` / ``recommend_for_visitor``. What every ranking shares
-(the live catalog, readers per asset and the co-reading table) sits in an
-``AudienceCache`` the caller keeps for the life of the process; without one,
-each call loads it afresh (correct, just slower).
+The portal (home, asset pages, after an unlock), the console and program mails call
+``recommend_for_lead`` / ``recommend_for_visitor``. What every ranking shares (the live
+catalog, readers per asset and co-reading) comes from the audience tables one job keeps for
+every process (``tracking.pipeline.audience``); an ``AudienceCache`` the caller keeps for the
+life of the process holds the small parts between changes; without one, each call reads
+them afresh (correct, a few small queries more).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from content.catalog import content_version, live
@@ -34,7 +32,8 @@ from nurture.ranking import (
 )
 from tracking.identity.visitors import active_lead_id
 from tracking.lead_profile import profile
-from tracking.models import AssetEngagement, Event, Lead, Unlock, VisitorJourney
+from tracking.models import AssetEngagement, Lead, Unlock, VisitorJourney
+from tracking.pipeline import audience as audience_store
 from tracking.rules.config import Model
 from tracking.rules.journey import JourneyState, stage_evidence
 
@@ -45,9 +44,6 @@ __all__ = [
     "recommend_for_visitor",
 ]
 
-CO_READING_WINDOW = 3
-"""A reader "went on to read" Y after X when Y is among the next three assets they opened."""
-
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
@@ -57,6 +53,10 @@ class Catalog:
     candidates: tuple[Candidate, ...]
     by_id: Mapping[int, Candidate]
     persona_labels: Mapping[str, str]
+
+    @property
+    def id_of(self) -> Mapping[str, int]:
+        return {candidate.slug: asset_id for asset_id, candidate in self.by_id.items()}
 
 
 def load_catalog(session: Session) -> Catalog:
@@ -99,88 +99,21 @@ def load_catalog(session: Session) -> Catalog:
     return Catalog(content_version(session), tuple(by_id.values()), by_id, labels)
 
 
-def co_reading(
-    trails: Iterable[Iterable[int]], window: int = CO_READING_WINDOW
-) -> tuple[dict[int, int], dict[int, dict[int, float]]]:
-    """Readers per asset, and X → Y → the share of X's readers who opened Y within the next
-    ``window`` assets they opened. Each trail is one reader's assets in first-opened order."""
-    readers: dict[int, int] = defaultdict(int)
-    pairs: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for trail in trails:
-        order = list(dict.fromkeys(trail))
-        for at, asset_id in enumerate(order):
-            readers[asset_id] += 1
-            for later in order[at + 1 : at + 1 + window]:
-                pairs[asset_id][later] += 1
-    shares = {
-        x: {y: count / readers[x] for y, count in after.items()} for x, after in pairs.items()
-    }
-    return dict(readers), shares
-
-
-def _reader_trails(session: Session) -> list[list[int]]:
-    """Each reader's assets in the order first opened (a lead's browsers count as one reader)."""
-    rows = session.execute(
-        select(
-            AssetEngagement.lead_id,
-            AssetEngagement.visitor_id,
-            AssetEngagement.asset_id,
-            AssetEngagement.first_at,
-        )
-    )
-    by_reader: dict[object, list[tuple[datetime, int]]] = defaultdict(list)
-    for lead_id, visitor_id, asset_id, first_at in rows:
-        key = ("lead", lead_id) if lead_id is not None else ("visitor", visitor_id)
-        by_reader[key].append((first_at, asset_id))
-    return [[asset_id for _, asset_id in sorted(trail)] for trail in by_reader.values()]
-
-
-def load_audience(session: Session, catalog: Catalog) -> tuple[Audience, int]:
-    """The audience aggregates over the live catalog, and how many engagement rows went in."""
-    trails = _reader_trails(session)
-    readers, shares = co_reading(trails)
-    slug = {asset_id: c.slug for asset_id, c in catalog.by_id.items()}
-    audience = Audience(
-        readers={slug[a]: n for a, n in readers.items() if a in slug},
-        co_reading={
-            slug[x]: {slug[y]: s for y, s in after.items() if y in slug}
-            for x, after in shares.items()
-            if x in slug
-        },
-    )
-    return audience, sum(len(t) for t in trails)
-
-
-def _event_head(session: Session) -> int:
-    return session.scalar(select(func.max(Event.id))) or 0
-
-
 class AudienceCache:
-    """The catalog and audience aggregates, shared by every ranking in this process.
+    """The live catalog (per content version) and the readers per asset (per audience
+    generation) for the rankings of this process, with the co-reading rows rankings asked for.
 
-    The catalog is reloaded when the content version moves. The audience is
-    stale when reading has grown by ``growth`` (new events against the rows it
-    was built from) or, once anything changed, after ``max_age`` seconds. With
-    ``background`` (the app) a request never rebuilds aggregates it already
-    has: ``refresh`` does, from a background thread (building them reads every
-    engagement row: seconds at a million), and requests rank with the previous
-    aggregates meanwhile, unless no refresh came for three ``max_age``. Without
-    it, the request that finds them stale rebuilds them while the other threads
-    rank with the previous ones.
+    Both are small (one row per asset) and come from shared tables the
+    ``recommendation-audience`` job keeps (``tracking.pipeline.audience``): nothing is
+    built here, so no request ever waits for an aggregate over the whole history.
     """
 
-    def __init__(
-        self, growth: float = 0.05, max_age: float = 600.0, *, background: bool = False
-    ) -> None:
-        self.growth = growth
-        self.max_age = max_age
-        self.background = background
+    def __init__(self) -> None:
         self._catalog: Catalog | None = None
-        self._audience: tuple[Audience, int, int, float] | None = None
-        """(aggregates, rows they came from, event head then, monotonic time built)."""
-        self._lock = threading.Lock()
-        self.loads = 0
-        """How many times the audience was built (for benchmarks)."""
+        self._readers: tuple[int, int, dict[str, int]] | None = None
+        """(generation, catalog version, readers per live slug)."""
+        self._pairs: tuple[int, dict[int, dict[int, int]]] = (-1, {})
+        """(generation, asset id → later asset id → readers), filled as rankings ask."""
 
     def catalog(self, session: Session) -> Catalog:
         cached = self._catalog
@@ -188,54 +121,45 @@ class AudienceCache:
             cached = self._catalog = load_catalog(session)
         return cached
 
-    def audience(self, session: Session, catalog: Catalog) -> Audience:
-        cached = self._audience
-        if cached is not None and self.background and not self._abandoned(cached):
-            return cached[0]
-        head = _event_head(session)
-        if cached is not None and not self._stale(cached, head):
-            return cached[0]
-        if not self._lock.acquire(blocking=cached is None):
-            return cached[0] if cached is not None else Audience()
-        try:
-            return self._load(session, catalog, head)
-        finally:
-            self._lock.release()
-
-    def refresh(self, session: Session) -> bool:
-        """Rebuild stale aggregates now (the app's background thread); True if it did."""
-        with self._lock:  # a request building the first aggregates holds it
-            head = _event_head(session)
-            cached = self._audience
-            if cached is not None and not self._stale(cached, head):
-                return False
-            self._load(session, self.catalog(session), head)
-        return True
-
-    def _load(self, session: Session, catalog: Catalog, head: int) -> Audience:
-        audience, rows = load_audience(session, catalog)
-        self._audience = (audience, rows, head, time.monotonic())
-        self.loads += 1
-        return audience
-
-    def _abandoned(self, cached: tuple[Audience, int, int, float]) -> bool:
-        """Older than three refresh periods: the background refresh is not running."""
-        return time.monotonic() - cached[3] > 3 * self.max_age
-
-    def _stale(self, cached: tuple[Audience, int, int, float], head: int) -> bool:
-        _, rows, built_head, built_at = cached
-        if head == built_head:
-            return False
-        if head < built_head:  # events were removed (retention, erasure): rebuild
-            return True
-        grown = head - built_head >= max(1.0, self.growth * rows)
-        return grown or time.monotonic() - built_at > self.max_age
+    def audience(self, session: Session, catalog: Catalog, reads: Iterable[str] = ()) -> Audience:
+        """Readers per live asset, and co-reading after the assets in ``reads`` (the only
+        rows a ranking looks at: what went on from the reader's own reads)."""
+        now = audience_store.generation(session)
+        readers = self._readers
+        if readers is None or readers[0] != now or readers[1] != catalog.version:
+            counts = audience_store.readers_per_asset(session)
+            slugs = {a: c.slug for a, c in catalog.by_id.items()}
+            readers = (now, catalog.version, {slugs[a]: n for a, n in counts.items() if a in slugs})
+            self._readers = readers
+        known, pairs = self._pairs
+        if known != now:
+            pairs = {}
+            self._pairs = (now, pairs)
+        id_of = catalog.id_of
+        wanted = {id_of[slug] for slug in reads if slug in id_of}
+        missing = wanted - pairs.keys()
+        if missing:
+            pairs.update(audience_store.pairs_after(session, missing))
+        return Audience(readers[2], _shares(catalog, readers[2], pairs, wanted))
 
 
-def _shared(session: Session, cache: AudienceCache | None) -> tuple[Catalog, Audience]:
-    cache = cache or AudienceCache()
-    catalog = cache.catalog(session)
-    return catalog, cache.audience(session, catalog)
+def _shares(
+    catalog: Catalog,
+    readers: Mapping[str, int],
+    pairs: Mapping[int, Mapping[int, int]],
+    wanted: Iterable[int],
+) -> dict[str, dict[str, float]]:
+    """X → Y → the share of X's readers who went on to read Y, for live X and Y."""
+    by_id = catalog.by_id
+    shares = {}
+    for x in wanted:
+        slug = by_id[x].slug
+        total = readers.get(slug, 0)
+        if total:
+            shares[slug] = {
+                by_id[y].slug: n / total for y, n in pairs.get(x, {}).items() if y in by_id
+            }
+    return shares
 
 
 def _context(
@@ -360,10 +284,12 @@ def recommend_for_lead(
 ) -> list[Recommendation]:
     """The next assets for a lead (its whole trail over all its browsers), best first, in
     ``language`` where there is a version in it (default: the lead's language)."""
-    catalog, audience = _shared(session, cache)
+    cache = cache or AudienceCache()
+    catalog = cache.catalog(session)
     reader = lead_context(session, lead_id, catalog, model, now, language)
     if reader is None:
         reader = ReaderContext(model.stages[0], language=language)
+    audience = cache.audience(session, catalog, (read.slug for read in reader.reads))
     return _ranked(catalog, audience, reader, model, now, limit, exclude)
 
 
@@ -380,7 +306,8 @@ def recommend_for_visitor(
     """The next assets for a browser: its lead's when identified, its own journey when
     anonymous, the non-personal list (popular and featured, first stage) without an id; in
     ``language`` (the page's) where there is a version in it."""
-    catalog, audience = _shared(session, cache)
+    cache = cache or AudienceCache()
+    catalog = cache.catalog(session)
     reader = ReaderContext(model.stages[0], language=language)
     if visitor_id:
         lead_id = active_lead_id(session, visitor_id)
@@ -390,4 +317,5 @@ def recommend_for_visitor(
             else visitor_context(session, visitor_id, catalog, model, now, language)
         )
         reader = found or reader
+    audience = cache.audience(session, catalog, (read.slug for read in reader.reads))
     return _ranked(catalog, audience, reader, model, now, limit, exclude)

@@ -106,7 +106,7 @@ def app_state(settings: Settings, *, migrate: bool = True) -> State:
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
     ingestor = Ingestor(database, model=model)
-    audience = AudienceCache(background=True)
+    audience = AudienceCache()
     dashboards = dashboard_snapshots(database, model)
     parts = jobs.Parts(settings, database, model, search, files, ingestor, audience, signer)
     runner = jobs.runner_for(parts, jobs.for_web, refresh_dashboards=dashboards.refresh)

@@ -42,7 +42,7 @@ from portal.settings import Settings, SettingsError
 from portal.signing import Signer, load_secret_keys
 from tracking.accounts.refresh import Keeper
 from tracking.identity import deals
-from tracking.pipeline import leadstate, rollups
+from tracking.pipeline import audience, leadstate, rollups
 from tracking.pipeline.ingest import Ingestor
 from tracking.pipeline.partitions import keep_partitions
 from tracking.pipeline.retention import delete_expired_events
@@ -332,10 +332,15 @@ def all_jobs(
         ),
         Job(
             "recommendation-audience",
-            5,
-            lambda _: _refresh_audience(database, parts.audience),
-            first_after=SETTLE,
-            description=N_("Rebuilds the co-reading and popularity figures recommendations use."),
+            2,
+            lambda stopping: _read(
+                "reader(s) counted again", audience.catch_up(database, stopping=stopping)
+            ),
+            Scope.SINGLETON,
+            description=N_(
+                "Counts the readers whose trail changed again into the co-reading and "
+                "popularity figures every process recommends from."
+            ),
         ),
     ]
     return with_intervals(jobs, settings.interval_overrides())
@@ -389,11 +394,6 @@ def _delivered(outbox: OutboxWorker) -> str | None:
 
 def _prune_portal_rows(session: Session) -> int:
     return ratelimit.prune(session) + job_records.forget_old(session)
-
-
-def _refresh_audience(database: Database, audience: AudienceCache) -> None:
-    with database.read() as session:
-        audience.refresh(session)
 
 
 def _search_backlog(database: Database, search: SearchIndex) -> Backlog:

@@ -13,6 +13,7 @@ from portal.accounts import models as accounts_models
 from tracking import models as tracking_models
 from tracking.accounts import models as account_models
 from tracking.deals import models as deal_models
+from tracking.pipeline import audience as audience_models
 from tracking.sources import models as source_models
 
 metadata = Base.metadata
@@ -21,6 +22,7 @@ __all__ = [
     "account_models",
     "accounts_models",
     "attribution_models",
+    "audience_models",
     "content_models",
     "deal_models",
     "intelligence_models",

@@ -21,7 +21,7 @@ from nurture.ranking import (
     rank,
     stage_fit,
 )
-from nurture.recommendations import co_reading
+from tracking.pipeline.audience import co_reading
 from tracking.rules.config import Model, ScoringModel
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -20,6 +20,7 @@ from tests.support import html, with_personal_parts
 from tracking import events
 from tracking.identity import identify
 from tracking.identity.facts import Source
+from tracking.pipeline import audience
 from tracking.pipeline.ingest import store
 from tracking.rules.config import Model
 
@@ -206,6 +207,7 @@ def test_co_reading_explains_what_readers_of_the_same_asset_went_on_to_read(
         reads(db, f"earlier-reader-{n}", None, made["basics"].id, made["crm-webinar"].id)
     lead_id, visitor = lead_with(db, "ada@example.com")
     reads(db, visitor, lead_id, made["basics"].id)
+    audience.catch_up(db)
     with db.read() as session:
         found = recommend_for_lead(session, lead_id, MODEL, utcnow(), cache=cache)
     webinar = next(r for r in found if r.slug == "crm-webinar")
@@ -217,15 +219,11 @@ def test_co_reading_explains_what_readers_of_the_same_asset_went_on_to_read(
     assert "crm-webinar" not in [r.slug for r in again]
 
 
-def test_in_the_app_new_reading_reaches_co_reading_through_the_background_refresh(
-    db: Database,
-) -> None:
+def test_new_reading_reaches_co_reading_once_the_audience_job_counted_it(db: Database) -> None:
     made = library(db)
-    cache = AudienceCache(background=True)
+    cache = AudienceCache()
     lead_id, visitor = lead_with(db, "ada@example.com")
     reads(db, visitor, lead_id, made["basics"].id)
-    with db.read() as session:
-        recommend_for_lead(session, lead_id, MODEL, utcnow(), cache=cache)  # builds: none yet
     for n in range(3):
         reads(db, f"earlier-reader-{n}", None, made["basics"].id, made["crm-webinar"].id)
 
@@ -234,12 +232,14 @@ def test_in_the_app_new_reading_reaches_co_reading_through_the_background_refres
             found = recommend_for_lead(session, lead_id, MODEL, utcnow(), cache=cache)
         return next((r.reason for r in found if r.slug == "crm-webinar"), None)
 
+    # A request ranks with what the shared tables hold; it never counts anything itself.
     assert webinar_reason() != "Readers of 'Scoring basics' went on to read this"
-    assert cache.loads == 1  # the request ranked with the aggregates it had
-    with db.read() as session:
-        assert cache.refresh(session)  # the background thread's job
-        assert not cache.refresh(session)  # nothing new since
+    assert audience.catch_up(db) == 4  # the job: the four readers who opened something new
+    assert audience.catch_up(db) == 0  # nothing new since
     assert webinar_reason() == "Readers of 'Scoring basics' went on to read this"
+    with db.read() as session:  # another process's cache reads the same counts
+        other = recommend_for_lead(session, lead_id, MODEL, utcnow(), cache=AudienceCache())
+    assert "Readers of 'Scoring basics' went on to read this" in [r.reason for r in other]
 
 
 def test_decision_answers_open_the_content_fast_lane(db: Database) -> None:

@@ -235,5 +235,6 @@ def test_worker_once_runs_each_shared_job_once_and_says_what_it_did(
         "attribution",
         "content-intelligence",
         "delivery-pruning",
+        "recommendation-audience",
     }  # no search index, caches or event writer: the worker serves no pages
     assert said["scheduled-publishing"] == "nothing to do"

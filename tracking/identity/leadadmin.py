@@ -30,7 +30,7 @@ from tracking.models import (
     Unlock,
     Visitor,
 )
-from tracking.pipeline import changelog, leadstate
+from tracking.pipeline import audience, changelog, leadstate
 from tracking.rules import journey
 from tracking.rules.config import Model
 from tracking.rules.journey import JourneyState
@@ -69,6 +69,7 @@ def merge(
     if survivor is None or duplicate is None:
         raise MergeRefused("one of the two leads no longer exists")
     # its history stays with it
+    audience.mark(session, [audience.reader_of(i, "") for i in (survivor_id, duplicate_id)])
     for table in (Visitor, Event, AssetEngagement, LeadChange, FunnelMilestone, Visit, Deal):
         session.execute(
             update(table).where(table.lead_id == duplicate_id).values(lead_id=survivor_id)
@@ -154,6 +155,14 @@ def erase(session: Session, lead_id: int, now: datetime | None = None) -> bool:
     # The lead's browsers are retired, so none of them speaks for anyone again.
     session.execute(
         update(Visitor).where(Visitor.lead_id == lead_id).values(lead_id=None, retired_at=now)
+    )
+    # Its reading counts again as its browsers' own, for recommendations too.
+    browsers = session.scalars(
+        select(AssetEngagement.visitor_id).where(AssetEngagement.lead_id == lead_id).distinct()
+    )
+    audience.mark(
+        session,
+        [audience.reader_of(lead_id, ""), *(audience.reader_of(None, v) for v in browsers)],
     )
     for table in (Event, AssetEngagement, Visit, Deal):
         session.execute(update(table).where(table.lead_id == lead_id).values(lead_id=None))

@@ -34,7 +34,7 @@ from sqlalchemy.sql.expression import Executable
 from content.orm import SessionSource, utcnow
 from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
-from tracking.pipeline import rollups
+from tracking.pipeline import audience, rollups
 from tracking.rules.config import Model
 from tracking.sources import visits
 from tracking.sources.arrivals import Arrival
@@ -243,9 +243,10 @@ def store(
     browsers = _attach_leads(connection, statements, rows, now, with_visits=bool(arrived))
     connection.execute(statements.insert_events, rows)
     deltas = _engagement_deltas(rows)
-    prior, viewers = _prior_reads(connection, statements, deltas)
+    prior, viewers, stored = _prior_reads(connection, statements, deltas)
     if deltas:
         connection.execute(statements.upsert_engagement, deltas)
+        audience.mark(connection, audience.changed(deltas, stored))
     rollups.fold(connection, rows, prior, viewers)
     if arrived:
         batch_leads = {row["lead_id"] for row in rows if row["lead_id"]}
@@ -292,7 +293,12 @@ def _statements(dialect: str) -> _Statements:
             EVENT_TABLE.c.uid.in_(bindparam("uids", expanding=True))
         ),
         prior_reads=select(
-            table.c.visitor_id, table.c.asset_id, table.c.max_depth, table.c.views
+            table.c.visitor_id,
+            table.c.asset_id,
+            table.c.max_depth,
+            table.c.views,
+            table.c.first_at,
+            table.c.lead_id,
         ).where(table.c.visitor_id.in_(bindparam("ids", expanding=True))),
         insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
         # FOR SHARE (PostgreSQL): an identification of these visitors waits for this batch,
@@ -328,21 +334,28 @@ def _stored_uids(
 
 def _prior_reads(
     connection: Connection, statements: _Statements, deltas: list[dict[str, Any]]
-) -> tuple[dict[tuple[str, int], float], set[tuple[str, int]]]:
+) -> tuple[
+    dict[tuple[str, int], float],
+    set[tuple[str, int]],
+    dict[tuple[str, int], tuple[datetime, int | None]],
+]:
     """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus and
-    the roll-ups' completions), and the pairs whose visitor had opened the asset (readers)."""
+    the roll-ups' completions), the pairs whose visitor had opened the asset (readers), and
+    each stored pair's first time and lead (whose trail the batch changes, for the audience)."""
     if not deltas:
-        return {}, set()
+        return {}, set(), {}
     ids = sorted({d["visitor_id"] for d in deltas})
     depths: dict[tuple[str, int], float] = {}
     viewers: set[tuple[str, int]] = set()
-    for visitor_id, asset_id, depth, views in connection.execute(
+    stored: dict[tuple[str, int], tuple[datetime, int | None]] = {}
+    for visitor_id, asset_id, depth, views, first_at, lead_id in connection.execute(
         statements.prior_reads, {"ids": ids}
     ):
         depths[(visitor_id, asset_id)] = depth
+        stored[(visitor_id, asset_id)] = (first_at, lead_id)
         if views:
             viewers.add((visitor_id, asset_id))
-    return depths, viewers
+    return depths, viewers, stored
 
 
 def _attach_leads(
