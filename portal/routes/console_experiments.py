@@ -156,16 +156,20 @@ def verdict_sentence(label: str, found: Verdict) -> str:
         "metric": i18n.gettext(label),
         "won": i18n.format_percent(won.rate, 1),
         "lost": i18n.format_percent(lost.rate, 1),
-        "p": i18n.format_number(found.p_value, 3),
+        "p": (
+            f"< {i18n.format_number(0.001, 3)}"
+            if found.p_value < 0.001
+            else f"= {i18n.format_number(found.p_value, 3)}"
+        ),
     }
     if found.winner is Arm.OPEN:
         return i18n.gettext(
             "The open asset wins on %(metric)s: %(won)s against %(lost)s with the gate "
-            "(p = %(p)s).",
+            "(p %(p)s).",
             **values,
         )
     return i18n.gettext(
-        "The gate wins on %(metric)s: %(won)s against %(lost)s open (p = %(p)s).", **values
+        "The gate wins on %(metric)s: %(won)s against %(lost)s open (p %(p)s).", **values
     )
 
 

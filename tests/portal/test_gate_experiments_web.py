@@ -5,17 +5,19 @@ again while one that has not is assigned like anyone."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from content.files import FileStore
 from content.models import Asset
-from nurture.intelligence.models import GateExperiment, GateExposure
-from portal.accounts.models import Role
+from content.orm import utcnow
+from nurture.intelligence.models import GateArmFigures, GateExperiment, GateExposure
+from portal.accounts.models import Role, StaffUser
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
@@ -316,3 +318,46 @@ def test_every_post_needs_the_csrf_token(
         assert asset is not None
         assert asset.gate == "gated"
     assert client.get(f"{URL}/999999").status_code == 404
+
+
+def test_the_report_gives_a_verdict_only_where_one_arm_clearly_won(
+    client: Client, db: Database, gated: Any, staff: StaffActions, settled: None
+) -> None:
+    running = experiment(db, gated.id, 0.5)
+    with db.write() as session:
+        # ended, its window passed: the job leaves the figures as they are
+        found = session.get(GateExperiment, running)
+        assert found is not None
+        found.started_at = utcnow() - timedelta(days=300)
+        found.ended_at = utcnow() - timedelta(days=200)
+        for arm, new_leads, mql in (("open", 10, 3), ("gated", 40, 5)):
+            session.add(
+                GateArmFigures(
+                    experiment_id=running, arm=arm, readers=200, engaged=120,
+                    engaged_seconds=200 * 90.0, submissions=0 if arm == "open" else 50,
+                    new_leads=new_leads, mql=mql, sql=0, opportunity=0,
+                )
+            )  # fmt: skip
+    email = staff.sign_in_as(Role.EDITOR)
+    tree = html(client.get(f"{URL}/{running}").text)
+    verdicts = {
+        row.attributes["data-metric"]: row.css_first("td.verdict").text(strip=True)
+        for row in tree.css("tr.metric-row")
+        if row.css_first("td.verdict")
+    }
+    assert verdicts["new_leads"] == (
+        "The gate wins on New leads: 20.0% against 5.0% open (p < 0.001)."
+    )
+    assert verdicts["mql"] == "No clear difference yet (200 readers open, 200 gated)."
+    cells = tree.css_first('tr[data-metric="new_leads"]').css("td.num")
+    assert [cell.css_first(".cell-sub").text(strip=True) for cell in cells] == [
+        "2.7%\u20139.0%",
+        "15.0%\u201326.1%",
+    ]
+    assert "btn--primary" in (tree.css_first("#apply-gated").attributes.get("class") or "")
+    with db.write() as session:
+        session.execute(update(StaffUser).where(StaffUser.email == email).values(language="de"))
+    german = html(client.get(f"{URL}/{running}").text)
+    sentence = german.css_first('tr[data-metric="new_leads"] td.verdict').text(strip=True)
+    assert sentence.startswith("Das Gate gewinnt bei Neue Leads: 20,0")
+    assert german.css_first("#apply-gated").text(strip=True) == "Beenden und Gate behalten"
