@@ -45,7 +45,13 @@ class RotatingCSRFMiddleware(CSRFMiddleware):
         if scope["type"] == ScopeType.HTTP and scope["method"] in self.config.safe_methods:
             request = scope["litestar_app"].request_class(scope=scope, receive=receive)
             cookie = request.cookies.get(self.config.cookie_name)
-            if cookie is not None and not self._bypassed(scope) and not self._current(cookie):
+            if cookie is not None and not self._bypassed(scope):
+                if self._current(cookie):
+                    # What Litestar's middleware does for a page view with a cookie, without
+                    # parsing the request a second time or wrapping ``send`` to do nothing.
+                    ScopeState.from_scope(scope).csrf_token = cookie
+                    await self.app(scope, receive, send)
+                    return
                 token = self._reissued(cookie)
                 ScopeState.from_scope(scope).csrf_token = token
                 # csrf_cookie=None: the response sets the cookie to the fresh token.
