@@ -159,22 +159,37 @@ def outcomes(session: Session, experiment: GateExperiment) -> list[Outcome]:
     return found
 
 
-def refresh(session: Session, experiment: GateExperiment, now: datetime) -> None:
-    """Recompute one experiment's figures per arm."""
-    figures = tally(outcomes(session, experiment))
-    session.execute(delete(GateArmFigures).where(GateArmFigures.experiment_id == experiment.id))
+def store(
+    session: Session, experiment_id: int, figures: dict[str, dict[str, float]], now: datetime
+) -> None:
+    """Replace an experiment's kept figures (``tally``'s) in a short write."""
+    session.execute(delete(GateArmFigures).where(GateArmFigures.experiment_id == experiment_id))
     session.execute(
         insert(GateArmFigures),
         [
-            {"experiment_id": experiment.id, "arm": arm, "computed_at": now, **values}
+            {"experiment_id": experiment_id, "arm": arm, "computed_at": now, **values}
             for arm, values in figures.items()
         ],
     )
 
 
+def refresh(read: SessionSource, write: SessionSource, experiment_id: int, now: datetime) -> None:
+    """Recompute one experiment's figures: read in one session (seconds at tens of thousands
+    of exposures), then store them in a short write (the write lock ingestion waits for)."""
+    with read() as session:
+        experiment = session.get(GateExperiment, experiment_id)
+        if experiment is None:
+            return
+        figures = tally(outcomes(session, experiment))
+    with write() as session:
+        if session.get(GateExperiment, experiment_id) is not None:
+            store(session, experiment_id, figures, now)
+
+
 def refresh_all(read: SessionSource, write: SessionSource, now: datetime) -> str:
     """The job's pass over the experiments whose figures may still move (running, or ended
-    within their window: milestones still come in), each in a short write of its own."""
+    within their window: milestones still come in), each read apart and stored in a short
+    write of its own."""
     with read() as session:
         ids = [
             experiment.id
@@ -190,10 +205,7 @@ def refresh_all(read: SessionSource, write: SessionSource, now: datetime) -> str
             or experiment.ended_at + timedelta(days=experiment.window_days) >= now
         ]
     for experiment_id in ids:
-        with write() as session:
-            experiment = session.get(GateExperiment, experiment_id)
-            if experiment is not None:
-                refresh(session, experiment, now)
+        refresh(read, write, experiment_id, now)
     return f"{len(ids)} experiment(s)"
 
 

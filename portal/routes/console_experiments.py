@@ -130,7 +130,8 @@ def start_experiment(
             started = experiments.start(
                 session, asset_id, share, days, request.user.email, utcnow()
             )
-            experiments_report.refresh(session, started, utcnow())
+            # no browser has seen it yet: zeros until the job's next pass
+            experiments_report.store(session, started.id, experiments_report.tally([]), utcnow())
             experiment_id = started.id
     except experiments.Refused as refused:
         return _list_page(
@@ -164,8 +165,7 @@ def verdict_sentence(label: str, found: Verdict) -> str:
     }
     if found.winner is Arm.OPEN:
         return i18n.gettext(
-            "The open asset wins on %(metric)s: %(won)s against %(lost)s with the gate "
-            "(p %(p)s).",
+            "The open asset wins on %(metric)s: %(won)s against %(lost)s with the gate (p %(p)s).",
             **values,
         )
     return i18n.gettext(
@@ -234,14 +234,15 @@ def _finish(
 ) -> Response[Any]:
     try:
         with database.write() as session:
-            ended = experiments.end(session, experiment_id, request.user.email, utcnow(), apply)
-            experiments_report.refresh(session, ended, utcnow())
+            experiments.end(session, experiment_id, request.user.email, utcnow(), apply)
     except experiments.Refused as refused:
         if not refused.conflict:
             raise NotFoundException(f"no experiment {experiment_id}") from None
         return _report_page(
             request, database, experiment_id, problem=i18n.say(refused.said), status_code=409
         )
+    # the figures as it ended, read apart from the write (seconds at many exposures)
+    experiments_report.refresh(database.read, database.write, experiment_id, utcnow())
     done = "applied" if apply is not None else "ended"
     return Redirect(f"{EXPERIMENTS_URL}/{experiment_id}?done={done}", status_code=303)
 

@@ -137,10 +137,7 @@ def test_the_report_counts_what_followed_each_first_sight(db: Database) -> None:
             (old, "sql", seen - timedelta(hours=1)),
         ):
             session.add(FunnelMilestone(lead_id=person.id, kind=kind, at=at))
-    with db.write() as session:
-        found = session.get(GateExperiment, experiment_id)
-        assert found is not None
-        experiments_report.refresh(session, found, now)
+    experiments_report.refresh(db.read, db.write, experiment_id, now)
     with db.read() as session:
         found = session.get(GateExperiment, experiment_id)
         assert found is not None
@@ -184,7 +181,7 @@ def test_the_migration_goes_down_and_up_keeping_the_experiments(db: Database) ->
     guide = make_asset(db, title="Guide", gate="gated")
     with db.write() as session:
         started = experiments.start(session, guide.id, 50, 90, "ed@x", utcnow())
-        experiments_report.refresh(session, started, utcnow())
+        experiments_report.store(session, started.id, experiments_report.tally([]), utcnow())
     config = alembic_config()
     with db.write_connection() as connection:
         config.attributes["connection"] = connection
