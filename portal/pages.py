@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from anyio import to_thread
 from litestar import Request, Response
@@ -40,6 +40,8 @@ from content.models import ContentChange
 from portal import i18n
 from portal.db import Database
 from portal.visitor import visitor_of
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class PageCache:
         self._checked = float("-inf")
         self._stale = True
         self._flights: dict[tuple[Hashable, int], asyncio.Future[SharedPage | None]] = {}
+        self._values: dict[Hashable, tuple[int, Any]] = {}
         watch_content_changes(self)
 
     def mark_stale(self) -> None:
@@ -113,6 +116,27 @@ class PageCache:
             flight.set_result(outcome if isinstance(outcome, SharedPage) else None)
         return outcome
 
+    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``'s value for ``key`` while the content version (as last read) holds:
+        what a personal fragment shares with every browser (its asset, its related list).
+        Called in a worker thread (it may read the version, as ``version`` does)."""
+        now = time.monotonic()
+        if self._stale or now - self._checked > self.max_age:
+            self._stale = False
+            self._checked = now
+            self._version = self._read_version()
+        version = self._version
+        with self._lock:
+            found = self._values.get(key)
+        if found is not None and found[0] == version:
+            return cast("T", found[1])
+        value = compute()
+        with self._lock:
+            self._values[key] = (version, value)
+            while len(self._values) > self.size:
+                self._values.pop(next(iter(self._values)))
+        return value
+
     def get(self, key: Hashable, version: int) -> SharedPage | None:
         with self._lock:
             entry = self._entries.get(key)
@@ -131,6 +155,7 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._values.clear()
 
 
 _WATCHERS: weakref.WeakSet[PageCache] = weakref.WeakSet()

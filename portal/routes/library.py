@@ -393,16 +393,27 @@ def read_next(
     asset page's link without JavaScript)."""
     visitor = visitor_of(request)
     with site.database.read() as session:
-        asset = catalog.find_live(session, slug)
-        if asset is None:
+        # The asset and its related list are every reader's (of a language): kept per version.
+        key = ("read-next", slug, i18n.current(), i18n.is_explicit())
+        found = site.pages.remembered(key, partial(_with_related, session, slug))
+        if found is None:
             raise NotFoundException()
+        asset, related = found
         i18n.prefer(asset.language)
         offered = recommended(site, session, visitor.id, exclude=asset.slug)
-        related = catalog.related(session, asset, reader=i18n.current())
-        context = {"asset": asset, "read_next": offered, "related": _not_in(related, offered)}
-        if request.htmx:
-            return HTMXTemplate(template_name="partials/read_next.html", context=context)
-        return Template("public/read_next.html", context=context)
+    context = {"asset": asset, "read_next": offered, "related": _not_in(related, offered)}
+    if request.htmx:
+        return HTMXTemplate(template_name="partials/read_next.html", context=context)
+    return Template("public/read_next.html", context=context)
+
+
+def _with_related(session: Session, slug: str) -> tuple[Asset, list[Asset]] | None:
+    """The live asset and its related assets in the reader's language (None: no such asset)."""
+    asset = catalog.find_live(session, slug)
+    if asset is None:
+        return None
+    i18n.prefer(asset.language)
+    return asset, catalog.related(session, asset, reader=i18n.current())
 
 
 def _notice(session: Session, note: str, visitor_id: str | None) -> str | None:

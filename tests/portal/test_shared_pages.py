@@ -155,6 +155,9 @@ def test_personal_parts_load_as_fragments_and_as_pages_without_javascript(
     assert html(no_js.text).css_first("header.site-header") is not None
     assert {a.attributes["href"] for a in html(no_js.text).css("#read-next a.card__link")} == picks
     assert client.get("/library/no-such-asset/next").status_code == 404
+    retitle(db, "crm-0", "CRM article zero")  # what the fragment keeps follows the content
+    breadcrumb = html(client.get("/library/crm-0/next").text).css(".breadcrumb a")
+    assert breadcrumb[-1].text(strip=True) == "CRM article zero"
 
 
 def test_crawlers_still_get_the_lists_in_the_page(
