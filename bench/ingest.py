@@ -1,32 +1,39 @@
-"""Tracking ingestion: acknowledged beacons per second through a real server, latency, ceiling.
+"""Tracking ingestion: acknowledged beacons per second through a real server, as a share of
+the same server answering the beacon without storing it; latency; the bulk-insert ceiling.
 
-For each backend (SQLite; PostgreSQL when LEADSHELF_TEST_POSTGRES_URL is set)
-this starts the real ``leadshelf serve`` (one process), then drives
-``POST /t`` with 1, 10 and 100 concurrent keep-alive clients (each its own
-visitor) for BENCH_SECONDS each. Every request waits for its 204, which the
-server sends only after the event is committed. It prints acknowledged
-events/s, p50/p99 latency, the raw ceiling (the same rows inserted in bulk by
-SQLAlchemy in one process) with the ratio, and the time of the first trail
-page of a lead with BENCH_TRAIL_EVENTS events.
+For each backend (SQLite; PostgreSQL when LEADSHELF_TEST_POSTGRES_URL is set) and each
+process count in BENCH_WORKERS (``serve --workers N``), this starts the real
+``leadshelf serve`` and drives ``POST /t`` with BENCH_CLIENTS concurrent keep-alive clients
+(each its own visitor, closed loop) for BENCH_SECONDS each, then BENCH_OPEN_RATE beacons/s
+per client from the largest count (open loop: latency at a given offered load). Every
+request waits for its 204, which the server sends only after the event is committed. Then
+the same with ``bench/_beacon_sink.py`` (the same app whose event writer answers at once
+without storing): the beacon's ceiling on this machine, and stored/ceiling as a ratio, side
+by side in one run. It also prints the raw ceiling (the same rows inserted in bulk by
+SQLAlchemy in one process) and the time of the first trail page of a lead with
+BENCH_TRAIL_EVENTS events (0: skipped).
 
-Run: make bench   (or .venv/bin/python bench/ingest.py)
+Run: make bench   (or .venv/bin/python -m bench.ingest; BENCH_SECONDS=1 is the smoke run)
 """
+# ruff: noqa: E402 (the path is set before the imports it is for)
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # not bench/, whose http.py would shadow the standard library's
 
 import asyncio
 import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, text
 
@@ -41,10 +48,12 @@ from tracking.models import Event, Lead
 from tracking.reporting import trails
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SMOKE = SECONDS <= 1
 CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10,100").split(",")]
+WORKERS = [int(n) for n in os.environ.get("BENCH_WORKERS", "1" if SMOKE else "1,2").split(",")]
 OPEN_RATE = float(os.environ.get("BENCH_OPEN_RATE", "10"))
 """Beacons per second per client in the open-loop run (100 clients: 1,000 beacons/s offered)."""
-TRAIL_EVENTS = int(os.environ.get("BENCH_TRAIL_EVENTS", "100000"))
+TRAIL_EVENTS = int(os.environ.get("BENCH_TRAIL_EVENTS", "2000" if SMOKE else "100000"))
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 SLUG = "bench-guide"
 
@@ -151,7 +160,10 @@ async def drive(
     return int(len(latencies) / elapsed), latencies, errors
 
 
-def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def serve(
+    url: str, data_dir: Path, workers: int = 1, *, sink: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``leadshelf serve --workers N`` (or the sink: the same app, storing nothing)."""
     port = free_port()
     env = {
         **os.environ,
@@ -159,19 +171,22 @@ def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
         "LEADSHELF_DATABASE_URL": url,
         "LEADSHELF_SECRET_KEYS": "bench-secret-key-0123456789",
         "LEADSHELF_BEACON_PER_MINUTE": "1000000",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    log = data_dir / "serve.log"
+    command = (
+        [sys.executable, "-m", "bench._beacon_sink", str(port), str(workers)]
+        if sink
+        else [LEADSHELF, "serve", "--port", str(port), "--workers", str(workers)]
+    )
+    log = data_dir / ("sink.log" if sink else "serve.log")
     data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 (our own CLI)
-            [LEADSHELF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
         )
     import urllib.request
 
-    for _ in range(600):
+    for _ in range(3000):  # a loaded machine starts two worker processes slowly
         if process.poll() is not None:
             break
         try:
@@ -181,7 +196,7 @@ def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.1)
     process.kill()
     tail = log.read_text(errors="replace").splitlines()[-20:]
-    raise SystemExit("leadshelf serve did not start:\n" + "\n".join(tail))
+    raise SystemExit("the server did not start:\n" + "\n".join(tail))
 
 
 def raw_ceiling(database: Database, rows: int = 20_000) -> int:
@@ -260,40 +275,65 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_backend(label: str, url: str, data_dir: Path) -> None:
-    database = prepare(url)
-    process, port = serve(url, data_dir)
+Row = tuple[str, int, list[float], int]
+"""(load, answered requests/s, latencies in s, errors)."""
+
+
+def loads(port: int) -> list[Row]:
+    """The closed-loop rows, then the open-loop one at the largest client count."""
+    rows = [(f"{n}", *asyncio.run(drive(port, n, SECONDS))) for n in CLIENTS]
+    most = max(CLIENTS)
+    rows.append((f"{most}@{OPEN_RATE:g}/s", *asyncio.run(drive(port, most, SECONDS, OPEN_RATE))))
+    return rows
+
+
+def measured(url: str, data_dir: Path, workers: int, *, sink: bool) -> list[Row]:
+    process, port = serve(url, data_dir, workers, sink=sink)
     try:
-        results = [(f"{n}", *asyncio.run(drive(port, n, SECONDS))) for n in CLIENTS]
-        open_clients = max(CLIENTS)
-        results.append(
-            (
-                f"{open_clients}@{OPEN_RATE:g}/s",
-                *asyncio.run(drive(port, open_clients, SECONDS, OPEN_RATE)),
-            )
-        )
+        return loads(port)
     finally:
         process.terminate()
-        process.wait(timeout=30)
-    ceiling = raw_ceiling(database)
-    print(f"\n{label}: beacons through POST /t (one server process, {SECONDS:g} s each;")
-    print("  N = N clients in a closed loop, N@R/s = N clients each sending R beacons/s)")
+        process.wait(timeout=60)
+
+
+def _ms(latencies: list[float], q: float) -> float:
+    if not latencies:
+        return float("nan")
+    return (statistics.median(latencies) if q == 0.5 else quantile(latencies, q)) * 1000
+
+
+def print_side_by_side(label: str, workers: int, stored: list[Row], sink: list[Row]) -> None:
+    print(f"\n{label}, serve --workers {workers}: POST /t stored (204 after the commit) beside")
+    print(f"  the same server answering it without storing ({SECONDS:g} s per row; N = N clients")
+    print("  in a closed loop, N@R/s = N clients each sending R beacons/s)")
     print(
-        f"{'clients':>10} {'acked ev/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-        f" {'of ceiling':>11}"
+        f"{'clients':>10} {'stored/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'err':>4}"
+        f" {'ceiling/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} {'stored/ceiling':>15}"
     )
-    for clients, rate, latencies, errors in results:
-        p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
-        p99 = quantile(latencies, 0.99) * 1000 if latencies else float("nan")
+    for (load, rate, lat, errors), (_, top, top_lat, top_errors) in zip(stored, sink, strict=True):
         print(
-            f"{clients:>10} {rate:>11,} {p50:>8.2f} {p99:>8.2f} {errors:>7} {rate / ceiling:>10.0%}"
+            f"{load:>10} {rate:>9,} {_ms(lat, 0.5):>7.2f} {_ms(lat, 0.99):>7.2f} {errors:>4}"
+            f" {top:>10,} {_ms(top_lat, 0.5):>7.2f} {_ms(top_lat, 0.99):>7.2f} {top_errors:>4}"
+            f" {rate / top if top else float('nan'):>15.0%}"
         )
+
+
+def bench_backend(label: str, url: str, data_dir: Path) -> None:
+    database = prepare(url)
+    for workers in WORKERS:
+        stored = measured(url, data_dir, workers, sink=False)
+        sink = measured(url, data_dir, workers, sink=True)
+        print_side_by_side(label, workers, stored, sink)
+        with open("/proc/loadavg") as load:
+            print(f"  /proc/loadavg after: {load.read().strip()}")
+    ceiling = raw_ceiling(database, 5_000 if SMOKE else 20_000)
     print(f"raw ceiling (bulk insert, one process): {ceiling:,} rows/s")
-    p50, p99, deep = trail_timing(database, TRAIL_EVENTS)
-    print(
-        f"trail of a lead with {TRAIL_EVENTS:,} events: first page p50 {p50:.2f} ms, "
-        f"p99 {p99:.2f} ms; a page halfway down p50 {deep:.2f} ms"
-    )
+    if TRAIL_EVENTS:
+        p50, p99, deep = trail_timing(database, TRAIL_EVENTS)
+        print(
+            f"trail of a lead with {TRAIL_EVENTS:,} events: first page p50 {p50:.2f} ms, "
+            f"p99 {p99:.2f} ms; a page halfway down p50 {deep:.2f} ms"
+        )
     database.dispose()
 
 

@@ -12,7 +12,7 @@ you" / "Read next" for the lead. It prints the first request's time and p50/p99/
 those first 100, beside the same figures for the next 100 (warm).
 
 Environment (defaults in brackets; smoke sizes with BENCH_SECONDS=1):
-  BENCH_CONSOLE_LEADS / BENCH_CONSOLE_EVENTS   sizes [100000 / 5000000] (smoke: 2000 / 50000)
+  BENCH_CONSOLE_LEADS / BENCH_CONSOLE_EVENTS   sizes [100000 / 5000000] (smoke: 500 / 10000)
   BENCH_STARTUP_KEEP     directory that keeps the SQLite database between runs [a temp dir]
   BENCH_STARTUP_BACKENDS sqlite,postgresql [both]
   BENCH_STARTUP_REQUESTS requests per phase [100]
@@ -35,6 +35,12 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+if os.environ.get("BENCH_SECONDS") == "1":  # the CI smoke run: smaller than console's smoke
+    os.environ.setdefault("BENCH_CONSOLE_LEADS", "500")
+    os.environ.setdefault("BENCH_CONSOLE_EVENTS", "10000")
+    os.environ.setdefault("BENCH_CONSOLE_LONG_TRAIL", "1000")
+    os.environ.setdefault("BENCH_STARTUP_REQUESTS", "20")
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url

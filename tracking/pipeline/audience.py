@@ -305,14 +305,18 @@ def rebuild(session: Session) -> int:
     return len(readers)
 
 
+_GENERATION = select(STATE.c.generation).where(STATE.c.id == 1)
+_READERS = select(ASSET.c.asset_id, ASSET.c.readers)
+
+
 def generation(session: Session) -> int:
-    """The audience's generation now (0 before the first count)."""
-    return session.scalar(select(STATE.c.generation).where(STATE.c.id == 1)) or 0
+    """The audience's generation now (0 before the first count; asked on every ranking)."""
+    return session.execute(_GENERATION).scalar() or 0
 
 
 def readers_per_asset(session: Session) -> dict[int, int]:
     """Readers per asset as counted now."""
-    return {a: n for a, n in session.execute(select(ASSET.c.asset_id, ASSET.c.readers))}
+    return {a: n for a, n in session.execute(_READERS)}
 
 
 def pairs_after(session: Session, asset_ids: Collection[int]) -> dict[int, dict[int, int]]:
