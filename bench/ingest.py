@@ -99,6 +99,11 @@ class Client:
         )
         self.writer.write(head.encode() + body)
         status_line = await self.reader.readline()
+        if not status_line:  # the server closed an idle keep-alive connection: once more
+            self.writer.close()
+            await self.connect()
+            self.writer.write(head.encode() + body)
+            status_line = await self.reader.readline()
         headers: dict[str, str] = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
