@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, Date, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset, Status
@@ -44,6 +45,14 @@ def _period(rows: dict[str, float], prefix: str) -> Period:
         completions=int(rows.get(f"{prefix}_completions", 0) or 0),
         conversions=int(rows.get(f"{prefix}_conversions", 0) or 0),
     )
+
+
+def _weeks_after_publishing(session: Session) -> ColumnElement[Any]:
+    """The UTC day ``WEEKS`` weeks after an asset was published, in SQL (as ``first_until``
+    has it in Python)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", Asset.published_at) + timedelta(weeks=WEEKS), Date)
+    return func.date(Asset.published_at, f"+{WEEKS * 7} days")
 
 
 def flags(session: Session, now: datetime) -> list[Flag]:
@@ -87,28 +96,28 @@ def flags(session: Session, now: datetime) -> list[Flag]:
     }
     first_rows: dict[int, dict[str, float]] = {}
     if first_until:
+        # summed by the database, each asset up to its own 12th week (a few rows per asset)
         earliest = min(first_until.values()) - timedelta(weeks=WEEKS)
-        for asset_id, day, readers, seconds, completions, conversions in session.execute(
-            select(
-                AssetDaily.asset_id,
-                AssetDaily.day,
-                AssetDaily.readers,
-                AssetDaily.engaged_seconds,
-                AssetDaily.completions,
-                AssetDaily.unlocks + AssetDaily.registrations,
-            ).where(
-                AssetDaily.asset_id.in_(list(first_until)),
-                AssetDaily.day >= earliest,
-                AssetDaily.day < recent_from,
+        first_columns = {
+            "first_readers": func.sum(AssetDaily.readers),
+            "first_seconds": func.sum(AssetDaily.engaged_seconds),
+            "first_completions": func.sum(AssetDaily.completions),
+            "first_conversions": func.sum(AssetDaily.unlocks + AssetDaily.registrations),
+        }
+        first_rows = {
+            row[0]: dict(zip(first_columns, row[1:], strict=True))
+            for row in session.execute(
+                select(AssetDaily.asset_id, *first_columns.values())
+                .join(Asset, Asset.id == AssetDaily.asset_id)
+                .where(
+                    AssetDaily.asset_id.in_(list(first_until)),
+                    AssetDaily.day >= earliest,
+                    AssetDaily.day < recent_from,
+                    AssetDaily.day < _weeks_after_publishing(session),
+                )
+                .group_by(AssetDaily.asset_id)
             )
-        ):
-            if day >= first_until[asset_id]:
-                continue
-            sums = first_rows.setdefault(asset_id, defaultdict(float))
-            sums["first_readers"] += readers
-            sums["first_seconds"] += seconds
-            sums["first_completions"] += completions
-            sums["first_conversions"] += conversions
+        }
     recent = {asset_id: _period(rows, "recent") for asset_id, rows in recent_rows.items()}
     peers: dict[tuple[str, str], list[Period]] = defaultdict(list)
     for asset_id, _slug, _title, kind, stage, *_ in assets:

@@ -80,3 +80,16 @@ def test_a_snoozed_flag_is_kept_apart_until_it_expires(db: Database) -> None:
         assert flag.snoozed.reason == "Still the newest figures"
         [later] = fading.flags(session, utcnow() + timedelta(days=31))
         assert later.snoozed is None
+
+
+def test_its_own_first_weeks_end_on_the_day_twelve_weeks_after_publishing(db: Database) -> None:
+    # published 300 days ago: the 12 weeks end 216 days ago; the last day of them counts, the
+    # day they end does not (a busy day then would lift the baseline and flag the asset)
+    guide = make_asset(db, title="Boundary guide", kind="whitepaper", stage="consideration")
+    published(db, guide.id, 300)
+    reading(db, guide.id, 217, readers=30, minutes=90)  # the last day of the first weeks
+    reading(db, guide.id, 216, readers=1000, minutes=20_000)  # after them
+    reading(db, guide.id, 10, readers=30, minutes=80)
+    with db.read() as session:
+        found = {flag.slug: flag for flag in fading.flags(session, utcnow())}
+    assert guide.slug not in found  # 2.7 min a reader now against 3 then: not clearly below
