@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -68,7 +69,7 @@ from sqlalchemy.engine import make_url
 
 import portal.app
 from bench._common import fresh_postgres
-from bench.console import sign_in
+from bench.console import StatementLog, sign_in
 from bench.journeys import build_library
 from content import indexer
 from content.orm import utcnow
@@ -455,6 +456,7 @@ def time_pages(url: str, data_dir: Path, database: Database, now: datetime) -> N
                 answer = client.get(path)
                 timings[path].append((time.perf_counter() - started) * 1000)
                 assert answer.status_code == 200, (path, answer.status_code)
+        spent = statements_per_page(client, app, pages)
     print(
         f"\nPages (in process through Litestar's TestClient, {REQUESTS} requests each, round"
         f" robin; console budget p99 < {AIM_MS:.0f} ms); load before {before}, after {loadavg()}"
@@ -467,6 +469,42 @@ def time_pages(url: str, data_dir: Path, database: Database, now: datetime) -> N
             f"  {name:<44} {statistics.median(values):8.1f} {p99:8.1f} {max(values):8.1f}"
             f"  {'met' if p99 < AIM_MS else 'NOT met'}"
         )
+    print(
+        "\n  One more request of each, its SQL statements timed (execute, not fetching): the"
+        " event log's share of a page"
+    )
+    for name, path in pages:
+        total, count, executing, on_events, event_count = spent[path]
+        print(
+            f"  {name:<44} {total:8.1f} ms: {count} statements {executing:6.1f} ms,"
+            f" {event_count} on event {on_events:6.1f} ms"
+        )
+
+
+def statements_per_page(
+    client: TestClient[Any], app: Any, pages: list[tuple[str, str]]
+) -> dict[str, tuple[float, int, float, float, int]]:
+    """Per page, one request: its time, statements and their execute time, and those of the
+    statements that read the event table (``bench/console.py``'s statement log)."""
+    log = StatementLog(app.state.db.engine)
+    found = {}
+    for _, path in pages:
+        log.marks.clear()
+        log.active = True
+        started = time.perf_counter()
+        client.get(path)
+        ended = time.perf_counter()
+        log.active = False
+        costs, _ = log.costs(ended)
+        reading = [c for c in costs if re.search(r"\bFROM event\b|\bJOIN event\b", c[2])]
+        found[path] = (
+            (ended - started) * 1000,
+            len(costs),
+            sum(c[0] for c in costs),
+            sum(c[0] for c in reading),
+            len(reading),
+        )
+    return found
 
 
 PLANS = {
