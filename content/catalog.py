@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from content.facets import Shelf, count_view
+from content.facets import LIBRARY_ORDER, Shelf, count_view
 from content.models import (
     KIND_LABELS,
     LANGUAGES,
@@ -97,7 +97,7 @@ def _for_reader(session: Session, reader: str | None) -> list[ColumnElement[bool
 def _newest(reader: str | None) -> tuple[Any, ...]:
     """The library's order: the reader's language first, featured, then newest."""
     first = (case((Asset.language == reader, 0), else_=1),) if reader else ()
-    return (*first, Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
+    return (*first, *LIBRARY_ORDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +165,10 @@ def browse_page(
         name: _facet_values(name, view.counts[name], chosen.get(name), query.reader, topics)
         for name in FACETS
     }
-    total = len(view.ids)
+    total = view.total
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, query.page), pages)
-    page_ids = view.ids[(page - 1) * PER_PAGE : page * PER_PAGE]
+    page_ids = view.ids((page - 1) * PER_PAGE, page * PER_PAGE)
     return BrowsePage(
         query=replace(query, page=page),
         page_ids=page_ids,

@@ -13,12 +13,8 @@ not per view.
 from __future__ import annotations
 
 import threading
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import chain
-from operator import attrgetter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +24,11 @@ from content.translations import expand_versions, hidden_versions
 
 FULL_READ_AFTER = 500
 """More changed assets than this since the last snapshot: read every asset again."""
+
+LIBRARY_ORDER = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc())
+"""The library's order (a reader's language goes first before it: ``Snapshot.newest``)."""
+
+FACET_FIELDS = ("kind", "stage", "language", "topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,45 +43,66 @@ class Row:
     topics: tuple[int, ...]
     translation_of_id: int | None
     featured: bool
-    published_at: datetime | None
 
 
 class Snapshot:
-    """Every asset's row at one position of the change log, and what is derived from them."""
+    """Every asset's row at one position of the change log, and what is derived from them.
 
-    def __init__(self, seq: int, rows: Mapping[int, Row]) -> None:
+    Each live asset has a bit (its place in the library's order); a facet value is the set of
+    its assets' bits, so a count is an AND of a few integers and a ``bit_count``.
+    """
+
+    def __init__(self, seq: int, rows: Mapping[int, Row], order: Sequence[int]) -> None:
+        """``order``: the live assets' ids in ``LIBRARY_ORDER``."""
         self.seq = seq
         self.rows = rows
-        self.live = [row for row in rows.values() if row.live]
-        self.live_rows = {row.id: row for row in self.live}
+        self.live_rows = {i: rows[i] for i in order if i in rows and rows[i].live}
+        self._position = {asset_id: n for n, asset_id in enumerate(self.live_rows)}
+        self.every = (1 << len(self._position)) - 1
+        self.bits = _value_bits(list(self.live_rows.values()))
         self._by_root: dict[int, list[int]] = {}
-        for row in sorted(self.live, key=lambda r: r.id):
+        for asset_id in sorted(self.live_rows):
+            row = self.live_rows[asset_id]
             self._by_root.setdefault(row.translation_of_id or row.id, []).append(row.id)
         self._originals = {
             row.id: row.translation_of_id for row in rows.values() if row.translation_of_id
         }
         """Each translation's original (an asset not listed is an original itself)."""
-        self._hidden: dict[str, frozenset[int]] = {}
-        self._newest: dict[str | None, list[Row]] = {}
+        self._shown: dict[str, int] = {}
+        self._newest: dict[str | None, list[int]] = {}
 
-    def hidden(self, reader: str | None) -> frozenset[int]:
-        """Live versions a reader of ``reader`` is not shown (``translations.shown_in``)."""
-        if not reader:
-            return frozenset()
-        if reader not in self._hidden:
-            versions = [(r.id, r.translation_of_id, r.language) for r in self.live]
-            self._hidden[reader] = frozenset(hidden_versions(versions, reader))
-        return self._hidden[reader]
-
-    def newest(self, reader: str | None) -> list[Row]:
-        """Live assets in the library's order: the reader's language first, featured, newest."""
-        if reader not in self._newest:
-            ordered = sorted(self.live, key=lambda r: (_time(r.published_at), r.id), reverse=True)
-            ordered.sort(
-                key=lambda r: (reader is not None and r.language != reader, not r.featured)
+    def shown(self, reader: str | None) -> int:
+        """The live assets a reader of ``reader`` is shown (``translations.shown_in``)."""
+        if reader is None:
+            return self.every
+        if reader not in self._shown:
+            live = self.live_rows.values()
+            hidden = hidden_versions(
+                ((r.id, r.translation_of_id, r.language) for r in live), reader
             )
-            self._newest[reader] = ordered
+            self._shown[reader] = self.every & ~self.of(hidden)
+        return self._shown[reader]
+
+    def newest(self, reader: str | None) -> list[int]:
+        """Live assets in the library's order, those in the reader's language first."""
+        if reader not in self._newest:
+            rows = self.live_rows.values()
+            self._newest[reader] = [r.id for r in rows if r.language == reader] + [
+                r.id for r in rows if r.language != reader
+            ]
         return self._newest[reader]
+
+    def of(self, asset_ids: Iterable[int]) -> int:
+        """The bits of those ``asset_ids`` that are live."""
+        found = bytearray((len(self._position) + 7) // 8)
+        for place in map(self._position.get, asset_ids):
+            if place is not None:
+                found[place >> 3] |= 1 << (place & 7)
+        return int.from_bytes(found, "little")
+
+    def has(self, bits: int, asset_id: int) -> bool:
+        place = self._position.get(asset_id)
+        return place is not None and bool(bits >> place & 1)
 
     def with_versions(self, ranked: Sequence[int]) -> list[int]:
         """``translations.with_versions`` from the rows at hand."""
@@ -89,16 +111,51 @@ class Snapshot:
         return expand_versions(ranked, self._originals, self._by_root)
 
 
-def _time(moment: datetime | None) -> float:
-    return moment.timestamp() if moment is not None else float("-inf")
+def _value_bits(live: list[Row]) -> dict[str, dict[str | int, int]]:
+    """Per facet, per value: the bits of the live assets (in this order) that have it."""
+    size = (len(live) + 7) // 8
+    found: dict[str, dict[str | int, bytearray]] = {facet: {} for facet in FACET_FIELDS}
+    for place, row in enumerate(live):
+        byte, bit = place >> 3, 1 << (place & 7)
+        for facet, value in (("kind", row.kind), ("stage", row.stage), ("language", row.language)):
+            values = found[facet]
+            if value not in values:
+                values[value] = bytearray(size)
+            values[value][byte] |= bit
+        for topic in row.topics:
+            if topic not in found["topic"]:
+                found["topic"][topic] = bytearray(size)
+            found["topic"][topic][byte] |= bit
+    return {
+        facet: {value: int.from_bytes(bits, "little") for value, bits in values.items()}
+        for facet, values in found.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A library view counted: the matching ids in order, and each facet's counts."""
+    """A library view counted: how many assets match, each facet's counts, and the matching
+    assets in order a page at a time (``ids``)."""
 
-    ids: list[int]
-    counts: dict[str, Counter[str | int]]
+    total: int
+    counts: dict[str, dict[str | int, int]]
+    matching: int
+    order: list[int]
+    snapshot: Snapshot
+
+    def ids(self, start: int, stop: int) -> list[int]:
+        """The matching assets from place ``start`` up to ``stop`` (a page)."""
+        page: list[int] = []
+        seen = 0
+        has, matching = self.snapshot.has, self.matching
+        for asset_id in self.order:
+            if has(matching, asset_id):
+                if seen >= start:
+                    page.append(asset_id)
+                seen += 1
+                if seen >= stop:
+                    break
+        return page
 
 
 def count_view(
@@ -114,40 +171,26 @@ def count_view(
     ``order_reader``, and per facet the counts under every other choice (the language facet's
     without the one-version rule: what picking each language would show)."""
     if ranking is None:
-        candidates = snapshot.newest(order_reader)
+        base, order = snapshot.every, snapshot.newest(order_reader)
     else:
-        candidates = list(filter(None, map(snapshot.live_rows.get, dict.fromkeys(ranking))))
-    hidden = snapshot.hidden(reader)
-    tests = {name: _test(name, value) for name, value in chosen.items()}
-    counts: dict[str, Counter[str | int]] = {}
+        order = list(dict.fromkeys(ranking))
+        base = snapshot.of(order)
+    shown = snapshot.shown(reader)
+    tests = {name: snapshot.bits[name].get(value, 0) for name, value in chosen.items()}
+    counts: dict[str, dict[str | int, int]] = {}
     for facet in facets:
-        others = [test for name, test in tests.items() if name != facet]
-        kept = _kept(candidates, hidden if facet != "language" else frozenset(), others)
-        if facet == "topic":
-            counts[facet] = Counter(chain.from_iterable(map(_TOPICS, kept)))
-        else:
-            counts[facet] = Counter(map(attrgetter(facet), kept))
-    ids = [row.id for row in _kept(candidates, hidden, list(tests.values()))]
-    return View(ids, counts)
-
-
-_TOPICS = attrgetter("topics")
-
-
-def _kept(rows: list[Row], hidden: frozenset[int], tests: list[Callable[[Row], bool]]) -> list[Row]:
-    """``rows`` not hidden that pass every test (the common cases without a loop of tests)."""
-    if hidden:
-        rows = [row for row in rows if row.id not in hidden]
-    for test in tests:
-        rows = list(filter(test, rows))
-    return rows
-
-
-def _test(facet: str, value: str | int) -> Callable[[Row], bool]:
-    if facet == "topic":
-        return lambda row: value in row.topics
-    get = attrgetter(facet)
-    return lambda row: get(row) == value
+        mask = base & (shown if facet != "language" else snapshot.every)
+        for name, bits in tests.items():
+            if name != facet:
+                mask &= bits
+        in_view = (
+            (value, (mask & bits).bit_count()) for value, bits in snapshot.bits[facet].items()
+        )
+        counts[facet] = {value: count for value, count in in_view if count}
+    matching = base & shown
+    for bits in tests.values():
+        matching &= bits
+    return View(matching.bit_count(), counts, matching, order, snapshot)
 
 
 class Shelf:
@@ -189,8 +232,14 @@ def _advance(session: Session, current: Snapshot | None, head: int) -> Snapshot:
             for asset_id in changed:
                 rows.pop(asset_id, None)
             rows.update(read_rows(session, changed))
-            return Snapshot(head, rows)
-    return Snapshot(head, read_rows(session, None))
+            return Snapshot(head, rows, read_order(session))
+    return Snapshot(head, read_rows(session, None), read_order(session))
+
+
+def read_order(session: Session) -> list[int]:
+    """The live assets' ids in the library's order."""
+    live = Asset.status == Status.PUBLISHED.value
+    return list(session.scalars(select(Asset.id).where(live).order_by(*LIBRARY_ORDER)))
 
 
 def read_rows(session: Session, asset_ids: Collection[int] | None) -> dict[int, Row]:
@@ -203,7 +252,6 @@ def read_rows(session: Session, asset_ids: Collection[int] | None) -> dict[int, 
         Asset.language,
         Asset.translation_of_id,
         Asset.featured,
-        Asset.published_at,
     )
     topics = select(asset_topic.c.asset_id, asset_topic.c.topic_id)
     if asset_ids is not None:
@@ -225,9 +273,8 @@ def read_rows(session: Session, asset_ids: Collection[int] | None) -> dict[int, 
             tuple(sorted(by_asset.get(asset_id, ()))),
             translation_of_id,
             bool(featured),
-            published_at,
         )
-        for asset_id, status, kind, stage, language, translation_of_id, featured, published_at in (
+        for asset_id, status, kind, stage, language, translation_of_id, featured in (
             session.execute(assets)
         )
     }

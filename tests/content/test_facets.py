@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from content import catalog
 from content.catalog import BrowseQuery, browse, browse_page
 from content.editing import save_asset, validate_draft
-from content.facets import Shelf, Snapshot, count_view, read_rows
+from content.facets import Shelf, Snapshot, count_view, read_order, read_rows
 from content.indexer import sync
 from content.models import Asset, Status, Topic, asset_topic
 from content.publishing import archive, publish, unpublish
@@ -53,7 +53,8 @@ def sql_counts(session: Session, reader: str | None) -> dict[str, Counter[str | 
 
 
 def memory_counts(snapshot: Snapshot, reader: str | None) -> dict[str, Counter[str | int]]:
-    return count_view(snapshot, {}, reader, reader, None, FACETS).counts
+    counts = count_view(snapshot, {}, reader, reader, None, FACETS).counts
+    return {facet: Counter(values) for facet, values in counts.items()}
 
 
 def assert_shelf_counts_as_the_database(db: Database, shelf: Shelf) -> None:
@@ -62,6 +63,7 @@ def assert_shelf_counts_as_the_database(db: Database, shelf: Shelf) -> None:
         kept = shelf.snapshot(session, head)
         assert kept.seq == head
         assert kept.rows == read_rows(session, None)  # the same as reading everything again
+        assert list(kept.live_rows) == read_order(session)
         for reader in READERS:
             assert memory_counts(kept, reader) == sql_counts(session, reader), reader
 
