@@ -50,6 +50,7 @@ from portal.routes import (
     email_links,
     email_pages,
     gate,
+    home,
     library,
     public,
     sales,
@@ -205,6 +206,7 @@ def build_app(shell: Shell, state: State) -> Litestar:
             Router(
                 path="/",
                 route_handlers=[
+                    *home.ROUTES,
                     *library.ROUTES,
                     *gate.ROUTES,
                     *sales.ROUTES,

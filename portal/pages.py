@@ -25,6 +25,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from html import escape
 from typing import Any, TypeVar, cast
 
@@ -185,6 +186,22 @@ def _committed(session: Session) -> None:
 
 def _rolled_back(session: Session) -> None:
     session.info.pop("content_changed", None)
+
+
+async def shared_page(
+    request: Request[Any, Any, Any],
+    cache: PageCache,
+    name: str,
+    build: Callable[[bool], SharedPage | Response[Any]],
+) -> SharedPage | Response[Any]:
+    """The page's shared bytes: cached for this content version, else built once (in a worker
+    thread, ``build(shared=True)``) and kept; built for this browser alone when it must not
+    be shared. A page that is not there (a redirect, a 404) comes back as its response."""
+    key = shared_key(request, name)
+    if key is None:
+        return await to_thread.run_sync(build, False)
+    version = await cache.version()
+    return await cache.shared(key, version, partial(build, True))
 
 
 def shared_key(request: Request[Any, Any, Any], name: str) -> Hashable | None:

@@ -1,8 +1,7 @@
-"""The public library: home, browse and search, asset pages, files and calendar entries."""
+"""The public library: browse and search, asset pages, files and calendar entries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -85,64 +84,6 @@ def recommended_for_lead(
     )
 
 
-@get("/", include_in_schema=False)
-async def home(request: Request[Any, Any, Any], site: NamedDependency[PublicSite]) -> Response[Any]:
-    """Featured, by stage, by topic, and "Recommended for you": for a browser with an id that
-    list is personal, so it loads after the page (``/recommended``) and the page is shared."""
-    visitor = visitor_of(request)
-    page = await shared_page(request, site, "home", partial(_home_page, request, site))
-    assert isinstance(page, SharedPage)
-    await record_page_events(site.ingestor, request, events.PageView(path="/"))
-    return pages.html(page.body, headers=PERSONAL if visitor.id else SHARED)
-
-
-def _home_page(request: Request[Any, Any, Any], site: PublicSite, shared: bool) -> SharedPage:
-    anonymous = visitor_of(request).id is None
-    with site.database.read() as session:
-        sections = site.catalog_cache.home(session, i18n.current())
-        # Without an id the list is the non-personal one, the same for every such browser.
-        recommendations = recommended(site, session, None) if anonymous else None
-    context = {
-        "featured": sections.featured,
-        "by_stage": sections.by_stage,
-        "topics": sections.topics,
-        "recommendations": recommendations,
-        "recommendations_url": None if anonymous else RECOMMENDED_URL,
-    }
-    return SharedPage(pages.render(request, "public/home.html", context, shared=shared))
-
-
-RECOMMENDED_URL = "/recommended"
-
-
-@get(RECOMMENDED_URL, include_in_schema=False, sync_to_thread=True, response_headers=PERSONAL)
-def recommended_for_you(request: HTMXRequest, site: NamedDependency[PublicSite]) -> Template:
-    """ "Recommended for you": the home page's personal part, loaded after it (htmx), or a page
-    of its own (the home page's link without JavaScript)."""
-    with site.database.read() as session:
-        recommendations = recommended(site, session, visitor_of(request).id)
-    context = {"recommendations": recommendations}
-    if request.htmx:
-        return HTMXTemplate(template_name="partials/recommended.html", context=context)
-    return Template("public/recommended.html", context=context)
-
-
-async def shared_page(
-    request: Request[Any, Any, Any],
-    site: PublicSite,
-    name: str,
-    build: Callable[[bool], SharedPage | Response[Any]],
-) -> SharedPage | Response[Any]:
-    """The page's shared bytes: cached for this content version, else built once (in a worker
-    thread) and kept; built for this browser alone when it must not be shared. A page that
-    is not there (a redirect, a 404) comes back as its response."""
-    key = pages.shared_key(request, name)
-    if key is None:
-        return await to_thread.run_sync(build, False)
-    version = await site.pages.version()
-    return await site.pages.shared(key, version, partial(build, True))
-
-
 def _searcher(index: SearchIndex) -> catalog.Search:
     def search(query: str, filters: SearchFilters | None) -> Found:
         return index.rank(query, filters)  # every hit ranked; snippets for the page shown
@@ -182,7 +123,9 @@ async def library(
             headers=SHARED,
         )
     name = f"library:{site.search.last_seq()}" if query.q else "library"
-    shown = await shared_page(request, site, name, partial(_library_page, request, site, query))
+    shown = await pages.shared_page(
+        request, site.pages, name, partial(_library_page, request, site, query)
+    )
     assert isinstance(shown, SharedPage)
     total = shown.facts["total"]
     await record_page_events(site.ingestor, request, _library_event(query, total))
@@ -288,7 +231,7 @@ async def asset_page(
     if note:
         return await to_thread.run_sync(_personal_asset_page, request, site, slug, note)
     build = partial(_shared_asset_page, request, site, slug)
-    shown = await shared_page(request, site, "asset", build)
+    shown = await pages.shared_page(request, site.pages, "asset", build)
     if not isinstance(shown, SharedPage):
         return shown  # not found, or moved to a new slug
     facts = shown.facts
@@ -546,4 +489,4 @@ def calendar(slug: FromPath[str], site: NamedDependency[PublicSite]) -> Response
     )
 
 
-ROUTES = [home, recommended_for_you, library, asset_page, read_next, view_file, calendar]
+ROUTES = [library, asset_page, read_next, view_file, calendar]
