@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 # The repository instead of bench/ itself (whose file names would hide standard modules).
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, insert, inspect, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
@@ -168,9 +168,18 @@ def build(database: Database) -> int:
         long_lead = connection.scalar(select(func.min(Lead.id))) or 1
         for batch in event_rows(rng, long_lead, LEADS):
             connection.execute(insert(Event), batch)
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as raw:
-        raw.execute(text("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE"))
+    analyze(database)
     return long_lead
+
+
+def analyze(database: Database) -> None:
+    """Fresh planner statistics (committed: the SQLite engine ignores driver autocommit)."""
+    if database.is_sqlite:
+        with database.write_connection() as connection:
+            connection.execute(text("ANALYZE"))
+        return
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as raw:
+        raw.execute(text("VACUUM ANALYZE"))
 
 
 OFFSET_INDEXES = (
@@ -200,10 +209,13 @@ def offset_copy(database: Database, workdir: Path, pg_url: str | None) -> Databa
             connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
         admin.dispose()
         copy = Database(base.set(database=name).render_as_string(hide_password=False))
-    with copy.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as raw:
+    with copy.write_connection() as connection:
         for statement in OFFSET_INDEXES:
-            raw.execute(text(statement))
-        raw.execute(text("ANALYZE" if copy.is_sqlite else "VACUUM ANALYZE"))
+            connection.execute(text(statement))
+    analyze(copy)
+    indexes = {index["name"] for index in inspect(copy.engine).get_indexes("lead")}
+    assert "ix_lead_created_at" in indexes, indexes
+    assert "ix_lead_fit_score_id" not in indexes, indexes
     return copy
 
 
