@@ -100,6 +100,20 @@ def partitions(connection: Connection) -> list[str]:
     return sorted(names, key=lambda name: (month_of_partition(name) or date.max, name))
 
 
+def detached(connection: Connection) -> list[str]:
+    """Month tables no longer attached to ``event``: retention detaches a month, commits, and
+    then drops it; a process stopped in between leaves the table to the next pass."""
+    return list(
+        connection.scalars(
+            text(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition"
+                " AND relnamespace = current_schema()::regnamespace"
+                " AND relname ~ '^event_[0-9]{4}_[0-9]{2}$' ORDER BY relname"
+            )
+        )
+    )
+
+
 def months(connection: Connection) -> list[date]:
     """The months that have a partition, oldest first."""
     return [m for m in map(month_of_partition, partitions(connection)) if m is not None]

@@ -195,6 +195,25 @@ def test_retention_drops_whole_months_and_leaves_the_rollups_as_they_were(
     assert delete_expired_events(db, 30, now=now) == 0
 
 
+def test_retention_drops_a_month_a_stopped_pass_left_detached(db: Database, guide: Asset) -> None:
+    if db.is_sqlite:
+        return
+    month = date(2024, 5, 1)
+    with_month(db, month)
+    ingest(db, view(guide, datetime(2024, 5, 9, 12, tzinfo=UTC)))
+    name = partitions.partition_name(month)
+    with db.write_connection() as connection:  # detached, then the process stopped
+        connection.execute(text(f"ALTER TABLE event DETACH PARTITION {name}"))
+    with db.read() as session:
+        assert partitions.detached(session.connection()) == [name]
+
+    delete_expired_events(db, 30, now=datetime(2024, 7, 1, tzinfo=UTC))
+
+    with db.read() as session:
+        assert partitions.detached(session.connection()) == []
+    assert name not in existing(db)
+
+
 def rollup_rows(db: Database) -> dict[date, tuple[int, int]]:
     with db.read() as session:
         rows = session.execute(select(AssetDaily.day, AssetDaily.views, AssetDaily.readers))
