@@ -43,6 +43,19 @@ def gated_asset(server: LiveServer, folder: object) -> tuple[str, str]:
     return slug, title
 
 
+def an_editor(server: LiveServer) -> str:
+    """A staff member with the editor role, added to the live server for this test."""
+    email = f"e2e-editor-{uuid.uuid4().hex[:8]}@example.com"
+    subprocess.run(
+        [LEADSHELF, "user", "add", email, "--role", "editor", "--name", "Eddie Editor"],
+        input=f"{server.password}\n".encode(),
+        env=dict(server.env),
+        check=True,
+        capture_output=True,
+    )
+    return email
+
+
 def arm_of(browser: Browser, server: LiveServer, slug: str) -> str:
     """Which arm a fresh browser lands in: the content swapped over the teaser, or the form."""
     context = new_context(browser)
@@ -61,8 +74,9 @@ def test_an_editor_tests_a_gate_and_applies_the_winner(
     page: Page, browser: Browser, live_server: LiveServer, tmp_path: object
 ) -> None:
     slug, title = gated_asset(live_server, tmp_path)
+    editor = an_editor(live_server)
     page.goto(f"{live_server.url}/console/content-intelligence/experiments")
-    page.get_by_label("Email").fill(live_server.admin_email)
+    page.get_by_label("Email").fill(editor)
     page.get_by_label("Password").fill(live_server.password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_label("Asset").select_option(label=f"{title} (gated)")
