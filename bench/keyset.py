@@ -6,7 +6,7 @@ p50 / p99 in ms, on SQLite and PostgreSQL, side by side in one run:
 - ``offset``: the page as main read it before cursors (``f2ff9c3``: count the matches, then
   ``ORDER BY … OFFSET (n-1)*50 LIMIT 50`` over the lead rows), on a copy of the database with
   the indexes of that commit (single-column ``created_at`` and ``last_activity_at`` only);
-- ``cursor``: ``leadlist.page`` with the Next link's cursor (``after=``), with this commit's
+- ``cursor``: ``lead_pages.page`` with the Next link's cursor (``after=``), with this commit's
   ``(column, id)`` indexes;
 - ``page=N``: an old link served by this commit (page N's first lead found by counting index
   entries once, then the same cursor read).
@@ -56,7 +56,7 @@ from portal.migrate import upgrade_to_head  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from tracking.folding import search_text  # noqa: E402
 from tracking.models import LIST_SORT_COLUMNS, Event, Lead  # noqa: E402
-from tracking.reporting import leadlist, trails  # noqa: E402
+from tracking.reporting import lead_pages, leadlist, trails  # noqa: E402
 from tracking.reporting.leadlist import DESCENDING_FIRST, LeadFilter, Sort  # noqa: E402
 from tracking.sources.lead_sources import sources_of  # noqa: E402
 
@@ -222,11 +222,11 @@ def offset_copy(database: Database, workdir: Path, pg_url: str | None) -> Databa
 def offset_page(database: Database, view: LeadFilter) -> int:
     """A page as main read it before cursors (f2ff9c3's ``leadlist.page``)."""
     with database.read() as session:
-        total, capped = leadlist.count(session, view)
+        total, capped = lead_pages.count(session, view)
         pages = max(1, -(-total // PER_PAGE))
         number = view.page if capped else min(view.page, pages)
         dialect = session.get_bind().dialect.name
-        query = leadlist._ordered(leadlist._page_query(view, dialect, capped), view)
+        query = lead_pages._ordered(lead_pages._page_query(view, dialect, capped), view)
         leads = list(session.scalars(query.offset((number - 1) * PER_PAGE).limit(PER_PAGE)))
         sources_of(session, leads)
     return len(leads)
@@ -234,7 +234,7 @@ def offset_page(database: Database, view: LeadFilter) -> int:
 
 def cursor_page(database: Database, view: LeadFilter) -> int:
     with database.read() as session:
-        return len(leadlist.page(session, view).leads)
+        return len(lead_pages.page(session, view).leads)
 
 
 def timed(call: Callable[[], int]) -> float:
@@ -258,12 +258,12 @@ def positions(database: Database, sort: Sort) -> dict[str, tuple[int, LeadFilter
     found: dict[str, tuple[int, LeadFilter]] = {}
     for name, number in (("first", 1), ("middle", last // 2), ("last", last)):
         with database.read() as session:
-            placed = leadlist.page(session, replace(view, page=number)).view
+            placed = lead_pages.page(session, replace(view, page=number)).view
         found[name] = (number, placed)
     return found
 
 
-def lead_pages(new: Database, old: Database) -> Iterator[list[str]]:
+def list_pages(new: Database, old: Database) -> Iterator[list[str]]:
     for sort in Sort:
         for name, (number, placed) in positions(new, sort).items():
             numbered = replace(placed.whole, page=number)
@@ -353,7 +353,7 @@ def run(backend: str, workdir: Path, pg_url: str | None) -> None:
           f"(built in {time.perf_counter() - started:.0f} s)\n")  # fmt: skip
     print("Lead list, p50 / p99 in ms per page of 50 (count, page, the leads' visits):\n")
     header = ["sort", "page", "offset (before)", "cursor (after)", "p50 ratio", "old page=N link"]
-    table(header, lead_pages(new, old))
+    table(header, list_pages(new, old))
     print(f"\nA lead's trail, p50 / p99 in ms per page of {TRAIL_PAGE}:\n")
     table(["trail page", "cursor"], trail_pages(new, long_lead))
     old.engine.dispose()

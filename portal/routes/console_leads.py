@@ -40,7 +40,7 @@ from tracking.accounts.models import Account
 from tracking.identity import leadadmin
 from tracking.lead_profile import profile_history
 from tracking.models import Consent, Lead
-from tracking.reporting import analytics, figures, lead_view, leadlist, trails
+from tracking.reporting import analytics, figures, lead_pages, lead_view, leadlist, trails
 from tracking.reporting.deals import deals_of_lead
 from tracking.rules.config import Model
 from tracking.rules.profiling import InvalidAnswer, normalize_email
@@ -165,7 +165,7 @@ class LeadsController(Controller):
         except leadlist.BadFilter as refused:
             problem, view = say(refused.said), leadlist.LeadFilter()
         with database.read() as session:
-            found = leadlist.page(session, view)
+            found = lead_pages.page(session, view)
             topics = list(session.scalars(select(Topic).order_by(Topic.label)))
         context = {
             "found": found,

@@ -34,7 +34,7 @@ from tracking.models import (
 )
 from tracking.pipeline.ingest import record
 from tracking.pipeline.rollups import refresh_lead_stats
-from tracking.reporting import leadlist
+from tracking.reporting import lead_pages
 from tracking.reporting.analytics import Period, asset_figures
 from tracking.reporting.leadlist import LeadFilter
 from tracking.rules import scoring
@@ -247,7 +247,7 @@ def test_merge_keeps_both_profile_histories_and_the_survivors_current_values_win
 def found(db: Database, query: str) -> set[int]:
     """The ids of the leads the console's lead search finds."""
     with db.read() as session:
-        return {lead.id for lead in leadlist.page(session, LeadFilter(q=query)).leads}
+        return {lead.id for lead in lead_pages.page(session, LeadFilter(q=query)).leads}
 
 
 def test_the_lead_search_finds_the_merged_lead_by_its_new_name(db: Database, pair: Pair) -> None:

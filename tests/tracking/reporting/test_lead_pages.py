@@ -17,15 +17,15 @@ from sqlalchemy import delete, inspect, select, update
 from portal.db import Database
 from portal.migrate import alembic_config
 from tracking.models import LIST_SORT_COLUMNS, Lead
-from tracking.reporting import leadlist
+from tracking.reporting import lead_pages, leadlist
 from tracking.reporting.lead_cursor import Cursor
+from tracking.reporting.lead_pages import LeadPage, page
 from tracking.reporting.leadlist import (
     CURSOR_REFUSED,
     BadCursor,
     LeadFilter,
-    LeadPage,
     Sort,
-    page,
+    narrowed,
     parse_filter,
 )
 from tracking.rules.config import Model
@@ -69,7 +69,7 @@ def crowd(db: Database) -> list[int]:
 def ordered_ids(db: Database, view: LeadFilter) -> list[int]:
     """The whole list in the view's order, read at once (what the pages must add up to)."""
     with db.read() as session:
-        query = leadlist._ordered(leadlist._where(select(Lead.id), view), view)
+        query = lead_pages._ordered(narrowed(select(Lead.id), view), view)
         return list(session.scalars(query))
 
 
@@ -156,9 +156,9 @@ def test_filters_hold_on_every_page(
 def test_a_capped_count_still_pages_to_the_end_and_then_knows_the_total(
     db: Database, crowd: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counted = leadlist.count
+    counted = lead_pages.count
     monkeypatch.setattr(
-        leadlist, "count", lambda session, view, cap=10: counted(session, view, cap=cap)
+        lead_pages, "count", lambda session, view, cap=10: counted(session, view, cap=cap)
     )
     view = LeadFilter(sort=Sort.FIT)
     pages = walk(db, view)

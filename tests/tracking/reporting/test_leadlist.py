@@ -24,16 +24,15 @@ from tracking.folding import SEPARATOR, fold, search_text
 from tracking.identity.facts import Source, record_facts
 from tracking.identity.identify import identify
 from tracking.models import AssetEngagement, Lead
-from tracking.reporting import leadlist
+from tracking.reporting import lead_pages, leadlist
+from tracking.reporting.lead_pages import count, page
 from tracking.reporting.leadlist import (
     EXPORT_HEADER,
     SOURCE_FIELDS,
     BadFilter,
     LeadFilter,
     Sort,
-    count,
     export_rows,
-    page,
     parse_filter,
     safe_cell,
 )
@@ -453,8 +452,8 @@ def test_the_count_stops_at_its_cap(db: Database, leads: dict[str, int]) -> None
 def test_a_capped_list_still_pages_beyond_the_counted_rows(
     db: Database, leads: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counted = leadlist.count
-    monkeypatch.setattr(leadlist, "count", lambda session, view: counted(session, view, cap=2))
+    counted = lead_pages.count
+    monkeypatch.setattr(lead_pages, "count", lambda session, view: counted(session, view, cap=2))
     with db.read() as session:
         found = page(session, LeadFilter(sort=Sort.EMAIL, descending=False, page=3), per_page=2)
     assert [lead.email[:3] for lead in found.leads] == ["eve"]
