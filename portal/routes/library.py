@@ -235,7 +235,7 @@ async def asset_page(
     if not isinstance(shown, SharedPage):
         return shown  # not found, or moved to a new slug
     facts = shown.facts
-    if facts["gated"] and visitor.id:
+    if facts["gated"] and visitor.id and not visitor.is_new:  # a new id has unlocked nothing
         unlocked = await to_thread.run_sync(_unlocker, site, facts["asset_id"], visitor.id)
         if unlocked is not None:
             return await to_thread.run_sync(_personal_asset_page, request, site, slug, note)
