@@ -24,7 +24,7 @@ you", "Read next") and /healthz are measured too, and the SQL statements one
 request of each page runs are counted in-process. The load average is printed
 with the figures: the machine is shared.
 
-Run: make bench   (or .venv/bin/python bench/http.py; BENCH_SECONDS, BENCH_CONNECTIONS,
+Run: make bench   (or .venv/bin/python bench/http_pages.py; BENCH_SECONDS, BENCH_CONNECTIONS,
 BENCH_CHANGE_EVERY; BENCH_GENERATOR=own for the script's own client; BENCH_SMOKE=1 or
 BENCH_SECONDS=1, as CI sets it: one ceiling, 1 s runs, no fragments, under 30 s on a quiet
 machine)
@@ -35,10 +35,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is named after the protocol: its folder must not shadow the standard library's
-# ``http`` package (urllib and uvicorn import it), so the project root takes its place.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.remove(str(Path(__file__).resolve().parent))
 
 import asyncio
 import os
