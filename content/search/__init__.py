@@ -6,5 +6,6 @@ values and get ``SearchResults`` back, so another engine could replace it.
 
 - ``schema``: the index's fields and analysers, and how a ``SearchDocument`` fills them;
 - ``index``: ``SearchIndex``, the folder with its single-writer lock and change-log position;
-- ``query``: what a visitor's words find, in what order, with which snippet.
+- ``query``: what a visitor's words find, in what order, with which snippet;
+- ``scoring``: each word's BM25F scores read from the postings a block at a time.
 """
