@@ -372,20 +372,30 @@ def _attach_leads(
     visitor_ids = sorted({row["visitor_id"] for row in rows if row["visitor_id"]})
     if not visitor_ids:
         return {}
-    connection.execute(
-        statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
-    )
     browsers: dict[str, visits.Browser] = {}
     if with_visits:
+        _insert_visitors(connection, statements, visitor_ids, now)
         browsers = visits.browsers(connection, visitor_ids)
-        found: Iterable[Any] = ((v, browser.lead_id) for v, browser in browsers.items())
-    else:
-        found = connection.execute(statements.visitor_leads, {"ids": visitor_ids})
+        found: list[Any] = [(v, browser.lead_id) for v, browser in browsers.items()]
+    else:  # known browsers (most beacons): one statement, no insert
+        found = connection.execute(statements.visitor_leads, {"ids": visitor_ids}).all()
+        unseen = sorted(set(visitor_ids) - {visitor_id for visitor_id, _ in found})
+        if unseen:  # created now, or by another writer meanwhile: read (and lock) them after
+            _insert_visitors(connection, statements, unseen, now)
+            found += connection.execute(statements.visitor_leads, {"ids": unseen}).all()
     leads: dict[str, int] = {v: lead_id for v, lead_id in found if lead_id is not None}
     for row in rows:
         if row["lead_id"] is None and row["visitor_id"] in leads:
             row["lead_id"] = leads[row["visitor_id"]]
     return browsers
+
+
+def _insert_visitors(
+    connection: Connection, statements: _Statements, visitor_ids: list[str], now: datetime
+) -> None:
+    connection.execute(
+        statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
+    )
 
 
 def _engagement_deltas(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
