@@ -378,7 +378,7 @@ def _attach_leads(
         browsers = visits.browsers(connection, visitor_ids)
         found: list[Any] = [(v, browser.lead_id) for v, browser in browsers.items()]
     else:  # known browsers (most beacons): one statement, no insert
-        found = connection.execute(statements.visitor_leads, {"ids": visitor_ids}).all()
+        found = list(connection.execute(statements.visitor_leads, {"ids": visitor_ids}))
         unseen = sorted(set(visitor_ids) - {visitor_id for visitor_id, _ in found})
         if unseen:  # created now, or by another writer meanwhile: read (and lock) them after
             _insert_visitors(connection, statements, unseen, now)
