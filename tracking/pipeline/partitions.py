@@ -4,9 +4,10 @@ On PostgreSQL ``event`` is partitioned by RANGE on ``occurred_at``: one partitio
 month (``event_2026_12`` holds December 2026) and ``event_default`` for any time outside
 them (a clock far off, an import of old events), so no event is ever refused or lost. The
 ``event-partitions`` job creates the current month and the next ``MONTHS_AHEAD`` before
-they are needed; retention (``tracking.pipeline.retention``) drops the months that lie
-wholly before its cutoff. On SQLite ``event`` stays one table and everything here does
-nothing.
+they are needed, and gives a past month its own partition when the default one holds its
+events (an import of old events); retention (``tracking.pipeline.retention``) drops the
+months that lie wholly before its cutoff. On SQLite ``event`` stays one table and everything
+here does nothing.
 
 An event's ``uid`` is unique within its partition (a unique index on each: PostgreSQL cannot
 keep one unique index over all partitions without the partition key in it). Ingestion looks
@@ -30,6 +31,9 @@ DEFAULT = "event_default"
 MONTHS_AHEAD = 3
 """Months created ahead of the current one: events stamped a little in the future (a fast
 clock, a scheduled webinar) find their month, and a stopped job leaves three months' grace."""
+PAST_MONTHS = 120
+"""How far back the job gives a month its own partition when the default one holds its events
+(older events stay in the default partition until retention deletes them)."""
 LOCK_TIMEOUT = "5s"
 """How long partition DDL waits for a lock before it gives up until the next pass (a DDL
 waiting on the parent would queue every reader and writer of events behind it)."""
@@ -184,9 +188,33 @@ def missing_months(
     return [month for month in wanted if month not in have]
 
 
+def default_months(connection: Connection, now: datetime) -> list[date]:
+    """The months of the last ``PAST_MONTHS`` that hold events in the default partition (an
+    import of old events, a clock that was off), oldest first: one index probe per month."""
+    start, _ = bounds(add_months(month_of(now), -PAST_MONTHS))
+    return list(
+        connection.scalars(
+            text(
+                "WITH RECURSIVE month (first) AS ("  # noqa: S608 (names made here)
+                f" SELECT date_trunc('month', min(occurred_at) AT TIME ZONE 'UTC') FROM {DEFAULT}"
+                "  WHERE occurred_at >= :start"
+                " UNION ALL"
+                " SELECT (SELECT date_trunc('month', min(e.occurred_at) AT TIME ZONE 'UTC')"
+                f"  FROM {DEFAULT} e"
+                "  WHERE e.occurred_at >= (month.first + interval '1 month') AT TIME ZONE 'UTC')"
+                " FROM month WHERE month.first IS NOT NULL"
+                ") SELECT first::date FROM month WHERE first IS NOT NULL"
+            ),
+            {"start": start},
+        )
+    )
+
+
 def ensure(connection: Connection, now: datetime, ahead: int = MONTHS_AHEAD) -> list[str]:
     """Create the default partition and the months up to ``ahead`` after ``now`` that are
-    missing; returns the names created (none on SQLite or when all exist)."""
+    missing, and the oldest past month whose events wait in the default partition (one a
+    pass: moving a month's events holds the default partition meanwhile); returns the names
+    created (none on SQLite or when all exist)."""
     if not is_partitioned(connection):
         return []
     connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
@@ -194,13 +222,16 @@ def ensure(connection: Connection, now: datetime, ahead: int = MONTHS_AHEAD) -> 
     if DEFAULT not in partitions(connection):
         create_default(connection)
         created.append(DEFAULT)
-    for month in missing_months(months(connection), now, ahead):
+    wanted = missing_months(months(connection), now, ahead)
+    current = month_of(now)
+    waiting = [month for month in default_months(connection, now) if month < current]
+    for month in [*waiting[:1], *wanted]:
         create_month(connection, month)
         created.append(partition_name(month))
     return created
 
 
 def keep_partitions(database: SessionSource, now: datetime | None = None) -> list[str]:
-    """One pass of the ``event-partitions`` job: the months ahead exist; returns what it made."""
+    """One pass of the ``event-partitions`` job (``ensure``); returns the partitions it made."""
     with database.write() as session:
         return ensure(session.connection(), now or utcnow())

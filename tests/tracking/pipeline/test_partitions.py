@@ -164,6 +164,31 @@ def test_a_new_month_takes_its_events_from_the_default_partition(
         assert session.scalar(select(Event.uid).where(Event.occurred_at == moment)) == "early"
 
 
+def test_imported_months_get_their_own_partition_one_a_pass_and_retention_drops_them_whole(
+    db: Database, guide: Asset
+) -> None:
+    now = utcnow()
+    current = partitions.month_of(now)
+    older, old = partitions.add_months(current, -9), partitions.add_months(current, -5)
+    at_older = partitions.bounds(older)[0] + timedelta(days=2)
+    at_old = partitions.bounds(old)[0] + timedelta(days=20)
+    ingest(db, view(guide, at_older), view(guide, at_old, visitor="bob"), view(guide, FAR_PAST))
+    first = partitions.keep_partitions(db, now)
+    second = partitions.keep_partitions(db, now)
+    if db.is_sqlite:
+        assert first == second == []
+        return
+    assert first == [partitions.partition_name(older)]  # the oldest first, one a pass
+    assert second == [partitions.partition_name(old)]
+    assert partitions.keep_partitions(db, now) == []
+    assert homes(db)[at_older] == partitions.partition_name(older)
+    assert homes(db)[at_old] == partitions.partition_name(old)
+    assert homes(db)[FAR_PAST] == "event_default"  # beyond ten years: left to retention
+    assert delete_expired_events(db, 220, now) == 2
+    assert partitions.partition_name(older) not in existing(db)
+    assert [at for at, _ in stored(db)] == [at_old]
+
+
 def test_retention_drops_whole_months_and_leaves_the_rollups_as_they_were(
     db: Database, guide: Asset
 ) -> None:
