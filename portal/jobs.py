@@ -303,13 +303,14 @@ def all_jobs(
             "content-intelligence",
             INTELLIGENCE_EVERY,
             lambda _: content_intelligence.intelligence_pass(
-                database.read, database.write, utcnow()
+                database.read, database.write, parts.model.stages, utcnow()
             ),
             Scope.SINGLETON,
             first_after=SETTLE,
             description=N_(
-                "Recomputes the gap matrix: published assets, recent reading and stalled "
-                "leads per stage and topic or persona (Console → Content intelligence)."
+                "Recomputes the gap matrix (published assets, recent reading and stalled "
+                "leads per stage and topic or persona), the gate experiments' figures and the "
+                "buying process per topic (Console → Content intelligence)."
             ),
         ),
         Job(

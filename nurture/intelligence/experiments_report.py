@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from content.words import N_
-from nurture.intelligence import gaps
+from nurture.intelligence import gaps, process
 from nurture.intelligence.experiments import MAX_WINDOW_DAYS
 from nurture.intelligence.gaps import SessionSource
 from nurture.intelligence.models import GateArmFigures, GateExperiment, GateExposure
@@ -209,9 +209,15 @@ def refresh_all(read: SessionSource, write: SessionSource, now: datetime) -> str
     return f"{len(ids)} experiment(s)"
 
 
-def intelligence_pass(read: SessionSource, write: SessionSource, now: datetime) -> str:
-    """The ``content-intelligence`` job: the gap matrix, then the experiments' figures."""
-    return f"{gaps.refresh(read, write, now)}, {refresh_all(read, write, now)}"
+def intelligence_pass(
+    read: SessionSource, write: SessionSource, stages: Sequence[str], now: datetime
+) -> str:
+    """The ``content-intelligence`` job: the gap matrix, the experiments' figures, then the
+    buying process of the library and each topic."""
+    return (
+        f"{gaps.refresh(read, write, now)}, {refresh_all(read, write, now)}, "
+        f"{process.refresh(read, write, stages, now)}"
+    )
 
 
 # --- the report ---------------------------------------------------------------------------------

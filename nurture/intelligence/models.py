@@ -5,8 +5,9 @@ few hundred rows, never the event log or every lead."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.orm import Base, utcnow
@@ -36,6 +37,22 @@ class ContentCell(Base):
     """Of those, the ones at the cell's stage themselves."""
     exhausted: Mapped[int] = mapped_column(default=0)
     """Of ``stalled_here``, the ones who have read every asset of the cell."""
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentProcess(Base):
+    """The buying process of one topic's readers (``""``: the whole library) as the job last
+    computed it (``process.compute``), so the page reads one row."""
+
+    __tablename__ = "content_process"
+
+    topic: Mapped[str] = mapped_column(String(80), primary_key=True)
+    """The topic's slug, or "" for every lead that reached decision."""
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """``leads``, ``capped``, ``median_assets``, ``most_read`` ([asset, leads]), ``paths``
+    ([[a, b, c], leads]) and ``stage_days`` ({stage: median days})."""
+    assets: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    """[id, slug, title] of every asset the figures name, as they were when computed."""
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -235,7 +235,8 @@ def process_page(
     model: NamedDependency[Model],
 ) -> Template:
     """How leads that reached decision in the last 180 days got there, for the library or a
-    topic: assets read, which, in which order, and each stage's time."""
+    topic: assets read, which, in which order, and each stage's time, as the
+    content-intelligence job last computed it."""
     topic = request.query_params.get("topic", "").strip()
     with database.read() as session:
         topics = [
@@ -247,11 +248,12 @@ def process_page(
         if topic and topic not in known:
             problem = i18n.gettext("There is no topic “%(topic)s”.", topic=topic[:80])
             topic = ""
-        view = process.read_process(session, model.stages, utcnow(), topic)
+        view = process.read_process(session, topic)
     page = console_page(
         request,
         "console/process.html",
         view=view,
+        topic=topic,
         topics=topics,
         problem=problem,
         stage_label=journey_label(model),

@@ -11,13 +11,14 @@ from litestar.testing import TestClient
 from sqlalchemy import update
 
 from content.orm import utcnow
-from nurture.intelligence import gaps
+from nurture.intelligence import gaps, process
 from portal.accounts.models import Role, StaffUser
 from portal.db import Database
 from tests.factories import make_asset
 from tests.factories import make_reader as lead
 from tests.support import StaffActions, csrf_token_from, html
 from tracking.models import LeadChange
+from tracking.rules.config import default_model
 
 Client = TestClient[Litestar]
 URL = "/console/content-intelligence"
@@ -174,8 +175,18 @@ def test_the_buying_process_of_leads_that_reached_decision(
             )  # fmt: skip
     lead(db, "still@x.example", "consideration", 40, {first.id: 3})  # never decided
     staff.sign_in_as(Role.EDITOR)
+    pending = html(client.get(f"{URL}/process").text)
+    assert pending.css_first(".process-pending").text(strip=True) == (
+        "The figures are being computed; they appear within 15 minutes."
+    )
+    assert pending.css_first(".process-summary") is None
+    process.refresh(db.read, db.write, default_model().stages, now)
 
     tree = html(client.get(f"{URL}/process").text)
+    assert tree.css_first(".process-pending") is None
+    computed = tree.css_first(".process-computed").text(strip=True)
+    assert computed.startswith("Computed at ")
+    assert str(now.year) in computed
     summary = tree.css_first(".process-summary").text(strip=True)
     assert summary == "3 leads reached decision; the typical one read 3 assets before."
     most = [item.attributes["data-asset"] for item in tree.css(".process-most li")]
@@ -191,3 +202,29 @@ def test_the_buying_process_of_leads_that_reached_decision(
     unknown = client.get(f"{URL}/process", params={"topic": "nope"})
     assert unknown.status_code == 400
     assert "There is no topic “nope”." in html(unknown.text).text()
+
+
+def test_a_german_editor_waits_for_the_buying_process_then_reads_it(
+    client: Client, db: Database, staff: StaffActions, settled: None
+) -> None:
+    guide = make_asset(db, title="Preisleitfaden", topics=["pricing"])
+    decided = lead(db, "d@x.example", "decision", 5, {guide.id: 20})
+    with db.write() as session:
+        session.add(
+            LeadChange(
+                lead_id=decided, at=utcnow() - timedelta(days=5), kind="stage",
+                old="consideration", new="decision",
+            )
+        )  # fmt: skip
+    email = staff.sign_in_as(Role.EDITOR)
+    with db.write() as session:
+        session.execute(update(StaffUser).where(StaffUser.email == email).values(language="de"))
+    pending = html(client.get(f"{URL}/process", params={"topic": "pricing"}).text)
+    assert pending.css_first(".process-pending").text(strip=True) == (
+        "Die Zahlen werden berechnet; sie erscheinen innerhalb von 15 Minuten."
+    )
+    process.refresh(db.read, db.write, default_model().stages, utcnow())
+    tree = html(client.get(f"{URL}/process", params={"topic": "pricing"}).text)
+    assert tree.css_first(".process-computed").text(strip=True).startswith("Berechnet am ")
+    assert [item.attributes["data-asset"] for item in tree.css(".process-most li")] == [guide.slug]
+    assert "selected" in tree.css_first('option[value="pricing"]').attributes
