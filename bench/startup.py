@@ -95,6 +95,12 @@ def build(database: Database, url: str) -> None:
         f"  generated {console.LEADS:,} leads, {counts.events:,} events,"
         f" {counts.engagement:,} asset_engagement rows in {time.perf_counter() - started:.0f} s"
     )
+    try:
+        from tracking.pipeline import audience
+    except ImportError:  # a version without the shared audience
+        return
+    with database.write() as session:  # bulk rows bypass ingestion: queue every reader
+        audience.rebuild(session)
 
 
 def prepare(database: Database) -> None:
