@@ -40,7 +40,7 @@ job's gap-matrix pass over the generated leads, timed, and a gate experiment on 
 read gated asset, started 120 days before, with BENCH_CONSOLE_EXPOSURES exposed browsers
 (the asset's readers since then first, their arm by ``rules.arm_for`` at 50 %, then other
 browsers), whose figures the job's experiment pass computes (timed); on a kept database
-both are made once.
+both are made once; then the job's buying-process pass (every topic's, timed, every run).
 
 Pages are timed through the real ASGI app in process (Litestar's TestClient:
 routing, guards, sessions, database, templates; no network), signed in as a
@@ -127,7 +127,7 @@ from nurture.attribution import rollup as attribution
 from nurture.attribution.models import AttributionGap, AttributionMonth, SourceTiming
 from nurture.attribution.report import month_name, months_back
 from nurture.attribution.rules import month_of
-from nurture.intelligence import experiments_report, gaps
+from nurture.intelligence import experiments_report, gaps, process
 from nurture.intelligence.models import ContentCell, GateExperiment, GateExposure
 from nurture.intelligence.rules import arm_for
 from nurture.programs import store
@@ -1383,6 +1383,13 @@ def content_intelligence(database: Database) -> tuple[int, int]:
         f"  the content-intelligence job's experiment pass (`experiments_report.refresh_all`,"
         f" {exposures or 0:,} exposures): {time.perf_counter() - started:.1f} s ({said};"
         f" {writes.longest()})"
+    )
+    writes = TimedWrites(database)  # the buying process per topic, as the job keeps it
+    started = time.perf_counter()
+    said = process.refresh(writes.read, writes.write, Model().stages, utcnow())
+    print(
+        f"  the content-intelligence job's buying-process pass (`process.refresh`):"
+        f" {time.perf_counter() - started:.1f} s ({said}; {writes.longest()})"
     )
     return experiment_id, exposures or 0
 
