@@ -1619,8 +1619,9 @@ def measure(
 
 def print_background(app: Any) -> None:
     """What the pages above no longer wait for: the dashboard snapshots (the first view of a
-    period after start-up waits once) and the recommendations' audience aggregates, both
-    recomputed by the app's background thread."""
+    period after start-up waits once, then the app's background thread recomputes them) and
+    the recommendations' audience, which every process reads from the tables the
+    ``recommendation-audience`` job keeps (reading it is what a process pays)."""
     dashboards = app.state.dashboards
     for days in (30, 365):
         took = []
@@ -1637,8 +1638,8 @@ def print_background(app: Any) -> None:
         started = time.perf_counter()
         cache.audience(session, cache.catalog(session))
     print(
-        f"  recommendations' audience aggregates: built in {time.perf_counter() - started:,.1f} s"
-        " in the background (after 5 % more reading or 10 minutes), never on a request"
+        f"  recommendations' audience: read in {time.perf_counter() - started:,.1f} s from the"
+        " tables the recommendation-audience job keeps, never built on a request"
     )
 
 
