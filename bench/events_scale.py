@@ -58,8 +58,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# The repository instead of bench/ on the path: a bench script named like a standard module
-# (bench/http.py) must not shadow it.
+# The repository instead of bench/ on the path: imports read `bench.…`, `portal.…`.
 sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

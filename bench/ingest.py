@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)  # not bench/, whose http.py would shadow the standard library's
+sys.path[0] = str(ROOT)  # the repository, not bench/: imports read `bench.…`, `portal.…`
 
 import asyncio
 import json

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# The repository instead of bench/ itself (whose file names would hide standard modules).
+# The repository instead of bench/ itself on the path: imports read `bench.…`, `portal.…`.
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 from sqlalchemy import create_engine, func, insert, inspect, select, text  # noqa: E402

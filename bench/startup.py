@@ -27,7 +27,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# The repository root instead of bench/ (whose http.py would shadow the standard library's).
+# The repository root instead of bench/ on the path: imports read `bench.…`, `portal.…`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import http.client
