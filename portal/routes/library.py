@@ -262,16 +262,10 @@ def _shared_asset_page(
         if asset is None:
             return _redirect_or_404(session, slug)
         i18n.prefer(asset.language)  # the reader's own choice still wins
-        related = catalog.related(session, asset, reader=i18n.current())
-        other_languages = translations.versions(session, asset)
         read_next = recommended(site, session, None, exclude=asset.slug) if anonymous else None
         context = {
-            **asset_context(site.signer, asset, None),
-            "related": _not_in(related, read_next or []),
-            "read_next": read_next,
+            **_asset_page_context(session, site, asset, None, read_next),
             "read_next_url": None if anonymous else read_next_url(asset.slug),
-            "translations": other_languages,
-            "offer_sales": offers_sales(site.model, asset.stage),
             "unlocked_notice": None,
         }
         body = pages.render(request, "public/asset.html", context, shared=shared)
@@ -289,27 +283,39 @@ def _personal_asset_page(
         if asset is None:
             return _redirect_or_404(session, slug)
         i18n.prefer(asset.language)  # the reader's own choice still wins
-        related = catalog.related(session, asset, reader=i18n.current())
-        other_languages = translations.versions(session, asset)
         unlocked_by = unlocking(session, asset, visitor.id)
         read_next = recommended(site, session, visitor.id, exclude=asset.slug)
+        context = _asset_page_context(session, site, asset, unlocked_by, read_next)
         notice = _notice(session, note, visitor.id)
     locked = asset.gate == Gate.GATED.value and unlocked_by is None
     record_server_events(site.ingestor, request, events.AssetView(asset_id=asset.id, locked=locked))
     return Template(
         "public/asset.html",
-        context={
-            **asset_context(site.signer, asset, unlocked_by),
-            "related": _not_in(related, read_next),
-            "read_next": read_next,
-            "translations": other_languages,
-            "offer_sales": offers_sales(site.model, asset.stage),
-            "unlocked_notice": notice if not locked else None,
-        },
+        context={**context, "unlocked_notice": notice if not locked else None},
         # An unlocked page carries the reader's own download link, and "Read next" is personal
         # for any browser with an id: never cache either for another.
         headers=PERSONAL if unlocked_by or visitor.id else SHARED,
     )
+
+
+def _asset_page_context(
+    session: Session,
+    site: PublicSite,
+    asset: Asset,
+    unlocked_by: Unlocker | None,
+    read_next: list[Recommendation] | None,
+) -> dict[str, Any]:
+    """What an asset page shows whoever reads it (in the language the caller preferred):
+    the asset, related assets not offered under "Read next", its other language versions and
+    whether to offer a talk with sales."""
+    related = catalog.related(session, asset, reader=i18n.current())
+    return {
+        **asset_context(site.signer, asset, unlocked_by),
+        "related": _not_in(related, read_next or []),
+        "read_next": read_next,
+        "translations": translations.versions(session, asset),
+        "offer_sales": offers_sales(site.model, asset.stage),
+    }
 
 
 def _not_in(related: list[Asset], read_next: list[Recommendation]) -> list[Asset]:
