@@ -14,13 +14,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from content.models import Asset
-from content.orm import SessionSource, dialect_insert, utcnow
+from content.orm import SessionSource, utcnow
 from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Event, Lead, LeadChange, VisitorJourney
 from tracking.pipeline import changelog
@@ -30,6 +33,7 @@ from tracking.rules.journey import JourneyState, Touch
 from tracking.rules.scoring import Category, Lifecycle, LifecycleFacts
 
 VISITOR_JOURNEY_TABLE: Table = VisitorJourney.__table__  # type: ignore[assignment]
+ASSET_TABLE: Table = Asset.__table__  # type: ignore[assignment]
 
 Depths = dict[tuple[str, int], float]
 """The deepest read so far per (visitor, asset)."""
@@ -95,18 +99,49 @@ def score_batch(
 def _asset_stages(session: Session, asset_ids: set[int]) -> dict[int, str]:
     if not asset_ids:
         return {}
-    found = session.execute(select(Asset.id, Asset.stage).where(Asset.id.in_(asset_ids)))
+    statement = _statements(session.get_bind().dialect.name).asset_stages
+    found = session.connection().execute(statement, {"ids": sorted(asset_ids)})
     return {asset_id: stage for asset_id, stage in found}
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The batch's statements, built once per dialect (building them costs more than running
+    them: a batch of a few events spent a third of its time here)."""
+
+    asset_stages: Executable
+    visitor_states: Executable
+    upsert_visitor_states: Executable
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    table = VISITOR_JOURNEY_TABLE
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return _Statements(
+        asset_stages=select(ASSET_TABLE.c.id, ASSET_TABLE.c.stage).where(
+            ASSET_TABLE.c.id.in_(bindparam("ids", expanding=True))
+        ),
+        visitor_states=select(table.c.visitor_id, table.c.journey).where(
+            table.c.visitor_id.in_(bindparam("ids", expanding=True))
+        ),
+        upsert_visitor_states=upsert.on_conflict_do_update(
+            index_elements=[table.c.visitor_id],
+            set_={
+                "journey": upsert.excluded.journey,
+                "journey_stage": upsert.excluded.journey_stage,
+            },
+        ),
+    )
 
 
 def _score_visitors(
     session: Session, by_visitor: Mapping[str, list[Touch]], model: Model, now: datetime
 ) -> None:
     """Anonymous visitors' states: one read and one upsert for the whole batch."""
-    table = VISITOR_JOURNEY_TABLE
-    found = session.connection().execute(
-        select(table.c.visitor_id, table.c.journey).where(table.c.visitor_id.in_(by_visitor))
-    )
+    statements = _statements(session.get_bind().dialect.name)
+    connection = session.connection()
+    found = connection.execute(statements.visitor_states, {"ids": sorted(by_visitor)})
     states = {visitor_id: stored for visitor_id, stored in found}
     rows = []
     for visitor_id in sorted(by_visitor):
@@ -115,17 +150,7 @@ def _score_visitors(
         )
         stage = journey.infer_stage(state, {}, now, model).stage
         rows.append({"visitor_id": visitor_id, "journey": state.to_json(), "journey_stage": stage})
-    statement = dialect_insert(session)(table)
-    session.connection().execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.visitor_id],
-            set_={
-                "journey": statement.excluded.journey,
-                "journey_stage": statement.excluded.journey_stage,
-            },
-        ),
-        rows,
-    )
+    connection.execute(statements.upsert_visitor_states, rows)
 
 
 def merge_visitor(session: Session, visitor_id: str, lead: Lead, model: Model) -> None:

@@ -4,6 +4,7 @@ and retention."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -352,6 +353,41 @@ def test_a_failing_request_fails_alone(db: Database) -> None:
         uids = set(session.scalars(select(Event.uid)))
     assert uids == {f"fail-{n:04}" for n in range(12) if n != bad_one}
     assert count(db, AssetEngagement) == 11
+
+
+def test_under_load_a_batch_gathers_the_requests_still_arriving(db: Database) -> None:
+    ingestor = Ingestor(db, gather=60.0, max_batch=3)  # closed by size here, never by time
+    ingestor.open()
+    stopping = threading.Event()
+
+    def click(n: int) -> list[events.TrackedEvent]:
+        return [events.CtaClick(visitor_id="busy", uid=f"busy-{n:04}", target="t")]
+
+    ingestor.submit(click(0))
+    ingestor.submit(click(1))
+    assert ingestor.write_pending(stopping) == 2  # two requests at once: the server is busy
+    first = ingestor.submit(click(2))
+    writing = threading.Thread(target=ingestor.write_pending, args=(stopping,))
+    writing.start()
+    time.sleep(0.2)  # the writer has taken the first request (an idle one would commit it)
+    later = [ingestor.submit(click(n)) for n in (3, 4)]  # queued while the batch is open
+    writing.join(timeout=30)
+    assert not writing.is_alive()
+    assert [f.result(timeout=1) for f in (first, *later)] == [1, 1, 1]
+    assert ingestor.batches == 2  # the late two rode along in the same commit
+    ingestor.close()
+    assert count(db, Event) == 5
+
+
+def test_an_idle_writer_commits_a_lone_request_at_once(db: Database) -> None:
+    ingestor = Ingestor(db, gather=60.0)
+    ingestor.open()
+    alone = ingestor.submit([events.CtaClick(visitor_id="quiet", uid="quiet-0001", target="t")])
+    started = time.monotonic()
+    assert ingestor.write_pending(threading.Event()) == 1
+    assert time.monotonic() - started < 30  # not held open for the minute's gather
+    assert alone.result(timeout=1) == 1
+    ingestor.close()
 
 
 def test_record_sync_writes_inline_without_the_writer_job(db: Database) -> None:
