@@ -175,8 +175,12 @@ def returning_browser(port: int) -> str:
     )
     with urllib.request.urlopen(request) as response:  # noqa: S310 (http://127.0.0.1)
         cookies = [
-            value.split(";")[0] for name, value in response.getheaders() if name == "Set-Cookie"
+            value.split(";")[0]
+            for name, value in response.getheaders()
+            if name.lower() == "set-cookie"  # the server sends its header names in lower case
         ]
+    if not any(cookie.startswith("ls_visitor=") for cookie in cookies):
+        raise SystemExit("the home page set no visitor cookie: every request would be a new browser")
     return "; ".join([*cookies, "leadshelf_tz=Europe%2FBerlin"])
 
 
