@@ -180,7 +180,7 @@ def returning_browser(port: int) -> str:
             if name.lower() == "set-cookie"  # the server sends its header names in lower case
         ]
     if not any(cookie.startswith("ls_visitor=") for cookie in cookies):
-        raise SystemExit("the home page set no visitor cookie: every request would be a new browser")
+        raise SystemExit("the home page set no visitor cookie: each request would be a new browser")
     return "; ".join([*cookies, "leadshelf_tz=Europe%2FBerlin"])
 
 
