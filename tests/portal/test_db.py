@@ -6,18 +6,25 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from content.orm import Base, utcnow
 from portal.accounts.models import ApiToken, LoginAttempt, StaffSession
-from portal.db import SQLITE_BUSY_TIMEOUT_MS, Database, ReadOnlySessionError, take_write_lock
+from portal.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_POOL_SIZE,
+    Database,
+    ReadOnlySessionError,
+    take_write_lock,
+)
 from portal.migrate import (
     current_revision,
     head_revision,
@@ -169,6 +176,20 @@ def test_sqlite_is_tuned_for_concurrent_use(tmp_path: Path) -> None:
         assert foreign_keys == 1
         assert busy_timeout is not None
         assert busy_timeout >= 5000
+    finally:
+        database.dispose()
+
+
+def test_every_web_worker_thread_reuses_a_kept_sqlite_connection(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'kept.db'}")
+    opened: list[object] = []
+    event.listen(database.engine, "connect", lambda connection, _record: opened.append(1))
+    try:
+        for _ in range(3):  # as many readers at once as worker threads, three times over
+            with ExitStack() as stack:
+                for _ in range(SQLITE_POOL_SIZE):
+                    stack.enter_context(database.read()).execute(text("SELECT 1"))
+        assert len(opened) == SQLITE_POOL_SIZE  # each connection opened once, then kept
     finally:
         database.dispose()
 
