@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
 from content.orm import dialect_insert, utcnow
-from tracking.identity.visitors import active_lead_id
-from tracking.models import IdentityClaim, LeadChange, Unlock
+from tracking.models import IdentityClaim, LeadChange, Unlock, Visitor
 from tracking.pipeline import changelog
 
 
@@ -81,12 +80,32 @@ def is_claimed(session: Session, visitor_id: str, asset_id: int) -> bool:
 
 
 def unlocker(session: Session, visitor_id: str | None, asset_id: int) -> Unlocker | None:
-    """Who unlocked the asset for this browser: its lead, else its claim; None: locked."""
+    """Who unlocked the asset for this browser: its lead, else its claim; None: locked.
+
+    One statement (a gated asset page asks on every view): the browser's active lead, whether
+    that lead unlocked the asset, and whether the browser claimed it."""
     if not visitor_id:
         return None
-    lead_id = active_lead_id(session, visitor_id)
-    if lead_id is not None and is_unlocked(session, lead_id, asset_id):
+    lead_id, unlocked, claimed = session.execute(
+        _UNLOCKER, {"visitor_id": visitor_id, "asset_id": asset_id}
+    ).one()
+    if lead_id is not None and unlocked:
         return Unlocker(lead_id=lead_id)
-    if is_claimed(session, visitor_id, asset_id):
+    if claimed:
         return Unlocker(visitor_id=visitor_id)
     return None
+
+
+_ACTIVE_LEAD = (
+    select(Visitor.lead_id)
+    .where(Visitor.id == bindparam("visitor_id"), Visitor.retired_at.is_(None))
+    .scalar_subquery()
+)
+_UNLOCKER = select(
+    _ACTIVE_LEAD,
+    exists().where(Unlock.lead_id == _ACTIVE_LEAD, Unlock.asset_id == bindparam("asset_id")),
+    exists().where(
+        IdentityClaim.visitor_id == bindparam("visitor_id"),
+        IdentityClaim.asset_id == bindparam("asset_id"),
+    ),
+)
