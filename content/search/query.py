@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import add, mul, truediv, truth
 from typing import Any, Protocol
 
 from whoosh.query import And, Query, Term
@@ -147,14 +148,12 @@ def rank(searcher: Any, plan: QueryPlan, filters: SearchFilters, memo: SegmentMe
         return Ranking([], [], None, [], searcher, plan)
     scores = _scores(searcher, plan, allowed, memo)
     # Best first; among equal scores the document indexed first (as Whoosh's collector ranks):
-    # by document, then (a stable sort) by score.
-    ranked = sorted(scores.items())
-    ranked.sort(key=itemgetter(1), reverse=True)
-    docnums = [docnum for docnum, _ in ranked]
-    by_docnum = _asset_ids(searcher, memo)
+    # the documents found in order, then (a stable sort, also reversed) by score.
+    found = compress(range(len(scores)), scores)  # a score found is above 0.0
+    docnums = sorted(found, key=scores.__getitem__, reverse=True)
     return Ranking(
-        asset_ids=[by_docnum[docnum] for docnum in docnums],
-        scores=[score for _, score in ranked],
+        asset_ids=list(map(_asset_ids(searcher, memo).__getitem__, docnums)),
+        scores=list(map(scores.__getitem__, docnums)),
         suggestion=_suggestion(searcher, plan, allowed),
         docnums=docnums,
         searcher=searcher,
@@ -197,31 +196,39 @@ def _word_query(reader: Any, terms: dict[str, frozenset[str]]) -> Query | None:
 
 def _scores(
     searcher: Any, plan: QueryPlan, allowed: set[int] | None, memo: SegmentMemo
-) -> dict[int, float]:
-    """Score per matching document: the sum over words, scaled by the share of words it has.
+) -> list[float]:
+    """Score per document (by number; 0.0: not found): the sum over words, scaled by the share
+    of words it has.
 
     The scaling ("coordination") is what puts assets with every word first. Each word scores
-    as ``searcher.search(_word_query(…))`` would, without its per-posting overhead.
+    as ``searcher.search(_word_query(…))`` would, without its per-posting overhead. The words
+    are combined a list at a time (C loops): adding a word's 0.0 leaves a sum as it was.
     """
     words = [terms for terms in plan.terms if terms]  # stop words do not count
     reader = searcher.reader()
+    size = searcher.doc_count_all()
     per_word = []
+    scored: dict[tuple[Clause, ...], list[float]] = {}  # "score" and "scoring": one stem
     for terms in words:
-        clauses = _clauses(reader, terms)
+        clauses = tuple(_clauses(reader, terms))
+        if clauses and clauses not in scored:
+            scored[clauses] = word_scores(searcher, clauses, memo, size)
         if clauses:
-            found = word_scores(searcher, clauses, memo)
-            if allowed is not None:
-                found = {docnum: found[docnum] for docnum in allowed.intersection(found)}
-            per_word.append(found)
-    if len(per_word) == 1 and len(words) == 1:
-        return per_word[0]  # x * 1 / 1 == x
-    totals: dict[int, float] = dict(per_word[0]) if per_word else {}  # 0.0 + x == x
-    matched = dict.fromkeys(totals, 1)
+            per_word.append(scored[clauses])
+    if not per_word:
+        return []
+    totals = per_word[0]
     for found in per_word[1:]:
-        for docnum, score in found.items():
-            totals[docnum] = totals.get(docnum, 0.0) + score
-            matched[docnum] = matched.get(docnum, 0) + 1
-    return {docnum: total * matched[docnum] / len(words) for docnum, total in totals.items()}
+        totals = list(map(add, totals, found))
+    if len(words) > 1:  # x * 1 / 1 == x
+        # How many words each document has: a byte per document, 1 where a word is found,
+        # added up as one big number per word (at most 12 words: no byte carries over).
+        matched = sum(int.from_bytes(bytes(map(truth, found)), "little") for found in per_word)
+        counts = matched.to_bytes(len(totals), "little")
+        totals = list(map(truediv, map(mul, totals, counts), repeat(len(words))))
+    if allowed is not None:
+        totals = [score if docnum in allowed else 0.0 for docnum, score in enumerate(totals)]
+    return totals
 
 
 def _asset_ids(searcher: Any, memo: SegmentMemo) -> list[int]:
@@ -261,20 +268,25 @@ def _word_matcher(terms: frozenset[str], language: str) -> Callable[[str], bool]
     """Whether a word of a text in ``language`` is indexed as one of ``terms``.
 
     The analyzer's steps applied word by word, remembered per word: much
-    cheaper than running the analyzer over every hit's text.
+    cheaper than running the analyzer over every hit's text. A word seen before is a dict
+    lookup alone (no Python call).
     """
-    stops, stem = STOP_WORDS[language], STEMMERS[language]
-    seen: dict[str, bool] = {}
+    return _Matches(terms, language).__getitem__
 
-    def is_match(word: str) -> bool:
-        found = seen.get(word)
-        if found is None:
-            lowered = word.lower()
-            found = len(lowered) >= 2 and lowered not in stops and stem(lowered) in terms
-            seen[word] = found
+
+class _Matches(dict[str, bool]):
+    """Word → whether it is indexed as one of ``terms``, worked out on first asking."""
+
+    def __init__(self, terms: frozenset[str], language: str) -> None:
+        super().__init__()
+        self.terms = terms
+        self.stops, self.stem = STOP_WORDS[language], STEMMERS[language]
+
+    def __missing__(self, word: str) -> bool:
+        lowered = word.lower()
+        found = len(lowered) >= 2 and lowered not in self.stops and self.stem(lowered) in self.terms
+        self[word] = found
         return found
-
-    return is_match
 
 
 def _suggestion(searcher: Any, plan: QueryPlan, allowed: set[int] | None) -> str | None:

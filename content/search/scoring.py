@@ -23,6 +23,7 @@ from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
@@ -94,49 +95,52 @@ def _column_bytes(column: Any, doccount: int, typecode: str) -> bytes:
     return bytes(raw) + bytes(size * (doccount - stored))
 
 
-def word_scores(searcher: Any, clauses: Sequence[Clause], memo: SegmentMemo) -> dict[int, float]:
-    """Every document matching any clause (top-level document number) with its score.
+def word_scores(
+    searcher: Any, clauses: Sequence[Clause], memo: SegmentMemo, size: int
+) -> list[float]:
+    """Each document's score for one word, by top-level document number (``size`` of them;
+    0.0 where the word is not found: every score found is above 0, idf and tf being).
 
     The score is what ``PreloadedOr(Term(field, text, boost=boost) …)`` gives it: per clause in
-    order, ``bm25(…) * boost`` added to the document's sum.
+    order, ``bm25(…) * boost`` added to the document's sum (from 0.0: ``0.0 + x == x``).
     """
-    scores: dict[int, float] = {}
+    scores = [0.0] * size
+    norms = {field: _norms(searcher, field) for field, _, _ in clauses}
     for subsearcher, offset in searcher.leaf_searchers():
         reader = subsearcher.reader()
-        deleted = reader.deleted_docs_set
-        segment: dict[int, float] = {}
+        segment = [0.0] * reader.doc_count_all()
         for field, text, boost in clauses:
-            if (field, text) not in reader:
+            try:
+                matcher = reader.postings(field, text)
+            except TermNotFound:  # not in this segment
                 continue
-            _add_term(segment, searcher, reader, field, text, boost, memo, deleted)
-        if offset:
-            scores.update((docnum + offset, score) for docnum, score in segment.items())
-        else:
-            scores.update(segment)
+            lengths = memo.lengths(reader, field)
+            _add_term(segment, matcher, lengths, norms[field], searcher.idf(field, text), boost)
+        for docnum in reader.deleted_docs_set:  # scored above with the rest, found by none
+            segment[docnum] = 0.0
+        scores[offset : offset + len(segment)] = segment
     return scores
 
 
-def _add_term(
-    scores: dict[int, float],
-    searcher: Any,
-    reader: Any,
-    field: str,
-    text: str,
-    boost: float,
-    memo: SegmentMemo,
-    deleted: frozenset[int],
-) -> None:
-    """Add one term's BM25F score times ``boost`` to each of its documents in one segment."""
-    idf = searcher.idf(field, text)
+def _norms(searcher: Any, field: str) -> list[float]:
+    """The length part of ``bm25(idf, tf, fl, avgfl, B, K1)`` for each length byte of ``fl``."""
     avgfl = searcher.avg_field_length(field) or 1
+    return [K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(256)]
+
+
+def _add_term(
+    scores: list[float],
+    matcher: Any,
+    lengths: bytes,
+    norm: list[float],
+    idf: float,
+    boost: float,
+) -> None:
+    """Add one term's BM25F score times its boost to each of its documents in one segment
+    (``matcher``: its postings there; ``lengths``: the field's length byte per document)."""
     k = K1 + 1
-    # bm25(idf, tf, fl, avgfl, B, K1) with its length part looked up per length byte.
-    norm = [K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(256)]
-    lengths = memo.lengths(reader, field)
-    matcher = reader.postings(field, text)
-    if isinstance(matcher, FilterMatcher):  # the segment has deleted documents
+    if isinstance(matcher, FilterMatcher):  # deleted documents: left to the caller
         matcher = matcher.child
-    get = scores.get
     while matcher.is_active():
         matcher._read_data()
         ids, weights = matcher._data[0], matcher._data[1]
@@ -144,17 +148,7 @@ def _add_term(
         docnums = list(accumulate(ids) if not matcher._byteids else ids)
         if weights is None or isinstance(weights, float):  # one weight for the whole block
             weights = array("f", [1.0 if weights is None else weights]) * count
-        if deleted:
-            kept = [(d, tf) for d, tf in zip(docnums, weights, strict=True) if d not in deleted]
-            docnums, weights = [d for d, _ in kept], [tf for _, tf in kept]
-        block = [
-            (idf * ((tf * k) / (tf + norm[lengths[d]]))) * boost
-            for d, tf in zip(docnums, weights, strict=True)
-        ]
-        if scores:
-            for docnum, score in zip(docnums, block, strict=True):
-                scores[docnum] = get(docnum, 0.0) + score
-        else:
-            scores.update(zip(docnums, block, strict=True))
+        for d, tf in zip(docnums, weights, strict=True):
+            scores[d] += (idf * ((tf * k) / (tf + norm[lengths[d]]))) * boost
         matcher._i = count - 1
         matcher.next()
