@@ -13,8 +13,10 @@ not per view.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +31,7 @@ LIBRARY_ORDER = (Asset.featured.desc(), Asset.published_at.desc(), Asset.id.desc
 """The library's order (a reader's language goes first before it: ``Snapshot.newest``)."""
 
 FACET_FIELDS = ("kind", "stage", "language", "topic")
+_BINARY_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,10 @@ class Snapshot:
         self.rows = rows
         self.live_rows = {i: rows[i] for i in order if i in rows and rows[i].live}
         self._position = {asset_id: n for n, asset_id in enumerate(self.live_rows)}
+        self._places = [len(self._position)] * (max(rows, default=0) + 1)
+        """``_position`` as a list by asset id (the place past the end: not live)."""
+        for asset_id, place in self._position.items():
+            self._places[asset_id] = place
         self.every = (1 << len(self._position)) - 1
         self.bits = _value_bits(list(self.live_rows.values()))
         self._by_root: dict[int, list[int]] = {}
@@ -94,11 +101,22 @@ class Snapshot:
 
     def of(self, asset_ids: Iterable[int]) -> int:
         """The bits of those ``asset_ids`` that are live."""
-        found = bytearray((len(self._position) + 7) // 8)
-        for place in map(self._position.get, asset_ids):
-            if place is not None:
-                found[place >> 3] |= 1 << (place & 7)
-        return int.from_bytes(found, "little")
+        size = len(self._position)
+        ids = asset_ids if isinstance(asset_ids, list | tuple) else list(asset_ids)
+        if not size or not ids:
+            return 0
+        # A byte per place (the one past the end for ids not live), set by C loops, then read
+        # as the digits of a binary number (place 0 the lowest bit).
+        found = bytearray(size + 1)
+        try:
+            deque(map(found.__setitem__, map(self._places.__getitem__, ids), repeat(1)), 0)
+        except IndexError:  # an id newer than the rows (asset ids are never negative)
+            found[:] = bytes(size + 1)
+            places = map(self._position.get, ids, repeat(size))
+            deque(map(found.__setitem__, places, repeat(1)), maxlen=0)
+        del found[size]
+        found.reverse()
+        return int(found.translate(_BINARY_DIGITS), 2)
 
     def has(self, bits: int, asset_id: int) -> bool:
         place = self._position.get(asset_id)
