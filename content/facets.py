@@ -166,7 +166,11 @@ class View:
         page: list[int] = []
         seen = 0
         has, matching = self.snapshot.has, self.matching
+        listed: set[int] = set()  # an id twice in the order counts once, where first
         for asset_id in self.order:
+            if asset_id in listed:
+                continue
+            listed.add(asset_id)
             if has(matching, asset_id):
                 if seen >= start:
                     page.append(asset_id)
@@ -191,7 +195,7 @@ def count_view(
     if ranking is None:
         base, order = snapshot.every, snapshot.newest(order_reader)
     else:
-        order = list(dict.fromkeys(ranking))
+        order = list(ranking)  # ids twice: once, as ``View.ids`` reads it
         base = snapshot.of(order)
     shown = snapshot.shown(reader)
     tests = {name: snapshot.bits[name].get(value, 0) for name, value in chosen.items()}
