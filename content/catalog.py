@@ -151,7 +151,8 @@ def browse_page(
         found = search(query.q, None)
         ranking = list(found.asset_ids)
         suggestion = found.suggestion
-        if query.reader and not query.language:  # a piece found in any language, in theirs
+        # A piece found in any language, in theirs (repeats are counted once by count_view).
+        if query.reader and not query.language and snapshot.has_translations:
             ranking = snapshot.with_versions(ranking)
     topics = _topics(session)
     slugs = {slug: topic_id for topic_id, (slug, _, _) in topics.items()}

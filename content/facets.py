@@ -122,6 +122,11 @@ class Snapshot:
         place = self._position.get(asset_id)
         return place is not None and bool(bits >> place & 1)
 
+    @property
+    def has_translations(self) -> bool:
+        """Whether any asset translates another (else ``with_versions`` only drops repeats)."""
+        return bool(self._originals)
+
     def with_versions(self, ranked: Sequence[int]) -> list[int]:
         """``translations.with_versions`` from the rows at hand."""
         if not self._originals:  # nothing is translated: each piece has one version
