@@ -111,7 +111,7 @@ def word_scores(
         segment = [0.0] * reader.doc_count_all()
         for field, text, boost in clauses:
             try:
-                matcher = reader.postings(field, text)
+                matcher = _postings(reader, field, text)
             except TermNotFound:  # not in this segment
                 continue
             lengths = memo.lengths(reader, field)
@@ -120,6 +120,19 @@ def word_scores(
             segment[docnum] = 0.0
         scores[offset : offset + len(segment)] = segment
     return scores
+
+
+def _postings(reader: Any, field: str, text: str) -> Any:
+    """A term's postings in one segment, deleted documents included.
+
+    ``reader.postings`` would wrap them in a filter for the deleted ones, which decodes the
+    first block's document numbers one at a time up front (a thousand for a common word).
+    """
+    terms = getattr(reader, "_terms", None)
+    if terms is None:  # not a segment (an empty index)
+        return reader.postings(field, text)
+    encoded = reader._text_to_bytes(field, text)
+    return terms.matcher(field, encoded, reader.schema[field].format)
 
 
 def _norms(searcher: Any, field: str) -> list[float]:
@@ -139,7 +152,7 @@ def _add_term(
     """Add one term's BM25F score times its boost to each of its documents in one segment
     (``matcher``: its postings there; ``lengths``: the field's length byte per document)."""
     k = K1 + 1
-    if isinstance(matcher, FilterMatcher):  # deleted documents: left to the caller
+    if isinstance(matcher, FilterMatcher):  # deleted documents: zeroed by the caller
         matcher = matcher.child
     while matcher.is_active():
         matcher._read_data()
