@@ -60,6 +60,19 @@ class LiveServer:
     password: str = STAFF_PASSWORD
 
 
+def add_staff(env: Mapping[str, str], email: str, role: str, name: str) -> str:
+    """Add a staff member (password ``STAFF_PASSWORD``) with ``leadshelf user add`` to the data
+    of the server ``env`` describes; returns the email."""
+    subprocess.run(
+        [LEADSHELF, "user", "add", email, "--role", role, "--name", name],
+        input=f"{STAFF_PASSWORD}\n".encode(),
+        env=dict(env),
+        check=True,
+        capture_output=True,
+    )
+    return email
+
+
 def prepared_env(data_dir: Path, backend: str, *, database: str, **settings: str) -> dict[str, str]:
     """The environment of a server of a test's own: its data dir, test keys and the e2e model,
     a fresh PostgreSQL database named ``database`` (on that backend), the e2e admin and the
@@ -113,13 +126,7 @@ def _load_demo_data(backend: str) -> tuple[Path, str]:
     if backend == "postgresql":
         env["LEADSHELF_DATABASE_URL"] = url = fresh_postgres_database("e2e_demo_data")
         template = make_url(url).database or ""
-    subprocess.run(
-        [LEADSHELF, "user", "add", ADMIN_EMAIL, "--role", "admin", "--name", "Erin Admin"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    add_staff(env, ADMIN_EMAIL, "admin", "Erin Admin")
     # the demo library: open, soft and gated assets, with PDFs, for the prospect's flows
     subprocess.run([LEADSHELF, "demo"], env=env, check=True, capture_output=True)
     return folder, template

@@ -4,15 +4,13 @@ catalog translates is left on those pages."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.live import LiveServer, new_context
+from tests.e2e.live import LiveServer, add_staff, new_context
 from tests.portal.german_pages import untranslated
-from tests.servers import LEADSHELF
 from tests.support import STAFF_PASSWORD, html
 
 pytestmark = pytest.mark.e2e
@@ -20,14 +18,7 @@ pytestmark = pytest.mark.e2e
 
 def add_marketer(live_server: LiveServer) -> str:
     email = f"mara.{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run(
-        [LEADSHELF, "user", "add", email, "--role", "marketer", "--name", "Mara Marketing"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=dict(live_server.env),
-        check=True,
-        capture_output=True,
-    )
-    return email
+    return add_staff(live_server.env, email, "marketer", "Mara Marketing")
 
 
 def left_in_english(page: Page) -> list[str]:

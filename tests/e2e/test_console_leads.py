@@ -9,16 +9,14 @@ lead, sees the asset in its engagement trail, and downloads the CSV.
 from __future__ import annotations
 
 import csv
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.live import MIN_FILL_SECONDS, LiveServer, new_context
+from tests.e2e.live import MIN_FILL_SECONDS, LiveServer, add_staff, new_context
 from tests.e2e.prospects import BUSINESS_CASE, new_prospect, unlock
-from tests.servers import LEADSHELF
 from tests.support import STAFF_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -29,14 +27,7 @@ BUSINESS_CASE_TITLE = "The Business Case for Marketing Automation"
 
 @pytest.fixture(scope="module")
 def marketer(live_server: LiveServer) -> str:
-    subprocess.run(
-        [LEADSHELF, "user", "add", MARKETER, "--role", "marketer", "--name", "Mia Marketer"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=dict(live_server.env),
-        capture_output=True,
-        check=True,
-    )
-    return MARKETER
+    return add_staff(live_server.env, MARKETER, "marketer", "Mia Marketer")
 
 
 def ask_to_talk_to_sales(page: Page, server: LiveServer, slug: str) -> None:

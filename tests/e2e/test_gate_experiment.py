@@ -14,7 +14,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.live import LiveServer, new_context
+from tests.e2e.live import LiveServer, add_staff, new_context
 from tests.servers import LEADSHELF
 
 pytestmark = pytest.mark.e2e
@@ -46,14 +46,7 @@ def gated_asset(server: LiveServer, folder: object) -> tuple[str, str]:
 def an_editor(server: LiveServer) -> str:
     """A staff member with the editor role, added to the live server for this test."""
     email = f"e2e-editor-{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run(
-        [LEADSHELF, "user", "add", email, "--role", "editor", "--name", "Eddie Editor"],
-        input=f"{server.password}\n".encode(),
-        env=dict(server.env),
-        check=True,
-        capture_output=True,
-    )
-    return email
+    return add_staff(server.env, email, "editor", "Eddie Editor")
 
 
 def arm_of(browser: Browser, server: LiveServer, slug: str) -> str:

@@ -3,14 +3,11 @@ sees where the lead came from on its page and filters the leads by it."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.live import LiveServer, new_context
+from tests.e2e.live import LiveServer, add_staff, new_context
 from tests.e2e.prospects import BUYERS_GUIDE, new_prospect, unlock
-from tests.servers import LEADSHELF
 from tests.support import STAFF_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -21,14 +18,7 @@ CAMPAIGN = "/library?utm_source=linkedin&utm_medium=social&utm_campaign=scoring-
 
 @pytest.fixture(scope="module")
 def marketer(live_server: LiveServer) -> str:
-    subprocess.run(
-        [LEADSHELF, "user", "add", MARKETER, "--role", "marketer", "--name", "Sam Sources"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=dict(live_server.env),
-        capture_output=True,
-        check=True,
-    )
-    return MARKETER
+    return add_staff(live_server.env, MARKETER, "marketer", "Sam Sources")
 
 
 def test_a_campaign_arrival_is_the_leads_original_source(

@@ -8,7 +8,6 @@ demo mailbox. Nothing leaves the machine: the demo's own catcher receives the ma
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from nurture.mail.models import MailMessage
 from nurture.programs.models import Enrollment, Program
 from portal.db import Database
 from portal.settings import Settings
-from tests.e2e.live import new_context, prepared_env
-from tests.servers import LEADSHELF, serving
+from tests.e2e.live import add_staff, new_context, prepared_env
+from tests.servers import serving
 from tests.support import STAFF_PASSWORD, backends
 from tracking.identity import consent as consenting
 from tracking.identity.consent import ConsentText
@@ -54,13 +53,7 @@ def demo(
         # The scheduler looks every second here (5 s by default), so the test waits less.
         JOB_INTERVALS="program-scheduler=1",
     )
-    subprocess.run(
-        [LEADSHELF, "user", "add", MARKETER_EMAIL, "--role", "marketer", "--name", "Mia Marketer"],
-        input=f"{STAFF_PASSWORD}\n".encode(),
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    add_staff(env, MARKETER_EMAIL, "marketer", "Mia Marketer")
     database = Database(Settings.from_env(env, config_file=None).resolved_database_url)
     try:
         with serving(env, "--host", "127.0.0.1", "--demo") as url:
