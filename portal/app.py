@@ -18,6 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+from sqlalchemy.orm import Session
 
 from content.catalog import CatalogCache
 from content.files import FileStore
@@ -26,6 +27,7 @@ from nurture.recommendations import AudienceCache
 from portal import __version__, console_words, errors, i18n, jobs
 from portal.accounts import service as account_service
 from portal.accounts.guards import StaffSessionMiddleware
+from portal.batched import BatchedReads
 from portal.csrf import csrf_middleware
 from portal.db import Database
 from portal.dependencies import DEPENDENCIES
@@ -72,6 +74,8 @@ from portal.signing import Signer, load_secret_keys
 from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
+from tracking.identity import unlocks
+from tracking.identity.unlocks import Unlocker
 from tracking.pipeline.ingest import Ingestor
 from tracking.rules.config_file import load_model
 
@@ -129,6 +133,7 @@ def app_state(settings: Settings, *, migrate: bool = True) -> State:
             "asset_ids": AssetIds(database),
             "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
             "pages": PageCache(database),
+            "unlocks": BatchedReads(database, _unlocker),
         }
     )
 
@@ -158,6 +163,11 @@ class Shell:
             max_body_bytes=(settings.max_upload_mb + 1) * 1024 * 1024,
             privacy_url=settings.privacy_url,
         )
+
+
+def _unlocker(session: Session, key: tuple[str, int]) -> Unlocker | None:
+    visitor_id, asset_id = key
+    return unlocks.unlocker(session, visitor_id, asset_id)
 
 
 def _on_startup(app: Litestar) -> None:

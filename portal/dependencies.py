@@ -23,6 +23,7 @@ from content.files import FileStore
 from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
 from portal.background import Runner
+from portal.batched import BatchedReads
 from portal.db import Database
 from portal.pages import PageCache
 from portal.ratelimit import TokenBuckets
@@ -32,6 +33,7 @@ from portal.routes.system import HealthCache
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.snapshots import Snapshots
+from tracking.identity.unlocks import Unlocker
 from tracking.pipeline.ingest import Ingestor
 from tracking.rules.config import Model
 
@@ -106,6 +108,8 @@ class PublicSite:
     """Per-visitor token buckets that rate-limit the beacon."""
     pages: PageCache
     """The shared bytes of home, library and asset pages, per content version."""
+    unlocks: BatchedReads[tuple[str, int], Unlocker | None]
+    """Who unlocked a gated asset for a browser (visitor id, asset id), read in batches."""
 
 
 def provide_runner(state: State) -> Runner:
@@ -135,6 +139,7 @@ def provide_site(state: State) -> PublicSite:
         asset_ids=state.asset_ids,
         beacon_buckets=state.beacon_buckets,
         pages=state.pages,
+        unlocks=state.unlocks,
     )
 
 

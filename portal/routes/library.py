@@ -236,7 +236,7 @@ async def asset_page(
         return shown  # not found, or moved to a new slug
     facts = shown.facts
     if facts["gated"] and visitor.id and not visitor.is_new:  # a new id has unlocked nothing
-        unlocked = await to_thread.run_sync(_unlocker, site, facts["asset_id"], visitor.id)
+        unlocked = await site.unlocks.get((visitor.id, facts["asset_id"]))
         if unlocked is not None:
             return await to_thread.run_sync(_personal_asset_page, request, site, slug, note)
     locked = facts["gated"]
@@ -244,11 +244,6 @@ async def asset_page(
         site.ingestor, request, events.AssetView(asset_id=facts["asset_id"], locked=locked)
     )
     return pages.html(shown.body, headers=PERSONAL if visitor.id else SHARED)
-
-
-def _unlocker(site: PublicSite, asset_id: int, visitor_id: str) -> Unlocker | None:
-    with site.database.read() as session:
-        return unlocks.unlocker(session, visitor_id, asset_id)
 
 
 def _shared_asset_page(
