@@ -60,6 +60,7 @@ class SearchIndex:
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
         self._lock_fd: int | None = None
+        self._state_read: tuple[tuple[int, int, int], dict[str, Any]] | None = None
         path.mkdir(parents=True, exist_ok=True)
         if not self._is_current():
             with self._exclusive():
@@ -253,11 +254,26 @@ class SearchIndex:
         return bool(opened.latest_generation() > -1)
 
     def _read_state(self) -> dict[str, Any]:
+        """The state file, parsed again only when it was replaced (a search page keys its
+        shared bytes by ``last_seq`` on every request: a ``stat`` instead of a read and a
+        parse). Every write replaces the file (a new inode), so a change is never missed."""
+        target = self.path / _STATE_FILE
         try:
-            state = json.loads((self.path / _STATE_FILE).read_text())
+            stat = os.stat(target)
+        except FileNotFoundError:
+            return {}
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        read = self._state_read
+        if read is not None and read[0] == key:
+            return read[1]
+        try:
+            state = json.loads(target.read_text())
         except (FileNotFoundError, ValueError):
             return {}
-        return state if isinstance(state, dict) else {}
+        if not isinstance(state, dict):
+            return {}
+        self._state_read = (key, state)
+        return state
 
     def _write_state(self, last_seq: int) -> None:
         target = self.path / _STATE_FILE
