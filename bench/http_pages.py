@@ -25,7 +25,8 @@ request of each page runs are counted in-process. The load average is printed
 with the figures: the machine is shared.
 
 Run: make bench   (or .venv/bin/python bench/http_pages.py; BENCH_SECONDS, BENCH_CONNECTIONS,
-BENCH_CHANGE_EVERY; BENCH_GENERATOR=own for the script's own client; BENCH_SMOKE=1 or
+BENCH_CHANGE_EVERY; BENCH_PAGES=gated,q= (words a page's label contains: only those
+pages, fragments and /healthz); BENCH_GENERATOR=own for the script's own client; BENCH_SMOKE=1 or
 BENCH_SECONDS=1, as CI sets it: one ceiling, 1 s runs, no fragments, under 30 s on a quiet
 machine)
 """
@@ -54,6 +55,12 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP = 2.0
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
 CHANGE_EVERY = float(os.environ.get("BENCH_CHANGE_EVERY", "0.5"))
+ONLY = [word for word in os.environ.get("BENCH_PAGES", "").split(",") if word]
+
+
+def chosen(label: str) -> bool:
+    """Whether BENCH_PAGES (empty: every page) names this page."""
+    return not ONLY or any(word in label for word in ONLY)
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -442,6 +449,7 @@ def main() -> None:
         ("open asset", f"/library/{OPEN_ASSET}"),
         ("gated asset", f"/library/{GATED_ASSET}"),
     ]
+    pages = [(label, path) for label, path in pages if chosen(label)]
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         started = time.perf_counter()
@@ -466,14 +474,14 @@ def main() -> None:
                     load(url, cookie, warmup)
                 warm = load(url, cookie, seconds)
                 rows.append(Row(label, ceiling, cold, warm))
-            for label, path in [] if SMOKE else FRAGMENTS:
+            for label, path in [] if SMOKE else [f for f in FRAGMENTS if chosen(f[0])]:
                 url = f"http://127.0.0.1:{port}{path}"
                 if answers(url, cookie):
                     ceiling = load(ceiling_url, "", seconds)
                     if warmup:
                         load(url, cookie, warmup, htmx=True)
                     rows.append(Row(label, ceiling, None, load(url, cookie, seconds, htmx=True)))
-            if not SMOKE:
+            if not SMOKE and chosen("/healthz"):
                 ceiling = load(ceiling_url, "", seconds)
                 healthz = load(f"http://127.0.0.1:{port}/healthz", cookie, seconds)
                 rows.append(Row("/healthz", ceiling, None, healthz))
