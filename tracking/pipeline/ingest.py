@@ -16,13 +16,14 @@ batch fails, its requests are retried one by one, so one bad event fails alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -49,8 +50,12 @@ VISITOR_TABLE: Table = Visitor.__table__  # type: ignore[assignment]
 
 @dataclass(slots=True)
 class _Request:
+    """Events to store and who waits for them: a thread (``future``) or a coroutine on an event
+    loop (``waiter``, answered on its loop together with the batch's other waiters there)."""
+
     events: Sequence[TrackedEvent]
-    future: Future[int] = field(default_factory=Future)
+    future: Future[int] | None = None
+    waiter: asyncio.Future[int] | None = None
 
 
 class Ingestor:
@@ -105,10 +110,28 @@ class Ingestor:
 
     def submit(self, events: Sequence[TrackedEvent]) -> Future[int]:
         """Queue events; the future resolves to how many were stored once they are committed."""
-        request = _Request(events)
+        future: Future[int] = Future()
         if not events:
-            request.future.set_result(0)
-            return request.future
+            future.set_result(0)
+            return future
+        self._enqueue(_Request(events, future=future))
+        return future
+
+    async def record(self, events: Sequence[TrackedEvent]) -> int:
+        """Store events and return once they are committed (for async handlers).
+
+        A caller that gives up (its request is cancelled) only stops waiting: the
+        events are still written, and the writer carries on. The writer answers every
+        request of a batch waiting on this loop in one call (one wake-up of the loop per
+        batch, not one per request).
+        """
+        if not events:
+            return 0
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Request(events, waiter=waiter))
+        return await waiter
+
+    def _enqueue(self, request: _Request) -> None:
         with self._guard:
             queued = self._open
             if queued:
@@ -116,15 +139,6 @@ class Ingestor:
         if not queued:
             # No writer job (a CLI command, a test without the app): write right here.
             self._write([request])
-        return request.future
-
-    async def record(self, events: Sequence[TrackedEvent]) -> int:
-        """Store events and return once they are committed (for async handlers).
-
-        A caller that gives up (its request is cancelled) only stops waiting: the
-        events are still written, and the writer carries on.
-        """
-        return await asyncio.shield(asyncio.wrap_future(self.submit(events)))
 
     def record_sync(self, events: Sequence[TrackedEvent], timeout: float = 30.0) -> int:
         """Store events and return once they are committed (for sync handlers and tools)."""
@@ -147,8 +161,7 @@ class Ingestor:
             self._write(batch)
         except Exception:  # the writer must outlive any one batch
             logger.exception("ingestion batch failed")
-            for request in batch:
-                _settle(request.future, error=IngestError("the event could not be stored"))
+            _answer([(request, IngestError("the event could not be stored")) for request in batch])
             return 0
         return sum(len(request.events) for request in batch)
 
@@ -182,18 +195,18 @@ class Ingestor:
         return batch
 
     def _write(self, batch: list[_Request]) -> None:
+        _answer(self._outcomes(batch))
+
+    def _outcomes(self, batch: list[_Request]) -> list[tuple[_Request, int | Exception]]:
+        """Each request with how many of its events were stored, or why they could not be."""
         try:
             counts = self._commit(batch)
         except Exception:
             if len(batch) == 1:
                 logger.exception("could not store %d event(s)", len(batch[0].events))
-                _settle(batch[0].future, error=IngestError("the event could not be stored"))
-                return
-            for request in batch:
-                self._write([request])
-            return
-        for request, count in zip(batch, counts, strict=True):
-            _settle(request.future, result=count)
+                return [(batch[0], IngestError("the event could not be stored"))]
+            return [outcome for request in batch for outcome in self._outcomes([request])]
+        return list(zip(batch, counts, strict=True))
 
     def _commit(self, batch: list[_Request]) -> list[int]:
         with self.database.write() as session:
@@ -202,14 +215,35 @@ class Ingestor:
         return counts
 
 
-def _settle(future: Future[int], *, result: int = 0, error: Exception | None = None) -> None:
+_Waiting = Future[int] | asyncio.Future[int]
+
+
+def _answer(outcomes: list[tuple[_Request, int | Exception]]) -> None:
+    """Answer the requests of a batch: threads each, coroutines in one call per event loop."""
+    waiting: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, int | Exception]]] = {}
+    for request, outcome in outcomes:
+        if request.future is not None:
+            _settle(request.future, outcome)
+        elif request.waiter is not None:
+            waiting.setdefault(request.waiter.get_loop(), []).append((request.waiter, outcome))
+    for loop, answers in waiting.items():
+        with contextlib.suppress(RuntimeError):  # a stopped loop: nobody waits there any more
+            loop.call_soon_threadsafe(_settle_all, answers)
+
+
+def _settle_all(answers: list[tuple[_Waiting, int | Exception]]) -> None:
+    for future, outcome in answers:
+        _settle(future, outcome)
+
+
+def _settle(future: _Waiting, outcome: int | Exception) -> None:
     """Answer a request, unless its caller gave up waiting (a cancelled future)."""
     if future.done():
         return
-    if error is not None:
-        future.set_exception(error)
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
     else:
-        future.set_result(result)
+        future.set_result(outcome)
 
 
 class IngestError(RuntimeError):

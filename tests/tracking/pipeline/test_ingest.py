@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import ColumnElement, func, select
@@ -514,3 +515,57 @@ def test_callers_that_give_up_waiting_neither_lose_events_nor_stop_the_writer(
     finally:
         writer.stop()
     assert count(db, Event) == 41
+
+
+def test_coroutines_waiting_together_get_their_own_answers_in_one_wake_up_a_batch(
+    db: Database,
+) -> None:
+    import asyncio
+
+    asset = make_asset(db)
+    # A generous max_wait keeps the requests in one batch, so the bad one spoils it first.
+    ingestor = Ingestor(db, max_wait=0.2)
+    writer = start_writer(ingestor)
+    bad_one = 5
+    wake_ups: list[int] = []
+
+    async def main() -> list[int | BaseException]:
+        loop = asyncio.get_running_loop()
+        call_soon_threadsafe = loop.call_soon_threadsafe
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            wake_ups.append(1)
+            return call_soon_threadsafe(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        return await asyncio.gather(
+            *(
+                ingestor.record(
+                    [
+                        events.AssetView(
+                            visitor_id=f"reader-{n}",
+                            asset_id=NO_ASSET if n == bad_one else asset.id,
+                            uid=f"together-{n:04}",
+                        )
+                    ]
+                )
+                for n in range(12)
+            ),
+            return_exceptions=True,
+        )
+
+    answers: list[list[int | BaseException]] = []
+
+    async def run() -> None:
+        answers.append(await main())
+
+    try:
+        run_in_own_loop(run)
+    finally:
+        writer.stop()
+    outcomes = answers[0]
+    assert isinstance(outcomes[bad_one], IngestError)
+    assert outcomes[:bad_one] + outcomes[bad_one + 1 :] == [1] * 11
+    assert count(db, Event) == 11
+    # The batch (and the bad request's retries) answered the loop once, not once a request.
+    assert len(wake_ups) == 1
