@@ -61,6 +61,7 @@ class SearchIndex:
         self._lock_depth = 0
         self._lock_fd: int | None = None
         self._state_read: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+        self._state_path = str(path / _STATE_FILE)  # a string: a Path's str() costs more than stat
         path.mkdir(parents=True, exist_ok=True)
         if not self._is_current():
             with self._exclusive():
@@ -257,7 +258,7 @@ class SearchIndex:
         """The state file, parsed again only when it was replaced (a search page keys its
         shared bytes by ``last_seq`` on every request: a ``stat`` instead of a read and a
         parse). Every write replaces the file (a new inode), so a change is never missed."""
-        target = self.path / _STATE_FILE
+        target = self._state_path
         try:
             stat = os.stat(target)
         except FileNotFoundError:
@@ -267,7 +268,8 @@ class SearchIndex:
         if read is not None and read[0] == key:
             return read[1]
         try:
-            state = json.loads(target.read_text())
+            with open(target, encoding="utf-8") as file:
+                state = json.load(file)
         except (FileNotFoundError, ValueError):
             return {}
         if not isinstance(state, dict):
