@@ -13,6 +13,7 @@ arrive while a hop runs wait for the next one.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
@@ -36,35 +37,40 @@ class BatchedReads(Generic[K, V]):
         self.read = read
         self.most = most
         """The most keys one hop reads (the rest wait for the next hop)."""
-        self._waiting: dict[K, list[asyncio.Future[V]]] = {}
-        self._reading: asyncio.Task[None] | None = None
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue[K, V]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per event loop (a web process has one; tests may run several): its waiting keys."""
         self.hops = 0
         """How many worker-thread hops have run (a measure of the batching)."""
 
     async def get(self, key: K) -> V:
         loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
         future: asyncio.Future[V] = loop.create_future()
-        reading = self._reading
-        if reading is not None and reading.get_loop() is not loop:
-            self._waiting, reading = {}, None  # that loop has stopped (a test's client closed)
-        self._waiting.setdefault(key, []).append(future)
-        if reading is None or reading.done():
-            self._reading = loop.create_task(self._read_waiting())
+        queue.waiting.setdefault(key, []).append(future)
+        if queue.reading is None or queue.reading.done():
+            queue.reading = loop.create_task(self._read_waiting(queue))
         return await future
 
-    async def _read_waiting(self) -> None:
-        while self._waiting:
-            keys = list(self._waiting)[: self.most]
-            futures = [self._waiting.pop(key) for key in keys]
+    async def _read_waiting(self, queue: _Queue[K, V]) -> None:
+        waiting = queue.waiting
+        while waiting:
+            keys = list(waiting)[: self.most]
+            futures = [waiting.pop(key) for key in keys]
             try:
                 outcomes = await to_thread.run_sync(self._read_all, keys)
             except BaseException:  # cancelled (the loop stops): nobody is left waiting
-                for waiting in futures:
-                    for future in waiting:
-                        future.cancel()
+                for future in [f for fs in futures for f in fs] + [
+                    f for fs in waiting.values() for f in fs
+                ]:
+                    future.cancel()
+                waiting.clear()
                 raise
-            for waiting, outcome in zip(futures, outcomes, strict=True):
-                for future in waiting:
+            for waited, outcome in zip(futures, outcomes, strict=True):
+                for future in waited:
                     if future.done():
                         continue  # its request gave up
                     if isinstance(outcome, _Failed):
@@ -90,6 +96,16 @@ class BatchedReads(Generic[K, V]):
                 return self.read(session, key)
         except Exception as error:
             return _Failed(error)
+
+
+class _Queue(Generic[K, V]):
+    """The keys one event loop waits for, and the task reading them."""
+
+    __slots__ = ("reading", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: dict[K, list[asyncio.Future[V]]] = {}
+        self.reading: asyncio.Task[None] | None = None
 
 
 class _Failed:

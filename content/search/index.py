@@ -29,6 +29,8 @@ from content.search.scoring import SegmentMemo
 LOCK_WAIT_SECONDS = 30.0
 POSTINGS_PER_BLOCK = 1024
 _STATE_FILE = "leadshelf-state.json"
+_SETTLED_NS = 1_000_000_000
+"""A state file this old (ns) is remembered by its inode, mtime and size (``_read_state``)."""
 _LOCK_FILE = "leadshelf-writer.lock"
 
 
@@ -257,7 +259,7 @@ class SearchIndex:
     def _read_state(self) -> dict[str, Any]:
         """The state file, parsed again only when it was replaced (a search page keys its
         shared bytes by ``last_seq`` on every request: a ``stat`` instead of a read and a
-        parse). Every write replaces the file (a new inode), so a change is never missed."""
+        parse). Every write replaces the file, and only a file older than a second is kept."""
         target = self._state_path
         try:
             stat = os.stat(target)
@@ -274,7 +276,11 @@ class SearchIndex:
             return {}
         if not isinstance(state, dict):
             return {}
-        self._state_read = (key, state)
+        # A freed inode can come back with the same size and, within the clock's coarse step,
+        # the same mtime: a file written this last second is read again until it is older
+        # (as git treats its index), so a later file can never share its key.
+        if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+            self._state_read = (key, state)
         return state
 
     def _write_state(self, last_seq: int) -> None:

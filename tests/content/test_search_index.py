@@ -159,3 +159,22 @@ def test_an_index_written_before_the_search_classes_moved_still_opens(
 
     assert reopened.last_seq() == 42
     assert ids(reopened.search("scoring")) == [1]
+
+
+def test_the_position_follows_every_write_even_another_processs_within_a_second(
+    tmp_path: Path,
+) -> None:
+    """``last_seq`` is remembered between writes (a search page asks on every request), yet
+    a state written by another process, even rewritten in place at the same size within the
+    file clock's step, is seen at once."""
+    index = SearchIndex(tmp_path / "index")
+    index.apply([document(1, "Pricing")], [], last_seq=41)
+    assert index.last_seq() == 41
+    index.apply([], [], last_seq=42)  # this process's write
+    assert index.last_seq() == 42
+    state = tmp_path / "index" / "leadshelf-state.json"
+    before = state.read_text()
+    state.write_text(before.replace('"last_seq": 42', '"last_seq": 43'))  # same inode and size
+    assert len(state.read_text()) == len(before)
+    assert index.last_seq() == 43
+    assert index.last_seq() == 43

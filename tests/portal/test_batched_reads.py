@@ -6,6 +6,7 @@ its own request alone."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -108,3 +109,26 @@ def test_each_browser_asking_at_once_gets_its_own_unlock_state(db: Database) -> 
 
     assert answers == [Unlocker(lead_id=lead_id) if n % 2 else None for n in range(10)]
     assert reads.hops == 1
+
+
+def test_two_event_loops_asking_at_once_each_get_their_answers(db: Database) -> None:
+    """Each web process has one loop; tests (and a second test client) may run two at once."""
+    for n in range(6):
+        make_asset(db, title=f"Guide {n}", slug=f"guide-{n}")
+    reads: BatchedReads[str, str] = BatchedReads(db, title_of)
+    both_asking = threading.Barrier(2)
+    answers: dict[int, list[Any]] = {}
+
+    def loop_asking(which: int) -> None:
+        async def main() -> list[Any]:
+            both_asking.wait()
+            return await asyncio.gather(*(reads.get(f"guide-{n}") for n in range(6)))
+
+        answers[which] = asyncio.run(main())
+
+    threads = [threading.Thread(target=loop_asking, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert answers == {n: [f"Guide {k}" for k in range(6)] for n in range(2)}

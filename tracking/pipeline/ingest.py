@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -240,10 +240,12 @@ def _settle(future: _Waiting, outcome: int | Exception) -> None:
     """Answer a request, unless its caller gave up waiting (a cancelled future)."""
     if future.done():
         return
-    if isinstance(outcome, Exception):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
+    # A thread's caller may cancel its future between that check and the answer.
+    with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class IngestError(RuntimeError):
