@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,9 +17,12 @@ from content.models import Asset
 from portal.batched import BatchedReads
 from portal.db import Database
 from tests.factories import make_asset
+from tests.support import run_in_own_loop
 from tracking.identity import unlocks
 from tracking.identity.unlocks import Unlocker
 from tracking.models import Lead, Visitor
+
+T = TypeVar("T")
 
 
 def title_of(session: Session, slug: str) -> str:
@@ -28,11 +32,23 @@ def title_of(session: Session, slug: str) -> str:
     return title
 
 
+def in_own_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``main()``'s result, run in an event loop of its own (as a web process runs its own;
+    an earlier browser test may have left this thread's loop running)."""
+    results: list[T] = []
+
+    async def run() -> None:
+        results.append(await main())
+
+    run_in_own_loop(run)
+    return results[0]
+
+
 def gather(reads: BatchedReads[Any, Any], keys: list[Any]) -> list[Any]:
     async def main() -> list[Any]:
         return await asyncio.gather(*(reads.get(key) for key in keys), return_exceptions=True)
 
-    return asyncio.run(main())
+    return in_own_loop(main)
 
 
 def test_requests_asking_at_once_share_one_hop_and_each_gets_its_own_answer(
@@ -73,7 +89,7 @@ def test_an_idle_request_reads_at_once_and_sees_what_was_committed_before(
             asset.title = "New title"
         return before, await reads.get("guide")
 
-    assert asyncio.run(main()) == ("Old title", "New title")
+    assert in_own_loop(main) == ("Old title", "New title")
     assert reads.hops == 2
 
 
