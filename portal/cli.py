@@ -132,6 +132,7 @@ def serve(
             factory=True,
             workers=workers,
             log_level="warning",
+            access_log=False,  # access lines are INFO: never shown at this level, yet formatted
             # Forwarded headers only from the proxies named in LEADSHELF_TRUSTED_PROXIES.
             proxy_headers=bool(settings.trusted_proxies.strip()),
             forwarded_allow_ips=settings.trusted_proxies.strip() or None,

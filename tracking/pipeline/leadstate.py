@@ -148,7 +148,7 @@ def _score_visitors(
         state = journey.apply(
             JourneyState.from_json(states.get(visitor_id)), by_visitor[visitor_id], model.scoring
         )
-        stage = journey.infer_stage(state, {}, now, model).stage
+        stage = journey.stage_of(state, now, model)
         rows.append({"visitor_id": visitor_id, "journey": state.to_json(), "journey_stage": stage})
     connection.execute(statements.upsert_visitor_states, rows)
 

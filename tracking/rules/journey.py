@@ -226,6 +226,25 @@ def stage_evidence(
     )
 
 
+def stage_of(state: JourneyState, now: datetime, model: Model) -> str:
+    """``infer_stage(state, {}, now, model).stage`` without building its evidence: the stage
+    of a browser with no profile and no lifecycle (ingestion keeps one for every anonymous
+    browser in every batch; the evidence is built when a page shows it)."""
+    half_life = model.scoring.half_life_days
+    sums = dict.fromkeys(model.stages, 0.0)
+    for touch in state.assets.values():
+        if touch.stage in sums:
+            sums[touch.stage] += touch.evidence.at(now, half_life)
+    customer = model.scoring.customer_stage
+    thresholds = model.scoring.stage_thresholds
+    chosen = model.stages[0]
+    for stage in model.stages[1:]:
+        score = round(sums[stage], 4)
+        if stage != customer and score > 0 and score >= thresholds.get(stage, 0.0):
+            chosen = stage
+    return chosen
+
+
 def infer_stage(
     state: JourneyState,
     profile: Mapping[str, str],

@@ -25,6 +25,7 @@ from tracking.rules.journey import (
     infer_stage,
     merge,
     stage_evidence,
+    stage_of,
     touch_points,
 )
 
@@ -651,3 +652,14 @@ def test_customer_is_a_lifecycle_not_something_read() -> None:
     assert infer_stage(reader, {}, NOW, model).stage == "awareness"
     verdict = infer_stage(JourneyState(), {}, NOW, model, lifecycle="customer")
     assert (verdict.stage, verdict.confidence) == ("customer", 1.0)
+
+
+@PROPERTY_SETTINGS
+@given(trail=trails, when=st.sampled_from([MIDDLE, AFTER_ALL, T0]))
+def test_the_stage_alone_is_the_verdicts_stage(trail: list[Touch], when: datetime) -> None:
+    """Ingestion keeps an anonymous browser's stage with ``stage_of``: always the stage its
+    full verdict (no profile, no lifecycle) names, in the reference, the shipped and a
+    custom model (a customer stage never read into)."""
+    for model in (MODEL, Model(), AIDA):
+        state = apply(JourneyState(), trail, model.scoring)
+        assert stage_of(state, when, model) == infer_stage(state, {}, when, model).stage
