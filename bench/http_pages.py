@@ -61,6 +61,8 @@ ONLY = [word for word in os.environ.get("BENCH_PAGES", "").split(",") if word]
 def chosen(label: str) -> bool:
     """Whether BENCH_PAGES (empty: every page) names this page."""
     return not ONLY or any(word in label for word in ONLY)
+
+
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
