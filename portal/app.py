@@ -18,7 +18,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
-from sqlalchemy.orm import Session
 
 from content.catalog import CatalogCache
 from content.files import FileStore
@@ -75,7 +74,6 @@ from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
 from tracking.identity import unlocks
-from tracking.identity.unlocks import Unlocker
 from tracking.pipeline.ingest import Ingestor
 from tracking.rules.config_file import load_model
 
@@ -133,7 +131,7 @@ def app_state(settings: Settings, *, migrate: bool = True) -> State:
             "asset_ids": AssetIds(database),
             "beacon_buckets": TokenBuckets(settings.beacon_per_minute),
             "pages": PageCache(database),
-            "unlocks": BatchedReads(database, _unlocker),
+            "unlocks": BatchedReads(database, unlocks.unlockers),
         }
     )
 
@@ -163,11 +161,6 @@ class Shell:
             max_body_bytes=(settings.max_upload_mb + 1) * 1024 * 1024,
             privacy_url=settings.privacy_url,
         )
-
-
-def _unlocker(session: Session, key: tuple[str, int]) -> Unlocker | None:
-    visitor_id, asset_id = key
-    return unlocks.unlocker(session, visitor_id, asset_id)
 
 
 def _on_startup(app: Litestar) -> None:

@@ -4,10 +4,11 @@ A handler on the event loop that reads the database hands the read to a worker t
 waits. Under load, each such hop is most of the request's cost: a worker thread wakes up,
 waits for the GIL, checks out a connection and opens a transaction, for a statement that
 takes a few dozen microseconds (the gated asset page's unlock state, ``bench/http_pages.py``).
-``BatchedReads`` runs the reads queued meanwhile in one hop and one read transaction, each
-with its own statement as before, so every request still sees what was committed before it
-asked. An idle server reads at once: the first request starts the hop, and only requests that
-arrive while a hop runs wait for the next one.
+``BatchedReads`` runs the reads queued meanwhile in one hop and one read transaction (the
+read takes them all at once: for the unlock states three statements however many), so every
+request still sees what was committed before it asked. An idle server reads at once: the
+first request starts the hop, and only requests that arrive while a hop runs wait for the
+next one.
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ V = TypeVar("V")
 
 
 class BatchedReads(Generic[K, V]):
-    """``await reads.get(key)``: ``read(session, key)`` in a worker thread, together with the
-    other keys asked for while the previous hop ran (the same key once)."""
+    """``await reads.get(key)``: the value ``read(session, keys)`` gives for it (one value per
+    key, in order) in a worker thread, together with the other keys asked for while the
+    previous hop ran (the same key once)."""
 
     def __init__(
-        self, database: SessionSource, read: Callable[[Session, K], V], *, most: int = 200
+        self,
+        database: SessionSource,
+        read: Callable[[Session, Sequence[K]], Sequence[V]],
+        *,
+        most: int = 200,
     ) -> None:
         self.database = database
         self.read = read
@@ -84,16 +90,19 @@ class BatchedReads(Generic[K, V]):
         self.hops += 1
         try:
             with self.database.read() as session:
-                return [self.read(session, key) for key in keys]
+                values = list(self.read(session, keys))
         except Exception as error:
             if len(keys) == 1:
                 return [_Failed(error)]
-        return [self._read_alone(key) for key in keys]
+            return [self._read_alone(key) for key in keys]
+        if len(values) != len(keys):
+            raise RuntimeError(f"{len(keys)} keys read as {len(values)} values")
+        return list(values)
 
     def _read_alone(self, key: K) -> V | _Failed:
         try:
             with self.database.read() as session:
-                return self.read(session, key)
+                return self.read(session, [key])[0]
         except Exception as error:
             return _Failed(error)
 

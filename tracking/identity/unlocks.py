@@ -4,10 +4,11 @@ one asset a browser unlocked for itself alone with a claim (an email it has not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from content.models import Asset
@@ -80,32 +81,65 @@ def is_claimed(session: Session, visitor_id: str, asset_id: int) -> bool:
 
 
 def unlocker(session: Session, visitor_id: str | None, asset_id: int) -> Unlocker | None:
-    """Who unlocked the asset for this browser: its lead, else its claim; None: locked.
-
-    One statement (a gated asset page asks on every view): the browser's active lead, whether
-    that lead unlocked the asset, and whether the browser claimed it."""
-    if not visitor_id:
-        return None
-    lead_id, unlocked, claimed = session.execute(
-        _UNLOCKER, {"visitor_id": visitor_id, "asset_id": asset_id}
-    ).one()
-    if lead_id is not None and unlocked:
-        return Unlocker(lead_id=lead_id)
-    if claimed:
-        return Unlocker(visitor_id=visitor_id)
-    return None
+    """Who unlocked the asset for this browser: its lead, else its claim; None: locked."""
+    return unlockers(session, [(visitor_id, asset_id)])[0]
 
 
-_ACTIVE_LEAD = (
-    select(Visitor.lead_id)
-    .where(Visitor.id == bindparam("visitor_id"), Visitor.retired_at.is_(None))
-    .scalar_subquery()
+def unlockers(session: Session, asked: Sequence[tuple[str | None, int]]) -> list[Unlocker | None]:
+    """``unlocker`` for many (browser, asset) pairs at once, in three statements whatever
+    their number (gated asset pages asking at the same moment are read together,
+    ``portal.batched``): the browsers' active leads, those leads' unlocks of the assets, and
+    the browsers' claims of them."""
+    visitors = sorted({visitor_id for visitor_id, _ in asked if visitor_id})
+    if not visitors:
+        return [None] * len(asked)
+    assets = sorted({asset_id for _, asset_id in asked})
+    connection = session.connection()
+    leads: dict[str, int] = {
+        visitor_id: lead_id
+        for visitor_id, lead_id in connection.execute(_ACTIVE_LEADS, {"visitors": visitors})
+        if lead_id is not None
+    }
+    unlocked: set[tuple[int, int]] = set()
+    if leads:
+        unlocked = {
+            (lead_id, asset_id)
+            for lead_id, asset_id in connection.execute(
+                _UNLOCKED, {"leads": sorted(set(leads.values())), "assets": assets}
+            )
+        }
+    claimed = {
+        (visitor_id, asset_id)
+        for visitor_id, asset_id in connection.execute(
+            _CLAIMED, {"visitors": visitors, "assets": assets}
+        )
+    }
+    found: list[Unlocker | None] = []
+    for visitor_id, asset_id in asked:
+        lead_id = leads.get(visitor_id) if visitor_id else None
+        if lead_id is not None and (lead_id, asset_id) in unlocked:
+            found.append(Unlocker(lead_id=lead_id))
+        elif (visitor_id, asset_id) in claimed:
+            found.append(Unlocker(visitor_id=visitor_id))
+        else:
+            found.append(None)
+    return found
+
+
+_ACTIVE_LEADS = select(Visitor.id, Visitor.lead_id).where(
+    Visitor.id.in_(bindparam("visitors", expanding=True)),
+    Visitor.retired_at.is_(None),
+    Visitor.lead_id.is_not(None),
 )
-_UNLOCKER = select(
-    _ACTIVE_LEAD,
-    exists().where(Unlock.lead_id == _ACTIVE_LEAD, Unlock.asset_id == bindparam("asset_id")),
-    exists().where(
-        IdentityClaim.visitor_id == bindparam("visitor_id"),
-        IdentityClaim.asset_id == bindparam("asset_id"),
-    ),
+_UNLOCKED = select(Unlock.lead_id, Unlock.asset_id).where(
+    Unlock.lead_id.in_(bindparam("leads", expanding=True)),
+    Unlock.asset_id.in_(bindparam("assets", expanding=True)),
+)
+_CLAIMED = (
+    select(IdentityClaim.visitor_id, IdentityClaim.asset_id)
+    .where(
+        IdentityClaim.visitor_id.in_(bindparam("visitors", expanding=True)),
+        IdentityClaim.asset_id.in_(bindparam("assets", expanding=True)),
+    )
+    .distinct()
 )
