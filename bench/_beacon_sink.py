@@ -19,7 +19,7 @@ from litestar import Litestar
 from portal import listening
 from portal.app import create_app_from_env
 from tracking.events import TrackedEvent
-from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.group_commit import Ingestor
 
 
 async def _dropped(self: Ingestor, events: Sequence[TrackedEvent]) -> int:

@@ -74,7 +74,7 @@ from portal.templating import template_helpers
 from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
 from tracking.identity import unlocks
-from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.group_commit import Ingestor
 from tracking.rules.config_file import load_model
 
 SITE_NAME = "Leadshelf"

@@ -34,7 +34,7 @@ from portal.settings import Settings
 from portal.signing import Signer
 from portal.snapshots import Snapshots
 from tracking.identity.unlocks import Unlocker
-from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.group_commit import Ingestor
 from tracking.rules.config import Model
 
 

@@ -43,7 +43,7 @@ from portal.signing import Signer, load_secret_keys
 from tracking.accounts.refresh import Keeper
 from tracking.identity import deals
 from tracking.pipeline import audience, leadstate, rollups
-from tracking.pipeline.ingest import Ingestor
+from tracking.pipeline.group_commit import Ingestor
 from tracking.pipeline.partitions import keep_partitions
 from tracking.pipeline.retention import delete_expired_events
 from tracking.rules.config import Model

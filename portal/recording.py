@@ -19,7 +19,7 @@ from portal.db import Database
 from portal.settings import Settings
 from portal.visitor import visitor_of
 from tracking.events import AssetView, PageView, Search, TrackedEvent
-from tracking.pipeline.ingest import IngestError, Ingestor
+from tracking.pipeline.group_commit import IngestError, Ingestor
 from tracking.sources.arrivals import Arrival, arrival
 
 logger = logging.getLogger("leadshelf")

@@ -2,7 +2,7 @@
 
 Everything that is recorded, by the server, the beacon or the API import,
 goes through ``tracking.pipeline.ingest.store`` (directly inside a transaction, or
-batched by the ``Ingestor``). The class decides which of its attributes
+batched by ``tracking.pipeline.group_commit.Ingestor``). The class decides which of its attributes
 become the stored ``properties``.
 """
 

@@ -27,7 +27,7 @@ from tracking import events
 from tracking.events import EventType
 from tracking.identity.visitors import new_visitor_id
 from tracking.pipeline.beacon import MAX_BODY_BYTES, Beacon, BeaconError, parse_beacon
-from tracking.pipeline.ingest import IngestError
+from tracking.pipeline.group_commit import IngestError
 
 NO_CONTENT = 204
 

@@ -1,28 +1,14 @@
-"""Group-committed ingestion: many requests' events share one transaction, none is lost.
+"""Ingestion: a batch of requests' events stored in the caller's transaction (``store``).
 
-One writer job (``Ingestor.write_pending``, run back to back by the background
-runner) drains a queue. A batch takes every request that queued while
-the previous batch was committing (up to ``max_batch`` events; ``max_wait``
-can hold a batch open longer), so batches grow with load and an idle server
-adds no wait. Under load (the last batch held several requests) a batch also stays open
-``gather`` seconds (2 ms) for the requests still arriving: a commit's fixed cost is
-shared by more of them. The batch is written in one transaction (events, per visitor and
-asset aggregates, and with a model the journey states and lead verdicts), and
-only then is every request of the batch answered. So an acknowledged event is
-a committed event, and SQLite's single writer never waits on itself. If a
-batch fails, its requests are retried one by one, so one bad event fails alone.
+A batch is written in one transaction: events, per visitor and asset aggregates, and with a
+model the journey states and lead verdicts. The web's requests reach it through the group
+commit (``tracking.pipeline.group_commit.Ingestor``); tools and handlers that already hold a
+transaction call ``record`` or ``store`` directly.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import queue
-import threading
-import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -34,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-from content.orm import SessionSource, utcnow
+from content.orm import utcnow
 from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
 from tracking.pipeline import audience, rollups
@@ -42,214 +28,9 @@ from tracking.rules.config import Model
 from tracking.sources import visits
 from tracking.sources.arrivals import Arrival
 
-logger = logging.getLogger("leadshelf.ingest")
 EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
 ENGAGEMENT_TABLE: Table = AssetEngagement.__table__  # type: ignore[assignment]
 VISITOR_TABLE: Table = Visitor.__table__  # type: ignore[assignment]
-
-
-@dataclass(slots=True)
-class _Request:
-    """Events to store and who waits for them: a thread (``future``) or a coroutine on an event
-    loop (``waiter``, answered on its loop together with the batch's other waiters there)."""
-
-    events: Sequence[TrackedEvent]
-    future: Future[int] | None = None
-    waiter: asyncio.Future[int] | None = None
-
-
-class Ingestor:
-    """The group-commit writer. Its ``write_pending`` is the event writer job of every web
-    process (``open`` when the job starts, ``close`` when it stops); ``record*`` from anywhere.
-    """
-
-    def __init__(
-        self,
-        database: SessionSource,
-        *,
-        max_batch: int = 1000,
-        max_wait: float = 0.0,
-        gather: float = 0.002,
-        model: Model | None = None,
-        poll: float = 0.05,
-    ) -> None:
-        self.database = database
-        self.max_batch = max_batch
-        self.max_wait = max_wait
-        self.gather = gather
-        """Under load (the last batch held more than one request), how long a batch stays open
-        for the requests still arriving: the event loop parses them while the writer waits,
-        so the next commit carries more of them (a commit costs about as much as a dozen
-        events). An idle server writes at once, as with ``max_wait``."""
-        self._crowded = False
-        self.model = model
-        self.poll = poll
-        """Seconds a pass waits for a first request before it looks at the stop event again."""
-        self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
-        self._open = False
-        self._guard = threading.Lock()  # opening/closing versus queueing: nothing is stranded
-        self.batches = 0
-
-    @property
-    def running(self) -> bool:
-        """Whether a writer job drains the queue (else ``submit`` writes in the caller)."""
-        return self._open
-
-    def open(self) -> None:
-        """From now on requests are queued for ``write_pending`` (the job is starting)."""
-        with self._guard:
-            self._open = True
-
-    def close(self) -> None:
-        """Requests are written by their callers again; what is still queued is written now."""
-        with self._guard:
-            self._open = False
-            leftovers = self._drain()
-        if leftovers:
-            self._write(leftovers)
-
-    def submit(self, events: Sequence[TrackedEvent]) -> Future[int]:
-        """Queue events; the future resolves to how many were stored once they are committed."""
-        future: Future[int] = Future()
-        if not events:
-            future.set_result(0)
-            return future
-        self._enqueue(_Request(events, future=future))
-        return future
-
-    async def record(self, events: Sequence[TrackedEvent]) -> int:
-        """Store events and return once they are committed (for async handlers).
-
-        A caller that gives up (its request is cancelled) only stops waiting: the
-        events are still written, and the writer carries on. The writer answers every
-        request of a batch waiting on this loop in one call (one wake-up of the loop per
-        batch, not one per request).
-        """
-        if not events:
-            return 0
-        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Request(events, waiter=waiter))
-        return await waiter
-
-    def _enqueue(self, request: _Request) -> None:
-        with self._guard:
-            queued = self._open
-            if queued:
-                self._queue.put(request)
-        if not queued:
-            # No writer job (a CLI command, a test without the app): write right here.
-            self._write([request])
-
-    def record_sync(self, events: Sequence[TrackedEvent], timeout: float = 30.0) -> int:
-        """Store events and return once they are committed (for sync handlers and tools)."""
-        return self.submit(events).result(timeout)
-
-    def write_pending(self, stopping: threading.Event) -> int:
-        """One pass of the writer job: wait (up to ``poll`` seconds, not at all once
-        ``stopping`` is set) for a request, then write it with everything queued behind it
-        as one batch. Returns how many events were stored."""
-        try:
-            first = (
-                self._queue.get_nowait()
-                if stopping.is_set()
-                else self._queue.get(timeout=self.poll)
-            )
-        except queue.Empty:
-            return 0
-        batch = self._collect(first, stopping)
-        try:
-            self._write(batch)
-        except Exception:  # the writer must outlive any one batch
-            logger.exception("ingestion batch failed")
-            _answer([(request, IngestError("the event could not be stored")) for request in batch])
-            return 0
-        return sum(len(request.events) for request in batch)
-
-    def _drain(self) -> list[_Request]:
-        leftovers = []
-        while True:
-            try:
-                leftovers.append(self._queue.get_nowait())
-            except queue.Empty:
-                return leftovers
-
-    def _collect(self, first: _Request, stopping: threading.Event) -> list[_Request]:
-        """The batch starting with ``first``: closed by size, by ``max_wait``, or by a stop."""
-        batch = [first]
-        size = len(first.events)
-        deadline = time.monotonic() + max(self.max_wait, self.gather if self._crowded else 0.0)
-        while size < self.max_batch:
-            remaining = deadline - time.monotonic()
-            try:
-                if remaining > 0 and not stopping.is_set():
-                    item = self._queue.get(timeout=min(remaining, self.poll))
-                else:
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                if remaining > 0 and not stopping.is_set():
-                    continue  # still within max_wait: look at the stop event, then wait on
-                break
-            batch.append(item)
-            size += len(item.events)
-        self._crowded = len(batch) > 1
-        return batch
-
-    def _write(self, batch: list[_Request]) -> None:
-        _answer(self._outcomes(batch))
-
-    def _outcomes(self, batch: list[_Request]) -> list[tuple[_Request, int | Exception]]:
-        """Each request with how many of its events were stored, or why they could not be."""
-        try:
-            counts = self._commit(batch)
-        except Exception:
-            if len(batch) == 1:
-                logger.exception("could not store %d event(s)", len(batch[0].events))
-                return [(batch[0], IngestError("the event could not be stored"))]
-            return [outcome for request in batch for outcome in self._outcomes([request])]
-        return list(zip(batch, counts, strict=True))
-
-    def _commit(self, batch: list[_Request]) -> list[int]:
-        with self.database.write() as session:
-            counts = store(session, [r.events for r in batch], model=self.model)
-        self.batches += 1
-        return counts
-
-
-_Waiting = Future[int] | asyncio.Future[int]
-
-
-def _answer(outcomes: list[tuple[_Request, int | Exception]]) -> None:
-    """Answer the requests of a batch: threads each, coroutines in one call per event loop."""
-    waiting: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, int | Exception]]] = {}
-    for request, outcome in outcomes:
-        if request.future is not None:
-            _settle(request.future, outcome)
-        elif request.waiter is not None:
-            waiting.setdefault(request.waiter.get_loop(), []).append((request.waiter, outcome))
-    for loop, answers in waiting.items():
-        with contextlib.suppress(RuntimeError):  # a stopped loop: nobody waits there any more
-            loop.call_soon_threadsafe(_settle_all, answers)
-
-
-def _settle_all(answers: list[tuple[_Waiting, int | Exception]]) -> None:
-    for future, outcome in answers:
-        _settle(future, outcome)
-
-
-def _settle(future: _Waiting, outcome: int | Exception) -> None:
-    """Answer a request, unless its caller gave up waiting (a cancelled future)."""
-    if future.done():
-        return
-    # A thread's caller may cancel its future between that check and the answer.
-    with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):
-        if isinstance(outcome, Exception):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
-
-
-class IngestError(RuntimeError):
-    """The events could not be stored (logged with the cause)."""
 
 
 def store(

@@ -21,7 +21,8 @@ from tracking import events
 from tracking.identity.identify import get_or_create_lead
 from tracking.models import AssetEngagement, Event, Visitor
 from tracking.pipeline import retention
-from tracking.pipeline.ingest import IngestError, Ingestor, record, store
+from tracking.pipeline.group_commit import IngestError, Ingestor
+from tracking.pipeline.ingest import record, store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NO_ASSET = 999_999
