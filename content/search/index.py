@@ -284,7 +284,7 @@ class SearchIndex:
         return state
 
     def _write_state(self, last_seq: int) -> None:
-        target = self.path / _STATE_FILE
+        target = Path(self._state_path)
         temporary = target.with_name(f".{_STATE_FILE}.{os.getpid()}.tmp")
         with temporary.open("w") as file:
             json.dump({"last_seq": last_seq, "schema": SCHEMA_VERSION}, file)

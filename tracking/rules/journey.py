@@ -235,11 +235,17 @@ def stage_of(state: JourneyState, now: datetime, model: Model) -> str:
     for touch in state.assets.values():
         if touch.stage in sums:
             sums[touch.stage] += touch.evidence.at(now, half_life)
+    return _reached({stage: round(total, 4) for stage, total in sums.items()}, model)
+
+
+def _reached(scores: Mapping[str, float], model: Model) -> str:
+    """The most advanced stage (not the customer stage) whose score reaches its threshold;
+    the first stage otherwise."""
     customer = model.scoring.customer_stage
     thresholds = model.scoring.stage_thresholds
     chosen = model.stages[0]
     for stage in model.stages[1:]:
-        score = round(sums[stage], 4)
+        score = scores[stage]
         if stage != customer and score > 0 and score >= thresholds.get(stage, 0.0):
             chosen = stage
     return chosen
@@ -265,15 +271,8 @@ def infer_stage(
     customer = model.scoring.customer_stage
     if customer in model.stages and lifecycle == "customer":
         return StageVerdict(customer, 1.0, evidence)
-    thresholds = model.scoring.stage_thresholds
-    chosen = evidence[0]
-    for item in evidence[1:]:
-        if (
-            item.stage != customer
-            and item.score > 0
-            and item.score >= thresholds.get(item.stage, 0.0)
-        ):
-            chosen = item
+    reached = _reached({item.stage: item.score for item in evidence}, model)
+    chosen = next(item for item in evidence if item.stage == reached)
     rival = max((e.score for e in evidence if e.stage not in (chosen.stage, customer)), default=0.0)
     total = chosen.score + rival
     confidence = chosen.score / total if total > 0 else 0.0
