@@ -90,14 +90,15 @@ class BatchedReads(Generic[K, V]):
         self.hops += 1
         try:
             with self.database.read() as session:
-                values = list(self.read(session, keys))
+                values: list[V | _Failed] = list(self.read(session, keys))
         except Exception as error:
             if len(keys) == 1:
                 return [_Failed(error)]
             return [self._read_alone(key) for key in keys]
-        if len(values) != len(keys):
-            raise RuntimeError(f"{len(keys)} keys read as {len(values)} values")
-        return list(values)
+        if len(values) != len(keys):  # a read that broke its promise fails every request
+            broken = RuntimeError(f"{len(keys)} keys read as {len(values)} values")
+            return [_Failed(broken)] * len(keys)
+        return values
 
     def _read_alone(self, key: K) -> V | _Failed:
         try:

@@ -196,3 +196,16 @@ def test_many_browsers_unlock_states_read_together_are_each_their_own(db: Databa
         None,
     ]
     assert alone == together
+
+
+def test_a_read_that_answers_too_few_values_fails_its_requests_without_stopping(
+    db: Database,
+) -> None:
+    make_asset(db, title="Guide", slug="guide")
+    reads: BatchedReads[str, str] = BatchedReads(db, lambda session, slugs: [])
+
+    answers = gather(reads, ["guide", "guide-2"])
+
+    assert [str(answer) for answer in answers] == ["2 keys read as 0 values"] * 2
+    # the reader is not stuck: the next request is read (and fails) the same way
+    assert [str(answer) for answer in gather(reads, ["guide"])] == ["1 keys read as 0 values"]
