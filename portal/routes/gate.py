@@ -101,16 +101,17 @@ def _form_context(
     errors: Mapping[str, Said | str] | None = None,
     values: Mapping[str, str] | None = None,
     notice: str | None = None,
+    started: str = "",
 ) -> dict[str, Any]:
     """What the form templates need; ``errors`` are said in the reader's language here,
-    ``notice`` comes said."""
+    ``notice`` comes said, ``started`` is the form's start time as it was posted."""
     return {
         **asset_context(site.signer, asset, None),
         "form": form,
         "errors": errors_shown(errors or {}),
         "values": values or {},
         "notice": notice,
-        "started": site.signer.sign(Purpose.FORM_STARTED, time.time()),
+        "started": form_started(site.signer, started),
         "consent_text": consent_shown(site.model.profiling).text,
         "autocomplete": AUTOCOMPLETE,
     }
@@ -221,7 +222,12 @@ def unlock(
         form = gate_form(session, asset, visitor.id, model)
         if not verdict.allowed:
             context = _form_context(
-                site, asset, form, values=answers, notice=too_many_notice(verdict)
+                site,
+                asset,
+                form,
+                values=answers,
+                notice=too_many_notice(verdict),
+                started=answers.get(STARTED_FIELD, ""),
             )
             response = _render_form(request, context, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
@@ -232,7 +238,12 @@ def unlock(
         _, mistakes = clean_answers(answers, form.fields)
         if not mistakes and too_fast(site.signer, answers.get(STARTED_FIELD, ""), min_seconds):
             context = _form_context(
-                site, asset, form, values=answers, notice=i18n.gettext(TOO_FAST)
+                site,
+                asset,
+                form,
+                values=answers,
+                notice=i18n.gettext(TOO_FAST),
+                started=answers.get(STARTED_FIELD, ""),
             )
             return _render_form(request, context, status_code=422)
         result = submit_gate(
@@ -247,7 +258,12 @@ def unlock(
         )
         if not result.accepted:
             context = _form_context(
-                site, asset, result.form, errors=result.errors, values=result.values
+                site,
+                asset,
+                result.form,
+                errors=result.errors,
+                values=result.values,
+                started=answers.get(STARTED_FIELD, ""),
             )
             return _render_form(request, context, status_code=422)
         mails = queue_after_gate(session, site.settings, asset, result, utcnow())
@@ -272,6 +288,19 @@ def too_many_notice(verdict: ratelimit.Verdict) -> str:
         "Too many forms sent from your network. Please try again in %(num)s minutes.",
         minutes,
     )
+
+
+def form_started(signer: Signer, posted: str = "") -> str:
+    """The signed start time a form carries: the one it was posted with, so a person who fixes
+    a mistake is timed from when they first opened the form (not from the error), else now."""
+    if posted:
+        try:
+            signer.unsign(Purpose.FORM_STARTED, posted, max_age=24 * 3600)
+        except InvalidToken:
+            pass
+        else:
+            return posted
+    return signer.sign(Purpose.FORM_STARTED, time.time())
 
 
 def too_fast(signer: Signer, started_token: str, min_seconds: float) -> bool:

@@ -13,7 +13,6 @@ this device" link.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,11 +41,11 @@ from portal.routes.gate import (
     TOO_FAST,
     Answers,
     form_rate_verdict,
+    form_started,
     too_fast,
     too_many_notice,
 )
 from portal.routes.library import PERSONAL, SHARED, opt_in_notice
-from portal.signing import Purpose
 from portal.visitor import visitor_of
 from tracking.identity import identify
 from tracking.identity.demo_requests import (
@@ -79,9 +78,10 @@ def _context(
     values: Mapping[str, str] | None = None,
     errors: Mapping[str, Said | str] | None = None,
     notice: str | None = None,
+    started: str = "",
 ) -> dict[str, Any]:
     """What the form templates need; ``errors`` are said in the reader's language here,
-    ``notice`` comes said."""
+    ``notice`` comes said, ``started`` is the form's start time as it was posted."""
     model = site.model
     form = demo_request_form(model)
     return {
@@ -91,7 +91,7 @@ def _context(
         "values": values or dict(known or {}),
         "errors": errors_shown(errors or {}),
         "notice": notice,
-        "started": site.signer.sign(Purpose.FORM_STARTED, time.time()),
+        "started": form_started(site.signer, started),
         "consent_text": consent_shown(model.profiling).text,
         "autocomplete": AUTOCOMPLETE,
     }
@@ -141,7 +141,13 @@ def request_demo(
         asset = _context_asset(session, answers.get("asset"))
         verdict = form_rate_verdict(session, request, model)
         if not verdict.allowed:
-            context = _context(site, asset, values=answers, notice=too_many_notice(verdict))
+            context = _context(
+                site,
+                asset,
+                values=answers,
+                notice=too_many_notice(verdict),
+                started=answers.get(STARTED_FIELD, ""),
+            )
             response = _render(request, context, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
@@ -153,7 +159,13 @@ def request_demo(
         if not mistakes and too_fast(
             site.signer, answers.get(STARTED_FIELD, ""), model.profiling.min_fill_seconds
         ):
-            context = _context(site, asset, values=answers, notice=i18n.gettext(TOO_FAST))
+            context = _context(
+                site,
+                asset,
+                values=answers,
+                notice=i18n.gettext(TOO_FAST),
+                started=answers.get(STARTED_FIELD, ""),
+            )
             return _render(request, context, 422)
         result = submit_demo_request(
             session,
@@ -166,7 +178,13 @@ def request_demo(
             language=i18n.current(),
         )
         if not result.accepted:
-            context = _context(site, asset, values=result.values, errors=result.errors)
+            context = _context(
+                site,
+                asset,
+                values=result.values,
+                errors=result.errors,
+                started=answers.get(STARTED_FIELD, ""),
+            )
             return _render(request, context, status_code=422)
         mails = queue_after_demo_request(
             session, site.settings, result, asset.id if asset else None, utcnow()

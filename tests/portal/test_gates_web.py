@@ -228,6 +228,20 @@ def test_wrong_input_gets_messages_next_to_fields_and_keeps_every_value(
         assert session.scalar(select(func.count()).select_from(Lead)) == 0
 
 
+def test_fixing_a_mistake_at_once_is_timed_from_when_the_form_was_opened(
+    client: TestClient[Litestar], gated: Any, db: Database
+) -> None:
+    # The form was opened half a minute ago; the email has a typo.
+    mistake = submit(client, "pricing-guide", email="ada@example", first_name="Ada", last_name="L")
+    assert mistake.status_code == 422
+    # The person fixes it and sends the form again straight away: not "too quick".
+    data = {**form_fields(mistake.text), "email": "ada@example.com"}
+    fixed = client.post("/library/pricing-guide/unlock", data=data, follow_redirects=False)
+    assert fixed.status_code == 303, html(fixed.text).css_first("#gate-notice")
+    with db.read() as session:
+        assert session.scalars(select(Lead.email)).all() == ["ada@example.com"]
+
+
 def test_htmx_errors_swap_the_form_in_place(client: TestClient[Litestar], gated: Any) -> None:
     response = submit(client, "pricing-guide", htmx=True, email="", first_name="", last_name="")
     assert response.status_code == 422

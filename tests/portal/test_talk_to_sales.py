@@ -156,6 +156,18 @@ def test_wrong_input_is_shown_next_to_the_field_and_keeps_the_values(
         assert session.scalar(select(Lead)) is None
 
 
+def test_fixing_a_mistake_at_once_is_timed_from_when_the_form_was_opened(
+    client: Client, db: Database
+) -> None:
+    mistake = send(client, email="ada@example")  # opened half a minute ago, a typo
+    assert mistake.status_code == 422
+    data = {**form_values(mistake.text), **ANSWERS}  # fixed and sent again straight away
+    fixed = client.post("/talk-to-sales", data=data, follow_redirects=False)
+    assert fixed.status_code == 303, html(fixed.text).css_first("#sales-notice")
+    with db.read() as session:
+        assert session.scalars(select(Lead.email)).all() == ["ada@example.com"]
+
+
 def test_a_form_sent_too_fast_is_refused_and_keeps_the_values(client: Client, db: Database) -> None:
     response = send(client, started=backdated(0))
 
