@@ -176,6 +176,11 @@ def serve(
         "LEADSHELF_DATABASE_URL": url,
         "LEADSHELF_SECRET_KEYS": "bench-secret-key-0123456789",
         "LEADSHELF_BEACON_PER_MINUTE": "1000000",
+        # The sink stores nothing, so it needs no writer process (``BENCH_WRITER_PROCESS=false``
+        # runs the real server with the thread writer, as before issue 19's last step).
+        "LEADSHELF_EVENT_WRITER_PROCESS": "false"
+        if sink
+        else os.environ.get("BENCH_WRITER_PROCESS", "true"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     command = (

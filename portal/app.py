@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Router
@@ -75,6 +76,7 @@ from portal.visitor import VisitorMiddleware
 from portal.web import HTMX_INTEGRITY, HTMX_PATH, static_url
 from tracking.identity import unlocks
 from tracking.pipeline.group_commit import Ingestor
+from tracking.pipeline.writer_process import WriterProcess
 from tracking.rules.config_file import load_model
 
 SITE_NAME = "Leadshelf"
@@ -108,7 +110,7 @@ def app_state(settings: Settings, *, migrate: bool = True) -> State:
     database = Database(settings.resolved_database_url)
     files = FileStore(settings.files_dir, max_bytes=settings.max_upload_mb * 1024 * 1024)
     search = SearchIndex(settings.search_dir)
-    ingestor = Ingestor(database, model=model)
+    ingestor = Ingestor(database, model=model, process=writer_process(settings))
     audience = AudienceCache()
     dashboards = dashboard_snapshots(database, model)
     parts = jobs.Parts(settings, database, model, search, files, ingestor, audience, signer)
@@ -161,6 +163,15 @@ class Shell:
             max_body_bytes=(settings.max_upload_mb + 1) * 1024 * 1024,
             privacy_url=settings.privacy_url,
         )
+
+
+def writer_process(settings: Settings) -> WriterProcess | None:
+    """The event writer process of a web process, unless ``event_writer_process`` is off."""
+    if not settings.event_writer_process:
+        return None
+    return WriterProcess(
+        partial(Database, settings.resolved_database_url), partial(load_model, settings.model)
+    )
 
 
 def _on_startup(app: Litestar) -> None:

@@ -76,6 +76,11 @@ class Settings:
     retention, webhook delivery …); ``false`` (``serve --no-jobs``): only their own (event
     writer, search index, caches), and ``leadshelf worker`` runs the rest."""
 
+    event_writer_process: bool = True
+    """``true``: each web process stores tracked events through a writer process of its own,
+    so committing them takes neither the pages' CPU nor their interpreter lock; ``false``:
+    through a thread of the web process (fewer processes, for small machines)."""
+
     job_intervals: str = ""
     """Seconds between passes of named background jobs, overriding their defaults:
     ``lead-figures=60, scheduled-publishing=10`` (names on /console/system)."""
@@ -373,7 +378,12 @@ _INTEGER_SETTINGS = (
 )
 
 
-_BOOLEAN_SETTINGS = ("outbox_in_process", "jobs_in_process", "mail_gated_downloads")
+_BOOLEAN_SETTINGS = (
+    "outbox_in_process",
+    "jobs_in_process",
+    "event_writer_process",
+    "mail_gated_downloads",
+)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 

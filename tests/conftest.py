@@ -137,6 +137,9 @@ def settings(db: Database, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=db.url.render_as_string(hide_password=False),
         secret_keys=TEST_SECRET_KEYS,
+        # Most tests store events through the thread writer (no child process per app);
+        # tests/tracking/pipeline/test_writer_process.py and the e2e servers use the process.
+        event_writer_process=False,
     )
 
 

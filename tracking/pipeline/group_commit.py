@@ -23,11 +23,15 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from content.orm import SessionSource
 from tracking.events import TrackedEvent
 from tracking.pipeline.ingest import store
 from tracking.rules.config import Model
+
+if TYPE_CHECKING:
+    from tracking.pipeline.writer_process import WriterProcess
 
 logger = logging.getLogger("leadshelf.ingest")
 
@@ -56,6 +60,7 @@ class Ingestor:
         gather: float = 0.002,
         model: Model | None = None,
         poll: float = 0.05,
+        process: WriterProcess | None = None,
     ) -> None:
         self.database = database
         self.max_batch = max_batch
@@ -73,6 +78,9 @@ class Ingestor:
         self._open = False
         self._guard = threading.Lock()  # opening/closing versus queueing: nothing is stranded
         self.batches = 0
+        self.process = process
+        """The writer process that stores coroutines' events while the job runs
+        (``tracking.pipeline.writer_process``); None: this process's writer thread does."""
 
     @property
     def running(self) -> bool:
@@ -80,15 +88,21 @@ class Ingestor:
         return self._open
 
     def open(self) -> None:
-        """From now on requests are queued for ``write_pending`` (the job is starting)."""
+        """From now on requests are queued for ``write_pending`` (the job is starting), and the
+        writer process, if any, starts."""
         with self._guard:
             self._open = True
+        if self.process is not None:
+            self.process.start()
 
     def close(self) -> None:
-        """Requests are written by their callers again; what is still queued is written now."""
+        """Requests are written by their callers again; what is still queued is written now,
+        and the writer process stores and answers what reached it, then stops."""
         with self._guard:
             self._open = False
             leftovers = self._drain()
+        if self.process is not None:
+            self.process.stop()
         if leftovers:
             self._write(leftovers)
 
@@ -107,10 +121,15 @@ class Ingestor:
         A caller that gives up (its request is cancelled) only stops waiting: the
         events are still written, and the writer carries on. The writer answers every
         request of a batch waiting on this loop in one call (one wake-up of the loop per
-        batch, not one per request).
+        batch, not one per request). While the job runs with a writer process that this loop
+        is connected to, the events go there instead (``tracking.pipeline.writer_process``).
         """
         if not events:
             return 0
+        if self.process is not None and self._open:
+            sent = self.process.send(events)
+            if sent is not None:
+                return await sent
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._enqueue(_Request(events, waiter=waiter))
         return await waiter
@@ -131,7 +150,10 @@ class Ingestor:
     def write_pending(self, stopping: threading.Event) -> int:
         """One pass of the writer job: wait (up to ``poll`` seconds, not at all once
         ``stopping`` is set) for a request, then write it with everything queued behind it
-        as one batch. Returns how many events were stored."""
+        as one batch. Returns how many events were stored. A writer process that died is
+        started again first."""
+        if self.process is not None and not stopping.is_set():
+            self.process.restart_if_dead()
         try:
             first = (
                 self._queue.get_nowait()
@@ -180,6 +202,12 @@ class Ingestor:
 
     def _write(self, batch: list[_Request]) -> None:
         _answer(self._outcomes(batch))
+
+    def outcomes(self, groups: Sequence[Sequence[TrackedEvent]]) -> list[int | Exception]:
+        """Store groups of events as one batch now: how many of each were new, or why a group
+        could not be stored (a failing batch is retried group by group; the writer process's
+        batches go this way)."""
+        return [outcome for _, outcome in self._outcomes([_Request(events) for events in groups])]
 
     def _outcomes(self, batch: list[_Request]) -> list[tuple[_Request, int | Exception]]:
         """Each request with how many of its events were stored, or why they could not be."""

@@ -170,3 +170,50 @@ def test_every_acknowledged_event_survives_a_sigkill_during_load(server: Server)
         with database.read() as session:
             assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         database.dispose()
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` spawned: the event writer process of ``leadshelf serve`` (not
+    multiprocessing's resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and b"spawn_main" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def test_every_acknowledged_event_survives_the_event_writer_process_killed_during_load(
+    server: Server,
+) -> None:
+    acked: list[str] = []
+    after_kill: list[int] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        load = asyncio.gather(*(reader(server.url, 100_000, acked, stop) for _ in range(20)))
+        while len(acked) < 500:
+            await asyncio.sleep(0.01)
+        assert server.process is not None
+        writers = children(server.process.pid)
+        assert writers, "leadshelf serve runs an event writer process"
+        for pid in writers:
+            os.kill(pid, signal.SIGKILL)
+        killed_at = len(acked)
+        while len(acked) < killed_at + 1000:  # the server keeps storing and answering
+            await asyncio.sleep(0.01)
+        after_kill.append(len(acked) - killed_at)
+        stop.set()
+        await load
+
+    run_in_own_loop(main)
+    assert after_kill[0] >= 1000
+    assert set(acked) - stored_uids(server.database_url) == set()
+    assert server.process is not None
+    assert server.process.poll() is None  # the web process lived on
+    assert children(server.process.pid)  # with a new writer process

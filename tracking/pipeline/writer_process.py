@@ -1,0 +1,351 @@
+"""The event writer in a process of its own: storing tracked events does not take the CPU (and
+the interpreter lock) that the web process answers pages with.
+
+A web process's ``Ingestor`` starts a ``WriterProcess`` when its writer job starts. The child
+listens on a Unix socket in a private temporary folder (mode 0700) and stores, in one
+transaction, every request that reached it while it was storing the last batch (group commit,
+as the thread writer does: ``Ingestor.outcomes``), then answers each request with how many of
+its events were new. An acknowledged event is still a committed one.
+
+Each event loop of the web process keeps one connection (``_Channel``): a coroutine's events
+are sent with those of every other coroutine of the same loop iteration in one message, and a
+batch's answers arrive in one message, so no thread and no extra wake-up stands between a
+request and its commit. Until the child answers (it starts in about a second), after it died,
+and for callers in threads, events go the thread writer's way: nothing waits for the child.
+
+Messages are a 4-byte big-endian length and a pickle: to the child a list of
+``(request id, events)``, back a list of ``(request id, count or error message)``. Only this
+user can reach the socket; the child exits when its parent does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from content.orm import SessionSource
+from tracking.events import TrackedEvent
+from tracking.pipeline.group_commit import IngestError, Ingestor
+from tracking.rules.config import Model
+
+logger = logging.getLogger("leadshelf.ingest")
+
+_HEADER = struct.Struct(">I")
+RETRY_AFTER = 1.0
+"""Seconds a loop writes through the thread writer after the child could not be reached."""
+
+
+class WriterProcess:
+    """The parent's side: starts and stops the child, and sends it each loop's events."""
+
+    def __init__(
+        self, open_database: Callable[[], SessionSource], open_model: Callable[[], Model | None]
+    ) -> None:
+        self.open_database = open_database
+        """Called in the child to reach the same database; picklable (a module-level class or
+        function with plain arguments), like ``open_model``, which loads the same model."""
+        self.open_model = open_model
+        self._process: Any = None
+        self._folder: str | None = None
+        self.path: str | None = None
+        self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Channel] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._failed: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._connecting: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self) -> None:
+        """Start the child; returns at once (events take the thread writer until it answers)."""
+        if self.alive:
+            return
+        self.stop()
+        self._folder = tempfile.mkdtemp(prefix="leadshelf-writer-")  # mode 0700
+        self.path = os.path.join(self._folder, "events.sock")
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copied locks
+        process = context.Process(
+            target=run_writer,
+            args=(self.path, self.open_database, self.open_model, os.getpid()),
+            name="leadshelf-event-writer",
+            daemon=True,
+        )
+        try:
+            process.start()
+        except Exception:  # the web process still stores its events, through its thread
+            logger.exception("could not start the event writer process")
+            self.stop()
+            return
+        self._process = process
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the child once it has stored and answered what reached it."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the child finishes what it has read, then exits
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = self.path = None
+
+    def restart_if_dead(self) -> None:
+        """Start the child again if it died (the writer job calls this on each pass)."""
+        if self._process is not None and not self._process.is_alive():
+            logger.error(
+                "the event writer process exited (%s); starting it again", self._process.exitcode
+            )
+            self.start()
+
+    def send(self, events: Sequence[TrackedEvent]) -> asyncio.Future[int] | None:
+        """Hand events to the child: a future of how many were new once committed, or None when
+        this loop is not connected (yet): the caller writes them another way, and the loop
+        connects in the background."""
+        loop = asyncio.get_running_loop()
+        channel = self._channels.get(loop)
+        if channel is not None and not channel.closed:
+            return channel.send(events)
+        waited = time.monotonic() - self._failed.get(loop, -RETRY_AFTER)
+        if self.path and self.alive and loop not in self._connecting and waited >= RETRY_AFTER:
+            self._connecting.add(loop)
+            task = loop.create_task(self._connect(loop, self.path))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return None
+
+    @property
+    def connections(self) -> int:
+        """How many event loops are connected to the child now."""
+        return sum(not channel.closed for channel in list(self._channels.values()))
+
+    async def ready(self, timeout: float = 30.0) -> bool:
+        """Wait until this loop is connected to the child (False if it is not within
+        ``timeout`` seconds); ``send`` never waits for this."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            channel = self._channels.get(loop)
+            if channel is not None and not channel.closed:
+                return True
+            if self.path and self.alive and loop not in self._connecting:
+                self._connecting.add(loop)
+                await self._connect(loop, self.path)
+            if loop not in self._channels or self._channels[loop].closed:
+                await asyncio.sleep(0.05)  # starting: not listening yet
+        return False
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, path: str) -> None:
+        try:
+            reader, writer = await asyncio.open_unix_connection(path)
+        except OSError:  # not listening yet (starting), or gone
+            self._failed[loop] = time.monotonic()
+            return
+        finally:
+            self._connecting.discard(loop)
+        self._channels[loop] = _Channel(reader, writer)
+
+
+class _Channel:
+    """One event loop's connection to the child."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._loop = asyncio.get_running_loop()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[int]] = {}
+        self._outgoing: list[tuple[int, Sequence[TrackedEvent]]] = []
+        self.closed = False
+        self._reading = self._loop.create_task(self._read(reader))
+
+    def send(self, events: Sequence[TrackedEvent]) -> asyncio.Future[int]:
+        """The events go out with every other request of this loop iteration, in one message."""
+        request = next(self._ids)
+        waiter = self._waiting[request] = self._loop.create_future()
+        self._outgoing.append((request, list(events)))
+        if len(self._outgoing) == 1:
+            self._loop.call_soon(self._flush)
+        return waiter
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if self.closed:
+            return
+        payload = pickle.dumps(outgoing, protocol=pickle.HIGHEST_PROTOCOL)
+        self._writer.write(_HEADER.pack(len(payload)) + payload)
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+                answers = await reader.readexactly(size)
+                for request, outcome in pickle.loads(answers):  # noqa: S301 (our own child)
+                    waiter = self._waiting.pop(request, None)
+                    if waiter is None or waiter.done():  # its caller gave up waiting
+                        continue
+                    if isinstance(outcome, str):
+                        waiter.set_exception(IngestError(outcome))
+                    else:
+                        waiter.set_result(outcome)
+        except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, struct.error):
+            pass
+        finally:
+            self.closed = True
+            self._writer.close()
+            waiting, self._waiting = self._waiting, {}
+            for waiter in waiting.values():  # sent, but the child went away before answering
+                if not waiter.done():
+                    waiter.set_exception(IngestError("the event writer stopped; send it again"))
+
+
+def run_writer(
+    path: str,
+    open_database: Callable[[], SessionSource],
+    open_model: Callable[[], Model | None],
+    parent: int,
+) -> None:
+    """The child: store what arrives on ``path`` in group-committed batches until SIGTERM or
+    until the parent is gone."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s - %(name)s - %(message)s")
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    writer = _ChildWriter(Ingestor(open_database(), model=open_model()))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(128)
+    listener.setblocking(False)
+    writer.selector.register(listener, selectors.EVENT_READ, None)
+    while not stopping and os.getppid() == parent:
+        writer.read(timeout=0.5)
+        writer.write_batch()
+    writer.read(timeout=0)  # what reached us before the stop is stored and answered
+    writer.write_batch()
+    listener.close()
+    with contextlib.suppress(OSError):
+        Path(path).unlink()
+
+
+class _ChildWriter:
+    """The child's connections and the requests read from them."""
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+        self.selector = selectors.DefaultSelector()
+        self._buffers: dict[socket.socket, bytearray] = {}
+        self._requests: list[tuple[socket.socket, int, list[TrackedEvent]]] = []
+        self._crowded = False
+
+    def read(self, timeout: float) -> None:
+        """Accept and read whatever is ready (waiting up to ``timeout`` for a first request),
+        then whatever arrives meanwhile: a batch is everything that queued while the last one
+        was being committed, and under load (the last batch held several requests) it stays
+        open ``gather`` seconds more, as the thread writer's does (``Ingestor.gather``)."""
+        ready = self.selector.select(timeout)
+        deadline = time.monotonic() + (self.ingestor.gather if self._crowded else 0.0)
+        while ready or time.monotonic() < deadline:
+            for key, _ in ready:
+                if key.data is None:
+                    self._accept(key.fileobj)  # type: ignore[arg-type]
+                else:
+                    self._receive(key.fileobj)  # type: ignore[arg-type]
+            if not self._requests:  # nothing to store yet: no batch is open
+                deadline = 0.0
+            ready = self.selector.select(max(0.0, deadline - time.monotonic()))
+        self._crowded = len(self._requests) > 1
+
+    def _accept(self, listener: socket.socket) -> None:
+        with contextlib.suppress(BlockingIOError):
+            connection, _ = listener.accept()
+            if not _same_user(connection):  # the folder is private; this makes sure of it
+                connection.close()
+                return
+            connection.setblocking(False)
+            self._buffers[connection] = bytearray()
+            self.selector.register(connection, selectors.EVENT_READ, "connection")
+
+    def _receive(self, connection: socket.socket) -> None:
+        try:
+            chunk = connection.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._forget(connection)
+            return
+        buffer = self._buffers[connection]
+        buffer += chunk
+        while len(buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer)
+            if len(buffer) < _HEADER.size + size:
+                break
+            payload = bytes(buffer[_HEADER.size : _HEADER.size + size])
+            del buffer[: _HEADER.size + size]
+            for request, events in pickle.loads(payload):  # noqa: S301 (a peer of our own user)
+                self._requests.append((connection, request, events))
+
+    def _forget(self, connection: socket.socket) -> None:
+        self.selector.unregister(connection)
+        self._buffers.pop(connection, None)
+        connection.close()
+        self._requests = [r for r in self._requests if r[0] is not connection]
+
+    def write_batch(self) -> None:
+        """Store the requests read so far in one transaction and answer each."""
+        requests, self._requests = self._requests, []
+        if not requests:
+            return
+        outcomes = self.ingestor.outcomes([events for _, _, events in requests])
+        answers: dict[socket.socket, list[tuple[int, int | str]]] = {}
+        for (connection, request, _), outcome in zip(requests, outcomes, strict=True):
+            answer = str(outcome) if isinstance(outcome, Exception) else outcome
+            answers.setdefault(connection, []).append((request, answer))
+        for connection, answered in answers.items():
+            payload = pickle.dumps(answered, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                connection.setblocking(True)
+                connection.sendall(_HEADER.pack(len(payload)) + payload)
+                connection.setblocking(False)
+            except OSError:  # that loop is gone; its requests were stored all the same
+                self._forget(connection)
+
+
+def _same_user(connection: socket.socket) -> bool:
+    """Whether the process at the other end runs as this user (Linux SO_PEERCRED)."""
+    credentials = struct.Struct("3i")
+    try:
+        raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, credentials.size)
+    except (AttributeError, OSError):  # no peer credentials here: the folder's mode decides
+        return True
+    _, uid, _ = credentials.unpack(raw)
+    return bool(uid == os.getuid())
