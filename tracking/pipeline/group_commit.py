@@ -23,17 +23,25 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from content.orm import SessionSource
 from tracking.events import TrackedEvent
 from tracking.pipeline.ingest import store
 from tracking.rules.config import Model
 
-if TYPE_CHECKING:
-    from tracking.pipeline.writer_process import WriterProcess
-
 logger = logging.getLogger("leadshelf.ingest")
+
+
+class Handoff(Protocol):
+    """Where coroutines' events go instead of the writer thread while the job runs: the writer
+    process (``tracking.pipeline.writer_process.WriterProcess``)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def restart_if_dead(self) -> None: ...
+    def send(self, events: Sequence[TrackedEvent]) -> asyncio.Future[int] | None:
+        """A future of how many events were new once committed; None: not reachable now."""
 
 
 @dataclass(slots=True)
@@ -60,7 +68,7 @@ class Ingestor:
         gather: float = 0.002,
         model: Model | None = None,
         poll: float = 0.05,
-        process: WriterProcess | None = None,
+        process: Handoff | None = None,
     ) -> None:
         self.database = database
         self.max_batch = max_batch

@@ -173,8 +173,7 @@ def test_every_acknowledged_event_survives_a_sigkill_during_load(server: Server)
 
 
 def children(pid: int) -> list[int]:
-    """The processes ``pid`` spawned: the event writer process of ``leadshelf serve`` (not
-    multiprocessing's resource tracker)."""
+    """The event writer processes ``pid`` started."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -183,7 +182,7 @@ def children(pid: int) -> list[int]:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == pid and b"spawn_main" in command:
+            if int(fields[1]) == pid and b"tracking.pipeline.writer_process" in command:
                 found.append(int(entry.name))
     return found
 

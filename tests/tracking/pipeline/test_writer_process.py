@@ -111,7 +111,7 @@ def test_a_dead_child_fails_nothing_silently_and_is_replaced(
 
     run_in_own_loop(connect)
     process._process.kill()
-    process._process.join()
+    process._process.wait()
     stopping = threading.Event()
     ingestor.write_pending(stopping)  # the writer job's next pass starts a new child
     assert process.alive
