@@ -40,6 +40,7 @@ class Handoff(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def restart_if_dead(self) -> None: ...
+    def take_stored(self) -> int: ...
     def send(self, events: Sequence[TrackedEvent]) -> asyncio.Future[int] | None:
         """A future of how many events were new once committed; None: not reachable now."""
 
@@ -158,10 +159,12 @@ class Ingestor:
     def write_pending(self, stopping: threading.Event) -> int:
         """One pass of the writer job: wait (up to ``poll`` seconds, not at all once
         ``stopping`` is set) for a request, then write it with everything queued behind it
-        as one batch. Returns how many events were stored. A writer process that died is
-        started again first."""
+        as one batch. Returns how many events were stored (with those the writer process stored
+        since the last pass). A writer process that died is started again first."""
+        handed = 0
         if self.process is not None and not stopping.is_set():
             self.process.restart_if_dead()
+            handed = self.process.take_stored()
         try:
             first = (
                 self._queue.get_nowait()
@@ -169,15 +172,15 @@ class Ingestor:
                 else self._queue.get(timeout=self.poll)
             )
         except queue.Empty:
-            return 0
+            return handed
         batch = self._collect(first, stopping)
         try:
             self._write(batch)
         except Exception:  # the writer must outlive any one batch
             logger.exception("ingestion batch failed")
             _answer([(request, IngestError("the event could not be stored")) for request in batch])
-            return 0
-        return sum(len(request.events) for request in batch)
+            return handed
+        return handed + sum(len(request.events) for request in batch)
 
     def _drain(self) -> list[_Request]:
         leftovers = []

@@ -73,6 +73,7 @@ class WriterProcess:
         )
         self._connecting: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stored = [0]  # new events the child has answered for (shared with the channels)
 
     @property
     def alive(self) -> bool:
@@ -117,6 +118,11 @@ class WriterProcess:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = self.path = None
+
+    def take_stored(self) -> int:
+        """How many new events the child has stored since the last call (for the job's record)."""
+        stored, self._stored[0] = self._stored[0], 0
+        return stored
 
     def restart_if_dead(self) -> None:
         """Start the child again if it died (the writer job calls this on each pass)."""
@@ -171,14 +177,17 @@ class WriterProcess:
             return
         finally:
             self._connecting.discard(loop)
-        self._channels[loop] = _Channel(reader, writer)
+        self._channels[loop] = _Channel(reader, writer, self._stored)
 
 
 class _Channel:
     """One event loop's connection to the child."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stored: list[int]
+    ) -> None:
         self._writer = writer
+        self._stored = stored
         self._loop = asyncio.get_running_loop()
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[int]] = {}
@@ -214,6 +223,7 @@ class _Channel:
                     if isinstance(outcome, str):
                         waiter.set_exception(IngestError(outcome))
                     else:
+                        self._stored[0] += outcome
                         waiter.set_result(outcome)
         except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, struct.error):
             pass

@@ -73,6 +73,9 @@ def test_the_child_stores_a_loops_events_and_answers_once_committed(
     assert min(committed_when_answered) >= 1  # an answer means its batch was committed
     assert stored(db) == 30
     assert ingestor.batches == 0  # none of them went the thread writer's way
+    # The writer job's record counts what the process stored: 30 new, the resent one not.
+    assert ingestor.write_pending(threading.Event()) == 30
+    assert ingestor.write_pending(threading.Event()) == 0
 
 
 def test_a_failing_event_fails_its_own_request_only(db: Database, ingestor: Ingestor) -> None:
