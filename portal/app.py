@@ -24,7 +24,7 @@ from content.catalog import CatalogCache
 from content.files import FileStore
 from content.search.index import SearchIndex
 from nurture.recommendations import AudienceCache
-from portal import __version__, console_words, errors, i18n, jobs
+from portal import __version__, console_words, errors, i18n, jobs, models
 from portal.accounts import service as account_service
 from portal.accounts.guards import StaffSessionMiddleware
 from portal.batched import BatchedReads
@@ -170,7 +170,8 @@ def writer_process(settings: Settings) -> WriterProcess | None:
     if not settings.event_writer_process:
         return None
     return WriterProcess(
-        partial(Database, settings.resolved_database_url), partial(load_model, settings.model)
+        partial(models.database, settings.resolved_database_url),
+        partial(load_model, settings.model),
     )
 
 

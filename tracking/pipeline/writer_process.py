@@ -34,6 +34,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -50,6 +51,10 @@ logger = logging.getLogger("leadshelf.ingest")
 _HEADER = struct.Struct(">I")
 RETRY_AFTER = 1.0
 """Seconds a loop writes through the thread writer after the child could not be reached."""
+MAX_BACKOFF = 60.0
+"""The longest wait before a child that keeps dying young is started again, in seconds."""
+SEND_TIMEOUT = 5.0
+"""Seconds the child waits for a connection to take its answers before it drops it."""
 
 
 class WriterProcess:
@@ -73,7 +78,12 @@ class WriterProcess:
         )
         self._connecting: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._stored = [0]  # new events the child has answered for (shared with the channels)
+        self._stored = 0  # new events the child has answered for, since ``take_stored``
+        self._counting = threading.Lock()  # loops add, the job's thread takes
+        self._wanted = False  # between start and stop: a dead child is started again
+        self._started_at = 0.0
+        self._backoff = 0.0
+        self._next_start = 0.0
 
     @property
     def alive(self) -> bool:
@@ -85,27 +95,36 @@ class WriterProcess:
         The child is ``python -m tracking.pipeline.writer_process`` with this process's module
         path, told what to open through its standard input: it imports what storing needs, not
         the web process's main module (half a second to start, not one and a half)."""
-        if self.alive:
-            return
-        self.stop()
-        self._folder = tempfile.mkdtemp(prefix="leadshelf-writer-")  # mode 0700
-        self.path = os.path.join(self._folder, "events.sock")
-        told = pickle.dumps((self.path, self.open_database, self.open_model, os.getpid()))
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._wanted = True
+        if not self.alive:
+            self._launch()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the child once it has stored and answered what reached it."""
+        self._wanted = False
+        self._backoff = self._next_start = 0.0
+        self._reap(timeout)
+
+    def _launch(self) -> None:
+        self._reap()
+        self._started_at = time.monotonic()  # a start that fails counts as a death, too
         try:
+            self._folder = tempfile.mkdtemp(prefix="leadshelf-writer-")  # mode 0700
+            path = os.path.join(self._folder, "events.sock")
+            told = pickle.dumps((path, self.open_database, self.open_model, os.getpid()))
+            environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             process = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
                 [sys.executable, "-m", __name__], stdin=subprocess.PIPE, env=environment
             )
         except OSError:  # the web process still stores its events, through its thread
             logger.exception("could not start the event writer process")
-            self.stop()
+            self._reap()
             return
-        self._process = process
+        self.path, self._process = path, process
         with contextlib.suppress(OSError), process.stdin as told_to:  # type: ignore[union-attr]
             told_to.write(told)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the child once it has stored and answered what reached it."""
+    def _reap(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
         if process is not None:
             if process.poll() is None:
@@ -121,16 +140,36 @@ class WriterProcess:
 
     def take_stored(self) -> int:
         """How many new events the child has stored since the last call (for the job's record)."""
-        stored, self._stored[0] = self._stored[0], 0
+        with self._counting:
+            stored, self._stored = self._stored, 0
         return stored
 
+    def _count(self, stored: int) -> None:
+        with self._counting:
+            self._stored += stored
+
     def restart_if_dead(self) -> None:
-        """Start the child again if it died (the writer job calls this on each pass)."""
-        if self._process is not None and self._process.poll() is not None:
+        """Start the child again if it died (the writer job calls this on each pass): at once
+        if it had lived a minute, else after 1, 2, 4 … 60 s (a child that cannot start does not
+        cost a start every pass)."""
+        if not self._wanted or self.alive:
+            return
+        now = time.monotonic()
+        if not self._next_start:  # found dead just now
+            lived = now - self._started_at
+            young = lived < MAX_BACKOFF
+            self._backoff = min(MAX_BACKOFF, 2 * self._backoff or 1.0) if young else 0.0
+            self._next_start = now + self._backoff
             logger.error(
-                "the event writer process exited (%s); starting it again", self._process.returncode
+                "the event writer process stopped (exit status %s) after %.0f s; "
+                "starting it again in %.0f s",
+                self._process.returncode if self._process is not None else None,
+                lived,
+                self._backoff,
             )
-            self.start()
+        if now >= self._next_start:
+            self._next_start = 0.0
+            self._launch()
 
     def send(self, events: Sequence[TrackedEvent]) -> asyncio.Future[int] | None:
         """Hand events to the child: a future of how many were new once committed, or None when
@@ -141,9 +180,10 @@ class WriterProcess:
         if channel is not None and not channel.closed:
             return channel.send(events)
         waited = time.monotonic() - self._failed.get(loop, -RETRY_AFTER)
-        if self.path and self.alive and loop not in self._connecting and waited >= RETRY_AFTER:
+        path = self.path  # the job's thread may stop the child meanwhile
+        if path and self.alive and loop not in self._connecting and waited >= RETRY_AFTER:
             self._connecting.add(loop)
-            task = loop.create_task(self._connect(loop, self.path))
+            task = loop.create_task(self._connect(loop, path))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return None
@@ -162,9 +202,10 @@ class WriterProcess:
             channel = self._channels.get(loop)
             if channel is not None and not channel.closed:
                 return True
-            if self.path and self.alive and loop not in self._connecting:
+            path = self.path
+            if path and self.alive and loop not in self._connecting:
                 self._connecting.add(loop)
-                await self._connect(loop, self.path)
+                await self._connect(loop, path)
             if loop not in self._channels or self._channels[loop].closed:
                 await asyncio.sleep(0.05)  # starting: not listening yet
         return False
@@ -177,17 +218,28 @@ class WriterProcess:
             return
         finally:
             self._connecting.discard(loop)
-        self._channels[loop] = _Channel(reader, writer, self._stored)
+        channel = _Channel(reader, writer, self._count)
+        self._channels[loop] = channel
+
+        def closed() -> None:  # a closed channel does not keep its loop
+            if self._channels.get(loop) is channel:
+                del self._channels[loop]
+
+        channel.on_close = closed
 
 
 class _Channel:
     """One event loop's connection to the child."""
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stored: list[int]
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        count: Callable[[int], None],
     ) -> None:
         self._writer = writer
-        self._stored = stored
+        self._count = count
+        self.on_close: Callable[[], None] = lambda: None
         self._loop = asyncio.get_running_loop()
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[int]] = {}
@@ -207,9 +259,16 @@ class _Channel:
     def _flush(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
         if self.closed:
-            return
-        payload = pickle.dumps(outgoing, protocol=pickle.HIGHEST_PROTOCOL)
-        self._writer.write(_HEADER.pack(len(payload)) + payload)
+            return  # their waiters were answered when it closed
+        try:
+            payload = pickle.dumps(outgoing, protocol=pickle.HIGHEST_PROTOCOL)
+            self._writer.write(_HEADER.pack(len(payload)) + payload)
+        except Exception:  # an event that cannot be sent fails its requests, not the loop
+            logger.exception("could not hand %d request(s) to the event writer", len(outgoing))
+            for request, _ in outgoing:
+                waiter = self._waiting.pop(request, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(IngestError("the event could not be stored"))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -218,17 +277,19 @@ class _Channel:
                 answers = await reader.readexactly(size)
                 for request, outcome in pickle.loads(answers):  # noqa: S301 (our own child)
                     waiter = self._waiting.pop(request, None)
+                    if not isinstance(outcome, str):
+                        self._count(outcome)
                     if waiter is None or waiter.done():  # its caller gave up waiting
                         continue
                     if isinstance(outcome, str):
                         waiter.set_exception(IngestError(outcome))
                     else:
-                        self._stored[0] += outcome
                         waiter.set_result(outcome)
         except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, struct.error):
             pass
         finally:
             self.closed = True
+            self.on_close()
             self._writer.close()
             waiting, self._waiting = self._waiting, {}
             for waiter in waiting.values():  # sent, but the child went away before answering
@@ -268,6 +329,7 @@ def run_writer(
     listener.close()
     with contextlib.suppress(OSError):
         Path(path).unlink()
+        Path(path).parent.rmdir()  # gone with its parent: the parent cannot clean it up
 
 
 class _ChildWriter:
@@ -279,15 +341,17 @@ class _ChildWriter:
         self._buffers: dict[socket.socket, bytearray] = {}
         self._requests: list[tuple[socket.socket, int, list[TrackedEvent]]] = []
         self._crowded = False
+        self._events = 0  # in the requests read so far (a batch closes at ``max_batch``)
 
     def read(self, timeout: float) -> None:
         """Accept and read whatever is ready (waiting up to ``timeout`` for a first request),
         then whatever arrives meanwhile: a batch is everything that queued while the last one
         was being committed, and under load (the last batch held several requests) it stays
-        open ``gather`` seconds more, as the thread writer's does (``Ingestor.gather``)."""
+        open ``gather`` seconds more, as the thread writer's does (``Ingestor.gather``); it
+        closes at ``Ingestor.max_batch`` events, the rest waits for the next one."""
         ready = self.selector.select(timeout)
         deadline = time.monotonic() + (self.ingestor.gather if self._crowded else 0.0)
-        while ready or time.monotonic() < deadline:
+        while (ready or time.monotonic() < deadline) and self._events < self.ingestor.max_batch:
             for key, _ in ready:
                 if key.data is None:
                     self._accept(key.fileobj)  # type: ignore[arg-type]
@@ -328,16 +392,18 @@ class _ChildWriter:
             del buffer[: _HEADER.size + size]
             for request, events in pickle.loads(payload):  # noqa: S301 (a peer of our own user)
                 self._requests.append((connection, request, events))
+                self._events += len(events)
 
     def _forget(self, connection: socket.socket) -> None:
-        self.selector.unregister(connection)
-        self._buffers.pop(connection, None)
-        connection.close()
-        self._requests = [r for r in self._requests if r[0] is not connection]
+        """A connection that closed: what it sent is still stored, just not answered."""
+        if self._buffers.pop(connection, None) is not None:
+            self.selector.unregister(connection)
+            connection.close()
 
     def write_batch(self) -> None:
         """Store the requests read so far in one transaction and answer each."""
         requests, self._requests = self._requests, []
+        self._events = 0
         if not requests:
             return
         outcomes = self.ingestor.outcomes([events for _, _, events in requests])
@@ -346,12 +412,14 @@ class _ChildWriter:
             answer = str(outcome) if isinstance(outcome, Exception) else outcome
             answers.setdefault(connection, []).append((request, answer))
         for connection, answered in answers.items():
+            if connection not in self._buffers:  # that loop is gone; its events are stored
+                continue
             payload = pickle.dumps(answered, protocol=pickle.HIGHEST_PROTOCOL)
             try:
-                connection.setblocking(True)
+                connection.settimeout(SEND_TIMEOUT)
                 connection.sendall(_HEADER.pack(len(payload)) + payload)
                 connection.setblocking(False)
-            except OSError:  # that loop is gone; its requests were stored all the same
+            except OSError:  # gone, or a loop that stopped reading: the others go on
                 self._forget(connection)
 
 

@@ -8,6 +8,7 @@ import asyncio
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -15,13 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from content.orm import utcnow
 from portal.app import writer_process
 from portal.db import Database
 from portal.settings import Settings
 from tests.factories import make_asset
 from tests.support import run_in_own_loop
 from tracking import events
-from tracking.models import Event
+from tracking.identity.identify import get_or_create_lead
+from tracking.models import Event, Lead, Visitor
 from tracking.pipeline.group_commit import IngestError, Ingestor
 from tracking.pipeline.writer_process import WriterProcess
 from tracking.rules.config import default_model
@@ -31,14 +34,19 @@ NO_ASSET = 999_999
 
 @pytest.fixture
 def ingestor(db: Database) -> Iterator[Ingestor]:
-    """An ingestor whose writer job is running, with a writer process of its own."""
-    process = WriterProcess(
-        partial(Database, db.url.render_as_string(hide_password=False)), default_model
-    )
+    """An ingestor whose writer job is running, with the app's writer process."""
+    process = writer_process(Settings(database_url=db.url.render_as_string(hide_password=False)))
+    assert process is not None
     ingestor = Ingestor(db, model=default_model(), process=process)
     ingestor.open()
     yield ingestor
     ingestor.close()
+
+
+def child(ingestor: Ingestor) -> WriterProcess:
+    """The ingestor's writer process."""
+    assert isinstance(ingestor.process, WriterProcess)
+    return ingestor.process
 
 
 def stored(db: Database) -> int:
@@ -58,8 +66,7 @@ def test_the_child_stores_a_loops_events_and_answers_once_committed(
     committed_when_answered: list[int] = []
 
     async def main() -> None:
-        assert ingestor.process is not None
-        assert await ingestor.process.ready()
+        assert await child(ingestor).ready()
 
         async def one(uid: str) -> None:
             answers.append(await ingestor.record([view(uid, asset.id)]))
@@ -78,13 +85,44 @@ def test_the_child_stores_a_loops_events_and_answers_once_committed(
     assert ingestor.write_pending(threading.Event()) == 0
 
 
+def test_an_identified_readers_events_reach_the_leads_trail_and_scores(
+    db: Database, ingestor: Ingestor
+) -> None:
+    """The child evaluates leads too: their rows name other tables (an account), so its ORM
+    must know every model."""
+    asset = make_asset(db, slug="writer-process-lead")
+    with db.write() as session:
+        lead, _ = get_or_create_lead(session, "tove@example.com", utcnow())
+        session.add(Visitor(id="browser-tove", lead_id=lead.id))
+        lead_id = lead.id
+    answers: list[int] = []
+
+    async def main() -> None:
+        assert await child(ingestor).ready()
+        for uid in ("t1", "t2"):
+            event = events.ReadProgress(
+                visitor_id="browser-tove", asset_id=asset.id, uid=uid, seconds=20, depth=0.9
+            )
+            answers.append(await ingestor.record([event]))
+
+    run_in_own_loop(main)
+    assert answers == [1, 1]
+    assert ingestor.batches == 0
+    with db.read() as session:
+        seconds = session.scalar(select(func.sum(Event.seconds)).where(Event.lead_id == lead_id))
+        scored = session.get(Lead, lead_id)
+        assert scored is not None
+        engagement = scored.engagement
+    assert seconds == 40
+    assert engagement > 0
+
+
 def test_a_failing_event_fails_its_own_request_only(db: Database, ingestor: Ingestor) -> None:
     asset = make_asset(db, slug="writer-process-failure")
     outcomes: list[int | str] = []
 
     async def main() -> None:
-        assert ingestor.process is not None
-        assert await ingestor.process.ready()
+        assert await child(ingestor).ready()
 
         async def one(event: events.AssetView) -> None:
             try:
@@ -105,8 +143,7 @@ def test_a_dead_child_fails_nothing_silently_and_is_replaced(
     db: Database, ingestor: Ingestor
 ) -> None:
     asset = make_asset(db, slug="writer-process-restart")
-    process = ingestor.process
-    assert process is not None
+    process = child(ingestor)
     first_path = process.path
 
     async def connect() -> None:
@@ -116,7 +153,11 @@ def test_a_dead_child_fails_nothing_silently_and_is_replaced(
     process._process.kill()
     process._process.wait()
     stopping = threading.Event()
-    ingestor.write_pending(stopping)  # the writer job's next pass starts a new child
+    ingestor.write_pending(stopping)  # a child that died young is started again after 1 s
+    assert not process.alive
+    deadline = time.monotonic() + 5
+    while not process.alive and time.monotonic() < deadline:
+        ingestor.write_pending(stopping)  # the writer job's passes
     assert process.alive
     assert process.path != first_path
     answers: list[int] = []
@@ -130,11 +171,25 @@ def test_a_dead_child_fails_nothing_silently_and_is_replaced(
     assert stored(db) == 1
 
 
+def test_a_child_that_cannot_start_is_started_again_less_and_less_often() -> None:
+    broken = WriterProcess(partial(Database, "nodatabase://here"), default_model)
+    broken.start()
+    started = set()
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        broken.restart_if_dead()
+        started.add(broken._process.pid)
+        time.sleep(0.02)
+    broken.stop()
+    # Dead at once each time: started, then again after 1 s at the earliest, then 2 s later:
+    # not on every pass of the job (about a hundred here).
+    assert 1 <= len(started) <= 2
+
+
 def test_a_child_gone_while_requests_wait_fails_them_with_a_retryable_error(
     db: Database, ingestor: Ingestor
 ) -> None:
-    process = ingestor.process
-    assert process is not None
+    process = child(ingestor)
     failures: list[str] = []
 
     async def main() -> None:
@@ -160,8 +215,7 @@ def test_closing_stores_and_answers_everything_the_child_was_sent(
     answers: list[int] = []
 
     async def main() -> None:
-        assert ingestor.process is not None
-        assert await ingestor.process.ready()
+        assert await child(ingestor).ready()
         waiting = [ingestor.record([view(f"s{i}", asset.id)]) for i in range(20)]
         tasks = [asyncio.ensure_future(w) for w in waiting]
         await asyncio.sleep(0.01)  # handed over to the child, not answered yet (most of them)
@@ -171,13 +225,11 @@ def test_closing_stores_and_answers_everything_the_child_was_sent(
     run_in_own_loop(main)
     assert answers == [1] * 20
     assert stored(db) == 20
-    assert ingestor.process is not None
-    assert not ingestor.process.alive
+    assert not child(ingestor).alive
 
 
 def test_only_this_user_can_reach_the_socket(ingestor: Ingestor) -> None:
-    process = ingestor.process
-    assert process is not None
+    process = child(ingestor)
 
     async def main() -> None:
         assert await process.ready()
@@ -191,8 +243,7 @@ def test_only_this_user_can_reach_the_socket(ingestor: Ingestor) -> None:
 
 def test_two_event_loops_each_get_their_own_connection(db: Database, ingestor: Ingestor) -> None:
     asset = make_asset(db, slug="writer-process-loops")
-    process = ingestor.process
-    assert process is not None
+    process = child(ingestor)
     answers: list[int] = []
 
     def in_a_loop(prefix: str) -> None:
