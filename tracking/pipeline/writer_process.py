@@ -94,7 +94,7 @@ class WriterProcess:
 
         The child is ``python -m tracking.pipeline.writer_process`` with this process's module
         path, told what to open through its standard input: it imports what storing needs, not
-        the web process's main module (half a second to start, not one and a half)."""
+        the web process's main module (0.6 s to start, not 1.6 s)."""
         self._wanted = True
         if not self.alive:
             self._launch()
