@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,20 +143,27 @@ def test_fifty_concurrent_readers_times_two_hundred_beacons_store_exactly_ten_th
     assert stored_uids(server.database_url) >= set(acked)
 
 
+async def killed_under_load(
+    server: Server, acked: list[str], kill: Callable[[], Awaitable[None]]
+) -> None:
+    """Twenty readers send beacons; once 500 are acknowledged ``kill`` runs, then they stop."""
+    stop = asyncio.Event()
+    load = asyncio.gather(*(reader(server.url, 100_000, acked, stop) for _ in range(20)))
+    while len(acked) < 500:
+        await asyncio.sleep(0.01)
+    await kill()
+    stop.set()
+    await load
+
+
 def test_every_acknowledged_event_survives_a_sigkill_during_load(server: Server) -> None:
     acked: list[str] = []
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        load = asyncio.gather(*(reader(server.url, 100_000, acked, stop) for _ in range(20)))
-        while len(acked) < 500:
-            await asyncio.sleep(0.01)
+    async def kill() -> None:
         assert server.process is not None
         os.kill(server.process.pid, signal.SIGKILL)
-        stop.set()
-        await load
 
-    run_in_own_loop(main)
+    run_in_own_loop(lambda: killed_under_load(server, acked, kill))
     assert server.process is not None
     server.process.wait(timeout=10)
     assert server.process.returncode == -signal.SIGKILL
@@ -193,11 +200,7 @@ def test_every_acknowledged_event_survives_the_event_writer_process_killed_durin
     acked: list[str] = []
     after_kill: list[int] = []
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        load = asyncio.gather(*(reader(server.url, 100_000, acked, stop) for _ in range(20)))
-        while len(acked) < 500:
-            await asyncio.sleep(0.01)
+    async def kill() -> None:
         assert server.process is not None
         writers = children(server.process.pid)
         assert writers, "leadshelf serve runs an event writer process"
@@ -207,10 +210,8 @@ def test_every_acknowledged_event_survives_the_event_writer_process_killed_durin
         while len(acked) < killed_at + 1000:  # the server keeps storing and answering
             await asyncio.sleep(0.01)
         after_kill.append(len(acked) - killed_at)
-        stop.set()
-        await load
 
-    run_in_own_loop(main)
+    run_in_own_loop(lambda: killed_under_load(server, acked, kill))
     assert after_kill[0] >= 1000
     assert set(acked) - stored_uids(server.database_url) == set()
     assert server.process is not None
