@@ -132,8 +132,12 @@ def app_for(settings: Settings) -> Iterator[Litestar]:
     The state (database engine, data dir, caches, runner, rate limits …) is new each time,
     built from ``settings``. Settings the shell is built from (``portal.app.Shell``: the secret
     keys, https, the upload size, the privacy URL) get a shell of their own, and so does a
-    second app while the first is still in use."""
-    state = app_state(settings)
+    second app while the first is still in use.
+
+    Its events are stored by the writer thread: an app a test drives in-process needs no
+    writer process (``tests/tracking/pipeline/test_writer_process.py`` and the servers the
+    e2e tests start use one)."""
+    state = app_state(settings.with_overrides(event_writer_process=False))
     shell = Shell.of(settings, state.signer)
     built = _apps.setdefault(shell, [])
     free = [app for app in built if id(app) not in _apps_in_use]

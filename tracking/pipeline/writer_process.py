@@ -321,6 +321,11 @@ def run_writer(
     listener.listen(128)
     listener.setblocking(False)
     writer.selector.register(listener, selectors.EVENT_READ, None)
+    # A stop wakes the wait at once (not at its next timeout): the signal's byte lands here.
+    woken, wake = os.pipe()
+    os.set_blocking(wake, False)
+    signal.set_wakeup_fd(wake)
+    writer.selector.register(woken, selectors.EVENT_READ, "stop")
     while not stopping and os.getppid() == parent:
         writer.read(timeout=0.5)
         writer.write_batch()
@@ -355,6 +360,8 @@ class _ChildWriter:
             for key, _ in ready:
                 if key.data is None:
                     self._accept(key.fileobj)  # type: ignore[arg-type]
+                elif key.data == "stop":
+                    os.read(key.fd, 64)  # the stop itself is the flag the handler set
                 else:
                     self._receive(key.fileobj)  # type: ignore[arg-type]
             if not self._requests:  # nothing to store yet: no batch is open
