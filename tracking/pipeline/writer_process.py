@@ -26,10 +26,7 @@ import itertools
 import logging
 import os
 import pickle
-import selectors
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -38,23 +35,21 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from content.orm import SessionSource
 from tracking.events import TrackedEvent
-from tracking.pipeline.group_commit import IngestError, Ingestor
+from tracking.pipeline import writer_child
+from tracking.pipeline.group_commit import IngestError
+from tracking.pipeline.writer_child import HEADER
 from tracking.rules.config import Model
 
 logger = logging.getLogger("leadshelf.ingest")
 
-_HEADER = struct.Struct(">I")
 RETRY_AFTER = 1.0
 """Seconds a loop writes through the thread writer after the child could not be reached."""
 MAX_BACKOFF = 60.0
 """The longest wait before a child that keeps dying young is started again, in seconds."""
-SEND_TIMEOUT = 5.0
-"""Seconds the child waits for a connection to take its answers before it drops it."""
 
 
 class WriterProcess:
@@ -92,7 +87,7 @@ class WriterProcess:
     def start(self) -> None:
         """Start the child; returns at once (events take the thread writer until it answers).
 
-        The child is ``python -m tracking.pipeline.writer_process`` with this process's module
+        The child is ``python -m tracking.pipeline.writer_child`` with this process's module
         path, told what to open through its standard input: it imports what storing needs, not
         the web process's main module (0.6 s to start, not 1.6 s)."""
         self._wanted = True
@@ -114,7 +109,9 @@ class WriterProcess:
             told = pickle.dumps((path, self.open_database, self.open_model, os.getpid()))
             environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             process = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
-                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, env=environment
+                [sys.executable, "-m", writer_child.__name__],
+                stdin=subprocess.PIPE,
+                env=environment,
             )
         except OSError:  # the web process still stores its events, through its thread
             logger.exception("could not start the event writer process")
@@ -262,7 +259,7 @@ class _Channel:
             return  # their waiters were answered when it closed
         try:
             payload = pickle.dumps(outgoing, protocol=pickle.HIGHEST_PROTOCOL)
-            self._writer.write(_HEADER.pack(len(payload)) + payload)
+            self._writer.write(HEADER.pack(len(payload)) + payload)
         except Exception:  # an event that cannot be sent fails its requests, not the loop
             logger.exception("could not hand %d request(s) to the event writer", len(outgoing))
             for request, _ in outgoing:
@@ -273,7 +270,7 @@ class _Channel:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
             while True:
-                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+                (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
                 answers = await reader.readexactly(size)
                 for request, outcome in pickle.loads(answers):  # noqa: S301 (our own child)
                     waiter = self._waiting.pop(request, None)
@@ -295,151 +292,3 @@ class _Channel:
             for waiter in waiting.values():  # sent, but the child went away before answering
                 if not waiter.done():
                     waiter.set_exception(IngestError("the event writer stopped; send it again"))
-
-
-def run_writer(
-    path: str,
-    open_database: Callable[[], SessionSource],
-    open_model: Callable[[], Model | None],
-    parent: int,
-) -> None:
-    """The child: store what arrives on ``path`` in group-committed batches until SIGTERM or
-    until the parent is gone."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s - %(name)s - %(message)s")
-    stopping = False
-
-    def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
-    writer = _ChildWriter(Ingestor(open_database(), model=open_model()))
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o600)
-    listener.listen(128)
-    listener.setblocking(False)
-    writer.selector.register(listener, selectors.EVENT_READ, None)
-    # A stop wakes the wait at once (not at its next timeout): the signal's byte lands here.
-    woken, wake = os.pipe()
-    os.set_blocking(wake, False)
-    signal.set_wakeup_fd(wake)
-    writer.selector.register(woken, selectors.EVENT_READ, "stop")
-    while not stopping and os.getppid() == parent:
-        writer.read(timeout=0.5)
-        writer.write_batch()
-    writer.read(timeout=0)  # what reached us before the stop is stored and answered
-    writer.write_batch()
-    listener.close()
-    with contextlib.suppress(OSError):
-        Path(path).unlink()
-        Path(path).parent.rmdir()  # gone with its parent: the parent cannot clean it up
-
-
-class _ChildWriter:
-    """The child's connections and the requests read from them."""
-
-    def __init__(self, ingestor: Ingestor) -> None:
-        self.ingestor = ingestor
-        self.selector = selectors.DefaultSelector()
-        self._buffers: dict[socket.socket, bytearray] = {}
-        self._requests: list[tuple[socket.socket, int, list[TrackedEvent]]] = []
-        self._crowded = False
-        self._events = 0  # in the requests read so far (a batch closes at ``max_batch``)
-
-    def read(self, timeout: float) -> None:
-        """Accept and read whatever is ready (waiting up to ``timeout`` for a first request),
-        then whatever arrives meanwhile: a batch is everything that queued while the last one
-        was being committed, and under load (the last batch held several requests) it stays
-        open ``gather`` seconds more, as the thread writer's does (``Ingestor.gather``); it
-        closes at ``Ingestor.max_batch`` events, the rest waits for the next one."""
-        ready = self.selector.select(timeout)
-        deadline = time.monotonic() + (self.ingestor.gather if self._crowded else 0.0)
-        while (ready or time.monotonic() < deadline) and self._events < self.ingestor.max_batch:
-            for key, _ in ready:
-                if key.data is None:
-                    self._accept(key.fileobj)  # type: ignore[arg-type]
-                elif key.data == "stop":
-                    os.read(key.fd, 64)  # the stop itself is the flag the handler set
-                else:
-                    self._receive(key.fileobj)  # type: ignore[arg-type]
-            if not self._requests:  # nothing to store yet: no batch is open
-                deadline = 0.0
-            ready = self.selector.select(max(0.0, deadline - time.monotonic()))
-        self._crowded = len(self._requests) > 1
-
-    def _accept(self, listener: socket.socket) -> None:
-        with contextlib.suppress(BlockingIOError):
-            connection, _ = listener.accept()
-            if not _same_user(connection):  # the folder is private; this makes sure of it
-                connection.close()
-                return
-            connection.setblocking(False)
-            self._buffers[connection] = bytearray()
-            self.selector.register(connection, selectors.EVENT_READ, "connection")
-
-    def _receive(self, connection: socket.socket) -> None:
-        try:
-            chunk = connection.recv(1 << 20)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._forget(connection)
-            return
-        buffer = self._buffers[connection]
-        buffer += chunk
-        while len(buffer) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(buffer)
-            if len(buffer) < _HEADER.size + size:
-                break
-            payload = bytes(buffer[_HEADER.size : _HEADER.size + size])
-            del buffer[: _HEADER.size + size]
-            for request, events in pickle.loads(payload):  # noqa: S301 (a peer of our own user)
-                self._requests.append((connection, request, events))
-                self._events += len(events)
-
-    def _forget(self, connection: socket.socket) -> None:
-        """A connection that closed: what it sent is still stored, just not answered."""
-        if self._buffers.pop(connection, None) is not None:
-            self.selector.unregister(connection)
-            connection.close()
-
-    def write_batch(self) -> None:
-        """Store the requests read so far in one transaction and answer each."""
-        requests, self._requests = self._requests, []
-        self._events = 0
-        if not requests:
-            return
-        outcomes = self.ingestor.outcomes([events for _, _, events in requests])
-        answers: dict[socket.socket, list[tuple[int, int | str]]] = {}
-        for (connection, request, _), outcome in zip(requests, outcomes, strict=True):
-            answer = str(outcome) if isinstance(outcome, Exception) else outcome
-            answers.setdefault(connection, []).append((request, answer))
-        for connection, answered in answers.items():
-            if connection not in self._buffers:  # that loop is gone; its events are stored
-                continue
-            payload = pickle.dumps(answered, protocol=pickle.HIGHEST_PROTOCOL)
-            try:
-                connection.settimeout(SEND_TIMEOUT)
-                connection.sendall(_HEADER.pack(len(payload)) + payload)
-                connection.setblocking(False)
-            except OSError:  # gone, or a loop that stopped reading: the others go on
-                self._forget(connection)
-
-
-def _same_user(connection: socket.socket) -> bool:
-    """Whether the process at the other end runs as this user (Linux SO_PEERCRED)."""
-    credentials = struct.Struct("3i")
-    try:
-        raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, credentials.size)
-    except (AttributeError, OSError):  # no peer credentials here: the folder's mode decides
-        return True
-    _, uid, _ = credentials.unpack(raw)
-    return bool(uid == os.getuid())
-
-
-if __name__ == "__main__":
-    run_writer(*pickle.load(sys.stdin.buffer))  # noqa: S301 (written by our parent)

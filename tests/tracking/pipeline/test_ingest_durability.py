@@ -189,7 +189,7 @@ def children(pid: int) -> list[int]:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == pid and b"tracking.pipeline.writer_process" in command:
+            if int(fields[1]) == pid and b"tracking.pipeline.writer_child" in command:
                 found.append(int(entry.name))
     return found
 
