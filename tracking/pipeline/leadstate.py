@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
@@ -26,7 +25,7 @@ from content.models import Asset
 from content.orm import SessionSource, utcnow
 from tracking.lead_profile import profile
 from tracking.models import AssetEngagement, Event, Lead, LeadChange, VisitorJourney
-from tracking.pipeline import changelog
+from tracking.pipeline import bulk, changelog
 from tracking.rules import journey, scoring
 from tracking.rules.config import Model
 from tracking.rules.journey import JourneyState, Touch
@@ -111,26 +110,28 @@ class _Statements:
 
     asset_stages: Executable
     visitor_states: Executable
-    upsert_visitor_states: Executable
+    upsert_visitor_states: bulk.Rows
 
 
 @cache
 def _statements(dialect: str) -> _Statements:
     table = VISITOR_JOURNEY_TABLE
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+    def replace_state(upsert: Any) -> Any:
+        return upsert.on_conflict_do_update(
+            index_elements=[table.c.visitor_id],
+            set_={name: upsert.excluded[name] for name in ("journey", "journey_stage")},
+        )
+
     return _Statements(
         asset_stages=select(ASSET_TABLE.c.id, ASSET_TABLE.c.stage).where(
-            ASSET_TABLE.c.id.in_(bindparam("ids", expanding=True))
+            bulk.one_of(dialect, ASSET_TABLE.c.id, "ids")
         ),
         visitor_states=select(table.c.visitor_id, table.c.journey).where(
-            table.c.visitor_id.in_(bindparam("ids", expanding=True))
+            bulk.one_of(dialect, table.c.visitor_id, "ids")
         ),
-        upsert_visitor_states=upsert.on_conflict_do_update(
-            index_elements=[table.c.visitor_id],
-            set_={
-                "journey": upsert.excluded.journey,
-                "journey_stage": upsert.excluded.journey_stage,
-            },
+        upsert_visitor_states=bulk.rows(
+            dialect, table, ("visitor_id", "journey", "journey_stage"), replace_state
         ),
     )
 
@@ -150,7 +151,7 @@ def _score_visitors(
         )
         stage = journey.stage_of(state, now, model)
         rows.append({"visitor_id": visitor_id, "journey": state.to_json(), "journey_stage": stage})
-    connection.execute(statements.upsert_visitor_states, rows)
+    statements.upsert_visitor_states.run(connection, rows)
 
 
 def merge_visitor(session: Session, visitor_id: str, lead: Lead, model: Model) -> None:

@@ -1,0 +1,93 @@
+"""A batch's rows inserted by one statement whatever their number (PostgreSQL).
+
+``executemany`` of an INSERT makes PostgreSQL plan and run the statement once per row: for the
+writer's batches of a few dozen beacons that was a third of ``store()``. On PostgreSQL the rows
+go instead as one array per column, ``INSERT … SELECT … FROM unnest(:a, :b, …)``: one statement
+text for every batch size (prepared once by the driver), one execution. On SQLite, where a
+statement costs little and arrays do not exist, the rows go by ``executemany`` as before.
+
+``rows`` builds the statement (the caller may add ``on_conflict_*`` to it: the rows of one
+upsert must not repeat a key, as with ``executemany``); ``Rows.run`` executes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Float, Table, Text, any_, bindparam, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import ARRAY
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """An INSERT of many rows: ``statement`` with its ``on_conflict_*``, if any, and how the
+    rows are passed to it (``columns``: as arrays, PostgreSQL; empty: by ``executemany``)."""
+
+    statement: Any
+    columns: tuple[str, ...] = ()
+    encoders: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+
+    def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``rows`` (dicts of every column of the statement) in the caller's transaction."""
+        if not rows:
+            return
+        if not self.columns:
+            connection.execute(self.statement, rows)
+            return
+        arrays = {name: [row[name] for row in rows] for name in self.columns}
+        for name, encode in self.encoders:
+            arrays[name] = [encode(value) for value in arrays[name]]
+        connection.execute(self.statement, arrays)
+
+
+def rows(
+    dialect: str,
+    table: Table,
+    columns: Sequence[str],
+    finish: Callable[[Any], Any] = lambda statement: statement,
+) -> Rows:
+    """An INSERT of ``columns`` into ``table`` for the dialect, ready to ``run``; ``finish`` gets
+    the dialect's ``insert`` (which has ``excluded``) and may add ``on_conflict_*`` to it."""
+    if dialect != "postgresql":
+        return Rows(finish(sqlite.insert(table)))
+    import os
+
+    if os.environ.get("NOBULK"):
+        return Rows(finish(postgresql.insert(table)))
+    arrays, chosen, encoders = [], [], []
+    for name in columns:
+        is_json = isinstance(table.c[name].type, JSON)
+        arrays.append(bindparam(name, type_=ARRAY(Text() if is_json else table.c[name].type)))
+        if is_json:
+            encoders.append((name, _json))
+        elif isinstance(table.c[name].type, Float):
+            encoders.append((name, _float))
+    unnested = func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
+    for name in columns:
+        is_json = isinstance(table.c[name].type, JSON)
+        chosen.append(cast(unnested.c[name], JSON) if is_json else unnested.c[name])
+    statement = postgresql.insert(table).from_select(list(columns), select(*chosen))
+    return Rows(finish(statement), tuple(columns), tuple(encoders))
+
+
+def one_of(dialect: str, column: Any, name: str) -> Any:
+    """``column`` is one of the list passed as ``name``: on PostgreSQL ``= ANY(:name)``, one
+    statement text whatever the list's length; elsewhere an expanding ``IN``."""
+    if dialect != "postgresql":
+        return column.in_(bindparam(name, expanding=True))
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+
+
+def _float(value: float | None) -> float | None:
+    """A float column's value as a float: an array holds one type, and 15 and 7.5 are two."""
+    return None if value is None else float(value)
+
+
+def _json(value: Any) -> str:
+    """A JSON column's value as its text (``None`` is JSON ``null``, as SQLAlchemy stores it)."""
+    return json.dumps(value)
