@@ -55,11 +55,8 @@ def rows(
     the dialect's ``insert`` (which has ``excluded``) and may add ``on_conflict_*`` to it."""
     if dialect != "postgresql":
         return Rows(finish(sqlite.insert(table)))
-    import os
-
-    if os.environ.get("NOBULK"):
-        return Rows(finish(postgresql.insert(table)))
-    arrays, chosen, encoders = [], [], []
+    arrays, chosen = [], []
+    encoders: list[tuple[str, Callable[[Any], Any]]] = []
     for name in columns:
         is_json = isinstance(table.c[name].type, JSON)
         arrays.append(bindparam(name, type_=ARRAY(Text() if is_json else table.c[name].type)))
