@@ -9,7 +9,9 @@ per client from the largest count (open loop: latency at a given offered load). 
 request waits for its 204, which the server sends only after the event is committed. Then
 the same with ``bench/_beacon_sink.py`` (the same app whose event writer answers at once
 without storing): the beacon's ceiling on this machine, and stored/ceiling as a ratio, side
-by side in one run. It also prints the raw ceiling (the same rows inserted in bulk by
+by side in one run; then BENCH_ALTERNATE (3) pairs of stored and sink runs at the largest
+client count, back to back with both servers up, and their median share (the machine's speed
+drifts between two runs). It also prints the raw ceiling (the same rows inserted in bulk by
 SQLAlchemy in one process) and the time of the first trail page of a lead with
 BENCH_TRAIL_EVENTS events (0: skipped).
 
@@ -53,6 +55,9 @@ CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10,100").split(","
 WORKERS = [int(n) for n in os.environ.get("BENCH_WORKERS", "1" if SMOKE else "1,2").split(",")]
 OPEN_RATE = float(os.environ.get("BENCH_OPEN_RATE", "10"))
 """Beacons per second per client in the open-loop run (100 clients: 1,000 beacons/s offered)."""
+ALTERNATE = int(os.environ.get("BENCH_ALTERNATE", "0" if SMOKE else "3"))
+"""Pairs of runs at the largest client count, stored and sink alternating with both servers
+up: the machine's speed drifts between two runs, so the share is reported as their median."""
 TRAIL_EVENTS = int(os.environ.get("BENCH_TRAIL_EVENTS", "2000" if SMOKE else "100000"))
 LEADSHELF = str(Path(sys.executable).with_name("leadshelf"))
 SLUG = "bench-guide"
@@ -306,6 +311,31 @@ def measured(url: str, data_dir: Path, workers: int, *, sink: bool) -> list[Row]
         process.wait(timeout=60)
 
 
+def alternating(url: str, data_dir: Path, workers: int) -> list[tuple[int, int]]:
+    """(stored/s, ceiling/s) of ``ALTERNATE`` back-to-back pairs at the largest client count."""
+    stored, stored_port = serve(url, data_dir, workers)
+    sink, sink_port = serve(url, data_dir / "sink", workers, sink=True)
+    most = max(CLIENTS)
+    pairs = []
+    try:
+        for _ in range(ALTERNATE):
+            rate = asyncio.run(drive(stored_port, most, SECONDS))[0]
+            top = asyncio.run(drive(sink_port, most, SECONDS))[0]
+            pairs.append((rate, top))
+    finally:
+        for process in (stored, sink):
+            process.terminate()
+            process.wait(timeout=60)
+    return pairs
+
+
+def print_alternating(pairs: list[tuple[int, int]]) -> None:
+    shares = [rate / top for rate, top in pairs if top]
+    listed = ", ".join(f"{rate:,}/{top:,} = {rate / top:.0%}" for rate, top in pairs if top)
+    print(f"  {max(CLIENTS)} clients, stored/ceiling in {len(pairs)} alternating pairs: {listed}")
+    print(f"  median share: {statistics.median(shares):.0%}")
+
+
 def _ms(latencies: list[float], q: float) -> float:
     if not latencies:
         return float("nan")
@@ -334,6 +364,8 @@ def bench_backend(label: str, url: str, data_dir: Path) -> None:
         stored = measured(url, data_dir, workers, sink=False)
         sink = measured(url, data_dir, workers, sink=True)
         print_side_by_side(label, workers, stored, sink)
+        if ALTERNATE:
+            print_alternating(alternating(url, data_dir, workers))
         with open("/proc/loadavg") as load:
             print(f"  /proc/loadavg after: {load.read().strip()}")
     ceiling = raw_ceiling(database, 5_000 if SMOKE else 20_000)
