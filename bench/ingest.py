@@ -313,19 +313,22 @@ def measured(url: str, data_dir: Path, workers: int, *, sink: bool) -> list[Row]
 
 def alternating(url: str, data_dir: Path, workers: int) -> list[tuple[int, int]]:
     """(stored/s, ceiling/s) of ``ALTERNATE`` back-to-back pairs at the largest client count."""
-    stored, stored_port = serve(url, data_dir, workers)
-    sink, sink_port = serve(url, data_dir / "sink", workers, sink=True)
     most = max(CLIENTS)
     pairs = []
+    stored, stored_port = serve(url, data_dir, workers)
     try:
-        for _ in range(ALTERNATE):
-            rate = asyncio.run(drive(stored_port, most, SECONDS))[0]
-            top = asyncio.run(drive(sink_port, most, SECONDS))[0]
-            pairs.append((rate, top))
+        sink, sink_port = serve(url, data_dir / "sink", workers, sink=True)
+        try:
+            for _ in range(ALTERNATE):
+                rate = asyncio.run(drive(stored_port, most, SECONDS))[0]
+                top = asyncio.run(drive(sink_port, most, SECONDS))[0]
+                pairs.append((rate, top))
+        finally:
+            sink.terminate()
+            sink.wait(timeout=60)
     finally:
-        for process in (stored, sink):
-            process.terminate()
-            process.wait(timeout=60)
+        stored.terminate()
+        stored.wait(timeout=60)
     return pairs
 
 
@@ -333,7 +336,8 @@ def print_alternating(pairs: list[tuple[int, int]]) -> None:
     shares = [rate / top for rate, top in pairs if top]
     listed = ", ".join(f"{rate:,}/{top:,} = {rate / top:.0%}" for rate, top in pairs if top)
     print(f"  {max(CLIENTS)} clients, stored/ceiling in {len(pairs)} alternating pairs: {listed}")
-    print(f"  median share: {statistics.median(shares):.0%}")
+    if shares:
+        print(f"  median share: {statistics.median(shares):.0%}")
 
 
 def _ms(latencies: list[float], q: float) -> float:

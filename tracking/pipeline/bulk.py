@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Float, Table, Text, any_, bindparam, cast, func, select
+from sqlalchemy import JSON, Float, String, Table, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import ARRAY
@@ -38,6 +38,10 @@ class Rows:
         """Insert ``rows`` (dicts of every column of the statement) in the caller's transaction."""
         if not rows:
             return
+        if self.columns and rows[0].keys() != set(self.columns):
+            # Arrays carry only the named columns: a key left out would not be stored here,
+            # while SQLite's executemany stores it.
+            raise ValueError(f"rows have {sorted(rows[0])}, the statement {self.columns}")
         if not self.columns:
             connection.execute(self.statement, rows)
             return
@@ -61,7 +65,7 @@ def rows(
     encoders: list[tuple[str, Callable[[Any], Any]]] = []
     for name in columns:
         is_json = isinstance(table.c[name].type, JSON)
-        arrays.append(bindparam(name, type_=ARRAY(Text() if is_json else table.c[name].type)))
+        arrays.append(bindparam(name, type_=ARRAY(_element(table.c[name].type))))
         if is_json:
             encoders.append((name, _json))
         elif isinstance(table.c[name].type, Float):
@@ -79,7 +83,16 @@ def one_of(dialect: str, column: Any, name: str) -> Any:
     statement text whatever the list's length; elsewhere an expanding ``IN``."""
     if dialect != "postgresql":
         return column.in_(bindparam(name, expanding=True))
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column == any_(bindparam(name, type_=ARRAY(_element(column.type))))
+
+
+def _element(column_type: Any) -> Any:
+    """An array element's type for a column: text without a length (an explicit cast to
+    ``varchar(n)`` cuts a longer value short without a word; the insert's own assignment then
+    refuses it, as the row-by-row statement did), JSON as its text, anything else as is."""
+    if isinstance(column_type, JSON | String):
+        return Text()
+    return column_type
 
 
 def _float(value: float | None) -> float | None:

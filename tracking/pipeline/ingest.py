@@ -173,7 +173,9 @@ def _stored_uids(
         # Planned at every batch, never prepared: a prepared plan is kept for the connection's
         # life, and one made while the month's partition was nearly empty scans it whole, a
         # scan that grows with every event until autovacuum's next ANALYZE (in a fresh
-        # database or a new month that took 0.5 ms more per thousand events stored).
+        # database or a new month that took 0.5 ms more per thousand events stored). Its errors
+        # are psycopg's own: the writer retries a failed batch one request at a time, and the
+        # pool's pre-ping replaces a connection that was dropped.
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor:
             cursor.execute(_STORED_UIDS_SQL, (wanted,), prepare=False)

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
 
 from content.models import Asset
 from portal.db import Database
@@ -138,3 +140,20 @@ def test_a_batch_keeps_its_order_and_adds_to_what_each_reader_had(db: Database) 
         "cat": (1.0, 0.1, T0 + 4 * minute, T0 + 4 * minute),
     }
     assert journeys == {"ann", "bob", "cat"}
+
+
+def test_a_value_longer_than_its_column_is_refused_never_cut_short(
+    db: Database, backend: str
+) -> None:
+    """PostgreSQL refuses it, as the row-by-row insert did (an array cast to ``varchar(64)``
+    would cut it short without a word); SQLite, which keeps no lengths, stores it whole."""
+    too_long = "u" * 80
+    batch = [events.Imported(kind=events.EventType.CTA_CLICK, visitor_id="v1", uid=too_long)]
+    if backend == "postgresql":
+        with pytest.raises(DBAPIError, match="too long"), db.write() as session:
+            store(session, [batch], now=T0)
+        assert stored_events(db) == []
+    else:
+        with db.write() as session:
+            store(session, [batch], now=T0)
+        assert [row["uid"] for row in stored_events(db)] == [too_long]
