@@ -61,21 +61,20 @@ def rows(
     the dialect's ``insert`` (which has ``excluded``) and may add ``on_conflict_*`` to it."""
     if dialect != "postgresql":
         return Rows(finish(sqlite.insert(table)))
-    arrays, chosen = [], []
-    encoders: list[tuple[str, Callable[[Any], Any]]] = []
-    for name in columns:
-        is_json = isinstance(table.c[name].type, JSON)
-        arrays.append(bindparam(name, type_=ARRAY(_element(table.c[name].type))))
-        if is_json:
-            encoders.append((name, _json))
-        elif isinstance(table.c[name].type, Float):
-            encoders.append((name, _float))
-    unnested = func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
-    for name in columns:
-        is_json = isinstance(table.c[name].type, JSON)
-        chosen.append(cast(unnested.c[name], JSON) if is_json else unnested.c[name])
+    types = {name: table.c[name].type for name in columns}
+    arrays = [bindparam(name, type_=ARRAY(_element(types[name]))) for name in columns]
+    given = func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
+    chosen = [
+        cast(given.c[name], JSON) if isinstance(types[name], JSON) else given.c[name]
+        for name in columns
+    ]
+    encoders = tuple(
+        (name, _json if isinstance(kind, JSON) else _float)
+        for name, kind in types.items()
+        if isinstance(kind, JSON | Float)
+    )
     statement = postgresql.insert(table).from_select(list(columns), select(*chosen))
-    return Rows(finish(statement), tuple(columns), tuple(encoders))
+    return Rows(finish(statement), tuple(columns), encoders)
 
 
 def one_of(dialect: str, column: Any, name: str) -> Any:

@@ -2,15 +2,16 @@
 the interpreter lock) that the web process answers pages with.
 
 A web process's ``Ingestor`` starts a ``WriterProcess`` when its writer job starts. The child
-listens on a Unix socket in a private temporary folder (mode 0700) and stores, in one
-transaction, every request that reached it while it was storing the last batch (group commit,
-as the thread writer does: ``Ingestor.outcomes``), then answers each request with how many of
-its events were new. An acknowledged event is still a committed one.
+(``tracking.pipeline.writer_child``, this module being the web process's side) listens on a Unix
+socket in a private temporary folder (mode 0700) and stores, in one transaction, every request
+that reached it while it was storing the last batch (group commit, as the thread writer does:
+``Ingestor.outcomes``), then answers each request with how many of its events were new. An
+acknowledged event is still a committed one.
 
 Each event loop of the web process keeps one connection (``_Channel``): a coroutine's events
 are sent with those of every other coroutine of the same loop iteration in one message, and a
 batch's answers arrive in one message, so no thread and no extra wake-up stands between a
-request and its commit. Until the child answers (it starts in about a second), after it died,
+request and its commit. Until the child answers (it starts in about 0.6 s), after it died,
 and for callers in threads, events go the thread writer's way: nothing waits for the child.
 
 Messages are a 4-byte big-endian length and a pickle: to the child a list of
