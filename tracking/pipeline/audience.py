@@ -30,6 +30,7 @@ from sqlalchemy.sql.expression import Executable
 
 from content.orm import Base, SessionSource
 from tracking.models import AssetEngagement
+from tracking.pipeline import bulk
 
 CO_READING_WINDOW = 3
 """A reader "went on to read" Y after X when Y is among the next three assets they opened."""
@@ -136,10 +137,17 @@ def _count(
 
 
 def mark(connection: Connection | Session, readers: Iterable[str]) -> None:
-    """Queue readers whose trail changed for the job (in the caller's transaction)."""
+    """Queue readers whose trail changed for the job (in the caller's transaction; one
+    statement that returns nothing, so it may run in ``bulk.pipelined``)."""
+    if isinstance(connection, Session):
+        connection = connection.connection()
     rows = [{"reader": reader} for reader in sorted(set(readers))]
-    if rows:
-        connection.execute(DIRTY.insert(), rows)
+    _marking(connection.dialect.name).run(connection, rows)
+
+
+@cache
+def _marking(dialect: str) -> bulk.Rows:
+    return bulk.rows(dialect, DIRTY, ("reader",))
 
 
 def changed(

@@ -10,19 +10,27 @@ statement costs little and arrays do not exist, the rows go by ``executemany`` a
 
 ``rows`` builds the statement (the caller may add ``on_conflict_*`` to it: the rows of one
 upsert must not repeat a key, as with ``executemany``); ``Rows.run`` executes it.
+
+A batch also waits for the server less: ``read_together`` sends several SELECTs that do not
+depend on each other in one round trip, and ``pipelined`` sends every statement run inside it
+without waiting for each answer (psycopg's pipeline mode, PostgreSQL; on SQLite, where there
+is no round trip, both run statement by statement).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Float, String, Table, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.types import ARRAY
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
+from sqlalchemy.types import ARRAY, TypeDecorator
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +110,88 @@ def _float(value: float | None) -> float | None:
 def _json(value: Any) -> str:
     """A JSON column's value as its text (``None`` is JSON ``null``, as SQLAlchemy stores it)."""
     return json.dumps(value)
+
+
+class Read(NamedTuple):
+    """A SELECT and its parameters for ``read_together``; ``planned_each_time`` (PostgreSQL):
+    never a prepared statement, whose generic plan is kept for the connection's life."""
+
+    statement: Select[Any]
+    parameters: dict[str, Any]
+    planned_each_time: bool = False
+
+
+def read_together(connection: Connection, reads: Sequence[Read]) -> list[list[tuple[Any, ...]]]:
+    """Each read's rows, in order; on PostgreSQL all sent in one round trip (they run one after
+    the other on the server, in the caller's transaction, as if sent one by one).
+
+    The rows are the driver's, with the columns' ``TypeDecorator`` results applied (aware UTC
+    datetimes): a statement for it selects columns whose other types need no conversion."""
+    if connection.dialect.name != "postgresql":
+        return [[tuple(row) for row in connection.execute(*read[:2])] for read in reads]
+    driver = connection.connection.driver_connection
+    sent = []
+    with _pipeline(connection):
+        for read in reads:
+            sql, converters = _compiled(read.statement, connection.dialect)
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.execute(sql, read.parameters, prepare=False if read.planned_each_time else None)
+            sent.append((cursor, converters))
+    found: list[list[tuple[Any, ...]]] = []
+    for cursor, converters in sent:
+        with cursor:
+            rows = cursor.fetchall()
+        if any(converters):
+            rows = [
+                tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
+                for row in rows
+            ]
+        found.append(rows)
+    return found
+
+
+@contextlib.contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """Statements run inside are sent without waiting for each one's answer (PostgreSQL), and
+    all answered when the block ends: for statements that return no rows (INSERT, UPDATE
+    without RETURNING). An error surfaces at the block's end (as SQLAlchemy's exception)."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    with _pipeline(connection):
+        yield
+
+
+@contextlib.contextmanager
+def _pipeline(connection: Connection) -> Iterator[None]:
+    """psycopg's pipeline mode on ``connection``; an error the server answered with is raised as
+    SQLAlchemy raises it for a statement run alone (``DBAPIError``, ``IntegrityError`` …)."""
+    driver = connection.connection.driver_connection
+    failure = connection.dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():  # type: ignore[union-attr]
+            yield
+    except failure as error:
+        raise DBAPIError.instance(None, None, error, failure, dialect=connection.dialect) from error
+
+
+_Converter = Callable[[Any], Any] | None
+_COMPILED: dict[Select[Any], tuple[str, tuple[_Converter, ...]]] = {}
+"""Each ``Read`` statement's SQL and result converters; the statements are built once per
+dialect, so this holds a few."""
+
+
+def _compiled(statement: Select[Any], dialect: Dialect) -> tuple[str, tuple[_Converter, ...]]:
+    found = _COMPILED.get(statement)
+    if found is None:
+        converters = tuple(
+            _converter(column.type, dialect) for column in statement.selected_columns
+        )
+        found = _COMPILED[statement] = (str(statement.compile(dialect=dialect)), converters)
+    return found
+
+
+def _converter(column_type: Any, dialect: Dialect) -> _Converter:
+    if not isinstance(column_type, TypeDecorator):
+        return None
+    return lambda value: column_type.process_result_value(value, dialect)

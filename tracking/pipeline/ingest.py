@@ -18,12 +18,13 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import Executable
 
 from content.orm import utcnow
 from tracking.events import EventType, TrackedEvent, event_row
 from tracking.models import AssetEngagement, Event, Visitor
-from tracking.pipeline import audience, bulk, rollups
+from tracking.pipeline import audience, bulk, leadstate, rollups
 from tracking.rules.config import Model
 from tracking.sources import visits
 from tracking.sources.arrivals import Arrival
@@ -55,11 +56,17 @@ def store(
     Visitors are created on first sight and events take their visitor's lead; page views
     with an ``arrival`` start or continue their browser's visit (``tracking.sources.visits``).
     With a ``model``, the leads' and visitors' journey states are updated too.
+
+    On PostgreSQL the batch's reads go to the server in one round trip and its writes in
+    another (``bulk.read_together``, ``bulk.pipelined``); page views and leads add their own.
     """
     now = now or utcnow()
     statements = _statements(session.get_bind().dialect.name)
     connection = session.connection()
-    seen = _stored_uids(connection, statements, [e.uid for group in groups for e in group])
+    events = [event for group in groups for event in group]
+    with_pages = any(event.arrival is not None and event.visitor_id for event in events)
+    known = _read_known(connection, statements, events, model, with_pages=with_pages)
+    seen = known.uids
     rows: list[dict[str, Any]] = []
     arrived: list[tuple[dict[str, Any], Arrival]] = []  # pages loaded, with where from
     counts = []
@@ -77,21 +84,22 @@ def store(
         counts.append(len(fresh))
     if not rows:
         return counts
-    browsers = _attach_leads(connection, statements, rows, now, with_visits=bool(arrived))
-    statements.insert_events.run(connection, rows)
+    browsers = _attach_leads(connection, statements, rows, now, known.leads)
     deltas = _engagement_deltas(rows)
-    prior, viewers, stored = _prior_reads(connection, statements, deltas)
-    if deltas:
-        statements.upsert_engagement.run(connection, deltas)
-        audience.mark(connection, audience.changed(deltas, stored))
-    rollups.fold(connection, rows, prior, viewers)
+    touched = leadstate.Touched.of(rows, known.stages, known.depths) if model else None
+    with bulk.pipelined(connection):
+        statements.insert_events.run(connection, rows)
+        if deltas:
+            statements.upsert_engagement.run(connection, deltas)
+            audience.mark(connection, audience.changed(deltas, known.stored))
+        rollups.fold(connection, rows, known.depths, known.viewers)
+        if touched is not None and model is not None:
+            leadstate.score_visitors(connection, touched, known.journeys, model, now)
     if arrived:
         batch_leads = {row["lead_id"] for row in rows if row["lead_id"]}
         visits.record(connection, visits.pages_of(arrived), browsers, batch_leads)
-    if model is not None:
-        from tracking.pipeline.leadstate import score_batch  # scoring builds on ingestion
-
-        score_batch(session, rows, prior, model, now)
+    if touched is not None and model is not None:
+        leadstate.score_leads(session, touched, model, now)
     return counts
 
 
@@ -109,10 +117,10 @@ def record(
 class _Statements:
     """The hot path's statements, built once per dialect (building them costs more than running)."""
 
-    stored_uids: Executable
-    prior_reads: Executable
+    stored_uids: Select[Any]
+    prior_reads: Select[Any]
     insert_visitors: Executable
-    visitor_leads: Executable
+    visitor_leads: Select[Any]
     insert_events: bulk.Rows
     upsert_engagement: bulk.Rows
 
@@ -163,53 +171,76 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def _stored_uids(
-    connection: Connection, statements: _Statements, uids: list[str | None]
-) -> set[str]:
-    wanted = sorted({uid for uid in uids if uid})
-    if not wanted:
-        return set()
-    if connection.dialect.name == "postgresql":
-        # Planned at every batch, never prepared: a prepared plan is kept for the connection's
-        # life, and one made while the month's partition was nearly empty scans it whole, a
-        # scan that grows with every event until autovacuum's next ANALYZE (in a fresh
-        # database or a new month that took 0.5 ms more per thousand events stored). Its errors
-        # are psycopg's own: the writer retries a failed batch one request at a time, and the
-        # pool's pre-ping replaces a connection that was dropped.
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor:
-            cursor.execute(_STORED_UIDS_SQL, (wanted,), prepare=False)
-            return {uid for (uid,) in cursor}
-    return set(connection.execute(statements.stored_uids, {"uids": wanted}).scalars())
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the database knew of a batch's events before it: read in one round trip."""
 
-
-_STORED_UIDS_SQL = "SELECT uid FROM event WHERE uid = ANY(%s::varchar[])"
-
-
-def _prior_reads(
-    connection: Connection, statements: _Statements, deltas: list[dict[str, Any]]
-) -> tuple[
-    dict[tuple[str, int], float],
-    set[tuple[str, int]],
-    dict[tuple[str, int], tuple[datetime, int | None]],
-]:
+    uids: set[str]
+    """The batch's uids already stored (resends)."""
+    leads: list[tuple[str, int | None]] | None
+    """The batch's stored visitors and their leads, locked (FOR SHARE); None for a batch with
+    page views, whose visitors are read with their visits (``visits.browsers``)."""
+    depths: dict[tuple[str, int], float]
     """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus and
-    the roll-ups' completions), the pairs whose visitor had opened the asset (readers), and
-    each stored pair's first time and lead (whose trail the batch changes, for the audience)."""
-    if not deltas:
-        return {}, set(), {}
-    ids = sorted({d["visitor_id"] for d in deltas})
+    the roll-ups' completions)."""
+    viewers: set[tuple[str, int]]
+    """The (visitor, asset) pairs whose visitor had opened the asset (readers)."""
+    stored: dict[tuple[str, int], tuple[datetime, int | None]]
+    """Each stored (visitor, asset) pair's first time and lead (whose trail the batch changes,
+    for the audience)."""
+    stages: dict[int, str]
+    """The batch's assets' stages (with a model)."""
+    journeys: dict[str, Any]
+    """The batch's anonymous visitors' stored journey states (with a model)."""
+
+
+def _read_known(
+    connection: Connection,
+    statements: _Statements,
+    events: Sequence[TrackedEvent],
+    model: Model | None,
+    *,
+    with_pages: bool,
+) -> _Known:
+    """Everything the batch needs to know before it writes, about all of its events (resends
+    included: reading a few rows more costs less than another round trip)."""
+    uids = sorted({event.uid for event in events if event.uid})
+    visitor_ids = sorted({event.visitor_id for event in events if event.visitor_id})
+    asset_ids = sorted({event.asset_id for event in events if event.asset_id is not None})
+    reads = []
+    if not with_pages:  # first: a stitching of these visitors commits before the reads after
+        reads.append(bulk.Read(statements.visitor_leads, {"ids": visitor_ids}))
+    # The uids never prepared: a prepared plan is kept for the connection's life, and one
+    # made while the month's partition was nearly empty scans it whole, a scan that grows with
+    # every event until autovacuum's next ANALYZE (in a fresh database or a new month, 0.5 ms
+    # more per thousand events stored).
+    reads.append(bulk.Read(statements.stored_uids, {"uids": uids}, planned_each_time=True))
+    reads.append(bulk.Read(statements.prior_reads, {"ids": visitor_ids}))
+    if model is not None:
+        scoring = leadstate.statements(connection.dialect.name)
+        reads.append(bulk.Read(scoring.asset_stages, {"ids": asset_ids}))
+        reads.append(bulk.Read(scoring.visitor_states, {"ids": visitor_ids}))
+    found = iter(bulk.read_together(connection, reads))
+    leads = None if with_pages else [(v, lead_id) for v, lead_id in next(found)]
+    stored_uids, prior = next(found), next(found)
+    stages, journeys = (dict(next(found)), dict(next(found))) if model is not None else ({}, {})
     depths: dict[tuple[str, int], float] = {}
     viewers: set[tuple[str, int]] = set()
     stored: dict[tuple[str, int], tuple[datetime, int | None]] = {}
-    for visitor_id, asset_id, depth, views, first_at, lead_id in connection.execute(
-        statements.prior_reads, {"ids": ids}
-    ):
+    for visitor_id, asset_id, depth, views, first_at, lead_id in prior:
         depths[(visitor_id, asset_id)] = depth
         stored[(visitor_id, asset_id)] = (first_at, lead_id)
         if views:
             viewers.add((visitor_id, asset_id))
-    return depths, viewers, stored
+    return _Known(
+        uids={uid for (uid,) in stored_uids},
+        leads=leads,
+        depths=depths,
+        viewers=viewers,
+        stored=stored,
+        stages=stages,
+        journeys=journeys,
+    )
 
 
 def _attach_leads(
@@ -217,22 +248,22 @@ def _attach_leads(
     statements: _Statements,
     rows: list[dict[str, Any]],
     now: datetime,
-    *,
-    with_visits: bool = False,
+    known: list[tuple[str, int | None]] | None,
 ) -> dict[str, visits.Browser]:
     """Create unseen visitors and give anonymous rows their visitor's lead, if it has one.
-    ``with_visits`` (a batch with page views): the visitors' rows are read with their current
-    visits and locked for writing, and returned."""
+    ``known``: the stored visitors with their leads, read (and locked) with the batch's other
+    reads; None for a batch with page views, whose visitors' rows are then read with their
+    current visits and locked for writing, and returned."""
     visitor_ids = sorted({row["visitor_id"] for row in rows if row["visitor_id"]})
     if not visitor_ids:
         return {}
     browsers: dict[str, visits.Browser] = {}
-    if with_visits:
+    if known is None:
         _insert_visitors(connection, statements, visitor_ids, now)
         browsers = visits.browsers(connection, visitor_ids)
         found: list[Any] = [(v, browser.lead_id) for v, browser in browsers.items()]
-    else:  # known browsers (most beacons): one statement, no insert
-        found = list(connection.execute(statements.visitor_leads, {"ids": visitor_ids}))
+    else:  # known browsers (most beacons): read with the rest, no insert
+        found = list(known)
         unseen = sorted(set(visitor_ids) - {visitor_id for visitor_id, _ in found})
         if unseen:  # created now, or by another writer meanwhile: read (and lock) them after
             _insert_visitors(connection, statements, unseen, now)

@@ -1,10 +1,11 @@
 """Lead state: the journey accumulators kept current inside the ingestion transaction, the
 verdicts derived from them, and the change log the nurturing core reads.
 
-``score_batch`` is called by ``tracking.pipeline.ingest.store`` with the batch's stored
-rows: each subject (lead, or anonymous visitor) gets its events applied in
-O(1) each, then each lead touched is evaluated once (stage, fit, engagement,
-grade, category, milestones, lifecycle) and every change is logged.
+``tracking.pipeline.ingest.store`` scores each stored batch: its rows become touches per
+subject (``Touched``), each anonymous visitor's state gets its events applied in O(1) each
+(``score_visitors``, with the batch's writes), then each lead touched gets them and is
+evaluated once (``score_leads``: stage, fit, engagement, grade, category, milestones,
+lifecycle), every change logged.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql import Select
 
 from content.models import Asset
 from content.orm import SessionSource, utcnow
@@ -64,25 +66,32 @@ def touches(
         )
 
 
-def score_batch(
-    session: Session,
-    rows: Sequence[Mapping[str, Any]],
-    prior_depths: Depths,
-    model: Model,
-    now: datetime | None = None,
-) -> None:
-    """Fold a stored batch into its subjects' states and re-evaluate the leads it touched."""
-    now = now or utcnow()
-    asset_ids = {row["asset_id"] for row in rows if row["asset_id"] is not None}
-    stages = _asset_stages(session, asset_ids)
-    by_lead: dict[int, list[Touch]] = defaultdict(list)
-    by_visitor: dict[str, list[Touch]] = defaultdict(list)
-    for row, touch in touches(rows, stages, dict(prior_depths)):
-        if row["lead_id"] is not None:
-            by_lead[row["lead_id"]].append(touch)
-        elif row["visitor_id"]:
-            by_visitor[row["visitor_id"]].append(touch)
-    for lead_id, lead_touches in sorted(by_lead.items()):
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """A stored batch's touches by subject: leads, and anonymous visitors."""
+
+    by_lead: dict[int, list[Touch]]
+    by_visitor: dict[str, list[Touch]]
+
+    @classmethod
+    def of(
+        cls, rows: Sequence[Mapping[str, Any]], stages: Mapping[int, str], prior_depths: Depths
+    ) -> Touched:
+        """The batch's rows as touches; ``stages`` holds their assets' stages and
+        ``prior_depths`` the deepest reads before the batch (it is not changed)."""
+        by_lead: dict[int, list[Touch]] = defaultdict(list)
+        by_visitor: dict[str, list[Touch]] = defaultdict(list)
+        for row, touch in touches(rows, stages, dict(prior_depths)):
+            if row["lead_id"] is not None:
+                by_lead[row["lead_id"]].append(touch)
+            elif row["visitor_id"]:
+                by_visitor[row["visitor_id"]].append(touch)
+        return cls(dict(by_lead), dict(by_visitor))
+
+
+def score_leads(session: Session, touched: Touched, model: Model, now: datetime) -> None:
+    """Fold a stored batch into its leads' states and re-evaluate each (locked in id order)."""
+    for lead_id, lead_touches in sorted(touched.by_lead.items()):
         lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
         if lead is None:
             continue
@@ -91,14 +100,12 @@ def score_batch(
         latest = max(t.at for t in lead_touches)
         lead.last_activity_at = max(lead.last_activity_at, latest)
         evaluate(session, lead, model, now)
-    if by_visitor:
-        _score_visitors(session, by_visitor, model, now)
 
 
 def _asset_stages(session: Session, asset_ids: set[int]) -> dict[int, str]:
     if not asset_ids:
         return {}
-    statement = _statements(session.get_bind().dialect.name).asset_stages
+    statement = statements(session.get_bind().dialect.name).asset_stages
     found = session.connection().execute(statement, {"ids": sorted(asset_ids)})
     return {asset_id: stage for asset_id, stage in found}
 
@@ -108,13 +115,15 @@ class _Statements:
     """The batch's statements, built once per dialect (building them costs more than running
     them: a batch of a few events spent a third of its time here)."""
 
-    asset_stages: Executable
-    visitor_states: Executable
+    asset_stages: Select[Any]
+    visitor_states: Select[Any]
     upsert_visitor_states: bulk.Rows
 
 
 @cache
-def _statements(dialect: str) -> _Statements:
+def statements(dialect: str) -> _Statements:
+    """The statements for ``dialect``; ``asset_stages`` and ``visitor_states`` (of ``ids``) are
+    what scoring a batch reads first, with the batch's other reads (``ingest.store``)."""
     table = VISITOR_JOURNEY_TABLE
 
     def replace_state(upsert: Any) -> Any:
@@ -136,22 +145,25 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def _score_visitors(
-    session: Session, by_visitor: Mapping[str, list[Touch]], model: Model, now: datetime
+def score_visitors(
+    connection: Connection,
+    touched: Touched,
+    stored: Mapping[str, Any],
+    model: Model,
+    now: datetime,
 ) -> None:
-    """Anonymous visitors' states: one read and one upsert for the whole batch."""
-    statements = _statements(session.get_bind().dialect.name)
-    connection = session.connection()
-    found = connection.execute(statements.visitor_states, {"ids": sorted(by_visitor)})
-    states = {visitor_id: stored for visitor_id, stored in found}
+    """Anonymous visitors' states: one upsert for the whole batch; ``stored`` holds their
+    journey states before it (``Reads.visitor_states``), for at least those visitors."""
     rows = []
-    for visitor_id in sorted(by_visitor):
+    for visitor_id in sorted(touched.by_visitor):
         state = journey.apply(
-            JourneyState.from_json(states.get(visitor_id)), by_visitor[visitor_id], model.scoring
+            JourneyState.from_json(stored.get(visitor_id)),
+            touched.by_visitor[visitor_id],
+            model.scoring,
         )
         stage = journey.stage_of(state, now, model)
         rows.append({"visitor_id": visitor_id, "journey": state.to_json(), "journey_stage": stage})
-    statements.upsert_visitor_states.run(connection, rows)
+    statements(connection.dialect.name).upsert_visitor_states.run(connection, rows)
 
 
 def merge_visitor(session: Session, visitor_id: str, lead: Lead, model: Model) -> None:

@@ -1,6 +1,8 @@
 """A batch's rows in one statement (``tracking.pipeline.bulk``), on SQLite and PostgreSQL:
 whatever an event carries comes back from the event log exactly as sent, upserts add up as
-the row-by-row statements did, and a batch's events keep their order."""
+the row-by-row statements did, and a batch's events keep their order. Reads sent together and
+writes sent without waiting (one round trip each on PostgreSQL) answer and fail as they would
+one by one."""
 
 from __future__ import annotations
 
@@ -10,14 +12,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from content.models import Asset
 from portal.db import Database
 from tests.factories import make_asset
 from tracking import events
-from tracking.models import AssetEngagement, Event, VisitorJourney
+from tracking.models import AssetEngagement, Event, Visitor, VisitorJourney
+from tracking.pipeline import bulk
 from tracking.pipeline.ingest import store
 from tracking.rules.config import Model
 
@@ -157,3 +160,56 @@ def test_a_value_longer_than_its_column_is_refused_never_cut_short(
         with db.write() as session:
             store(session, [batch], now=T0)
         assert [row["uid"] for row in stored_events(db)] == [too_long]
+
+
+def test_reads_sent_together_answer_as_each_sent_alone(db: Database) -> None:
+    """``read_together`` (one round trip on PostgreSQL): each read's rows in order, an empty
+    list matching nothing, times as aware UTC datetimes as SQLAlchemy returns them."""
+    asset_id = make_asset(db).id
+    reading = [
+        events.ReadProgress(visitor_id=v, asset_id=asset_id, seconds=3, depth=0.3, occurred_at=T0)
+        for v in ("ann", "bob")
+    ]
+    with db.write() as session:
+        store(session, [reading], model=Model())
+    engagement = select(
+        AssetEngagement.visitor_id, AssetEngagement.first_at, AssetEngagement.max_depth
+    ).order_by(AssetEngagement.visitor_id)
+    journeys = select(VisitorJourney.visitor_id).where(
+        bulk.one_of(db.engine.dialect.name, VisitorJourney.visitor_id, "ids")
+    )
+    reads = [
+        bulk.Read(engagement, {}),
+        bulk.Read(journeys, {"ids": ["bob", "nobody"]}, planned_each_time=True),
+        bulk.Read(journeys, {"ids": []}),
+    ]
+    with db.write() as session:
+        together = bulk.read_together(session.connection(), reads)
+        alone = [[tuple(row) for row in session.execute(*read[:2])] for read in reads]
+    assert (
+        together
+        == alone
+        == [
+            [("ann", T0, 0.3), ("bob", T0, 0.3)],
+            [("bob",)],
+            [],
+        ]
+    )
+    assert together[0][0][1].tzinfo is not None
+
+
+def test_a_statement_failing_in_a_pipelined_block_fails_as_it_would_alone(db: Database) -> None:
+    """The error is SQLAlchemy's (as for a statement run alone) and the transaction keeps none
+    of the block's writes."""
+
+    def write_ann_bob_and_ann_again() -> None:
+        with db.write() as session:
+            connection = session.connection()
+            with bulk.pipelined(connection):
+                for visitor in ("ann", "bob", "ann"):
+                    connection.execute(insert(Visitor), [{"id": visitor, "created_at": T0}])
+
+    with pytest.raises(IntegrityError):
+        write_ann_bob_and_ann_again()
+    with db.read() as session:
+        assert session.scalars(select(Visitor.id)).all() == []
