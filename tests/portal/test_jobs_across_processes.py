@@ -37,6 +37,8 @@ def environment(db: Database, data_dir: Path) -> dict[str, str]:
         "LEADSHELF_DATABASE_URL": db.url.render_as_string(hide_password=False),
         "LEADSHELF_SECRET_KEYS": ",".join(TEST_SECRET_KEYS),
         "LEADSHELF_JOB_INTERVALS": FAST,
+        # No event writer processes: four web processes start in less CPU, and no beacon is sent.
+        "LEADSHELF_EVENT_WRITER_PROCESS": "false",
     }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from portal.db import Database
+from tests.e2e.live import prepared_env
 from tests.servers import LEADSHELF, serving
 from tests.support import TEST_SECRET_KEYS
 
@@ -54,23 +55,31 @@ def test_a_taken_port_gets_the_error_only(environment: dict[str, str], tmp_path:
     assert "in use" in lines[0].lower()
 
 
+@pytest.fixture
+def demo_environment(backend: str, tmp_path: Path) -> dict[str, str]:
+    """A server's environment with the demo library (a copy: ``leadshelf demo`` takes 8 s of
+    CPU, done once a test process), a database of its own and no base URL."""
+    return prepared_env(tmp_path / "data", backend, database="serve")
+
+
 def calendar_file(url: str) -> str:
     with urllib.request.urlopen(f"{url}/library/{WEBINAR}/calendar.ics") as response:  # noqa: S310
         return str(response.read().decode())
 
 
 def test_without_a_base_url_links_carry_the_port_it_listens_on(
-    environment: dict[str, str], tmp_path: Path
+    demo_environment: dict[str, str], tmp_path: Path
 ) -> None:
-    with serving(environment, "--demo", cwd=tmp_path, timeout=60) as url:
+    with serving(demo_environment, cwd=tmp_path, timeout=60) as url:
         ics = calendar_file(url)
     assert f"URL:{url}/library/{WEBINAR}" in ics
     assert ":8000" not in ics
 
 
-def test_a_base_url_that_is_set_still_wins(environment: dict[str, str], tmp_path: Path) -> None:
-    subprocess.run([LEADSHELF, "demo"], env=environment, check=True, capture_output=True)
-    environment["LEADSHELF_BASE_URL"] = "https://content.example.com"
-    with serving(environment, "--host", "0.0.0.0", cwd=tmp_path, timeout=60) as url:  # noqa: S104
+def test_a_base_url_that_is_set_still_wins(
+    demo_environment: dict[str, str], tmp_path: Path
+) -> None:
+    demo_environment["LEADSHELF_BASE_URL"] = "https://content.example.com"
+    with serving(demo_environment, "--host", "0.0.0.0", cwd=tmp_path, timeout=60) as url:  # noqa: S104
         ics = calendar_file(url)
     assert f"URL:https://content.example.com/library/{WEBINAR}" in ics
