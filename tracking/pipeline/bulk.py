@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -121,40 +122,51 @@ class Read(NamedTuple):
     planned_each_time: bool = False
 
 
-def read_together(connection: Connection, reads: Sequence[Read]) -> list[list[tuple[Any, ...]]]:
+def read_together(
+    connection: Connection, reads: Sequence[Read], *, first: Callable[[], None] = lambda: None
+) -> list[list[tuple[Any, ...]]]:
     """Each read's rows, in order; on PostgreSQL all sent in one round trip (they run one after
-    the other on the server, in the caller's transaction, as if sent one by one).
+    the other on the server, in the caller's transaction, as if sent one by one). ``first``
+    runs statements that return nothing before them, in the same round trip.
 
     The rows are the driver's, with the columns' ``TypeDecorator`` results applied (aware UTC
     datetimes): a statement for it selects columns whose other types need no conversion."""
     if connection.dialect.name != "postgresql":
+        first()
         return [[tuple(row) for row in connection.execute(*read[:2])] for read in reads]
     driver = connection.connection.driver_connection
     sent = []
-    with _pipeline(connection):
-        for read in reads:
-            sql, converters = _compiled(read.statement, connection.dialect)
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            cursor.execute(sql, read.parameters, prepare=False if read.planned_each_time else None)
-            sent.append((cursor, converters))
-    found: list[list[tuple[Any, ...]]] = []
-    for cursor, converters in sent:
-        with cursor:
+    try:
+        with _pipeline(connection):
+            first()
+            for read in reads:
+                sql, converters = _compiled(read.statement, connection.dialect)
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                sent.append((cursor, converters))
+                prepare = False if read.planned_each_time else None
+                cursor.execute(sql, read.parameters, prepare=prepare)
+        found: list[list[tuple[Any, ...]]] = []
+        for cursor, converters in sent:
             rows = cursor.fetchall()
-        if any(converters):
-            rows = [
-                tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
-                for row in rows
-            ]
-        found.append(rows)
-    return found
+            if any(converters):
+                rows = [
+                    tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
+                    for row in rows
+                ]
+            found.append(rows)
+        return found
+    finally:
+        for cursor, _ in sent:
+            cursor.close()
 
 
 @contextlib.contextmanager
 def pipelined(connection: Connection) -> Iterator[None]:
     """Statements run inside are sent without waiting for each one's answer (PostgreSQL), and
     all answered when the block ends: for statements that return no rows (INSERT, UPDATE
-    without RETURNING). An error surfaces at the block's end (as SQLAlchemy's exception)."""
+    without RETURNING). A statement's error surfaces as SQLAlchemy's exception, at a later
+    statement of the block or at its end; the transaction is then failed, as after any
+    error (a dropped connection is replaced by the pool's pre-ping at its next checkout)."""
     if connection.dialect.name != "postgresql":
         yield
         return
@@ -176,18 +188,22 @@ def _pipeline(connection: Connection) -> Iterator[None]:
 
 
 _Converter = Callable[[Any], Any] | None
-_COMPILED: dict[Select[Any], tuple[str, tuple[_Converter, ...]]] = {}
-"""Each ``Read`` statement's SQL and result converters; the statements are built once per
-dialect, so this holds a few."""
+_COMPILED: weakref.WeakKeyDictionary[Select[Any], tuple[str, tuple[_Converter, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each ``Read`` statement's SQL (for PostgreSQL) and result converters, while it lives."""
 
 
 def _compiled(statement: Select[Any], dialect: Dialect) -> tuple[str, tuple[_Converter, ...]]:
     found = _COMPILED.get(statement)
     if found is None:
+        sql = str(statement.compile(dialect=dialect))
+        if "POSTCOMPILE" in sql:  # an expanding IN: its list is rendered at execution
+            raise ValueError("a read sent together takes arrays (bulk.one_of), not IN lists")
         converters = tuple(
             _converter(column.type, dialect) for column in statement.selected_columns
         )
-        found = _COMPILED[statement] = (str(statement.compile(dialect=dialect)), converters)
+        found = _COMPILED[statement] = (sql, converters)
     return found
 
 

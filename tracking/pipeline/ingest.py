@@ -8,18 +8,16 @@ transaction call ``record`` or ``store`` directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import Executable
 
 from content.orm import utcnow
 from tracking.events import EventType, TrackedEvent, event_row
@@ -65,10 +63,51 @@ def store(
     connection = session.connection()
     events = [event for group in groups for event in group]
     with_pages = any(event.arrival is not None and event.visitor_id for event in events)
-    known = _read_known(connection, statements, events, model, with_pages=with_pages)
-    seen = known.uids
+    reads = _Reads.of(statements, events, model, connection.dialect.name)
+    state = None
+    if with_pages:  # their visitors are locked with their visits, after the uids are read
+        leads, (stored_uids,) = None, bulk.read_together(connection, [reads.uids])
+    else:  # most beacons: one round trip; the visitors are created if new, then locked
+        found = iter(
+            bulk.read_together(
+                connection,
+                [reads.leads, reads.uids, *reads.state],
+                first=lambda: _insert_visitors(connection, statements, reads.visitor_ids, now),
+            )
+        )
+        leads, stored_uids = [(v, lead_id) for v, lead_id in next(found)], next(found)
+        state = _State.of(found, model)
+    rows, arrived, counts = _fresh_rows(groups, {uid for (uid,) in stored_uids}, now)
+    if not rows:
+        return counts
+    browsers = _attach_leads(connection, statements, rows, now, leads)
+    if state is None:  # what the visitors had, read once they are locked
+        state = _State.of(iter(bulk.read_together(connection, reads.state)), model)
+    deltas = _engagement_deltas(rows)
+    touched = leadstate.Touched.of(rows, state.stages, state.depths) if model is not None else None
+    with bulk.pipelined(connection):
+        statements.insert_events.run(connection, rows)
+        if deltas:
+            statements.upsert_engagement.run(connection, deltas)
+            audience.mark(connection, audience.changed(deltas, state.stored))
+        rollups.fold(connection, rows, state.depths, state.viewers)
+        if touched is not None and model is not None:
+            leadstate.score_visitors(connection, touched, state.journeys, model, now)
+    if arrived:
+        batch_leads = {row["lead_id"] for row in rows if row["lead_id"]}
+        visits.record(connection, visits.pages_of(arrived), browsers, batch_leads)
+    if touched is not None and model is not None:
+        leadstate.score_leads(session, touched, model, now)
+    return counts
+
+
+def _fresh_rows(
+    groups: Sequence[Sequence[TrackedEvent]], seen: set[str], now: datetime
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Arrival]], list[int]]:
+    """The rows of the events not stored yet (``seen`` holds the stored uids; it gains the
+    batch's), the page views among them with where from, and how many each group has."""
     rows: list[dict[str, Any]] = []
-    arrived: list[tuple[dict[str, Any], Arrival]] = []  # pages loaded, with where from
+    arrived: list[tuple[dict[str, Any], Arrival]] = []
     counts = []
     for group in groups:
         fresh = []
@@ -82,25 +121,7 @@ def store(
                 arrived.append((fresh[-1], event.arrival))
         rows.extend(fresh)
         counts.append(len(fresh))
-    if not rows:
-        return counts
-    browsers = _attach_leads(connection, statements, rows, now, known.leads)
-    deltas = _engagement_deltas(rows)
-    touched = leadstate.Touched.of(rows, known.stages, known.depths) if model else None
-    with bulk.pipelined(connection):
-        statements.insert_events.run(connection, rows)
-        if deltas:
-            statements.upsert_engagement.run(connection, deltas)
-            audience.mark(connection, audience.changed(deltas, known.stored))
-        rollups.fold(connection, rows, known.depths, known.viewers)
-        if touched is not None and model is not None:
-            leadstate.score_visitors(connection, touched, known.journeys, model, now)
-    if arrived:
-        batch_leads = {row["lead_id"] for row in rows if row["lead_id"]}
-        visits.record(connection, visits.pages_of(arrived), browsers, batch_leads)
-    if touched is not None and model is not None:
-        leadstate.score_leads(session, touched, model, now)
-    return counts
+    return rows, arrived, counts
 
 
 def record(
@@ -119,7 +140,7 @@ class _Statements:
 
     stored_uids: Select[Any]
     prior_reads: Select[Any]
-    insert_visitors: Executable
+    insert_visitors: bulk.Rows
     visitor_leads: Select[Any]
     insert_events: bulk.Rows
     upsert_engagement: bulk.Rows
@@ -127,7 +148,6 @@ class _Statements:
 
 @cache
 def _statements(dialect: str) -> _Statements:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     greatest, least = (func.max, func.min) if dialect == "sqlite" else (func.greatest, func.least)
     table = ENGAGEMENT_TABLE
     visitors = VISITOR_TABLE.c
@@ -159,30 +179,72 @@ def _statements(dialect: str) -> _Statements:
             table.c.first_at,
             table.c.lead_id,
         ).where(bulk.one_of(dialect, table.c.visitor_id, "ids")),
-        insert_visitors=insert(VISITOR_TABLE).on_conflict_do_nothing(index_elements=["id"]),
-        # FOR SHARE (PostgreSQL): an identification of these visitors waits for this batch,
-        # or this batch for it, so no event escapes stitching.
+        insert_visitors=bulk.rows(
+            dialect,
+            VISITOR_TABLE,
+            ("id", "created_at"),
+            lambda statement: statement.on_conflict_do_nothing(index_elements=["id"]),
+        ),
+        # FOR NO KEY UPDATE (PostgreSQL), in id order: an identification of these visitors,
+        # or another writer's batch of them, waits for this batch, or this batch for it, so no
+        # event escapes stitching and no batch reads what another is changing.
         visitor_leads=select(visitors.id, visitors.lead_id)
         .where(bulk.one_of(dialect, visitors.id, "ids"))
         .order_by(visitors.id)
-        .with_for_update(read=True),
+        .with_for_update(key_share=True),
         insert_events=bulk.rows(dialect, EVENT_TABLE, EVENT_COLUMNS),
         upsert_engagement=bulk.rows(dialect, table, ENGAGEMENT_COLUMNS, add_to_engagement),
     )
 
 
 @dataclass(frozen=True, slots=True)
-class _Known:
-    """What the database knew of a batch's events before it: read in one round trip."""
+class _Reads:
+    """What a batch reads before it writes, about all of its events (resends included: a few
+    rows more cost less than another round trip)."""
 
-    uids: set[str]
-    """The batch's uids already stored (resends)."""
-    leads: list[tuple[str, int | None]] | None
-    """The batch's stored visitors and their leads, locked (FOR SHARE); None for a batch with
-    page views, whose visitors are read with their visits (``visits.browsers``)."""
+    visitor_ids: list[str]
+    leads: bulk.Read
+    """The visitors and their leads, locked: a stitching of these visitors, or another
+    writer's batch of them, commits before the reads after it, or waits for this batch."""
+    uids: bulk.Read
+    """The uids already stored (resends). Never prepared: a prepared plan is kept for the
+    connection's life, and one made while the month's partition was nearly empty scans it
+    whole, a scan that grows with every event until autovacuum's next ANALYZE (in a fresh
+    database or a new month, 0.5 ms more per thousand events stored)."""
+    state: list[bulk.Read]
+    """What the visitors had (``_State``): read once they are locked."""
+
+    @classmethod
+    def of(
+        cls,
+        statements: _Statements,
+        events: Sequence[TrackedEvent],
+        model: Model | None,
+        dialect: str,
+    ) -> _Reads:
+        uids = sorted({event.uid for event in events if event.uid})
+        visitor_ids = sorted({event.visitor_id for event in events if event.visitor_id})
+        asset_ids = sorted({event.asset_id for event in events if event.asset_id is not None})
+        state = [bulk.Read(statements.prior_reads, {"ids": visitor_ids})]
+        if model is not None:
+            scoring = leadstate.statements(dialect)
+            state.append(bulk.Read(scoring.asset_stages, {"ids": asset_ids}))
+            state.append(bulk.Read(scoring.visitor_states, {"ids": visitor_ids}))
+        return cls(
+            visitor_ids=visitor_ids,
+            leads=bulk.Read(statements.visitor_leads, {"ids": visitor_ids}),
+            uids=bulk.Read(statements.stored_uids, {"uids": uids}, planned_each_time=True),
+            state=state,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What the batch's visitors had before it."""
+
     depths: dict[tuple[str, int], float]
-    """The deepest read per (visitor, asset) before this batch (for scoring's depth bonus and
-    the roll-ups' completions)."""
+    """The deepest read per (visitor, asset) (for scoring's depth bonus and the roll-ups'
+    completions)."""
     viewers: set[tuple[str, int]]
     """The (visitor, asset) pairs whose visitor had opened the asset (readers)."""
     stored: dict[tuple[str, int], tuple[datetime, int | None]]
@@ -191,56 +253,21 @@ class _Known:
     stages: dict[int, str]
     """The batch's assets' stages (with a model)."""
     journeys: dict[str, Any]
-    """The batch's anonymous visitors' stored journey states (with a model)."""
+    """The anonymous visitors' stored journey states (with a model)."""
 
-
-def _read_known(
-    connection: Connection,
-    statements: _Statements,
-    events: Sequence[TrackedEvent],
-    model: Model | None,
-    *,
-    with_pages: bool,
-) -> _Known:
-    """Everything the batch needs to know before it writes, about all of its events (resends
-    included: reading a few rows more costs less than another round trip)."""
-    uids = sorted({event.uid for event in events if event.uid})
-    visitor_ids = sorted({event.visitor_id for event in events if event.visitor_id})
-    asset_ids = sorted({event.asset_id for event in events if event.asset_id is not None})
-    reads = []
-    if not with_pages:  # first: a stitching of these visitors commits before the reads after
-        reads.append(bulk.Read(statements.visitor_leads, {"ids": visitor_ids}))
-    # The uids never prepared: a prepared plan is kept for the connection's life, and one
-    # made while the month's partition was nearly empty scans it whole, a scan that grows with
-    # every event until autovacuum's next ANALYZE (in a fresh database or a new month, 0.5 ms
-    # more per thousand events stored).
-    reads.append(bulk.Read(statements.stored_uids, {"uids": uids}, planned_each_time=True))
-    reads.append(bulk.Read(statements.prior_reads, {"ids": visitor_ids}))
-    if model is not None:
-        scoring = leadstate.statements(connection.dialect.name)
-        reads.append(bulk.Read(scoring.asset_stages, {"ids": asset_ids}))
-        reads.append(bulk.Read(scoring.visitor_states, {"ids": visitor_ids}))
-    found = iter(bulk.read_together(connection, reads))
-    leads = None if with_pages else [(v, lead_id) for v, lead_id in next(found)]
-    stored_uids, prior = next(found), next(found)
-    stages, journeys = (dict(next(found)), dict(next(found))) if model is not None else ({}, {})
-    depths: dict[tuple[str, int], float] = {}
-    viewers: set[tuple[str, int]] = set()
-    stored: dict[tuple[str, int], tuple[datetime, int | None]] = {}
-    for visitor_id, asset_id, depth, views, first_at, lead_id in prior:
-        depths[(visitor_id, asset_id)] = depth
-        stored[(visitor_id, asset_id)] = (first_at, lead_id)
-        if views:
-            viewers.add((visitor_id, asset_id))
-    return _Known(
-        uids={uid for (uid,) in stored_uids},
-        leads=leads,
-        depths=depths,
-        viewers=viewers,
-        stored=stored,
-        stages=stages,
-        journeys=journeys,
-    )
+    @classmethod
+    def of(cls, found: Iterator[list[tuple[Any, ...]]], model: Model | None) -> _State:
+        """From the rows of ``_Reads.state``, in order."""
+        depths: dict[tuple[str, int], float] = {}
+        viewers: set[tuple[str, int]] = set()
+        stored: dict[tuple[str, int], tuple[datetime, int | None]] = {}
+        for visitor_id, asset_id, depth, views, first_at, lead_id in next(found):
+            depths[(visitor_id, asset_id)] = depth
+            stored[(visitor_id, asset_id)] = (first_at, lead_id)
+            if views:
+                viewers.add((visitor_id, asset_id))
+        stages, journeys = (dict(next(found)), dict(next(found))) if model is not None else ({}, {})
+        return cls(depths, viewers, stored, stages, journeys)
 
 
 def _attach_leads(
@@ -250,10 +277,10 @@ def _attach_leads(
     now: datetime,
     known: list[tuple[str, int | None]] | None,
 ) -> dict[str, visits.Browser]:
-    """Create unseen visitors and give anonymous rows their visitor's lead, if it has one.
-    ``known``: the stored visitors with their leads, read (and locked) with the batch's other
-    reads; None for a batch with page views, whose visitors' rows are then read with their
-    current visits and locked for writing, and returned."""
+    """Give anonymous rows their visitor's lead, if it has one. ``known``: the visitors with
+    their leads, created and locked with the batch's reads; None for a batch with page views,
+    whose visitors are created here and read with their current visits, locked for writing,
+    and returned."""
     visitor_ids = sorted({row["visitor_id"] for row in rows if row["visitor_id"]})
     if not visitor_ids:
         return {}
@@ -262,12 +289,8 @@ def _attach_leads(
         _insert_visitors(connection, statements, visitor_ids, now)
         browsers = visits.browsers(connection, visitor_ids)
         found: list[Any] = [(v, browser.lead_id) for v, browser in browsers.items()]
-    else:  # known browsers (most beacons): read with the rest, no insert
-        found = list(known)
-        unseen = sorted(set(visitor_ids) - {visitor_id for visitor_id, _ in found})
-        if unseen:  # created now, or by another writer meanwhile: read (and lock) them after
-            _insert_visitors(connection, statements, unseen, now)
-            found += connection.execute(statements.visitor_leads, {"ids": unseen}).all()
+    else:
+        found = known
     leads: dict[str, int] = {v: lead_id for v, lead_id in found if lead_id is not None}
     for row in rows:
         if row["lead_id"] is None and row["visitor_id"] in leads:
@@ -278,9 +301,8 @@ def _attach_leads(
 def _insert_visitors(
     connection: Connection, statements: _Statements, visitor_ids: list[str], now: datetime
 ) -> None:
-    connection.execute(
-        statements.insert_visitors, [{"id": v, "created_at": now} for v in visitor_ids]
-    )
+    """Create the visitors not seen before (one statement that returns nothing)."""
+    statements.insert_visitors.run(connection, [{"id": v, "created_at": now} for v in visitor_ids])
 
 
 def _engagement_deltas(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

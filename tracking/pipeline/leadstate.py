@@ -153,7 +153,7 @@ def score_visitors(
     now: datetime,
 ) -> None:
     """Anonymous visitors' states: one upsert for the whole batch; ``stored`` holds their
-    journey states before it (``Reads.visitor_states``), for at least those visitors."""
+    journey states before it (``statements().visitor_states``), for at least those visitors."""
     rows = []
     for visitor_id in sorted(touched.by_visitor):
         state = journey.apply(

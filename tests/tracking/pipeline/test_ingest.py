@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, text
 
 from content.orm import utcnow
 from portal.background import Job, Runner
@@ -19,10 +19,12 @@ from tests.factories import make_asset
 from tests.support import run_in_own_loop
 from tracking import events
 from tracking.identity.identify import get_or_create_lead
-from tracking.models import AssetEngagement, Event, Visitor
+from tracking.models import AssetEngagement, Event, Visitor, VisitorJourney
 from tracking.pipeline import retention
 from tracking.pipeline.group_commit import IngestError, Ingestor
 from tracking.pipeline.ingest import record, store
+from tracking.rules.config import Model
+from tracking.sources.arrivals import arrival
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NO_ASSET = 999_999
@@ -570,3 +572,79 @@ def test_coroutines_waiting_together_get_their_own_answers_in_one_wake_up_a_batc
     assert count(db, Event) == 11
     # The batch (and the bad request's retries) answered the loop once, not once a request.
     assert len(wake_ups) == 1
+
+
+# two writers (two web processes) on the same browser
+
+
+def waiting_for_a_lock(db: Database) -> bool:
+    """Whether another session of the test database waits for a row lock (PostgreSQL)."""
+    with db.read() as session:
+        waiting = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
+@pytest.mark.parametrize("second", ["page view", "new browser's beacon"])
+def test_a_batch_that_waited_for_another_writers_browser_adds_to_what_that_one_wrote(
+    db: Database, second: str
+) -> None:
+    """The first writer's beacon holds the browser; the second's page view (or a beacon of a
+    browser the second creates beside it) waits, and then reads what the first committed:
+    the browser's journey counts both batches' events, none is lost."""
+    asset_id = make_asset(db).id
+    browser = "shared"
+    with db.write() as session:
+        store(session, [[events.AssetView(visitor_id=browser, asset_id=asset_id, occurred_at=T0)]],
+              model=Model())  # fmt: skip
+    first_stored, first_may_commit = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with db.write() as session:
+            beacon = events.ReadProgress(
+                visitor_id=browser, asset_id=asset_id, seconds=20, depth=0.5, occurred_at=at(1)
+            )
+            store(session, [[beacon]], model=Model())
+            first_stored.set()
+            first_may_commit.wait(30)
+
+    def second_batch() -> list[events.TrackedEvent]:
+        if second == "page view":
+            came = arrival("/library", None, {"portal.example"})
+            return [events.PageView(visitor_id=browser, path="/library", occurred_at=at(2),
+                                    arrival=came)]  # fmt: skip
+        # the first writer's browser, with one this writer sees first: it is created and locked
+        return [
+            events.ReadProgress(visitor_id="newcomer", asset_id=asset_id, seconds=5, depth=0.1,
+                                occurred_at=at(2)),
+            events.ReadProgress(visitor_id=browser, asset_id=asset_id, seconds=5, depth=0.7,
+                                occurred_at=at(2)),
+        ]  # fmt: skip
+
+    def then_second() -> None:
+        with db.write() as session:
+            store(session, [second_batch()], model=Model())
+
+    writer = threading.Thread(target=first)
+    writer.start()
+    assert first_stored.wait(30)
+    waiter = threading.Thread(target=then_second)
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while not db.is_sqlite and not waiting_for_a_lock(db) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the second writer waits for the browser's lock
+    time.sleep(0.1)
+    first_may_commit.set()
+    writer.join(30)
+    waiter.join(30)
+    with db.read() as session:
+        journey = session.get(VisitorJourney, browser)
+        assert journey is not None
+        counts = journey.journey["counts"]
+    expected = {"asset_view": 1, "read_progress": 1}
+    expected.update({"page_view": 1} if second == "page view" else {"read_progress": 2})
+    assert counts == expected
