@@ -5,8 +5,9 @@ BENCH_BATCH (37) browsers that each opened one asset send a ``read_progress`` be
 by ``tracking.pipeline.ingest.store`` with the default model in one write transaction. This
 times BENCH_BATCHES (300) such batches back to back on a fresh database (SQLite; PostgreSQL
 too with LEADSHELF_TEST_POSTGRES_URL) and prints per batch: wall p50 and mean, the process's
-CPU, the time of each statement (SQLAlchemy's cursor events; the uid lookup, run on the
-driver's cursor on PostgreSQL, is the rest of "wall"), and the wall by quarter of the run:
+CPU, the time of each statement (SQLAlchemy's cursor events) and of each round trip of
+statements sent together (on PostgreSQL the batch's reads go in one, its writes in another:
+a statement inside one shows only the time to send it), and the wall by quarter of the run:
 a figure that grows with the quarter grows with the events stored (the month's partition
 starts empty, as in a fresh database or on the first of a month).
 
@@ -22,11 +23,13 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+import contextlib
 import os
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event, select
@@ -36,6 +39,7 @@ from bench.ingest import SLUG, prepare
 from content.models import Asset
 from portal.db import Database
 from tracking.events import AssetView, ReadProgress, TrackedEvent
+from tracking.pipeline import bulk
 from tracking.pipeline.ingest import store
 from tracking.rules.config import Model
 
@@ -45,9 +49,37 @@ BATCH = int(os.environ.get("BENCH_BATCH", "37"))
 """The writer process's mean batch at 100 clients on PostgreSQL (2026-12-06)."""
 
 
-def timed_statements(database: Database) -> dict[str, list[float]]:
-    """Seconds of each statement run on ``database``'s engine, by the statement's start."""
+@contextlib.contextmanager
+def timed_statements(database: Database) -> Iterator[dict[str, list[float]]]:
+    """Seconds of each statement run on ``database``'s engine, by the statement's start, and
+    of each round trip of statements sent together (PostgreSQL: ``bulk.read_together`` and
+    ``bulk.pipelined``; a statement inside one of those shows only the time to send it)."""
     times: dict[str, list[float]] = {}
+
+    def timing(label: str, run: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return run(*args, **kwargs)
+            finally:
+                times.setdefault(label, []).append(time.perf_counter() - started)
+
+        return timed
+
+    reads = bulk.read_together
+    bulk.read_together = timing("[round trip] reads sent together", reads)
+    writes = bulk.pipelined
+
+    @contextlib.contextmanager
+    def pipelined(connection: Any) -> Iterator[None]:
+        started = time.perf_counter()
+        with writes(connection):
+            yield
+        times.setdefault("[round trip] writes sent together", []).append(
+            time.perf_counter() - started
+        )
+
+    bulk.pipelined = pipelined
 
     @event.listens_for(database.engine, "before_cursor_execute")
     def started(connection: Any, *_: Any) -> None:
@@ -59,7 +91,10 @@ def timed_statements(database: Database) -> dict[str, list[float]]:
         elapsed = time.perf_counter() - connection.info["bench_started"]
         times.setdefault(label, []).append(elapsed)
 
-    return times
+    try:
+        yield times
+    finally:
+        bulk.read_together, bulk.pipelined = reads, writes
 
 
 def bench(label: str, url: str) -> None:
@@ -83,16 +118,16 @@ def bench(label: str, url: str) -> None:
 
     with database.write() as session:
         store(session, batch(opening=True), model=model)
-    statements = timed_statements(database)
     walls: list[float] = []
-    cpu = time.process_time()
-    for _ in range(BATCHES):
-        groups = batch()
-        started = time.perf_counter()
-        with database.write() as session:
-            store(session, groups, model=model)
-        walls.append(time.perf_counter() - started)
-    cpu = (time.process_time() - cpu) / BATCHES
+    with timed_statements(database) as statements:
+        cpu = time.process_time()
+        for _ in range(BATCHES):
+            groups = batch()
+            started = time.perf_counter()
+            with database.write() as session:
+                store(session, groups, model=model)
+            walls.append(time.perf_counter() - started)
+        cpu = (time.process_time() - cpu) / BATCHES
     quarter = max(1, BATCHES // 4)
     by_quarter = " / ".join(
         f"{statistics.mean(walls[i : i + quarter]) * 1000:.2f}" for i in range(0, BATCHES, quarter)
