@@ -203,6 +203,7 @@ class _Reads:
     rows more cost less than another round trip)."""
 
     visitor_ids: list[str]
+    """The batch's visitors, in id order (created if new before ``leads`` locks them)."""
     leads: bulk.Read
     """The visitors and their leads, locked: a stitching of these visitors, or another
     writer's batch of them, commits before the reads after it, or waits for this batch."""
