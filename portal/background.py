@@ -72,6 +72,9 @@ class Job:
     """Called before the job's thread starts (e.g. start queueing for it)."""
     on_stop: Callable[[], None] | None = None
     """Called once the job's thread has ended (e.g. write what is still queued)."""
+    on_stopping: Callable[[], None] | None = None
+    """Called as the runner stops, before it waits for the job's thread: wakes a pass that
+    waits for work on something other than the stop event (the event writer's queue)."""
     description: str = ""
 
 
@@ -219,6 +222,9 @@ class Runner:
         threads are daemons and die with the process.
         """
         self.stopping.set()
+        for slot in self._slots.values():
+            if slot.thread is not None and slot.job.on_stopping is not None:
+                slot.job.on_stopping()
         deadline = time.monotonic() + self.grace
         stragglers = []
         for slot in self._slots.values():

@@ -147,6 +147,7 @@ def all_jobs(
             lambda stopping: _read("event(s) stored", parts.ingestor.write_pending(stopping)),
             on_start=parts.ingestor.open,
             on_stop=parts.ingestor.close,
+            on_stopping=parts.ingestor.wake,
             description=N_("Writes tracked events in group-committed batches."),
         ),
         Job(

@@ -115,6 +115,11 @@ class Ingestor:
         if leftovers:
             self._write(leftovers)
 
+    def wake(self) -> None:
+        """End a pass of ``write_pending`` that is waiting for a first request (the job is
+        stopping: its thread ends at once rather than after up to ``poll`` seconds)."""
+        self._queue.put(_Request(()))
+
     def submit(self, events: Sequence[TrackedEvent]) -> Future[int]:
         """Queue events; the future resolves to how many were stored once they are committed."""
         future: Future[int] = Future()
@@ -173,6 +178,8 @@ class Ingestor:
             )
         except queue.Empty:
             return handed
+        if not first.events:  # woken by ``wake``
+            return handed
         batch = self._collect(first, stopping)
         try:
             self._write(batch)
@@ -183,12 +190,14 @@ class Ingestor:
         return handed + sum(len(request.events) for request in batch)
 
     def _drain(self) -> list[_Request]:
-        leftovers = []
+        leftovers: list[_Request] = []
         while True:
             try:
-                leftovers.append(self._queue.get_nowait())
+                request = self._queue.get_nowait()
             except queue.Empty:
                 return leftovers
+            if request.events:
+                leftovers.append(request)
 
     def _collect(self, first: _Request, stopping: threading.Event) -> list[_Request]:
         """The batch starting with ``first``: closed by size, by ``max_wait``, or by a stop."""
@@ -206,8 +215,9 @@ class Ingestor:
                 if remaining > 0 and not stopping.is_set():
                     continue  # still within max_wait: look at the stop event, then wait on
                 break
-            batch.append(item)
-            size += len(item.events)
+            if item.events:  # not a ``wake``
+                batch.append(item)
+                size += len(item.events)
         self._crowded = len(batch) > 1
         return batch
 

@@ -307,11 +307,28 @@ def start_writer(ingestor: Ingestor) -> Runner:
                 ingestor.write_pending,
                 on_start=ingestor.open,
                 on_stop=ingestor.close,
+                on_stopping=ingestor.wake,
             )
         ]
     )
     runner.start()
     return runner
+
+
+def test_a_stopping_writer_ends_its_wait_for_work_at_once(db: Database) -> None:
+    ingestor = Ingestor(db, poll=60.0)  # a pass waits up to a minute for a first request
+    writer = start_writer(ingestor)
+    stored = ingestor.record_sync([events.CtaClick(visitor_id="early", uid="wake-1", target="t")])
+    time.sleep(0.2)  # the next pass is waiting
+    started = time.monotonic()
+    assert writer.stop() == []
+    assert time.monotonic() - started < 10  # not the minute's wait
+    assert not ingestor.running
+    # the wake-up stored nothing; the events come in before and after the stop are stored
+    late = ingestor.record_sync([events.CtaClick(visitor_id="late", uid="wake-2", target="t")])
+    assert (stored, late) == (1, 1)
+    with db.read() as session:
+        assert set(session.scalars(select(Event.uid))) == {"wake-1", "wake-2"}
 
 
 def test_concurrent_requests_share_transactions(db: Database) -> None:
