@@ -107,6 +107,24 @@ class LiveServers:
 _live_servers = pytest.StashKey[LiveServers]()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A journey marked ``one_backend`` checks what no database changes (where the console's
+    tables sit on the screen, which words are German): it runs once, on PostgreSQL when the
+    run has it. The pages it reads are checked on both backends by ``tests/portal``."""
+    if "postgresql" not in backends():
+        return
+    twice = [
+        item
+        for item in items
+        if item.get_closest_marker("one_backend") is not None
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("live_server") == "sqlite"
+    ]
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = [item for item in items if item not in twice]
+
+
 @pytest.fixture(scope="session")
 def live_servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

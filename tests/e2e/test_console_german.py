@@ -13,7 +13,7 @@ from tests.e2e.live import LiveServer, add_staff, new_context
 from tests.portal.german_pages import untranslated
 from tests.support import STAFF_PASSWORD, html
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 
 def add_marketer(live_server: LiveServer) -> str:

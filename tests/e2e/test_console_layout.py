@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page
 from tests.e2e.live import DESKTOP_USER_AGENT, LiveServer
 from tests.servers import LEADSHELF
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 PHONE = 390
 DESKTOPS = (1280, 1440)

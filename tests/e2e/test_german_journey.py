@@ -17,7 +17,7 @@ from tests.e2e.live import MIN_FILL_SECONDS, LiveServer, new_context
 from tests.e2e.prospects import BUYERS_GUIDE, new_prospect, open_asset, send_gate_form
 from tests.untranslated import untranslated
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 ZONE = "Europe/Berlin"
 GERMAN_GUIDE = "lead-nurturing-leitfaden-mittelstand"  # gated, German, with a PDF
