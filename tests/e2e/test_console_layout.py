@@ -35,6 +35,7 @@ READS = (
     "hallberg-antriebstechnik-case-study",
     "pipewise-lead-scoring-datasheet",
 )
+LONG_EMAIL = "layout-katherine.johnsonwhitfield@enterprisesolutions.example"
 LEAD_FILTERS = (
     "/console/leads?active_from=2026-11-01&active_to=2026-12-31"
     "&created_from=2025-01-01&created_to=2026-12-31&fit_min=0&fit_max=100"
@@ -65,6 +66,8 @@ def leads(live_server: LiveServer) -> list[int]:
         for person in range(6)
         for index, slug in enumerate(READS[: person + 1])
     ]
+    # An address as long as real ones get, with no space or hyphen to wrap at.
+    events.append({**events[0], "email": LONG_EMAIL})
     api(live_server, token, "POST", "/api/v1/events", {"events": events})
     found = api(live_server, token, "GET", "/api/v1/leads?limit=50")
     # A program too, so its pages (list, flow, editors, review) are checked with the rest.
