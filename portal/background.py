@@ -202,7 +202,8 @@ class Runner:
     # -- running -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start every job on its own daemon thread; each makes its first pass at once."""
+        """Start every job on its own daemon thread; each makes its first pass at once, or
+        ``first_after`` seconds later."""
         self.stopping.clear()
         self.started_at = utcnow()
         for slot in self._slots.values():
@@ -224,7 +225,10 @@ class Runner:
         self.stopping.set()
         for slot in self._slots.values():
             if slot.thread is not None and slot.job.on_stopping is not None:
-                slot.job.on_stopping()
+                try:
+                    slot.job.on_stopping()
+                except Exception:  # the others are still stopped and waited for
+                    logger.exception("background job %r could not be woken to stop", slot.job.name)
         deadline = time.monotonic() + self.grace
         stragglers = []
         for slot in self._slots.values():

@@ -66,7 +66,8 @@ def leads(live_server: LiveServer) -> list[int]:
         for person in range(6)
         for index, slug in enumerate(READS[: person + 1])
     ]
-    # An address as long as real ones get, with no space or hyphen to wrap at.
+    # An address as long as real ones get, with 54 characters and no space or hyphen to
+    # wrap at after "layout-".
     events.append({**events[0], "email": LONG_EMAIL})
     api(live_server, token, "POST", "/api/v1/events", {"events": events})
     found = api(live_server, token, "GET", "/api/v1/leads?limit=50")

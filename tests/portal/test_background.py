@@ -331,6 +331,35 @@ def test_a_job_may_wait_a_moment_after_start_up_and_a_stop_ends_the_wait() -> No
     assert 2 not in passes
 
 
+def test_a_job_that_cannot_be_woken_is_still_stopped_and_so_are_the_others() -> None:
+    seen: list[str] = []
+
+    def cannot_wake() -> None:
+        raise RuntimeError("the queue is gone")
+
+    runner = Runner(
+        [
+            Job(
+                "event-writer",
+                600,
+                lambda _: seen.append("writer pass"),
+                on_stopping=cannot_wake,
+                on_stop=lambda: seen.append("writer stopped"),
+            ),
+            Job(
+                "search-index",
+                600,
+                lambda _: seen.append("index pass"),
+                on_stop=lambda: seen.append("index stopped"),
+            ),
+        ]
+    )
+    runner.start()
+    assert wait_until(lambda: {"writer pass", "index pass"} <= set(seen), timeout=5)
+    assert runner.stop() == []
+    assert {"writer stopped", "index stopped"} <= set(seen)
+
+
 def test_a_pass_run_now_puts_the_threads_next_pass_an_interval_later() -> None:
     passes: list[str] = []
     runner = Runner(

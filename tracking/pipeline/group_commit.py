@@ -178,8 +178,11 @@ class Ingestor:
             )
         except queue.Empty:
             return handed
-        if not first.events:  # woken by ``wake``
-            return handed
+        while not first.events:  # woken by ``wake``: what queued behind it is written now
+            try:
+                first = self._queue.get_nowait()
+            except queue.Empty:
+                return handed
         batch = self._collect(first, stopping)
         try:
             self._write(batch)

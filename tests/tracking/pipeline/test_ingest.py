@@ -331,6 +331,17 @@ def test_a_stopping_writer_ends_its_wait_for_work_at_once(db: Database) -> None:
         assert set(session.scalars(select(Event.uid))) == {"wake-1", "wake-2"}
 
 
+def test_a_request_queued_behind_a_wake_up_is_written_in_the_same_pass(db: Database) -> None:
+    ingestor = Ingestor(db)
+    ingestor.open()
+    ingestor.wake()  # left by a stop whose thread outlived the grace, say
+    behind = ingestor.submit([events.CtaClick(visitor_id="behind", uid="behind-1", target="t")])
+    assert ingestor.write_pending(threading.Event()) == 1
+    assert behind.result(timeout=1) == 1
+    ingestor.close()
+    assert count(db, Event) == 1
+
+
 def test_concurrent_requests_share_transactions(db: Database) -> None:
     asset = make_asset(db)
     ingestor = Ingestor(db)
