@@ -52,9 +52,12 @@ logger = logging.getLogger("leadshelf.background")
 T = TypeVar("T")
 
 SETTLE = 2.0
-"""Seconds after start-up before a job's first pass: only the event writer and the search
-index start at once; the others would compete with a process's first requests (4-5 passes
-at once cost 30-50 ms of CPU on an empty database)."""
+"""Seconds after start-up before a job's first pass, but for ``AT_START``'s: the others would
+compete with a process's first requests (4-5 passes at once cost 30-50 ms of CPU on an empty
+database)."""
+AT_START = frozenset({"event-writer", "search-index"})
+"""The jobs whose first pass is at start-up: events are stored and the search index is caught
+up from the first request on."""
 HOUSEKEEPING_EVERY = 600.0
 """Seconds between passes of the slow singleton jobs (re-scoring, retention, pruning …)."""
 INTELLIGENCE_EVERY = 900.0
@@ -156,7 +159,6 @@ def all_jobs(
             2,
             lambda _: ", ".join(_in_write(database, publish_due)) or None,
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_("Publishes scheduled assets when their time has come."),
         ),
         Job(
@@ -175,7 +177,6 @@ def all_jobs(
             ),
             Scope.SHARED,
             backlog=lambda: _pdf_backlog(database),
-            first_after=SETTLE,
             description=N_("Reads the text of uploaded PDFs, in bounded child processes."),
         ),
         Job(
@@ -183,7 +184,6 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("lead(s) re-scored", leadstate.reevaluate_quiet(database, parts.model)),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Re-scores leads gone quiet, so fading engagement moves their verdicts."
             ),
@@ -196,7 +196,6 @@ def all_jobs(
                 deals.recycle_due(database, parts.model),
             ),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Sends the leads of lost deals back to nurturing (recycled) after "
                 "LEADSHELF_RECYCLE_LOST_AFTER_DAYS, unless another deal is open or won."
@@ -207,7 +206,6 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("asset(s) with lead figures", rollups.recompute_lead_stats(database)),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_("Recomputes the per-asset lead figures (influenced leads, before MQL)."),
         ),
         Job(
@@ -215,7 +213,6 @@ def all_jobs(
             account_jobs.EVERY,
             lambda _: account_jobs.keep_accounts(database, parts.model, accounts),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Places new leads in their accounts and recomputes the accounts whose "
                 "people changed (engagement, stages, head count)."
@@ -226,7 +223,6 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("lead change(s) read", _in_write(database, handoff.catch_up)),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_("Applies lifecycle changes to the sales handoff queue."),
         ),
         Job(
@@ -234,7 +230,6 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: ", ".join(keep_partitions(database)) or None,
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Creates the event log's monthly partitions three months ahead (PostgreSQL)."
             ),
@@ -247,7 +242,6 @@ def all_jobs(
                 delete_expired_events(database, settings.event_retention_days),
             ),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_("Deletes raw events past LEADSHELF_EVENT_RETENTION_DAYS."),
         ),
         Job(
@@ -255,7 +249,6 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("old row(s) deleted", _in_write(database, _prune_portal_rows)),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_("Forgets old rate-limit windows and job records of vanished processes."),
         ),
         Job(
@@ -264,7 +257,6 @@ def all_jobs(
             lambda _: _delivered(outbox),
             outbox_scope,
             backlog=lambda: _delivery_backlog(database),
-            first_after=SETTLE,
             on_stop=outbox.close,
             description=N_("Relays lead changes into webhook deliveries and sends what is due."),
         ),
@@ -273,7 +265,6 @@ def all_jobs(
             60,
             lambda _: mail_jobs.queue_webinar_mail(database, settings),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Queues webinar confirmations, reminders and recordings when they are due."
             ),
@@ -284,7 +275,6 @@ def all_jobs(
             lambda _: program_jobs.run(database, settings, parts.model),
             outbox_scope,
             backlog=lambda: program_jobs.backlog(database),
-            first_after=SETTLE,
             description=N_("Enters leads into nurture programs and takes their due steps."),
         ),
         Job(
@@ -293,7 +283,6 @@ def all_jobs(
             lambda _: mail_jobs.sent(mailer) if mailer is not None else None,
             outbox_scope,
             backlog=lambda: mail_jobs.backlog(database, settings),
-            first_after=SETTLE,
             description=N_("Sends the mail outbox over SMTP: retries, bounces, suppressions."),
         ),
         Job(
@@ -301,7 +290,6 @@ def all_jobs(
             HOUSEKEEPING_EVERY,
             lambda _: _read("settled delivery(ies) deleted", outbox.prune_settled()),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_("Deletes delivered and dead webhook deliveries after 30 days."),
         ),
         Job(
@@ -311,7 +299,6 @@ def all_jobs(
                 database.read, database.write, parts.model.stages, utcnow()
             ),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Recomputes the gap matrix (published assets, recent reading and stalled "
                 "leads per stage and topic or persona), the gate experiments' figures and the "
@@ -323,7 +310,6 @@ def all_jobs(
             60,
             lambda _: attribution.run(database, settings.report_currency, utcnow()).describe(),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Credits new funnel milestones and deals to the content, sources, "
                 "campaigns and programs before them (Console → Attribution)."
@@ -333,7 +319,6 @@ def all_jobs(
             "dashboard-snapshots",
             5,
             lambda _: _read("dashboard period(s) recomputed", refresh_dashboards()),
-            first_after=SETTLE,
             description=N_("Recomputes the funnel dashboard periods someone looked at lately."),
         ),
         Job(
@@ -343,14 +328,14 @@ def all_jobs(
                 "reader(s) counted again", audience.catch_up(database, stopping=stopping)
             ),
             Scope.SINGLETON,
-            first_after=SETTLE,
             description=N_(
                 "Counts the readers whose trail changed again into the co-reading and "
                 "popularity figures every process recommends from."
             ),
         ),
     ]
-    return with_intervals(jobs, settings.interval_overrides())
+    settled = [job if job.name in AT_START else replace(job, first_after=SETTLE) for job in jobs]
+    return with_intervals(settled, settings.interval_overrides())
 
 
 def for_web(jobs: Iterable[Job], settings: Settings) -> list[Job]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
 
 from portal import jobs
 from portal.background import Job, Runner, Scope
@@ -293,6 +294,14 @@ def test_job_intervals_can_be_set_by_name_and_unknown_names_are_refused() -> Non
         Settings(job_intervals="lead-figures")
     with pytest.raises(SettingsError, match="expected name=seconds"):
         Settings(job_intervals="lead-figures=0")
+
+
+def test_only_the_event_writer_and_the_search_index_pass_at_start_up(app: Litestar) -> None:
+    waits = {job.name: job.first_after for job in app.state.runner.catalogue}
+    assert {name for name, wait in waits.items() if wait == 0} == {"event-writer", "search-index"}
+    assert {wait for wait in waits.values() if wait} == {jobs.SETTLE}
+    assert len(waits) > 10  # every job of the app, publishing and mail sending among them
+    assert waits["scheduled-publishing"] == waits["mail-sending"] == jobs.SETTLE
 
 
 def test_web_processes_and_workers_split_the_jobs(settings: Settings) -> None:
