@@ -103,20 +103,53 @@ def _reset_postgres(database: Database) -> None:
         connection.execute(text("CREATE SCHEMA public"))
 
 
+class MigratedDatabases:
+    """The run's database of each backend, made and brought to head by Alembic when a test
+    first asks for it and kept until the run ends.
+
+    With ``--dist loadfile`` a process runs one file's tests on SQLite, then on PostgreSQL,
+    then the next file's: a session fixture parametrized by backend was torn down and made
+    again at every switch (a new SQLite file, PostgreSQL's schema dropped, and the migrations
+    run each time: 1.5-3 s a test file)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._made: dict[str, Database] = {}
+
+    def get(self, backend: str) -> Database:
+        if backend not in self._made:
+            self._made[backend] = self._make(backend)
+        return self._made[backend]
+
+    def _make(self, backend: str) -> Database:
+        if backend == "sqlite":
+            path = self._tmp_path_factory.mktemp("sqlite") / "leadshelf.db"
+            database = Database(f"sqlite:///{path}")
+        else:
+            database = Database(Settings(database_url=postgres_url() or "").resolved_database_url)
+            _reset_postgres(database)
+        upgrade_to_head(database)
+        return database
+
+    def dispose(self) -> None:
+        for database in self._made.values():
+            database.dispose()
+        self._made.clear()
+
+
+@pytest.fixture(scope="session")
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedDatabases]:
+    databases = MigratedDatabases(tmp_path_factory)
+    yield databases
+    databases.dispose()
+
+
 @pytest.fixture(scope="session", params=backends())
 def migrated_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
+    request: pytest.FixtureRequest, migrated_databases: MigratedDatabases
+) -> Database:
     """One database per backend for the whole run, brought to head by Alembic."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "leadshelf.db"
-        database = Database(f"sqlite:///{path}")
-    else:
-        database = Database(Settings(database_url=postgres_url() or "").resolved_database_url)
-        _reset_postgres(database)
-    upgrade_to_head(database)
-    yield database
-    database.dispose()
+    return migrated_databases.get(request.param)
 
 
 @pytest.fixture
