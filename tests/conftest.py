@@ -127,8 +127,13 @@ class MigratedDatabases:
             database = Database(f"sqlite:///{path}")
         else:
             database = Database(Settings(database_url=postgres_url() or "").resolved_database_url)
-            _reset_postgres(database)
-        upgrade_to_head(database)
+        try:
+            if not database.is_sqlite:
+                _reset_postgres(database)
+            upgrade_to_head(database)
+        except BaseException:
+            database.dispose()
+            raise
         return database
 
     def dispose(self) -> None:

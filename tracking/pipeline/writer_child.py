@@ -89,7 +89,7 @@ class _ChildWriter:
         requests still arriving: the web process sends each event-loop pass's events in one
         message, so they arrive together, and a wait only left the child idle while the web
         process waited for its answers (at 100 clients on PostgreSQL, stored/ceiling rose from
-        a median of 67 % to 72 % without it, and at 1,000 beacons/s p50 fell by 2 ms;
+        a median of 68 % to 72 % without it, and at 1,000 beacons/s p50 fell by 2 ms;
         bench/README.md, §6)."""
         ready = self.selector.select(timeout)
         while ready and self._events < self.ingestor.max_batch:
