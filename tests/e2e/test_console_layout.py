@@ -111,6 +111,17 @@ def console_pages(lead_id: int, asset_path: str, program_path: str) -> dict[str,
         "taxonomy": "/console/taxonomy",
         "webhooks": "/console/webhooks",
         "staff": "/console/staff",
+        "accounts": "/console/accounts",
+        "attribution": "/console/attribution",
+        "kpis": "/console/kpis",
+        "content-intelligence": "/console/content-intelligence",
+        "fading": "/console/content-intelligence/fading",
+        "buying-process": "/console/content-intelligence/process",
+        "experiments": "/console/content-intelligence/experiments",
+        "email": "/console/email",
+        "privacy": "/console/privacy",
+        "system": "/console/system",
+        "profile": "/console/profile",
     }
 
 
